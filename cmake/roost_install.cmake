@@ -1,0 +1,28 @@
+# Installs every module with its headers and exports roost::<module> targets, with a
+# component-aware roostConfig.cmake: find_package(roost REQUIRED COMPONENTS tcp).
+include_guard(GLOBAL)
+include(GNUInstallDirs)
+include(CMakePackageConfigHelpers)
+
+get_property(roost_modules GLOBAL PROPERTY ROOST_MODULES)
+foreach(m IN LISTS roost_modules)
+  install(TARGETS roost_${m} EXPORT roost_${m}_targets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  get_target_property(src roost_${m} SOURCE_DIR)
+  install(DIRECTORY ${src}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT roost_${m}_targets NAMESPACE roost::
+    FILE roost_${m}-targets.cmake
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/roost)
+endforeach()
+
+set(ROOST_INSTALLED_MODULES ${roost_modules})
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/roostConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/roostConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/roost)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/roostConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/roostConfig.cmake ${PROJECT_BINARY_DIR}/roostConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/roost)

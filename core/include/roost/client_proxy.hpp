@@ -1,0 +1,120 @@
+#pragma once
+/// \file roost::client_proxy: calls handlers of a remote service, as NestJS's ClientProxy.
+
+#include <roost/awaitable.hpp>
+#include <roost/client_transport.hpp>
+#include <roost/errors.hpp>
+#include <roost/json.hpp>
+#include <roost/route.hpp>
+#include <roost/stream.hpp>
+
+#include <boost/json/value.hpp>
+#include <boost/json/value_from.hpp>
+#include <boost/json/value_to.hpp>
+
+#include <chrono>
+#include <concepts>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace roost {
+
+/// Options of one call.
+struct call_options {
+  /// Fails the call with timeout_error when no (next) reply came in time; zero: the client's
+  /// default timeout.
+  std::chrono::milliseconds timeout{0};
+  /// NestJS 12 packet metadata (TCP, Redis) — travels in the packet as `metadata`.
+  std::optional<json::object> metadata;
+};
+
+struct client_options {
+  /// Timeout of calls that do not set their own; zero means none (NestJS's default).
+  std::chrono::milliseconds default_timeout{0};
+};
+
+/// Sends requests and events to a remote service over one client transport.
+///
+/// `send`, `stream` and `emit` may be called concurrently from any thread; requests are
+/// multiplexed over the transport and matched to replies by id. The first call connects
+/// lazily, as NestJS does. A call whose coroutine is cancelled (an `||` that another branch
+/// won, a destroyed stream) removes its pending entry: nothing leaks and a late reply is
+/// dropped.
+class client_proxy {
+ public:
+  /// Takes a client transport (e.g. `roost::tcp::client({...})`). `ex` runs timers.
+  client_proxy(executor ex, std::unique_ptr<client_transport> transport, client_options opts = {});
+  /// Takes a client transport by value: `client_proxy c(ex, roost::tcp::client({.port = 3000}))`.
+  template <class T>
+    requires std::derived_from<std::remove_cvref_t<T>, client_transport>
+  client_proxy(executor ex, T&& transport, client_options opts = {})
+      : client_proxy(std::move(ex),
+                     std::unique_ptr<client_transport>(
+                         std::make_unique<std::remove_cvref_t<T>>(std::forward<T>(transport))),
+                     opts) {}
+  ~client_proxy();
+  client_proxy(const client_proxy&) = delete;
+  client_proxy& operator=(const client_proxy&) = delete;
+
+  /// Connects now instead of on the first call. Throws connection_error.
+  awaitable<void> connect();
+
+  /// Sends a request and completes with its (last) reply value converted to `R`. Throws
+  /// rpc_error (remote error), timeout_error, connection_error.
+  template <class R = json::value, class T = json::value>
+  awaitable<R> send(json::value pattern, const T& data, call_options opts = {}) {
+    json::value v = co_await send_value(std::move(pattern), json::value_from(data), std::move(opts));
+    if constexpr (std::is_same_v<R, json::value>) {
+      co_return v;
+    } else if constexpr (!std::is_void_v<R>) {
+      co_return json::value_to<R>(v);
+    }
+  }
+
+  /// Sends a request and returns the stream of its reply values. Nothing is sent until the
+  /// stream is first read (NestJS's cold observable). Destroying the stream ends the call.
+  template <class R = json::value, class T = json::value>
+  roost::stream<R> stream(json::value pattern, const T& data, call_options opts = {}) {
+    auto values = stream_values(std::move(pattern), json::value_from(data), std::move(opts));
+    if constexpr (std::is_same_v<R, json::value>) {
+      return values;
+    } else {
+      return convert_stream<R>(std::move(values));
+    }
+  }
+
+  /// Sends an event; completes when the transport accepted it.
+  template <class T = json::value>
+  awaitable<void> emit(json::value pattern, const T& data, call_options opts = {}) {
+    return emit_value(std::move(pattern), json::value_from(data), std::move(opts));
+  }
+
+  /// Closes the connection; pending calls fail with connection_error("Connection closed").
+  void close();
+
+  /// The last connection status.
+  connection_status status() const noexcept;
+  /// Called on each status change (on the transport's executor).
+  void on_status(std::function<void(connection_status)> f);
+
+  /// Non-template cores of the calls above.
+  awaitable<json::value> send_value(json::value pattern, json::value data, call_options opts);
+  roost::stream<json::value> stream_values(json::value pattern, json::value data,
+                                           call_options opts);
+  awaitable<void> emit_value(json::value pattern, json::value data, call_options opts);
+
+  /// Calls in flight.
+  std::size_t pending() const noexcept;
+
+ private:
+  template <class R>
+  static roost::stream<R> convert_stream(roost::stream<json::value> s) {
+    while (auto v = co_await s.next()) co_yield json::value_to<R>(*v);
+  }
+
+  struct impl;
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace roost

@@ -1,0 +1,76 @@
+#pragma once
+/// \file The interface a transport implements to send messages (see docs/writing-a-transport.md).
+
+#include <roost/awaitable.hpp>
+#include <roost/json.hpp>
+#include <roost/packet.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace roost {
+
+/// Connection states reported by client_proxy::status(), as NestJS's `status` observable.
+enum class connection_status { disconnected, connecting, connected, reconnecting, closed };
+
+std::string_view to_string(connection_status s) noexcept;
+
+/// One outgoing request or event.
+struct outbound_message {
+  const json::value& pattern;       ///< as the caller gave it
+  const std::string& route;         ///< its normalized route (channel, subject, topic)
+  const json::value& data;
+  const std::string& id;            ///< empty for an event
+  const json::object* metadata;     ///< NestJS 12 packet metadata, or nullptr
+};
+
+/// What a client transport reports back to the client_proxy that owns it. Called on the
+/// transport's own executor.
+class client_listener {
+ public:
+  virtual ~client_listener() = default;
+  /// A reply arrived. Replies with an unknown id must be ignored by the listener, not the
+  /// transport, since only the listener knows which calls are pending.
+  virtual void on_reply(inbound_reply reply) = 0;
+  /// The connection was lost or closed: every pending call fails with `ec`.
+  virtual void on_connection_lost(boost::system::error_code ec, std::string_view why) = 0;
+  /// The connection status changed.
+  virtual void on_status(connection_status s) = 0;
+};
+
+/// The client side of a transport. One client_proxy owns one client_transport. Functions may be
+/// called from any thread; the transport serializes its own state.
+class client_transport {
+ public:
+  virtual ~client_transport() = default;
+
+  virtual std::string_view name() const noexcept = 0;
+
+  /// Set once by the owning client_proxy before any other call.
+  virtual void set_listener(client_listener* l) noexcept = 0;
+
+  /// Connects unless already connected; completes when connected. Throws connection_error.
+  /// Concurrent calls share one attempt.
+  virtual awaitable<void> connect() = 0;
+
+  /// Sends a request, connecting first if needed; replies go to the listener. Completes once
+  /// the request is handed to the wire (after any subscription it needs is in place).
+  virtual awaitable<void> send_request(const outbound_message& m) = 0;
+
+  /// The request `m` is finished (last reply, error, timeout or cancelled): release what the
+  /// transport holds for it (reply subscriptions, inboxes). Never throws.
+  virtual void end_request(const outbound_message& m) noexcept { (void)m; }
+
+  /// Sends an event; completes when the transport has accepted it (NestJS's `emit` semantics).
+  virtual awaitable<void> send_event(const outbound_message& m) = 0;
+
+  /// Closes the connection; the listener gets on_connection_lost(connection_closed).
+  virtual void close() = 0;
+};
+
+}  // namespace roost

@@ -1,0 +1,168 @@
+#pragma once
+/// \file Adapting typed handlers to the one signature the dispatcher calls. Kept thin: the
+/// templates only convert arguments and results; everything else is compiled in the library.
+
+#include <roost/awaitable.hpp>
+#include <roost/context.hpp>
+#include <roost/detail/payload.hpp>
+#include <roost/errors.hpp>
+#include <roost/stream.hpp>
+
+#include <boost/json/value_from.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+
+namespace roost::detail {
+
+/// A streamed result seen by the dispatcher, whatever its element type.
+class reply_source {
+ public:
+  virtual ~reply_source() = default;
+  virtual bool poll(const executor& ex) = 0;
+  virtual awaitable<void> wait_ready() = 0;
+  virtual std::optional<json::value> take() = 0;
+};
+
+template <class T>
+class stream_source final : public reply_source {
+ public:
+  explicit stream_source(stream<T> s) : stream_(std::move(s)) {}
+  bool poll(const executor& ex) override { return stream_.poll(ex); }
+  awaitable<void> wait_ready() override { return stream_.wait_ready(); }
+  std::optional<json::value> take() override {
+    auto v = stream_.take();
+    if (!v) return std::nullopt;
+    return json::value_from(std::move(*v));
+  }
+
+ private:
+  stream<T> stream_;
+};
+
+/// What a handler produced: nothing (JavaScript's undefined), one value, or a stream.
+struct handler_result {
+  std::optional<json::value> value;
+  std::unique_ptr<reply_source> stream;
+};
+
+using erased_handler = std::function<awaitable<handler_result>(json::value& data, context& ctx)>;
+
+template <class F>
+struct callable_traits : callable_traits<decltype(&std::remove_cvref_t<F>::operator())> {};
+template <class R, class... A>
+struct callable_traits<R (*)(A...)> {
+  using result = R;
+  using args = std::tuple<A...>;
+};
+template <class R, class... A>
+struct callable_traits<R (*)(A...) noexcept> : callable_traits<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...) const> : callable_traits<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...) const noexcept> : callable_traits<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...)> : callable_traits<R (*)(A...)> {};
+template <class C, class R, class... A>
+struct callable_traits<R (C::*)(A...) noexcept> : callable_traits<R (*)(A...)> {};
+
+template <class A>
+inline constexpr bool is_context_arg =
+    std::is_lvalue_reference_v<A> && std::is_base_of_v<context, std::remove_cvref_t<A>>;
+
+template <class T>
+struct is_stream : std::false_type {};
+template <class T>
+struct is_stream<stream<T>> : std::true_type {};
+template <class T>
+struct is_awaitable : std::false_type {};
+template <class T>
+struct is_awaitable<awaitable<T>> : std::true_type {};
+
+/// Throws the error reply for a payload that does not convert (an rpc_exception naming the field).
+[[noreturn]] void throw_payload_problem(const payload_problem& p);
+/// Throws a logic_error for a handler that asked for another transport's context.
+[[noreturn]] void throw_wrong_context(const context& ctx);
+
+template <class A>
+A& context_arg(context& ctx) {
+  using C = std::remove_cvref_t<A>;
+  if constexpr (std::is_same_v<C, context>) {
+    return ctx;
+  } else {
+    auto* c = dynamic_cast<C*>(&ctx);
+    if (!c) throw_wrong_context(ctx);
+    return *c;
+  }
+}
+
+template <class A>
+std::remove_cvref_t<A> payload_arg(json::value& data) {
+  std::remove_cvref_t<A> out{};
+  if (auto p = convert_payload(data, out)) throw_payload_problem(*p);
+  return out;
+}
+
+template <class R>
+handler_result to_result(R&& r) {
+  using T = std::remove_cvref_t<R>;
+  if constexpr (is_stream<T>::value) {
+    return {std::nullopt, std::make_unique<stream_source<typename T::value_type>>(std::move(r))};
+  } else if constexpr (is_optional<T>::value) {
+    if (!r) return {};
+    return {json::value_from(std::move(*r)), nullptr};
+  } else {
+    return {json::value_from(std::forward<R>(r)), nullptr};
+  }
+}
+
+template <class F>
+decltype(auto) invoke_handler(F& f, json::value& data, context& ctx) {
+  using args = typename callable_traits<F>::args;
+  constexpr auto n = std::tuple_size_v<args>;
+  if constexpr (n == 0) {
+    return f();
+  } else if constexpr (n == 1) {
+    using A0 = std::tuple_element_t<0, args>;
+    if constexpr (is_context_arg<A0>) {
+      return f(context_arg<A0>(ctx));
+    } else {
+      return f(payload_arg<A0>(data));
+    }
+  } else {
+    static_assert(n == 2, "a handler takes (), (T), (T, context&) or (context&)");
+    using A0 = std::tuple_element_t<0, args>;
+    using A1 = std::tuple_element_t<1, args>;
+    static_assert(is_context_arg<A1>, "the second parameter of a handler must be a context&");
+    return f(payload_arg<A0>(data), context_arg<A1>(ctx));
+  }
+}
+
+template <class F>
+erased_handler make_handler(F&& f) {
+  using R = typename callable_traits<std::remove_cvref_t<F>>::result;
+  return [f = std::forward<F>(f)](json::value& data, context& ctx) mutable
+         -> awaitable<handler_result> {
+    if constexpr (std::is_void_v<R>) {
+      invoke_handler(f, data, ctx);
+      co_return handler_result{};
+    } else if constexpr (is_awaitable<R>::value) {
+      if constexpr (std::is_void_v<typename R::value_type>) {
+        co_await invoke_handler(f, data, ctx);
+        co_return handler_result{};
+      } else {
+        // Kept out of the call's arguments: GCC 12 miscompiles some co_await sub-expressions.
+        auto value = co_await invoke_handler(f, data, ctx);
+        co_return to_result(std::move(value));
+      }
+    } else {
+      co_return to_result(invoke_handler(f, data, ctx));
+    }
+  };
+}
+
+}  // namespace roost::detail

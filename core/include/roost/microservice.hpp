@@ -1,0 +1,90 @@
+#pragma once
+/// \file roost::microservice: runs a router on one or more server transports.
+
+#include <roost/awaitable.hpp>
+#include <roost/dispatcher.hpp>
+#include <roost/log.hpp>
+#include <roost/router.hpp>
+#include <roost/server_transport.hpp>
+
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <functional>
+#include <concepts>
+#include <memory>
+#include <vector>
+
+namespace roost {
+
+struct microservice_options {
+  /// Threads that run handlers and I/O; 0 means one per hardware thread.
+  unsigned threads = 0;
+  /// How long a graceful shutdown waits for handlers in flight before closing anyway.
+  std::chrono::milliseconds drain_timeout{10'000};
+  /// Stop gracefully on SIGINT and SIGTERM.
+  bool handle_signals = true;
+  logger log;
+};
+
+/// A service: one router served on one or more transports at once (NestJS's hybrid app).
+///
+/// \code
+/// roost::microservice app{r};
+/// app.add_transport(roost::tcp::server({.port = 3000}));
+/// return app.run();
+/// \endcode
+///
+/// The router must outlive the microservice and is not modified while it runs.
+class microservice {
+ public:
+  explicit microservice(const router& r, microservice_options opts = {});
+  ~microservice();
+  microservice(const microservice&) = delete;
+  microservice& operator=(const microservice&) = delete;
+
+  /// Adds a transport to serve on. Call before run() or start().
+  microservice& add_transport(std::unique_ptr<server_transport> t);
+
+  /// Adds a transport given by value (`app.add_transport(roost::tcp::server({.port = 3000}))`)
+  /// and returns it, e.g. to read the port it bound.
+  template <class T>
+    requires std::derived_from<std::remove_cvref_t<T>, server_transport>
+  std::remove_cvref_t<T>& add_transport(T&& t) {
+    auto p = std::make_unique<std::remove_cvref_t<T>>(std::forward<T>(t));
+    auto& ref = *p;
+    add_transport(std::unique_ptr<server_transport>(std::move(p)));
+    return ref;
+  }
+
+  /// Serves until stop() or SIGINT/SIGTERM, then stops taking messages, lets the handlers in
+  /// flight finish (up to drain_timeout), closes, and returns 0. Returns 1 when a transport
+  /// could not start (the reason is logged).
+  int run();
+
+  /// Starts every transport on the calling coroutine's executor and completes once all listen
+  /// (for embedding the service in your own io_context, and for tests). Throws what a
+  /// transport threw.
+  awaitable<void> start();
+
+  /// Graceful shutdown of what start() started: stop accepting, drain, close.
+  awaitable<void> shutdown();
+
+  /// Called by run() once every transport listens (e.g. to print a readiness line).
+  void on_ready(std::function<void()> f);
+
+  /// Asks run() to shut down gracefully. Thread-safe; may be called from a handler.
+  void stop();
+
+  /// The io_context run() drives (valid for the microservice's lifetime).
+  boost::asio::io_context& io_context() noexcept;
+
+  roost::dispatcher& dispatcher() noexcept;
+  const logger& log() const noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace roost

@@ -1,0 +1,78 @@
+#pragma once
+/// \file The NestJS packet model and its JSON codec (sans-I/O; never throws on bad input).
+
+#include <roost/json.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <boost/system/result.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace roost {
+
+/// A request (`id` set) or an event (`id` absent) as a server receives it.
+struct inbound_packet {
+  json::value pattern;             ///< as the client sent it: string, number or object
+  json::value data;                ///< the payload (null when absent)
+  std::optional<json::value> id;   ///< present for requests, absent for events
+  std::optional<json::object> metadata;  ///< NestJS 12 `metadata`, when sent
+};
+
+/// One reply packet. The transport adds the request id when it writes it.
+struct reply_packet {
+  enum class kind : unsigned char {
+    value,       ///< `{"response":v[,"isDisposed":true]}`
+    error,       ///< `{"err":e,"isDisposed":true}`
+    end,         ///< `{"isDisposed":true}`
+    no_handler,  ///< `{"id":..,"status":"error","err":"There is no matching ..."}`
+  };
+  kind type = kind::end;
+  json::value body;       ///< the response value or the error value
+  bool disposed = true;   ///< the last packet of the reply
+
+  static reply_packet value(json::value v, bool last) { return {kind::value, std::move(v), last}; }
+  static reply_packet error(json::value e) { return {kind::error, std::move(e), true}; }
+  static reply_packet end() { return {kind::end, nullptr, true}; }
+  static reply_packet no_handler() { return {kind::no_handler, nullptr, true}; }
+};
+
+/// A reply as a client decodes it.
+struct inbound_reply {
+  json::value id;
+  std::optional<json::value> response;  ///< absent: no value in this packet
+  std::optional<json::value> err;       ///< present: the call failed (final)
+  bool disposed = false;                ///< the last packet of the reply
+};
+
+/// The exact text NestJS sends when no handler matches a request.
+inline constexpr std::string_view no_handler_message =
+    "There is no matching message handler defined in the remote service.";
+
+/// How a server decodes an incoming document (NestJS `IncomingRequestDeserializer`).
+/// `channel` is the channel/subject/topic the document arrived on, used as the pattern of an
+/// "external" message (one without `pattern` and `data`); TCP has none.
+boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
+                                                     const json::value& channel = nullptr);
+/// Same as decode_inbound for an already parsed document.
+inbound_packet inbound_from_value(json::value doc, const json::value& channel = nullptr);
+
+/// How a client decodes a reply (NestJS 12 `IncomingResponseDeserializer`): anything that is
+/// not a reply envelope becomes `{id, response: <whole document>, isDisposed: true}`.
+boost::system::result<inbound_reply> decode_reply(std::string_view json_text);
+inbound_reply reply_from_value(json::value doc);
+
+/// Appends a request `{"pattern","data"[,"metadata"],"id"}` as NestJS writes it.
+void encode_request(std::string& out, const json::value& pattern, const json::value& data,
+                    const json::value& id, const json::object* metadata = nullptr);
+/// Appends an event `{"pattern","data"[,"metadata"]}`.
+void encode_event(std::string& out, const json::value& pattern, const json::value& data,
+                  const json::object* metadata = nullptr);
+/// Appends a reply with its id last (`{"response":..,"isDisposed":true,"id":..}`), or without
+/// any id when `id` is null and `with_id` is false (RabbitMQ replies carry none).
+void encode_reply(std::string& out, const reply_packet& reply, const json::value& id,
+                  bool with_id = true);
+
+}  // namespace roost

@@ -1,0 +1,17 @@
+#pragma once
+/// \file Everything a roost service or client needs, without a transport.
+
+#include <roost/awaitable.hpp>
+#include <roost/client_proxy.hpp>
+#include <roost/client_transport.hpp>
+#include <roost/context.hpp>
+#include <roost/dispatcher.hpp>
+#include <roost/errors.hpp>
+#include <roost/json.hpp>
+#include <roost/log.hpp>
+#include <roost/microservice.hpp>
+#include <roost/packet.hpp>
+#include <roost/route.hpp>
+#include <roost/router.hpp>
+#include <roost/server_transport.hpp>
+#include <roost/stream.hpp>

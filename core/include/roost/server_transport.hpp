@@ -1,0 +1,36 @@
+#pragma once
+/// \file The interface a transport implements to receive messages (see docs/writing-a-transport.md).
+
+#include <roost/awaitable.hpp>
+
+#include <string_view>
+
+namespace roost {
+
+class dispatcher;
+
+/// The server side of a transport: it decodes inbound packets, builds their context, calls the
+/// dispatcher, and writes the reply packets where they belong (socket, reply channel, inbox...).
+/// Its functions are called from the microservice's coroutines; the transport serializes its
+/// own state (a strand per connection).
+class server_transport {
+ public:
+  virtual ~server_transport() = default;
+
+  /// Name of the transport ("tcp", "redis"...), for logs.
+  virtual std::string_view name() const noexcept = 0;
+
+  /// Starts serving with `d` on the calling coroutine's executor; completes once the transport
+  /// is ready for traffic (bound, connected, subscribed). Throws connection_error when it
+  /// cannot start. The transport's own loops keep running after this completes.
+  virtual awaitable<void> listen(dispatcher& d) = 0;
+
+  /// Stops taking new messages (closes the listener, unsubscribes); messages already being
+  /// served go on and their replies are still written.
+  virtual void stop_accepting() = 0;
+
+  /// Closes every connection. In-flight replies not yet written are dropped.
+  virtual void close() = 0;
+};
+
+}  // namespace roost

@@ -1,0 +1,299 @@
+#include <roost/client_proxy.hpp>
+
+#include <roost/detail/string_hash.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <deque>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+
+namespace roost {
+
+std::string_view to_string(connection_status s) noexcept {
+  switch (s) {
+    case connection_status::disconnected: return "disconnected";
+    case connection_status::connecting: return "connecting";
+    case connection_status::connected: return "connected";
+    case connection_status::reconnecting: return "reconnecting";
+    case connection_status::closed: return "closed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+enum class failure_kind { none, timeout, connection, cancelled };
+
+// The replies of one call, filled by the transport's thread and read by the caller's.
+struct call_state {
+  std::mutex mutex;
+  std::deque<inbound_reply> replies;
+  failure_kind failure = failure_kind::none;
+  boost::system::error_code failure_code;
+  std::string failure_text;
+  boost::asio::any_completion_handler<void()> waiter;
+  executor waiter_executor;  // the waiter's own, kept apart: 1.81's erased one cannot post
+
+  // Wakes the waiting caller, if any. Call with the mutex held; posts after unlocking.
+  void wake(std::unique_lock<std::mutex>& lock) {
+    if (!waiter) return;
+    auto h = std::move(waiter);
+    lock.unlock();
+    boost::asio::post(std::move(waiter_executor), [h = std::move(h)]() mutable { std::move(h)(); });
+  }
+
+  void push(inbound_reply r) {
+    std::unique_lock lock(mutex);
+    replies.push_back(std::move(r));
+    wake(lock);
+  }
+
+  void fail(failure_kind k, boost::system::error_code ec, std::string_view why) {
+    std::unique_lock lock(mutex);
+    if (failure != failure_kind::none) return;
+    failure = k;
+    failure_code = ec;
+    failure_text = why;
+    wake(lock);
+  }
+};
+
+// Completes with the next reply of the call, or throws the error that ended it.
+awaitable<inbound_reply> take_reply(std::shared_ptr<call_state> st) {
+  for (;;) {
+    {
+      std::unique_lock lock(st->mutex);
+      if (!st->replies.empty()) {
+        auto r = std::move(st->replies.front());
+        st->replies.pop_front();
+        co_return r;
+      }
+      switch (st->failure) {
+        case failure_kind::none: break;
+        case failure_kind::timeout: throw timeout_error("Timeout has occurred");
+        case failure_kind::connection: throw connection_error(st->failure_code, st->failure_text);
+        case failure_kind::cancelled:
+          throw boost::system::system_error(boost::asio::error::operation_aborted);
+      }
+    }
+    co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void()>(
+        [st](auto handler) {
+          std::unique_lock lock(st->mutex);
+          auto slot = boost::asio::get_associated_cancellation_slot(handler);
+          if (slot.is_connected()) {
+            slot.assign([st](boost::asio::cancellation_type) {
+              st->fail(failure_kind::cancelled, boost::asio::error::operation_aborted, "cancelled");
+            });
+          }
+          st->waiter_executor = boost::asio::get_associated_executor(handler);
+          // Not operator=: in Boost 1.81 it wraps the handler in itself instead of moving it.
+          boost::asio::any_completion_handler<void()>(std::move(handler)).swap(st->waiter);
+          // A reply or failure that came before we stored the waiter must still wake us.
+          if (!st->replies.empty() || st->failure != failure_kind::none) st->wake(lock);
+        },
+        boost::asio::use_awaitable);
+  }
+}
+
+}  // namespace
+
+struct client_proxy::impl final : client_listener {
+  impl(executor e, std::unique_ptr<client_transport> t, client_options o)
+      : ex(std::move(e)), transport(std::move(t)), opts(o), rng(std::random_device{}()) {
+    transport->set_listener(this);
+  }
+
+  void on_reply(inbound_reply reply) override {
+    const auto* id = reply.id.if_string();
+    if (!id) return;
+    std::shared_ptr<call_state> st;
+    {
+      std::lock_guard lock(mutex);
+      auto it = calls.find(std::string_view(*id));
+      if (it == calls.end()) return;  // a late reply to a call that timed out or was cancelled
+      st = it->second;
+    }
+    st->push(std::move(reply));
+  }
+
+  void on_connection_lost(boost::system::error_code ec, std::string_view why) override {
+    std::vector<std::shared_ptr<call_state>> all;
+    {
+      std::lock_guard lock(mutex);
+      for (auto& [id, st] : calls) all.push_back(st);
+    }
+    for (auto& st : all) st->fail(failure_kind::connection, ec, why);
+  }
+
+  void on_status(connection_status s) override {
+    std::function<void(connection_status)> f;
+    {
+      std::lock_guard lock(mutex);
+      if (s == status) return;
+      status = s;
+      f = status_callback;
+    }
+    if (f) f(s);
+  }
+
+  // 21 lowercase hex characters, like NestJS's ids; random, so that clients sharing a
+  // broadcast reply channel (Redis, MQTT) do not take each other's replies.
+  std::string new_id() {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string id(21, '0');
+    std::lock_guard lock(mutex);
+    std::uint64_t a = rng(), b = rng();
+    for (int i = 0; i < 16; ++i) id[i] = hex[(a >> (4 * i)) & 0xF];
+    for (int i = 16; i < 21; ++i) id[i] = hex[(b >> (4 * i)) & 0xF];
+    return id;
+  }
+
+  std::shared_ptr<call_state> add_call(const std::string& id) {
+    auto st = std::make_shared<call_state>();
+    std::lock_guard lock(mutex);
+    calls.emplace(id, st);
+    return st;
+  }
+
+  std::chrono::milliseconds timeout_of(const call_options& o) const {
+    return o.timeout.count() > 0 ? o.timeout : opts.default_timeout;
+  }
+
+  // Removes a call from the table and releases the transport's resources for it, however the
+  // calling coroutine ends.
+  struct call_guard {
+    impl& owner;
+    const outbound_message& message;
+    ~call_guard() {
+      {
+        std::lock_guard lock(owner.mutex);
+        owner.calls.erase(message.id);
+      }
+      owner.transport->end_request(message);
+    }
+  };
+
+  executor ex;
+  std::unique_ptr<client_transport> transport;
+  client_options opts;
+  route_normalizer routes;
+  mutable std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<call_state>, detail::string_hash,
+                     std::equal_to<>>
+      calls;
+  std::mt19937_64 rng;
+  connection_status status = connection_status::disconnected;
+  std::function<void(connection_status)> status_callback;
+};
+
+namespace {
+
+// (Re)arms the per-reply timeout of a call.
+void arm(boost::asio::steady_timer& t, std::chrono::milliseconds timeout,
+         const std::shared_ptr<call_state>& st) {
+  if (timeout.count() <= 0) return;
+  t.expires_after(timeout);
+  t.async_wait([st](boost::system::error_code ec) {
+    if (!ec) st->fail(failure_kind::timeout, make_error_code(error::timeout), "Timeout has occurred");
+  });
+}
+
+void check_pattern(const json::value& pattern) {
+  if (pattern.is_null()) {
+    throw std::invalid_argument("The invalid data or message pattern (undefined/null)");
+  }
+}
+
+}  // namespace
+
+client_proxy::client_proxy(executor ex, std::unique_ptr<client_transport> transport,
+                           client_options opts)
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(transport), opts)) {}
+
+client_proxy::~client_proxy() {
+  if (impl_) impl_->transport->close();
+}
+
+awaitable<void> client_proxy::connect() { return impl_->transport->connect(); }
+
+void client_proxy::close() { impl_->transport->close(); }
+
+connection_status client_proxy::status() const noexcept {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->status;
+}
+
+void client_proxy::on_status(std::function<void(connection_status)> f) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->status_callback = std::move(f);
+}
+
+std::size_t client_proxy::pending() const noexcept {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->calls.size();
+}
+
+awaitable<json::value> client_proxy::send_value(json::value pattern, json::value data,
+                                                call_options opts) {
+  check_pattern(pattern);
+  auto self = impl_;  // the proxy may be destroyed while this call is suspended
+  const std::string route = self->routes.route(pattern);
+  const std::string id = self->new_id();
+  const outbound_message m{pattern, route, data, id, opts.metadata ? &*opts.metadata : nullptr};
+  auto st = self->add_call(id);
+  impl::call_guard guard{*self, m};
+  co_await self->transport->send_request(m);
+  boost::asio::steady_timer timer(self->ex);
+  const auto timeout = self->timeout_of(opts);
+  arm(timer, timeout, st);
+  json::value last;
+  for (;;) {
+    auto r = co_await take_reply(st);
+    if (r.err) throw rpc_error(std::move(*r.err));
+    if (r.response) last = std::move(*r.response);
+    if (r.disposed) co_return last;
+    arm(timer, timeout, st);
+  }
+}
+
+roost::stream<json::value> client_proxy::stream_values(json::value pattern, json::value data,
+                                                       call_options opts) {
+  check_pattern(pattern);
+  auto self = impl_;
+  const std::string route = self->routes.route(pattern);
+  const std::string id = self->new_id();
+  const outbound_message m{pattern, route, data, id, opts.metadata ? &*opts.metadata : nullptr};
+  auto st = self->add_call(id);
+  impl::call_guard guard{*self, m};
+  co_await self->transport->send_request(m);
+  boost::asio::steady_timer timer(self->ex);
+  const auto timeout = self->timeout_of(opts);
+  arm(timer, timeout, st);
+  for (;;) {
+    auto r = co_await take_reply(st);
+    if (r.err) throw rpc_error(std::move(*r.err));
+    if (r.response) co_yield std::move(*r.response);
+    if (r.disposed) co_return;
+    arm(timer, timeout, st);
+  }
+}
+
+awaitable<void> client_proxy::emit_value(json::value pattern, json::value data,
+                                         call_options opts) {
+  check_pattern(pattern);
+  auto self = impl_;
+  const std::string route = self->routes.route(pattern);
+  const std::string no_id;
+  const outbound_message m{pattern, route, data, no_id, opts.metadata ? &*opts.metadata : nullptr};
+  co_await self->transport->send_event(m);
+}
+
+}  // namespace roost

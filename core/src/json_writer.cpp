@@ -1,0 +1,405 @@
+#include <roost/detail/json_writer.hpp>
+
+#include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/value_stack.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <system_error>
+#include <vector>
+
+namespace roost::detail {
+namespace {
+
+// What follows the backslash for each byte JSON.stringify escapes; 'u' means \u00xx and 0 means
+// the byte is copied as is.
+constexpr std::array<char, 256> escape_table = [] {
+  std::array<char, 256> t{};
+  for (std::size_t c = 0; c < 0x20; ++c) t[c] = 'u';
+  t['\b'] = 'b';
+  t['\f'] = 'f';
+  t['\n'] = 'n';
+  t['\r'] = 'r';
+  t['\t'] = 't';
+  t['"'] = '"';
+  t['\\'] = '\\';
+  return t;
+}();
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+// Output goes through a small local buffer: std::string's push_back and append are out-of-line
+// calls, and a document is mostly short pieces. Long runs bypass the buffer.
+class sink {
+ public:
+  explicit sink(std::string& out) : out_(out) {}
+  sink(sink const&) = delete;
+  sink& operator=(sink const&) = delete;
+
+  void put(char c) {
+    if (pos_ == buf_.size()) flush();
+    buf_[pos_++] = c;
+  }
+  void write(char const* p, std::size_t n) {
+    if (n > buf_.size() - pos_) {
+      flush();
+      if (n > buf_.size()) {
+        out_.append(p, n);
+        return;
+      }
+    }
+    std::memcpy(buf_.data() + pos_, p, n);
+    pos_ += n;
+  }
+  void flush() {
+    out_.append(buf_.data(), pos_);
+    pos_ = 0;
+  }
+
+ private:
+  std::string& out_;
+  std::array<char, 1024> buf_;
+  std::size_t pos_ = 0;
+};
+
+void write_string(std::string_view s, sink& out) {
+  out.put('"');
+  char const* run = s.data();
+  char const* const end = run + s.size();
+  for (char const* p = run; p != end; ++p) {
+    char const e = escape_table[static_cast<unsigned char>(*p)];
+    if (e == 0) continue;
+    out.write(run, static_cast<std::size_t>(p - run));
+    if (e == 'u') {
+      auto const c = static_cast<unsigned char>(*p);
+      char const esc[6] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xf]};
+      out.write(esc, sizeof esc);
+    } else {
+      char const esc[2] = {'\\', e};
+      out.write(esc, sizeof esc);
+    }
+    run = p + 1;
+  }
+  out.write(run, static_cast<std::size_t>(end - run));
+  out.put('"');
+}
+
+// Longest String(n): "-" + 17 digits + "e-324" or "0.000000" + 17 digits.
+constexpr std::size_t js_number_max = 32;
+
+// JavaScript's String(d) into `buf` (js_number_max bytes); returns the end.
+char* format_js_number(double d, char* buf) {
+  char* o = buf;
+  if (std::isnan(d)) return std::copy_n("NaN", 3, o);
+  if (d == 0) {
+    *o++ = '0';  // -0 too
+    return o;
+  }
+  if (std::isinf(d)) return d < 0 ? std::copy_n("-Infinity", 9, o) : std::copy_n("Infinity", 8, o);
+
+  // Integral values below 2^53 print as integers in every notation rule that applies to them,
+  // and integer formatting is several times cheaper than the shortest-digits search.
+  if (std::fabs(d) < 9007199254740992.0 && d == std::trunc(d))
+    return std::to_chars(o, buf + js_number_max, static_cast<std::int64_t>(d)).ptr;
+
+  // Shortest round-trip digits (ties broken towards the closer value, as ECMAScript asks),
+  // taken from the scientific form "d[.ddd]e±xx".
+  char sci[32];
+  auto const r = std::to_chars(sci, sci + sizeof sci, std::fabs(d), std::chars_format::scientific);
+  char digits[20];
+  int k = 0;
+  char const* p = sci;
+  digits[k++] = *p++;
+  if (*p == '.') {
+    for (++p; *p != 'e'; ++p) digits[k++] = *p;
+  }
+  ++p;  // 'e'
+  bool const negative_exponent = *p++ == '-';
+  int exponent = 0;
+  for (; p != r.ptr; ++p) exponent = exponent * 10 + (*p - '0');
+  if (negative_exponent) exponent = -exponent;
+  // ECMAScript's n: the value is 0.digits * 10^n.
+  int const n = exponent + 1;
+
+  if (d < 0) *o++ = '-';
+  if (k <= n && n <= 21) {
+    o = std::copy_n(digits, k, o);
+    o = std::fill_n(o, n - k, '0');
+  } else if (0 < n && n <= 21) {
+    o = std::copy_n(digits, n, o);
+    *o++ = '.';
+    o = std::copy_n(digits + n, k - n, o);
+  } else if (-6 < n && n <= 0) {
+    *o++ = '0';
+    *o++ = '.';
+    o = std::fill_n(o, -n, '0');
+    o = std::copy_n(digits, k, o);
+  } else {
+    *o++ = digits[0];
+    if (k > 1) {
+      *o++ = '.';
+      o = std::copy_n(digits + 1, k - 1, o);
+    }
+    *o++ = 'e';
+    *o++ = n - 1 < 0 ? '-' : '+';
+    o = std::to_chars(o, buf + js_number_max, n - 1 < 0 ? 1 - n : n - 1).ptr;
+  }
+  return o;
+}
+
+template <class Int>
+void write_integer(Int i, sink& out) {
+  char buf[24];
+  auto const r = std::to_chars(buf, buf + sizeof buf, i);
+  out.write(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+void write_scalar(json::value const& v, sink& out) {
+  switch (v.kind()) {
+    case json::kind::null:
+      out.write("null", 4);
+      break;
+    case json::kind::bool_:
+      if (v.get_bool())
+        out.write("true", 4);
+      else
+        out.write("false", 5);
+      break;
+    case json::kind::int64:
+      write_integer(v.get_int64(), out);
+      break;
+    case json::kind::uint64:
+      write_integer(v.get_uint64(), out);
+      break;
+    case json::kind::double_:
+      if (std::isfinite(v.get_double())) {
+        char buf[js_number_max];
+        char* const end = format_js_number(v.get_double(), buf);
+        out.write(buf, static_cast<std::size_t>(end - buf));
+      } else {
+        out.write("null", 4);
+      }
+      break;
+    case json::kind::string:
+      write_string(v.get_string(), out);
+      break;
+    case json::kind::array:
+    case json::kind::object:
+      break;
+  }
+}
+
+// An open array or object of the explicit stack that replaces recursion, so a hostile depth
+// cannot overflow the call stack.
+struct frame {
+  json::value const* container;
+  std::size_t next;
+};
+
+// Typical documents nest a few levels: keep those frames on the call stack and only allocate
+// for deeper ones.
+class frame_stack {
+ public:
+  bool empty() const { return size_ == 0; }
+  void push(frame f) {
+    if (size_ < inline_.size())
+      inline_[size_] = f;
+    else
+      overflow_.push_back(f);
+    ++size_;
+  }
+  frame& top() { return size_ <= inline_.size() ? inline_[size_ - 1] : overflow_.back(); }
+  void pop() {
+    if (size_ > inline_.size()) overflow_.pop_back();
+    --size_;
+  }
+
+ private:
+  std::array<frame, 32> inline_;
+  std::vector<frame> overflow_;
+  std::size_t size_ = 0;
+};
+
+// Handler for json::basic_parser that builds a value like Boost's own parser but converts
+// doubles from their text with std::from_chars, which is correctly rounded.
+class precise_handler {
+ public:
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  explicit precise_handler(json::storage_ptr sp) { stack_.reset(std::move(sp)); }
+
+  json::value release() { return stack_.release(); }
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) { return true; }
+  bool on_object_end(std::size_t n, json::error_code&) {
+    stack_.push_object(n);
+    return true;
+  }
+  bool on_array_begin(json::error_code&) { return true; }
+  bool on_array_end(std::size_t n, json::error_code&) {
+    stack_.push_array(n);
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    stack_.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code&) {
+    stack_.push_key(s);
+    return true;
+  }
+  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+    stack_.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+    stack_.push_string(s);
+    return true;
+  }
+  bool on_number_part(json::string_view s, json::error_code&) {
+    number_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+    number_.clear();
+    stack_.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
+    number_.clear();
+    stack_.push_uint64(u);
+    return true;
+  }
+  bool on_double(double approx, json::string_view s, json::error_code&) {
+    // The number's text arrives in parts only when it straddles two writes.
+    std::string_view text(s.data(), s.size());
+    if (!number_.empty()) {
+      number_.append(s.data(), s.size());
+      text = number_;
+    }
+    double d = 0;
+    auto const r = std::from_chars(text.data(), text.data() + text.size(), d);
+    if (r.ec == std::errc::result_out_of_range) {
+      // JSON.parse turns these into +/-Infinity or +/-0; Boost's estimate tells which way.
+      double const inf = std::numeric_limits<double>::infinity();
+      d = std::copysign(std::fabs(approx) >= 1 ? inf : 0.0, text.front() == '-' ? -1.0 : 1.0);
+    } else if (r.ec != std::errc{}) {
+      d = approx;
+    }
+    number_.clear();
+    stack_.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, json::error_code&) {
+    stack_.push_bool(b);
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    stack_.push_null();
+    return true;
+  }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+
+ private:
+  json::value_stack stack_;
+  std::string number_;
+};
+
+}  // namespace
+
+void write_js_number(double d, std::string& out) {
+  char buf[js_number_max];
+  char* const end = format_js_number(d, buf);
+  out.append(buf, end);
+}
+
+void write_json(json::value const& v, std::string& str) {
+  sink out(str);
+  frame_stack stack;
+  json::value const* cur = &v;
+  for (;;) {
+    // Write `cur`, or open it and descend into its first element.
+    if (cur->is_object() && !cur->get_object().empty()) {
+      auto const& first = *cur->get_object().begin();
+      out.put('{');
+      write_string(first.key(), out);
+      out.put(':');
+      stack.push({cur, 1});
+      cur = &first.value();
+      continue;
+    }
+    if (cur->is_array() && !cur->get_array().empty()) {
+      out.put('[');
+      stack.push({cur, 1});
+      cur = &cur->get_array()[0];
+      continue;
+    }
+    if (cur->is_object()) {
+      out.write("{}", 2);
+    } else if (cur->is_array()) {
+      out.write("[]", 2);
+    } else {
+      write_scalar(*cur, out);
+    }
+
+    // `cur` is complete: move to the next sibling, closing finished containers on the way.
+    for (;;) {
+      if (stack.empty()) {
+        out.flush();
+        return;
+      }
+      frame& f = stack.top();
+      if (f.container->is_object()) {
+        auto const& obj = f.container->get_object();
+        if (f.next < obj.size()) {
+          auto const& member = obj.begin()[f.next++];
+          out.put(',');
+          write_string(member.key(), out);
+          out.put(':');
+          cur = &member.value();
+          break;
+        }
+        out.put('}');
+      } else {
+        auto const& arr = f.container->get_array();
+        if (f.next < arr.size()) {
+          out.put(',');
+          cur = &arr[f.next++];
+          break;
+        }
+        out.put(']');
+      }
+      stack.pop();
+    }
+  }
+}
+
+std::string to_json(json::value const& v) {
+  std::string out;
+  write_json(v, out);
+  return out;
+}
+
+json::value parse_json(std::string_view text, json::error_code& ec, json::storage_ptr sp,
+                       json::parse_options const& options) {
+  ec = {};
+  json::basic_parser<precise_handler> parser(options, std::move(sp));
+  std::size_t const n = parser.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n < text.size()) ec = json::error::extra_data;
+  if (!ec && !parser.done()) ec = json::error::incomplete;
+  if (ec) return nullptr;
+  return parser.handler().release();
+}
+
+}  // namespace roost::detail

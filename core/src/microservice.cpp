@@ -1,0 +1,115 @@
+#include <roost/microservice.hpp>
+
+#include <roost/errors.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <thread>
+
+namespace roost {
+namespace {
+constexpr std::string_view source = "microservice";
+}
+
+struct microservice::impl {
+  impl(const router& r, microservice_options o)
+      : opts(std::move(o)), disp(r, opts.log), stop_timer(ioc) {
+    stop_timer.expires_at(std::chrono::steady_clock::time_point::max());
+  }
+
+  microservice_options opts;
+  roost::dispatcher disp;
+  boost::asio::io_context ioc;
+  boost::asio::steady_timer stop_timer;
+  std::vector<std::unique_ptr<server_transport>> transports;
+  std::atomic<bool> stop_requested{false};
+  std::function<void()> ready;
+};
+
+microservice::microservice(const router& r, microservice_options opts)
+    : impl_(std::make_unique<impl>(r, std::move(opts))) {}
+
+microservice::~microservice() = default;
+
+microservice& microservice::add_transport(std::unique_ptr<server_transport> t) {
+  impl_->transports.push_back(std::move(t));
+  return *this;
+}
+
+boost::asio::io_context& microservice::io_context() noexcept { return impl_->ioc; }
+roost::dispatcher& microservice::dispatcher() noexcept { return impl_->disp; }
+const logger& microservice::log() const noexcept { return impl_->opts.log; }
+
+awaitable<void> microservice::start() {
+  for (auto& t : impl_->transports) co_await t->listen(impl_->disp);
+}
+
+awaitable<void> microservice::shutdown() {
+  for (auto& t : impl_->transports) t->stop_accepting();
+  const bool drained = co_await impl_->disp.drain(impl_->opts.drain_timeout);
+  if (!drained) {
+    impl_->opts.log.warn(source, std::to_string(impl_->disp.in_flight()) +
+                                     " handler(s) still running at the drain deadline");
+  }
+  for (auto& t : impl_->transports) t->close();
+}
+
+void microservice::on_ready(std::function<void()> f) { impl_->ready = std::move(f); }
+
+void microservice::stop() {
+  impl_->stop_requested = true;
+  boost::asio::post(impl_->ioc, [i = impl_.get()] { i->stop_timer.cancel(); });
+}
+
+int microservice::run() {
+  auto& i = *impl_;
+  int rc = 0;
+  boost::asio::signal_set signals(i.ioc);
+  if (i.opts.handle_signals) {
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
+    signals.async_wait([&i](boost::system::error_code ec, int) {
+      if (!ec) i.stop_timer.cancel();
+    });
+  }
+  boost::asio::co_spawn(
+      i.ioc,
+      [&]() -> awaitable<void> {
+        try {
+          co_await start();
+        } catch (const std::exception& e) {
+          i.opts.log.error(source, std::string("could not start: ") + e.what());
+          rc = 1;
+          for (auto& t : i.transports) t->close();
+          signals.cancel();
+          co_return;
+        }
+        if (i.ready) i.ready();
+        if (!i.stop_requested) {
+          boost::system::error_code ec;
+          co_await i.stop_timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+        }
+        signals.cancel();
+        co_await shutdown();
+      },
+      [&](std::exception_ptr e) {
+        if (e) rc = 1;
+        i.ioc.stop();
+      });
+  unsigned n = i.opts.threads ? i.opts.threads : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::jthread> pool;
+  for (unsigned k = 1; k < n; ++k) pool.emplace_back([&] { i.ioc.run(); });
+  i.ioc.run();
+  pool.clear();
+  return rc;
+}
+
+}  // namespace roost

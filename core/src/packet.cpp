@@ -1,0 +1,164 @@
+#include <roost/packet.hpp>
+
+#include <roost/detail/json_writer.hpp>
+#include <roost/errors.hpp>
+
+#include <boost/json/parse.hpp>
+
+namespace roost {
+namespace {
+
+// JSON.parse has no depth limit; Boost's parser recurses per level, so allow deep documents
+// but not unbounded ones.
+json::parse_options packet_parse_options() {
+  json::parse_options o;
+  o.max_depth = 512;
+  return o;
+}
+
+bool is_falsy(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return true;
+    case json::kind::bool_: return !v.get_bool();
+    case json::kind::int64: return v.get_int64() == 0;
+    case json::kind::uint64: return v.get_uint64() == 0;
+    case json::kind::double_: return v.get_double() == 0 || v.get_double() != v.get_double();
+    case json::kind::string: return v.get_string().empty();
+    default: return false;
+  }
+}
+
+void append_key(std::string& out, std::string_view key) {
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+}  // namespace
+
+inbound_packet inbound_from_value(json::value doc, const json::value& channel) {
+  inbound_packet p;
+  auto* obj = doc.if_object();
+  const bool has_pattern = obj && obj->contains("pattern");
+  const bool has_data = obj && obj->contains("data");
+  if (is_falsy(doc) || !obj || (!has_pattern && !has_data)) {
+    // NestJS treats such a document as an "external" event: the whole value is the data and
+    // the channel it came on is the pattern. Its id, if any, is lost.
+    p.pattern = channel;
+    p.data = std::move(doc);
+    return p;
+  }
+  if (auto* v = obj->if_contains("pattern")) p.pattern = std::move(*v);
+  if (auto* v = obj->if_contains("data")) p.data = std::move(*v);
+  if (auto* v = obj->if_contains("id")) p.id = std::move(*v);
+  if (auto* v = obj->if_contains("metadata"); v && v->is_object()) {
+    p.metadata = std::move(v->get_object());
+  }
+  return p;
+}
+
+boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
+                                                     const json::value& channel) {
+  boost::system::error_code ec;
+  json::value doc = detail::parse_json(json_text, ec, {}, packet_parse_options());
+  if (ec) return make_error_code(error::protocol_error);
+  return inbound_from_value(std::move(doc), channel);
+}
+
+inbound_reply reply_from_value(json::value doc) {
+  inbound_reply r;
+  auto* obj = doc.if_object();
+  bool envelope = obj && !obj->empty();
+  if (envelope) {
+    for (const auto& kv : *obj) {
+      const auto k = kv.key();
+      if (k != "id" && k != "err" && k != "response" && k != "isDisposed" && k != "status") {
+        envelope = false;
+        break;
+      }
+    }
+  }
+  if (!envelope) {
+    if (obj) {
+      if (auto* id = obj->if_contains("id")) r.id = *id;
+    }
+    r.response = std::move(doc);
+    r.disposed = true;
+    return r;
+  }
+  if (auto* v = obj->if_contains("id")) r.id = std::move(*v);
+  if (auto* v = obj->if_contains("err"); v && !is_falsy(*v)) r.err = std::move(*v);
+  if (auto* v = obj->if_contains("response")) r.response = std::move(*v);
+  if (auto* v = obj->if_contains("isDisposed")) r.disposed = !is_falsy(*v);
+  return r;
+}
+
+boost::system::result<inbound_reply> decode_reply(std::string_view json_text) {
+  boost::system::error_code ec;
+  json::value doc = detail::parse_json(json_text, ec, {}, packet_parse_options());
+  if (ec) return make_error_code(error::protocol_error);
+  return reply_from_value(std::move(doc));
+}
+
+void encode_request(std::string& out, const json::value& pattern, const json::value& data,
+                    const json::value& id, const json::object* metadata) {
+  out += "{\"pattern\":";
+  detail::write_json(pattern, out);
+  out += ",\"data\":";
+  detail::write_json(data, out);
+  if (metadata) {
+    out += ",\"metadata\":";
+    detail::write_json(*metadata, out);
+  }
+  out += ",\"id\":";
+  detail::write_json(id, out);
+  out += '}';
+}
+
+void encode_event(std::string& out, const json::value& pattern, const json::value& data,
+                  const json::object* metadata) {
+  out += "{\"pattern\":";
+  detail::write_json(pattern, out);
+  out += ",\"data\":";
+  detail::write_json(data, out);
+  if (metadata) {
+    out += ",\"metadata\":";
+    detail::write_json(*metadata, out);
+  }
+  out += '}';
+}
+
+void encode_reply(std::string& out, const reply_packet& reply, const json::value& id,
+                  bool with_id) {
+  out += '{';
+  switch (reply.type) {
+    case reply_packet::kind::no_handler:
+      // NestJS writes this one with the id first and without isDisposed.
+      append_key(out, "id");
+      detail::write_json(id, out);
+      out += ",\"status\":\"error\",\"err\":\"";
+      out += no_handler_message;
+      out += "\"}";
+      return;
+    case reply_packet::kind::value:
+      append_key(out, "response");
+      detail::write_json(reply.body, out);
+      if (reply.disposed) out += ",\"isDisposed\":true";
+      break;
+    case reply_packet::kind::error:
+      append_key(out, "err");
+      detail::write_json(reply.body, out);
+      out += ",\"isDisposed\":true";
+      break;
+    case reply_packet::kind::end:
+      out += "\"isDisposed\":true";
+      break;
+  }
+  if (with_id) {
+    out += ",\"id\":";
+    detail::write_json(id, out);
+  }
+  out += '}';
+}
+
+}  // namespace roost

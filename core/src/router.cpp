@@ -1,0 +1,40 @@
+#include <roost/router.hpp>
+
+namespace roost {
+
+router::router() = default;
+router::router(router&&) noexcept = default;
+router& router::operator=(router&&) noexcept = default;
+router::~router() = default;
+
+router::entry& router::slot(json::value pattern) {
+  auto route = normalizer_.route(pattern);
+  if (auto it = index_.find(route); it != index_.end()) return *entries_[it->second];
+  index_.emplace(route, entries_.size());
+  entries_.push_back(std::make_unique<entry>(entry{std::move(route), std::move(pattern), {}, {}}));
+  return *entries_.back();
+}
+
+router& router::add_message(json::value pattern, detail::erased_handler h) {
+  slot(std::move(pattern)).message = std::move(h);
+  return *this;
+}
+
+router& router::add_event(json::value pattern, detail::erased_handler h) {
+  slot(std::move(pattern)).events.push_back(std::move(h));
+  return *this;
+}
+
+const router::entry* router::find(std::string_view route) const {
+  auto it = index_.find(route);
+  return it == index_.end() ? nullptr : entries_[it->second].get();
+}
+
+std::vector<const router::entry*> router::entries() const {
+  std::vector<const entry*> out;
+  out.reserve(entries_.size());
+  for (const auto& e : entries_) out.push_back(e.get());
+  return out;
+}
+
+}  // namespace roost

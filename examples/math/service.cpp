@@ -1,0 +1,39 @@
+// The math service: a sum, an object pattern, a stream, an event and an error, served on TCP.
+//   math_service [port]      (default 3000; prints READY <port> once it listens)
+
+#include <roost/roost.hpp>
+#include <roost/tcp.hpp>
+
+#include <cstdio>
+#include <numeric>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  const auto port = static_cast<std::uint16_t>(argc > 1 ? std::stoi(argv[1]) : 3000);
+
+  roost::router r;
+  r.message("sum", [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
+  r.message({{"cmd", "sum"}, {"role", "math"}},
+            [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
+  r.message("count", [](int n) -> roost::stream<int> {
+    for (int i = 0; i < n; ++i) co_yield i;
+  });
+  r.message("divide", [](std::vector<double> xs) -> double {
+    if (xs.size() != 2) throw roost::rpc_exception("divide takes [a, b]");
+    if (xs[1] == 0) throw roost::rpc_exception(roost::json::object{{"code", 400}, {"message", "division by zero"}});
+    return xs[0] / xs[1];
+  });
+  r.event("number.recorded", [](double x, roost::context& ctx) {
+    std::printf("event %s: %g\n", ctx.route().c_str(), x);
+    std::fflush(stdout);
+  });
+
+  roost::microservice app{r};
+  auto& tcp = app.add_transport(roost::tcp::server({.host = "127.0.0.1", .port = port}));
+  app.on_ready([&] {
+    std::printf("READY %u\n", tcp.port());
+    std::fflush(stdout);
+  });
+  return app.run();
+}

@@ -1,0 +1,169 @@
+#include <roost/testing/memory_transport.hpp>
+
+#include <roost/context.hpp>
+#include <roost/dispatcher.hpp>
+#include <roost/errors.hpp>
+#include <roost/packet.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <atomic>
+#include <mutex>
+
+namespace roost::testing {
+
+struct memory_broker::state {
+  std::mutex mutex;
+  dispatcher* server = nullptr;  // set while the server listens
+  executor server_executor;
+  bool accepting = false;
+  std::atomic<std::size_t> packets{0};
+};
+
+namespace {
+
+class memory_context final : public context {
+ public:
+  memory_context(json::value pattern, std::optional<json::object> metadata)
+      : context("memory", std::move(pattern), metadata ? &metadata_ : nullptr),
+        metadata_(metadata ? std::move(*metadata) : json::object{}) {}
+
+ private:
+  json::object metadata_;
+};
+
+class memory_server final : public server_transport {
+ public:
+  explicit memory_server(std::shared_ptr<memory_broker::state> s) : state_(std::move(s)) {}
+  std::string_view name() const noexcept override { return "memory"; }
+  awaitable<void> listen(dispatcher& d) override {
+    std::lock_guard lock(state_->mutex);
+    state_->server = &d;
+    state_->server_executor = co_await boost::asio::this_coro::executor;
+    state_->accepting = true;
+  }
+  void stop_accepting() override {
+    std::lock_guard lock(state_->mutex);
+    state_->accepting = false;
+  }
+  void close() override {
+    std::lock_guard lock(state_->mutex);
+    state_->accepting = false;
+    state_->server = nullptr;
+  }
+
+ private:
+  std::shared_ptr<memory_broker::state> state_;
+};
+
+class memory_client final : public client_transport {
+ public:
+  explicit memory_client(std::shared_ptr<memory_broker::state> s) : state_(std::move(s)) {}
+  ~memory_client() override { *alive_ = false; }
+  std::string_view name() const noexcept override { return "memory"; }
+  void set_listener(client_listener* l) noexcept override { listener_ = l; }
+
+  awaitable<void> connect() override {
+    server();
+    if (!connected_.exchange(true)) listener_->on_status(connection_status::connected);
+    co_return;
+  }
+
+  awaitable<void> send_request(const outbound_message& m) override {
+    co_await connect();
+    std::string text;
+    encode_request(text, m.pattern, m.data, json::value(m.id), m.metadata);
+    deliver(std::move(text), true);
+  }
+
+  awaitable<void> send_event(const outbound_message& m) override {
+    co_await connect();
+    std::string text;
+    // As on TCP, an event carries the normalized route as its pattern.
+    encode_event(text, json::value(m.route), m.data, m.metadata);
+    deliver(std::move(text), false);
+  }
+
+  void close() override {
+    if (connected_.exchange(false)) {
+      *alive_ = false;
+      alive_ = std::make_shared<bool>(true);
+      listener_->on_connection_lost(make_error_code(error::connection_closed), "Connection closed");
+      listener_->on_status(connection_status::disconnected);
+    }
+  }
+
+ private:
+  class sink final : public reply_sink {
+   public:
+    sink(memory_client& c, json::value id, std::shared_ptr<bool> alive)
+        : client_(c), id_(std::move(id)), alive_(std::move(alive)) {}
+    awaitable<void> send(reply_packet reply) override {
+      if (!*alive_) co_return;  // the client closed: the reply is lost, as on a socket
+      std::string text;
+      encode_reply(text, reply, id_);
+      client_.state_->packets++;
+      auto r = decode_reply(text);
+      if (r) client_.listener_->on_reply(std::move(*r));
+    }
+
+   private:
+    memory_client& client_;
+    json::value id_;
+    std::shared_ptr<bool> alive_;
+  };
+
+  dispatcher& server() {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->server || !state_->accepting) {
+      throw connection_error(make_error_code(error::not_connected),
+                             "memory transport: no server is listening");
+    }
+    return *state_->server;
+  }
+
+  void deliver(std::string text, bool request) {
+    auto& d = server();
+    state_->packets++;
+    boost::asio::co_spawn(
+        state_->server_executor,
+        [this, &d, text = std::move(text), request, alive = alive_]() -> awaitable<void> {
+          if (!*alive) co_return;
+          auto p = decode_inbound(text);
+          if (!p) co_return;
+          memory_context ctx(std::move(p->pattern), std::move(p->metadata));
+          if (request) {
+            sink s(*this, *p->id, alive);
+            co_await d.dispatch(*p, ctx, &s);
+          } else {
+            co_await d.dispatch(*p, ctx, nullptr);
+          }
+        },
+        boost::asio::detached);
+  }
+
+  std::shared_ptr<memory_broker::state> state_;
+  client_listener* listener_ = nullptr;
+  std::atomic<bool> connected_{false};
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace
+
+memory_broker::memory_broker() : state_(std::make_shared<state>()) {}
+memory_broker::~memory_broker() = default;
+
+std::unique_ptr<server_transport> memory_broker::server() {
+  return std::make_unique<memory_server>(state_);
+}
+
+std::unique_ptr<client_transport> memory_broker::client() {
+  return std::make_unique<memory_client>(state_);
+}
+
+std::size_t memory_broker::packets() const noexcept { return state_->packets; }
+
+}  // namespace roost::testing

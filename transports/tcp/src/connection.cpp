@@ -1,0 +1,188 @@
+#include "connection.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace roost::tcp::detail {
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+
+namespace {
+std::string endpoint_text(const socket_type& s) {
+  boost::system::error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "unknown";
+  return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+}  // namespace
+
+connection::connection(tls_stream stream, bool tls, strand_type strand, const limits& lim,
+                       const logger& log, std::string_view side)
+    : stream_(std::move(stream)),
+      tls_(tls),
+      strand_(std::move(strand)),
+      limits_(lim),
+      log_(log),
+      side_(side),
+      remote_(endpoint_text(stream_.next_layer())),
+      decoder_(frame_limits{lim.max_buffer_size}),
+      writer_signal_(strand_),
+      drained_signal_(strand_),
+      idle_timer_(strand_) {
+  boost::system::error_code ec;
+  stream_.next_layer().set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+connection::~connection() = default;
+
+void connection::start(frame_handler on_frame, close_handler on_close) {
+  on_frame_ = std::move(on_frame);
+  on_close_ = std::move(on_close);
+  auto self = shared_from_this();
+  asio::co_spawn(strand_, [self]() { return self->reader(); }, asio::detached);
+  asio::co_spawn(strand_, [self]() { return self->writer(); }, asio::detached);
+}
+
+asio::awaitable<std::size_t> connection::read_some(char* data, std::size_t size) {
+  if (tls_) co_return co_await stream_.async_read_some(asio::buffer(data, size), use_awaitable);
+  co_return co_await stream_.next_layer().async_read_some(asio::buffer(data, size), use_awaitable);
+}
+
+template <class Buffers>
+asio::awaitable<std::size_t> connection::write_some(const Buffers& b) {
+  if (tls_) co_return co_await asio::async_write(stream_, b, use_awaitable);
+  co_return co_await asio::async_write(stream_.next_layer(), b, use_awaitable);
+}
+
+asio::awaitable<void> connection::reader() {
+  auto self = shared_from_this();
+  std::vector<char> buffer(64 * 1024);
+  try {
+    while (open_) {
+      bool paused;
+      {
+        std::lock_guard lock(queue_mutex_);
+        paused = queued_bytes_ > limits_.send_high_water_mark;
+        reader_paused_ = paused;
+      }
+      if (paused) {
+        // The peer reads our replies slower than it sends requests: stop reading until the
+        // writer has caught up, so memory stays bounded.
+        drained_signal_.expires_at(std::chrono::steady_clock::time_point::max());
+        boost::system::error_code ec;
+        co_await drained_signal_.async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
+      const std::size_t n = co_await read_some(buffer.data(), buffer.size());
+      decoder_.feed(std::string_view(buffer.data(), n));
+      for (;;) {
+        auto frame = decoder_.next();
+        if (!frame) {
+          log_.error(side_, decoder_.error_message() + " (from " + remote_ +
+                                "); closing the connection");
+          shut("invalid frame");
+          co_return;
+        }
+        if (!*frame) break;
+        on_frame_(*this, **frame);
+        if (!open_) co_return;
+      }
+      if (decoder_.mid_frame() && limits_.incomplete_message_timeout.count() > 0) {
+        // Re-armed on every read, so it measures silence in the middle of a frame.
+        idle_timer_.expires_after(limits_.incomplete_message_timeout);
+        idle_timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+          auto c = weak.lock();
+          if (ec || !c || !c->decoder_.mid_frame()) return;
+          c->log_.warn(c->side_, "incomplete message from " + c->remote_ +
+                                     " timed out; closing the connection");
+          c->shut("incomplete message timeout");
+        });
+      } else {
+        idle_timer_.cancel();
+      }
+    }
+  } catch (const boost::system::system_error& e) {
+    shut(e.code() == asio::error::eof ? "closed by peer" : e.code().message());
+  }
+}
+
+asio::awaitable<void> connection::writer() {
+  auto self = shared_from_this();
+  std::string sending;
+  try {
+    while (open_) {
+      {
+        std::lock_guard lock(queue_mutex_);
+        if (queue_.empty()) {
+          writer_waiting_ = true;
+        } else {
+          sending.swap(queue_);  // double buffering: both strings keep their capacity
+        }
+      }
+      if (sending.empty()) {
+        writer_signal_.expires_at(std::chrono::steady_clock::time_point::max());
+        boost::system::error_code ec;
+        co_await writer_signal_.async_wait(asio::redirect_error(use_awaitable, ec));
+        continue;
+      }
+      co_await write_some(asio::buffer(sending));
+      bool wake_reader;
+      {
+        std::lock_guard lock(queue_mutex_);
+        queued_bytes_ -= sending.size();
+        wake_reader = reader_paused_ && queued_bytes_ <= limits_.send_high_water_mark / 2;
+      }
+      sending.clear();
+      if (wake_reader) drained_signal_.cancel();
+    }
+  } catch (const boost::system::system_error& e) {
+    shut(e.code().message());
+  }
+}
+
+bool connection::send(std::string_view json) {
+  bool wake_writer = false;
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!open_) return false;
+    const auto before = queue_.size();
+    append_frame(queue_, json);
+    queued_bytes_ += queue_.size() - before;
+    if (queued_bytes_ > limits_.max_send_buffer_size) {
+      log_.error(side_, "more than " + std::to_string(limits_.max_send_buffer_size) +
+                            " unsent bytes for " + remote_ + "; closing the connection");
+      queue_.clear();
+      asio::post(strand_, [self = shared_from_this()] { self->shut("send buffer overflow"); });
+      return false;
+    }
+    wake_writer = std::exchange(writer_waiting_, false);
+  }
+  if (wake_writer) {
+    asio::post(strand_, [self = shared_from_this()] { self->writer_signal_.cancel(); });
+  }
+  return true;
+}
+
+void connection::close() {
+  asio::post(strand_, [self = shared_from_this()] { self->shut({}); });
+}
+
+void connection::shut(std::string_view why) {
+  if (!open_.exchange(false)) return;
+  boost::system::error_code ec;
+  stream_.next_layer().shutdown(socket_type::shutdown_both, ec);
+  stream_.next_layer().close(ec);
+  writer_signal_.cancel();
+  drained_signal_.cancel();
+  idle_timer_.cancel();
+  if (on_close_) on_close_(*this, why);
+  on_frame_ = nullptr;
+  on_close_ = nullptr;
+}
+
+}  // namespace roost::tcp::detail

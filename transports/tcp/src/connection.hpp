@@ -1,0 +1,86 @@
+#pragma once
+// One framed TCP (or TLS) connection: a reader and a writer coroutine on a strand, a bounded
+// write queue, the incomplete-message timeout and backpressure. Shared by server and client.
+
+#include "frame_codec.hpp"
+
+#include <roost/log.hpp>
+#include <roost/tcp/options.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace roost::tcp::detail {
+
+using socket_type = boost::asio::ip::tcp::socket;
+using tls_stream = boost::asio::ssl::stream<socket_type>;
+using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  /// Called on the strand for each complete frame; the text is valid during the call only.
+  using frame_handler = std::function<void(connection&, std::string_view frame)>;
+  /// Called once on the strand when the connection is gone; `why` is empty after close().
+  using close_handler = std::function<void(connection&, std::string_view why)>;
+
+  /// `stream` is connected (and, with `tls`, its handshake is done).
+  connection(tls_stream stream, bool tls, strand_type strand, const limits& lim,
+             const logger& log, std::string_view side);
+  ~connection();
+
+  /// Starts the reader and writer. Set the handlers first.
+  void start(frame_handler on_frame, close_handler on_close);
+
+  /// Queues a JSON text as one frame. Thread-safe. Returns false when the connection is
+  /// closed, or closes it when its unsent bytes would exceed max_send_buffer_size.
+  bool send(std::string_view json);
+
+  /// Closes the connection. Thread-safe; idempotent.
+  void close();
+
+  bool is_open() const noexcept { return open_.load(); }
+  const std::string& remote() const noexcept { return remote_; }
+  const strand_type& strand() const noexcept { return strand_; }
+
+ private:
+  boost::asio::awaitable<void> reader();
+  boost::asio::awaitable<void> writer();
+  template <class Buffers>
+  boost::asio::awaitable<std::size_t> write_some(const Buffers& b);
+  boost::asio::awaitable<std::size_t> read_some(char* data, std::size_t size);
+  void shut(std::string_view why);
+  void wake(boost::asio::steady_timer& t);
+
+  tls_stream stream_;
+  bool tls_;
+  strand_type strand_;
+  limits limits_;
+  logger log_;
+  std::string_view side_;
+  std::string remote_;
+  frame_decoder decoder_;
+  frame_handler on_frame_;
+  close_handler on_close_;
+  std::atomic<bool> open_{true};
+
+  std::mutex queue_mutex_;
+  std::string queue_;            // frames waiting for the writer
+  std::size_t queued_bytes_ = 0;
+  bool writer_waiting_ = false;
+  boost::asio::steady_timer writer_signal_;   // wakes the writer
+  boost::asio::steady_timer drained_signal_;  // wakes a reader paused by backpressure
+  boost::asio::steady_timer idle_timer_;      // incomplete-message timeout
+  bool reader_paused_ = false;
+};
+
+}  // namespace roost::tcp::detail

@@ -1,0 +1,211 @@
+#include <roost/tcp/server.hpp>
+
+#include "connection.hpp"
+#include "tls.hpp"
+
+#include <roost/dispatcher.hpp>
+#include <roost/errors.hpp>
+#include <roost/packet.hpp>
+#include <roost/tcp/context.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <unordered_set>
+
+namespace roost::tcp {
+
+namespace asio = boost::asio;
+using asio::use_awaitable;
+using detail::connection;
+
+namespace {
+
+constexpr std::string_view source = "tcp server";
+
+// Writes the replies of one request to the connection it came on.
+class socket_reply_sink final : public reply_sink {
+ public:
+  socket_reply_sink(std::shared_ptr<connection> c, const json::value& id)
+      : conn_(std::move(c)), id_(id) {}
+  awaitable<void> send(reply_packet reply) override {
+    text_.clear();
+    encode_reply(text_, reply, id_);
+    conn_->send(text_);  // a closed connection drops the reply, as a closed socket would
+    co_return;
+  }
+
+ private:
+  std::shared_ptr<connection> conn_;
+  const json::value& id_;
+  std::string text_;
+};
+
+}  // namespace
+
+struct server::impl : std::enable_shared_from_this<impl> {
+  explicit impl(server_options o)
+      : opts(std::move(o)),
+        plain(detail::make_plain_context()),
+        tls(opts.tls ? std::optional(detail::make_tls_context(*opts.tls, true)) : std::nullopt) {}
+
+  awaitable<void> listen(dispatcher& d) {
+    disp = &d;
+    ex = co_await asio::this_coro::executor;
+    asio::ip::tcp::resolver resolver(ex);
+    auto [rec, results] = co_await resolver.async_resolve(
+        opts.host, std::to_string(opts.port), asio::ip::tcp::resolver::passive,
+        asio::as_tuple(use_awaitable));
+    if (rec || results.empty()) {
+      throw connection_error(make_error_code(error::not_connected),
+                             "tcp: cannot resolve " + opts.host + ": " + rec.message());
+    }
+    auto ep = results.begin()->endpoint();
+    acceptor.emplace(ex);
+    boost::system::error_code ec;
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      throw connection_error(make_error_code(error::not_connected),
+                             "tcp: cannot listen on " + opts.host + ":" +
+                                 std::to_string(opts.port) + ": " + ec.message());
+    }
+    port = acceptor->local_endpoint().port();
+    opts.log.info(source, "listening on " + ep.address().to_string() + ":" +
+                              std::to_string(port.load()) + (tls ? " (TLS)" : ""));
+    asio::co_spawn(ex, accept_loop(shared_from_this()), asio::detached);
+  }
+
+  static awaitable<void> accept_loop(std::shared_ptr<impl> self) {
+    for (;;) {
+      auto [ec, socket] = co_await self->acceptor->async_accept(asio::as_tuple(use_awaitable));
+      if (!self->acceptor->is_open()) co_return;
+      if (ec) {
+        // Out of file descriptors and the like: log, breathe, and keep serving the others.
+        self->opts.log.error(source, "accept failed: " + ec.message());
+        asio::steady_timer t(self->ex, std::chrono::milliseconds(50));
+        co_await t.async_wait(asio::as_tuple(use_awaitable));
+        continue;
+      }
+      auto strand = asio::make_strand(self->ex);
+      asio::co_spawn(strand, self->open_connection(self, std::move(socket), strand), asio::detached);
+    }
+  }
+
+  static awaitable<void> open_connection(std::shared_ptr<impl> self, detail::socket_type socket,
+                                         detail::strand_type strand) {
+    detail::tls_stream stream(std::move(socket), self->tls ? *self->tls : self->plain);
+    if (self->tls) {
+      // A client that never finishes its handshake is dropped.
+      asio::steady_timer deadline(strand, self->opts.limits.incomplete_message_timeout.count() > 0
+                                              ? self->opts.limits.incomplete_message_timeout
+                                              : std::chrono::milliseconds(30'000));
+      deadline.async_wait([&stream](boost::system::error_code ec) {
+        if (!ec) stream.next_layer().close(ec);
+      });
+      auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                                  asio::as_tuple(use_awaitable));
+      deadline.cancel();
+      if (ec) {
+        self->opts.log.warn(source, "TLS handshake failed: " + ec.message());
+        co_return;
+      }
+    }
+    auto conn = std::make_shared<connection>(std::move(stream), self->tls.has_value(), strand,
+                                             self->opts.limits, self->opts.log, source);
+    {
+      std::lock_guard lock(self->mutex);
+      if (!self->accepting) co_return;
+      self->connections.insert(conn);
+    }
+    std::weak_ptr<impl> weak = self;
+    conn->start(
+        [weak](connection& c, std::string_view frame) {
+          if (auto s = weak.lock()) s->on_frame(c, frame);
+        },
+        [weak](connection& c, std::string_view) {
+          if (auto s = weak.lock()) {
+            std::lock_guard lock(s->mutex);
+            s->connections.erase(c.shared_from_this());
+          }
+        });
+  }
+
+  void on_frame(connection& c, std::string_view frame) {
+    auto packet = decode_inbound(frame);
+    if (!packet) {
+      opts.log.error(source, "The invalid received message from tcp server (from " + c.remote() +
+                                 "); closing the connection");
+      c.close();
+      return;
+    }
+    asio::co_spawn(c.strand(), serve(disp, c.shared_from_this(), std::move(*packet)),
+                   asio::detached);
+  }
+
+  static awaitable<void> serve(dispatcher* d, std::shared_ptr<connection> c, inbound_packet p) {
+    context ctx(std::move(p.pattern), p.metadata ? &*p.metadata : nullptr, c->remote());
+    if (p.id) {
+      socket_reply_sink sink(c, *p.id);
+      co_await d->dispatch(p, ctx, &sink);
+    } else {
+      co_await d->dispatch(p, ctx, nullptr);
+    }
+  }
+
+  void stop_accepting() {
+    std::lock_guard lock(mutex);
+    accepting = false;
+    if (acceptor) asio::post(ex, [self = shared_from_this()] {
+      boost::system::error_code ec;
+      self->acceptor->close(ec);
+    });
+  }
+
+  void close() {
+    stop_accepting();
+    std::unordered_set<std::shared_ptr<connection>> all;
+    {
+      std::lock_guard lock(mutex);
+      all.swap(connections);
+    }
+    for (auto& c : all) c->close();
+  }
+
+  server_options opts;
+  asio::ssl::context plain;
+  std::optional<asio::ssl::context> tls;
+  dispatcher* disp = nullptr;
+  executor ex;
+  std::optional<asio::ip::tcp::acceptor> acceptor;
+  std::atomic<std::uint16_t> port{0};
+  mutable std::mutex mutex;
+  bool accepting = true;
+  std::unordered_set<std::shared_ptr<connection>> connections;
+};
+
+server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
+server::server(server&&) noexcept = default;
+server::~server() = default;
+
+std::uint16_t server::port() const noexcept { return impl_->port; }
+
+std::size_t server::connections() const noexcept {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->connections.size();
+}
+
+awaitable<void> server::listen(dispatcher& d) { return impl_->listen(d); }
+void server::stop_accepting() { impl_->stop_accepting(); }
+void server::close() { impl_->close(); }
+
+}  // namespace roost::tcp
