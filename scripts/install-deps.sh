@@ -10,7 +10,6 @@ packages=(
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev clang-format-14
   libcli11-dev
-  nodejs npm
   gnuplot-nox curl
 )
 
@@ -20,6 +19,11 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+
+# Node.js runs the NestJS peers of the interop tests; take Debian's only when none is installed
+# (a newer Node that ships its own npm conflicts with Debian's npm package).
+if ! command -v node >/dev/null; then missing+=(nodejs); fi
+if ! command -v npm >/dev/null; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
