@@ -32,7 +32,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto again = roost::decode_inbound(out);
     if (!again) std::abort();  // what we write must read back
-    if (again->data != in->data || again->id != in->id) std::abort();
+    // Compare as JavaScript would see them: -0 and 0, or 1.0 and 1, are the same number.
+    using roost::detail::to_json;
+    if (to_json(again->data) != to_json(in->data)) std::abort();
+    if (again->id.has_value() != in->id.has_value()) std::abort();
+    if (in->id && to_json(*again->id) != to_json(*in->id)) std::abort();
   }
 
   if (auto reply = roost::decode_reply(text)) {

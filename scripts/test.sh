@@ -62,7 +62,7 @@ if command -v clang++-14 >/dev/null; then
     -DCMAKE_CXX_COMPILER=clang++-14 -DROOST_BUILD_FUZZERS=ON -DROOST_BUILD_TESTS=OFF \
     -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF -DROOST_WITH_TCP=OFF \
     -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null &&
-    cmake --build build-fuzz -j "$JOBS"
+    cmake --build build-fuzz -j "$JOBS" --target frame_decoder_fuzz packet_decoder_fuzz
   rc=$?; record "fuzz build" $rc
   if [ $rc -eq 0 ]; then
     for f in frame_decoder packet_decoder; do
