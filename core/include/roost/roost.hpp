@@ -2,6 +2,7 @@
 /// \file Everything a roost service or client needs, without a transport.
 
 #include <roost/awaitable.hpp>
+#include <roost/blocking_client.hpp>
 #include <roost/client_proxy.hpp>
 #include <roost/client_transport.hpp>
 #include <roost/context.hpp>
