@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: builds and runs every test tier, then prints one "N passed, N failed" line.
-#   1. the main build (RelWithDebInfo) and all its ctest tests (unit, loopback, integration)
+#   0. installs the NestJS peers of the interop suite (npm, from the committed lock files)
+#   1. the main build (RelWithDebInfo) and all its ctest tests (unit, loopback, interop)
 #   2. the unit and loopback tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the libFuzzer targets, each for a short fixed time on its seed corpus
 #   4. the consumer test: install roost, build examples/math against the installed package
@@ -29,6 +30,10 @@ count_ctest() {  # log file, exit code, label
   [ "$2" -eq 0 ] || [ "$f" -ne 0 ] || record "$3 (ctest exit $2)" 1
 }
 
+step "NestJS peers for the interop suite"
+bash scripts/install-interop.sh
+record "interop peers install" $?
+
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
@@ -40,6 +45,8 @@ if [ $rc -eq 0 ]; then
   step "tests"
   (cd build && ctest -j "$JOBS" --output-on-failure --timeout 300) 2>&1 | tee build/ctest.log
   count_ctest build/ctest.log "${PIPESTATUS[0]}" "tests"
+  bash tests/interop/gen-matrix.sh build >build/interop.md 2>/dev/null &&
+    echo "interop matrix written to build/interop.md (docs/interop.md is made from it)"
 fi
 
 step "sanitizer build (ASan + UBSan): unit and loopback tests"

@@ -66,7 +66,11 @@ struct call_state {
   }
 };
 
-// Completes with the next reply of the call, or throws the error that ended it.
+// Completes with the next reply of the call, or throws the error that ended it. Owns a
+// reference to the state: inside a roost::stream body this runs as its own operation, which
+// outlives the body's frame when the stream is destroyed mid-wait. Callers make the awaitable
+// in a statement of its own: GCC 12 destroys a by-value shared_ptr argument of a call written
+// inside a co_await expression twice.
 awaitable<inbound_reply> take_reply(std::shared_ptr<call_state> st) {
   for (;;) {
     {
@@ -84,22 +88,28 @@ awaitable<inbound_reply> take_reply(std::shared_ptr<call_state> st) {
           throw boost::system::system_error(boost::asio::error::operation_aborted);
       }
     }
-    co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void()>(
-        [st](auto handler) {
-          std::unique_lock lock(st->mutex);
-          auto slot = boost::asio::get_associated_cancellation_slot(handler);
-          if (slot.is_connected()) {
-            slot.assign([st](boost::asio::cancellation_type) {
-              st->fail(failure_kind::cancelled, boost::asio::error::operation_aborted, "cancelled");
-            });
+    // A named lambda, not a temporary: GCC 12 destroys a temporary lambda argument of a
+    // co_awaited async_initiate twice, which released `st` once too often.
+    auto wait_for_reply = [st = st](auto handler) {
+      std::unique_lock lock(st->mutex);
+      st->waiter_executor = boost::asio::get_associated_executor(handler);
+      // Not operator=: in Boost 1.81 it wraps the handler in itself instead of moving it.
+      boost::asio::any_completion_handler<void()>(std::move(handler)).swap(st->waiter);
+      // Only now: wrapping installs the wrapper's own cancellation state in the handler's slot,
+      // replacing whatever was assigned there before. Weak, as the waiter lives in `st`.
+      auto slot = st->waiter.get_cancellation_slot();
+      if (slot.is_connected()) {
+        slot.assign([w = std::weak_ptr<call_state>(st)](boost::asio::cancellation_type) {
+          if (auto s = w.lock()) {
+            s->fail(failure_kind::cancelled, boost::asio::error::operation_aborted, "cancelled");
           }
-          st->waiter_executor = boost::asio::get_associated_executor(handler);
-          // Not operator=: in Boost 1.81 it wraps the handler in itself instead of moving it.
-          boost::asio::any_completion_handler<void()>(std::move(handler)).swap(st->waiter);
-          // A reply or failure that came before we stored the waiter must still wake us.
-          if (!st->replies.empty() || st->failure != failure_kind::none) st->wake(lock);
-        },
-        boost::asio::use_awaitable);
+        });
+      }
+      // A reply or failure that came before we stored the waiter must still wake us.
+      if (!st->replies.empty() || st->failure != failure_kind::none) st->wake(lock);
+    };
+    co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void()>(
+        std::move(wait_for_reply), boost::asio::use_awaitable);
   }
 }
 
@@ -152,7 +162,7 @@ struct client_proxy::impl final : client_listener {
     std::lock_guard lock(mutex);
     std::uint64_t a = rng(), b = rng();
     for (int i = 0; i < 16; ++i) id[i] = hex[(a >> (4 * i)) & 0xF];
-    for (int i = 16; i < 21; ++i) id[i] = hex[(b >> (4 * i)) & 0xF];
+    for (int i = 16; i < 21; ++i) id[i] = hex[(b >> (4 * (i - 16))) & 0xF];  // shift < 64
     return id;
   }
 
@@ -256,12 +266,14 @@ awaitable<json::value> client_proxy::send_value(json::value pattern, json::value
   arm(timer, timeout, st);
   json::value last;
   for (;;) {
-    auto r = co_await take_reply(st);
+    auto next_reply = take_reply(st);
+    auto r = co_await std::move(next_reply);
     if (r.err) throw rpc_error(std::move(*r.err));
     if (r.response) last = std::move(*r.response);
-    if (r.disposed) co_return last;
+    if (r.disposed) break;
     arm(timer, timeout, st);
   }
+  co_return last;
 }
 
 roost::stream<json::value> client_proxy::stream_values(json::value pattern, json::value data,
@@ -278,7 +290,8 @@ roost::stream<json::value> client_proxy::stream_values(json::value pattern, json
   const auto timeout = self->timeout_of(opts);
   arm(timer, timeout, st);
   for (;;) {
-    auto r = co_await take_reply(st);
+    auto next_reply = take_reply(st);
+    auto r = co_await std::move(next_reply);
     if (r.err) throw rpc_error(std::move(*r.err));
     if (r.response) co_yield std::move(*r.response);
     if (r.disposed) co_return;

@@ -79,19 +79,24 @@ awaitable<void> dispatcher::serve_request(const router::entry* e, inbound_packet
       if (combined) o["next"] = std::move(*combined);
       combined = json::value(std::move(o));
     }
-    co_await sink.send(combined ? reply_packet::value(std::move(*combined), true)
-                                : reply_packet::end());
+    // Built before the co_await: GCC 12 destroys a conditional's temporary twice there.
+    reply_packet reply =
+        combined ? reply_packet::value(std::move(*combined), true) : reply_packet::end();
+    co_await sink.send(std::move(reply));
     co_return;
   } catch (...) {
     failure = std::current_exception();
   }
-  co_await sink.send(reply_packet::error(error_value(failure, ctx)));
+  reply_packet error_reply = reply_packet::error(error_value(failure, ctx));
+  co_await sink.send(std::move(error_reply));
 }
 
 awaitable<void> dispatcher::send_result(detail::handler_result r, reply_sink& sink) {
   if (!r.stream) {
-    co_await sink.send(r.value ? reply_packet::value(std::move(*r.value), true)
-                               : reply_packet::end());
+    // Built before the co_await: GCC 12 destroys a conditional's temporary twice there.
+    reply_packet reply =
+        r.value ? reply_packet::value(std::move(*r.value), true) : reply_packet::end();
+    co_await sink.send(std::move(reply));
     co_return;
   }
   const auto ex = co_await boost::asio::this_coro::executor;
@@ -102,8 +107,9 @@ awaitable<void> dispatcher::send_result(detail::handler_result r, reply_sink& si
   for (;;) {
     if (!src.poll(ex)) {
       if (pending) {
-        co_await sink.send(reply_packet::value(std::move(*pending), false));
+        reply_packet reply = reply_packet::value(std::move(*pending), false);
         pending.reset();
+        co_await sink.send(std::move(reply));
       }
       co_await src.wait_ready();
     }
@@ -116,15 +122,22 @@ awaitable<void> dispatcher::send_result(detail::handler_result r, reply_sink& si
     }
     if (failure) {
       // NestJS sends the values queued before the error, then the error with isDisposed.
-      if (pending) co_await sink.send(reply_packet::value(std::move(*pending), false));
+      if (pending) {
+        reply_packet reply = reply_packet::value(std::move(*pending), false);
+        co_await sink.send(std::move(reply));
+      }
       std::rethrow_exception(failure);
     }
     if (!v) {
-      co_await sink.send(pending ? reply_packet::value(std::move(*pending), true)
-                                 : reply_packet::end());
+      reply_packet reply =
+          pending ? reply_packet::value(std::move(*pending), true) : reply_packet::end();
+      co_await sink.send(std::move(reply));
       co_return;
     }
-    if (pending) co_await sink.send(reply_packet::value(std::move(*pending), false));
+    if (pending) {
+      reply_packet reply = reply_packet::value(std::move(*pending), false);
+      co_await sink.send(std::move(reply));
+    }
     pending = std::move(v);
   }
 }

@@ -38,6 +38,8 @@ class memory_context final : public context {
 class memory_server final : public server_transport {
  public:
   explicit memory_server(std::shared_ptr<memory_broker::state> s) : state_(std::move(s)) {}
+  // The broker outlives the server: it must not keep pointing at a dispatcher that is gone.
+  ~memory_server() override { close(); }
   std::string_view name() const noexcept override { return "memory"; }
   awaitable<void> listen(dispatcher& d) override {
     std::lock_guard lock(state_->mutex);

@@ -64,11 +64,13 @@ class client_proxy {
   /// rpc_error (remote error), timeout_error, connection_error.
   template <class R = json::value, class T = json::value>
   awaitable<R> send(json::value pattern, const T& data, call_options opts = {}) {
-    json::value v = co_await send_value(std::move(pattern), json::value_from(data), std::move(opts));
+    // Not a coroutine itself: `data` is converted before this returns, so the caller's
+    // temporaries may go away before the call is awaited.
+    auto v = send_value(std::move(pattern), json::value_from(data), std::move(opts));
     if constexpr (std::is_same_v<R, json::value>) {
-      co_return v;
-    } else if constexpr (!std::is_void_v<R>) {
-      co_return json::value_to<R>(v);
+      return v;
+    } else {
+      return convert_reply<R>(std::move(v));
     }
   }
 
@@ -109,8 +111,18 @@ class client_proxy {
 
  private:
   template <class R>
+  static awaitable<R> convert_reply(awaitable<json::value> reply) {
+    json::value v = co_await std::move(reply);
+    if constexpr (!std::is_void_v<R>) co_return json::value_to<R>(v);
+  }
+
+  template <class R>
   static roost::stream<R> convert_stream(roost::stream<json::value> s) {
-    while (auto v = co_await s.next()) co_yield json::value_to<R>(*v);
+    for (;;) {
+      auto v = co_await s.next();
+      if (!v) break;
+      co_yield json::value_to<R>(*v);
+    }
   }
 
   struct impl;

@@ -16,3 +16,4 @@
 #include <roost/router.hpp>
 #include <roost/server_transport.hpp>
 #include <roost/stream.hpp>
+#include <roost/url.hpp>

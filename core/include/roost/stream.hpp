@@ -116,7 +116,9 @@ class stream {
     if (!handle_) return;
     auto& p = handle_.promise();
     *p.alive_ = false;
-    if (p.state_ == state::waiting) p.cancel_.emit(boost::asio::cancellation_type::terminal);
+    if (p.state_ == state::waiting && p.cancel_) {
+      p.cancel_->emit(boost::asio::cancellation_type::terminal);
+    }
     handle_.destroy();
     handle_ = {};
   }
@@ -166,7 +168,11 @@ class stream<T>::promise_type {
   state state_ = state::idle;
   executor executor_;
   boost::asio::any_completion_handler<void()> on_ready_;
-  boost::asio::cancellation_signal cancel_;
+  // Cancels the operation in flight. co_spawn keeps that operation's cancellation state inside
+  // the signal, so the operation's completion handler shares ownership: the signal must outlive
+  // the operation even when the stream is destroyed first. A new one per operation, so that
+  // starting the next operation never frees the state of one that is still finishing.
+  std::shared_ptr<boost::asio::cancellation_signal> cancel_;
   // Shared with the completion of the operation in flight, which may outlive the frame.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
@@ -181,7 +187,10 @@ class stream<T>::async_awaiter {
 
   void await_suspend(std::coroutine_handle<promise_type> h) {
     promise_->state_ = state::waiting;
-    auto completion = [this, h, alive = promise_->alive_](std::exception_ptr e, auto... r) {
+    promise_->cancel_ = std::make_shared<boost::asio::cancellation_signal>();
+    auto completion = [this, h, alive = promise_->alive_, keep = promise_->cancel_](
+                          std::exception_ptr e, auto... r) {
+      (void)keep;
       if (!*alive) return;  // the stream was destroyed while this operation ran
       error_ = e;
       if constexpr (!std::is_void_v<U>) {
@@ -192,7 +201,7 @@ class stream<T>::async_awaiter {
       h.promise().resumed();
     };
     boost::asio::co_spawn(promise_->executor_, std::move(op_),
-                          boost::asio::bind_cancellation_slot(promise_->cancel_.slot(),
+                          boost::asio::bind_cancellation_slot(promise_->cancel_->slot(),
                                                               std::move(completion)));
   }
 

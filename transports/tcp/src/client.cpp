@@ -125,7 +125,10 @@ struct client::impl : std::enable_shared_from_this<impl> {
     }
     if (tls) {
       const std::string name = opts.tls->server_name.empty() ? opts.host : opts.tls->server_name;
-      SSL_set_tlsext_host_name(stream.native_handle(), name.c_str());
+      // SNI carries host names only (RFC 6066), never an address.
+      boost::system::error_code not_ip;
+      asio::ip::make_address(name, not_ip);
+      if (not_ip) SSL_set_tlsext_host_name(stream.native_handle(), name.c_str());
       if (opts.tls->verify_peer) stream.set_verify_callback(asio::ssl::host_name_verification(name));
       auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client,
                                                    asio::as_tuple(use_awaitable));

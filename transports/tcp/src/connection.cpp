@@ -90,7 +90,7 @@ asio::awaitable<void> connection::reader() {
         }
         if (!*frame) break;
         on_frame_(*this, **frame);
-        if (!open_) co_return;
+        if (!open_ || closing_) co_return;
       }
       if (decoder_.mid_frame() && limits_.incomplete_message_timeout.count() > 0) {
         // Re-armed on every read, so it measures silence in the middle of a frame.
@@ -169,6 +169,7 @@ bool connection::send(std::string_view json) {
 }
 
 void connection::close() {
+  closing_ = true;
   asio::post(strand_, [self = shared_from_this()] { self->shut({}); });
 }
 

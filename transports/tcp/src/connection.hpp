@@ -72,6 +72,9 @@ class connection : public std::enable_shared_from_this<connection> {
   frame_handler on_frame_;
   close_handler on_close_;
   std::atomic<bool> open_{true};
+  // Set by close() before the posted shut() runs, so the reader serves no frame after a
+  // handler asked to close (NestJS stops parsing the buffer at a bad frame).
+  std::atomic<bool> closing_{false};
 
   std::mutex queue_mutex_;
   std::string queue_;            // frames waiting for the writer

@@ -41,9 +41,15 @@ ssl::context make_tls_context(const tls_options& o, bool server) {
   } else if (!server) {
     ctx.set_default_verify_paths(ec);
   }
-  if (o.verify_peer) {
-    ctx.set_verify_mode(server ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
-                               : ssl::verify_peer);
+  const bool has_ca = !o.ca_pem.empty() || !o.ca_file.empty();
+  if (server) {
+    // A server asks for client certificates (mutual TLS) only when it has CAs to check them
+    // against, as a NestJS server with `requestCert` would; a cert and key alone serve TLS.
+    ctx.set_verify_mode(o.verify_peer && has_ca
+                            ? ssl::verify_peer | ssl::verify_fail_if_no_peer_cert
+                            : ssl::verify_none);
+  } else if (o.verify_peer) {
+    ctx.set_verify_mode(ssl::verify_peer);
   } else {
     ctx.set_verify_mode(ssl::verify_none);
   }

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <tuple>
 #include <type_traits>
+#include <variant>
 
 namespace roost::detail {
 
@@ -28,10 +29,12 @@ class reply_source {
   virtual std::optional<json::value> take() = 0;
 };
 
-template <class T>
+/// `Hold` is what the stream's body may refer to (the handler's payload argument).
+template <class T, class Hold = std::monostate>
 class stream_source final : public reply_source {
  public:
-  explicit stream_source(stream<T> s) : stream_(std::move(s)) {}
+  explicit stream_source(stream<T> s, std::unique_ptr<Hold> hold = nullptr)
+      : hold_(std::move(hold)), stream_(std::move(s)) {}
   bool poll(const executor& ex) override { return stream_.poll(ex); }
   awaitable<void> wait_ready() override { return stream_.wait_ready(); }
   std::optional<json::value> take() override {
@@ -41,6 +44,7 @@ class stream_source final : public reply_source {
   }
 
  private:
+  std::unique_ptr<Hold> hold_;  // destroyed after the stream, which may refer to it
   stream<T> stream_;
 };
 
@@ -107,6 +111,49 @@ std::remove_cvref_t<A> payload_arg(json::value& data) {
   return out;
 }
 
+/// true when the handler's first parameter is its payload
+template <class F>
+constexpr bool takes_payload() {
+  using args = typename callable_traits<F>::args;
+  if constexpr (std::tuple_size_v<args> == 0) {
+    return false;
+  } else {
+    return !is_context_arg<std::tuple_element_t<0, args>>;
+  }
+}
+
+/// The converted payload a handler receives (std::monostate when it takes none).
+template <class F, bool = takes_payload<F>()>
+struct payload_of {
+  using type = std::monostate;
+};
+template <class F>
+struct payload_of<F, true> {
+  using type = std::remove_cvref_t<std::tuple_element_t<0, typename callable_traits<F>::args>>;
+};
+template <class F>
+using payload_of_t = typename payload_of<F>::type;
+
+template <class F>
+payload_of_t<F> read_payload(json::value& data) {
+  if constexpr (takes_payload<F>()) {
+    return payload_arg<payload_of_t<F>>(data);
+  } else {
+    (void)data;
+    return {};
+  }
+}
+
+/// The payload as the parameter `A` takes it: a reference to the caller's object, or moved.
+template <class A, class P>
+decltype(auto) pass_payload(P& p) {
+  if constexpr (std::is_lvalue_reference_v<A>) {
+    return (p);
+  } else {
+    return std::move(p);
+  }
+}
+
 template <class R>
 handler_result to_result(R&& r) {
   using T = std::remove_cvref_t<R>;
@@ -120,47 +167,67 @@ handler_result to_result(R&& r) {
   }
 }
 
+/// Calls `f` with the already converted payload. The caller keeps `payload` alive for as long
+/// as the handler's result may use it: a coroutine handler that takes `const T&` refers to it
+/// after this returns.
 template <class F>
-decltype(auto) invoke_handler(F& f, json::value& data, context& ctx) {
+decltype(auto) invoke_handler(F& f, payload_of_t<F>& payload, context& ctx) {
   using args = typename callable_traits<F>::args;
   constexpr auto n = std::tuple_size_v<args>;
   if constexpr (n == 0) {
+    (void)payload;
+    (void)ctx;
     return f();
   } else if constexpr (n == 1) {
     using A0 = std::tuple_element_t<0, args>;
     if constexpr (is_context_arg<A0>) {
+      (void)payload;
       return f(context_arg<A0>(ctx));
     } else {
-      return f(payload_arg<A0>(data));
+      (void)ctx;
+      return f(pass_payload<A0>(payload));
     }
   } else {
     static_assert(n == 2, "a handler takes (), (T), (T, context&) or (context&)");
     using A0 = std::tuple_element_t<0, args>;
     using A1 = std::tuple_element_t<1, args>;
     static_assert(is_context_arg<A1>, "the second parameter of a handler must be a context&");
-    return f(payload_arg<A0>(data), context_arg<A1>(ctx));
+    return f(pass_payload<A0>(payload), context_arg<A1>(ctx));
   }
 }
 
 template <class F>
 erased_handler make_handler(F&& f) {
-  using R = typename callable_traits<std::remove_cvref_t<F>>::result;
-  return [f = std::forward<F>(f)](json::value& data, context& ctx) mutable
+  using Fn = std::decay_t<F>;  // a function decays to a pointer
+  using R = typename callable_traits<Fn>::result;
+  using P = payload_of_t<Fn>;
+  return [f = Fn(std::forward<F>(f))](json::value& data, context& ctx) mutable
          -> awaitable<handler_result> {
-    if constexpr (std::is_void_v<R>) {
-      invoke_handler(f, data, ctx);
-      co_return handler_result{};
-    } else if constexpr (is_awaitable<R>::value) {
-      if constexpr (std::is_void_v<typename R::value_type>) {
-        co_await invoke_handler(f, data, ctx);
-        co_return handler_result{};
-      } else {
-        // Kept out of the call's arguments: GCC 12 miscompiles some co_await sub-expressions.
-        auto value = co_await invoke_handler(f, data, ctx);
-        co_return to_result(std::move(value));
-      }
+    if constexpr (is_stream<R>::value) {
+      // The stream runs after this returns: it owns the payload its body may refer to.
+      auto payload = std::make_unique<P>(read_payload<Fn>(data));
+      auto s = invoke_handler(f, *payload, ctx);
+      co_return handler_result{std::nullopt,
+                               std::make_unique<stream_source<typename R::value_type, P>>(
+                                   std::move(s), std::move(payload))};
     } else {
-      co_return to_result(invoke_handler(f, data, ctx));
+      // Lives in this frame until the handler is done, so it may take the payload by reference.
+      P payload = read_payload<Fn>(data);
+      if constexpr (std::is_void_v<R>) {
+        invoke_handler(f, payload, ctx);
+        co_return handler_result{};
+      } else if constexpr (is_awaitable<R>::value) {
+        if constexpr (std::is_void_v<typename R::value_type>) {
+          co_await invoke_handler(f, payload, ctx);
+          co_return handler_result{};
+        } else {
+          // Kept out of the call's arguments: GCC 12 miscompiles some co_await sub-expressions.
+          auto value = co_await invoke_handler(f, payload, ctx);
+          co_return to_result(std::move(value));
+        }
+      } else {
+        co_return to_result(invoke_handler(f, payload, ctx));
+      }
     }
   };
 }

@@ -3,5 +3,6 @@
 
 #include <roost/tcp/client.hpp>
 #include <roost/tcp/context.hpp>
+#include <roost/tcp/from_url.hpp>
 #include <roost/tcp/options.hpp>
 #include <roost/tcp/server.hpp>

@@ -18,8 +18,9 @@ struct tls_options {
   std::string cert_pem;   ///< the same three as PEM text
   std::string key_pem;
   std::string ca_pem;
-  /// Client: verify the server's certificate (and its name when `server_name` is set).
-  /// Server: require and verify a client certificate (mutual TLS).
+  /// Client: verify the server's certificate and host name (`server_name`, or the host).
+  /// Server: when CAs are given (`ca_file`/`ca_pem`), require and verify a client certificate
+  /// (mutual TLS); without CAs a server never asks for one.
   bool verify_peer = true;
   /// Client: the name to send (SNI) and to check in the server's certificate; defaults to the
   /// host when it is a name.

@@ -1,0 +1,195 @@
+// Load generator for NestJS-TCP-protocol servers: keeps K requests in flight over C
+// connections for a fixed time and reports throughput and latency percentiles as JSON.
+//   loadgen --port P [--host H] [--inflight K] [--connections C] [--seconds S]
+//           [--pattern sum] [--data '[1,2,3]'] [--slow-every N --slow-pattern slow --slow-data 5]
+// With --slow-every N, every Nth request goes to the slow pattern and only the others count
+// in the latency figures (head-of-line blocking shows in their p99).
+
+#include "frame_codec.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <thread>
+#include <vector>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+using asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct options {
+  std::string host = "127.0.0.1";
+  unsigned short port = 0;
+  int inflight = 16;
+  int connections = 1;
+  double seconds = 5;
+  double warmup = 1;
+  std::string pattern = "sum", data = "[1,2,3]";
+  int slow_every = 0;
+  int idle = 0;  // open this many connections, send nothing, hold them for `seconds`
+  std::string slow_pattern = "slow", slow_data = "5";
+};
+
+struct stats {
+  std::vector<std::uint32_t> latencies_us;  // fast requests only
+  std::uint64_t completed = 0, errors = 0;
+};
+
+struct run_state {
+  const options* opt;
+  clock_type::time_point start, measure_from, stop;
+  std::uint64_t next_id = 0;
+};
+
+std::string frame_for(const std::string& pattern, const std::string& data, std::uint64_t id) {
+  std::string body = "{\"pattern\":\"" + pattern + "\",\"data\":" + data + ",\"id\":\"" +
+                     std::to_string(id) + "\"}";
+  std::string out;
+  roost::tcp::detail::append_frame(out, body);
+  return out;
+}
+
+// Pulls `"id":"<digits>"` out of a reply without a full parse (the generator must not be the
+// bottleneck); checks the reply is a value, not an error.
+bool reply_id(std::string_view f, std::uint64_t& id, bool& error) {
+  error = f.find("\"err\"") != std::string_view::npos;
+  auto p = f.rfind("\"id\":\"");
+  if (p == std::string_view::npos) return false;
+  p += 6;
+  id = 0;
+  while (p < f.size() && f[p] >= '0' && f[p] <= '9') id = id * 10 + (f[p++] - '0');
+  return true;
+}
+
+asio::awaitable<void> connection(run_state& rs, stats& st, int inflight) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::socket s(ex);
+  tcp::resolver r(ex);
+  co_await asio::async_connect(s, co_await r.async_resolve(rs.opt->host, std::to_string(rs.opt->port), asio::use_awaitable), asio::use_awaitable);
+  s.set_option(tcp::no_delay(true));
+  std::unordered_map<std::uint64_t, std::pair<clock_type::time_point, bool>> pending;
+  std::string out;
+  auto issue = [&] {
+    const auto id = ++rs.next_id;
+    const bool slow = rs.opt->slow_every > 0 && id % rs.opt->slow_every == 0;
+    out += slow ? frame_for(rs.opt->slow_pattern, rs.opt->slow_data, id)
+                : frame_for(rs.opt->pattern, rs.opt->data, id);
+    pending.emplace(id, std::pair{clock_type::now(), slow});
+  };
+  for (int i = 0; i < inflight; ++i) issue();
+  roost::tcp::detail::frame_decoder dec;
+  std::vector<char> buf(256 * 1024);
+  bool writing = false;
+  std::string sending;
+  // Writes whatever was issued, batching: one write per read turn.
+  for (;;) {
+    if (!out.empty() && !writing) {
+      sending.swap(out);
+      out.clear();
+      co_await asio::async_write(s, asio::buffer(sending), asio::use_awaitable);
+      sending.clear();
+    }
+    if (clock_type::now() >= rs.stop && pending.empty()) break;
+    if (pending.empty()) break;
+    const std::size_t n = co_await s.async_read_some(asio::buffer(buf), asio::use_awaitable);
+    dec.feed(std::string_view(buf.data(), n));
+    const auto now = clock_type::now();
+    for (;;) {
+      auto f = dec.next();
+      if (!f || !*f) break;
+      std::uint64_t id;
+      bool error;
+      if (!reply_id(**f, id, error)) continue;
+      auto it = pending.find(id);
+      if (it == pending.end()) continue;
+      const auto [sent, slow] = it->second;
+      pending.erase(it);
+      if (sent >= rs.measure_from && now < rs.stop) {
+        if (error) ++st.errors;
+        ++st.completed;
+        if (!slow) {
+          st.latencies_us.push_back(static_cast<std::uint32_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count()));
+        }
+      }
+      if (now < rs.stop) issue();
+    }
+  }
+}
+
+double pct(std::vector<std::uint32_t>& v, double p) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(p / 100.0 * (v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--host") o.host = v;
+    else if (k == "--port") o.port = static_cast<unsigned short>(std::stoi(v));
+    else if (k == "--inflight") o.inflight = std::stoi(v);
+    else if (k == "--connections") o.connections = std::stoi(v);
+    else if (k == "--seconds") o.seconds = std::stod(v);
+    else if (k == "--warmup") o.warmup = std::stod(v);
+    else if (k == "--pattern") o.pattern = v;
+    else if (k == "--data") o.data = v;
+    else if (k == "--slow-every") o.slow_every = std::stoi(v);
+    else if (k == "--slow-pattern") o.slow_pattern = v;
+    else if (k == "--slow-data") o.slow_data = v;
+    else if (k == "--idle") o.idle = std::stoi(v);
+    else { std::fprintf(stderr, "loadgen: unknown option %s\n", k.c_str()); return 2; }
+  }
+  if (!o.port) { std::fprintf(stderr, "loadgen: --port is required\n"); return 2; }
+  asio::io_context ioc(1);
+  if (o.idle > 0) {
+    // Idle connections, for measuring what each costs the server.
+    std::vector<tcp::socket> held;
+    tcp::resolver r(ioc);
+    auto eps = r.resolve(o.host, std::to_string(o.port));
+    for (int i = 0; i < o.idle; ++i) {
+      tcp::socket s(ioc);
+      asio::connect(s, eps);
+      held.push_back(std::move(s));
+    }
+    std::printf("IDLE %d\n", o.idle);
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::duration<double>(o.seconds));
+    return 0;
+  }
+  run_state rs{&o};
+  rs.start = clock_type::now();
+  rs.measure_from = rs.start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.warmup));
+  rs.stop = rs.measure_from + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+  stats st;
+  int failed = 0;
+  for (int c = 0; c < o.connections; ++c) {
+    const int share = o.inflight / o.connections + (c < o.inflight % o.connections ? 1 : 0);
+    asio::co_spawn(ioc, connection(rs, st, std::max(share, 1)), [&](std::exception_ptr e) {
+      if (e) ++failed;
+    });
+  }
+  ioc.run();
+  const double rate = st.completed / o.seconds;
+  auto& l = st.latencies_us;
+  std::printf("{\"inflight\":%d,\"connections\":%d,\"seconds\":%.1f,\"requests\":%llu,"
+              "\"errors\":%llu,\"failed_connections\":%d,\"rps\":%.0f,\"p50_us\":%.0f,"
+              "\"p99_us\":%.0f,\"p999_us\":%.0f}\n",
+              o.inflight, o.connections, o.seconds, static_cast<unsigned long long>(st.completed),
+              static_cast<unsigned long long>(st.errors), failed, rate, pct(l, 50), pct(l, 99),
+              pct(l, 99.9));
+  return failed ? 1 : 0;
+}

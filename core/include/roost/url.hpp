@@ -1,0 +1,36 @@
+#pragma once
+/// \file roost::url: transport URLs (`tcp://host:3000`, `nats://a:4222,b:4222`,
+/// `amqp://user:pass@host/?queue=orders`).
+
+#include <boost/system/result.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace roost {
+
+/// A parsed transport URL. Percent-escapes in the user, password and query are decoded.
+struct url {
+  std::string scheme;                 ///< lower-cased: "tcp", "tls", "redis", ...
+  std::string user;
+  std::string password;
+  std::string host;                   ///< first host; IPv6 without brackets
+  std::optional<std::uint16_t> port;  ///< of the first host
+  /// every `host[:port]` of a comma-separated authority (brokers lists), as written
+  std::vector<std::string> hosts;
+  std::string path;                   ///< without the leading '/'
+  std::vector<std::pair<std::string, std::string>> query;
+
+  /// Parses `scheme://[user[:password]@]host[:port][,host[:port]...][/path][?k=v&...]`.
+  /// Returns roost::error::invalid_argument for anything else; never throws.
+  static boost::system::result<url> parse(std::string_view text);
+
+  /// The value of a query parameter, or nullopt.
+  std::optional<std::string> param(std::string_view key) const;
+};
+
+}  // namespace roost

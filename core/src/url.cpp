@@ -1,0 +1,134 @@
+#include <roost/url.hpp>
+
+#include <roost/errors.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+namespace roost {
+namespace {
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::optional<std::string> decode(std::string_view s, bool plus_is_space) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      const int a = hex(s[i + 1]), b = hex(s[i + 2]);
+      if (a < 0 || b < 0) return std::nullopt;
+      out += static_cast<char>(a * 16 + b);
+      i += 2;
+    } else if (plus_is_space && s[i] == '+') {
+      out += ' ';
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+boost::system::error_code bad() { return make_error_code(error::invalid_argument); }
+
+}  // namespace
+
+boost::system::result<url> url::parse(std::string_view text) {
+  url u;
+  const auto sep = text.find("://");
+  if (sep == std::string_view::npos || sep == 0) return bad();
+  u.scheme.assign(text.substr(0, sep));
+  for (char c : u.scheme) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') {
+      return bad();
+    }
+  }
+  std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string_view rest = text.substr(sep + 3);
+
+  std::string_view query;
+  if (auto q = rest.find('?'); q != std::string_view::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  std::string_view authority = rest;
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    authority = rest.substr(0, slash);
+    u.path.assign(rest.substr(slash + 1));
+  }
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+    const auto info = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    const auto colon = info.find(':');
+    auto user = decode(info.substr(0, colon), false);
+    if (!user) return bad();
+    u.user = std::move(*user);
+    if (colon != std::string_view::npos) {
+      auto pw = decode(info.substr(colon + 1), false);
+      if (!pw) return bad();
+      u.password = std::move(*pw);
+    }
+  }
+  if (authority.empty()) return bad();
+  std::size_t start = 0;
+  while (start <= authority.size()) {
+    auto comma = authority.find(',', start);
+    if (comma == std::string_view::npos) comma = authority.size();
+    const auto hp = authority.substr(start, comma - start);
+    if (hp.empty()) return bad();
+    u.hosts.emplace_back(hp);
+    if (u.hosts.size() == 1) {
+      std::string_view host = hp, port;
+      if (hp.front() == '[') {
+        const auto close = hp.find(']');
+        if (close == std::string_view::npos) return bad();
+        host = hp.substr(1, close - 1);
+        const auto after = hp.substr(close + 1);
+        if (!after.empty()) {
+          if (after.front() != ':') return bad();
+          port = after.substr(1);
+        }
+      } else if (auto colon = hp.rfind(':'); colon != std::string_view::npos) {
+        host = hp.substr(0, colon);
+        port = hp.substr(colon + 1);
+      }
+      if (host.empty()) return bad();
+      u.host.assign(host);
+      if (!port.empty()) {
+        unsigned value = 0;
+        auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (ec != std::errc() || p != port.data() + port.size() || value > 65535) return bad();
+        u.port = static_cast<std::uint16_t>(value);
+      }
+    }
+    start = comma + 1;
+  }
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto k = decode(pair.substr(0, eq), true);
+    auto v = decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (!k || !v) return bad();
+    u.query.emplace_back(std::move(*k), std::move(*v));
+  }
+  return u;
+}
+
+std::optional<std::string> url::param(std::string_view key) const {
+  for (const auto& [k, v] : query) {
+    if (k == key) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace roost

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Writes the interop matrix (scenario x direction) from the suite's results:
+#   gen-matrix.sh BUILD_DIR > docs/interop.md
+set -euo pipefail
+build=$1
+here=$(cd "$(dirname "$0")" && pwd)
+files=("$build"/interop/*.tsv)
+[ -e "${files[0]}" ] || { echo "gen-matrix: no results in $build/interop" >&2; exit 1; }
+label() {
+  case "$1" in roost) echo roost ;; nest12) echo "NestJS 12" ;; nest11) echo "NestJS 11" ;; *) echo "$1" ;; esac
+}
+cat <<HEAD
+# Interoperability with NestJS
+
+Produced by the conformance suite (\`tests/interop/\`, scenarios in
+[tests/interop/SCENARIOS.md](../tests/interop/SCENARIOS.md)), not by hand:
+\`make test\` runs it and \`tests/interop/gen-matrix.sh build\` writes this page.
+Each column is one direction, *client → server*; NestJS → NestJS is the reference that shows
+the scenario itself is right. NestJS peers: @nestjs/microservices 12.1.1 and 11.2.6.
+
+HEAD
+for transport in $(cut -f1 "${files[@]}" | sort -u); do
+  echo "## ${transport^^}"
+  echo
+  dirs=()
+  for f in "${files[@]}"; do
+    d=$(awk -F'\t' -v t="$transport" '$1 == t { print $2 " " $3; exit }' "$f")
+    [ -n "$d" ] && dirs+=("$d")
+  done
+  header="| scenario |"; rule="|---|"
+  for d in "${dirs[@]}"; do
+    set -- $d
+    header+=" $(label "$1") → $(label "$2") |"; rule+="---|"
+  done
+  echo "$header"; echo "$rule"
+  scenarios=$(awk -F'\t' -v t="$transport" '$1 == t && !seen[$4]++ { print $4 }' "${files[@]}")
+  for s in $scenarios; do
+    row="| \`$s\` |"
+    for d in "${dirs[@]}"; do
+      set -- $d
+      r=$(awk -F'\t' -v t="$transport" -v c="$1" -v v="$2" -v s="$s" \
+        '$1 == t && $2 == c && $3 == v && $4 == s { print $5 }' "${files[@]}" | tail -1)
+      case "$r" in PASS) row+=" pass |" ;; FAIL) row+=" **FAIL** |" ;; *) row+=" — |" ;; esac
+    done
+    echo "$row"
+  done
+  echo
+done

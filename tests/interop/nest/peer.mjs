@@ -1,0 +1,489 @@
+// The NestJS reference peer of the roost interop suite: the handlers and client scenarios of
+// tests/interop/SCENARIOS.md, written against the public @nestjs/microservices API
+// (NestFactory.createMicroservice + a @Controller with @MessagePattern/@EventPattern handlers on the
+// server side, ClientProxyFactory/ClientTCP + rxjs on the client side).
+//
+//   node peer.mjs serve --url tcp://HOST:PORT                 -> prints "READY <port>", exits 0 on SIGTERM
+//   node peer.mjs call  --url tcp://HOST:PORT --scenario NAME -> prints "PASS NAME" (exit 0) or
+//                                                                "FAIL NAME: ..." (exit 1)
+//
+// This file never imports Nest, rxjs or reflect-metadata statically: run directly (tests/interop/nest)
+// it loads them from tests/interop/nest/node_modules (NestJS 12), while tests/interop/nest11/peer.mjs
+// loads them from its own node_modules (NestJS 11) and calls main() below with them. Plain JS has no
+// decorator syntax, so the decorators are applied with Reflect.decorate, exactly as TypeScript's
+// compiled output does.
+//
+// stdout carries only READY / PASS / FAIL / WAIT lines; every Nest log goes to stderr.
+// Environment: ROOST_NEST_LOG=1 also shows Nest's info/debug logs (on stderr);
+// ROOST_SCENARIO_TIMEOUT_MS caps one scenario (default 60000).
+
+import { realpathSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+
+// `serve` exits 0 on SIGTERM/SIGINT, even while Nest is still loading: the listeners go on at once
+// and stay (a signal that arrives while the imports run is only dispatched after them, so swapping
+// listeners would lose it); serve() points onSignal at a shutdown that closes the app first.
+let onSignal = () => process.exit(0);
+if (process.argv[2] === 'serve') {
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Library loading
+
+// Both the ESM namespace of Nest 12 and the CommonJS exports of Nest 11 end up as plain objects.
+function flat(mod) {
+  return { ...(mod.default && typeof mod.default === 'object' ? mod.default : {}), ...mod };
+}
+
+export function libsFrom(common, core, microservices, rxjs) {
+  return { common: flat(common), core: flat(core), ms: flat(microservices), rx: flat(rxjs) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logging: everything to stderr, never stdout.
+
+function stderrLogger() {
+  const verbose = !!process.env.ROOST_NEST_LOG;
+  const out = (level) => (message, ...rest) => {
+    const text = [message, ...rest]
+      .map((m) => (m instanceof Error ? m.stack : typeof m === 'string' ? m : safeJson(m)))
+      .join(' ');
+    process.stderr.write(`[nest ${level}] ${text}\n`);
+  };
+  const quiet = () => {};
+  return {
+    log: verbose ? out('log') : quiet,
+    debug: verbose ? out('debug') : quiet,
+    verbose: verbose ? out('verbose') : quiet,
+    warn: out('warn'),
+    error: out('error'),
+    fatal: out('fatal'),
+  };
+}
+
+function safeJson(v) {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+function buildAppModule({ common, ms, rx }) {
+  const { Controller, Module } = common;
+  const { MessagePattern, EventPattern, RpcException, Payload, Ctx } = ms;
+  // TypeScript's __param: a parameter decorator applied as a method decorator.
+  const param = (index, decorator) => (target, key) => decorator(target, key, index);
+  const { range, interval, take } = rx;
+
+  class AppController {
+    constructor() {
+      this.recordLog = [];
+    }
+    sum(data) {
+      return data.reduce((a, b) => a + b, 0);
+    }
+    sumMath(data) {
+      return data.reduce((a, b) => a + b, 0);
+    }
+    mixed() {
+      return 'mixed';
+    }
+    echo(data) {
+      return data;
+    }
+    count(n) {
+      return range(0, n); // synchronous stream, then completes
+    }
+    countSlow(n) {
+      return interval(50).pipe(take(n));
+    }
+    async slow(ms) {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return ms;
+    }
+    failRpc(data) {
+      throw new RpcException(data);
+    }
+    failObject(data) {
+      throw new RpcException(data);
+    }
+    failInternal() {
+      throw new Error('boom');
+    }
+    record(data) {
+      this.recordLog.push(data);
+    }
+    records() {
+      const out = this.recordLog;
+      this.recordLog = [];
+      return out;
+    }
+    ctx(data, context) {
+      return { transport: 'tcp', pattern: context.getPattern() };
+    }
+  }
+
+  const handlers = [
+    ['sum', MessagePattern('sum')],
+    ['sumMath', MessagePattern({ cmd: 'sum', role: 'math' })],
+    // Registered "with the keys in this order"; note that JS itself puts the integer-like keys
+    // "2" and "10" first (ascending) whatever the source order, and Nest sorts the keys anyway.
+    ['mixed', MessagePattern({ Zeta: 1, alpha: 2, _u: 3, '-d': 4, 10: 5, 2: 6 })],
+    ['echo', MessagePattern('echo')],
+    ['count', MessagePattern('count')],
+    ['countSlow', MessagePattern('count.slow')],
+    ['slow', MessagePattern('slow')],
+    ['failRpc', MessagePattern('fail.rpc')],
+    ['failObject', MessagePattern('fail.object')],
+    ['failInternal', MessagePattern('fail.internal')],
+    ['record', EventPattern('record')],
+    ['records', MessagePattern('records')],
+    // Only the payload reaches a handler by default; the context needs @Ctx().
+    ['ctx', MessagePattern('ctx'), param(0, Payload()), param(1, Ctx())],
+  ];
+  for (const [key, ...decorators] of handlers) {
+    const proto = AppController.prototype;
+    const desc = Object.getOwnPropertyDescriptor(proto, key);
+    const result = Reflect.decorate(decorators, proto, key, desc);
+    Object.defineProperty(proto, key, result ?? desc);
+  }
+  const Ctrl = Reflect.decorate([Controller()], AppController);
+
+  class AppModule {}
+  return Reflect.decorate([Module({ controllers: [Ctrl] })], AppModule);
+}
+
+async function serve(libs, host, port) {
+  const { core, ms, common } = libs;
+  let app = null;
+  let closing = false;
+  const shutdown = async (signal) => {
+    if (closing) return;
+    closing = true;
+    try {
+      await app?.close();
+    } catch (err) {
+      process.stderr.write(`peer: close after ${signal} failed: ${err?.stack ?? err}\n`);
+    }
+    process.exit(0);
+  };
+  onSignal = shutdown;
+
+  const logger = stderrLogger();
+  common.Logger.overrideLogger(logger);
+  const AppModule = buildAppModule(libs);
+  app = await core.NestFactory.createMicroservice(AppModule, {
+    transport: ms.Transport.TCP,
+    options: { host, port },
+    logger,
+  });
+  await app.listen();
+  if (closing) return new Promise(() => {}); // a signal came during start-up
+  const address = app.unwrap().address(); // the net.Server: the real port when PORT was 0
+  process.stdout.write(`READY ${address.port}\n`);
+  return new Promise(() => {}); // runs until a signal
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client scenarios
+
+class Fail extends Error {}
+
+function show(v) {
+  if (v instanceof Error) return `${v.constructor?.name ?? 'Error'}(${JSON.stringify(v.message)})`;
+  if (v === undefined) return 'undefined';
+  let s = safeJson(v);
+  if (s.length > 160) s = `${s.slice(0, 120)}...(${s.length} chars)`;
+  return s;
+}
+
+function showOutcome(o) {
+  const parts = [`values ${show(o.values)}`];
+  if (o.error !== undefined) parts.push(`error ${show(o.error)}`);
+  else parts.push(o.completed ? 'completed' : 'not completed');
+  return parts.join(', ');
+}
+
+// Subscribes to an Observable and records everything it does.
+function outcome(obs, onValue) {
+  return new Promise((resolve) => {
+    const o = { values: [], error: undefined, completed: false };
+    obs.subscribe({
+      next: (v) => {
+        o.values.push(v);
+        onValue?.(v, o);
+      },
+      error: (e) => {
+        o.error = e;
+        resolve(o);
+      },
+      complete: () => {
+        o.completed = true;
+        resolve(o);
+      },
+    });
+  });
+}
+
+function expectValues(what, o, expected) {
+  if (o.error !== undefined || !o.completed || !isDeepStrictEqual(o.values, expected)) {
+    throw new Fail(`${what}: expected values ${show(expected)} then completion, got ${showOutcome(o)}`);
+  }
+}
+
+const expectValue = (what, o, expected) => expectValues(what, o, [expected]);
+
+function expectError(what, o, expected) {
+  if (o.values.length !== 0 || o.error === undefined || !isDeepStrictEqual(o.error, expected)) {
+    throw new Fail(`${what}: expected error ${show(expected)} and no value, got ${showOutcome(o)}`);
+  }
+}
+
+function stdinLines() {
+  const rl = createInterface({ input: process.stdin });
+  const queue = [];
+  const waiters = [];
+  let closed = false;
+  rl.on('line', (line) => (waiters.length ? waiters.shift()(line) : queue.push(line)));
+  rl.on('close', () => {
+    closed = true;
+    while (waiters.length) waiters.shift()(null);
+  });
+  return () =>
+    queue.length ? Promise.resolve(queue.shift()) : closed ? Promise.resolve(null) : new Promise((r) => waiters.push(r));
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// 1 MiB of UTF-8: 262,144 x "é" (2 bytes each) then 131,072 x "😀" (4 bytes each);
+// 524,288 UTF-16 code units.
+export const LARGE_STRING = 'é'.repeat(262144) + '😀'.repeat(131072);
+
+function scenarios({ rx }) {
+  const { timeout, lastValueFrom } = rx;
+  return {
+    async sum(c) {
+      expectValue('sum [1,2,3]', await outcome(c.send('sum', [1, 2, 3])), 6);
+      expectValue('sum [0.5,0.25]', await outcome(c.send('sum', [0.5, 0.25])), 0.75);
+    },
+    async 'echo.strings'(c) {
+      const s = 'héllo wörld 😀 𝄞 日本 " \\ \n';
+      expectValue('echo string', await outcome(c.send('echo', s)), s);
+    },
+    async 'echo.nested'(c) {
+      const v = { a: { b: [1, { c: null }], e: [] }, d: 'x', n: -1.5e-7 };
+      expectValue('echo nested', await outcome(c.send('echo', v)), v);
+    },
+    async 'echo.large'(c) {
+      const o = await outcome(c.send('echo', LARGE_STRING));
+      if (o.values.length === 1 && typeof o.values[0] === 'string' && o.values[0] !== LARGE_STRING) {
+        const got = o.values[0];
+        let i = 0;
+        while (i < got.length && got[i] === LARGE_STRING[i]) i++;
+        throw new Fail(`echo 1 MiB string: got a string of ${got.length} code units (expected ${LARGE_STRING.length}), first difference at ${i}`);
+      }
+      expectValue('echo 1 MiB string', o, LARGE_STRING);
+    },
+    async 'echo.falsy'(c) {
+      for (const v of [0, false, '']) expectValue(`echo ${show(v)}`, await outcome(c.send('echo', v)), v);
+    },
+    async 'echo.null'(c) {
+      // A Nest client refuses null data locally, before anything goes on the wire.
+      const o = await outcome(c.send('echo', null));
+      if (o.values.length !== 0 || !(o.error instanceof Error) || o.error.constructor.name !== 'InvalidMessageException') {
+        throw new Fail(`echo null: expected a local InvalidMessageException, got ${showOutcome(o)}`);
+      }
+    },
+    async 'object-pattern'(c) {
+      expectValue('{"role":"math","cmd":"sum"} [1,2]', await outcome(c.send({ role: 'math', cmd: 'sum' }, [1, 2])), 3);
+      expectValue('{"cmd":"sum","role":"math"} [2,3]', await outcome(c.send({ cmd: 'sum', role: 'math' }, [2, 3])), 5);
+    },
+    async 'object-pattern.mixed-keys'(c) {
+      const p = { 2: 6, 10: 5, '-d': 4, _u: 3, alpha: 2, Zeta: 1 };
+      expectValue(`${JSON.stringify(p)} 0`, await outcome(c.send(p, 0)), 'mixed');
+    },
+    async 'stream.0'(c) {
+      expectValues('count 0', await outcome(c.send('count', 0)), []);
+    },
+    async 'stream.1'(c) {
+      expectValues('count 1', await outcome(c.send('count', 1)), [0]);
+    },
+    async 'stream.1000'(c) {
+      const o = await outcome(c.send('count', 1000));
+      expectValues('count 1000', o, Array.from({ length: 1000 }, (_, i) => i));
+    },
+    async 'error.rpc'(c) {
+      expectError('fail.rpc "bad thing"', await outcome(c.send('fail.rpc', 'bad thing')), { status: 'error', message: 'bad thing' });
+    },
+    async 'error.object'(c) {
+      const e = { code: 42, message: 'obj err' };
+      expectError('fail.object', await outcome(c.send('fail.object', e)), e);
+    },
+    async 'error.internal'(c) {
+      expectError('fail.internal 0', await outcome(c.send('fail.internal', 0)), { status: 'error', message: 'Internal server error' });
+    },
+    async 'no-handler'(c) {
+      expectError('nope 1', await outcome(c.send('nope', 1)), 'There is no matching message handler defined in the remote service.');
+    },
+    async events(c) {
+      const first = await outcome(c.send('records', 0));
+      if (first.error !== undefined || first.values.length !== 1) throw new Fail(`records 0 (clear): got ${showOutcome(first)}`);
+      const sent = [];
+      for (let i = 1; i <= 100; i++) sent.push(lastValueFrom(c.emit('record', i), { defaultValue: undefined }));
+      await Promise.all(sent);
+      expectValue('records 0 after 100 events', await outcome(c.send('records', 0)), Array.from({ length: 100 }, (_, i) => i + 1));
+    },
+    async concurrent(c) {
+      const all = await Promise.all(Array.from({ length: 1000 }, (_, i) => outcome(c.send('echo', { i }))));
+      all.forEach((o, i) => expectValue(`echo {"i":${i}} (one of 1000 in flight)`, o, { i }));
+    },
+    async timeout(c) {
+      const t0 = Date.now();
+      const o = await outcome(c.send('slow', 400).pipe(timeout(100)));
+      const took = Date.now() - t0;
+      if (o.values.length !== 0 || !(o.error instanceof Error) || o.error.name !== 'TimeoutError') {
+        throw new Fail(`slow 400 with a 100 ms timeout: expected TimeoutError, got ${showOutcome(o)}`);
+      }
+      if (took > 350) throw new Fail(`slow 400 with a 100 ms timeout: the timeout error came after ${took} ms`);
+      await sleep(600);
+      expectValue('sum [1,2] after the timeout', await outcome(c.send('sum', [1, 2])), 3);
+    },
+    async ctx(c) {
+      expectValue('ctx 0', await outcome(c.send('ctx', 0)), { transport: 'tcp', pattern: 'ctx' });
+    },
+    async reconnect(c, io) {
+      expectValue('sum [1] before the restart', await outcome(c.send('sum', [1])), 1);
+      io.say('WAIT restart');
+      if ((await io.line()) === null) throw new Fail('stdin closed before the harness restarted the server');
+      expectValue('sum [2] after the restart', await outcome(c.send('sum', [2])), 2);
+    },
+    async 'server-close-mid-stream'(c, io) {
+      // Prints "WAIT kill" after the first value; the harness then kill -9s the server (it writes
+      // nothing back). The stream must end with an error at the latest 3 s after "WAIT kill"; the
+      // values received before it must be 0, 1, 2, ... in order.
+      let sawFirst;
+      const first = new Promise((r) => (sawFirst = r));
+      const done = outcome(c.send('count.slow', 1000), (v, o) => o.values.length === 1 && sawFirst());
+      const early = await Promise.race([first.then(() => null), done]);
+      if (early) throw new Fail(`count.slow 1000: the stream ended before its first value: ${showOutcome(early)}`);
+      io.say('WAIT kill');
+      const t0 = Date.now();
+      const o = await Promise.race([done, sleep(3000).then(() => null)]);
+      if (!o) throw new Fail('count.slow 1000: the stream did not end within 3 s of "WAIT kill"');
+      const inOrder = o.values.every((v, i) => v === i);
+      if (o.error === undefined || !inOrder || o.values.length >= 1000) {
+        throw new Fail(`count.slow 1000 with the server killed: expected 0,1,2,... then an error, got ${showOutcome(o)}`);
+      }
+      process.stderr.write(`server-close-mid-stream: ${o.values.length} values, then ${show(o.error)} ${Date.now() - t0} ms after WAIT kill\n`);
+    },
+  };
+}
+
+async function call(libs, host, port, name) {
+  const { common, ms } = libs;
+  common.Logger.overrideLogger(stderrLogger());
+  const all = scenarios(libs);
+  const run = all[name];
+  if (!run) {
+    process.stdout.write(`FAIL ${name}: unknown scenario (known: ${Object.keys(all).join(', ')})\n`);
+    return 1;
+  }
+  const client = ms.ClientProxyFactory.create({ transport: ms.Transport.TCP, options: { host, port } });
+  let readLine;
+  const io = {
+    say: (line) => process.stdout.write(`${line}\n`),
+    line: () => (readLine ??= stdinLines())(),
+  };
+  const limit = Number(process.env.ROOST_SCENARIO_TIMEOUT_MS || 60000);
+  let timer;
+  const watchdog = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Fail(`no result after ${limit} ms`)), limit);
+  });
+  let code;
+  try {
+    await Promise.race([run(client, io), watchdog]);
+    process.stdout.write(`PASS ${name}\n`);
+    code = 0;
+  } catch (err) {
+    const why = err instanceof Fail ? err.message : `unexpected exception ${err?.stack ?? err}`;
+    process.stdout.write(`FAIL ${name}: ${why.replace(/\s*\n\s*/g, ' | ')}\n`);
+    code = 1;
+  }
+  clearTimeout(timer);
+  try {
+    client.close();
+  } catch {
+    // the connection may already be gone
+  }
+  return code;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+
+function usage(msg) {
+  process.stderr.write(
+    `${msg ? `peer: ${msg}\n` : ''}usage: peer.mjs serve --url tcp://HOST:PORT\n` +
+      `       peer.mjs call --url tcp://HOST:PORT --scenario NAME\n`,
+  );
+  return 2;
+}
+
+export async function main(libs, argv) {
+  const [cmd, ...rest] = argv;
+  const opts = {};
+  for (let i = 0; i < rest.length; i++) {
+    const m = /^--(url|scenario)(?:=(.*))?$/.exec(rest[i]);
+    if (!m) return usage(`unexpected argument ${rest[i]}`);
+    opts[m[1]] = m[2] ?? rest[++i];
+  }
+  const u = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(opts.url ?? '');
+  if (!u) return usage(`bad or missing --url ${opts.url ?? ''}`);
+  const host = u[1].replace(/^\[(.*)\]$/, '$1');
+  const port = Number(u[2]);
+  if (cmd === 'serve') return serve(libs, host, port);
+  if (cmd === 'call') {
+    if (!opts.scenario) return usage('call needs --scenario');
+    return call(libs, host, port, opts.scenario);
+  }
+  return usage(`unknown command ${cmd ?? ''}`);
+}
+
+// Runs `main` with the given libraries and exits with its status (an uncaught failure exits 1).
+export async function runMain(libs) {
+  let code;
+  try {
+    code = await main(libs, process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`peer: ${err?.stack ?? err}\n`);
+    code = 1;
+  }
+  process.exit(code);
+}
+
+const isEntry = (() => {
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
+
+if (isEntry) {
+  await import('reflect-metadata');
+  const libs = libsFrom(
+    await import('@nestjs/common'),
+    await import('@nestjs/core'),
+    await import('@nestjs/microservices'),
+    await import('rxjs'),
+  );
+  await runMain(libs);
+}

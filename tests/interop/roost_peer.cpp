@@ -1,0 +1,366 @@
+// The roost side of the conformance suite: the handlers and client scenarios of SCENARIOS.md.
+//   roost_peer serve --url tcp://127.0.0.1:0
+//   roost_peer call --url tcp://127.0.0.1:PORT --scenario NAME
+
+#include <roost/roost.hpp>
+#include <roost/tcp.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace json = roost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct args {
+  std::string mode, url, scenario;
+};
+
+int usage() {
+  std::cerr << "usage: roost_peer serve --url URL | call --url URL --scenario NAME\n";
+  return 2;
+}
+
+roost::awaitable<void> sleep_for(std::chrono::milliseconds d) {
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor);
+  t.expires_after(d);
+  co_await t.async_wait(boost::asio::use_awaitable);
+}
+
+void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m) {
+  r.message("sum", [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
+  r.message("echo", [](json::value v) { return v; });
+  r.message(json::value{{"cmd", "sum"}, {"role", "math"}},
+            [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
+  json::object mixed;
+  for (auto [k, v] : {std::pair{"Zeta", 1}, {"alpha", 2}, {"_u", 3}, {"-d", 4}, {"10", 5}, {"2", 6}}) {
+    mixed[k] = v;
+  }
+  r.message(json::value(std::move(mixed)), [] { return std::string("mixed"); });
+  r.message("count", [](int n) -> roost::stream<int> {
+    for (int i = 0; i < n; ++i) co_yield i;
+  });
+  r.message("count.slow", [](int n) -> roost::stream<int> {
+    for (int i = 0; i < n; ++i) {
+      if (i > 0) co_await sleep_for(50ms);
+      co_yield i;
+    }
+  });
+  r.message("slow", [](int ms) -> roost::awaitable<int> {
+    co_await sleep_for(std::chrono::milliseconds(ms));
+    co_return ms;
+  });
+  r.message("fail.rpc", [](std::string s) -> int { throw roost::rpc_exception(s); });
+  r.message("fail.object", [](json::object o) -> int { throw roost::rpc_exception(o); });
+  r.message("fail.internal", [](json::value) -> int { throw std::runtime_error("boom"); });
+  r.event("record", [&](json::value v) {
+    std::lock_guard lock(m);
+    log.push_back(std::move(v));
+  });
+  r.message("records", [&](json::value) {
+    std::lock_guard lock(m);
+    json::array out(log.begin(), log.end());
+    log.clear();
+    return out;
+  });
+  r.message("ctx", [](roost::context& ctx) {
+    return json::object{{"transport", ctx.transport()}, {"pattern", ctx.pattern()}};
+  });
+}
+
+int serve(const args& a) {
+  auto u = roost::url::parse(a.url);
+  if (!u) return usage();
+  auto opts = roost::tcp::server_options_from(*u);
+  if (!opts) return usage();
+  roost::router r;
+  std::vector<json::value> log;
+  std::mutex m;
+  add_handlers(r, log, m);
+  roost::microservice app{r, {.threads = 1, .drain_timeout = 2s}};
+  auto& tcp = app.add_transport(roost::tcp::server(*opts));
+  app.on_ready([&] {
+    std::printf("READY %u\n", tcp.port());
+    std::fflush(stdout);
+  });
+  return app.run();
+}
+
+// ---- client scenarios ----
+
+struct failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string text(const json::value& v) { return json::serialize(v); }
+
+void expect(const json::value& got, const json::value& want, const std::string& what) {
+  if (got != want) throw failure(what + ": expected " + text(want) + ", got " + text(got));
+}
+
+template <class F>
+roost::awaitable<void> expect_rpc_error(F call, const json::value& want, const std::string& what) {
+  std::optional<json::value> err;
+  try {
+    co_await call();
+  } catch (const roost::rpc_error& e) {
+    err = e.error();
+  }
+  if (!err) throw failure(what + ": expected an error, got a value");
+  expect(*err, want, what);
+}
+
+roost::awaitable<std::vector<json::value>> collect(roost::stream<json::value> s) {
+  std::vector<json::value> out;
+  for (;;) {
+    auto v = co_await s.next();
+    if (!v) break;
+    out.push_back(std::move(*v));
+  }
+  co_return out;
+}
+
+// Reads a line from stdin without blocking the I/O thread, so the connection keeps noticing
+// what the server does meanwhile (a restart closes it).
+roost::awaitable<std::string> wait_line() {
+  boost::asio::posix::stream_descriptor in(co_await boost::asio::this_coro::executor, ::dup(0));
+  std::string line;
+  co_await boost::asio::async_read_until(in, boost::asio::dynamic_buffer(line), '\n',
+                                         boost::asio::use_awaitable);
+  co_return line;
+}
+
+using scenario = std::function<roost::awaitable<void>(roost::client_proxy&)>;
+
+std::map<std::string, scenario> scenarios() {
+  std::map<std::string, scenario> s;
+  s["sum"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value a = json::array{1, 2, 3}, b = json::array{0.5, 0.25};
+    auto r1 = co_await c.send("sum", a);
+    expect(r1, 6, "sum [1,2,3]");
+    auto r2 = co_await c.send("sum", b);
+    expect(r2, 0.75, "sum [0.5,0.25]");
+  };
+  s["echo.strings"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value v = "héllo wörld 😀 𝄞 日本 \" \\ \n";
+    auto r = co_await c.send("echo", v);
+    expect(r, v, "echo string");
+  };
+  s["echo.nested"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value v = json::parse(R"({"a":{"b":[1,{"c":null}],"e":[]},"d":"x","n":-1.5e-7})");
+    auto r = co_await c.send("echo", v);
+    expect(r, v, "echo nested");
+  };
+  s["echo.large"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    // 262,144 × "é" then 131,072 × "😀": 1 MiB of UTF-8, 524,288 UTF-16 code units.
+    std::string big;
+    big.reserve(1024 * 1024);
+    for (int i = 0; i < 262'144; ++i) big += "é";
+    for (int i = 0; i < 131'072; ++i) big += "😀";
+    const json::value v = json::string(big);
+    auto r = co_await c.send("echo", v);
+    expect(r, v, "echo 1 MiB");
+  };
+  s["echo.falsy"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const std::vector<json::value> falsy{json::value(0), json::value(false), json::value("")};
+    for (const json::value& v : falsy) {
+      auto r = co_await c.send("echo", v);
+      expect(r, v, "echo " + text(v));
+    }
+  };
+  s["echo.null"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    auto r = co_await c.send("echo", json::value(nullptr));
+    expect(r, nullptr, "echo null");
+  };
+  s["object-pattern"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value p1 = {{"role", "math"}, {"cmd", "sum"}}, p2 = {{"cmd", "sum"}, {"role", "math"}};
+    const json::value d1 = json::array{1, 2}, d2 = json::array{2, 3};
+    auto r1 = co_await c.send(p1, d1);
+    expect(r1, 3, "{role,cmd} sum");
+    auto r2 = co_await c.send(p2, d2);
+    expect(r2, 5, "{cmd,role} sum");
+  };
+  s["object-pattern.mixed-keys"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    json::object p;
+    for (auto [k, v] : {std::pair{"2", 6}, {"10", 5}, {"-d", 4}, {"_u", 3}, {"alpha", 2}, {"Zeta", 1}}) {
+      p[k] = v;
+    }
+    auto r = co_await c.send(json::value(std::move(p)), 0);
+    expect(r, "mixed", "mixed-key pattern");
+  };
+  auto stream_of = [](int n) {
+    return [n](roost::client_proxy& c) -> roost::awaitable<void> {
+      auto values = co_await collect(c.stream("count", n));
+      json::array want;
+      for (int i = 0; i < n; ++i) want.push_back(i);
+      expect(json::value(json::array(values.begin(), values.end())), want,
+             "count " + std::to_string(n));
+    };
+  };
+  s["stream.0"] = stream_of(0);
+  s["stream.1"] = stream_of(1);
+  s["stream.1000"] = stream_of(1000);
+  s["error.rpc"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value want = {{"status", "error"}, {"message", "bad thing"}};
+    co_await expect_rpc_error([&] { return c.send("fail.rpc", json::value("bad thing")); }, want,
+                              "fail.rpc");
+  };
+  s["error.object"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value o = {{"code", 42}, {"message", "obj err"}};
+    co_await expect_rpc_error([&] { return c.send("fail.object", o); }, o, "fail.object");
+  };
+  s["error.internal"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value want = {{"status", "error"}, {"message", "Internal server error"}};
+    co_await expect_rpc_error([&] { return c.send("fail.internal", 0); }, want, "fail.internal");
+  };
+  s["no-handler"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value want = json::string(roost::no_handler_message);
+    co_await expect_rpc_error([&] { return c.send("nope", 1); }, want, "no handler");
+  };
+  s["events"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    co_await c.send("records", 0);
+    json::array want;
+    for (int i = 1; i <= 100; ++i) {
+      co_await c.emit("record", i);
+      want.push_back(i);
+    }
+    auto got = co_await c.send("records", 0);
+    expect(got, want, "records after 100 events");
+  };
+  s["concurrent"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    using namespace boost::asio::experimental::awaitable_operators;
+    constexpr int n = 1000;
+    std::vector<json::value> got(n);
+    std::atomic<int> done{0};
+    auto ex = co_await boost::asio::this_coro::executor;
+    for (int i = 0; i < n; ++i) {
+      boost::asio::co_spawn(
+          ex,
+          [&, i]() -> roost::awaitable<void> {
+            const json::value req = {{"i", i}};
+            got[i] = co_await c.send("echo", req);
+            ++done;
+          },
+          boost::asio::detached);
+    }
+    for (int waited = 0; done < n && waited < 10000; waited += 5) co_await sleep_for(5ms);
+    if (done != n) throw failure("concurrent: only " + std::to_string(done) + " replies");
+    for (int i = 0; i < n; ++i) expect(got[i], json::object{{"i", i}}, "reply " + std::to_string(i));
+  };
+  s["timeout"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    bool timed_out = false;
+    try {
+      co_await c.send("slow", 400, {.timeout = 100ms});
+    } catch (const roost::timeout_error&) {
+      timed_out = true;
+    }
+    if (!timed_out) throw failure("slow 400 with a 100 ms timeout did not time out");
+    co_await sleep_for(600ms);
+    const json::value d = json::array{1, 2};
+    auto r = co_await c.send("sum", d);
+    expect(r, 3, "sum after a timed-out call");
+    if (c.pending() != 0) throw failure("a late reply left a pending call");
+  };
+  s["ctx"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    auto r = co_await c.send("ctx", 0);
+    expect(r, json::object{{"transport", "tcp"}, {"pattern", "ctx"}}, "ctx");
+  };
+  s["reconnect"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value one = json::array{1}, two = json::array{2};
+    auto r1 = co_await c.send("sum", one);
+    expect(r1, 1, "sum [1] before the restart");
+    std::printf("WAIT restart\n");
+    std::fflush(stdout);
+    co_await wait_line();
+    auto r2 = co_await c.send("sum", two);
+    expect(r2, 2, "sum [2] after the restart");
+  };
+  s["server-close-mid-stream"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    auto st = c.stream("count.slow", 1000);
+    auto first = co_await st.next();
+    if (!first) throw failure("count.slow ended before its first value");
+    std::printf("WAIT kill\n");
+    std::fflush(stdout);
+    const auto start = std::chrono::steady_clock::now();
+    bool failed = false;
+    try {
+      while (co_await st.next()) {
+      }
+    } catch (const roost::connection_error&) {
+      failed = true;
+    }
+    if (!failed) throw failure("the stream ended without an error when the server went away");
+    if (std::chrono::steady_clock::now() - start > 3s) throw failure("the error took over 3 s");
+  };
+  return s;
+}
+
+int call(const args& a) {
+  auto u = roost::url::parse(a.url);
+  if (!u) return usage();
+  auto opts = roost::tcp::client_options_from(*u);
+  if (!opts) return usage();
+  auto all = scenarios();
+  auto it = all.find(a.scenario);
+  if (it == all.end()) {
+    std::cerr << "unknown scenario " << a.scenario << "\n";
+    return 2;
+  }
+  opts->log = roost::logger::silent();
+  boost::asio::io_context ioc;
+  roost::client_proxy client(ioc.get_executor(), roost::tcp::client(*opts));
+  int rc = 0;
+  boost::asio::co_spawn(ioc, it->second(client), [&](std::exception_ptr e) {
+    client.close();
+    try {
+      if (e) std::rethrow_exception(e);
+      std::printf("PASS %s\n", a.scenario.c_str());
+    } catch (const std::exception& ex) {
+      std::printf("FAIL %s: %s\n", a.scenario.c_str(), ex.what());
+      rc = 1;
+    }
+    std::fflush(stdout);
+    ioc.stop();
+  });
+  ioc.run_for(60s);
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  args a;
+  a.mode = argv[1];
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string k = argv[i];
+    if (k == "--url") a.url = argv[i + 1];
+    else if (k == "--scenario") a.scenario = argv[i + 1];
+    else return usage();
+  }
+  if (a.url.empty()) return usage();
+  if (a.mode == "serve") return serve(a);
+  if (a.mode == "call" && !a.scenario.empty()) return call(a);
+  return usage();
+}

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Runs every scenario of SCENARIOS.md with one client peer against one server peer.
+#   run-suite.sh --server roost|nest12|nest11 --client roost|nest12|nest11 --build DIR
+#                [--transport tcp] [--out results.tsv] [--only "s1 s2"]
+# Prints PASS/FAIL per scenario and "N passed, N failed"; exits 1 if any failed.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+server="" client="" build="" transport=tcp out="" only=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --server) server=$2; shift 2 ;;
+    --client) client=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    --transport) transport=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    *) echo "run-suite: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+peer() {
+  case "$1" in
+    roost) echo "$build/tests/interop/roost_peer" ;;
+    nest12) echo "$here/nest/node.sh" ;;
+    nest11) echo "$here/nest11/node.sh" ;;
+    *) echo "run-suite: unknown peer $1" >&2; exit 2 ;;
+  esac
+}
+server_cmd=$(peer "$server")
+client_cmd=$(peer "$client")
+for c in "$server_cmd" "$client_cmd"; do
+  [ -x "$c" ] || { echo "run-suite: $c is missing (build it, or run scripts/install-interop.sh)"; exit 1; }
+done
+
+all_scenarios="sum echo.strings echo.nested echo.large echo.falsy echo.null object-pattern
+object-pattern.mixed-keys stream.0 stream.1 stream.1000 error.rpc error.object error.internal
+no-handler events concurrent timeout ctx reconnect server-close-mid-stream"
+scenarios=${only:-$all_scenarios}
+
+work=$(mktemp -d)
+srv_pid=""
+port=0
+cleanup() {
+  [ -n "$srv_pid" ] && kill -9 "$srv_pid" 2>/dev/null
+  wait 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Starts the server on $1 (0: any port); sets srv_pid and port.
+start_server() {
+  local want=$1 log="$work/server.$RANDOM.log"
+  "$server_cmd" serve --url "$transport://127.0.0.1:$want" >"$log" 2>"$log.err" &
+  srv_pid=$!
+  for _ in $(seq 1 400); do
+    port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$log" 2>/dev/null)
+    [ -n "$port" ] && return 0
+    kill -0 "$srv_pid" 2>/dev/null || break
+    sleep 0.025
+  done
+  echo "run-suite: $server server did not start:"; cat "$log" "$log.err"
+  return 1
+}
+stop_server() {  # $1: signal
+  [ -z "$srv_pid" ] && return
+  kill "-$1" "$srv_pid" 2>/dev/null
+  wait "$srv_pid" 2>/dev/null
+  srv_pid=""
+}
+
+start_server 0 || exit 1
+passed=0 failed=0
+[ -n "$out" ] && : >"$out"
+for s in $scenarios; do
+  result=""
+  coproc CLIENT { exec timeout 90 "$client_cmd" call --url "$transport://127.0.0.1:$port" --scenario "$s" 2>"$work/client.err"; }
+  client_pid=$CLIENT_PID
+  # Keep our own copies: bash unsets CLIENT once the client exits, which a fast one does.
+  exec {cout}<&"${CLIENT[0]}" {cin}>&"${CLIENT[1]}"
+  while IFS= read -r line <&"$cout"; do
+    case "$line" in
+      "WAIT restart")
+        stop_server TERM
+        start_server "$port" || break
+        echo go >&"$cin" ;;
+      "WAIT kill")
+        stop_server KILL ;;
+      PASS*|FAIL*) result=$line ;;
+    esac
+  done
+  wait "$client_pid" 2>/dev/null
+  rc=$?
+  exec {cout}<&- {cin}>&-
+  [ -z "$srv_pid" ] && { start_server "$port" || start_server 0 || exit 1; }
+  if [ $rc -eq 0 ] && [ "${result%% *}" = PASS ]; then
+    passed=$((passed + 1)); echo "PASS $s"; status=PASS
+  else
+    failed=$((failed + 1)); status=FAIL
+    echo "FAIL $s (exit $rc): ${result#FAIL }"; sed 's/^/    /' "$work/client.err" | tail -5
+  fi
+  [ -n "$out" ] && printf '%s\t%s\t%s\t%s\t%s\n' "$transport" "$client" "$server" "$s" "$status" >>"$out"
+done
+echo "$client -> $server over $transport: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,58 @@
+#include <roost/tcp/from_url.hpp>
+
+#include <roost/errors.hpp>
+
+#include <charconv>
+
+namespace roost::tcp {
+namespace {
+
+bool number(const url& u, std::string_view key, std::uint64_t& out) {
+  auto v = u.param(key);
+  if (!v) return true;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  return ec == std::errc() && p == v->data() + v->size();
+}
+
+// The parts both sides share; false on a bad value.
+bool common(const url& u, std::string& host, std::uint16_t& port, tcp::limits& lim,
+            std::optional<tls_options>& tls) {
+  if (u.scheme != "tcp" && u.scheme != "tls") return false;
+  host = u.host;
+  if (u.port) port = *u.port;
+  std::uint64_t max_buffer = lim.max_buffer_size, max_send = lim.max_send_buffer_size;
+  std::uint64_t incomplete = static_cast<std::uint64_t>(lim.incomplete_message_timeout.count());
+  if (!number(u, "maxBufferSize", max_buffer) || !number(u, "maxSendBufferSize", max_send) ||
+      !number(u, "incompleteMessageTimeout", incomplete)) {
+    return false;
+  }
+  lim.max_buffer_size = max_buffer;
+  lim.max_send_buffer_size = max_send;
+  lim.incomplete_message_timeout = std::chrono::milliseconds(incomplete);
+  if (u.scheme == "tls") {
+    tls_options t;
+    t.ca_file = u.param("ca").value_or("");
+    t.cert_file = u.param("cert").value_or("");
+    t.key_file = u.param("key").value_or("");
+    t.server_name = u.param("servername").value_or("");
+    t.verify_peer = u.param("verify").value_or("true") != "false";
+    tls = std::move(t);
+  }
+  return true;
+}
+
+}  // namespace
+
+boost::system::result<server_options> server_options_from(const url& u) {
+  server_options o;
+  if (!common(u, o.host, o.port, o.limits, o.tls)) return make_error_code(error::invalid_argument);
+  return o;
+}
+
+boost::system::result<client_options> client_options_from(const url& u) {
+  client_options o;
+  if (!common(u, o.host, o.port, o.limits, o.tls)) return make_error_code(error::invalid_argument);
+  return o;
+}
+
+}  // namespace roost::tcp
