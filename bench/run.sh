@@ -40,7 +40,7 @@ stop() { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 field() { sed -E "s/.*\"$1\":([0-9.]+).*/\\1/" <<<"$2"; }
 
-printf 'server\tK\trps\tp50_us\tp99_us\tp999_us\n' >"$out/tcp.tsv"
+printf 'server\tclient\tK\trps\tp50_us\tp99_us\tp999_us\n' >"$out/tcp.tsv"
 printf 'server\tstartup_ms\trss_idle_kb\trss_1000_conns_kb\ttail_fast_p99_us\n' >"$out/tcp-extra.tsv"
 for s in "${servers[@]}"; do
   start "$s" || { echo "bench: $s did not start"; exit 1; }
@@ -48,10 +48,19 @@ for s in "${servers[@]}"; do
   idle=$(rss_kb "$pid")
   for k in 1 16 256; do
     r=$(taskset -c "$client_cpu" "$loadgen" --port "$port" --inflight "$k" --seconds "$secs" --warmup 1)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$k" "$(field rps "$r")" "$(field p50_us "$r")" \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" loadgen "$k" "$(field rps "$r")" "$(field p50_us "$r")" \
       "$(field p99_us "$r")" "$(field p999_us "$r")" >>"$out/tcp.tsv"
-    echo "$s K=$k: $r"
+    echo "$s K=$k (C++ load generator): $r"
   done
+  # The same with a NestJS ClientTCP as the client.
+  if [ "$s" != limit ]; then
+    for k in 16 256; do
+      r=$(taskset -c "$client_cpu" bench/nest-loadgen.sh --port "$port" --inflight "$k" --seconds "$secs" --warmup 1)
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" nestjs "$k" "$(field rps "$r")" "$(field p50_us "$r")" \
+        "$(field p99_us "$r")" "$(field p999_us "$r")" >>"$out/tcp.tsv"
+      echo "$s K=$k (NestJS client): $r"
+    done
+  fi
   # 1% of requests wait 5 ms: the p99 of the fast ones shows head-of-line blocking.
   tail_p99="-"
   if [ "$s" != limit ]; then
@@ -83,10 +92,10 @@ set logscale x 2
 set xtics ("1" 1, "16" 16, "256" 256)
 set key left top
 set title "throughput (requests/s)"
-plot for [s in "roost nestjs limit"] "< awk -F'\\t' '\$1==\"".s."\"' $out/tcp.tsv" using 2:3 with linespoints title s
+plot for [s in "roost nestjs limit"] "< awk -F'\\t' '\$1==\"".s."\" && \$2==\"loadgen\"' $out/tcp.tsv" using 3:4 with linespoints title s
 set title "p99 latency (µs)"
 set logscale y 10
-plot for [s in "roost nestjs limit"] "< awk -F'\\t' '\$1==\"".s."\"' $out/tcp.tsv" using 2:5 with linespoints title s
+plot for [s in "roost nestjs limit"] "< awk -F'\\t' '\$1==\"".s."\" && \$2==\"loadgen\"' $out/tcp.tsv" using 3:6 with linespoints title s
 unset multiplot
 PLOT
   echo "chart: $out/tcp.png"

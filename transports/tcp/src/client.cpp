@@ -182,7 +182,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
       std::lock_guard lock(mutex);
       c = std::move(conn);
     }
-    if (c) c->close();
+    // Events and requests already accepted still reach the server, as Node's socket.end().
+    if (c) c->close_when_flushed();
   }
 
   client_options opts;

@@ -33,7 +33,8 @@ connection::connection(tls_stream stream, bool tls, strand_type strand, const li
       decoder_(frame_limits{lim.max_buffer_size}),
       writer_signal_(strand_),
       drained_signal_(strand_),
-      idle_timer_(strand_) {
+      idle_timer_(strand_),
+      close_timer_(strand_) {
   boost::system::error_code ec;
   stream_.next_layer().set_option(asio::ip::tcp::no_delay(true), ec);
 }
@@ -131,14 +132,16 @@ asio::awaitable<void> connection::writer() {
         continue;
       }
       co_await write_some(asio::buffer(sending));
-      bool wake_reader;
+      bool wake_reader, flushed;
       {
         std::lock_guard lock(queue_mutex_);
         queued_bytes_ -= sending.size();
         wake_reader = reader_paused_ && queued_bytes_ <= limits_.send_high_water_mark / 2;
+        flushed = queued_bytes_ == 0 && close_when_flushed_;
       }
       sending.clear();
       if (wake_reader) drained_signal_.cancel();
+      if (flushed) shut({});
     }
   } catch (const boost::system::system_error& e) {
     shut(e.code().message());
@@ -168,6 +171,27 @@ bool connection::send(std::string_view json) {
   return true;
 }
 
+void connection::close_when_flushed(std::chrono::milliseconds deadline) {
+  closing_ = true;
+  asio::post(strand_, [self = shared_from_this(), deadline] {
+    bool now;
+    {
+      std::lock_guard lock(self->queue_mutex_);
+      now = self->queued_bytes_ == 0;
+      self->close_when_flushed_ = true;
+    }
+    if (now) {
+      self->shut({});
+      return;
+    }
+    // A peer that stops reading must not keep the connection forever.
+    self->close_timer_.expires_after(deadline);
+    self->close_timer_.async_wait([self](boost::system::error_code ec) {
+      if (!ec) self->shut({});
+    });
+  });
+}
+
 void connection::close() {
   closing_ = true;
   asio::post(strand_, [self = shared_from_this()] { self->shut({}); });
@@ -181,6 +205,7 @@ void connection::shut(std::string_view why) {
   writer_signal_.cancel();
   drained_signal_.cancel();
   idle_timer_.cancel();
+  close_timer_.cancel();
   if (on_close_) on_close_(*this, why);
   on_frame_ = nullptr;
   on_close_ = nullptr;

@@ -48,6 +48,10 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Closes the connection. Thread-safe; idempotent.
   void close();
 
+  /// Closes the connection once what is queued has been written (or after `deadline`), so that
+  /// events and replies already accepted still go out. Stops serving inbound frames at once.
+  void close_when_flushed(std::chrono::milliseconds deadline = std::chrono::seconds(5));
+
   bool is_open() const noexcept { return open_.load(); }
   const std::string& remote() const noexcept { return remote_; }
   const strand_type& strand() const noexcept { return strand_; }
@@ -83,7 +87,9 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::steady_timer writer_signal_;   // wakes the writer
   boost::asio::steady_timer drained_signal_;  // wakes a reader paused by backpressure
   boost::asio::steady_timer idle_timer_;      // incomplete-message timeout
+  boost::asio::steady_timer close_timer_;     // deadline of close_when_flushed()
   bool reader_paused_ = false;
+  bool close_when_flushed_ = false;  // guarded by queue_mutex_
 };
 
 }  // namespace roost::tcp::detail

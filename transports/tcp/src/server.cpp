@@ -178,7 +178,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
       std::lock_guard lock(mutex);
       all.swap(connections);
     }
-    for (auto& c : all) c->close();
+    // Replies of the handlers that finished during the drain still go out.
+    for (auto& c : all) c->close_when_flushed();
   }
 
   server_options opts;
