@@ -89,6 +89,7 @@ set terminal pngcairo size 1000,420
 set output "$out/tcp.png"
 set multiplot layout 1,2 title "TCP, one server core (in flight K on the x axis)"
 set logscale x 2
+set xrange [0.7:400]
 set xtics ("1" 1, "16" 16, "256" 256)
 set key left top
 set title "throughput (requests/s)"
