@@ -20,13 +20,14 @@ namespace {
 
 asio::awaitable<void> session(tcp::socket s) {
   roost::tcp::detail::frame_decoder decoder;
-  std::vector<char> buf(64 * 1024);
+  constexpr std::size_t buf_size = 64 * 1024;
+  std::unique_ptr<char[]> buf(new char[buf_size]);  // not zeroed: idle connections stay small
   std::string out, body;
   json::parser parser;
   try {
     for (;;) {
-      const std::size_t n = co_await s.async_read_some(asio::buffer(buf), asio::use_awaitable);
-      decoder.feed(std::string_view(buf.data(), n));
+      const std::size_t n = co_await s.async_read_some(asio::buffer(buf.get(), buf_size), asio::use_awaitable);
+      decoder.feed(std::string_view(buf.get(), n));
       out.clear();
       for (;;) {
         auto f = decoder.next();

@@ -11,6 +11,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -42,7 +43,6 @@ constexpr std::string_view source = "tcp client";
 struct client::impl : std::enable_shared_from_this<impl> {
   explicit impl(client_options o)
       : opts(std::move(o)),
-        plain(detail::make_plain_context()),
         tls(opts.tls ? std::optional(detail::make_tls_context(*opts.tls, false)) : std::nullopt) {}
 
   // Completes with an open connection, opening one if needed; concurrent callers share one
@@ -98,6 +98,20 @@ struct client::impl : std::enable_shared_from_this<impl> {
   awaitable<std::shared_ptr<connection>> open() {
     auto ex = co_await asio::this_coro::executor;
     auto strand = asio::make_strand(ex);
+    // Connect on the connection's strand, where the deadline's handler runs too.
+    auto c = co_await asio::co_spawn(strand, open_on(strand), use_awaitable);
+    co_return c;
+  }
+
+  // What one connection attempt owns; shared with the deadline's handler.
+  struct attempt {
+    detail::socket_type plain;
+    std::unique_ptr<detail::tls_stream> tls;
+    bool timed_out = false;
+    detail::socket_type& socket() { return tls ? tls->next_layer() : plain; }
+  };
+
+  awaitable<std::shared_ptr<connection>> open_on(detail::strand_type strand) {
     const std::string where = opts.host + ":" + std::to_string(opts.port);
     asio::ip::tcp::resolver resolver(strand);
     auto [rec, endpoints] = co_await resolver.async_resolve(opts.host, std::to_string(opts.port),
@@ -106,24 +120,26 @@ struct client::impl : std::enable_shared_from_this<impl> {
       throw connection_error(make_error_code(error::not_connected),
                              "cannot resolve " + opts.host + ": " + rec.message());
     }
-    detail::tls_stream stream(detail::socket_type(strand), tls ? *tls : plain);
+    auto a = std::make_shared<attempt>(attempt{detail::socket_type(strand), nullptr});
     // The deadline closes the socket, which fails whatever step is in progress.
-    bool timed_out = false;
     asio::steady_timer deadline(strand, opts.connect_timeout);
-    deadline.async_wait([&](boost::system::error_code ec) {
+    deadline.async_wait([a](boost::system::error_code ec) {
       if (ec) return;
-      timed_out = true;
-      stream.next_layer().close(ec);
+      a->timed_out = true;
+      a->socket().close(ec);
     });
-    auto [cec, ep] = co_await asio::async_connect(stream.next_layer(), endpoints,
-                                                  asio::as_tuple(use_awaitable));
+    auto [cec, ep] =
+        co_await asio::async_connect(a->plain, endpoints, asio::as_tuple(use_awaitable));
     if (cec) {
       deadline.cancel();
-      throw connection_error(make_error_code(timed_out ? error::timeout : error::not_connected),
+      throw connection_error(make_error_code(a->timed_out ? error::timeout : error::not_connected),
                              "cannot connect to " + where + ": " +
-                                 (timed_out ? std::string("timed out") : cec.message()));
+                                 (a->timed_out ? std::string("timed out") : cec.message()));
     }
+    std::shared_ptr<connection> c;
     if (tls) {
+      a->tls = std::make_unique<detail::tls_stream>(std::move(a->plain), *tls);
+      auto& stream = *a->tls;
       const std::string name = opts.tls->server_name.empty() ? opts.host : opts.tls->server_name;
       // SNI carries host names only (RFC 6066), never an address.
       boost::system::error_code not_ip;
@@ -132,15 +148,16 @@ struct client::impl : std::enable_shared_from_this<impl> {
       if (opts.tls->verify_peer) stream.set_verify_callback(asio::ssl::host_name_verification(name));
       auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client,
                                                    asio::as_tuple(use_awaitable));
+      deadline.cancel();
       if (hec) {
-        deadline.cancel();
         throw connection_error(make_error_code(error::not_connected),
                                "TLS handshake with " + where + " failed: " + hec.message());
       }
+      c = std::make_shared<connection>(std::move(a->tls), strand, opts.limits, opts.log, source);
+    } else {
+      deadline.cancel();
+      c = std::make_shared<connection>(std::move(a->plain), strand, opts.limits, opts.log, source);
     }
-    deadline.cancel();
-    auto c = std::make_shared<connection>(std::move(stream), tls.has_value(), strand, opts.limits,
-                                          opts.log, source);
     std::weak_ptr<impl> weak = shared_from_this();
     c->start(
         [weak](connection& conn, std::string_view frame) {
@@ -187,7 +204,6 @@ struct client::impl : std::enable_shared_from_this<impl> {
   }
 
   client_options opts;
-  asio::ssl::context plain;
   std::optional<asio::ssl::context> tls;
   client_listener* listener = nullptr;
   std::mutex mutex;

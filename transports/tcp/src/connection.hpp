@@ -33,8 +33,11 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Called once on the strand when the connection is gone; `why` is empty after close().
   using close_handler = std::function<void(connection&, std::string_view why)>;
 
-  /// `stream` is connected (and, with `tls`, its handshake is done).
-  connection(tls_stream stream, bool tls, strand_type strand, const limits& lim,
+  /// A connected plain socket.
+  connection(socket_type socket, strand_type strand, const limits& lim, const logger& log,
+             std::string_view side);
+  /// A connected TLS stream whose handshake is done.
+  connection(std::unique_ptr<tls_stream> stream, strand_type strand, const limits& lim,
              const logger& log, std::string_view side);
   ~connection();
 
@@ -65,8 +68,11 @@ class connection : public std::enable_shared_from_this<connection> {
   void shut(std::string_view why);
   void wake(boost::asio::steady_timer& t);
 
-  tls_stream stream_;
-  bool tls_;
+  socket_type& socket() noexcept { return tls_ ? tls_->next_layer() : plain_; }
+
+  // Only TLS connections carry an OpenSSL stream: its record buffers cost ~34 KiB each.
+  socket_type plain_;
+  std::unique_ptr<tls_stream> tls_;
   strand_type strand_;
   limits limits_;
   logger log_;

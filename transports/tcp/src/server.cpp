@@ -53,7 +53,6 @@ class socket_reply_sink final : public reply_sink {
 struct server::impl : std::enable_shared_from_this<impl> {
   explicit impl(server_options o)
       : opts(std::move(o)),
-        plain(detail::make_plain_context()),
         tls(opts.tls ? std::optional(detail::make_tls_context(*opts.tls, true)) : std::nullopt) {}
 
   awaitable<void> listen(dispatcher& d) {
@@ -103,25 +102,31 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   static awaitable<void> open_connection(std::shared_ptr<impl> self, detail::socket_type socket,
                                          detail::strand_type strand) {
-    detail::tls_stream stream(std::move(socket), self->tls ? *self->tls : self->plain);
+    std::shared_ptr<connection> conn;
     if (self->tls) {
+      // The stream is shared with the deadline's handler, which may run after this frame ends.
+      auto stream = std::make_shared<std::unique_ptr<detail::tls_stream>>(
+          std::make_unique<detail::tls_stream>(std::move(socket), *self->tls));
       // A client that never finishes its handshake is dropped.
       asio::steady_timer deadline(strand, self->opts.limits.incomplete_message_timeout.count() > 0
                                               ? self->opts.limits.incomplete_message_timeout
                                               : std::chrono::milliseconds(30'000));
-      deadline.async_wait([&stream](boost::system::error_code ec) {
-        if (!ec) stream.next_layer().close(ec);
+      deadline.async_wait([stream](boost::system::error_code ec) {
+        if (!ec && *stream) (*stream)->next_layer().close(ec);
       });
-      auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                                  asio::as_tuple(use_awaitable));
+      auto [ec] = co_await (*stream)->async_handshake(asio::ssl::stream_base::server,
+                                                      asio::as_tuple(use_awaitable));
       deadline.cancel();
       if (ec) {
         self->opts.log.warn(source, "TLS handshake failed: " + ec.message());
         co_return;
       }
+      conn = std::make_shared<connection>(std::move(*stream), strand, self->opts.limits,
+                                          self->opts.log, source);
+    } else {
+      conn = std::make_shared<connection>(std::move(socket), strand, self->opts.limits,
+                                          self->opts.log, source);
     }
-    auto conn = std::make_shared<connection>(std::move(stream), self->tls.has_value(), strand,
-                                             self->opts.limits, self->opts.log, source);
     {
       std::lock_guard lock(self->mutex);
       if (!self->accepting) co_return;
@@ -183,7 +188,6 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   server_options opts;
-  asio::ssl::context plain;
   std::optional<asio::ssl::context> tls;
   dispatcher* disp = nullptr;
   executor ex;

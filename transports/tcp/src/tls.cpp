@@ -56,6 +56,4 @@ ssl::context make_tls_context(const tls_options& o, bool server) {
   return ctx;
 }
 
-ssl::context make_plain_context() { return ssl::context(ssl::context::tls); }
-
 }  // namespace roost::tcp::detail

@@ -11,7 +11,4 @@ namespace roost::tcp::detail {
 /// clear message when a certificate or key cannot be loaded.
 boost::asio::ssl::context make_tls_context(const tls_options& o, bool server);
 
-/// A context for connections that do not use TLS (the stream type carries one regardless).
-boost::asio::ssl::context make_plain_context();
-
 }  // namespace roost::tcp::detail
