@@ -51,7 +51,7 @@ fi
 
 step "sanitizer build (ASan + UBSan): unit and loopback tests"
 cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=Debug "${launcher[@]}" \
-  -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF \
+  -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF -DROOST_BUILD_BENCH=OFF -DROOST_BUILD_TOOLS=OFF \
   -DCMAKE_CXX_FLAGS="-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
   -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
   -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null &&
@@ -67,7 +67,7 @@ step "fuzzers (${FUZZ_SECONDS}s each)"
 if command -v clang++-14 >/dev/null; then
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
     -DCMAKE_CXX_COMPILER=clang++-14 -DROOST_BUILD_FUZZERS=ON -DROOST_BUILD_TESTS=OFF \
-    -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF -DROOST_WITH_TCP=OFF \
+    -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF -DROOST_WITH_TCP=OFF -DROOST_BUILD_BENCH=OFF \
     -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null &&
     cmake --build build-fuzz -j "$JOBS" --target frame_decoder_fuzz packet_decoder_fuzz
   rc=$?; record "fuzz build" $rc
