@@ -47,18 +47,8 @@ json::value blocking_client::send_value(json::value pattern, json::value data, c
 
 std::vector<json::value> blocking_client::collect_values(json::value pattern, json::value data,
                                                          call_options opts) {
-  auto& proxy = impl_->proxy;
-  auto collect = [](roost::stream<json::value> s) -> awaitable<std::vector<json::value>> {
-    std::vector<json::value> out;
-    for (;;) {
-      auto v = co_await s.next();
-      if (!v) break;
-      out.push_back(std::move(*v));
-    }
-    co_return out;
-  };
-  return impl_->wait(
-      collect(proxy.stream_values(std::move(pattern), std::move(data), std::move(opts))));
+  return impl_->wait(roost::collect(
+      impl_->proxy.stream_values(std::move(pattern), std::move(data), std::move(opts))));
 }
 
 void blocking_client::emit_value(json::value pattern, json::value data, call_options opts) {

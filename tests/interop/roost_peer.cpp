@@ -131,16 +131,6 @@ roost::awaitable<void> expect_rpc_error(F call, const json::value& want, const s
   expect(*err, want, what);
 }
 
-roost::awaitable<std::vector<json::value>> collect(roost::stream<json::value> s) {
-  std::vector<json::value> out;
-  for (;;) {
-    auto v = co_await s.next();
-    if (!v) break;
-    out.push_back(std::move(*v));
-  }
-  co_return out;
-}
-
 // Reads a line from stdin without blocking the I/O thread, so the connection keeps noticing
 // what the server does meanwhile (a restart closes it).
 roost::awaitable<std::string> wait_line() {
@@ -211,7 +201,8 @@ std::map<std::string, scenario> scenarios() {
   };
   auto stream_of = [](int n) {
     return [n](roost::client_proxy& c) -> roost::awaitable<void> {
-      auto values = co_await collect(c.stream("count", n));
+      auto st = c.stream("count", n);
+      auto values = co_await roost::collect(std::move(st));
       json::array want;
       for (int i = 0; i < n; ++i) want.push_back(i);
       expect(json::value(json::array(values.begin(), values.end())), want,

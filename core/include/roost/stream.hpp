@@ -20,6 +20,7 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace roost {
 
@@ -216,5 +217,17 @@ class stream<T>::async_awaiter {
   std::exception_ptr error_;
   std::conditional_t<std::is_void_v<U>, std::monostate, std::optional<U>> result_;
 };
+
+/// Reads a stream to its end and completes with all its values (rethrows what its body threw).
+template <class T>
+awaitable<std::vector<T>> collect(stream<T> s) {
+  std::vector<T> out;
+  for (;;) {
+    auto v = co_await s.next();
+    if (!v) break;
+    out.push_back(std::move(*v));
+  }
+  co_return out;
+}
 
 }  // namespace roost

@@ -23,37 +23,29 @@ std::string endpoint_text(const socket_type& s) {
 
 connection::connection(socket_type socket, strand_type strand, const limits& lim,
                        const logger& log, std::string_view side)
-    : plain_(std::move(socket)),
-      strand_(std::move(strand)),
-      limits_(lim),
-      log_(log),
-      side_(side),
-      remote_(endpoint_text(plain_)),
-      decoder_(frame_limits{lim.max_buffer_size}),
-      writer_signal_(strand_),
-      drained_signal_(strand_),
-      idle_timer_(strand_),
-      close_timer_(strand_) {
-  boost::system::error_code ec;
-  plain_.set_option(asio::ip::tcp::no_delay(true), ec);
-}
+    : connection(std::move(socket), nullptr, std::move(strand), lim, log, side) {}
 
 connection::connection(std::unique_ptr<tls_stream> stream, strand_type strand, const limits& lim,
                        const logger& log, std::string_view side)
-    : plain_(strand),
-      tls_(std::move(stream)),
+    // `strand` is copied, not moved: the order in which arguments are built is unspecified.
+    : connection(socket_type(strand), std::move(stream), strand, lim, log, side) {}
+
+connection::connection(socket_type plain, std::unique_ptr<tls_stream> tls, strand_type strand,
+                       const limits& lim, const logger& log, std::string_view side)
+    : plain_(std::move(plain)),
+      tls_(std::move(tls)),
       strand_(std::move(strand)),
       limits_(lim),
       log_(log),
       side_(side),
-      remote_(endpoint_text(tls_->next_layer())),
+      remote_(endpoint_text(socket())),
       decoder_(frame_limits{lim.max_buffer_size}),
       writer_signal_(strand_),
       drained_signal_(strand_),
       idle_timer_(strand_),
       close_timer_(strand_) {
   boost::system::error_code ec;
-  tls_->next_layer().set_option(asio::ip::tcp::no_delay(true), ec);
+  socket().set_option(asio::ip::tcp::no_delay(true), ec);
 }
 
 connection::~connection() = default;

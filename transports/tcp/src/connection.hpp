@@ -68,6 +68,8 @@ class connection : public std::enable_shared_from_this<connection> {
   void shut(std::string_view why);
   void wake(boost::asio::steady_timer& t);
 
+  connection(socket_type plain, std::unique_ptr<tls_stream> tls, strand_type strand,
+             const limits& lim, const logger& log, std::string_view side);
   socket_type& socket() noexcept { return tls_ ? tls_->next_layer() : plain_; }
 
   // Only TLS connections carry an OpenSSL stream: its record buffers cost ~34 KiB each.
