@@ -11,6 +11,8 @@ packages=(
   clang-14 libclang-rt-14-dev clang-format-14
   libcli11-dev
   gnuplot-nox curl
+  redis-server redis-tools libhiredis-dev
+  nats-server libnats-dev
 )
 
 missing=()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: builds and runs every test tier, then prints one "N passed, N failed" line.
-#   0. installs the NestJS peers of the interop suite (npm, from the committed lock files)
+#   0. installs the NestJS peers of the interop suite (npm, from the committed lock files) and
+#      starts the real brokers on loopback (scripts/brokers.sh; stopped on exit)
 #   1. the main build (RelWithDebInfo) and all its ctest tests (unit, loopback, interop)
 #   2. the unit and loopback tests again under AddressSanitizer + UndefinedBehaviorSanitizer
 #   3. the libFuzzer targets, each for a short fixed time on its seed corpus
@@ -33,6 +34,14 @@ count_ctest() {  # log file, exit code, label
 step "NestJS peers for the interop suite"
 bash scripts/install-interop.sh
 record "interop peers install" $?
+
+step "brokers"
+trap 'bash scripts/brokers.sh stop' EXIT
+bash scripts/brokers.sh stop >/dev/null 2>&1
+bash scripts/brokers.sh start
+record "brokers start" $?
+# The tests read the brokers' URLs from ROOST_<BROKER>_URL; one that is unset or down fails them.
+while IFS= read -r kv; do export "${kv?}"; done < <(bash scripts/brokers.sh env)
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

@@ -4,6 +4,7 @@
 
 #include <roost/roost.hpp>
 #include <roost/tcp.hpp>
+#include <roost/transports.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -92,16 +93,18 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
 int serve(const args& a) {
   auto u = roost::url::parse(a.url);
   if (!u) return usage();
-  auto opts = roost::tcp::server_options_from(*u);
-  if (!opts) return usage();
+  auto transport = roost::make_server(*u);
+  if (!transport) return usage();
   roost::router r;
   std::vector<json::value> log;
   std::mutex m;
   add_handlers(r, log, m);
   roost::microservice app{r, {.threads = 1, .drain_timeout = 2s}};
-  auto& tcp = app.add_transport(roost::tcp::server(*opts));
+  // READY is followed by the bound port for TCP (the URL may ask for port 0), 0 otherwise.
+  auto* tcp = dynamic_cast<roost::tcp::server*>(transport->get());
+  app.add_transport(std::move(*transport));
   app.on_ready([&] {
-    std::printf("READY %u\n", tcp.port());
+    std::printf("READY %u\n", tcp ? tcp->port() : 0u);
     std::fflush(stdout);
   });
   return app.run();
@@ -143,7 +146,8 @@ roost::awaitable<std::string> wait_line() {
 
 using scenario = std::function<roost::awaitable<void>(roost::client_proxy&)>;
 
-std::map<std::string, scenario> scenarios() {
+// `transport`: the name the server's `ctx` handler reports ("tcp", "redis"...).
+std::map<std::string, scenario> scenarios(const std::string& transport) {
   std::map<std::string, scenario> s;
   s["sum"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     const json::value a = json::array{1, 2, 3}, b = json::array{0.5, 0.25};
@@ -273,9 +277,9 @@ std::map<std::string, scenario> scenarios() {
     expect(r, 3, "sum after a timed-out call");
     if (c.pending() != 0) throw failure("a late reply left a pending call");
   };
-  s["ctx"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+  s["ctx"] = [transport](roost::client_proxy& c) -> roost::awaitable<void> {
     auto r = co_await c.send("ctx", 0);
-    expect(r, json::object{{"transport", "tcp"}, {"pattern", "ctx"}}, "ctx");
+    expect(r, json::object{{"transport", transport}, {"pattern", "ctx"}}, "ctx");
   };
   s["reconnect"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     const json::value one = json::array{1}, two = json::array{2};
@@ -310,17 +314,16 @@ std::map<std::string, scenario> scenarios() {
 int call(const args& a) {
   auto u = roost::url::parse(a.url);
   if (!u) return usage();
-  auto opts = roost::tcp::client_options_from(*u);
-  if (!opts) return usage();
-  auto all = scenarios();
+  auto transport = roost::make_client(*u, roost::logger::silent());
+  if (!transport) return usage();
+  auto all = scenarios(std::string((*transport)->name()));
   auto it = all.find(a.scenario);
   if (it == all.end()) {
     std::cerr << "unknown scenario " << a.scenario << "\n";
     return 2;
   }
-  opts->log = roost::logger::silent();
   boost::asio::io_context ioc;
-  roost::client_proxy client(ioc.get_executor(), roost::tcp::client(*opts));
+  roost::client_proxy client(ioc.get_executor(), std::move(*transport));
   int rc = 0;
   boost::asio::co_spawn(ioc, it->second(client), [&](std::exception_ptr e) {
     client.close();

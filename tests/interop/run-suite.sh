@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Runs every scenario of SCENARIOS.md with one client peer against one server peer.
 #   run-suite.sh --server roost|nest12|nest11 --client roost|nest12|nest11 --build DIR
-#                [--transport tcp] [--out results.tsv] [--only "s1 s2"]
+#                [--transport tcp|redis|...] [--url BROKER_URL] [--out results.tsv] [--only "s1 s2"]
+# TCP servers listen on a free port of 127.0.0.1; a broker transport's peers both use --url.
 # Prints PASS/FAIL per scenario and "N passed, N failed"; exits 1 if any failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-server="" client="" build="" transport=tcp out="" only=""
+server="" client="" build="" transport=tcp url="" out="" only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --server) server=$2; shift 2 ;;
     --client) client=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
     --transport) transport=$2; shift 2 ;;
+    --url) url=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     *) echo "run-suite: unknown argument $1" >&2; exit 2 ;;
@@ -47,10 +49,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts the server on $1 (0: any port); sets srv_pid and port.
+[ "$transport" = tcp ] || [ -n "$url" ] || { echo "run-suite: --transport $transport needs --url"; exit 2; }
+# The URL both peers use: the server's port for TCP, the broker's URL otherwise.
+peer_url() {  # $1: port
+  if [ "$transport" = tcp ]; then echo "tcp://127.0.0.1:$1"; else echo "$url"; fi
+}
+
+# Starts the server on port $1 (TCP; 0: any port); sets srv_pid and port.
 start_server() {
   local want=$1 log="$work/server.$RANDOM.log"
-  "$server_cmd" serve --url "$transport://127.0.0.1:$want" >"$log" 2>"$log.err" &
+  "$server_cmd" serve --url "$(peer_url "$want")" >"$log" 2>"$log.err" &
   srv_pid=$!
   for _ in $(seq 1 400); do
     port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$log" 2>/dev/null)
@@ -73,7 +81,7 @@ passed=0 failed=0
 [ -n "$out" ] && : >"$out"
 for s in $scenarios; do
   result=""
-  coproc CLIENT { exec timeout 90 "$client_cmd" call --url "$transport://127.0.0.1:$port" --scenario "$s" 2>"$work/client.err"; }
+  coproc CLIENT { exec timeout 90 "$client_cmd" call --url "$(peer_url "$port")" --scenario "$s" 2>"$work/client.err"; }
   client_pid=$CLIENT_PID
   # Keep our own copies: bash unsets CLIENT once the client exits, which a fast one does.
   exec {cout}<&"${CLIENT[0]}" {cin}>&"${CLIENT[1]}"

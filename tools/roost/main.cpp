@@ -4,7 +4,7 @@
 
 #include <roost/roost.hpp>
 #include <roost/detail/json_writer.hpp>
-#include <roost/tcp.hpp>
+#include <roost/transports.hpp>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +12,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -69,26 +70,25 @@ json::value read_pattern(const std::string& p) {
   return json::string(p);
 }
 
+// The flags go into the URL's query, where every transport reads them.
 std::unique_ptr<roost::client_transport> make_transport(const common& c) {
   auto u = roost::url::parse(c.url);
   if (!u) throw bad_argument("not a transport URL: " + c.url);
-  if (u->scheme == "tcp" || u->scheme == "tls") {
-    auto o = roost::tcp::client_options_from(*u);
-    if (!o) throw bad_argument("bad options in " + c.url);
-    o->log = roost::logger(roost::log_level::error, [](roost::log_level, std::string_view, std::string_view m) {
-      std::fprintf(stderr, "roost: %.*s\n", static_cast<int>(m.size()), m.data());
-    });
-    o->connect_timeout = std::chrono::milliseconds(c.timeout_ms);
-    if (!c.cacert.empty() || !c.cert.empty() || !c.key.empty() || c.insecure) {
-      if (!o->tls) o->tls.emplace();
-      if (!c.cacert.empty()) o->tls->ca_file = c.cacert;
-      if (!c.cert.empty()) o->tls->cert_file = c.cert;
-      if (!c.key.empty()) o->tls->key_file = c.key;
-      if (c.insecure) o->tls->verify_peer = false;
-    }
-    return std::make_unique<roost::tcp::client>(std::move(*o));
+  auto known = roost::transport_schemes();
+  if (std::find(known.begin(), known.end(), u->scheme) == known.end()) {
+    throw bad_argument("this roost has no transport for '" + u->scheme + "://'");
   }
-  throw bad_argument("this roost has no transport for '" + u->scheme + "://'");
+  u->query.emplace_back("connectTimeout", std::to_string(c.timeout_ms));
+  if (!c.cacert.empty()) u->query.emplace_back("ca", c.cacert);
+  if (!c.cert.empty()) u->query.emplace_back("cert", c.cert);
+  if (!c.key.empty()) u->query.emplace_back("key", c.key);
+  if (c.insecure) u->query.emplace_back("verify", "false");
+  auto log = roost::logger(roost::log_level::error, [](roost::log_level, std::string_view, std::string_view m) {
+    std::fprintf(stderr, "roost: %.*s\n", static_cast<int>(m.size()), m.data());
+  });
+  auto t = roost::make_client(*u, std::move(log));
+  if (!t) throw bad_argument("bad options in " + c.url);
+  return std::move(*t);
 }
 
 roost::call_options call_options_of(const common& c) {

@@ -20,6 +20,7 @@
 import { realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { transportFor } from './transports.mjs';
 import { isDeepStrictEqual } from 'node:util';
 
 // `serve` exits 0 on SIGTERM/SIGINT, even while Nest is still loading: the listeners go on at once
@@ -76,7 +77,7 @@ function safeJson(v) {
 // ---------------------------------------------------------------------------------------------
 // Server
 
-function buildAppModule({ common, ms, rx }) {
+function buildAppModule({ common, ms, rx }, transportName) {
   const { Controller, Module } = common;
   const { MessagePattern, EventPattern, RpcException, Payload, Ctx } = ms;
   // TypeScript's __param: a parameter decorator applied as a method decorator.
@@ -85,6 +86,7 @@ function buildAppModule({ common, ms, rx }) {
 
   class AppController {
     constructor() {
+      this.transportName = transportName;
       this.recordLog = [];
     }
     sum(data) {
@@ -127,7 +129,7 @@ function buildAppModule({ common, ms, rx }) {
       return out;
     }
     ctx(data, context) {
-      return { transport: 'tcp', pattern: context.getPattern() };
+      return { transport: this.transportName, pattern: context.getPattern() };
     }
   }
 
@@ -161,7 +163,7 @@ function buildAppModule({ common, ms, rx }) {
   return Reflect.decorate([Module({ controllers: [Ctrl] })], AppModule);
 }
 
-async function serve(libs, host, port) {
+async function serve(libs, t) {
   const { core, ms, common } = libs;
   let app = null;
   let closing = false;
@@ -179,16 +181,14 @@ async function serve(libs, host, port) {
 
   const logger = stderrLogger();
   common.Logger.overrideLogger(logger);
-  const AppModule = buildAppModule(libs);
+  const AppModule = buildAppModule(libs, t.name);
   app = await core.NestFactory.createMicroservice(AppModule, {
-    transport: ms.Transport.TCP,
-    options: { host, port },
+    ...t.server,
     logger,
   });
   await app.listen();
   if (closing) return new Promise(() => {}); // a signal came during start-up
-  const address = app.unwrap().address(); // the net.Server: the real port when PORT was 0
-  process.stdout.write(`READY ${address.port}\n`);
+  process.stdout.write(`READY ${t.ready(app)}\n`);
   return new Promise(() => {}); // runs until a signal
 }
 
@@ -267,7 +267,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // 524,288 UTF-16 code units.
 export const LARGE_STRING = 'é'.repeat(262144) + '😀'.repeat(131072);
 
-function scenarios({ rx }) {
+function scenarios({ rx }, t) {
   const { timeout, lastValueFrom } = rx;
   return {
     async sum(c) {
@@ -357,7 +357,7 @@ function scenarios({ rx }) {
       expectValue('sum [1,2] after the timeout', await outcome(c.send('sum', [1, 2])), 3);
     },
     async ctx(c) {
-      expectValue('ctx 0', await outcome(c.send('ctx', 0)), { transport: 'tcp', pattern: 'ctx' });
+      expectValue('ctx 0', await outcome(c.send('ctx', 0)), { transport: t.name, pattern: 'ctx' });
     },
     async reconnect(c, io) {
       expectValue('sum [1] before the restart', await outcome(c.send('sum', [1])), 1);
@@ -387,16 +387,16 @@ function scenarios({ rx }) {
   };
 }
 
-async function call(libs, host, port, name) {
+async function call(libs, t, name) {
   const { common, ms } = libs;
   common.Logger.overrideLogger(stderrLogger());
-  const all = scenarios(libs);
+  const all = scenarios(libs, t);
   const run = all[name];
   if (!run) {
     process.stdout.write(`FAIL ${name}: unknown scenario (known: ${Object.keys(all).join(', ')})\n`);
     return 1;
   }
-  const client = ms.ClientProxyFactory.create({ transport: ms.Transport.TCP, options: { host, port } });
+  const client = ms.ClientProxyFactory.create(t.client);
   let readLine;
   const io = {
     say: (line) => process.stdout.write(`${line}\n`),
@@ -431,8 +431,8 @@ async function call(libs, host, port, name) {
 
 function usage(msg) {
   process.stderr.write(
-    `${msg ? `peer: ${msg}\n` : ''}usage: peer.mjs serve --url tcp://HOST:PORT\n` +
-      `       peer.mjs call --url tcp://HOST:PORT --scenario NAME\n`,
+    `${msg ? `peer: ${msg}\n` : ''}usage: peer.mjs serve --url URL (tcp://HOST:PORT, ...)\n` +
+      `       peer.mjs call --url URL --scenario NAME\n`,
   );
   return 2;
 }
@@ -445,14 +445,12 @@ export async function main(libs, argv) {
     if (!m) return usage(`unexpected argument ${rest[i]}`);
     opts[m[1]] = m[2] ?? rest[++i];
   }
-  const u = /^tcp:\/\/(\[[^\]]+\]|[^:/]+):(\d+)\/?$/.exec(opts.url ?? '');
-  if (!u) return usage(`bad or missing --url ${opts.url ?? ''}`);
-  const host = u[1].replace(/^\[(.*)\]$/, '$1');
-  const port = Number(u[2]);
-  if (cmd === 'serve') return serve(libs, host, port);
+  const t = transportFor(libs.ms, opts.url);
+  if (typeof t === 'string') return usage(t);
+  if (cmd === 'serve') return serve(libs, t);
   if (cmd === 'call') {
     if (!opts.scenario) return usage('call needs --scenario');
-    return call(libs, host, port, opts.scenario);
+    return call(libs, t, opts.scenario);
   }
   return usage(`unknown command ${cmd ?? ''}`);
 }

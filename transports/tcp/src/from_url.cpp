@@ -29,7 +29,8 @@ bool common(const url& u, std::string& host, std::uint16_t& port, tcp::limits& l
   lim.max_buffer_size = max_buffer;
   lim.max_send_buffer_size = max_send;
   lim.incomplete_message_timeout = std::chrono::milliseconds(incomplete);
-  if (u.scheme == "tls") {
+  bool tls_param = u.param("ca") || u.param("cert") || u.param("key") || u.param("verify");
+  if (u.scheme == "tls" || tls_param) {
     tls_options t;
     t.ca_file = u.param("ca").value_or("");
     t.cert_file = u.param("cert").value_or("");
@@ -52,6 +53,9 @@ boost::system::result<server_options> server_options_from(const url& u) {
 boost::system::result<client_options> client_options_from(const url& u) {
   client_options o;
   if (!common(u, o.host, o.port, o.limits, o.tls)) return make_error_code(error::invalid_argument);
+  std::uint64_t connect_ms = static_cast<std::uint64_t>(o.connect_timeout.count());
+  if (!number(u, "connectTimeout", connect_ms)) return make_error_code(error::invalid_argument);
+  o.connect_timeout = std::chrono::milliseconds(connect_ms);
   return o;
 }
 

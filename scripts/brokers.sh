@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Starts and stops the real brokers the tests use, on loopback, as the calling user (root in CI),
+# without systemd. Each broker runs from its own folder under $ROOST_BROKERS_DIR.
+#   brokers.sh start [redis] [nats] ...   (no names: all of them)
+#   brokers.sh stop  [names...]
+#   brokers.sh env                        prints the URLs the tests read (ROOST_REDIS_URL=...)
+# `start` refuses a port that is already taken (a stale broker would pass the readiness probe)
+# and exits non-zero when a broker does not come up; its log is printed.
+set -uo pipefail
+
+dir=${ROOST_BROKERS_DIR:-/tmp/roost-brokers}
+all=(redis nats natsjs)
+
+port_redis=16379
+port_nats=16222
+port_natsjs=16223
+
+url_of() {
+  case "$1" in
+    redis) echo "redis://127.0.0.1:$port_redis" ;;
+    nats) echo "nats://127.0.0.1:$port_nats" ;;
+    natsjs) echo "nats://127.0.0.1:$port_natsjs" ;;
+  esac
+}
+env_of() {
+  case "$1" in
+    redis) echo ROOST_REDIS_URL ;;
+    nats) echo ROOST_NATS_URL ;;
+    natsjs) echo ROOST_NATS_JS_URL ;;
+  esac
+}
+port_of() { local v="port_$1"; echo "${!v}"; }
+
+# A pid is alive unless gone or a zombie (PID 1 here reaps late; kill -0 succeeds on zombies).
+alive() {
+  [ -r "/proc/$1/stat" ] || return 1
+  [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() {  # seconds, command...
+  local until=$((SECONDS + $1)); shift
+  while [ $SECONDS -lt $until ]; do
+    "$@" && return 0
+    sleep 0.05
+  done
+  "$@"
+}
+
+ready() {
+  case "$1" in
+    redis) redis-cli -h 127.0.0.1 -p "$port_redis" ping 2>/dev/null | grep -q PONG ;;
+    nats | natsjs) [ "$(bash -c "exec 3<>/dev/tcp/127.0.0.1/$(port_of "$1"); head -c 4 <&3" 2>/dev/null)" = INFO ] ;;
+  esac
+}
+
+launch() {
+  local d="$dir/$1"
+  rm -rf "$d"; mkdir -p "$d"
+  case "$1" in
+    redis)
+      command -v redis-server >/dev/null || { echo "brokers: redis-server is not installed"; return 1; }
+      redis-server --port "$port_redis" --bind 127.0.0.1 --dir "$d" --save '' --appendonly no \
+        --daemonize yes --pidfile "$d/pid" --logfile "$d/log" ;;
+    nats)
+      command -v nats-server >/dev/null || { echo "brokers: nats-server is not installed"; return 1; }
+      setsid nats-server -a 127.0.0.1 -p "$port_nats" -P "$d/pid" -l "$d/log" </dev/null >/dev/null 2>&1 & ;;
+    natsjs)
+      command -v nats-server >/dev/null || { echo "brokers: nats-server is not installed"; return 1; }
+      mkdir -p "$d/store"
+      printf 'jetstream {max_mem: 256M, max_file: 1G}\n' >"$d/js.conf"
+      setsid nats-server -c "$d/js.conf" -a 127.0.0.1 -p "$port_natsjs" -js -sd "$d/store" \
+        -P "$d/pid" -l "$d/log" </dev/null >/dev/null 2>&1 & ;;
+  esac
+}
+
+start_one() {
+  local b=$1 p
+  p=$(port_of "$b")
+  if port_open "$p"; then
+    echo "brokers: port $p for $b is already taken (a stale broker? run brokers.sh stop)"
+    return 1
+  fi
+  launch "$b" || return 1
+  if wait_for 20 ready "$b"; then
+    echo "brokers: $b ready at $(url_of "$b")"
+  else
+    echo "brokers: $b did not start; its log:"
+    tail -20 "$dir/$b/log" 2>/dev/null
+    return 1
+  fi
+}
+
+stop_one() {
+  local b=$1 pid
+  [ -r "$dir/$b/pid" ] || return 0
+  pid=$(cat "$dir/$b/pid")
+  alive "$pid" && kill -TERM "$pid" 2>/dev/null
+  wait_for 10 bash -c "! [ -r /proc/$pid/stat ] || [ \"\$(awk '{print \$3}' /proc/$pid/stat)\" = Z ]" ||
+    kill -KILL "$pid" 2>/dev/null
+  rm -f "$dir/$b/pid"
+}
+
+cmd=${1:-}
+shift || true
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=("${all[@]}")
+case "$cmd" in
+  start)
+    mkdir -p "$dir"
+    rc=0
+    for b in "${names[@]}"; do start_one "$b" || rc=1; done
+    exit $rc ;;
+  stop)
+    for b in "${names[@]}"; do stop_one "$b"; done ;;
+  env)
+    for b in "${names[@]}"; do echo "$(env_of "$b")=$(url_of "$b")"; done ;;
+  *)
+    echo "usage: brokers.sh start|stop|env [${all[*]}]" >&2
+    exit 2 ;;
+esac

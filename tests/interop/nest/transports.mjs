@@ -1,0 +1,42 @@
+// How the NestJS peer reaches each transport: from a roost-style URL (the same one roost_peer
+// takes) to NestJS's microservice and client options. One entry per URL scheme.
+//   name:    what the `ctx` handler reports as the transport
+//   server:  options for NestFactory.createMicroservice
+//   client:  options for ClientProxyFactory.create
+//   ready:   what follows READY once the server listens (the bound port for TCP)
+
+function parse(text) {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text ?? '');
+  if (!m) return null;
+  // WHATWG URL parses custom schemes without a host; borrow http's rules for the authority.
+  let u;
+  try {
+    u = new URL(`http://${m[2]}`);
+  } catch {
+    return null;
+  }
+  return { scheme: m[1].toLowerCase(), url: u };
+}
+
+const tcp = (ms, { url }) => {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = Number(url.port || 3000);
+  const options = { host, port };
+  return {
+    name: 'tcp',
+    server: { transport: ms.Transport.TCP, options },
+    client: { transport: ms.Transport.TCP, options },
+    ready: (app) => app.unwrap().address().port, // the net.Server: the real port when PORT was 0
+  };
+};
+
+const schemes = { tcp };
+
+// The transport for `text`, or a string saying why there is none.
+export function transportFor(ms, text) {
+  const p = parse(text);
+  if (!p) return `bad or missing --url ${text ?? ''}`;
+  const make = schemes[p.scheme];
+  if (!make) return `no NestJS transport for ${p.scheme}:// (known: ${Object.keys(schemes).join(', ')})`;
+  return make(ms, p);
+}
