@@ -7,6 +7,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <span>
+
 namespace roost {
 namespace {
 
@@ -36,6 +38,57 @@ awaitable<void> dispatcher::dispatch(inbound_packet& packet, context& ctx, reply
   } else {
     co_await serve_event(e, packet, ctx);
   }
+}
+
+bool dispatcher::try_dispatch(inbound_packet& p, context& ctx, reply_sink* sink) {
+  ctx.set_route(router_.routes().lookup_route(ctx.pattern()));
+  ctx.set_request(p.id.has_value() && sink != nullptr);
+  const router::entry* e = router_.find(ctx.route());
+  if (ctx.is_request()) {
+    // A request to event handlers only (NestJS's forkJoin reply) takes the general path.
+    if (!sink->can_send_now() || (e && !(e->message && e->message.is_sync()))) return false;
+    in_flight_guard guard(in_flight_);
+    if (!e) {
+      sink->send_now(reply_packet::no_handler());
+      return true;
+    }
+    std::exception_ptr failure;
+    try {
+      auto r = e->message.call(p.data, ctx);
+      reply_packet reply =
+          r.value ? reply_packet::value(std::move(*r.value), true) : reply_packet::end();
+      sink->send_now(std::move(reply));
+      return true;
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    sink->send_now(reply_packet::error(error_value(failure, ctx)));
+    return true;
+  }
+  if (e) {
+    const auto& handlers = e->events.empty() ? std::span(&e->message, 1) : std::span(e->events);
+    for (const auto& h : handlers) {
+      if (!h.is_sync()) return false;
+    }
+    in_flight_guard guard(in_flight_);
+    for (std::size_t i = 0; i < handlers.size(); ++i) {
+      try {
+        if (i + 1 == handlers.size()) {
+          handlers[i].call(p.data, ctx);
+        } else {
+          json::value copy = p.data;
+          handlers[i].call(copy, ctx);
+        }
+      } catch (...) {
+        (void)error_value(std::current_exception(), ctx);
+      }
+    }
+    return true;
+  }
+  log_.error(source,
+             "There is no matching event handler defined in the remote service. Event pattern: " +
+                 ctx.route());
+  return true;
 }
 
 json::value dispatcher::error_value(std::exception_ptr ep, const context& ctx) const {

@@ -780,5 +780,121 @@ TEST(dispatcher_drain, counts_in_flight_and_drains) {
   });
 }
 
+// ---- try_dispatch: synchronous handlers served without a coroutine ----
+
+/// A sink that takes replies at once (as a socket's write queue does), or refuses to.
+class immediate_sink final : public reply_sink {
+ public:
+  immediate_sink(json::value id, bool immediate) : id_(std::move(id)), immediate_(immediate) {}
+  awaitable<void> send(reply_packet reply) override {
+    ADD_FAILURE() << "try_dispatch must not use the awaitable send";
+    send_now(std::move(reply));
+    co_return;
+  }
+  bool can_send_now() const noexcept override { return immediate_; }
+  void send_now(reply_packet reply) override {
+    std::string out;
+    encode_reply(out, reply, id_);
+    frames_.push_back(std::move(out));
+  }
+  const frames& written() const noexcept { return frames_; }
+
+ private:
+  json::value id_;
+  bool immediate_;
+  frames frames_;
+};
+
+struct try_result {
+  bool served;
+  frames written;
+};
+
+try_result try_serve(dispatcher& d, std::string_view text, bool immediate = true) {
+  auto p = decode_inbound(text);
+  EXPECT_TRUE(p) << text;
+  context ctx("test", p->pattern, p->metadata ? &*p->metadata : nullptr);
+  if (!p->id) return {d.try_dispatch(*p, ctx, nullptr), {}};
+  immediate_sink sink(*p->id, immediate);
+  const bool served = d.try_dispatch(*p, ctx, &sink);
+  return {served, sink.written()};
+}
+
+router try_router(std::vector<std::string>& log) {
+  router r;
+  r.message("sum", [](std::vector<int> xs) {
+    int s = 0;
+    for (int x : xs) s += x;
+    return s;
+  });
+  r.message("maybe", [](int x) -> std::optional<int> {
+    if (x > 0) return x;
+    return std::nullopt;
+  });
+  r.message("fail.rpc", [](std::string why) -> int { throw rpc_exception(why); });
+  r.message("fail.internal", []() -> int { throw std::runtime_error("boom"); });
+  r.message("later", [](int x) -> awaitable<int> { co_return x; });
+  r.message("count", [](int n) -> stream<int> {
+    for (int i = 0; i < n; ++i) co_yield i;
+  });
+  r.event("seen", [&log](std::string s) { log.push_back("a:" + s); });
+  r.event("seen", [&log](std::string s) { log.push_back("b:" + s); });
+  r.event("seen.later", [&log](std::string s) -> awaitable<void> {
+    log.push_back("later:" + s);
+    co_return;
+  });
+  return r;
+}
+
+TEST(dispatcher_try, serves_synchronous_handlers_inline_with_the_same_frames_as_dispatch) {
+  std::vector<std::string> log;
+  const router r = try_router(log);
+  dispatcher d(r, logger::silent());
+  for (const auto& text :
+       {req(R"("sum")", "[1,2,3]"), req(R"("maybe")", "2"), req(R"("maybe")", "0"),
+        req(R"("fail.rpc")", R"("no")"), req(R"("fail.internal")", "0"),
+        req(R"("sum")", R"("not an array")"), req(R"("nope")", "1")}) {
+    auto got = try_serve(d, text);
+    EXPECT_TRUE(got.served) << text;
+    EXPECT_EQ(got.written, serve(r, text)) << text;
+    EXPECT_EQ(got.written.size(), 1u) << text;
+  }
+  EXPECT_EQ(d.in_flight(), 0u);
+  EXPECT_EQ(try_serve(d, req(R"("sum")", "[1,2,3]")).written,
+            frames{R"({"response":6,"isDisposed":true,"id":"x1"})"});
+  EXPECT_EQ(try_serve(d, req(R"("nope")", "1")).written, frames{std::string(no_handler_frame)});
+}
+
+TEST(dispatcher_try, leaves_what_can_suspend_to_dispatch_without_running_it) {
+  std::vector<std::string> log;
+  const router r = try_router(log);
+  dispatcher d(r, logger::silent());
+  for (const auto& text :
+       {req(R"("later")", "1"), req(R"("count")", "2"), req(R"("seen")", R"("x")")}) {
+    auto got = try_serve(d, text);
+    EXPECT_FALSE(got.served) << text;  // coroutine, stream, and a request to event handlers
+    EXPECT_TRUE(got.written.empty()) << text;
+  }
+  // A sink that cannot take replies at once: nothing runs.
+  auto got = try_serve(d, req(R"("sum")", "[1]"), /*immediate=*/false);
+  EXPECT_FALSE(got.served);
+  EXPECT_TRUE(got.written.empty());
+  EXPECT_FALSE(try_serve(d, evt(R"("seen.later")", R"("y")")).served);
+  EXPECT_TRUE(log.empty());
+  EXPECT_EQ(d.in_flight(), 0u);
+}
+
+TEST(dispatcher_try, runs_synchronous_event_chains_in_order) {
+  std::vector<std::string> log;
+  const router r = try_router(log);
+  dispatcher d(r, logger::silent());
+  EXPECT_TRUE(try_serve(d, evt(R"("seen")", R"("x")")).served);
+  EXPECT_THAT(log, ElementsAre("a:x", "b:x"));
+  // An event nobody handles is served (logged and dropped) as dispatch does.
+  EXPECT_TRUE(try_serve(d, evt(R"("unknown")", "1")).served);
+  // A request to a message route sent as an event runs the message handler, like NestJS.
+  EXPECT_TRUE(try_serve(d, evt(R"("sum")", "[1]")).served);
+}
+
 }  // namespace
 }  // namespace roost

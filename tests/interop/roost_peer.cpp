@@ -55,7 +55,8 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
   r.message(json::value{{"cmd", "sum"}, {"role", "math"}},
             [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
   json::object mixed;
-  for (auto [k, v] : {std::pair{"Zeta", 1}, {"alpha", 2}, {"_u", 3}, {"-d", 4}, {"10", 5}, {"2", 6}}) {
+  for (auto [k, v] :
+       {std::pair{"Zeta", 1}, {"alpha", 2}, {"_u", 3}, {"-d", 4}, {"10", 5}, {"2", 6}}) {
     mixed[k] = v;
   }
   r.message(json::value(std::move(mixed)), [] { return std::string("mixed"); });
@@ -116,7 +117,9 @@ struct failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-std::string text(const json::value& v) { return json::serialize(v); }
+std::string text(const json::value& v) {
+  return json::serialize(v);
+}
 
 void expect(const json::value& got, const json::value& want, const std::string& what) {
   if (got != want) throw failure(what + ": expected " + text(want) + ", got " + text(got));
@@ -188,7 +191,8 @@ std::map<std::string, scenario> scenarios(const std::string& transport) {
     expect(r, nullptr, "echo null");
   };
   s["object-pattern"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
-    const json::value p1 = {{"role", "math"}, {"cmd", "sum"}}, p2 = {{"cmd", "sum"}, {"role", "math"}};
+    const json::value p1 = {{"role", "math"}, {"cmd", "sum"}},
+                      p2 = {{"cmd", "sum"}, {"role", "math"}};
     const json::value d1 = json::array{1, 2}, d2 = json::array{2, 3};
     auto r1 = co_await c.send(p1, d1);
     expect(r1, 3, "{role,cmd} sum");
@@ -197,7 +201,8 @@ std::map<std::string, scenario> scenarios(const std::string& transport) {
   };
   s["object-pattern.mixed-keys"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     json::object p;
-    for (auto [k, v] : {std::pair{"2", 6}, {"10", 5}, {"-d", 4}, {"_u", 3}, {"alpha", 2}, {"Zeta", 1}}) {
+    for (auto [k, v] :
+         {std::pair{"2", 6}, {"10", 5}, {"-d", 4}, {"_u", 3}, {"alpha", 2}, {"Zeta", 1}}) {
       p[k] = v;
     }
     auto r = co_await c.send(json::value(std::move(p)), 0);
@@ -261,7 +266,8 @@ std::map<std::string, scenario> scenarios(const std::string& transport) {
     }
     for (int waited = 0; done < n && waited < 10000; waited += 5) co_await sleep_for(5ms);
     if (done != n) throw failure("concurrent: only " + std::to_string(done) + " replies");
-    for (int i = 0; i < n; ++i) expect(got[i], json::object{{"i", i}}, "reply " + std::to_string(i));
+    for (int i = 0; i < n; ++i)
+      expect(got[i], json::object{{"i", i}}, "reply " + std::to_string(i));
   };
   s["timeout"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     bool timed_out = false;
@@ -349,9 +355,12 @@ int main(int argc, char** argv) {
   a.mode = argv[1];
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
-    if (k == "--url") a.url = argv[i + 1];
-    else if (k == "--scenario") a.scenario = argv[i + 1];
-    else return usage();
+    if (k == "--url")
+      a.url = argv[i + 1];
+    else if (k == "--scenario")
+      a.scenario = argv[i + 1];
+    else
+      return usage();
   }
   if (a.url.empty()) return usage();
   if (a.mode == "serve") return serve(a);

@@ -2,8 +2,8 @@
 //   roost call tcp://127.0.0.1:3000 sum '[1,2,3]'
 // Exit codes: 0 ok, 1 remote error, 2 bad arguments, 3 timeout, 4 connection failure.
 
-#include <roost/roost.hpp>
 #include <roost/detail/json_writer.hpp>
+#include <roost/roost.hpp>
 #include <roost/transports.hpp>
 
 #include <CLI/CLI.hpp>
@@ -27,7 +27,13 @@ namespace json = roost::json;
 
 namespace {
 
-enum exit_code { ok = 0, remote_error = 1, bad_arguments = 2, timed_out = 3, connection_failed = 4 };
+enum exit_code {
+  ok = 0,
+  remote_error = 1,
+  bad_arguments = 2,
+  timed_out = 3,
+  connection_failed = 4
+};
 
 struct bad_argument : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -64,7 +70,8 @@ json::value read_pattern(const std::string& p) {
   if (!p.empty() && p.front() == '{') {
     boost::system::error_code ec;
     auto v = json::parse(p, ec);
-    if (ec || !v.is_object()) throw bad_argument("the pattern looks like JSON but is not an object");
+    if (ec || !v.is_object())
+      throw bad_argument("the pattern looks like JSON but is not an object");
     return v;
   }
   return json::string(p);
@@ -83,9 +90,10 @@ std::unique_ptr<roost::client_transport> make_transport(const common& c) {
   if (!c.cert.empty()) u->query.emplace_back("cert", c.cert);
   if (!c.key.empty()) u->query.emplace_back("key", c.key);
   if (c.insecure) u->query.emplace_back("verify", "false");
-  auto log = roost::logger(roost::log_level::error, [](roost::log_level, std::string_view, std::string_view m) {
-    std::fprintf(stderr, "roost: %.*s\n", static_cast<int>(m.size()), m.data());
-  });
+  auto log = roost::logger(
+      roost::log_level::error, [](roost::log_level, std::string_view, std::string_view m) {
+        std::fprintf(stderr, "roost: %.*s\n", static_cast<int>(m.size()), m.data());
+      });
   auto t = roost::make_client(*u, std::move(log));
   if (!t) throw bad_argument("bad options in " + c.url);
   return std::move(*t);
@@ -110,7 +118,10 @@ void pretty(std::ostream& os, const json::value& v, int indent = 0) {
   switch (v.kind()) {
     case json::kind::object: {
       const auto& o = v.get_object();
-      if (o.empty()) { os << "{}"; return; }
+      if (o.empty()) {
+        os << "{}";
+        return;
+      }
       os << "{\n";
       std::size_t i = 0;
       for (const auto& kv : o) {
@@ -123,7 +134,10 @@ void pretty(std::ostream& os, const json::value& v, int indent = 0) {
     }
     case json::kind::array: {
       const auto& a = v.get_array();
-      if (a.empty()) { os << "[]"; return; }
+      if (a.empty()) {
+        os << "[]";
+        return;
+      }
       os << "[\n";
       for (std::size_t i = 0; i < a.size(); ++i) {
         os << pad << "  ";
@@ -187,10 +201,18 @@ int run(const common& c, std::function<roost::awaitable<void>(roost::client_prox
 }
 
 void add_common(CLI::App* cmd, common& c, bool with_data = true) {
-  cmd->add_option("url", c.url, "transport URL, e.g. tcp://127.0.0.1:3000 or tls://host:3443")->required();
-  cmd->add_option("pattern", c.pattern, "message pattern: a string, or a JSON object like '{\"cmd\":\"sum\"}'")->required();
-  if (with_data) cmd->add_option("data", c.data, "JSON payload, @file.json, or - for stdin (default: stdin when piped, else null)");
-  cmd->add_option("--timeout", c.timeout_ms, "milliseconds to wait for the connection and each reply")->capture_default_str();
+  cmd->add_option("url", c.url, "transport URL, e.g. tcp://127.0.0.1:3000 or tls://host:3443")
+      ->required();
+  cmd->add_option("pattern", c.pattern,
+                  "message pattern: a string, or a JSON object like '{\"cmd\":\"sum\"}'")
+      ->required();
+  if (with_data)
+    cmd->add_option(
+        "data", c.data,
+        "JSON payload, @file.json, or - for stdin (default: stdin when piped, else null)");
+  cmd->add_option("--timeout", c.timeout_ms,
+                  "milliseconds to wait for the connection and each reply")
+      ->capture_default_str();
   cmd->add_option("--header", c.headers, "k=v metadata sent with the message (repeatable)");
   cmd->add_option("--cacert", c.cacert, "CA certificates (PEM) to verify the server with");
   cmd->add_option("--cert", c.cert, "client certificate (PEM) for mutual TLS");
@@ -214,7 +236,8 @@ int main(int argc, char** argv) {
   common call_args, stream_args, emit_args;
   auto* call = app.add_subcommand("call", "send one request and print its reply");
   add_common(call, call_args);
-  auto* stream = app.add_subcommand("stream", "send one request and print each value of its streamed reply");
+  auto* stream =
+      app.add_subcommand("stream", "send one request and print each value of its streamed reply");
   add_common(stream, stream_args);
   auto* emit = app.add_subcommand("emit", "send an event");
   add_common(emit, emit_args);

@@ -19,6 +19,13 @@ class reply_sink {
   virtual ~reply_sink() = default;
   /// Writes one reply packet; completes when the transport has queued it. Never throws.
   virtual awaitable<void> send(reply_packet reply) = 0;
+
+  /// True when send_now() may be used: the transport queues a reply without waiting (a socket
+  /// or broker connection with its own write queue). Lets dispatcher::try_dispatch serve a
+  /// request without a coroutine.
+  virtual bool can_send_now() const noexcept { return false; }
+  /// Queues one reply packet at once. Called only when can_send_now(). Never throws.
+  virtual void send_now(reply_packet reply) { (void)reply; }
 };
 
 /// Serves inbound packets for a router: looks the route up, runs the handler(s), and writes
@@ -33,6 +40,12 @@ class dispatcher {
   /// request (`packet.id` set) and is unused for an event. Completes when the last reply was
   /// queued (requests) or every event handler has finished.
   awaitable<void> dispatch(inbound_packet& packet, context& ctx, reply_sink* sink);
+
+  /// Serves the packet at once when nothing in it can suspend: its handlers are synchronous
+  /// (they return a value, `std::optional` or `void`) and `sink` can_send_now(), or there is no
+  /// handler. Returns false, having done nothing but set the context's route, otherwise; the
+  /// transport then calls dispatch(). Saves the coroutine frames of the common case.
+  bool try_dispatch(inbound_packet& packet, context& ctx, reply_sink* sink);
 
   /// Packets being served right now.
   std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }

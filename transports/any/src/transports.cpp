@@ -15,7 +15,8 @@ namespace {
 
 constexpr std::string_view schemes[] = {
 #if ROOST_WITH_TCP
-    "tcp", "tls",
+    "tcp",
+    "tls",
 #endif
 };
 
@@ -25,7 +26,9 @@ bool is(const url& u, std::initializer_list<std::string_view> names) {
 
 }  // namespace
 
-std::span<const std::string_view> transport_schemes() noexcept { return schemes; }
+std::span<const std::string_view> transport_schemes() noexcept {
+  return schemes;
+}
 
 boost::system::result<std::unique_ptr<server_transport>> make_server(const url& u, logger log) {
 #if ROOST_WITH_TCP

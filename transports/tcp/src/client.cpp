@@ -14,8 +14,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -145,7 +145,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
       boost::system::error_code not_ip;
       asio::ip::make_address(name, not_ip);
       if (not_ip) SSL_set_tlsext_host_name(stream.native_handle(), name.c_str());
-      if (opts.tls->verify_peer) stream.set_verify_callback(asio::ssl::host_name_verification(name));
+      if (opts.tls->verify_peer)
+        stream.set_verify_callback(asio::ssl::host_name_verification(name));
       auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::client,
                                                    asio::as_tuple(use_awaitable));
       deadline.cancel();
@@ -221,9 +222,13 @@ client::~client() {
   if (impl_) impl_->close();
 }
 
-void client::set_listener(client_listener* l) noexcept { impl_->listener = l; }
+void client::set_listener(client_listener* l) noexcept {
+  impl_->listener = l;
+}
 
-awaitable<void> client::connect() { co_await impl_->connection_for_call(); }
+awaitable<void> client::connect() {
+  co_await impl_->connection_for_call();
+}
 
 awaitable<void> client::send_request(const outbound_message& m) {
   auto c = co_await impl_->connection_for_call();
@@ -240,6 +245,8 @@ awaitable<void> client::send_event(const outbound_message& m) {
   if (!c->send(text)) throw_closed();
 }
 
-void client::close() { impl_->close(); }
+void client::close() {
+  impl_->close();
+}
 
 }  // namespace roost::tcp

@@ -21,8 +21,8 @@ std::string endpoint_text(const socket_type& s) {
 }
 }  // namespace
 
-connection::connection(socket_type socket, strand_type strand, const limits& lim,
-                       const logger& log, std::string_view side)
+connection::connection(socket_type socket, strand_type strand, const limits& lim, const logger& log,
+                       std::string_view side)
     : connection(std::move(socket), nullptr, std::move(strand), lim, log, side) {}
 
 connection::connection(std::unique_ptr<tls_stream> stream, strand_type strand, const limits& lim,
@@ -54,8 +54,10 @@ void connection::start(frame_handler on_frame, close_handler on_close) {
   on_frame_ = std::move(on_frame);
   on_close_ = std::move(on_close);
   auto self = shared_from_this();
-  asio::co_spawn(strand_, [self]() { return self->reader(); }, asio::detached);
-  asio::co_spawn(strand_, [self]() { return self->writer(); }, asio::detached);
+  asio::co_spawn(
+      strand_, [self]() { return self->reader(); }, asio::detached);
+  asio::co_spawn(
+      strand_, [self]() { return self->writer(); }, asio::detached);
 }
 
 asio::awaitable<std::size_t> connection::read_some(char* data, std::size_t size) {
@@ -96,8 +98,8 @@ asio::awaitable<void> connection::reader() {
       for (;;) {
         auto frame = decoder_.next();
         if (!frame) {
-          log_.error(side_, decoder_.error_message() + " (from " + remote_ +
-                                "); closing the connection");
+          log_.error(side_,
+                     decoder_.error_message() + " (from " + remote_ + "); closing the connection");
           shut("invalid frame");
           co_return;
         }
@@ -161,12 +163,17 @@ asio::awaitable<void> connection::writer() {
 }
 
 bool connection::send(std::string_view json) {
+  return send_with([json](std::string& out) { out.append(json); });
+}
+
+bool connection::send_with(const std::function<void(std::string& out)>& encode) {
   bool wake_writer = false;
   {
     std::lock_guard lock(queue_mutex_);
     if (!open_) return false;
     const auto before = queue_.size();
-    append_frame(queue_, json);
+    encode(queue_);
+    frame_tail(queue_, before);
     queued_bytes_ += queue_.size() - before;
     if (queued_bytes_ > limits_.max_send_buffer_size) {
       log_.error(side_, "more than " + std::to_string(limits_.max_send_buffer_size) +

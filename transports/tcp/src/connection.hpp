@@ -47,6 +47,8 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Queues a JSON text as one frame. Thread-safe. Returns false when the connection is
   /// closed, or closes it when its unsent bytes would exceed max_send_buffer_size.
   bool send(std::string_view json);
+  /// Same, with the JSON text written by `encode` straight into the write queue.
+  bool send_with(const std::function<void(std::string& out)>& encode);
 
   /// Closes the connection. Thread-safe; idempotent.
   void close();
@@ -89,7 +91,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::atomic<bool> closing_{false};
 
   std::mutex queue_mutex_;
-  std::string queue_;            // frames waiting for the writer
+  std::string queue_;  // frames waiting for the writer
   std::size_t queued_bytes_ = 0;
   bool writer_waiting_ = false;
   boost::asio::steady_timer writer_signal_;   // wakes the writer

@@ -153,6 +153,14 @@ void append_frame(std::string& out, std::string_view json) {
   out.append(json);
 }
 
+void frame_tail(std::string& out, std::size_t json_start) {
+  char digits[std::numeric_limits<std::size_t>::digits10 + 2];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits - 1,
+                                 utf16_length(std::string_view(out).substr(json_start)));
+  *end++ = '#';
+  out.insert(json_start, digits, static_cast<std::size_t>(end - digits));
+}
+
 const boost::system::error_category& frame_category() noexcept {
   // A category needs one address for the life of the program; this one holds no state.
   static const category instance;

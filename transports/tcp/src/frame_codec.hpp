@@ -33,6 +33,9 @@ std::size_t utf16_length(std::string_view utf8) noexcept;
 
 /// Appends one frame `<N>#<json>` (N = `utf16_length(json)`, canonical decimal) to `out`.
 void append_frame(std::string& out, std::string_view json);
+/// Frames JSON text already appended to `out` from `json_start` on (inserts its length prefix),
+/// so a message can be encoded straight into a write buffer.
+void frame_tail(std::string& out, std::size_t json_start);
 
 /// Why `frame_decoder::next()` failed; the connection must be closed afterwards, as Nest does.
 enum class frame_error {

@@ -33,19 +33,21 @@ constexpr std::string_view source = "tcp server";
 // Writes the replies of one request to the connection it came on.
 class socket_reply_sink final : public reply_sink {
  public:
-  socket_reply_sink(std::shared_ptr<connection> c, const json::value& id)
-      : conn_(std::move(c)), id_(id) {}
+  socket_reply_sink(connection& c, const json::value& id) : conn_(c), id_(id) {}
   awaitable<void> send(reply_packet reply) override {
-    text_.clear();
-    encode_reply(text_, reply, id_);
-    conn_->send(text_);  // a closed connection drops the reply, as a closed socket would
+    send_now(std::move(reply));
     co_return;
+  }
+  bool can_send_now() const noexcept override { return true; }
+  void send_now(reply_packet reply) override {
+    // Encoded straight into the connection's write queue; a closed connection drops it, as a
+    // closed socket would.
+    conn_.send_with([&](std::string& out) { encode_reply(out, reply, id_); });
   }
 
  private:
-  std::shared_ptr<connection> conn_;
+  connection& conn_;  // kept alive by whoever serves the request
   const json::value& id_;
-  std::string text_;
 };
 
 }  // namespace
@@ -59,9 +61,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     disp = &d;
     ex = co_await asio::this_coro::executor;
     asio::ip::tcp::resolver resolver(ex);
-    auto [rec, results] = co_await resolver.async_resolve(
-        opts.host, std::to_string(opts.port), asio::ip::tcp::resolver::passive,
-        asio::as_tuple(use_awaitable));
+    auto [rec, results] = co_await resolver.async_resolve(opts.host, std::to_string(opts.port),
+                                                          asio::ip::tcp::resolver::passive,
+                                                          asio::as_tuple(use_awaitable));
     if (rec || results.empty()) {
       throw connection_error(make_error_code(error::not_connected),
                              "tcp: cannot resolve " + opts.host + ": " + rec.message());
@@ -96,7 +98,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
         continue;
       }
       auto strand = asio::make_strand(self->ex);
-      asio::co_spawn(strand, self->open_connection(self, std::move(socket), strand), asio::detached);
+      asio::co_spawn(strand, self->open_connection(self, std::move(socket), strand),
+                     asio::detached);
     }
   }
 
@@ -153,6 +156,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
       c.close();
       return;
     }
+    {
+      // Synchronous handlers are served right here, without a coroutine.
+      context ctx(std::move(packet->pattern), packet->metadata ? &*packet->metadata : nullptr,
+                  c.remote());
+      std::optional<socket_reply_sink> sink;
+      if (packet->id) sink.emplace(c, *packet->id);
+      if (disp->try_dispatch(*packet, ctx, sink ? &*sink : nullptr)) return;
+      packet->pattern = ctx.pattern();
+    }
     asio::co_spawn(c.strand(), serve(disp, c.shared_from_this(), std::move(*packet)),
                    asio::detached);
   }
@@ -160,7 +172,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   static awaitable<void> serve(dispatcher* d, std::shared_ptr<connection> c, inbound_packet p) {
     context ctx(std::move(p.pattern), p.metadata ? &*p.metadata : nullptr, c->remote());
     if (p.id) {
-      socket_reply_sink sink(c, *p.id);
+      socket_reply_sink sink(*c, *p.id);
       co_await d->dispatch(p, ctx, &sink);
     } else {
       co_await d->dispatch(p, ctx, nullptr);
@@ -170,10 +182,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
   void stop_accepting() {
     std::lock_guard lock(mutex);
     accepting = false;
-    if (acceptor) asio::post(ex, [self = shared_from_this()] {
-      boost::system::error_code ec;
-      self->acceptor->close(ec);
-    });
+    if (acceptor)
+      asio::post(ex, [self = shared_from_this()] {
+        boost::system::error_code ec;
+        self->acceptor->close(ec);
+      });
   }
 
   void close() {
@@ -202,15 +215,23 @@ server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opt
 server::server(server&&) noexcept = default;
 server::~server() = default;
 
-std::uint16_t server::port() const noexcept { return impl_->port; }
+std::uint16_t server::port() const noexcept {
+  return impl_->port;
+}
 
 std::size_t server::connections() const noexcept {
   std::lock_guard lock(impl_->mutex);
   return impl_->connections.size();
 }
 
-awaitable<void> server::listen(dispatcher& d) { return impl_->listen(d); }
-void server::stop_accepting() { impl_->stop_accepting(); }
-void server::close() { impl_->close(); }
+awaitable<void> server::listen(dispatcher& d) {
+  return impl_->listen(d);
+}
+void server::stop_accepting() {
+  impl_->stop_accepting();
+}
+void server::close() {
+  impl_->close();
+}
 
 }  // namespace roost::tcp

@@ -19,6 +19,7 @@ using roost::tcp::detail::append_frame;
 using roost::tcp::detail::frame_decoder;
 using roost::tcp::detail::frame_error;
 using roost::tcp::detail::frame_limits;
+using roost::tcp::detail::frame_tail;
 using roost::tcp::detail::utf16_length;
 
 constexpr std::size_t nest_default_max = 134'217'728;
@@ -88,6 +89,24 @@ std::vector<std::string> mixed_frames() {
           R"("😀😀😀")",
           std::string(120, 'x'),
           R"({"ü":"\u2028 "})"};
+}
+
+// Replies are encoded straight into the write queue, then framed in place: the bytes must be
+// those of append_frame, after whatever the queue already held.
+TEST(frame_encoder, frame_tail_frames_in_place_like_append_frame) {
+  std::string queued = "12#{\"queued\":1}";
+  std::string expected = queued;
+  for (const auto& json : mixed_frames()) {
+    append_frame(expected, json);
+    const auto start = queued.size();
+    queued += json;
+    frame_tail(queued, start);
+  }
+  EXPECT_EQ(queued, expected);
+  std::string one;
+  one += spec_json;
+  frame_tail(one, 0);
+  EXPECT_EQ(one, spec_frame);
 }
 
 TEST(Utf16Length, CountsJavaScriptCodeUnits) {

@@ -54,7 +54,38 @@ struct handler_result {
   std::unique_ptr<reply_source> stream;
 };
 
-using erased_handler = std::function<awaitable<handler_result>(json::value& data, context& ctx)>;
+/// A handler behind one signature. Handlers that cannot suspend (they return a value,
+/// `std::optional` or `void`) are kept synchronous, so a transport can serve them inline
+/// without a coroutine (dispatcher::try_dispatch); the others are coroutines.
+class erased_handler {
+ public:
+  using async_fn = std::function<awaitable<handler_result>(json::value& data, context& ctx)>;
+  using sync_fn = std::function<handler_result(json::value& data, context& ctx)>;
+
+  erased_handler() = default;
+  static erased_handler from_async(async_fn f) {
+    erased_handler h;
+    h.async_ = std::move(f);
+    return h;
+  }
+  static erased_handler from_sync(sync_fn f) {
+    erased_handler h;
+    h.sync_ = std::move(f);
+    return h;
+  }
+
+  explicit operator bool() const noexcept { return async_ || sync_; }
+  /// true when the handler runs to its end without suspending (call() may be used)
+  bool is_sync() const noexcept { return static_cast<bool>(sync_); }
+  /// Runs a synchronous handler. Throws what it throws.
+  handler_result call(json::value& data, context& ctx) const { return sync_(data, ctx); }
+  /// Runs any handler.
+  awaitable<handler_result> operator()(json::value& data, context& ctx) const;
+
+ private:
+  async_fn async_;
+  sync_fn sync_;
+};
 
 template <class F>
 struct callable_traits : callable_traits<decltype(&std::remove_cvref_t<F>::operator())> {};
@@ -76,7 +107,7 @@ struct callable_traits<R (C::*)(A...) noexcept> : callable_traits<R (*)(A...)> {
 
 template <class A>
 inline constexpr bool is_context_arg =
-    std::is_lvalue_reference_v<A> && std::is_base_of_v<context, std::remove_cvref_t<A>>;
+    std::is_lvalue_reference_v<A>&& std::is_base_of_v<context, std::remove_cvref_t<A>>;
 
 template <class T>
 struct is_stream : std::false_type {};
@@ -201,35 +232,44 @@ erased_handler make_handler(F&& f) {
   using Fn = std::decay_t<F>;  // a function decays to a pointer
   using R = typename callable_traits<Fn>::result;
   using P = payload_of_t<Fn>;
-  return [f = Fn(std::forward<F>(f))](json::value& data, context& ctx) mutable
-         -> awaitable<handler_result> {
-    if constexpr (is_stream<R>::value) {
-      // The stream runs after this returns: it owns the payload its body may refer to.
-      auto payload = std::make_unique<P>(read_payload<Fn>(data));
-      auto s = invoke_handler(f, *payload, ctx);
-      co_return handler_result{std::nullopt,
-                               std::make_unique<stream_source<typename R::value_type, P>>(
-                                   std::move(s), std::move(payload))};
-    } else {
-      // Lives in this frame until the handler is done, so it may take the payload by reference.
-      P payload = read_payload<Fn>(data);
-      if constexpr (std::is_void_v<R>) {
-        invoke_handler(f, payload, ctx);
-        co_return handler_result{};
-      } else if constexpr (is_awaitable<R>::value) {
-        if constexpr (std::is_void_v<typename R::value_type>) {
-          co_await invoke_handler(f, payload, ctx);
-          co_return handler_result{};
-        } else {
-          // Kept out of the call's arguments: GCC 12 miscompiles some co_await sub-expressions.
-          auto value = co_await invoke_handler(f, payload, ctx);
-          co_return to_result(std::move(value));
-        }
-      } else {
-        co_return to_result(invoke_handler(f, payload, ctx));
-      }
-    }
-  };
+  if constexpr (is_stream<R>::value) {
+    return erased_handler::from_async(
+        [f = Fn(std::forward<F>(f))](json::value& data,
+                                     context& ctx) mutable -> awaitable<handler_result> {
+          // The stream runs after this returns: it owns the payload its body may refer to.
+          auto payload = std::make_unique<P>(read_payload<Fn>(data));
+          auto s = invoke_handler(f, *payload, ctx);
+          co_return handler_result{std::nullopt,
+                                   std::make_unique<stream_source<typename R::value_type, P>>(
+                                       std::move(s), std::move(payload))};
+        });
+  } else if constexpr (is_awaitable<R>::value) {
+    return erased_handler::from_async(
+        [f = Fn(std::forward<F>(f))](json::value& data,
+                                     context& ctx) mutable -> awaitable<handler_result> {
+          // Lives in this frame until the handler is done, so it may take the payload by reference.
+          P payload = read_payload<Fn>(data);
+          if constexpr (std::is_void_v<typename R::value_type>) {
+            co_await invoke_handler(f, payload, ctx);
+            co_return handler_result{};
+          } else {
+            // Kept out of the call's arguments: GCC 12 miscompiles some co_await sub-expressions.
+            auto value = co_await invoke_handler(f, payload, ctx);
+            co_return to_result(std::move(value));
+          }
+        });
+  } else {
+    return erased_handler::from_sync(
+        [f = Fn(std::forward<F>(f))](json::value& data, context& ctx) mutable -> handler_result {
+          P payload = read_payload<Fn>(data);
+          if constexpr (std::is_void_v<R>) {
+            invoke_handler(f, payload, ctx);
+            return handler_result{};
+          } else {
+            return to_result(invoke_handler(f, payload, ctx));
+          }
+        });
+  }
 }
 
 }  // namespace roost::detail

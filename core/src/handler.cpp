@@ -1,0 +1,11 @@
+#include <roost/detail/handler.hpp>
+
+namespace roost::detail {
+
+awaitable<handler_result> erased_handler::operator()(json::value& data, context& ctx) const {
+  if (sync_) co_return sync_(data, ctx);
+  auto r = co_await async_(data, ctx);
+  co_return r;
+}
+
+}  // namespace roost::detail
