@@ -18,13 +18,20 @@ json::parse_options packet_parse_options() {
 
 bool is_falsy(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return true;
-    case json::kind::bool_: return !v.get_bool();
-    case json::kind::int64: return v.get_int64() == 0;
-    case json::kind::uint64: return v.get_uint64() == 0;
-    case json::kind::double_: return v.get_double() == 0 || v.get_double() != v.get_double();
-    case json::kind::string: return v.get_string().empty();
-    default: return false;
+    case json::kind::null:
+      return true;
+    case json::kind::bool_:
+      return !v.get_bool();
+    case json::kind::int64:
+      return v.get_int64() == 0;
+    case json::kind::uint64:
+      return v.get_uint64() == 0;
+    case json::kind::double_:
+      return v.get_double() == 0 || v.get_double() != v.get_double();
+    case json::kind::string:
+      return v.get_string().empty();
+    default:
+      return false;
   }
 }
 
@@ -37,7 +44,8 @@ void append_key(std::string& out, std::string_view key) {
 }  // namespace
 
 inbound_packet inbound_from_value(json::value doc, const json::value& channel) {
-  inbound_packet p;
+  // The members share the document's storage, so moving them out does not copy.
+  inbound_packet p{json::value(doc.storage()), json::value(doc.storage())};
   auto* obj = doc.if_object();
   const bool has_pattern = obj && obj->contains("pattern");
   const bool has_data = obj && obj->contains("data");
@@ -57,10 +65,18 @@ inbound_packet inbound_from_value(json::value doc, const json::value& channel) {
   return p;
 }
 
+inbound_packet with_default_storage(const inbound_packet& p) {
+  inbound_packet out{json::value(p.pattern, {}), json::value(p.data, {})};
+  if (p.id) out.id.emplace(*p.id, json::storage_ptr());
+  if (p.metadata) out.metadata.emplace(*p.metadata, json::storage_ptr());
+  return out;
+}
+
 boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
-                                                     const json::value& channel) {
+                                                     const json::value& channel,
+                                                     json::storage_ptr sp) {
   boost::system::error_code ec;
-  json::value doc = detail::parse_json(json_text, ec, {}, packet_parse_options());
+  json::value doc = detail::parse_json(json_text, ec, std::move(sp), packet_parse_options());
   if (ec) return make_error_code(error::protocol_error);
   return inbound_from_value(std::move(doc), channel);
 }

@@ -15,9 +15,9 @@ namespace roost {
 
 /// A request (`id` set) or an event (`id` absent) as a server receives it.
 struct inbound_packet {
-  json::value pattern;             ///< as the client sent it: string, number or object
-  json::value data;                ///< the payload (null when absent)
-  std::optional<json::value> id;   ///< present for requests, absent for events
+  json::value pattern;                   ///< as the client sent it: string, number or object
+  json::value data;                      ///< the payload (null when absent)
+  std::optional<json::value> id;         ///< present for requests, absent for events
   std::optional<json::object> metadata;  ///< NestJS 12 `metadata`, when sent
 };
 
@@ -30,8 +30,8 @@ struct reply_packet {
     no_handler,  ///< `{"id":..,"status":"error","err":"There is no matching ..."}`
   };
   kind type = kind::end;
-  json::value body;       ///< the response value or the error value
-  bool disposed = true;   ///< the last packet of the reply
+  json::value body;      ///< the response value or the error value
+  bool disposed = true;  ///< the last packet of the reply
 
   static reply_packet value(json::value v, bool last) { return {kind::value, std::move(v), last}; }
   static reply_packet error(json::value e) { return {kind::error, std::move(e), true}; }
@@ -54,8 +54,14 @@ inline constexpr std::string_view no_handler_message =
 /// How a server decodes an incoming document (NestJS `IncomingRequestDeserializer`).
 /// `channel` is the channel/subject/topic the document arrived on, used as the pattern of an
 /// "external" message (one without `pattern` and `data`); TCP has none.
+/// The packet's values live in `sp` (e.g. a per-frame monotonic buffer).
 boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
-                                                     const json::value& channel = nullptr);
+                                                     const json::value& channel = nullptr,
+                                                     json::storage_ptr sp = {});
+/// A copy of `p` whose values use the default storage: for a packet decoded into a scratch
+/// buffer that must outlive it (served later by a coroutine).
+inbound_packet with_default_storage(const inbound_packet& p);
+
 /// Same as decode_inbound for an already parsed document.
 inbound_packet inbound_from_value(json::value doc, const json::value& channel = nullptr);
 

@@ -46,6 +46,8 @@ connection::connection(socket_type plain, std::unique_ptr<tls_stream> tls, stran
       close_timer_(strand_) {
   boost::system::error_code ec;
   socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  // end_batch() writes on the reader's turn and must never block.
+  if (!tls_) plain_.non_blocking(true, ec);
 }
 
 connection::~connection() = default;
@@ -95,6 +97,7 @@ asio::awaitable<void> connection::reader() {
       }
       const std::size_t n = co_await read_some(buffer.get(), buffer_size);
       decoder_.feed(std::string_view(buffer.get(), n));
+      batch_guard batch(*this);
       for (;;) {
         auto frame = decoder_.next();
         if (!frame) {
@@ -166,6 +169,38 @@ bool connection::send(std::string_view json) {
   return send_with([json](std::string& out) { out.append(json); });
 }
 
+void connection::begin_batch() {
+  std::lock_guard lock(queue_mutex_);
+  batching_ = true;
+}
+
+void connection::end_batch() {
+  std::unique_lock lock(queue_mutex_);
+  batching_ = false;
+  if (!writer_waiting_ || queue_.empty() || !open_) return;
+  if (!tls_) {
+    // The writer is idle: write the batch's replies now, as a non-blocking send, instead of
+    // waking it (a post, a timer and a resumption per batch). What the socket does not take,
+    // and any error, is left to the writer.
+    boost::system::error_code ec;
+    const std::size_t n = plain_.write_some(asio::buffer(queue_), ec);
+    if (!ec) {
+      queue_.erase(0, n);
+      queued_bytes_ -= n;
+    }
+    if (queue_.empty()) {
+      if (close_when_flushed_) {
+        lock.unlock();
+        shut({});
+      }
+      return;
+    }
+  }
+  writer_waiting_ = false;
+  lock.unlock();
+  writer_signal_.cancel();
+}
+
 bool connection::send_with(const std::function<void(std::string& out)>& encode) {
   bool wake_writer = false;
   {
@@ -182,7 +217,8 @@ bool connection::send_with(const std::function<void(std::string& out)>& encode) 
       asio::post(strand_, [self = shared_from_this()] { self->shut("send buffer overflow"); });
       return false;
     }
-    wake_writer = std::exchange(writer_waiting_, false);
+    // While the reader serves a batch of frames, it writes or wakes the writer at the end.
+    wake_writer = !batching_ && std::exchange(writer_waiting_, false);
   }
   if (wake_writer) {
     asio::post(strand_, [self = shared_from_this()] { self->writer_signal_.cancel(); });

@@ -68,6 +68,16 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<std::size_t> write_some(const Buffers& b);
   boost::asio::awaitable<std::size_t> read_some(char* data, std::size_t size);
   void shut(std::string_view why);
+  // The reader serves the frames of one read as a batch, then writes their replies at once.
+  void begin_batch();
+  void end_batch();
+  struct batch_guard {
+    connection& c;
+    explicit batch_guard(connection& conn) : c(conn) { c.begin_batch(); }
+    ~batch_guard() { c.end_batch(); }
+    batch_guard(const batch_guard&) = delete;
+    batch_guard& operator=(const batch_guard&) = delete;
+  };
   void wake(boost::asio::steady_timer& t);
 
   connection(socket_type plain, std::unique_ptr<tls_stream> tls, strand_type strand,
@@ -94,6 +104,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string queue_;  // frames waiting for the writer
   std::size_t queued_bytes_ = 0;
   bool writer_waiting_ = false;
+  bool batching_ = false;                     // the reader is serving a batch (see end_batch())
   boost::asio::steady_timer writer_signal_;   // wakes the writer
   boost::asio::steady_timer drained_signal_;  // wakes a reader paused by backpressure
   boost::asio::steady_timer idle_timer_;      // incomplete-message timeout

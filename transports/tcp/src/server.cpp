@@ -15,8 +15,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/monotonic_resource.hpp>
 
 #include <atomic>
+#include <cstddef>
 #include <mutex>
 #include <unordered_set>
 
@@ -149,7 +151,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void on_frame(connection& c, std::string_view frame) {
-    auto packet = decode_inbound(frame);
+    // Most packets are served before this returns: their JSON lives in a scratch buffer that
+    // is dropped at once instead of being freed value by value.
+    alignas(std::max_align_t) unsigned char scratch[4096];
+    json::monotonic_resource arena(scratch, sizeof scratch);
+    auto packet = decode_inbound(frame, nullptr, json::storage_ptr(&arena));
     if (!packet) {
       opts.log.error(source, "The invalid received message from tcp server (from " + c.remote() +
                                  "); closing the connection");
@@ -157,15 +163,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
       return;
     }
     {
-      // Synchronous handlers are served right here, without a coroutine.
-      context ctx(std::move(packet->pattern), packet->metadata ? &*packet->metadata : nullptr,
-                  c.remote());
+      // Synchronous handlers are served right here, without a coroutine. What a handler can
+      // keep (the pattern and metadata of its context; payloads are converted) is copied out
+      // of the scratch buffer.
+      std::optional<json::object> metadata;
+      if (packet->metadata) metadata.emplace(*packet->metadata, json::storage_ptr());
+      context ctx(json::value(packet->pattern, json::storage_ptr()),
+                  metadata ? &*metadata : nullptr, c.remote());
       std::optional<socket_reply_sink> sink;
       if (packet->id) sink.emplace(c, *packet->id);
       if (disp->try_dispatch(*packet, ctx, sink ? &*sink : nullptr)) return;
-      packet->pattern = ctx.pattern();
     }
-    asio::co_spawn(c.strand(), serve(disp, c.shared_from_this(), std::move(*packet)),
+    asio::co_spawn(c.strand(), serve(disp, c.shared_from_this(), with_default_storage(*packet)),
                    asio::detached);
   }
 
