@@ -47,21 +47,36 @@ inbound_packet inbound_from_value(json::value doc, const json::value& channel) {
   // The members share the document's storage, so moving them out does not copy.
   inbound_packet p{json::value(doc.storage()), json::value(doc.storage())};
   auto* obj = doc.if_object();
-  const bool has_pattern = obj && obj->contains("pattern");
-  const bool has_data = obj && obj->contains("data");
-  if (is_falsy(doc) || !obj || (!has_pattern && !has_data)) {
+  // One pass over the members (a JSON object keeps the last of duplicate keys, as JS does).
+  json::value* pattern = nullptr;
+  json::value* data = nullptr;
+  json::value* id = nullptr;
+  json::value* metadata = nullptr;
+  if (obj) {
+    for (auto& kv : *obj) {
+      const auto k = kv.key();
+      if (k == "pattern") {
+        pattern = &kv.value();
+      } else if (k == "data") {
+        data = &kv.value();
+      } else if (k == "id") {
+        id = &kv.value();
+      } else if (k == "metadata") {
+        metadata = &kv.value();
+      }
+    }
+  }
+  if (is_falsy(doc) || !obj || (!pattern && !data)) {
     // NestJS treats such a document as an "external" event: the whole value is the data and
     // the channel it came on is the pattern. Its id, if any, is lost.
     p.pattern = channel;
     p.data = std::move(doc);
     return p;
   }
-  if (auto* v = obj->if_contains("pattern")) p.pattern = std::move(*v);
-  if (auto* v = obj->if_contains("data")) p.data = std::move(*v);
-  if (auto* v = obj->if_contains("id")) p.id = std::move(*v);
-  if (auto* v = obj->if_contains("metadata"); v && v->is_object()) {
-    p.metadata = std::move(v->get_object());
-  }
+  if (pattern) p.pattern = std::move(*pattern);
+  if (data) p.data = std::move(*data);
+  if (id) p.id = std::move(*id);
+  if (metadata && metadata->is_object()) p.metadata = std::move(metadata->get_object());
   return p;
 }
 

@@ -1,5 +1,6 @@
 #include "frame_codec.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -63,14 +64,26 @@ struct unit_count {
   bool valid = true;
 };
 
+/// How many bytes of [p, p + n) are ASCII before the first that is not; eight at a time, since
+/// JSON text is mostly ASCII and every byte of every frame is counted.
+std::size_t ascii_run(const byte* p, std::size_t n) noexcept {
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p + i, sizeof word);
+    if (word & 0x8080808080808080ull) break;
+  }
+  while (i < n && p[i] < 0x80) ++i;
+  return i;
+}
+
 unit_count count_units(const byte* p, const byte* end) noexcept {
   unit_count c;
   while (p != end) {
-    if (*p < 0x80) {
-      ++c.units;
-      ++p;
-      continue;
-    }
+    const std::size_t ascii = ascii_run(p, static_cast<std::size_t>(end - p));
+    c.units += ascii;
+    p += ascii;
+    if (p == end) break;
     const unit_group g = decode_one(p, end);
     c.units += g.units;
     c.valid = c.valid && g.valid;
@@ -322,11 +335,12 @@ boost::system::result<std::optional<std::string_view>> frame_decoder::next() {
 
   // Count the body from where the last call stopped, so waiting for a big frame stays O(bytes).
   while (body_units_ < length_ && body_scan_ < committed_) {
-    if (data[body_scan_] < 0x80) {
-      ++body_units_;
-      ++body_scan_;
-      continue;
-    }
+    const std::size_t ascii =
+        ascii_run(data + body_scan_, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                         length_ - body_units_, committed_ - body_scan_)));
+    body_units_ += ascii;
+    body_scan_ += ascii;
+    if (body_units_ == length_ || body_scan_ == committed_) break;
     const unit_group g = decode_one(data + body_scan_, data + committed_);
     body_units_ += g.units;
     body_invalid_ = body_invalid_ || !g.valid;
