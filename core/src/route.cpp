@@ -15,6 +15,8 @@
 #include <charconv>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 
 namespace roost {
@@ -37,19 +39,47 @@ constexpr std::int64_t max_exact_integer = std::int64_t{1} << 53;
 constexpr std::array<std::uint8_t, max_keys> index_string_order = {
     0, 1, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 2, 3, 4, 5, 6, 7, 8, 9};
 
-constexpr std::array<bool, 256> lower_alnum_table = [] {
-  std::array<bool, 256> t{};
-  for (std::size_t c = '0'; c <= '9'; ++c) t[c] = true;
-  for (std::size_t c = 'a'; c <= 'z'; ++c) t[c] = true;
-  return t;
-}();
+// Root collation of printable ASCII (U+0020..U+007E), read off ICU's root collator (tertiary
+// strength, the one localeCompare uses): each character's primary weight as a rank (0: not
+// printable ASCII). No ASCII character expands or contracts and none is ignorable in the
+// root's non-ignorable mode, so comparing two such strings is comparing their primary ranks
+// position by position, then, when those are all equal, their case (lower before upper).
+// route_test checks this against ICU.
+constexpr std::array<std::uint8_t, 128> ascii_primary =
+    {
+        // clang-format off
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
+    1,  7,  11, 23, 33, 24, 22, 10, 12, 13, 19, 27, 4,  3,  9,  20,  //  !"#$%&'()*+,-./
+    34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 6,  5,  28, 29, 30, 8,   // 0123456789:;<=>?
+    18, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58,  // @ABCDEFGHIJKLMNO
+    59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 14, 21, 15, 26, 2,   // PQRSTUVWXYZ[\]^_
+    25, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58,  // `abcdefghijklmno
+    59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 16, 31, 17, 32, 0};  // pqrstuvwxyz{|}~
+// clang-format on
 
-// For keys of [a-z0-9] only, root collation orders digits before letters and both in ASCII
-// order, with no case or accent levels to consult, so byte order gives the same answer.
-bool is_lower_alnum(std::string_view s) {
+bool is_printable_ascii(std::string_view s) {
   for (char c : s)
-    if (!lower_alnum_table[static_cast<unsigned char>(c)]) return false;
+    if (static_cast<unsigned char>(c) >= 128 || !ascii_primary[static_cast<unsigned char>(c)])
+      return false;
   return true;
+}
+
+// localeCompare of two printable ASCII strings, without ICU: <0, 0, >0.
+int compare_ascii(std::string_view a, std::string_view b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const int pa = ascii_primary[static_cast<unsigned char>(a[i])];
+    const int pb = ascii_primary[static_cast<unsigned char>(b[i])];
+    if (pa != pb) return pa < pb ? -1 : 1;
+  }
+  if (a.size() != b.size()) return a.size() < b.size() ? -1 : 1;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool ua = a[i] >= 'A' && a[i] <= 'Z';
+    const bool ub = b[i] >= 'A' && b[i] <= 'Z';
+    if (ua != ub) return ua ? 1 : -1;
+  }
+  return 0;
 }
 
 // An array index in the ECMAScript sense: a canonical decimal integer up to 2^32 - 2. Object.keys
@@ -162,10 +192,31 @@ struct route_normalizer::impl {
   // between threads as long as every thread uses only const APIs, so no mutex is needed. (The
   // older collation pages saying a collator cannot be shared predate that guarantee; cloning
   // is only needed for non-const use such as setAttribute.)
-  std::unique_ptr<icu::Collator> collator;
+  //
+  // Opened on first use: most services only ever compare ASCII keys, which need no ICU.
+  mutable std::once_flag collator_opened;
+  mutable std::unique_ptr<icu::Collator> collator;
+
+  const icu::Collator* root_collator() const {
+    std::call_once(collator_opened, [this] {
+      UErrorCode status = U_ZERO_ERROR;
+      std::unique_ptr<icu::Collator> c(
+          icu::Collator::createInstance(icu::Locale::getRoot(), status));
+      if (U_FAILURE(status) || !c) return;
+      // What V8 sets up for localeCompare: tertiary strength ("variant" sensitivity) and, as
+      // ECMA-402 requires, canonically equivalent strings comparing equal.
+      c->setStrength(icu::Collator::TERTIARY);
+      c->setAttribute(UCOL_NORMALIZATION_MODE, UCOL_ON, status);
+      if (U_SUCCESS(status)) collator = std::move(c);
+    });
+    return collator.get();
+  }
 
   int compare(std::string_view a, std::string_view b) const {
-    if (is_lower_alnum(a) && is_lower_alnum(b)) {
+    if (is_printable_ascii(a) && is_printable_ascii(b)) return compare_ascii(a, b);
+    const icu::Collator* collator = root_collator();
+    if (!collator) {
+      // No collation data (a broken ICU install): byte order keeps the sort total.
       int const c = a.compare(b);
       return (c > 0) - (c < 0);
     }
@@ -304,20 +355,7 @@ struct route_normalizer::impl {
   }
 };
 
-route_normalizer::route_normalizer() : impl_(std::make_unique<impl>()) {
-  UErrorCode status = U_ZERO_ERROR;
-  impl_->collator.reset(icu::Collator::createInstance(icu::Locale::getRoot(), status));
-  if (U_FAILURE(status) || !impl_->collator)
-    throw std::runtime_error(std::string("roost: cannot open the ICU root collator: ") +
-                             u_errorName(status));
-  // What V8 sets up for localeCompare: tertiary strength ("variant" sensitivity) and, as
-  // ECMA-402 requires, canonically equivalent strings comparing equal.
-  impl_->collator->setStrength(icu::Collator::TERTIARY);
-  impl_->collator->setAttribute(UCOL_NORMALIZATION_MODE, UCOL_ON, status);
-  if (U_FAILURE(status))
-    throw std::runtime_error(std::string("roost: cannot configure the ICU root collator: ") +
-                             u_errorName(status));
-}
+route_normalizer::route_normalizer() : impl_(std::make_unique<impl>()) {}
 
 route_normalizer::~route_normalizer() = default;
 route_normalizer::route_normalizer(route_normalizer&&) noexcept = default;

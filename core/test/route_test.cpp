@@ -3,11 +3,15 @@
 #include <roost/detail/json_writer.hpp>
 
 #include <gtest/gtest.h>
+#include <unicode/coll.h>
+#include <unicode/locid.h>
+#include <unicode/stringpiece.h>
 #include <boost/json/value.hpp>
 
 #include <cstdint>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -206,6 +210,53 @@ TEST_F(route_test, compare_keys) {
   EXPECT_LT(normalizer_.compare_keys("é", "f"), 0);
   EXPECT_EQ(normalizer_.compare_keys("e\u0301", "é"), 0);
   EXPECT_EQ(normalizer_.compare_keys(std::string_view("a\0", 2), "a"), 0);
+}
+
+// Printable ASCII keys are compared without ICU; the answer must be ICU's root collation
+// (tertiary strength, normalization on: what V8's localeCompare uses).
+TEST_F(route_test, ascii_keys_compare_as_the_icu_root_collator) {
+  UErrorCode status = U_ZERO_ERROR;
+  std::unique_ptr<icu::Collator> icu_root(
+      icu::Collator::createInstance(icu::Locale::getRoot(), status));
+  ASSERT_TRUE(U_SUCCESS(status) && icu_root);
+  icu_root->setStrength(icu::Collator::TERTIARY);
+  icu_root->setAttribute(UCOL_NORMALIZATION_MODE, UCOL_ON, status);
+  auto icu_sign = [&](const std::string& a, const std::string& b) {
+    UErrorCode st = U_ZERO_ERROR;
+    auto r =
+        icu_root->compareUTF8(icu::StringPiece(a.data(), static_cast<std::int32_t>(a.size())),
+                              icu::StringPiece(b.data(), static_cast<std::int32_t>(b.size())), st);
+    return r == UCOL_LESS ? -1 : r == UCOL_GREATER ? 1 : 0;
+  };
+  auto sign = [](int v) { return (v > 0) - (v < 0); };
+  std::vector<std::string> keys{""};
+  for (char c = 0x20; c < 0x7F; ++c) keys.emplace_back(1, c);
+  const std::string some = "aAzZ09_-. $";
+  for (char x : some)
+    for (char y : some) keys.push_back(std::string{x, y});
+  int mismatches = 0;
+  for (const auto& a : keys) {
+    for (const auto& b : keys) {
+      if (sign(normalizer_.compare_keys(a, b)) != icu_sign(a, b) && ++mismatches < 10) {
+        ADD_FAILURE() << "\"" << a << "\" vs \"" << b << "\"";
+      }
+    }
+  }
+  std::uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+  for (int i = 0; i < 200000; ++i) {
+    std::string a, b;
+    for (auto* s : {&a, &b}) {
+      const auto n = (next() >> 8) % 7;
+      for (std::uint32_t j = 0; j < n; ++j)
+        s->push_back(static_cast<char>(0x20 + (next() >> 8) % 95));
+    }
+    if (i % 2 && !a.empty()) b = a.substr(0, (next() >> 8) % a.size()) + b;  // shared prefixes
+    if (sign(normalizer_.compare_keys(a, b)) != icu_sign(a, b) && ++mismatches < 10) {
+      ADD_FAILURE() << "\"" << a << "\" vs \"" << b << "\"";
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
 }
 
 // --- vectors produced by real NestJS (tests/interop/gen-route-vectors.mjs) ----------------------

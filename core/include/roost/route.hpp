@@ -21,7 +21,8 @@ namespace roost {
 /// reachable here. Both never throw on any input (except `std::bad_alloc`).
 class route_normalizer {
  public:
-  /// Opens the ICU root collator; throws `std::runtime_error` if ICU has no collation data.
+  /// The ICU root collator is opened on the first comparison of keys that are not all
+  /// lower-case ASCII letters and digits (without ICU collation data, such keys sort by bytes).
   route_normalizer();
   ~route_normalizer();
   /// A moved-from normalizer may only be destroyed or assigned to.
