@@ -9,7 +9,7 @@ packages=(
   libicu-dev libssl-dev openssl
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev clang-format-14
-  libcli11-dev
+  libcli11-dev help2man
   gnuplot-nox curl
   redis-server redis-tools libhiredis-dev
   nats-server libnats-dev

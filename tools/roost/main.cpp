@@ -1,9 +1,14 @@
-// roost — the command-line client: call, stream and emit on any transport URL roost speaks.
+// roost — the command-line client: call, stream, emit, listen and bench on any transport URL
+// roost speaks.
 //   roost call tcp://127.0.0.1:3000 sum '[1,2,3]'
 // Exit codes: 0 ok, 1 remote error, 2 bad arguments, 3 timeout, 4 connection failure.
 
+#include "load.hpp"
+
 #include <roost/detail/json_writer.hpp>
+#include <roost/microservice.hpp>
 #include <roost/roost.hpp>
+#include <roost/router.hpp>
 #include <roost/transports.hpp>
 
 #include <CLI/CLI.hpp>
@@ -13,10 +18,14 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <iterator>
+#include <mutex>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -200,6 +209,163 @@ int run(const common& c, std::function<roost::awaitable<void>(roost::client_prox
   return rc;
 }
 
+// "10s", "500ms", "2m", or plain seconds.
+std::chrono::milliseconds parse_duration(const std::string& text) {
+  static const std::regex form(R"(^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)?\s*$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, form)) throw bad_argument("not a duration: " + text);
+  const double n = std::stod(m[1]);
+  const std::string unit = m[2].matched ? m[2].str() : "s";
+  const double ms = unit == "ms" ? n : unit == "s" ? n * 1e3 : unit == "m" ? n * 60e3 : n * 3600e3;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+}
+
+struct bench_args {
+  int concurrency = 16;
+  int connections = 1;
+  std::string duration = "10s";
+  std::uint64_t requests = 0;
+  bool json_out = false;
+};
+
+std::string bar(double fraction, int width) {
+  const int n = static_cast<int>(fraction * width + 0.5);
+  std::string s;
+  for (int i = 0; i < n; ++i) s += "\u2588";
+  return s;
+}
+
+void print_report_text(const roost::cli::load_report& r) {
+  const double rps = r.seconds > 0 ? static_cast<double>(r.completed) / r.seconds : 0;
+  const auto& h = r.latency;
+  std::printf("requests   %llu in %.2f s, %.0f req/s, %llu errors\n",
+              static_cast<unsigned long long>(r.completed), r.seconds, rps,
+              static_cast<unsigned long long>(r.errors));
+  std::printf("latency    p50 %llu us  p90 %llu us  p99 %llu us  p99.9 %llu us  max %llu us\n",
+              static_cast<unsigned long long>(h.percentile(50)),
+              static_cast<unsigned long long>(h.percentile(90)),
+              static_cast<unsigned long long>(h.percentile(99)),
+              static_cast<unsigned long long>(h.percentile(99.9)),
+              static_cast<unsigned long long>(h.max()));
+  // The histogram folded into at most 12 rows of equal ratio.
+  const auto buckets = h.buckets();
+  if (buckets.empty()) return;
+  std::printf("histogram\n");
+  const std::size_t rows = std::min<std::size_t>(12, buckets.size());
+  const std::size_t per = (buckets.size() + rows - 1) / rows;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> folded;
+  for (std::size_t i = 0; i < buckets.size(); i += per) {
+    std::uint64_t n = 0, upper = 0;
+    for (std::size_t j = i; j < std::min(buckets.size(), i + per); ++j) {
+      n += buckets[j].second;
+      upper = buckets[j].first;
+    }
+    folded.emplace_back(upper, n);
+  }
+  std::uint64_t most = 0;
+  for (const auto& [u, n] : folded) most = std::max(most, n);
+  for (const auto& [u, n] : folded) {
+    const double share = static_cast<double>(n) / static_cast<double>(h.count());
+    std::printf("  <= %8llu us %6.2f%% %s\n", static_cast<unsigned long long>(u), share * 100,
+                bar(static_cast<double>(n) / static_cast<double>(most), 40).c_str());
+  }
+}
+
+void print_report_json(const roost::cli::load_report& r, const bench_args& b) {
+  const double rps = r.seconds > 0 ? static_cast<double>(r.completed) / r.seconds : 0;
+  const auto& h = r.latency;
+  json::array hist;
+  for (const auto& [u, n] : h.buckets()) hist.push_back(json::array{u, n});
+  json::object o{{"concurrency", b.concurrency},
+                 {"connections", b.connections},
+                 {"seconds", r.seconds},
+                 {"requests", r.completed},
+                 {"errors", r.errors},
+                 {"rps", std::round(rps)},
+                 {"p50_us", h.percentile(50)},
+                 {"p90_us", h.percentile(90)},
+                 {"p99_us", h.percentile(99)},
+                 {"p999_us", h.percentile(99.9)},
+                 {"max_us", h.max()},
+                 {"histogram", std::move(hist)}};
+  std::cout << roost::detail::to_json(o) << std::endl;
+}
+
+int bench(const common& c, const bench_args& b) {
+  roost::cli::load_options o;
+  auto u = roost::url::parse(c.url);
+  if (!u) throw bad_argument("not a transport URL: " + c.url);
+  o.target = *u;
+  o.pattern = read_pattern(c.pattern);
+  o.data = read_data(c.data);
+  if (b.concurrency < 1 || b.connections < 1)
+    throw bad_argument("--concurrency and --connections must be >= 1");
+  o.concurrency = b.concurrency;
+  o.connections = b.connections;
+  o.duration = parse_duration(b.duration);
+  if (b.requests > 0) o.requests = b.requests;
+  o.timeout = std::chrono::milliseconds(c.timeout_ms);
+  // Build one transport up front so a bad URL fails before the run.
+  (void)make_transport(c);
+  o.make_transport = [&c] { return make_transport(c); };
+  // TLS and headers need the client transport: the lean engine speaks plain TCP only.
+  o.lean_tcp =
+      c.cacert.empty() && c.cert.empty() && c.key.empty() && !c.insecure && c.headers.empty();
+  const bool live = isatty(2);
+  auto progress = [&](const roost::cli::load_report& r) {
+    if (!live) return;
+    const double rps = r.seconds > 0 ? static_cast<double>(r.completed) / r.seconds : 0;
+    std::fprintf(stderr, "\r%6.1f s  %9.0f req/s  %llu errors  p50 %llu us  p99 %llu us   ",
+                 r.seconds, rps, static_cast<unsigned long long>(r.errors),
+                 static_cast<unsigned long long>(r.latency.percentile(50)),
+                 static_cast<unsigned long long>(r.latency.percentile(99)));
+  };
+  auto report = roost::cli::run_load(o, progress);
+  if (live) std::fprintf(stderr, "\r%80s\r", "");
+  if (!report.failure.empty() && report.completed == 0) {
+    return fail(connection_failed, report.failure);
+  }
+  if (b.json_out) {
+    print_report_json(report, b);
+  } else {
+    print_report_text(report);
+  }
+  if (!report.failure.empty()) return fail(connection_failed, report.failure);
+  if (report.errors > 0) {
+    return fail(remote_error, std::to_string(report.errors) + " of " +
+                                  std::to_string(report.completed) + " requests failed");
+  }
+  return ok;
+}
+
+// Serves event handlers that print each event as one JSON line: {"pattern":...,"data":...}.
+int listen(const std::string& url_text, const std::vector<std::string>& patterns, int count) {
+  auto u = roost::url::parse(url_text);
+  if (!u) throw bad_argument("not a transport URL: " + url_text);
+  auto log = roost::logger(
+      roost::log_level::warn, [](roost::log_level, std::string_view, std::string_view m) {
+        std::fprintf(stderr, "roost: %.*s\n", static_cast<int>(m.size()), m.data());
+      });
+  auto transport = roost::make_server(*u, log);
+  if (!transport) throw bad_argument("this roost cannot listen on " + url_text);
+  roost::router r;
+  roost::microservice app{r, {.threads = 1}};
+  std::mutex m;
+  int seen = 0;
+  for (const auto& p : patterns) {
+    auto pattern = read_pattern(p);
+    r.event(pattern, [&, pattern](json::value data) {
+      std::lock_guard lock(m);
+      json::object line{{"pattern", pattern}, {"data", std::move(data)}};
+      std::cout << roost::detail::to_json(line) << std::endl;
+      if (count > 0 && ++seen == count) app.stop();
+    });
+  }
+  app.add_transport(std::move(*transport));
+  app.on_ready([&] { std::fprintf(stderr, "listening on %s\n", url_text.c_str()); });
+  return app.run() == 0 ? ok : connection_failed;
+}
+
 void add_common(CLI::App* cmd, common& c, bool with_data = true) {
   cmd->add_option("url", c.url, "transport URL, e.g. tcp://127.0.0.1:3000 or tls://host:3443")
       ->required();
@@ -223,14 +389,18 @@ void add_common(CLI::App* cmd, common& c, bool with_data = true) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"roost: call, stream and emit NestJS-protocol messages (roost and NestJS services)"};
+  CLI::App app{
+      "roost: call, stream, emit, listen and bench on NestJS-protocol services (roost and NestJS)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("roost ") + ROOST_VERSION);
   app.footer(
       "Examples:\n"
       "  roost call tcp://127.0.0.1:3000 sum '[1,2,3]'\n"
       "  roost call tcp://127.0.0.1:3000 '{\"cmd\":\"sum\",\"role\":\"math\"}' @numbers.json\n"
       "  roost stream tcp://127.0.0.1:3000 count 5\n"
       "  echo '{\"id\":1}' | roost emit tcp://127.0.0.1:3000 order.created\n"
+      "  roost listen redis://127.0.0.1:6379 order.created\n"
+      "  roost bench tcp://127.0.0.1:3000 sum '[1,2,3]' --concurrency 256 --duration 10s\n"
       "Exit codes: 0 ok, 1 remote error, 2 bad arguments, 3 timeout, 4 connection failure.");
 
   common call_args, stream_args, emit_args;
@@ -242,6 +412,39 @@ int main(int argc, char** argv) {
   auto* emit = app.add_subcommand("emit", "send an event");
   add_common(emit, emit_args);
 
+  common bench_common;
+  bench_args bench_opts;
+  auto* bench_cmd = app.add_subcommand(
+      "bench", "load a service: K requests in flight, then throughput, latency and a histogram");
+  add_common(bench_cmd, bench_common);
+  bench_cmd->add_option("-k,--concurrency", bench_opts.concurrency, "requests in flight")
+      ->capture_default_str();
+  bench_cmd->add_option("-c,--connections", bench_opts.connections, "connections (clients) to use")
+      ->capture_default_str();
+  bench_cmd->add_option("-d,--duration", bench_opts.duration, "how long to run: 10s, 500ms, 2m")
+      ->capture_default_str();
+  bench_cmd->add_option("-n,--requests", bench_opts.requests,
+                        "stop after this many requests instead of the duration");
+  bench_cmd->add_flag("--json", bench_opts.json_out, "print the result as one JSON object");
+  bench_cmd->footer(
+      "Example:\n"
+      "  roost bench tcp://127.0.0.1:3000 sum '[1,2,3]' -k 256 -d 10s\n"
+      "On a terminal, progress (rate, errors, p50/p99 so far) is shown on stderr every second.");
+
+  std::string listen_url;
+  std::vector<std::string> listen_patterns;
+  int listen_count = 0;
+  auto* listen_cmd = app.add_subcommand(
+      "listen", "serve event handlers that print each event as a JSON line (until Ctrl-C)");
+  listen_cmd
+      ->add_option("url", listen_url, "transport URL to serve on, e.g. redis://127.0.0.1:6379")
+      ->required();
+  listen_cmd->add_option("patterns", listen_patterns, "event patterns (strings or JSON objects)")
+      ->required();
+  listen_cmd->add_option("--count", listen_count, "exit after this many events");
+  listen_cmd->footer(
+      "Example:\n  roost listen nats://127.0.0.1:4222 order.created '{\"cmd\":\"audit\"}'");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -250,6 +453,8 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (*bench_cmd) return bench(bench_common, bench_opts);
+    if (*listen_cmd) return listen(listen_url, listen_patterns, listen_count);
     if (*call) {
       auto pattern = read_pattern(call_args.pattern);
       auto data = read_data(call_args.data);

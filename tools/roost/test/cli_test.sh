@@ -41,7 +41,50 @@ check "bad JSON" 2 "" "$roost" call "$url" sum '[1,'
 check "bad URL" 2 "" "$roost" call not-a-url sum '[1]'
 check "unknown scheme" 2 "" "$roost" call "gopher://127.0.0.1:$port" sum '[1]'
 check "missing arguments" 2 "" "$roost" call
-grep -q "error: remote:" /tmp/cli_err.$$ 2>/dev/null || true
+# check_json NAME RC 'grep -E pattern'... COMMAND: exit code, and each pattern found in stdout.
+check_json() {
+  local name=$1 want_rc=$2; shift 2
+  local pats=()
+  while [ "$1" != "--" ]; do pats+=("$1"); shift; done
+  shift
+  local out rc ok=1
+  out=$("$@" 2>/tmp/cli_err.$$); rc=$?
+  [ "$rc" = "$want_rc" ] || ok=0
+  for p in "${pats[@]}"; do grep -Eq "$p" <<<"$out" || ok=0; done
+  if [ $ok = 1 ]; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name: exit $rc (want $want_rc), stdout [$out] (want ${pats[*]}), stderr [$(cat /tmp/cli_err.$$)]"
+  fi
+}
+check_json "bench by count" 0 '"requests":500,' '"errors":0,' '"p99_us":[0-9]+' '"histogram":\[\[' -- \
+  "$roost" bench "$url" sum '[1,2,3]' -k 32 -n 500 --json
+check_json "bench through the client (headers)" 0 '"requests":200,' '"errors":0,' -- \
+  "$roost" bench "$url" sum '[1]' -k 8 -c 2 -n 200 --header a=b --json
+check_json "bench by duration" 0 '^requests +[0-9]+ in 0\.[3-9][0-9] s' 'p99' 'histogram' -- \
+  "$roost" bench "$url" sum '[1]' -k 4 -d 400ms
+check_json "bench errors" 1 '"requests":50,' '"errors":50,' -- "$roost" bench "$url" fail.rpc '"x"' -n 50 --json
+check "bench unreachable" 4 "" "$roost" bench tcp://127.0.0.1:1 sum '[1]' -n 10
+check "bench bad duration" 2 "" "$roost" bench "$url" sum '[1]' -d soon
+
+# listen: events sent with `roost emit` come out as JSON lines, then --count ends it.
+lport=$((20000 + $$ % 20000))
+"$roost" listen "tcp://127.0.0.1:$lport" order.created '{"cmd":"audit"}' --count 2 >/tmp/cli_listen.$$ 2>/tmp/cli_listen_err.$$ &
+lpid=$!
+for _ in $(seq 1 200); do grep -q listening /tmp/cli_listen_err.$$ 2>/dev/null && break; sleep 0.025; done
+"$roost" emit "tcp://127.0.0.1:$lport" order.created '{"id":7}'
+"$roost" emit "tcp://127.0.0.1:$lport" '{"cmd":"audit"}' '"é"'
+timeout 10 tail --pid=$lpid -f /dev/null
+wait $lpid; lrc=$?
+want_listen=$(printf '%s\n%s' '{"pattern":"order.created","data":{"id":7}}' '{"pattern":{"cmd":"audit"},"data":"é"}')
+if [ "$lrc" = 0 ] && [ "$(cat /tmp/cli_listen.$$)" = "$want_listen" ]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+  echo "FAIL listen: exit $lrc, stdout [$(cat /tmp/cli_listen.$$)], stderr [$(cat /tmp/cli_listen_err.$$)]"
+fi
+rm -f /tmp/cli_listen.$$ /tmp/cli_listen_err.$$
 rm -f /tmp/cli_err.$$ /tmp/cli_data.$$
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
