@@ -87,7 +87,10 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
     return out;
   });
   r.message("ctx", [](roost::context& ctx) {
-    return json::object{{"transport", ctx.transport()}, {"pattern", ctx.pattern()}};
+    json::object out{{"transport", ctx.transport()}, {"pattern", ctx.pattern()}};
+    // Only when some came: the scenarios send none, and a NestJS peer never reports it.
+    if (ctx.metadata()) out["metadata"] = *ctx.metadata();
+    return out;
   });
 }
 

@@ -190,7 +190,7 @@ asio::awaitable<void> tcp_connection(run_state& rs, int inflight) {
 // ---- any transport, through client_proxy ----
 
 asio::awaitable<void> proxy_worker(run_state& rs, client_proxy& client) {
-  const call_options opts{.timeout = rs.opt.timeout};
+  const call_options opts{.timeout = rs.opt.timeout, .metadata = rs.opt.metadata};
   while (rs.may_issue() && rs.report.failure.empty()) {
     ++rs.issued;
     const auto sent = clock_type::now();
@@ -236,8 +236,8 @@ load_report run_load(const load_options& o, const load_progress& progress) {
       for (auto& c : clients) c->close();
     }
   };
-  const bool raw_tcp = o.lean_tcp && o.target.scheme == "tcp" && !o.target.param("ca") &&
-                       !o.target.param("cert") && !o.target.param("key") &&
+  const bool raw_tcp = o.lean_tcp && !o.metadata && o.target.scheme == "tcp" &&
+                       !o.target.param("ca") && !o.target.param("cert") && !o.target.param("key") &&
                        !o.target.param("verify");
   for (int c = 0; c < conns; ++c) {
     const int share = k / conns + (c < k % conns ? 1 : 0);

@@ -4,6 +4,8 @@
 
 #include <roost/client_transport.hpp>
 #include <roost/json.hpp>
+
+#include <boost/json/object.hpp>
 #include <roost/url.hpp>
 
 #include <chrono>
@@ -47,6 +49,7 @@ struct load_options {
   std::chrono::milliseconds duration{10'000};
   std::optional<std::uint64_t> requests;  ///< stop after this many instead of the duration
   std::chrono::milliseconds timeout{10'000};
+  std::optional<json::object> metadata;  ///< sent with every request (then not the lean engine)
   /// Plain `tcp://` may use the lean engine (no TLS, no metadata to send).
   bool lean_tcp = true;
   /// Makes a client transport per connection (for the other cases).

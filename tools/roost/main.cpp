@@ -18,6 +18,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -25,6 +26,7 @@
 #include <iostream>
 #include <iterator>
 #include <mutex>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -54,7 +56,76 @@ struct common {
   std::vector<std::string> headers;
   std::string cacert, cert, key;
   bool insecure = false;
+  std::string jwt;  // a token, or @file holding one
 };
+
+// Base64url without padding, as JWTs use it; nullopt when `s` is not.
+std::optional<std::string> base64url_decode(std::string_view s) {
+  std::string out;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char ch : s) {
+    int v;
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '-')
+      v = 62;
+    else if (ch == '_')
+      v = 63;
+    else
+      return std::nullopt;
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return out;
+}
+
+// The token of --jwt (given inline or as @file), checked for the shape of a JWT: three
+// base64url parts whose first two are JSON objects. An expired `exp` is only warned about: the
+// service decides.
+std::string read_jwt(const std::string& arg) {
+  std::string token = arg;
+  if (!arg.empty() && arg.front() == '@') {
+    std::ifstream f(arg.substr(1), std::ios::binary);
+    if (!f) throw bad_argument("cannot read " + arg.substr(1));
+    token.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+  const auto d1 = token.find('.');
+  const auto d2 = d1 == std::string::npos ? d1 : token.find('.', d1 + 1);
+  if (d2 == std::string::npos || token.find('.', d2 + 1) != std::string::npos) {
+    throw bad_argument("--jwt is not a JWT (header.payload.signature)");
+  }
+  json::value parts[2];
+  const std::string_view views[2] = {std::string_view(token).substr(0, d1),
+                                     std::string_view(token).substr(d1 + 1, d2 - d1 - 1)};
+  for (int i = 0; i < 2; ++i) {
+    auto text = base64url_decode(views[i]);
+    boost::system::error_code ec;
+    if (text) parts[i] = json::parse(*text, ec);
+    if (!text || ec || !parts[i].is_object()) {
+      throw bad_argument(std::string("--jwt is not a JWT: its ") + (i ? "payload" : "header") +
+                         " is not base64url JSON");
+    }
+  }
+  if (const auto* exp = parts[1].as_object().if_contains("exp"); exp && exp->is_number()) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    if (exp->to_number<double>() < static_cast<double>(now)) {
+      std::fprintf(stderr, "roost: warning: the --jwt token expired (exp is in the past)\n");
+    }
+  }
+  return token;
+}
 
 // JSON from the argument itself, from a file (`@file.json`) or from stdin (`-` or nothing when
 // stdin is not a terminal).
@@ -110,13 +181,15 @@ std::unique_ptr<roost::client_transport> make_transport(const common& c) {
 
 roost::call_options call_options_of(const common& c) {
   roost::call_options o{.timeout = std::chrono::milliseconds(c.timeout_ms)};
-  if (!c.headers.empty()) {
+  if (!c.headers.empty() || !c.jwt.empty()) {
     json::object md;
     for (const auto& h : c.headers) {
       auto eq = h.find('=');
       if (eq == std::string::npos) throw bad_argument("--header wants k=v, got " + h);
       md[h.substr(0, eq)] = h.substr(eq + 1);
     }
+    // As an HTTP client sends it, and where NestJS guards usually look for it.
+    if (!c.jwt.empty()) md["authorization"] = "Bearer " + read_jwt(c.jwt);
     o.metadata = std::move(md);
   }
   return o;
@@ -305,6 +378,7 @@ int bench(const common& c, const bench_args& b) {
   o.duration = parse_duration(b.duration);
   if (b.requests > 0) o.requests = b.requests;
   o.timeout = std::chrono::milliseconds(c.timeout_ms);
+  o.metadata = call_options_of(c).metadata;
   // Build one transport up front so a bad URL fails before the run.
   (void)make_transport(c);
   o.make_transport = [&c] { return make_transport(c); };
@@ -384,6 +458,8 @@ void add_common(CLI::App* cmd, common& c, bool with_data = true) {
   cmd->add_option("--cert", c.cert, "client certificate (PEM) for mutual TLS");
   cmd->add_option("--key", c.key, "client private key (PEM) for mutual TLS");
   cmd->add_flag("--insecure", c.insecure, "do not verify the server's certificate");
+  cmd->add_option("--jwt", c.jwt,
+                  "a JWT (or @file) sent as the metadata/header authorization: Bearer <token>");
 }
 
 }  // namespace

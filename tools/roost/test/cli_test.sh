@@ -68,6 +68,18 @@ check_json "bench errors" 1 '"requests":50,' '"errors":50,' -- "$roost" bench "$
 check "bench unreachable" 4 "" "$roost" bench tcp://127.0.0.1:1 sum '[1]' -n 10
 check "bench bad duration" 2 "" "$roost" bench "$url" sum '[1]' -d soon
 
+# --jwt: sent as metadata `authorization: Bearer <token>` (roost_peer's ctx echoes metadata).
+jwt_head=$(printf '{"alg":"HS256","typ":"JWT"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')
+jwt_body=$(printf '{"sub":"u1","exp":4102444800}' | base64 -w0 | tr '+/' '-_' | tr -d '=')
+jwt_old=$(printf '{"sub":"u1","exp":1000}' | base64 -w0 | tr '+/' '-_' | tr -d '=')
+jwt="$jwt_head.$jwt_body.c2ln"
+if [[ "$*" == *roost_peer* ]]; then
+  check_json "jwt as metadata" 0 "\"authorization\":\"Bearer $jwt\"" -- "$roost" call "$url" ctx 0 --jwt "$jwt"
+fi
+check "jwt not a token" 2 "" "$roost" call "$url" sum '[1]' --jwt not-a-token
+check "jwt expired warns, still sent" 0 6 "$roost" call "$url" sum '[1,2,3]' --jwt "$jwt_head.$jwt_old.c2ln"
+if grep -q "expired" /tmp/cli_err.$$; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL jwt expiry warning"; fi
+
 # listen: events sent with `roost emit` come out as JSON lines, then --count ends it.
 lport=$((20000 + $$ % 20000))
 "$roost" listen "tcp://127.0.0.1:$lport" order.created '{"cmd":"audit"}' --count 2 >/tmp/cli_listen.$$ 2>/tmp/cli_listen_err.$$ &
