@@ -5,10 +5,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse_options.hpp>
 
-#include <unicode/coll.h>
-#include <unicode/locid.h>
-#include <unicode/stringpiece.h>
-#include <unicode/ucol.h>
+#include "root_collator.hpp"
 
 #include <algorithm>
 #include <array>
@@ -187,50 +184,14 @@ struct member {
 }  // namespace
 
 struct route_normalizer::impl {
-  // Only const member functions of the collator are used after construction. The ICU design
-  // guide ("Thread-safe const APIs") makes service objects such as Collator safe to share
-  // between threads as long as every thread uses only const APIs, so no mutex is needed. (The
-  // older collation pages saying a collator cannot be shared predate that guarantee; cloning
-  // is only needed for non-const use such as setAttribute.)
-  //
-  // Opened on first use: most services only ever compare ASCII keys, which need no ICU.
-  mutable std::once_flag collator_opened;
-  mutable std::unique_ptr<icu::Collator> collator;
-
-  const icu::Collator* root_collator() const {
-    std::call_once(collator_opened, [this] {
-      UErrorCode status = U_ZERO_ERROR;
-      std::unique_ptr<icu::Collator> c(
-          icu::Collator::createInstance(icu::Locale::getRoot(), status));
-      if (U_FAILURE(status) || !c) return;
-      // What V8 sets up for localeCompare: tertiary strength ("variant" sensitivity) and, as
-      // ECMA-402 requires, canonically equivalent strings comparing equal.
-      c->setStrength(icu::Collator::TERTIARY);
-      c->setAttribute(UCOL_NORMALIZATION_MODE, UCOL_ON, status);
-      if (U_SUCCESS(status)) collator = std::move(c);
-    });
-    return collator.get();
-  }
+  detail::root_collator collator;  // opened on first use: ASCII keys never need it
 
   int compare(std::string_view a, std::string_view b) const {
     if (is_printable_ascii(a) && is_printable_ascii(b)) return compare_ascii(a, b);
-    const icu::Collator* collator = root_collator();
-    if (!collator) {
-      // No collation data (a broken ICU install): byte order keeps the sort total.
-      int const c = a.compare(b);
-      return (c > 0) - (c < 0);
-    }
-    UErrorCode status = U_ZERO_ERROR;
-    constexpr std::size_t max_len = std::numeric_limits<std::int32_t>::max();
-    icu::StringPiece const sa(a.data(), static_cast<std::int32_t>(std::min(a.size(), max_len)));
-    icu::StringPiece const sb(b.data(), static_cast<std::int32_t>(std::min(b.size(), max_len)));
-    UCollationResult const r = collator->compareUTF8(sa, sb, status);
-    if (U_FAILURE(status)) {
-      // Only reachable on allocation failure inside ICU; byte order keeps the sort total.
-      int const c = a.compare(b);
-      return (c > 0) - (c < 0);
-    }
-    return r == UCOL_LESS ? -1 : r == UCOL_GREATER ? 1 : 0;
+    if (auto r = collator.compare(a, b)) return *r;
+    // No ICU collation data (a broken install): byte order keeps the sort total.
+    int const c = a.compare(b);
+    return (c > 0) - (c < 0);
   }
 
   void append_route(json::value const& v, int depth, std::string& out) const {
