@@ -62,23 +62,30 @@ void connection::start(frame_handler on_frame, close_handler on_close) {
       strand_, [self]() { return self->writer(); }, asio::detached);
 }
 
-asio::awaitable<std::size_t> connection::read_some(char* data, std::size_t size) {
-  if (tls_) co_return co_await tls_->async_read_some(asio::buffer(data, size), use_awaitable);
-  co_return co_await plain_.async_read_some(asio::buffer(data, size), use_awaitable);
-}
-
 template <class Buffers>
 asio::awaitable<std::size_t> connection::write_some(const Buffers& b) {
   if (tls_) co_return co_await asio::async_write(*tls_, b, use_awaitable);
   co_return co_await asio::async_write(plain_, b, use_awaitable);
 }
 
+namespace {
+
+constexpr std::size_t read_size = 64 * 1024;
+
+// Plain sockets are read without suspending between the read and the decoder copying the
+// bytes, so one buffer per thread serves every connection of that thread: an idle connection
+// holds no read buffer. (Default-initialized, not zeroed.)
+char* thread_read_buffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[read_size]);
+  return buffer.get();
+}
+
+}  // namespace
+
 asio::awaitable<void> connection::reader() {
   auto self = shared_from_this();
-  // Default-initialized, not zeroed: an idle connection then costs only the pages its reads
-  // touch, not 64 KiB of resident memory.
-  constexpr std::size_t buffer_size = 64 * 1024;
-  std::unique_ptr<char[]> buffer(new char[buffer_size]);
+  std::unique_ptr<char[]> tls_buffer;  // a TLS read suspends while it holds its buffer
+  if (tls_) tls_buffer.reset(new char[read_size]);
   try {
     while (open_) {
       bool paused;
@@ -95,8 +102,24 @@ asio::awaitable<void> connection::reader() {
         co_await drained_signal_.async_wait(asio::redirect_error(use_awaitable, ec));
         continue;
       }
-      const std::size_t n = co_await read_some(buffer.get(), buffer_size);
-      decoder_.feed(std::string_view(buffer.get(), n));
+      if (tls_) {
+        const std::size_t n = co_await tls_->async_read_some(
+            asio::buffer(tls_buffer.get(), read_size), use_awaitable);
+        decoder_.feed(std::string_view(tls_buffer.get(), n));
+      } else {
+        // Try first (the peer usually has sent more); wait for readability only when there is
+        // nothing, and give the decoder's spare memory back meanwhile.
+        char* const buffer = thread_read_buffer();
+        boost::system::error_code ec;
+        const std::size_t n = plain_.read_some(asio::buffer(buffer, read_size), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+          decoder_.shrink_to_fit();
+          co_await plain_.async_wait(socket_type::wait_read, use_awaitable);
+          continue;
+        }
+        if (ec) throw boost::system::system_error(ec);
+        decoder_.feed(std::string_view(buffer, n));
+      }
       batch_guard batch(*this);
       for (;;) {
         auto frame = decoder_.next();

@@ -66,7 +66,6 @@ class connection : public std::enable_shared_from_this<connection> {
   boost::asio::awaitable<void> writer();
   template <class Buffers>
   boost::asio::awaitable<std::size_t> write_some(const Buffers& b);
-  boost::asio::awaitable<std::size_t> read_some(char* data, std::size_t size);
   void shut(std::string_view why);
   // The reader serves the frames of one read as a batch, then writes their replies at once.
   void begin_batch();

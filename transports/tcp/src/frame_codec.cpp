@@ -263,6 +263,13 @@ void frame_decoder::feed(std::string_view bytes) {
   commit(end - held);
 }
 
+void frame_decoder::shrink_to_fit() {
+  if (error_) return;
+  compact();
+  if (buf_.empty()) std::string().swap(buf_);
+  std::string().swap(scratch_);
+}
+
 void frame_decoder::commit(std::size_t end) noexcept {
   const byte* data = bytes_of(buf_);
   committed_units_ += count_units(data + committed_, data + end).units;

@@ -87,6 +87,10 @@ class frame_decoder {
   /// `next()` has failed. Invalidates the view returned by `next()`.
   void feed(std::string_view bytes);
 
+  /// Frees the buffers when nothing is held (between messages), so an idle connection keeps
+  /// no memory of its past traffic.
+  void shrink_to_fit();
+
   /// The next complete frame's JSON text, `std::nullopt` when more bytes are needed, or an error
   /// after which the connection must be closed (the same error is returned again on later calls).
   /// The text is valid UTF-8: invalid input sequences are replaced by U+FFFD, as Nest sees them.
