@@ -38,6 +38,19 @@ awaitable<void> dispatcher::dispatch(inbound_packet& packet, context& ctx, reply
   }
 }
 
+awaitable<void> dispatcher::dispatch_route(std::string route, inbound_packet& packet, context& ctx,
+                                           reply_sink* sink) {
+  in_flight_guard guard(in_flight_);
+  ctx.set_route(std::move(route));
+  ctx.set_request(packet.id.has_value() && sink != nullptr);
+  const router::entry* e = router_.find(ctx.route());
+  if (ctx.is_request()) {
+    co_await serve_request(e, packet, ctx, *sink);
+  } else {
+    co_await serve_event(e, packet, ctx);
+  }
+}
+
 json::value dispatcher::error_value(std::exception_ptr ep, const context& ctx) const {
   try {
     std::rethrow_exception(ep);

@@ -1,0 +1,288 @@
+#include "connection.hpp"
+
+#include <roost/errors.hpp>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <cstdlib>
+#include <thread>
+
+namespace roost::nats::detail {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Runs `f` (a blocking nats.c call) on a thread of its own and completes with its result on the
+// caller's executor. The thread owns everything it touches, so an abandoned caller costs
+// nothing but the result.
+template <class R>
+awaitable<R> off_executor(std::function<R()> f) {
+  auto init = [f = std::move(f)](auto handler) mutable {
+    std::thread([f = std::move(f), h = std::move(handler)]() mutable {
+      R r = f();
+      auto ex = asio::get_associated_executor(h);
+      asio::post(ex, asio::append(std::move(h), std::move(r)));
+    }).detach();
+  };
+  R r = co_await asio::async_initiate<const asio::use_awaitable_t<>, void(R)>(init,
+                                                                              asio::use_awaitable);
+  co_return r;
+}
+
+struct options_deleter {
+  void operator()(natsOptions* o) const noexcept { natsOptions_Destroy(o); }
+};
+using options_ptr = std::unique_ptr<natsOptions, options_deleter>;
+
+[[noreturn]] void fail(std::string what, natsStatus s) {
+  throw connection_error(make_error_code(error::not_connected),
+                         "nats: " + what + ": " + status_text(s));
+}
+
+void check(natsStatus s, const std::string& what) {
+  if (s != NATS_OK) fail(what, s);
+}
+
+struct sub_holder {
+  message_fn fn;
+};
+
+void on_message(natsConnection*, natsSubscription*, natsMsg* m, void* closure) {
+  static_cast<sub_holder*>(closure)->fn(msg_ptr(m));
+}
+
+void on_complete(void* closure) {
+  delete static_cast<sub_holder*>(closure);
+}
+
+}  // namespace
+
+struct connection::bridge {
+  connection_events events;
+};
+
+namespace {
+using bridge_holder = std::shared_ptr<connection::bridge>;
+}  // namespace
+
+std::string status_text(natsStatus s) {
+  std::string text = natsStatus_GetText(s);
+  natsStatus last = NATS_OK;
+  const char* detail = nats_GetLastError(&last);
+  if (detail && *detail && text.find(detail) == std::string::npos)
+    text += std::string(" (") + detail + ")";
+  return text;
+}
+
+nats::headers headers_of(natsMsg* m) {
+  nats::headers out;
+  const char** keys = nullptr;
+  int n = 0;
+  if (natsMsgHeader_Keys(m, &keys, &n) != NATS_OK) return out;
+  for (int i = 0; i < n; ++i) {
+    const char** values = nullptr;
+    int count = 0;
+    if (natsMsgHeader_Values(m, keys[i], &values, &count) == NATS_OK) {
+      for (int j = 0; j < count; ++j) out.emplace_back(keys[i], values[j]);
+      std::free(values);
+    }
+  }
+  std::free(keys);
+  return out;
+}
+
+std::string_view data_of(natsMsg* m) {
+  const int n = natsMsg_GetDataLength(m);
+  return n > 0 ? std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(n))
+               : std::string_view();
+}
+
+connection::connection(connection_options opts, connection_events events)
+    : opts_(std::move(opts)), bridge_(std::make_shared<bridge>(bridge{std::move(events)})) {}
+
+connection::~connection() {
+  close();
+}
+
+awaitable<void> connection::open() {
+  natsOptions* raw = nullptr;
+  check(natsOptions_Create(&raw), "cannot create options");
+  auto o = std::shared_ptr<natsOptions>(raw, options_deleter{});
+  std::vector<const char*> servers;
+  for (const auto& s : opts_.servers) servers.push_back(s.c_str());
+  check(natsOptions_SetServers(o.get(), servers.data(), static_cast<int>(servers.size())),
+        "bad server list");
+  natsOptions_SetTimeout(o.get(), opts_.connect_timeout.count());
+  natsOptions_SetAllowReconnect(o.get(), opts_.reconnect);
+  natsOptions_SetMaxReconnect(o.get(), opts_.max_reconnect_attempts);
+  natsOptions_SetReconnectWait(o.get(), opts_.reconnect_time_wait.count());
+  if (!opts_.name.empty()) natsOptions_SetName(o.get(), opts_.name.c_str());
+  if (!opts_.user.empty() || !opts_.password.empty()) {
+    check(natsOptions_SetUserInfo(o.get(), opts_.user.c_str(), opts_.password.c_str()),
+          "bad user info");
+  }
+  if (!opts_.token.empty()) check(natsOptions_SetToken(o.get(), opts_.token.c_str()), "bad token");
+  if (!opts_.creds_file.empty()) {
+    check(natsOptions_SetUserCredentialsFromFiles(o.get(), opts_.creds_file.c_str(), nullptr),
+          "cannot use credentials file " + opts_.creds_file);
+  }
+  if (!opts_.nkey.empty()) {
+    check(natsOptions_SetNKeyFromSeed(o.get(), opts_.nkey.c_str(), opts_.nkey_seed_file.c_str()),
+          "bad NKey");
+  }
+  if (opts_.tls) {
+    const auto& t = *opts_.tls;
+    check(natsOptions_SetSecure(o.get(), true), "TLS unavailable");
+    if (!t.ca_file.empty()) {
+      check(natsOptions_LoadCATrustedCertificates(o.get(), t.ca_file.c_str()),
+            "cannot load CA file");
+    }
+    if (!t.cert_file.empty()) {
+      check(natsOptions_LoadCertificatesChain(o.get(), t.cert_file.c_str(), t.key_file.c_str()),
+            "cannot load certificate or key");
+    }
+    if (!t.server_name.empty()) natsOptions_SetExpectedHostname(o.get(), t.server_name.c_str());
+    if (!t.verify_peer) natsOptions_SkipServerVerification(o.get(), true);
+  }
+  // Connection events, through a holder that lives until the library reports the close.
+  auto* holder = new bridge_holder(bridge_);
+  natsOptions_SetDisconnectedCB(
+      o.get(),
+      [](natsConnection*, void* c) {
+        auto& b = **static_cast<bridge_holder*>(c);
+        if (b.events.disconnected) b.events.disconnected();
+      },
+      holder);
+  natsOptions_SetReconnectedCB(
+      o.get(),
+      [](natsConnection*, void* c) {
+        auto& b = **static_cast<bridge_holder*>(c);
+        if (b.events.reconnected) b.events.reconnected();
+      },
+      holder);
+  natsOptions_SetClosedCB(
+      o.get(),
+      [](natsConnection*, void* c) {
+        auto* h = static_cast<bridge_holder*>(c);
+        if ((*h)->events.closed) (*h)->events.closed();
+        delete h;
+      },
+      holder);
+  struct result {
+    natsConnection* nc = nullptr;
+    natsStatus status = NATS_OK;
+    std::string why;  // nats.c keeps its error text per thread: taken on the connecting one
+  };
+  std::function<result()> connect = [o] {
+    result r;
+    r.status = natsConnection_Connect(&r.nc, o.get());
+    if (r.status != NATS_OK) r.why = status_text(r.status);
+    return r;
+  };
+  auto r = co_await off_executor(std::move(connect));
+  if (r.status != NATS_OK || !r.nc) {
+    delete holder;
+    std::string where;
+    for (const auto& server : opts_.servers) where += (where.empty() ? "" : ",") + server;
+    throw connection_error(make_error_code(error::not_connected),
+                           "nats: cannot connect to " + where + ": " + r.why);
+  }
+  std::lock_guard lock(mutex_);
+  nc_ =
+      std::shared_ptr<natsConnection>(r.nc, [](natsConnection* nc) { natsConnection_Destroy(nc); });
+}
+
+std::int64_t connection::subscribe(const std::string& subject, const std::string& queue,
+                                   message_fn on_msg) {
+  std::lock_guard lock(mutex_);
+  if (!nc_) fail("cannot subscribe to " + subject, NATS_CONNECTION_CLOSED);
+  natsConnection* nc = nc_.get();
+  auto* holder = new sub_holder{std::move(on_msg)};
+  natsSubscription* sub = nullptr;
+  natsStatus s = queue.empty()
+                     ? natsConnection_Subscribe(&sub, nc, subject.c_str(), on_message, holder)
+                     : natsConnection_QueueSubscribe(&sub, nc, subject.c_str(), queue.c_str(),
+                                                     on_message, holder);
+  if (s != NATS_OK) {
+    delete holder;
+    fail("cannot subscribe to " + subject, s);
+  }
+  // Without it the holder leaks: the subscription was closed already, callbacks may be pending.
+  (void)natsSubscription_SetOnCompleteCB(sub, on_complete, holder);
+  // No limit on pending messages: a burst must not be dropped as a slow consumer; our own
+  // executor is the queue.
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  subs_.push_back(sub);
+  return natsSubscription_GetID(sub);
+}
+
+void connection::drain_subscriptions() {
+  std::lock_guard lock(mutex_);
+  for (auto* sub : subs_) natsSubscription_Drain(sub);
+}
+
+natsStatus connection::publish(const std::string& subject, const char* reply, std::string_view data,
+                               const nats::headers* h) {
+  auto nc = native();
+  if (!nc) return NATS_CONNECTION_CLOSED;
+  if (!h || h->empty()) {
+    if (!reply) {
+      return natsConnection_Publish(nc.get(), subject.c_str(), data.data(),
+                                    static_cast<int>(data.size()));
+    }
+    return natsConnection_PublishRequest(nc.get(), subject.c_str(), reply, data.data(),
+                                         static_cast<int>(data.size()));
+  }
+  natsMsg* m = nullptr;
+  natsStatus s =
+      natsMsg_Create(&m, subject.c_str(), reply, data.data(), static_cast<int>(data.size()));
+  if (s != NATS_OK) return s;
+  msg_ptr owned(m);
+  for (const auto& [k, v] : *h) {
+    s = natsMsgHeader_Add(m, k.c_str(), v.c_str());
+    if (s != NATS_OK) return s;
+  }
+  return natsConnection_PublishMsg(nc.get(), m);
+}
+
+awaitable<bool> connection::flush(std::chrono::milliseconds timeout) {
+  auto nc = native();
+  if (!nc) co_return false;
+  std::function<bool()> f = [nc, timeout] {
+    return natsConnection_FlushTimeout(nc.get(), timeout.count()) == NATS_OK;
+  };
+  bool ok = co_await off_executor(std::move(f));
+  co_return ok;
+}
+
+std::shared_ptr<natsConnection> connection::native() const {
+  std::lock_guard lock(mutex_);
+  return nc_;
+}
+
+void connection::close() {
+  std::shared_ptr<natsConnection> nc;
+  std::vector<natsSubscription*> subs;
+  {
+    std::lock_guard lock(mutex_);
+    nc.swap(nc_);
+    subs.swap(subs_);
+  }
+  if (!nc) return;
+  natsConnection_Close(nc.get());
+  for (auto* sub : subs) natsSubscription_Destroy(sub);
+  // Destroyed when the last user (a flush in progress) lets go.
+}
+
+bool connection::is_closed() const {
+  auto nc = native();
+  return !nc || natsConnection_IsClosed(nc.get());
+}
+
+}  // namespace roost::nats::detail

@@ -1,0 +1,89 @@
+#pragma once
+// One nats.c connection, shared by the server and the client side. nats.c runs its own
+// threads (reader, flusher, message delivery, connection events); everything it calls back
+// here only hands work over to our executor.
+
+#include <roost/awaitable.hpp>
+#include <roost/nats/context.hpp>
+#include <roost/nats/options.hpp>
+
+#include <nats/nats.h>
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace roost::nats::detail {
+
+struct msg_deleter {
+  void operator()(natsMsg* m) const noexcept { natsMsg_Destroy(m); }
+};
+using msg_ptr = std::unique_ptr<natsMsg, msg_deleter>;
+
+/// Runs on a nats.c delivery thread: decode if you like, then post to an executor.
+using message_fn = std::function<void(msg_ptr)>;
+
+/// Connection events, called on a nats.c thread (post them to an executor).
+struct connection_events {
+  std::function<void()> disconnected;  ///< lost; the library is reconnecting (or gives up)
+  std::function<void()> reconnected;
+  std::function<void()> closed;  ///< closed for good (by close() or after giving up)
+};
+
+/// The headers of a message, in order (empty when it has none).
+nats::headers headers_of(natsMsg* m);
+/// The payload of a message.
+std::string_view data_of(natsMsg* m);
+
+/// Text for a nats.c status, with the library's last error detail.
+std::string status_text(natsStatus s);
+
+class connection {
+ public:
+  connection(connection_options opts, connection_events events);
+  ~connection();  // closes
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Connects (nats.c connects synchronously: on a thread of its own, so the executor is not
+  /// blocked). Throws connection_error.
+  awaitable<void> open();
+
+  /// Subscribes `subject` in `queue` (empty: none); `on_message` runs on a nats.c thread.
+  /// Returns the subscription's id for unsubscribe(), or throws connection_error.
+  std::int64_t subscribe(const std::string& subject, const std::string& queue,
+                         message_fn on_message);
+  /// Stops the delivery of new messages to every subscription; those already received are
+  /// still delivered (nats.c's drain).
+  void drain_subscriptions();
+
+  /// Publishes (buffered; nats.c's flusher sends it). Thread-safe. With headers it becomes an
+  /// HPUB. Returns the nats.c status.
+  natsStatus publish(const std::string& subject, const char* reply, std::string_view data,
+                     const nats::headers* h = nullptr);
+
+  /// Waits until the server has processed everything sent so far (PING/PONG), on a thread of
+  /// its own. Returns false on timeout or a closed connection.
+  awaitable<bool> flush(std::chrono::milliseconds timeout);
+
+  /// Flushes what is buffered (nats.c waits up to 500 ms for it) and closes. Idempotent.
+  void close();
+
+  bool is_closed() const;
+  /// The nats.c connection, or null once closed. Shared: it is destroyed after its last user.
+  std::shared_ptr<natsConnection> native() const;
+
+  struct bridge;  // what the library's connection callbacks reach
+
+ private:
+  connection_options opts_;
+  std::shared_ptr<bridge> bridge_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<natsConnection> nc_;
+  std::vector<natsSubscription*> subs_;
+};
+
+}  // namespace roost::nats::detail
