@@ -129,7 +129,9 @@ function buildAppModule({ common, ms, rx }, transportName) {
       return out;
     }
     ctx(data, context) {
-      return { transport: this.transportName, pattern: context.getPattern() };
+      // TcpContext has getPattern(); NatsContext only the subject, which is the route.
+      const pattern = context.getPattern ? context.getPattern() : context.getSubject();
+      return { transport: this.transportName, pattern };
     }
   }
 
@@ -331,6 +333,16 @@ function scenarios({ rx }, t) {
       expectError('fail.internal 0', await outcome(c.send('fail.internal', 0)), { status: 'error', message: 'Internal server error' });
     },
     async 'no-handler'(c) {
+      if (t.name === 'nats') {
+        // A NATS server subscribes only to its handlers' subjects: nobody gets `nope`, and the
+        // NATS server's "no responders" status makes the client fail at once.
+        const o = await outcome(c.send('nope', 1));
+        const want = 'Empty response. There are no subscribers listening to that message ("nope")';
+        if (o.values.length !== 0 || !(o.error instanceof Error) || o.error.message !== want) {
+          throw new Fail(`nope 1: expected an error ${JSON.stringify(want)}, got ${showOutcome(o)}`);
+        }
+        return;
+      }
       expectError('nope 1', await outcome(c.send('nope', 1)), 'There is no matching message handler defined in the remote service.');
     },
     async events(c) {

@@ -10,11 +10,19 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cstdlib>
+#include <shared_mutex>
 #include <thread>
 
 namespace roost::nats::detail {
 
 namespace asio = boost::asio;
+
+// Closed by connection::close(): after it, callbacks still running on the library's threads
+// hand nothing more to our executors, which may be gone by then.
+struct gate {
+  std::shared_mutex mutex;
+  bool open = true;
+};
 
 namespace {
 
@@ -51,10 +59,14 @@ void check(natsStatus s, const std::string& what) {
 
 struct sub_holder {
   message_fn fn;
+  std::shared_ptr<detail::gate> gate;
 };
 
 void on_message(natsConnection*, natsSubscription*, natsMsg* m, void* closure) {
-  static_cast<sub_holder*>(closure)->fn(msg_ptr(m));
+  msg_ptr owned(m);
+  auto* h = static_cast<sub_holder*>(closure);
+  std::shared_lock lock(h->gate->mutex);
+  if (h->gate->open) h->fn(std::move(owned));
 }
 
 void on_complete(void* closure) {
@@ -65,6 +77,13 @@ void on_complete(void* closure) {
 
 struct connection::bridge {
   connection_events events;
+  std::shared_ptr<detail::gate> gate = std::make_shared<detail::gate>();
+
+  template <class F>
+  void call(F connection_events::*which) {
+    std::shared_lock lock(gate->mutex);
+    if (gate->open && events.*which) (events.*which)();
+  }
 };
 
 namespace {
@@ -103,8 +122,10 @@ std::string_view data_of(natsMsg* m) {
                : std::string_view();
 }
 
-connection::connection(connection_options opts, connection_events events)
-    : opts_(std::move(opts)), bridge_(std::make_shared<bridge>(bridge{std::move(events)})) {}
+connection::connection(connection_options opts, connection_events events, bool ordered)
+    : opts_(std::move(opts)),
+      ordered_(ordered),
+      bridge_(std::make_shared<bridge>(bridge{std::move(events)})) {}
 
 connection::~connection() {
   close();
@@ -122,6 +143,7 @@ awaitable<void> connection::open() {
   natsOptions_SetAllowReconnect(o.get(), opts_.reconnect);
   natsOptions_SetMaxReconnect(o.get(), opts_.max_reconnect_attempts);
   natsOptions_SetReconnectWait(o.get(), opts_.reconnect_time_wait.count());
+  if (ordered_) natsOptions_UseGlobalMessageDelivery(o.get(), true);
   if (!opts_.name.empty()) natsOptions_SetName(o.get(), opts_.name.c_str());
   if (!opts_.user.empty() || !opts_.password.empty()) {
     check(natsOptions_SetUserInfo(o.get(), opts_.user.c_str(), opts_.password.c_str()),
@@ -155,22 +177,20 @@ awaitable<void> connection::open() {
   natsOptions_SetDisconnectedCB(
       o.get(),
       [](natsConnection*, void* c) {
-        auto& b = **static_cast<bridge_holder*>(c);
-        if (b.events.disconnected) b.events.disconnected();
+        (*static_cast<bridge_holder*>(c))->call(&connection_events::disconnected);
       },
       holder);
   natsOptions_SetReconnectedCB(
       o.get(),
       [](natsConnection*, void* c) {
-        auto& b = **static_cast<bridge_holder*>(c);
-        if (b.events.reconnected) b.events.reconnected();
+        (*static_cast<bridge_holder*>(c))->call(&connection_events::reconnected);
       },
       holder);
   natsOptions_SetClosedCB(
       o.get(),
       [](natsConnection*, void* c) {
         auto* h = static_cast<bridge_holder*>(c);
-        if ((*h)->events.closed) (*h)->events.closed();
+        (*h)->call(&connection_events::closed);
         delete h;
       },
       holder);
@@ -203,7 +223,7 @@ std::int64_t connection::subscribe(const std::string& subject, const std::string
   std::lock_guard lock(mutex_);
   if (!nc_) fail("cannot subscribe to " + subject, NATS_CONNECTION_CLOSED);
   natsConnection* nc = nc_.get();
-  auto* holder = new sub_holder{std::move(on_msg)};
+  auto* holder = new sub_holder{std::move(on_msg), bridge_->gate};
   natsSubscription* sub = nullptr;
   natsStatus s = queue.empty()
                      ? natsConnection_Subscribe(&sub, nc, subject.c_str(), on_message, holder)
@@ -275,6 +295,10 @@ void connection::close() {
     subs.swap(subs_);
   }
   if (!nc) return;
+  {
+    std::unique_lock lock(bridge_->gate->mutex);  // waits for callbacks in progress
+    bridge_->gate->open = false;
+  }
   natsConnection_Close(nc.get());
   for (auto* sub : subs) natsSubscription_Destroy(sub);
   // Destroyed when the last user (a flush in progress) lets go.

@@ -43,7 +43,10 @@ std::string status_text(natsStatus s);
 
 class connection {
  public:
-  connection(connection_options opts, connection_events events);
+  /// `ordered`: every subscription of the connection is delivered by the library's one shared
+  /// delivery thread, so messages reach us in the order the server sent them, across
+  /// subjects (as on NestJS's single socket); otherwise each subscription has its own thread.
+  connection(connection_options opts, connection_events events, bool ordered = false);
   ~connection();  // closes
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -80,6 +83,7 @@ class connection {
 
  private:
   connection_options opts_;
+  bool ordered_;
   std::shared_ptr<bridge> bridge_;
   mutable std::mutex mutex_;
   std::shared_ptr<natsConnection> nc_;

@@ -78,7 +78,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
         s->opts.log.error(source, "connection closed: the server gave up reconnecting");
       }
     };
-    conn = std::make_shared<detail::connection>(opts, std::move(events));
+    // Ordered delivery: an event published before a request (on another subject) is served
+    // first, as NestJS serves its socket in order.
+    conn = std::make_shared<detail::connection>(opts, std::move(events), true);
     co_await conn->open();
     for (const auto* e : d.routes().entries()) {
       std::string queue = opts.queue;
