@@ -148,7 +148,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // Replies written before close() reach the server before the socket goes: wait for the
     // server to have them (bounded by gracePeriod). This blocks the calling thread only; the
     // library's threads do the work.
-    if (auto nc = conn->native()) natsConnection_FlushTimeout(nc.get(), opts.grace_period.count());
+    // Without a connection there is nothing to wait for (and nothing would come of waiting).
+    auto nc = conn->native();
+    if (nc && natsConnection_Status(nc.get()) == NATS_CONN_STATUS_CONNECTED) {
+      natsConnection_FlushTimeout(nc.get(), opts.grace_period.count());
+    }
     conn->close();
   }
 
