@@ -31,6 +31,14 @@ constexpr std::string_view source = "nats client";
   throw connection_error(make_error_code(error::connection_lost), "Connection closed");
 }
 
+[[noreturn]] void throw_publish_failed(const std::string& route, natsStatus s) {
+  if (s == NATS_CONNECTION_CLOSED) throw_closed();
+  // Over the broker's max_payload: the message never left.
+  const auto code = s == NATS_MAX_PAYLOAD ? error::payload_too_large : error::connection_lost;
+  throw connection_error(make_error_code(code),
+                         "nats: cannot publish to " + route + ": " + natsStatus_GetText(s));
+}
+
 // NestJS's EmptyResponseException text.
 std::string empty_response(std::string_view route) {
   return "Empty response. There are no subscribers listening to that message (\"" +
@@ -279,9 +287,7 @@ awaitable<void> client::send_request(const outbound_message& m) {
       std::lock_guard lock(impl_->mutex);
       impl_->routes.erase(m.id);
     }
-    if (s == NATS_CONNECTION_CLOSED) throw_closed();
-    throw connection_error(make_error_code(error::connection_lost),
-                           "nats: cannot publish to " + m.route + ": " + natsStatus_GetText(s));
+    throw_publish_failed(m.route, s);
   }
 }
 
@@ -296,11 +302,7 @@ awaitable<void> client::send_event(const outbound_message& m) {
   encode_event(text, m.pattern, m.data, nullptr);
   const auto h = impl_->headers_for(m.metadata);
   const natsStatus s = c->publish(m.route, nullptr, text, &h);
-  if (s == NATS_CONNECTION_CLOSED) throw_closed();
-  if (s != NATS_OK) {
-    throw connection_error(make_error_code(error::connection_lost),
-                           "nats: cannot publish to " + m.route + ": " + natsStatus_GetText(s));
-  }
+  if (s != NATS_OK) throw_publish_failed(m.route, s);
 }
 
 void client::close() {
