@@ -282,6 +282,7 @@ awaitable<void> client::send_request(const outbound_message& m) {
   }
   const auto h = impl_->headers_for(m.metadata);
   const natsStatus s = c->publish(m.route, reply.c_str(), text, &h);
+  c->kick();
   if (s != NATS_OK) {
     {
       std::lock_guard lock(impl_->mutex);
@@ -302,6 +303,7 @@ awaitable<void> client::send_event(const outbound_message& m) {
   encode_event(text, m.pattern, m.data, nullptr);
   const auto h = impl_->headers_for(m.metadata);
   const natsStatus s = c->publish(m.route, nullptr, text, &h);
+  c->kick();
   if (s != NATS_OK) throw_publish_failed(m.route, s);
 }
 

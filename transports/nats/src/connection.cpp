@@ -213,9 +213,16 @@ awaitable<void> connection::open() {
     throw connection_error(make_error_code(error::not_connected),
                            "nats: cannot connect to " + where + ": " + r.why);
   }
-  std::lock_guard lock(mutex_);
-  nc_ =
-      std::shared_ptr<natsConnection>(r.nc, [](natsConnection* nc) { natsConnection_Destroy(nc); });
+  {
+    std::lock_guard lock(mutex_);
+    nc_ = std::shared_ptr<natsConnection>(r.nc,
+                                          [](natsConnection* nc) { natsConnection_Destroy(nc); });
+  }
+  {
+    std::lock_guard lock(flush_mutex_);
+    flush_stop_ = false;
+  }
+  if (!flusher_.joinable()) flusher_ = std::thread([this] { flush_loop(); });
 }
 
 std::int64_t connection::subscribe(const std::string& subject, const std::string& queue,
@@ -281,6 +288,31 @@ awaitable<bool> connection::flush(std::chrono::milliseconds timeout) {
   co_return ok;
 }
 
+void connection::kick() {
+  if (flush_pending_.exchange(true)) return;  // a flush is coming anyway
+  {
+    std::lock_guard lock(flush_mutex_);
+    flush_wanted_ = true;
+  }
+  flush_cv_.notify_one();
+}
+
+void connection::flush_loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(flush_mutex_);
+      flush_cv_.wait(lock, [this] { return flush_wanted_ || flush_stop_; });
+      if (flush_stop_) return;
+      flush_wanted_ = false;
+    }
+    // Cleared before the write: what is published meanwhile asks for the next one.
+    flush_pending_ = false;
+    auto nc = native();
+    // Writes the buffer in place, then waits for the broker's PONG (bounded).
+    if (nc) natsConnection_FlushTimeout(nc.get(), 1000);
+  }
+}
+
 std::shared_ptr<natsConnection> connection::native() const {
   std::lock_guard lock(mutex_);
   return nc_;
@@ -294,14 +326,19 @@ void connection::close() {
     nc.swap(nc_);
     subs.swap(subs_);
   }
-  if (!nc) return;
-  {
+  if (nc) {
     std::unique_lock lock(bridge_->gate->mutex);  // waits for callbacks in progress
     bridge_->gate->open = false;
   }
-  natsConnection_Close(nc.get());
+  {
+    std::lock_guard lock(flush_mutex_);
+    flush_stop_ = true;
+  }
+  flush_cv_.notify_one();
+  if (nc) natsConnection_Close(nc.get());  // also ends a flush in progress
+  if (flusher_.joinable() && flusher_.get_id() != std::this_thread::get_id()) flusher_.join();
   for (auto* sub : subs) natsSubscription_Destroy(sub);
-  // Destroyed when the last user (a flush in progress) lets go.
+  // The connection is destroyed when its last user (a flush in progress) lets go.
 }
 
 bool connection::is_closed() const {

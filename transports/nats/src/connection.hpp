@@ -9,11 +9,14 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace roost::nats::detail {
@@ -68,6 +71,12 @@ class connection {
   natsStatus publish(const std::string& subject, const char* reply, std::string_view data,
                      const nats::headers* h = nullptr);
 
+  /// Writes what publish() buffered without waiting for the library's flusher (which holds
+  /// writes for 1 ms to batch them): our flush thread sends it now, and while the broker
+  /// confirms (one round trip) further publishes pile up for the next write. Thread-safe,
+  /// never blocks.
+  void kick();
+
   /// Waits until the server has processed everything sent so far (PING/PONG), on a thread of
   /// its own. Returns false on timeout or a closed connection.
   awaitable<bool> flush(std::chrono::milliseconds timeout);
@@ -88,6 +97,13 @@ class connection {
   mutable std::mutex mutex_;
   std::shared_ptr<natsConnection> nc_;
   std::vector<natsSubscription*> subs_;
+  // The flush thread kick() wakes.
+  std::thread flusher_;
+  std::mutex flush_mutex_;
+  std::condition_variable flush_cv_;
+  bool flush_wanted_ = false, flush_stop_ = false;
+  std::atomic<bool> flush_pending_{false};
+  void flush_loop();
 };
 
 }  // namespace roost::nats::detail

@@ -34,6 +34,7 @@ class inbox_reply_sink final : public reply_sink {
     text_.clear();
     encode_reply(text_, r, id_);
     const natsStatus s = conn_->publish(reply_, nullptr, text_);
+    conn_->kick();
     if (s != NATS_OK) {
       log_.error(source, "cannot publish the reply to " + reply_ + ": " + natsStatus_GetText(s));
     }
