@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -46,18 +47,23 @@ std::uint16_t free_port() {
 // A nats-server of this test's own on 127.0.0.1:port.
 class private_broker {
  public:
-  explicit private_broker(std::uint16_t port) : port_(port) { start(); }
+  explicit private_broker(std::uint16_t port, std::vector<std::string> extra = {})
+      : port_(port), extra_(std::move(extra)) {
+    start();
+  }
   ~private_broker() { stop(); }
 
   void start() {
     const std::string p = std::to_string(port_);
-    const char* argv[] = {ROOST_NATS_SERVER_COMMAND, "-a", "127.0.0.1", "-p", p.c_str(), nullptr};
+    std::vector<const char*> argv{ROOST_NATS_SERVER_COMMAND, "-a", "127.0.0.1", "-p", p.c_str()};
+    for (const auto& a : extra_) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
     posix_spawn_file_actions_t quiet;
     posix_spawn_file_actions_init(&quiet);
     posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
     const int rc = posix_spawn(&pid_, ROOST_NATS_SERVER_COMMAND, &quiet, nullptr,
-                               const_cast<char* const*>(argv), environ);
+                               const_cast<char* const*>(argv.data()), environ);
     posix_spawn_file_actions_destroy(&quiet);
     if (rc != 0) throw std::runtime_error("cannot start " ROOST_NATS_SERVER_COMMAND);
     // Ready once it accepts connections.
@@ -84,6 +90,7 @@ class private_broker {
 
  private:
   std::uint16_t port_;
+  std::vector<std::string> extra_;
   pid_t pid_ = -1;
 };
 
@@ -272,6 +279,82 @@ TEST(nats_restart, a_client_whose_broker_is_gone_for_good_fails_its_calls) {
     co_await app.shutdown();
   });
 }
+
+// Serves `sum` through `server_url` and calls it through `client_url`; returns the sum or the
+// error text.
+std::string sum_through(const std::string& server_url, const std::string& client_url) {
+  router r;
+  r.message("sum", [](std::vector<int> xs) { return xs.at(0) + xs.at(1); });
+  std::string result;
+  testing::run([&]() -> awaitable<void> {
+    auto su = url::parse(server_url);
+    auto cu = url::parse(client_url);
+    auto so = server_options_from(*su);
+    auto co = client_options_from(*cu);
+    if (!so || !co) throw std::runtime_error("bad test URL");
+    so->log = logger::silent();
+    co->log = logger::silent();
+    co->connect_timeout = 2s;
+    microservice app(r, app_opts());
+    app.add_transport(nats::server(*so));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, nats::client(*co));
+    try {
+      const std::vector<int> xs{2, 3};
+      const int v = co_await c.send<int>("sum", xs);
+      result = std::to_string(v);
+    } catch (const std::exception& e) {
+      result = e.what();
+    }
+    co_await app.shutdown();
+  });
+  return result;
+}
+
+TEST(nats_private_broker, user_password_and_token) {
+  const auto port = free_port();
+  {
+    private_broker broker(port, {"--user", "alice", "--pass", "s3cret"});
+    const std::string base = "nats://alice:s3cret@127.0.0.1:" + std::to_string(port);
+    EXPECT_EQ(sum_through(base, base), "5");
+    const std::string bad =
+        sum_through(base, "nats://alice:wrong@127.0.0.1:" + std::to_string(port));
+    EXPECT_NE(bad.find("cannot connect"), std::string::npos) << bad;
+  }
+  {
+    private_broker broker(port, {"--auth", "t0ken"});
+    const std::string base = "nats://127.0.0.1:" + std::to_string(port) + "/?token=t0ken";
+    EXPECT_EQ(sum_through(base, base), "5");
+  }
+}
+
+#ifdef ROOST_OPENSSL_COMMAND
+TEST(nats_private_broker, tls) {
+  // A self-signed certificate for 127.0.0.1, made with the openssl command line.
+  char tmpl[] = "/tmp/roost-nats-tls-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const std::string cmd = "cd '" + dir +
+                          "' && '" ROOST_OPENSSL_COMMAND
+                          "' req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem "
+                          "-days 2 -subj /CN=localhost "
+                          "-addext subjectAltName=IP:127.0.0.1,DNS:localhost >openssl.log 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed, see " << dir << "/openssl.log";
+  const auto port = free_port();
+  private_broker broker(port,
+                        {"--tls", "--tlscert", dir + "/cert.pem", "--tlskey", dir + "/key.pem"});
+  const std::string p = std::to_string(port);
+  const std::string good = "nats+tls://127.0.0.1:" + p + "/?ca=" + dir + "/cert.pem";
+  EXPECT_EQ(sum_through(good, good), "5");
+  // `ca` alone turns TLS on for nats:// too.
+  EXPECT_EQ(sum_through(good, "nats://127.0.0.1:" + p + "/?ca=" + dir + "/cert.pem"), "5");
+  // Not trusting the certificate fails the connection with a clear error; verify=false accepts it.
+  const std::string untrusted = sum_through(good, "nats+tls://127.0.0.1:" + p);
+  EXPECT_NE(untrusted.find("cannot connect"), std::string::npos) << untrusted;
+  EXPECT_EQ(sum_through(good, "nats+tls://127.0.0.1:" + p + "/?verify=false"), "5");
+  std::system(("rm -rf '" + dir + "'").c_str());
+}
+#endif
 
 }  // namespace
 }  // namespace roost::nats::test
