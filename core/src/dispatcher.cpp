@@ -100,6 +100,7 @@ awaitable<void> dispatcher::serve_request(const router::entry* e, inbound_packet
   } catch (...) {
     failure = std::current_exception();
   }
+  ctx.set_handler_failed();
   reply_packet error_reply = reply_packet::error(error_value(failure, ctx));
   co_await sink.send(std::move(error_reply));
 }
@@ -160,6 +161,7 @@ awaitable<void> dispatcher::serve_event(const router::entry* e, inbound_packet& 
     log_.error(source,
                "There is no matching event handler defined in the remote service. Event pattern: " +
                    ctx.route());
+    ctx.set_handler_failed();
     co_return;
   }
   const auto ex = co_await boost::asio::this_coro::executor;
@@ -174,6 +176,7 @@ awaitable<void> dispatcher::serve_event(const router::entry* e, inbound_packet& 
         }
       }
     } catch (...) {
+      ctx.set_handler_failed();
       (void)error_value(std::current_exception(), ctx);
     }
   };

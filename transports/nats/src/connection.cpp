@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <shared_mutex>
 #include <thread>
+#include <utility>
 
 namespace roost::nats::detail {
 
@@ -249,6 +250,95 @@ std::int64_t connection::subscribe(const std::string& subject, const std::string
   return natsSubscription_GetID(sub);
 }
 
+jsCtx* connection::jetstream() {
+  if (!js_ && nc_) {
+    if (natsConnection_JetStream(&js_, nc_.get(), nullptr) != NATS_OK) js_ = nullptr;
+  }
+  return js_;
+}
+
+awaitable<void> connection::ensure_stream(std::string name, std::vector<std::string> subjects) {
+  jsCtx* js;
+  {
+    std::lock_guard lock(mutex_);
+    js = jetstream();
+  }
+  if (!js) fail("JetStream is not available", NATS_ERR);
+  auto nc = native();  // keeps the connection (and so `js`) alive meanwhile
+  struct result {
+    natsStatus status = NATS_OK;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    std::string why;
+  };
+  std::function<result()> f = [nc, js, name, subjects] {
+    result r;
+    jsStreamInfo* si = nullptr;
+    r.status = js_GetStreamInfo(&si, js, name.c_str(), nullptr, &r.code);
+    if (r.status == NATS_OK) {
+      jsStreamInfo_Destroy(si);
+      return r;
+    }
+    if (r.status != NATS_NOT_FOUND && r.code != JSStreamNotFoundErr) {
+      r.why = status_text(r.status);
+      return r;
+    }
+    std::vector<const char*> subs;
+    for (const auto& s : subjects) subs.push_back(s.c_str());
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = name.c_str();
+    cfg.Subjects = subs.data();
+    cfg.SubjectsLen = static_cast<int>(subs.size());
+    cfg.Storage = js_FileStorage;
+    r.code = static_cast<jsErrCode>(0);
+    r.status = js_AddStream(&si, js, &cfg, nullptr, &r.code);
+    if (r.status == NATS_OK) {
+      jsStreamInfo_Destroy(si);
+    } else {
+      r.why = status_text(r.status);
+    }
+    return r;
+  };
+  auto r = co_await off_executor(std::move(f));
+  if (r.status != NATS_OK) {
+    throw connection_error(make_error_code(error::not_connected),
+                           "nats: cannot find or create JetStream stream " + name + ": " + r.why +
+                               (r.code ? " (JetStream error " + std::to_string(r.code) + ")" : ""));
+  }
+}
+
+void connection::js_subscribe(const std::string& stream, const std::string& subject,
+                              const std::string& queue, const std::string& durable,
+                              std::chrono::milliseconds ack_wait, int max_deliver,
+                              message_fn on_msg) {
+  std::lock_guard lock(mutex_);
+  jsCtx* js = jetstream();
+  if (!js) fail("JetStream is not available", NATS_ERR);
+  auto* holder = new sub_holder{std::move(on_msg), bridge_->gate};
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Stream = stream.c_str();
+  so.ManualAck = true;
+  so.Config.Durable = durable.c_str();
+  so.Config.AckPolicy = js_AckExplicit;
+  so.Config.AckWait = std::chrono::duration_cast<std::chrono::nanoseconds>(ack_wait).count();
+  so.Config.MaxDeliver = max_deliver;
+  if (!queue.empty()) so.Queue = queue.c_str();
+  natsSubscription* sub = nullptr;
+  jsErrCode code = static_cast<jsErrCode>(0);
+  const natsStatus s =
+      js_Subscribe(&sub, js, subject.c_str(), on_message, holder, nullptr, &so, &code);
+  if (s != NATS_OK) {
+    delete holder;
+    fail("cannot consume " + subject + " from stream " + stream +
+             (code ? " (JetStream error " + std::to_string(code) + ")" : ""),
+         s);
+  }
+  (void)natsSubscription_SetOnCompleteCB(sub, on_complete, holder);
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  subs_.push_back(sub);
+}
+
 void connection::drain_subscriptions() {
   std::lock_guard lock(mutex_);
   for (auto* sub : subs_) natsSubscription_Drain(sub);
@@ -336,6 +426,12 @@ void connection::close() {
   }
   flush_cv_.notify_one();
   if (nc) natsConnection_Close(nc.get());  // also ends a flush in progress
+  jsCtx* js;
+  {
+    std::lock_guard lock(mutex_);
+    js = std::exchange(js_, nullptr);
+  }
+  if (js) jsCtx_Destroy(js);
   if (flusher_.joinable() && flusher_.get_id() != std::this_thread::get_id()) flusher_.join();
   for (auto* sub : subs) natsSubscription_Destroy(sub);
   // The connection is destroyed when its last user (a flush in progress) lets go.

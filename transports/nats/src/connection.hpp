@@ -10,6 +10,7 @@
 #include <nats/nats.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -62,6 +63,16 @@ class connection {
   /// Returns the subscription's id for unsubscribe(), or throws connection_error.
   std::int64_t subscribe(const std::string& subject, const std::string& queue,
                          message_fn on_message);
+  /// JetStream: makes sure stream `name` exists, creating it with `subjects` (file storage)
+  /// when missing; runs its blocking calls off the executor. Throws connection_error.
+  awaitable<void> ensure_stream(std::string name, std::vector<std::string> subjects);
+  /// JetStream: a push subscription of durable consumer `durable` on `subject` of `stream`,
+  /// with manual acks (the caller acks each message with natsMsg_Ack/Nak/Term). Throws
+  /// connection_error.
+  void js_subscribe(const std::string& stream, const std::string& subject, const std::string& queue,
+                    const std::string& durable, std::chrono::milliseconds ack_wait, int max_deliver,
+                    message_fn on_message);
+
   /// Stops the delivery of new messages to every subscription; those already received are
   /// still delivered (nats.c's drain).
   void drain_subscriptions();
@@ -97,6 +108,8 @@ class connection {
   mutable std::mutex mutex_;
   std::shared_ptr<natsConnection> nc_;
   std::vector<natsSubscription*> subs_;
+  jsCtx* js_ = nullptr;  // made on first use, destroyed in close()
+  jsCtx* jetstream();    // with mutex_ held
   // The flush thread kick() wakes.
   std::thread flusher_;
   std::mutex flush_mutex_;

@@ -87,6 +87,19 @@ boost::system::result<server_options> server_options_from(const url& u) {
     return make_error_code(error::invalid_argument);
   }
   o.queue = u.param("queue").value_or("");
+  if (auto stream = u.param("jetstream")) {
+    jetstream_options js;
+    js.stream = *stream;
+    js.durable = u.param("durable").value_or(js.durable);
+    std::int64_t max_deliver = js.max_deliver;
+    if (js.stream.empty() || js.durable.empty() || !millis(u, "ackWait", js.ack_wait) ||
+        !number(u, "maxDeliver", max_deliver) || max_deliver < -1 || max_deliver == 0 ||
+        max_deliver > 1'000'000'000) {
+      return make_error_code(error::invalid_argument);
+    }
+    js.max_deliver = static_cast<int>(max_deliver);
+    o.jetstream = std::move(js);
+  }
   return o;
 }
 

@@ -13,6 +13,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <atomic>
+#include <vector>
 
 namespace roost::nats {
 
@@ -83,22 +84,98 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // first, as NestJS serves its socket in order.
     conn = std::make_shared<detail::connection>(opts, std::move(events), true);
     co_await conn->open();
+    // With JetStream (roost extension), routes served only by event handlers are consumed
+    // from the stream; everything else is a plain subscription, as NestJS subscribes.
+    std::vector<const router::entry*> plain, durable;
     for (const auto* e : d.routes().entries()) {
-      std::string queue = opts.queue;
-      if (auto* q = e->extras.if_contains("queue"); q && q->is_string()) {
-        queue = std::string(q->get_string());
-      }
-      subscribe(e->route, queue);
+      const bool events_only = !e->message && !e->events.empty();
+      (opts.jetstream && events_only ? durable : plain).push_back(e);
     }
+    if (!durable.empty()) {
+      std::vector<std::string> subjects;
+      for (const auto* e : durable) subjects.push_back(e->route);
+      co_await conn->ensure_stream(opts.jetstream->stream, std::move(subjects));
+    }
+    for (const auto* e : plain) subscribe(e->route, queue_of(*e));
+    for (const auto* e : durable) consume(e->route, queue_of(*e));
     // Ready once the server has registered every subscription.
     const bool flushed = co_await conn->flush(opts.connect_timeout);
     if (!flushed) {
       throw connection_error(make_error_code(error::not_connected),
                              "nats: the server did not confirm the subscriptions");
     }
-    opts.log.info(source, "subscribed to " + std::to_string(d.routes().entries().size()) +
-                              " subject(s) on " + opts.servers.front() +
-                              (opts.queue.empty() ? "" : " in queue group " + opts.queue));
+    opts.log.info(source,
+                  "subscribed to " + std::to_string(plain.size()) + " subject(s)" +
+                      (durable.empty() ? std::string()
+                                       : " and consuming " + std::to_string(durable.size()) +
+                                             " from JetStream stream " + opts.jetstream->stream) +
+                      " on " + opts.servers.front() +
+                      (opts.queue.empty() ? "" : " in queue group " + opts.queue));
+  }
+
+  std::string queue_of(const router::entry& e) const {
+    if (auto* q = e.extras.if_contains("queue"); q && q->is_string()) {
+      return std::string(q->get_string());
+    }
+    return opts.queue;
+  }
+
+  // A durable consumer name from a route: letters, digits, '-' and '_' only.
+  std::string durable_name(const std::string& route) const {
+    std::string name = opts.jetstream->durable + "_";
+    for (char c : route) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_';
+      name += ok ? c : '_';
+    }
+    return name;
+  }
+
+  // JetStream (roost extension): each event is acknowledged once its handlers succeeded,
+  // negatively acknowledged (delivered again) when one threw, and terminated when it is not
+  // JSON (it never will be).
+  void consume(const std::string& route, const std::string& queue) {
+    std::weak_ptr<impl> weak = shared_from_this();
+    const json::value channel(route);
+    auto on_msg = [weak, route, channel, ex = ex, log = opts.log](detail::msg_ptr m) {
+      auto packet = decode_inbound(detail::data_of(m.get()), channel);
+      if (!packet) {
+        log.error(source, "The invalid received message from nats subject " +
+                              std::string(natsMsg_GetSubject(m.get())) +
+                              " (not JSON); terminated in the stream");
+        natsMsg_Term(m.get(), nullptr);
+        return;
+      }
+      auto s = weak.lock();
+      if (!s) return;
+      // An event, whatever the packet says: a stream stores no reply subject.
+      packet->id.reset();
+      inbound in{std::move(*packet), natsMsg_GetSubject(m.get()), "", detail::headers_of(m.get())};
+      std::shared_ptr<natsMsg> msg(m.release(), detail::msg_deleter{});
+      asio::co_spawn(ex, serve_durable(std::move(s), route, std::move(in), std::move(msg)),
+                     asio::detached);
+    };
+    const auto& js = *opts.jetstream;
+    conn->js_subscribe(js.stream, route, queue, durable_name(route), js.ack_wait, js.max_deliver,
+                       std::move(on_msg));
+  }
+
+  static awaitable<void> serve_durable(std::shared_ptr<impl> self, std::string route, inbound in,
+                                       std::shared_ptr<natsMsg> msg) {
+    json::object metadata;
+    for (const auto& [k, v] : in.headers) {
+      if (!metadata.contains(k)) metadata[k] = v;
+    }
+    const json::object* md = in.headers.empty() ? nullptr : &metadata;
+    context ctx(std::move(in.packet.pattern), std::move(in.subject), std::move(in.headers), md);
+    co_await self->disp->dispatch_route(std::move(route), in.packet, ctx, nullptr);
+    const natsStatus s =
+        ctx.handler_failed() ? natsMsg_Nak(msg.get(), nullptr) : natsMsg_Ack(msg.get(), nullptr);
+    if (s != NATS_OK) {
+      self->opts.log.warn(source, std::string("cannot acknowledge an event of ") + ctx.subject() +
+                                      ": " + natsStatus_GetText(s) + " (it will come again)");
+    }
+    self->conn->kick();
   }
 
   void subscribe(const std::string& route, const std::string& queue) {

@@ -54,6 +54,25 @@ TEST(nats_from_url, tls) {
   EXPECT_FALSE(b->tls->verify_peer);
 }
 
+TEST(nats_from_url, jetstream_extension) {
+  auto none = server_options_from(parse("nats://h"));
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->jetstream);
+  auto o = server_options_from(
+      parse("nats://h/?jetstream=EVENTS&durable=billing&ackWait=500&maxDeliver=5"));
+  ASSERT_TRUE(o);
+  ASSERT_TRUE(o->jetstream);
+  EXPECT_EQ(o->jetstream->stream, "EVENTS");
+  EXPECT_EQ(o->jetstream->durable, "billing");
+  EXPECT_EQ(o->jetstream->ack_wait.count(), 500);
+  EXPECT_EQ(o->jetstream->max_deliver, 5);
+  for (const char* text :
+       {"nats://h/?jetstream=", "nats://h/?jetstream=S&maxDeliver=0",
+        "nats://h/?jetstream=S&ackWait=soon", "nats://h/?jetstream=S&durable="}) {
+    EXPECT_FALSE(server_options_from(parse(text))) << text;
+  }
+}
+
 TEST(nats_from_url, bad_values_are_refused) {
   for (const char* text : {"tcp://h:1", "nats://h/?connectTimeout=x", "nats://h/?reconnect=maybe",
                            "nats://h/?maxReconnectAttempts=-2", "nats://h/?cert=/c.pem",

@@ -13,7 +13,9 @@ namespace roost::nats {
 /// names: `queue` (server), `token`, `creds` (a .creds file), `nkey` and `seed` (an NKey public key
 /// and its seed file), `name`, `timeout`/`connectTimeout` (ms), `reconnect=false`,
 /// `maxReconnectAttempts`, `reconnectTimeWait` (ms), `inboxPrefix` (client), `gracePeriod` (ms,
-/// server), `headers.K=V` (client default headers), and the TLS ones `ca`, `cert`, `key`,
+/// server), `headers.K=V` (client default headers), `jetstream=STREAM` with `durable`, `ackWait`
+/// (ms) and `maxDeliver` (server: JetStream durable consumers for events, a roost extension), and
+/// the TLS ones `ca`, `cert`, `key`,
 /// `verify=false`, `servername` (any of them turns TLS on for `nats://` too). Returns
 /// roost::error::invalid_argument for another scheme or a bad value.
 boost::system::result<server_options> server_options_from(const url& u);

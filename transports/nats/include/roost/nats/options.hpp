@@ -43,12 +43,34 @@ struct connection_options {
   roost::logger log;
 };
 
+/// roost extension (not in NestJS, off by default): event handlers consume through JetStream
+/// durable consumers instead of plain subscriptions, so events published while the service is
+/// down wait for it, and each is acknowledged only after its handlers succeeded (at least
+/// once: a handler that throws gets the event again). Publishers do not change: NestJS and
+/// roost clients publish events as usual and the stream stores them. Only routes with event
+/// handlers and no message handler go through JetStream (a request to a stream subject would
+/// get the stream's publish acknowledgement, not a reply).
+struct jetstream_options {
+  /// The stream holding the events. Created (file storage, the event routes as subjects) when
+  /// missing; an existing stream is used as it is.
+  std::string stream;
+  /// Durable consumer names are `<durable>_<route>` (characters other than letters, digits,
+  /// `-` and `_` become `_`); instances sharing them (and the queue group) share the work.
+  std::string durable = "roost";
+  /// An event not acknowledged this long after delivery is delivered again.
+  std::chrono::milliseconds ack_wait{30'000};
+  /// Deliveries of one event at most; -1: no limit.
+  int max_deliver = -1;
+};
+
 struct server_options : connection_options {
   /// Queue group of every subscription whose handler gives none in its extras (NestJS's
   /// `queue`); empty: no queue group, every server instance gets every message.
   std::string queue;
   /// How long close() waits for the replies still buffered to reach the server.
   std::chrono::milliseconds grace_period{10'000};
+  /// JetStream durable consumers for events (roost extension); none: plain subscriptions.
+  std::optional<jetstream_options> jetstream;
 };
 
 struct client_options : connection_options {
