@@ -123,9 +123,11 @@ std::string_view data_of(natsMsg* m) {
                : std::string_view();
 }
 
-connection::connection(connection_options opts, connection_events events, bool ordered)
+connection::connection(connection_options opts, connection_events events, bool ordered,
+                       int default_reconnects)
     : opts_(std::move(opts)),
       ordered_(ordered),
+      default_reconnects_(default_reconnects),
       bridge_(std::make_shared<bridge>(bridge{std::move(events)})) {}
 
 connection::~connection() {
@@ -142,7 +144,7 @@ awaitable<void> connection::open() {
         "bad server list");
   natsOptions_SetTimeout(o.get(), opts_.connect_timeout.count());
   natsOptions_SetAllowReconnect(o.get(), opts_.reconnect);
-  natsOptions_SetMaxReconnect(o.get(), opts_.max_reconnect_attempts);
+  natsOptions_SetMaxReconnect(o.get(), opts_.max_reconnect_attempts.value_or(default_reconnects_));
   natsOptions_SetReconnectWait(o.get(), opts_.reconnect_time_wait.count());
   if (ordered_) natsOptions_UseGlobalMessageDelivery(o.get(), true);
   if (!opts_.name.empty()) natsOptions_SetName(o.get(), opts_.name.c_str());
@@ -307,36 +309,76 @@ awaitable<void> connection::ensure_stream(std::string name, std::vector<std::str
   }
 }
 
-void connection::js_subscribe(const std::string& stream, const std::string& subject,
-                              const std::string& queue, const std::string& durable,
-                              std::chrono::milliseconds ack_wait, int max_deliver,
-                              message_fn on_msg) {
-  std::lock_guard lock(mutex_);
-  jsCtx* js = jetstream();
-  if (!js) fail("JetStream is not available", NATS_ERR);
-  auto* holder = new sub_holder{std::move(on_msg), bridge_->gate};
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Stream = stream.c_str();
-  so.ManualAck = true;
-  so.Config.Durable = durable.c_str();
-  so.Config.AckPolicy = js_AckExplicit;
-  so.Config.AckWait = std::chrono::duration_cast<std::chrono::nanoseconds>(ack_wait).count();
-  so.Config.MaxDeliver = max_deliver;
-  if (!queue.empty()) so.Queue = queue.c_str();
-  natsSubscription* sub = nullptr;
-  jsErrCode code = static_cast<jsErrCode>(0);
-  const natsStatus s =
-      js_Subscribe(&sub, js, subject.c_str(), on_message, holder, nullptr, &so, &code);
-  if (s != NATS_OK) {
-    delete holder;
-    fail("cannot consume " + subject + " from stream " + stream +
-             (code ? " (JetStream error " + std::to_string(code) + ")" : ""),
-         s);
+awaitable<void> connection::js_subscribe(std::string stream, std::string subject, std::string queue,
+                                         std::string durable, std::chrono::milliseconds ack_wait,
+                                         int max_deliver, message_fn on_msg) {
+  jsCtx* js;
+  {
+    std::lock_guard lock(mutex_);
+    js = jetstream();
   }
-  (void)natsSubscription_SetOnCompleteCB(sub, on_complete, holder);
-  natsSubscription_SetPendingLimits(sub, -1, -1);
-  subs_.push_back(sub);
+  if (!js) fail("JetStream is not available", NATS_ERR);
+  auto nc = native();  // keeps the connection (and so `js`) alive meanwhile
+  auto holder = std::make_shared<sub_holder*>(new sub_holder{std::move(on_msg), bridge_->gate});
+  struct result {
+    natsSubscription* sub = nullptr;
+    natsStatus status = NATS_OK;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    std::string why;
+  };
+  std::function<result()> f = [nc, js, stream, subject, queue, durable, ack_wait, max_deliver,
+                               holder] {
+    result r;
+    jsConsumerInfo* ci = nullptr;
+    r.status = js_GetConsumerInfo(&ci, js, stream.c_str(), durable.c_str(), nullptr, &r.code);
+    if (r.status == NATS_OK) {
+      jsConsumerInfo_Destroy(ci);
+    } else if (r.status == NATS_NOT_FOUND || r.code == JSConsumerNotFoundErr) {
+      natsInbox* inbox = nullptr;
+      natsInbox_Create(&inbox);
+      jsConsumerConfig cc;
+      jsConsumerConfig_Init(&cc);
+      cc.Durable = durable.c_str();
+      cc.DeliverSubject = inbox;
+      cc.DeliverPolicy = js_DeliverAll;
+      cc.AckPolicy = js_AckExplicit;
+      cc.AckWait = std::chrono::duration_cast<std::chrono::nanoseconds>(ack_wait).count();
+      cc.MaxDeliver = max_deliver;
+      cc.FilterSubject = subject.c_str();
+      if (!queue.empty()) cc.DeliverGroup = queue.c_str();
+      r.code = static_cast<jsErrCode>(0);
+      r.status = js_AddConsumer(&ci, js, stream.c_str(), &cc, nullptr, &r.code);
+      natsInbox_Destroy(inbox);
+      if (r.status == NATS_OK) jsConsumerInfo_Destroy(ci);
+    }
+    if (r.status != NATS_OK) {
+      r.why = status_text(r.status);
+      return r;
+    }
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream.c_str();
+    so.Consumer = durable.c_str();  // bound: the library leaves the consumer alone
+    so.ManualAck = true;
+    if (!queue.empty()) so.Queue = queue.c_str();
+    r.code = static_cast<jsErrCode>(0);
+    r.status =
+        js_Subscribe(&r.sub, js, subject.c_str(), on_message, *holder, nullptr, &so, &r.code);
+    if (r.status != NATS_OK) r.why = status_text(r.status);
+    return r;
+  };
+  auto r = co_await off_executor(std::move(f));
+  if (r.status != NATS_OK) {
+    delete *holder;
+    throw connection_error(make_error_code(error::not_connected),
+                           "nats: cannot consume " + subject + " from stream " + stream + ": " +
+                               r.why +
+                               (r.code ? " (JetStream error " + std::to_string(r.code) + ")" : ""));
+  }
+  (void)natsSubscription_SetOnCompleteCB(r.sub, on_complete, *holder);
+  natsSubscription_SetPendingLimits(r.sub, -1, -1);
+  std::lock_guard lock(mutex_);
+  subs_.push_back(r.sub);
 }
 
 void connection::drain_subscriptions() {

@@ -50,7 +50,9 @@ class connection {
   /// `ordered`: every subscription of the connection is delivered by the library's one shared
   /// delivery thread, so messages reach us in the order the server sent them, across
   /// subjects (as on NestJS's single socket); otherwise each subscription has its own thread.
-  connection(connection_options opts, connection_events events, bool ordered = false);
+  /// `default_reconnects`: reconnect attempts when the options leave them unset.
+  connection(connection_options opts, connection_events events, bool ordered = false,
+             int default_reconnects = 10);
   ~connection();  // closes
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -67,11 +69,14 @@ class connection {
   /// when missing; runs its blocking calls off the executor. Throws connection_error.
   awaitable<void> ensure_stream(std::string name, std::vector<std::string> subjects);
   /// JetStream: a push subscription of durable consumer `durable` on `subject` of `stream`,
-  /// with manual acks (the caller acks each message with natsMsg_Ack/Nak/Term). Throws
+  /// with manual acks (the caller acks each message with natsMsg_Ack/Nak/Term). The consumer
+  /// is created here when missing, so that the library does not own it: a consumer the
+  /// library created is deleted when its subscription ends, which would forget everything
+  /// a durable consumer is for. Runs its blocking calls off the executor. Throws
   /// connection_error.
-  void js_subscribe(const std::string& stream, const std::string& subject, const std::string& queue,
-                    const std::string& durable, std::chrono::milliseconds ack_wait, int max_deliver,
-                    message_fn on_message);
+  awaitable<void> js_subscribe(std::string stream, std::string subject, std::string queue,
+                               std::string durable, std::chrono::milliseconds ack_wait,
+                               int max_deliver, message_fn on_message);
 
   /// Stops the delivery of new messages to every subscription; those already received are
   /// still delivered (nats.c's drain).
@@ -104,6 +109,7 @@ class connection {
  private:
   connection_options opts_;
   bool ordered_;
+  int default_reconnects_;
   std::shared_ptr<bridge> bridge_;
   mutable std::mutex mutex_;
   std::shared_ptr<natsConnection> nc_;

@@ -61,11 +61,13 @@ bool common(const url& u, connection_options& o) {
       !flag(u, "reconnect", o.reconnect)) {
     return false;
   }
-  std::int64_t attempts = o.max_reconnect_attempts;
-  if (!number(u, "maxReconnectAttempts", attempts) || attempts < -1 || attempts > 1'000'000'000) {
-    return false;
+  if (u.param("maxReconnectAttempts")) {
+    std::int64_t attempts = 0;
+    if (!number(u, "maxReconnectAttempts", attempts) || attempts < -1 || attempts > 1'000'000'000) {
+      return false;
+    }
+    o.max_reconnect_attempts = static_cast<int>(attempts);
   }
-  o.max_reconnect_attempts = static_cast<int>(attempts);
   if (tls) {
     tls_options t;
     t.ca_file = u.param("ca").value_or("");

@@ -82,7 +82,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
     };
     // Ordered delivery: an event published before a request (on another subject) is served
     // first, as NestJS serves its socket in order.
-    conn = std::make_shared<detail::connection>(opts, std::move(events), true);
+    // Unless told otherwise, a server reconnects for ever (-1).
+    conn = std::make_shared<detail::connection>(opts, std::move(events), true, -1);
     co_await conn->open();
     // With JetStream (roost extension), routes served only by event handlers are consumed
     // from the stream; everything else is a plain subscription, as NestJS subscribes.
@@ -97,7 +98,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
       co_await conn->ensure_stream(opts.jetstream->stream, std::move(subjects));
     }
     for (const auto* e : plain) subscribe(e->route, queue_of(*e));
-    for (const auto* e : durable) consume(e->route, queue_of(*e));
+    for (const auto* e : durable) {
+      // Named first: no owning temporaries in a co_await expression (GCC 12).
+      std::string route = e->route, queue = queue_of(*e);
+      co_await consume(std::move(route), std::move(queue));
+    }
     // Ready once the server has registered every subscription.
     const bool flushed = co_await conn->flush(opts.connect_timeout);
     if (!flushed) {
@@ -134,7 +139,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   // JetStream (roost extension): each event is acknowledged once its handlers succeeded,
   // negatively acknowledged (delivered again) when one threw, and terminated when it is not
   // JSON (it never will be).
-  void consume(const std::string& route, const std::string& queue) {
+  awaitable<void> consume(std::string route, std::string queue) {
     std::weak_ptr<impl> weak = shared_from_this();
     const json::value channel(route);
     auto on_msg = [weak, route, channel, ex = ex, log = opts.log](detail::msg_ptr m) {
@@ -156,8 +161,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
                      asio::detached);
     };
     const auto& js = *opts.jetstream;
-    conn->js_subscribe(js.stream, route, queue, durable_name(route), js.ack_wait, js.max_deliver,
-                       std::move(on_msg));
+    std::string stream = js.stream, name = durable_name(route);
+    detail::message_fn fn = std::move(on_msg);
+    co_await conn->js_subscribe(std::move(stream), std::move(route), std::move(queue),
+                                std::move(name), js.ack_wait, js.max_deliver, std::move(fn));
   }
 
   static awaitable<void> serve_durable(std::shared_ptr<impl> self, std::string route, inbound in,

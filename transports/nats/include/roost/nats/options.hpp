@@ -37,8 +37,10 @@ struct connection_options {
   std::chrono::milliseconds connect_timeout{5'000};
   /// Reconnects after a lost connection (`reconnect`), up to `max_reconnect_attempts` times per
   /// server (`maxReconnectAttempts`, -1 for ever) waiting `reconnect_time_wait` in between.
+  /// Unset: 10 for a client (the NATS clients' default, which NestJS keeps; then pending calls
+  /// fail), for ever for a server (a service outlives broker restarts instead of stopping).
   bool reconnect = true;
-  int max_reconnect_attempts = 10;
+  std::optional<int> max_reconnect_attempts;
   std::chrono::milliseconds reconnect_time_wait{2'000};
   roost::logger log;
 };
