@@ -3,7 +3,7 @@
 #   bench/run-nats.sh [BUILD_DIR]     (SECONDS_PER_POINT=5 by default)
 # Starts a private nats-server (on a free port, so the brokers of scripts/brokers.sh are not
 # disturbed). The server under test runs on core 1; nats-server and bench/nats_loadgen share
-# core 0. Each point keeps K requests `sum [1,2,3]` in flight through the broker; the table has
+# core 0 (BROKER_CPUS=0,1 lets nats-server use what the server under test leaves of core 1). Each point keeps K requests `sum [1,2,3]` in flight through the broker; the table has
 # the throughput, latency, and the server's CPU time per request (user + system, from /proc).
 # Writes bench/results/nats.tsv and prints it.
 set -uo pipefail
@@ -25,7 +25,8 @@ while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); d
 url="nats://127.0.0.1:$port"
 work=$(mktemp -d)
 printf 'max_payload: 8MB\n' >"$work/nats.conf"
-taskset -c "$client_cpu" nats-server -c "$work/nats.conf" -a 127.0.0.1 -p "$port" -l "$work/nats.log" \
+broker_cpus=${BROKER_CPUS:-$client_cpu}
+taskset -c "$broker_cpus" nats-server -c "$work/nats.conf" -a 127.0.0.1 -p "$port" -l "$work/nats.log" \
   </dev/null >/dev/null 2>&1 &
 broker=$!
 pid=""
