@@ -85,6 +85,11 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
     log.clear();
     return out;
   });
+  // The `x-trace` header (NATS headers, or NestJS 12 packet metadata), null without one.
+  r.message("headers", [](roost::context& ctx) {
+    const json::value* v = ctx.metadata() ? ctx.metadata()->if_contains("x-trace") : nullptr;
+    return v ? *v : json::value(nullptr);
+  });
   r.message("ctx", [](roost::context& ctx) {
     return json::object{{"transport", ctx.transport()}, {"pattern", ctx.pattern()}};
   });
@@ -281,6 +286,14 @@ std::map<std::string, scenario> scenarios(const std::string& transport) {
     auto r = co_await c.send("sum", d);
     expect(r, 3, "sum after a timed-out call");
     if (c.pending() != 0) throw failure("a late reply left a pending call");
+  };
+  s["headers"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    roost::call_options o;
+    o.metadata = json::object{{"x-trace", "abc"}};
+    auto with = co_await c.send("headers", 0, o);
+    expect(with, "abc", "headers x-trace=abc");
+    auto without = co_await c.send("headers", 0);
+    expect(without, nullptr, "no headers");
   };
   s["ctx"] = [transport](roost::client_proxy& c) -> roost::awaitable<void> {
     auto r = co_await c.send("ctx", 0);

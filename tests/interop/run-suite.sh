@@ -39,7 +39,7 @@ object-pattern.mixed-keys stream.0 stream.1 stream.1000 error.rpc error.object e
 no-handler events concurrent timeout ctx reconnect server-close-mid-stream"
 # Scenarios that mean nothing on a transport (SCENARIOS.md says why); both peers agree.
 case "$transport" in
-  nats) all_scenarios=${all_scenarios/server-close-mid-stream/} ;;
+  nats) all_scenarios="${all_scenarios/server-close-mid-stream/} headers" ;;
 esac
 scenarios=${only:-$all_scenarios}
 
