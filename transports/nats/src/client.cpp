@@ -117,7 +117,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
       inbox = prefix;
     }
     std::weak_ptr<impl> weak = weak_from_this();
-    auto on_reply = [weak, ex = on, prefix](detail::msg_ptr m) {
+    // Never takes a strong reference on the library's thread: the client's last one must not
+    // be dropped there (closing the connection waits for this very callback).
+    auto on_reply = [weak, ex = on, prefix, log = opts.log](detail::msg_ptr m) {
       // Decoded here, on the library's thread; handed to the listener on our executor.
       std::string_view subject = natsMsg_GetSubject(m.get());
       std::string id(subject.substr(std::min(prefix.size(), subject.size())));
@@ -130,9 +132,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
       }
       auto reply = decode_reply(text);
       if (!reply) {
-        auto s = weak.lock();
-        if (s)
-          s->opts.log.error(source, "a reply on " + std::string(subject) + " is not JSON; dropped");
+        log.error(source, "a reply on " + std::string(subject) + " is not JSON; dropped");
         return;
       }
       asio::post(ex, [weak, r = std::move(*reply)]() mutable {

@@ -66,19 +66,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
   awaitable<void> listen(dispatcher& d) {
     disp = &d;
     ex = co_await asio::this_coro::executor;
-    std::weak_ptr<impl> weak = shared_from_this();
+    // These run on a library thread: they log, and take no reference to the server (its last
+    // one must not be dropped there: closing the connection waits for these callbacks).
     detail::connection_events events;
-    events.disconnected = [weak] {
-      if (auto s = weak.lock()) s->opts.log.warn(source, "disconnected; reconnecting");
-    };
-    events.reconnected = [weak] {
-      if (auto s = weak.lock()) s->opts.log.info(source, "reconnected");
-    };
-    events.closed = [weak] {
-      auto s = weak.lock();
-      if (s && !s->closing.load()) {
-        s->opts.log.error(source, "connection closed: the server gave up reconnecting");
-      }
+    events.disconnected = [log = opts.log] { log.warn(source, "disconnected; reconnecting"); };
+    events.reconnected = [log = opts.log] { log.info(source, "reconnected"); };
+    events.closed = [log = opts.log, closing = closing] {
+      if (!closing->load()) log.error(source, "connection closed: the server gave up reconnecting");
     };
     // Ordered delivery: an event published before a request (on another subject) is served
     // first, as NestJS serves its socket in order.
@@ -228,7 +222,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void close() {
-    closing = true;
+    *closing = true;
     if (!conn) return;
     // Replies written before close() reach the server before the socket goes: wait for the
     // server to have them (bounded by gracePeriod). This blocks the calling thread only; the
@@ -245,14 +239,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
   dispatcher* disp = nullptr;
   executor ex;
   std::shared_ptr<detail::connection> conn;
-  std::atomic<bool> closing{false};
+  // Set by close(): the connection's end is then expected. Shared with a library callback.
+  std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
 };
 
 server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
 server::server(server&&) noexcept = default;
 server::~server() {
   if (impl_ && impl_->conn) {
-    impl_->closing = true;
+    *impl_->closing = true;
     impl_->conn->close();
   }
 }
