@@ -5,7 +5,8 @@
 # disturbed). The server under test runs on core 1; nats-server and bench/nats_loadgen share
 # core 0 (BROKER_CPUS=0,1 lets nats-server use what the server under test leaves of core 1). Each point keeps K requests `sum [1,2,3]` in flight through the broker; the table has
 # the throughput, latency, and the server's CPU time per request (user + system, from /proc).
-# Writes bench/results/nats.tsv and prints it.
+# Then the same with each framework's own client (roost's client_proxy, NestJS's ClientNats)
+# as the load. Writes bench/results/nats*.tsv and prints them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -70,6 +71,7 @@ hz=$(getconf CLK_TCK)
 
 printf 'server\tK\trps\tp50_us\tp99_us\tp999_us\tcpu_us_per_req\n' >"$out/nats.tsv"
 printf 'server\tstartup_ms\trss_idle_kb\trss_after_load_kb\n' >"$out/nats-extra.tsv"
+printf 'server\tclient\tK\trps\tp50_us\tp99_us\n' >"$out/nats-clients.tsv"
 for s in "${servers[@]}"; do
   start "$s" || { echo "bench-nats: $s did not start"; exit 1; }
   sleep 0.5
@@ -88,11 +90,28 @@ for s in "${servers[@]}"; do
     echo "$s K=$k: $r (server CPU ${cpu} µs/request, $n requests)"
   done
   loaded=$(rss_kb "$pid")
+  # The same with the frameworks' own clients: roost's client_proxy and NestJS's ClientNats.
+  for client in roost nestjs; do
+    for k in 16 256; do
+      if [ "$client" = roost ]; then
+        r=$(taskset -c "$client_cpu" "$build/bench/nats_client_loadgen" --url "$url" --inflight "$k" \
+          --seconds "$secs" --warmup 1 | grep '^{' | tail -1)
+      else
+        r=$(taskset -c "$client_cpu" bench/nats-nest-loadgen.sh --url "$url" --inflight "$k" \
+          --seconds "$secs" --warmup 1 2>/dev/null | grep '^{' | tail -1)
+      fi
+      printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$client" "$k" "$(field rps "$r")" \
+        "$(field p50_us "$r")" "$(field p99_us "$r")" >>"$out/nats-clients.tsv"
+      echo "$s K=$k ($client client): $r"
+    done
+  done
   stop
   printf '%s\t%s\t%s\t%s\n' "$s" "$startup_ms" "$idle" "$loaded" >>"$out/nats-extra.tsv"
 done
 
 echo
 column -t "$out/nats.tsv"
+echo
+column -t "$out/nats-clients.tsv"
 echo
 column -t "$out/nats-extra.tsv"
