@@ -16,10 +16,14 @@
 
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <mutex>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -327,6 +331,74 @@ TEST(nats_private_broker, user_password_and_token) {
     const std::string base = "nats://127.0.0.1:" + std::to_string(port) + "/?token=t0ken";
     EXPECT_EQ(sum_through(base, base), "5");
   }
+}
+
+// NKeys (for the NKey test): base32 without padding, CRC-16/XMODEM appended little-endian.
+std::string base32(const std::vector<unsigned char>& in) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(buffer >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+std::string nkey_encode(std::vector<unsigned char> data) {
+  unsigned crc = 0;
+  for (unsigned char c : data) {
+    crc ^= static_cast<unsigned>(c) << 8;
+    for (int i = 0; i < 8; ++i)
+      crc = (crc & 0x8000) ? ((crc << 1) ^ 0x1021) & 0xFFFF : (crc << 1) & 0xFFFF;
+  }
+  data.push_back(static_cast<unsigned char>(crc & 0xFF));
+  data.push_back(static_cast<unsigned char>(crc >> 8));
+  return base32(data);
+}
+
+// A user NKey: {public key "U...", seed "SU..."}.
+std::pair<std::string, std::string> make_user_nkey() {
+  std::vector<unsigned char> seed(32);
+  std::random_device rd;
+  for (auto& b : seed) b = static_cast<unsigned char>(rd());
+  EVP_PKEY* k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
+  std::vector<unsigned char> pub(32);
+  std::size_t n = pub.size();
+  EVP_PKEY_get_raw_public_key(k, pub.data(), &n);
+  EVP_PKEY_free(k);
+  constexpr unsigned char user = 20 << 3, seed_prefix = 18 << 3;
+  std::vector<unsigned char> p{user};
+  p.insert(p.end(), pub.begin(), pub.end());
+  std::vector<unsigned char> s{static_cast<unsigned char>(seed_prefix | (user >> 5)),
+                               static_cast<unsigned char>((user & 31) << 3)};
+  s.insert(s.end(), seed.begin(), seed.end());
+  return {nkey_encode(p), nkey_encode(s)};
+}
+
+TEST(nats_private_broker, nkey) {
+  const auto [pub, seed] = make_user_nkey();
+  char tmpl[] = "/tmp/roost-nats-nkey-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  {
+    std::ofstream(dir + "/server.conf")
+        << "authorization { users = [ { nkey: " << pub << " } ] }\n";
+    std::ofstream(dir + "/user.nk") << seed << "\n";
+  }
+  const auto port = free_port();
+  private_broker broker(port, {"-c", dir + "/server.conf"});
+  const std::string base = "nats://127.0.0.1:" + std::to_string(port);
+  const std::string with_key = base + "/?nkey=" + pub + "&seed=" + dir + "/user.nk";
+  EXPECT_EQ(sum_through(with_key, with_key), "5");
+  const std::string without = sum_through(with_key, base);
+  EXPECT_NE(without.find("cannot connect"), std::string::npos) << without;
+  std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 #ifdef ROOST_OPENSSL_COMMAND
