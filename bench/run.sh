@@ -101,3 +101,9 @@ unset multiplot
 PLOT
   echo "chart: $out/tcp.png"
 fi
+
+# NATS: roost vs NestJS behind one nats-server (bench/run-nats.sh), when this build has it.
+if [ -x "$build/bench/nats_loadgen" ] && command -v nats-server >/dev/null; then
+  echo
+  bash bench/run-nats.sh "$build"
+fi

@@ -64,11 +64,14 @@ launch() {
         --daemonize yes --pidfile "$d/pid" --logfile "$d/log" ;;
     nats)
       command -v nats-server >/dev/null || { echo "brokers: nats-server is not installed"; return 1; }
-      setsid nats-server -a 127.0.0.1 -p "$port_nats" -P "$d/pid" -l "$d/log" </dev/null >/dev/null 2>&1 & ;;
+      # 8 MB messages (the server's default is 1 MB): the conformance suite echoes 1 MiB of text.
+      printf 'max_payload: 8MB\n' >"$d/nats.conf"
+      setsid nats-server -c "$d/nats.conf" -a 127.0.0.1 -p "$port_nats" -P "$d/pid" -l "$d/log" \
+        </dev/null >/dev/null 2>&1 & ;;
     natsjs)
       command -v nats-server >/dev/null || { echo "brokers: nats-server is not installed"; return 1; }
       mkdir -p "$d/store"
-      printf 'jetstream {max_mem: 256M, max_file: 1G}\n' >"$d/js.conf"
+      printf 'max_payload: 8MB\njetstream {max_mem: 256M, max_file: 1G}\n' >"$d/js.conf"
       setsid nats-server -c "$d/js.conf" -a 127.0.0.1 -p "$port_natsjs" -js -sd "$d/store" \
         -P "$d/pid" -l "$d/log" </dev/null >/dev/null 2>&1 & ;;
   esac

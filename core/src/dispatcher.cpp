@@ -62,6 +62,7 @@ bool dispatcher::try_dispatch(inbound_packet& p, context& ctx, reply_sink* sink)
     } catch (...) {
       failure = std::current_exception();
     }
+    ctx.set_handler_failed();
     sink->send_now(reply_packet::error(error_value(failure, ctx)));
     return true;
   }
@@ -80,6 +81,7 @@ bool dispatcher::try_dispatch(inbound_packet& p, context& ctx, reply_sink* sink)
           handlers[i].call(copy, ctx);
         }
       } catch (...) {
+        ctx.set_handler_failed();
         (void)error_value(std::current_exception(), ctx);
       }
     }
@@ -88,7 +90,21 @@ bool dispatcher::try_dispatch(inbound_packet& p, context& ctx, reply_sink* sink)
   log_.error(source,
              "There is no matching event handler defined in the remote service. Event pattern: " +
                  ctx.route());
+  ctx.set_handler_failed();
   return true;
+}
+
+awaitable<void> dispatcher::dispatch_route(std::string route, inbound_packet& packet, context& ctx,
+                                           reply_sink* sink) {
+  in_flight_guard guard(in_flight_);
+  ctx.set_route(std::move(route));
+  ctx.set_request(packet.id.has_value() && sink != nullptr);
+  const router::entry* e = router_.find(ctx.route());
+  if (ctx.is_request()) {
+    co_await serve_request(e, packet, ctx, *sink);
+  } else {
+    co_await serve_event(e, packet, ctx);
+  }
 }
 
 json::value dispatcher::error_value(std::exception_ptr ep, const context& ctx) const {
@@ -140,6 +156,7 @@ awaitable<void> dispatcher::serve_request(const router::entry* e, inbound_packet
   } catch (...) {
     failure = std::current_exception();
   }
+  ctx.set_handler_failed();
   reply_packet error_reply = reply_packet::error(error_value(failure, ctx));
   co_await sink.send(std::move(error_reply));
 }
@@ -200,6 +217,7 @@ awaitable<void> dispatcher::serve_event(const router::entry* e, inbound_packet& 
     log_.error(source,
                "There is no matching event handler defined in the remote service. Event pattern: " +
                    ctx.route());
+    ctx.set_handler_failed();
     co_return;
   }
   const auto ex = co_await boost::asio::this_coro::executor;
@@ -214,6 +232,7 @@ awaitable<void> dispatcher::serve_event(const router::entry* e, inbound_packet& 
         }
       }
     } catch (...) {
+      ctx.set_handler_failed();
       (void)error_value(std::current_exception(), ctx);
     }
   };

@@ -11,7 +11,8 @@ router::entry& router::slot(json::value pattern) {
   auto route = normalizer_.route(pattern);
   if (auto it = index_.find(route); it != index_.end()) return *entries_[it->second];
   index_.emplace(route, entries_.size());
-  entries_.push_back(std::make_unique<entry>(entry{std::move(route), std::move(pattern), {}, {}}));
+  entries_.push_back(
+      std::make_unique<entry>(entry{std::move(route), std::move(pattern), {}, {}, {}}));
   return *entries_.back();
 }
 
@@ -22,6 +23,11 @@ router& router::add_message(json::value pattern, detail::erased_handler h) {
 
 router& router::add_event(json::value pattern, detail::erased_handler h) {
   slot(std::move(pattern)).events.push_back(std::move(h));
+  return *this;
+}
+
+router& router::set_extras(json::value pattern, json::object extras) {
+  if (!extras.empty()) slot(std::move(pattern)).extras = std::move(extras);
   return *this;
 }
 

@@ -896,5 +896,40 @@ TEST(dispatcher_try, runs_synchronous_event_chains_in_order) {
   EXPECT_TRUE(try_serve(d, evt(R"("sum")", "[1]")).served);
 }
 
+// ---------------------------------------------------------------------------------------------
+// For transports: serving by a given route, knowing whether a handler failed, handler extras
+
+TEST(dispatcher_transports, dispatch_route_uses_the_given_route_and_handler_failed_tells) {
+  router r;
+  int ok = 0;
+  r.event("orders.*", [&ok](int x) {
+    if (x < 0) throw std::runtime_error("negative");
+    ++ok;
+  });
+  r.message("sum", [](std::vector<int> xs) { return xs.at(0) + xs.at(1); }, {{"queue", "math"}});
+  dispatcher d(r, logger::silent());
+  roost::testing::run([&]() -> awaitable<void> {
+    // The packet's pattern names a concrete subject; the subscription's route picks the handler.
+    auto good = decode_inbound(evt(R"("orders.new")", "1"));
+    context c1("test", good->pattern);
+    co_await d.dispatch_route("orders.*", *good, c1, nullptr);
+    EXPECT_EQ(c1.route(), "orders.*");
+    EXPECT_FALSE(c1.handler_failed());
+    auto bad = decode_inbound(evt(R"("orders.new")", "-1"));
+    context c2("test", bad->pattern);
+    co_await d.dispatch_route("orders.*", *bad, c2, nullptr);
+    EXPECT_TRUE(c2.handler_failed());
+    auto none = decode_inbound(evt(R"("x")", "1"));
+    context c3("test", none->pattern);
+    co_await d.dispatch_route("nobody", *none, c3, nullptr);
+    EXPECT_TRUE(c3.handler_failed());
+  });
+  EXPECT_EQ(ok, 1);
+  const auto* e = r.find("sum");
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(json::serialize(e->extras), R"({"queue":"math"})");
+  EXPECT_TRUE(r.find("orders.*")->extras.empty());
+}
+
 }  // namespace
 }  // namespace roost

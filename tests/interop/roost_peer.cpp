@@ -86,6 +86,11 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
     log.clear();
     return out;
   });
+  // The `x-trace` header (NATS headers, or NestJS 12 packet metadata), null without one.
+  r.message("headers", [](roost::context& ctx) {
+    const json::value* v = ctx.metadata() ? ctx.metadata()->if_contains("x-trace") : nullptr;
+    return v ? *v : json::value(nullptr);
+  });
   r.message("ctx", [](roost::context& ctx) {
     json::object out{{"transport", ctx.transport()}, {"pattern", ctx.pattern()}};
     // Only when some came: the scenarios send none, and a NestJS peer never reports it.
@@ -237,8 +242,13 @@ std::map<std::string, scenario> scenarios(const std::string& transport) {
     const json::value want = {{"status", "error"}, {"message", "Internal server error"}};
     co_await expect_rpc_error([&] { return c.send("fail.internal", 0); }, want, "fail.internal");
   };
-  s["no-handler"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
-    const json::value want = json::string(roost::no_handler_message);
+  s["no-handler"] = [transport](roost::client_proxy& c) -> roost::awaitable<void> {
+    // NATS: nobody subscribes to `nope`; the broker's "no responders" fails the call at once.
+    const json::value want =
+        transport == "nats"
+            ? json::value(
+                  "Empty response. There are no subscribers listening to that message (\"nope\")")
+            : json::value(json::string(roost::no_handler_message));
     co_await expect_rpc_error([&] { return c.send("nope", 1); }, want, "no handler");
   };
   s["events"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
@@ -285,6 +295,14 @@ std::map<std::string, scenario> scenarios(const std::string& transport) {
     auto r = co_await c.send("sum", d);
     expect(r, 3, "sum after a timed-out call");
     if (c.pending() != 0) throw failure("a late reply left a pending call");
+  };
+  s["headers"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    roost::call_options o;
+    o.metadata = json::object{{"x-trace", "abc"}};
+    auto with = co_await c.send("headers", 0, o);
+    expect(with, "abc", "headers x-trace=abc");
+    auto without = co_await c.send("headers", 0);
+    expect(without, nullptr, "no headers");
   };
   s["ctx"] = [transport](roost::client_proxy& c) -> roost::awaitable<void> {
     auto r = co_await c.send("ctx", 0);

@@ -42,8 +42,13 @@ class context {
     return dynamic_cast<Context*>(this);
   }
 
+  /// True once a handler serving this message threw (the dispatcher logged it or replied with
+  /// the error). Transports that acknowledge messages (JetStream, RabbitMQ) ack only when false.
+  bool handler_failed() const noexcept { return failed_; }
+
   /// Set by the dispatcher.
   void set_request(bool request) noexcept { request_ = request; }
+  void set_handler_failed() noexcept { failed_ = true; }
   void set_route(std::string route) { route_ = std::move(route); }
 
  private:
@@ -52,6 +57,7 @@ class context {
   std::string route_;
   const json::object* metadata_;
   bool request_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace roost

@@ -46,6 +46,11 @@ class dispatcher {
   /// handler. Returns false, having done nothing but set the context's route, otherwise; the
   /// transport then calls dispatch(). Saves the coroutine frames of the common case.
   bool try_dispatch(inbound_packet& packet, context& ctx, reply_sink* sink);
+  /// Serves one packet with the handlers of `route`, whatever the packet's pattern says: for
+  /// transports where the subscription that received a message picks its handler (NATS
+  /// subjects with wildcards, as NestJS's ServerNats).
+  awaitable<void> dispatch_route(std::string route, inbound_packet& packet, context& ctx,
+                                 reply_sink* sink);
 
   /// Packets being served right now.
   std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }

@@ -6,6 +6,7 @@
 #include <roost/json.hpp>
 #include <roost/route.hpp>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include <string>
@@ -34,6 +35,9 @@ class router {
     json::value pattern;
     detail::erased_handler message;              ///< empty when only events are registered
     std::vector<detail::erased_handler> events;  ///< in registration order
+    /// Transport options of the handler, as NestJS's handler `extras` (e.g. `{"queue":"q"}`
+    /// for a NATS queue group); the last registration that gives any wins.
+    json::object extras;
   };
 
   router();
@@ -54,6 +58,19 @@ class router {
     return add_event(std::move(pattern), detail::make_handler(std::forward<F>(handler)));
   }
 
+  /// The same with transport extras, as NestJS's `@MessagePattern(p, extras)`:
+  /// `r.message("sum", f, {{"queue", "workers"}})`.
+  template <class F>
+  router& message(json::value pattern, F&& handler, json::object extras) {
+    add_message(pattern, detail::make_handler(std::forward<F>(handler)));
+    return set_extras(std::move(pattern), std::move(extras));
+  }
+  template <class F>
+  router& event(json::value pattern, F&& handler, json::object extras) {
+    add_event(pattern, detail::make_handler(std::forward<F>(handler)));
+    return set_extras(std::move(pattern), std::move(extras));
+  }
+
   /// The entry for a route, or nullptr.
   const entry* find(std::string_view route) const;
   /// Every registered route, in registration order (transports subscribe to these).
@@ -64,6 +81,8 @@ class router {
 
   router& add_message(json::value pattern, detail::erased_handler h);
   router& add_event(json::value pattern, detail::erased_handler h);
+  /// Sets the extras of a pattern's entry (creating the entry if needed).
+  router& set_extras(json::value pattern, json::object extras);
 
  private:
   entry& slot(json::value pattern);

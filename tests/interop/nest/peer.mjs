@@ -40,8 +40,15 @@ function flat(mod) {
   return { ...(mod.default && typeof mod.default === 'object' ? mod.default : {}), ...mod };
 }
 
-export function libsFrom(common, core, microservices, rxjs) {
-  return { common: flat(common), core: flat(core), ms: flat(microservices), rx: flat(rxjs) };
+// `nats`: the NATS client library this NestJS loads (for its `headers()`), when available.
+export function libsFrom(common, core, microservices, rxjs, nats) {
+  return {
+    common: flat(common),
+    core: flat(core),
+    ms: flat(microservices),
+    rx: flat(rxjs),
+    nats: nats ? flat(nats) : null,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,8 +135,15 @@ function buildAppModule({ common, ms, rx }, transportName) {
       this.recordLog = [];
       return out;
     }
+    headers(data, context) {
+      // NatsContext.getHeaders(): a MsgHdrs, or undefined without headers.
+      const h = context.getHeaders ? context.getHeaders() : undefined;
+      return h?.get('x-trace') || null;
+    }
     ctx(data, context) {
-      return { transport: this.transportName, pattern: context.getPattern() };
+      // TcpContext has getPattern(); NatsContext only the subject, which is the route.
+      const pattern = context.getPattern ? context.getPattern() : context.getSubject();
+      return { transport: this.transportName, pattern };
     }
   }
 
@@ -150,6 +164,7 @@ function buildAppModule({ common, ms, rx }, transportName) {
     ['records', MessagePattern('records')],
     // Only the payload reaches a handler by default; the context needs @Ctx().
     ['ctx', MessagePattern('ctx'), param(0, Payload()), param(1, Ctx())],
+    ['headers', MessagePattern('headers'), param(0, Payload()), param(1, Ctx())],
   ];
   for (const [key, ...decorators] of handlers) {
     const proto = AppController.prototype;
@@ -267,7 +282,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // 524,288 UTF-16 code units.
 export const LARGE_STRING = 'é'.repeat(262144) + '😀'.repeat(131072);
 
-function scenarios({ rx }, t) {
+function scenarios({ rx, ms, nats }, t) {
   const { timeout, lastValueFrom } = rx;
   return {
     async sum(c) {
@@ -331,6 +346,16 @@ function scenarios({ rx }, t) {
       expectError('fail.internal 0', await outcome(c.send('fail.internal', 0)), { status: 'error', message: 'Internal server error' });
     },
     async 'no-handler'(c) {
+      if (t.name === 'nats') {
+        // A NATS server subscribes only to its handlers' subjects: nobody gets `nope`, and the
+        // NATS server's "no responders" status makes the client fail at once.
+        const o = await outcome(c.send('nope', 1));
+        const want = 'Empty response. There are no subscribers listening to that message ("nope")';
+        if (o.values.length !== 0 || !(o.error instanceof Error) || o.error.message !== want) {
+          throw new Fail(`nope 1: expected an error ${JSON.stringify(want)}, got ${showOutcome(o)}`);
+        }
+        return;
+      }
       expectError('nope 1', await outcome(c.send('nope', 1)), 'There is no matching message handler defined in the remote service.');
     },
     async events(c) {
@@ -355,6 +380,15 @@ function scenarios({ rx }, t) {
       if (took > 350) throw new Fail(`slow 400 with a 100 ms timeout: the timeout error came after ${took} ms`);
       await sleep(600);
       expectValue('sum [1,2] after the timeout', await outcome(c.send('sum', [1, 2])), 3);
+    },
+    async headers(c) {
+      // NATS only: a NatsRecord with headers (NestJS's NatsRecordBuilder).
+      if (!nats) throw new Fail('headers: no NATS client library loaded');
+      const h = nats.headers();
+      h.set('x-trace', 'abc');
+      const record = new ms.NatsRecordBuilder(0).setHeaders(h).build();
+      expectValue('headers x-trace=abc', await outcome(c.send('headers', record)), 'abc');
+      expectValue('no headers', await outcome(c.send('headers', 0)), null);
     },
     async ctx(c) {
       expectValue('ctx 0', await outcome(c.send('ctx', 0)), { transport: t.name, pattern: 'ctx' });
@@ -482,6 +516,7 @@ if (isEntry) {
     await import('@nestjs/core'),
     await import('@nestjs/microservices'),
     await import('rxjs'),
+    await import('@nats-io/transport-node'),
   );
   await runMain(libs);
 }

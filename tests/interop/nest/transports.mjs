@@ -9,13 +9,13 @@ function parse(text) {
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text ?? '');
   if (!m) return null;
   // WHATWG URL parses custom schemes without a host; borrow http's rules for the authority.
-  let u;
+  let u = null;
   try {
     u = new URL(`http://${m[2]}`);
   } catch {
-    return null;
+    // a list of hosts (nats://a:4222,b:4222): the transport parses `raw` itself
   }
-  return { scheme: m[1].toLowerCase(), url: u };
+  return { scheme: m[1].toLowerCase(), url: u, raw: m[2] };
 }
 
 const tcp = (ms, { url }) => {
@@ -30,7 +30,34 @@ const tcp = (ms, { url }) => {
   };
 };
 
-const schemes = { tcp };
+// nats://[user:pass@]host[:port][,host[:port]...][/?queue=Q&token=T] (roost's URL form).
+// The authority may list several servers, which WHATWG URL cannot parse: split it by hand.
+const nats = (ms, { scheme, raw }) => {
+  const m = /^(?:([^@/?]*)@)?([^/?]*)(?:\/[^?]*)?(?:\?(.*))?$/.exec(raw);
+  const params = new URLSearchParams(m?.[3] ?? '');
+  const tls = scheme === 'nats+tls';
+  const servers = (m?.[2] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((hp) => `${tls ? 'tls' : 'nats'}://${/:\d+$/.test(hp) ? hp : `${hp}:4222`}`);
+  const options = { servers };
+  if (m?.[1]) {
+    const [user, pass] = m[1].split(':').map(decodeURIComponent);
+    options.user = user;
+    if (pass !== undefined) options.pass = pass;
+  }
+  if (params.get('token')) options.token = params.get('token');
+  const server = { ...options };
+  if (params.get('queue')) server.queue = params.get('queue');
+  return {
+    name: 'nats',
+    server: { transport: ms.Transport.NATS, options: server },
+    client: { transport: ms.Transport.NATS, options },
+    ready: () => 0,
+  };
+};
+
+const schemes = { tcp, nats, 'nats+tls': nats };
 
 // The transport for `text`, or a string saying why there is none.
 export function transportFor(ms, text) {

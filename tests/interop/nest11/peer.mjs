@@ -14,5 +14,6 @@ await runMain(
     await import('@nestjs/core'),
     await import('@nestjs/microservices'),
     await import('rxjs'),
+    await import('nats'),
   ),
 );

@@ -7,6 +7,10 @@
 #include <roost/tcp/from_url.hpp>
 #endif
 
+#if ROOST_WITH_NATS
+#include <roost/nats.hpp>
+#endif
+
 #include <algorithm>
 #include <array>
 
@@ -17,6 +21,10 @@ constexpr std::string_view schemes[] = {
 #if ROOST_WITH_TCP
     "tcp",
     "tls",
+#endif
+#if ROOST_WITH_NATS
+    "nats",
+    "nats+tls",
 #endif
 };
 
@@ -39,6 +47,14 @@ boost::system::result<std::unique_ptr<server_transport>> make_server(const url& 
     return std::make_unique<tcp::server>(std::move(*o));
   }
 #endif
+#if ROOST_WITH_NATS
+  if (is(u, {"nats", "nats+tls"})) {
+    auto o = nats::server_options_from(u);
+    if (!o) return o.error();
+    o->log = std::move(log);
+    return std::make_unique<nats::server>(std::move(*o));
+  }
+#endif
   (void)log;
   return make_error_code(error::invalid_argument);
 }
@@ -50,6 +66,14 @@ boost::system::result<std::unique_ptr<client_transport>> make_client(const url& 
     if (!o) return o.error();
     o->log = std::move(log);
     return std::make_unique<tcp::client>(std::move(*o));
+  }
+#endif
+#if ROOST_WITH_NATS
+  if (is(u, {"nats", "nats+tls"})) {
+    auto o = nats::client_options_from(u);
+    if (!o) return o.error();
+    o->log = std::move(log);
+    return std::make_unique<nats::client>(std::move(*o));
   }
 #endif
   (void)log;

@@ -1,0 +1,125 @@
+// The roost client side of the NATS benchmark: roost::client_proxy over roost::nats::client,
+// K coroutines each calling `sum [1,2,3]` in a loop for a fixed time; prints the same JSON as
+// bench/nats_loadgen.
+//   nats_client_loadgen --url nats://127.0.0.1:4222 [--inflight K] [--seconds S] [--warmup W]
+
+#include <roost/nats.hpp>
+#include <roost/roost.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+struct run_state {
+  clock_type::time_point measure_from, stop;
+  std::vector<std::uint32_t> latencies_us;
+  std::uint64_t completed = 0, errors = 0;
+  int running = 0;
+};
+
+roost::awaitable<void> worker(roost::client_proxy& c, run_state& rs) {
+  const std::vector<int> xs{1, 2, 3};
+  while (clock_type::now() < rs.stop) {
+    const auto sent = clock_type::now();
+    bool ok = true;
+    try {
+      (void)co_await c.send<int>("sum", xs);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    const auto now = clock_type::now();
+    if (sent >= rs.measure_from && now < rs.stop) {
+      ++rs.completed;
+      if (!ok) ++rs.errors;
+      rs.latencies_us.push_back(static_cast<std::uint32_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count()));
+    }
+  }
+  --rs.running;
+}
+
+double pct(std::vector<std::uint32_t>& v, double p) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(p / 100.0 * (v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string url = "nats://127.0.0.1:4222";
+  int inflight = 16;
+  double seconds = 5, warmup = 1;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--url") {
+      url = v;
+    } else if (k == "--inflight") {
+      inflight = std::stoi(v);
+    } else if (k == "--seconds") {
+      seconds = std::stod(v);
+    } else if (k == "--warmup") {
+      warmup = std::stod(v);
+    } else {
+      std::fprintf(stderr, "nats_client_loadgen: unknown option %s\n", k.c_str());
+      return 2;
+    }
+  }
+  auto u = roost::url::parse(url);
+  auto opts =
+      u ? roost::nats::client_options_from(*u) : make_error_code(roost::error::invalid_argument);
+  if (!opts) {
+    std::fprintf(stderr, "nats_client_loadgen: bad --url %s\n", url.c_str());
+    return 2;
+  }
+  opts->log = roost::logger::silent();
+  boost::asio::io_context ioc(1);
+  roost::client_proxy c(ioc.get_executor(), roost::nats::client(*opts));
+  run_state rs;
+  int failed = 0;
+  boost::asio::co_spawn(
+      ioc,
+      [&]() -> roost::awaitable<void> {
+        co_await c.connect();
+        const auto start = clock_type::now();
+        rs.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
+                                      std::chrono::duration<double>(warmup));
+        rs.stop = rs.measure_from + std::chrono::duration_cast<clock_type::duration>(
+                                        std::chrono::duration<double>(seconds));
+        rs.running = inflight;
+        for (int k = 0; k < inflight; ++k) {
+          boost::asio::co_spawn(ioc, worker(c, rs), boost::asio::detached);
+        }
+      },
+      [&](std::exception_ptr e) {
+        if (e) ++failed;
+      });
+  // Runs until every worker has seen the stop time.
+  while (!ioc.stopped()) {
+    ioc.run_for(std::chrono::milliseconds(50));
+    if (failed || (rs.running == 0 && rs.stop != clock_type::time_point{})) break;
+  }
+  c.close();
+  auto& l = rs.latencies_us;
+  std::printf(
+      "{\"inflight\":%d,\"connections\":1,\"seconds\":%.1f,\"requests\":%llu,"
+      "\"errors\":%llu,\"failed_connections\":%d,\"rps\":%.0f,\"p50_us\":%.0f,"
+      "\"p99_us\":%.0f,\"p999_us\":%.0f}\n",
+      inflight, seconds, static_cast<unsigned long long>(rs.completed),
+      static_cast<unsigned long long>(rs.errors), failed, rs.completed / seconds, pct(l, 50),
+      pct(l, 99), pct(l, 99.9));
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,86 @@
+#pragma once
+/// \file Options of the NATS transport (NestJS `Transport.NATS`), with NestJS's defaults.
+
+#include <roost/log.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace roost::nats {
+
+/// TLS settings (PEM files).
+struct tls_options {
+  std::string ca_file;      ///< CAs that sign the server's certificate; empty: the system's
+  std::string cert_file;    ///< this client's certificate chain, for servers that require one
+  std::string key_file;     ///< its private key
+  bool verify_peer = true;  ///< false: accept any server certificate (tests only)
+  std::string server_name;  ///< the name to expect in the server's certificate
+};
+
+/// How to reach the NATS servers; shared by the server and the client side (NestJS passes
+/// these through to the NATS client library).
+struct connection_options {
+  /// `nats://host:port` URLs, tried in order (`servers`); NestJS's default is one local server.
+  std::vector<std::string> servers{"nats://localhost:4222"};
+  std::string user;  ///< `user` / `pass`
+  std::string password;
+  std::string token;           ///< `token`
+  std::string creds_file;      ///< a `.creds` file (user JWT and NKey seed)
+  std::string nkey;            ///< an NKey public key (`U...`), signed for with:
+  std::string nkey_seed_file;  ///< the file holding that NKey's seed (`SU...`)
+  std::optional<tls_options> tls;
+  std::string name;  ///< the connection name the server shows (`name`)
+  /// Gives up connecting to one server after this long (`timeout`).
+  std::chrono::milliseconds connect_timeout{5'000};
+  /// Reconnects after a lost connection (`reconnect`), up to `max_reconnect_attempts` times per
+  /// server (`maxReconnectAttempts`, -1 for ever) waiting `reconnect_time_wait` in between.
+  /// Unset: 10 for a client (the NATS clients' default, which NestJS keeps; then pending calls
+  /// fail), for ever for a server (a service outlives broker restarts instead of stopping).
+  bool reconnect = true;
+  std::optional<int> max_reconnect_attempts;
+  std::chrono::milliseconds reconnect_time_wait{2'000};
+  roost::logger log;
+};
+
+/// roost extension (not in NestJS, off by default): event handlers consume through JetStream
+/// durable consumers instead of plain subscriptions, so events published while the service is
+/// down wait for it, and each is acknowledged only after its handlers succeeded (at least
+/// once: a handler that throws gets the event again). Publishers do not change: NestJS and
+/// roost clients publish events as usual and the stream stores them. Only routes with event
+/// handlers and no message handler go through JetStream (a request to a stream subject would
+/// get the stream's publish acknowledgement, not a reply).
+struct jetstream_options {
+  /// The stream holding the events. Created (file storage, the event routes as subjects) when
+  /// missing; an existing stream is used as it is.
+  std::string stream;
+  /// Durable consumer names are `<durable>_<route>` (characters other than letters, digits,
+  /// `-` and `_` become `_`); instances sharing them (and the queue group) share the work.
+  std::string durable = "roost";
+  /// An event not acknowledged this long after delivery is delivered again.
+  std::chrono::milliseconds ack_wait{30'000};
+  /// Deliveries of one event at most; -1: no limit.
+  int max_deliver = -1;
+};
+
+struct server_options : connection_options {
+  /// Queue group of every subscription whose handler gives none in its extras (NestJS's
+  /// `queue`); empty: no queue group, every server instance gets every message.
+  std::string queue;
+  /// How long close() waits for the replies still buffered to reach the server.
+  std::chrono::milliseconds grace_period{10'000};
+  /// JetStream durable consumers for events (roost extension); none: plain subscriptions.
+  std::optional<jetstream_options> jetstream;
+};
+
+struct client_options : connection_options {
+  /// Headers sent with every request and event (NestJS's client option `headers`); a call's
+  /// own headers (its metadata) win over these.
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// Prefix of the reply subjects (NestJS passes `inboxPrefix` to its NATS client).
+  std::string inbox_prefix = "_INBOX";
+};
+
+}  // namespace roost::nats

@@ -1,0 +1,314 @@
+#include <roost/nats/client.hpp>
+
+#include "connection.hpp"
+
+#include <roost/detail/json_writer.hpp>
+#include <roost/errors.hpp>
+#include <roost/packet.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace roost::nats {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view source = "nats client";
+
+[[noreturn]] void throw_closed() {
+  throw connection_error(make_error_code(error::connection_lost), "Connection closed");
+}
+
+[[noreturn]] void throw_publish_failed(const std::string& route, natsStatus s) {
+  if (s == NATS_CONNECTION_CLOSED) throw_closed();
+  // Over the broker's max_payload: the message never left.
+  const auto code = s == NATS_MAX_PAYLOAD ? error::payload_too_large : error::connection_lost;
+  throw connection_error(make_error_code(code),
+                         "nats: cannot publish to " + route + ": " + natsStatus_GetText(s));
+}
+
+// NestJS's EmptyResponseException text.
+std::string empty_response(std::string_view route) {
+  return "Empty response. There are no subscribers listening to that message (\"" +
+         std::string(route) + "\")";
+}
+
+}  // namespace
+
+struct client::impl : std::enable_shared_from_this<impl> {
+  explicit impl(client_options o) : opts(std::move(o)) {}
+
+  // An open connection with its inbox subscription, opening one if needed; concurrent
+  // callers share one attempt.
+  awaitable<std::shared_ptr<detail::connection>> connection_for_call() {
+    for (;;) {
+      {
+        std::unique_lock lock(mutex);
+        if (conn) co_return conn;
+        if (!connecting) {
+          connecting = true;
+          break;
+        }
+      }
+      co_await asio::async_initiate<const asio::use_awaitable_t<>, void(std::exception_ptr)>(
+          [this](auto handler) {
+            std::unique_lock lock(mutex);
+            auto hex = asio::get_associated_executor(handler);
+            if (!connecting) {
+              lock.unlock();
+              asio::post(hex, asio::append(std::move(handler), std::exception_ptr()));
+              return;
+            }
+            waiters.emplace_back(std::move(hex), std::move(handler));
+          },
+          asio::use_awaitable);
+    }
+    std::exception_ptr failure;
+    std::shared_ptr<detail::connection> c;
+    if (listener) listener->on_status(connection_status::connecting);
+    try {
+      c = co_await open();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    std::vector<waiter> wake;
+    {
+      std::lock_guard lock(mutex);
+      connecting = false;
+      conn = c;
+      wake.swap(waiters);
+    }
+    for (auto& [hex, h] : wake) asio::post(hex, asio::append(std::move(h), failure));
+    if (listener) {
+      listener->on_status(c ? connection_status::connected : connection_status::disconnected);
+    }
+    if (failure) std::rethrow_exception(failure);
+    co_return c;
+  }
+
+  awaitable<std::shared_ptr<detail::connection>> open() {
+    const executor on = co_await asio::this_coro::executor;
+    auto c = make_connection(weak_from_this(), on);
+    co_await c->open();
+    // One wildcard subscription for every reply: `<prefix>.<nuid>.*`.
+    natsInbox* inbox_raw = nullptr;
+    if (natsInbox_Create(&inbox_raw) != NATS_OK) {
+      c->close();
+      throw connection_error(make_error_code(error::not_connected), "nats: cannot make an inbox");
+    }
+    std::string nuid = inbox_raw;  // "_INBOX.<nuid>"
+    natsInbox_Destroy(inbox_raw);
+    nuid = nuid.substr(nuid.rfind('.') + 1);
+    std::string prefix = opts.inbox_prefix + "." + nuid + ".";
+    {
+      std::lock_guard lock(mutex);
+      inbox = prefix;
+    }
+    std::weak_ptr<impl> weak = weak_from_this();
+    // Never takes a strong reference on the library's thread: the client's last one must not
+    // be dropped there (closing the connection waits for this very callback).
+    auto on_reply = [weak, ex = on, prefix, log = opts.log](detail::msg_ptr m) {
+      // Decoded here, on the library's thread; handed to the listener on our executor.
+      std::string_view subject = natsMsg_GetSubject(m.get());
+      std::string id(subject.substr(std::min(prefix.size(), subject.size())));
+      const auto text = detail::data_of(m.get());
+      if (natsMsg_IsNoResponders(m.get()) || text.empty()) {
+        asio::post(ex, [weak, id = std::move(id)] {
+          if (auto s = weak.lock()) s->no_responders(id);
+        });
+        return;
+      }
+      auto reply = decode_reply(text);
+      if (!reply) {
+        log.error(source, "a reply on " + std::string(subject) + " is not JSON; dropped");
+        return;
+      }
+      asio::post(ex, [weak, r = std::move(*reply)]() mutable {
+        auto s = weak.lock();
+        if (s && s->listener) s->listener->on_reply(std::move(r));
+      });
+    };
+    c->subscribe(prefix + "*", "", std::move(on_reply));
+    co_return c;
+  }
+
+  // A connection whose events (on nats.c threads) are posted to `on`. The closed event must
+  // know which connection it is about, which exists only once made: it finds it in a slot.
+  std::shared_ptr<detail::connection> make_connection(std::weak_ptr<impl> weak, executor on) {
+    auto slot = std::make_shared<std::weak_ptr<detail::connection>>();
+    detail::connection_events events;
+    events.disconnected = [weak, on] {
+      asio::post(on, [weak] {
+        if (auto s = weak.lock(); s && s->listener) {
+          s->listener->on_status(connection_status::reconnecting);
+        }
+      });
+    };
+    events.reconnected = [weak, on] {
+      asio::post(on, [weak] {
+        if (auto s = weak.lock(); s && s->listener) {
+          s->listener->on_status(connection_status::connected);
+        }
+      });
+    };
+    events.closed = [weak, on, slot] {
+      asio::post(on, [weak, slot] {
+        if (auto s = weak.lock()) s->on_closed(*slot);
+      });
+    };
+    auto c = std::make_shared<detail::connection>(opts, std::move(events));
+    *slot = c;
+    return c;
+  }
+
+  // The library gave up reconnecting (or we closed it).
+  void on_closed(const std::weak_ptr<detail::connection>& which) {
+    {
+      std::lock_guard lock(mutex);
+      auto current = which.lock();
+      if (!current || current != conn) return;  // an older connection, or closed by us
+      conn.reset();
+      routes.clear();
+    }
+    if (listener) {
+      listener->on_connection_lost(make_error_code(error::connection_lost), "Connection closed");
+      listener->on_status(connection_status::disconnected);
+    }
+  }
+
+  void no_responders(const std::string& id) {
+    std::string route;
+    {
+      std::lock_guard lock(mutex);
+      auto it = routes.find(id);
+      if (it == routes.end()) return;  // that call ended already
+      route = it->second;
+    }
+    if (!listener) return;
+    inbound_reply r;
+    r.id = json::value(id);
+    r.err = json::value(empty_response(route));
+    r.disposed = true;
+    listener->on_reply(std::move(r));
+  }
+
+  // The headers of one message: the client's defaults, then the call's metadata (strings as
+  // they are, other values as JSON), which wins.
+  nats::headers headers_for(const json::object* metadata) const {
+    nats::headers h;
+    if (metadata) {
+      for (const auto& [k, v] : *metadata) {
+        if (const auto* str = v.if_string()) {
+          h.emplace_back(std::string(k), std::string(*str));
+        } else {
+          std::string text;
+          roost::detail::write_json(v, text);
+          h.emplace_back(std::string(k), std::move(text));
+        }
+      }
+    }
+    for (const auto& [k, v] : opts.headers) {
+      bool overridden = false;
+      for (const auto& e : h) overridden = overridden || e.first == k;
+      if (!overridden) h.emplace_back(k, v);
+    }
+    return h;
+  }
+
+  void close() {
+    std::shared_ptr<detail::connection> c;
+    {
+      std::lock_guard lock(mutex);
+      c = std::move(conn);
+      routes.clear();
+    }
+    if (!c) return;
+    c->close();
+    if (listener) {
+      listener->on_connection_lost(make_error_code(error::connection_closed), "Connection closed");
+      listener->on_status(connection_status::closed);
+    }
+  }
+
+  client_options opts;
+  client_listener* listener = nullptr;
+  std::mutex mutex;
+  std::shared_ptr<detail::connection> conn;
+  std::string inbox;                                    // "<prefix>.<nuid>."
+  std::unordered_map<std::string, std::string> routes;  // pending request id -> route
+  bool connecting = false;
+  using waiter = std::pair<executor, asio::any_completion_handler<void(std::exception_ptr)>>;
+  std::vector<waiter> waiters;
+};
+
+client::client(client_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
+client::client(client&&) noexcept = default;
+client::~client() {
+  if (impl_) {
+    impl_->listener = nullptr;
+    impl_->close();
+  }
+}
+
+void client::set_listener(client_listener* l) noexcept {
+  impl_->listener = l;
+}
+
+awaitable<void> client::connect() {
+  co_await impl_->connection_for_call();
+}
+
+awaitable<void> client::send_request(const outbound_message& m) {
+  auto c = co_await impl_->connection_for_call();
+  std::string text;
+  encode_request(text, m.pattern, m.data, json::value(m.id), nullptr);
+  std::string reply;
+  {
+    std::lock_guard lock(impl_->mutex);
+    reply = impl_->inbox + m.id;
+    impl_->routes[m.id] = m.route;
+  }
+  const auto h = impl_->headers_for(m.metadata);
+  const natsStatus s = c->publish(m.route, reply.c_str(), text, &h);
+  c->kick();
+  if (s != NATS_OK) {
+    {
+      std::lock_guard lock(impl_->mutex);
+      impl_->routes.erase(m.id);
+    }
+    throw_publish_failed(m.route, s);
+  }
+}
+
+void client::end_request(const outbound_message& m) noexcept {
+  std::lock_guard lock(impl_->mutex);
+  impl_->routes.erase(m.id);
+}
+
+awaitable<void> client::send_event(const outbound_message& m) {
+  auto c = co_await impl_->connection_for_call();
+  std::string text;
+  encode_event(text, m.pattern, m.data, nullptr);
+  const auto h = impl_->headers_for(m.metadata);
+  const natsStatus s = c->publish(m.route, nullptr, text, &h);
+  c->kick();
+  if (s != NATS_OK) throw_publish_failed(m.route, s);
+}
+
+void client::close() {
+  impl_->close();
+}
+
+}  // namespace roost::nats

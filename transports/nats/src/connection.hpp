@@ -1,0 +1,128 @@
+#pragma once
+// One nats.c connection, shared by the server and the client side. nats.c runs its own
+// threads (reader, flusher, message delivery, connection events); everything it calls back
+// here only hands work over to our executor.
+
+#include <roost/awaitable.hpp>
+#include <roost/nats/context.hpp>
+#include <roost/nats/options.hpp>
+
+#include <nats/nats.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace roost::nats::detail {
+
+struct msg_deleter {
+  void operator()(natsMsg* m) const noexcept { natsMsg_Destroy(m); }
+};
+using msg_ptr = std::unique_ptr<natsMsg, msg_deleter>;
+
+/// Runs on a nats.c delivery thread: decode if you like, then post to an executor.
+using message_fn = std::function<void(msg_ptr)>;
+
+/// Connection events, called on a nats.c thread (post them to an executor).
+struct connection_events {
+  std::function<void()> disconnected;  ///< lost; the library is reconnecting (or gives up)
+  std::function<void()> reconnected;
+  std::function<void()> closed;  ///< closed for good (by close() or after giving up)
+};
+
+/// The headers of a message, in order (empty when it has none).
+nats::headers headers_of(natsMsg* m);
+/// The payload of a message.
+std::string_view data_of(natsMsg* m);
+
+/// Text for a nats.c status, with the library's last error detail.
+std::string status_text(natsStatus s);
+
+class connection {
+ public:
+  /// `ordered`: every subscription of the connection is delivered by the library's one shared
+  /// delivery thread, so messages reach us in the order the server sent them, across
+  /// subjects (as on NestJS's single socket); otherwise each subscription has its own thread.
+  /// `default_reconnects`: reconnect attempts when the options leave them unset.
+  connection(connection_options opts, connection_events events, bool ordered = false,
+             int default_reconnects = 10);
+  ~connection();  // closes
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Connects (nats.c connects synchronously: on a thread of its own, so the executor is not
+  /// blocked). Throws connection_error.
+  awaitable<void> open();
+
+  /// Subscribes `subject` in `queue` (empty: none); `on_message` runs on a nats.c thread.
+  /// Returns the subscription's id for unsubscribe(), or throws connection_error.
+  std::int64_t subscribe(const std::string& subject, const std::string& queue,
+                         message_fn on_message);
+  /// JetStream: makes sure stream `name` exists, creating it with `subjects` (file storage)
+  /// when missing; runs its blocking calls off the executor. Throws connection_error.
+  awaitable<void> ensure_stream(std::string name, std::vector<std::string> subjects);
+  /// JetStream: a push subscription of durable consumer `durable` on `subject` of `stream`,
+  /// with manual acks (the caller acks each message with natsMsg_Ack/Nak/Term). The consumer
+  /// is created here when missing, so that the library does not own it: a consumer the
+  /// library created is deleted when its subscription ends, which would forget everything
+  /// a durable consumer is for. Runs its blocking calls off the executor. Throws
+  /// connection_error.
+  awaitable<void> js_subscribe(std::string stream, std::string subject, std::string queue,
+                               std::string durable, std::chrono::milliseconds ack_wait,
+                               int max_deliver, message_fn on_message);
+
+  /// Stops the delivery of new messages to every subscription; those already received are
+  /// still delivered (nats.c's drain).
+  void drain_subscriptions();
+
+  /// Publishes (buffered; nats.c's flusher sends it). Thread-safe. With headers it becomes an
+  /// HPUB. Returns the nats.c status.
+  natsStatus publish(const std::string& subject, const char* reply, std::string_view data,
+                     const nats::headers* h = nullptr);
+
+  /// Writes what publish() buffered without waiting for the library's flusher (which holds
+  /// writes for 1 ms to batch them): our flush thread sends it now, and while the broker
+  /// confirms (one round trip) further publishes pile up for the next write. Thread-safe,
+  /// never blocks.
+  void kick();
+
+  /// Waits until the server has processed everything sent so far (PING/PONG), on a thread of
+  /// its own. Returns false on timeout or a closed connection.
+  awaitable<bool> flush(std::chrono::milliseconds timeout);
+
+  /// Flushes what is buffered (nats.c waits up to 500 ms for it) and closes. Idempotent.
+  void close();
+
+  bool is_closed() const;
+  /// The nats.c connection, or null once closed. Shared: it is destroyed after its last user.
+  std::shared_ptr<natsConnection> native() const;
+
+  struct bridge;  // what the library's connection callbacks reach
+
+ private:
+  connection_options opts_;
+  bool ordered_;
+  int default_reconnects_;
+  std::shared_ptr<bridge> bridge_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<natsConnection> nc_;
+  std::vector<natsSubscription*> subs_;
+  jsCtx* js_ = nullptr;  // made on first use, destroyed in close()
+  jsCtx* jetstream();    // with mutex_ held
+  // The flush thread kick() wakes.
+  std::thread flusher_;
+  std::mutex flush_mutex_;
+  std::condition_variable flush_cv_;
+  bool flush_wanted_ = false, flush_stop_ = false;
+  std::atomic<bool> flush_pending_{false};
+  void flush_loop();
+};
+
+}  // namespace roost::nats::detail

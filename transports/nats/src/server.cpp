@@ -1,0 +1,265 @@
+#include <roost/nats/server.hpp>
+
+#include "connection.hpp"
+
+#include <roost/dispatcher.hpp>
+#include <roost/errors.hpp>
+#include <roost/nats/context.hpp>
+#include <roost/packet.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <atomic>
+#include <vector>
+
+namespace roost::nats {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view source = "nats server";
+
+// Publishes the replies of one request to its reply subject (NestJS's `msg.respond`). Replies
+// never carry headers, as with NestJS.
+class inbox_reply_sink final : public reply_sink {
+ public:
+  inbox_reply_sink(std::shared_ptr<detail::connection> c, std::string reply, const json::value& id,
+                   const logger& log)
+      : conn_(std::move(c)), reply_(std::move(reply)), id_(id), log_(log) {}
+  awaitable<void> send(reply_packet r) override {
+    if (reply_.empty()) co_return;  // NestJS sends nothing when the request has no reply subject
+    text_.clear();
+    encode_reply(text_, r, id_);
+    const natsStatus s = conn_->publish(reply_, nullptr, text_);
+    conn_->kick();
+    if (s != NATS_OK) {
+      log_.error(source, "cannot publish the reply to " + reply_ + ": " + natsStatus_GetText(s));
+    }
+    co_return;
+  }
+
+ private:
+  std::shared_ptr<detail::connection> conn_;
+  std::string reply_;
+  const json::value& id_;
+  const logger& log_;
+  std::string text_;
+};
+
+// One message as the library handed it, decoded on its thread.
+struct inbound {
+  inbound_packet packet;
+  std::string subject;
+  std::string reply;
+  nats::headers headers;
+};
+
+}  // namespace
+
+struct server::impl : std::enable_shared_from_this<impl> {
+  explicit impl(server_options o) : opts(std::move(o)) {}
+
+  awaitable<void> listen(dispatcher& d) {
+    disp = &d;
+    ex = co_await asio::this_coro::executor;
+    // These run on a library thread: they log, and take no reference to the server (its last
+    // one must not be dropped there: closing the connection waits for these callbacks).
+    detail::connection_events events;
+    events.disconnected = [log = opts.log] { log.warn(source, "disconnected; reconnecting"); };
+    events.reconnected = [log = opts.log] { log.info(source, "reconnected"); };
+    events.closed = [log = opts.log, closing = closing] {
+      if (!closing->load()) log.error(source, "connection closed: the server gave up reconnecting");
+    };
+    // Ordered delivery: an event published before a request (on another subject) is served
+    // first, as NestJS serves its socket in order.
+    // Unless told otherwise, a server reconnects for ever (-1).
+    conn = std::make_shared<detail::connection>(opts, std::move(events), true, -1);
+    co_await conn->open();
+    // With JetStream (roost extension), routes served only by event handlers are consumed
+    // from the stream; everything else is a plain subscription, as NestJS subscribes.
+    std::vector<const router::entry*> plain, durable;
+    for (const auto* e : d.routes().entries()) {
+      const bool events_only = !e->message && !e->events.empty();
+      (opts.jetstream && events_only ? durable : plain).push_back(e);
+    }
+    if (!durable.empty()) {
+      std::vector<std::string> subjects;
+      for (const auto* e : durable) subjects.push_back(e->route);
+      co_await conn->ensure_stream(opts.jetstream->stream, std::move(subjects));
+    }
+    for (const auto* e : plain) subscribe(e->route, queue_of(*e));
+    for (const auto* e : durable) {
+      // Named first: no owning temporaries in a co_await expression (GCC 12).
+      std::string route = e->route, queue = queue_of(*e);
+      co_await consume(std::move(route), std::move(queue));
+    }
+    // Ready once the server has registered every subscription.
+    const bool flushed = co_await conn->flush(opts.connect_timeout);
+    if (!flushed) {
+      throw connection_error(make_error_code(error::not_connected),
+                             "nats: the server did not confirm the subscriptions");
+    }
+    opts.log.info(source,
+                  "subscribed to " + std::to_string(plain.size()) + " subject(s)" +
+                      (durable.empty() ? std::string()
+                                       : " and consuming " + std::to_string(durable.size()) +
+                                             " from JetStream stream " + opts.jetstream->stream) +
+                      " on " + opts.servers.front() +
+                      (opts.queue.empty() ? "" : " in queue group " + opts.queue));
+  }
+
+  std::string queue_of(const router::entry& e) const {
+    if (auto* q = e.extras.if_contains("queue"); q && q->is_string()) {
+      return std::string(q->get_string());
+    }
+    return opts.queue;
+  }
+
+  // A durable consumer name from a route: letters, digits, '-' and '_' only.
+  std::string durable_name(const std::string& route) const {
+    std::string name = opts.jetstream->durable + "_";
+    for (char c : route) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_';
+      name += ok ? c : '_';
+    }
+    return name;
+  }
+
+  // JetStream (roost extension): each event is acknowledged once its handlers succeeded,
+  // negatively acknowledged (delivered again) when one threw, and terminated when it is not
+  // JSON (it never will be).
+  awaitable<void> consume(std::string route, std::string queue) {
+    std::weak_ptr<impl> weak = shared_from_this();
+    const json::value channel(route);
+    auto on_msg = [weak, route, channel, ex = ex, log = opts.log](detail::msg_ptr m) {
+      auto packet = decode_inbound(detail::data_of(m.get()), channel);
+      if (!packet) {
+        log.error(source, "The invalid received message from nats subject " +
+                              std::string(natsMsg_GetSubject(m.get())) +
+                              " (not JSON); terminated in the stream");
+        natsMsg_Term(m.get(), nullptr);
+        return;
+      }
+      auto s = weak.lock();
+      if (!s) return;
+      // An event, whatever the packet says: a stream stores no reply subject.
+      packet->id.reset();
+      inbound in{std::move(*packet), natsMsg_GetSubject(m.get()), "", detail::headers_of(m.get())};
+      std::shared_ptr<natsMsg> msg(m.release(), detail::msg_deleter{});
+      asio::co_spawn(ex, serve_durable(std::move(s), route, std::move(in), std::move(msg)),
+                     asio::detached);
+    };
+    const auto& js = *opts.jetstream;
+    std::string stream = js.stream, name = durable_name(route);
+    detail::message_fn fn = std::move(on_msg);
+    co_await conn->js_subscribe(std::move(stream), std::move(route), std::move(queue),
+                                std::move(name), js.ack_wait, js.max_deliver, std::move(fn));
+  }
+
+  static awaitable<void> serve_durable(std::shared_ptr<impl> self, std::string route, inbound in,
+                                       std::shared_ptr<natsMsg> msg) {
+    json::object metadata;
+    for (const auto& [k, v] : in.headers) {
+      if (!metadata.contains(k)) metadata[k] = v;
+    }
+    const json::object* md = in.headers.empty() ? nullptr : &metadata;
+    context ctx(std::move(in.packet.pattern), std::move(in.subject), std::move(in.headers), md);
+    co_await self->disp->dispatch_route(std::move(route), in.packet, ctx, nullptr);
+    const natsStatus s =
+        ctx.handler_failed() ? natsMsg_Nak(msg.get(), nullptr) : natsMsg_Ack(msg.get(), nullptr);
+    if (s != NATS_OK) {
+      self->opts.log.warn(source, std::string("cannot acknowledge an event of ") + ctx.subject() +
+                                      ": " + natsStatus_GetText(s) + " (it will come again)");
+    }
+    self->conn->kick();
+  }
+
+  void subscribe(const std::string& route, const std::string& queue) {
+    std::weak_ptr<impl> weak = shared_from_this();
+    const json::value channel(route);
+    // Runs on a nats.c thread: decode there, serve on our executor.
+    auto on_msg = [weak, route, channel, ex = ex, log = opts.log](detail::msg_ptr m) {
+      const auto text = detail::data_of(m.get());
+      auto packet = decode_inbound(text, channel);
+      if (!packet) {
+        // NestJS's `msg.json()` throws: the message is logged and dropped.
+        log.error(source, "The invalid received message from nats subject " +
+                              std::string(natsMsg_GetSubject(m.get())) + " (not JSON); dropped");
+        return;
+      }
+      auto s = weak.lock();
+      if (!s) return;
+      inbound in{std::move(*packet), natsMsg_GetSubject(m.get()), "", detail::headers_of(m.get())};
+      if (const char* reply = natsMsg_GetReply(m.get())) in.reply = reply;
+      asio::co_spawn(ex, serve(std::move(s), route, std::move(in)), asio::detached);
+    };
+    conn->subscribe(route, queue, std::move(on_msg));
+  }
+
+  static awaitable<void> serve(std::shared_ptr<impl> self, std::string route, inbound in) {
+    json::object metadata;
+    for (const auto& [k, v] : in.headers) {
+      if (!metadata.contains(k)) metadata[k] = v;
+    }
+    const json::object* md = in.headers.empty() ? nullptr : &metadata;
+    context ctx(std::move(in.packet.pattern), std::move(in.subject), std::move(in.headers), md);
+    auto& p = in.packet;
+    if (p.id) {
+      inbox_reply_sink sink(self->conn, std::move(in.reply), *p.id, self->opts.log);
+      co_await self->disp->dispatch_route(std::move(route), p, ctx, &sink);
+    } else {
+      co_await self->disp->dispatch_route(std::move(route), p, ctx, nullptr);
+    }
+  }
+
+  void stop_accepting() {
+    if (conn) conn->drain_subscriptions();
+  }
+
+  void close() {
+    *closing = true;
+    if (!conn) return;
+    // Replies written before close() reach the server before the socket goes: wait for the
+    // server to have them (bounded by gracePeriod). This blocks the calling thread only; the
+    // library's threads do the work.
+    // Without a connection there is nothing to wait for (and nothing would come of waiting).
+    auto nc = conn->native();
+    if (nc && natsConnection_Status(nc.get()) == NATS_CONN_STATUS_CONNECTED) {
+      natsConnection_FlushTimeout(nc.get(), opts.grace_period.count());
+    }
+    conn->close();
+  }
+
+  server_options opts;
+  dispatcher* disp = nullptr;
+  executor ex;
+  std::shared_ptr<detail::connection> conn;
+  // Set by close(): the connection's end is then expected. Shared with a library callback.
+  std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
+};
+
+server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
+server::server(server&&) noexcept = default;
+server::~server() {
+  if (impl_ && impl_->conn) {
+    *impl_->closing = true;
+    impl_->conn->close();
+  }
+}
+
+awaitable<void> server::listen(dispatcher& d) {
+  return impl_->listen(d);
+}
+void server::stop_accepting() {
+  impl_->stop_accepting();
+}
+void server::close() {
+  impl_->close();
+}
+
+}  // namespace roost::nats

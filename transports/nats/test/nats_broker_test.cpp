@@ -1,0 +1,390 @@
+// The NATS transport against a real nats-server (ROOST_NATS_URL; scripts/brokers.sh starts
+// one). Each test uses subjects of its own, so tests may share the broker and run in parallel.
+// GCC 12: no co_await inside call arguments or conditions, and no owning temporaries in a
+// co_await full-expression (see docs/contributing.md).
+
+#include <roost/nats.hpp>
+
+#include <roost/roost.hpp>
+#include <roost/testing/run.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <nats/nats.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace roost::nats::test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+std::string broker_url() {
+  const char* u = std::getenv("ROOST_NATS_URL");
+  if (!u || !*u) {
+    ADD_FAILURE() << "ROOST_NATS_URL is not set (run `bash scripts/brokers.sh start` and export "
+                     "what `bash scripts/brokers.sh env` prints)";
+    throw std::runtime_error("ROOST_NATS_URL is not set");
+  }
+  return u;
+}
+
+// A prefix no other test (or run) uses.
+std::string unique_prefix(std::string_view test) {
+  std::random_device rd;
+  return "t" + std::to_string(rd() % 1'000'000'000) + "." + std::string(test);
+}
+
+template <class Options>
+Options options_from(const std::string& text) {
+  auto u = url::parse(text);
+  if (!u) throw std::runtime_error("bad url " + text);
+  if constexpr (std::is_same_v<Options, server_options>) {
+    auto o = server_options_from(*u);
+    if (!o) throw std::runtime_error("bad url " + text);
+    if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
+    return *o;
+  } else {
+    auto o = client_options_from(*u);
+    if (!o) throw std::runtime_error("bad url " + text);
+    if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
+    return *o;
+  }
+}
+
+microservice_options app_opts() {
+  microservice_options o;
+  o.threads = 1;
+  o.drain_timeout = 5s;
+  o.handle_signals = false;
+  if (!std::getenv("ROOST_TEST_LOG")) o.log = logger::silent();
+  return o;
+}
+
+awaitable<bool> eventually(std::function<bool()> pred, milliseconds timeout = 10s) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer t(ex);
+  for (;;) {
+    if (pred()) co_return true;
+    if (std::chrono::steady_clock::now() >= until) co_return false;
+    t.expires_after(2ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+awaitable<void> pause_for(milliseconds d) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer t(ex, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+// A plain nats.c connection for exact bytes, as a NestJS peer would see them.
+struct raw_nats {
+  natsConnection* nc = nullptr;
+  explicit raw_nats(const std::string& u) {
+    const std::string server = "nats://" + u.substr(u.find("://") + 3);
+    if (natsConnection_ConnectTo(&nc, server.c_str()) != NATS_OK) {
+      throw std::runtime_error("raw connection to " + server + " failed");
+    }
+  }
+  ~raw_nats() { natsConnection_Destroy(nc); }
+  // Publishes `body` to `subject` with reply subject `reply` and returns the first reply's
+  // payload ("" on timeout), read with a synchronous subscription.
+  std::string request(const std::string& subject, const std::string& reply, const std::string& body,
+                      int timeout_ms = 5000) {
+    natsSubscription* sub = nullptr;
+    natsConnection_SubscribeSync(&sub, nc, reply.c_str());
+    natsConnection_PublishRequestString(nc, subject.c_str(), reply.c_str(), body.c_str());
+    natsConnection_Flush(nc);
+    natsMsg* m = nullptr;
+    std::string out;
+    if (natsSubscription_NextMsg(&m, sub, timeout_ms) == NATS_OK) {
+      out.assign(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)));
+      natsMsg_Destroy(m);
+    }
+    natsSubscription_Destroy(sub);
+    return out;
+  }
+  void publish(const std::string& subject, const std::string& body) {
+    natsConnection_PublishString(nc, subject.c_str(), body.c_str());
+    natsConnection_Flush(nc);
+  }
+};
+
+// The handlers of these tests, under a per-test prefix `p`.
+struct service_state {
+  std::atomic<int> events{0};
+  std::atomic<int> served{0};
+  std::mutex mutex;
+  std::vector<std::string> seen;  // what handlers recorded
+  void record(std::string s) {
+    std::lock_guard lock(mutex);
+    seen.push_back(std::move(s));
+  }
+  std::vector<std::string> all() {
+    std::lock_guard lock(mutex);
+    return seen;
+  }
+};
+
+router make_router(const std::string& p, service_state& st) {
+  router r;
+  r.message(json::value(p + ".sum"), [&st](std::vector<double> xs) {
+    ++st.served;
+    return std::reduce(xs.begin(), xs.end());
+  });
+  r.message(json::value{{"cmd", p}, {"role", "math"}},
+            [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
+  r.message(json::value(p + ".count"), [](int n) -> stream<int> {
+    for (int i = 0; i < n; ++i) co_yield i;
+  });
+  r.message(json::value(p + ".boom"), []() -> int { throw rpc_exception("bad thing"); });
+  r.message(json::value(p + ".users.*"),
+            [](json::value, nats::context& ctx) { return ctx.subject(); });
+  r.message(json::value(p + ".deep.>"),
+            [](json::value, roost::context& ctx) { return ctx.route(); });
+  r.message(json::value(p + ".headers"), [](json::value, nats::context& ctx) {
+    json::object o;
+    for (const auto& [k, v] : ctx.headers()) o[k] = v;
+    o["transport"] = std::string(ctx.transport());
+    return o;
+  });
+  r.event(json::value(p + ".note"), [&st](json::value v) {
+    st.record(json::serialize(v));
+    ++st.events;
+  });
+  return r;
+}
+
+class nats_broker : public ::testing::Test {
+ protected:
+  std::string url = broker_url();
+  std::string p = unique_prefix(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  service_state st;
+  router r = make_router(p, st);
+};
+
+TEST_F(nats_broker, send_stream_emit_wildcards_and_errors) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(nats::server(options_from<server_options>(url)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, nats::client(options_from<client_options>(url)));
+
+    const std::vector<double> xs{1, 2, 3};
+    const double sum = co_await c.send<double>(json::value(p + ".sum"), xs);
+    EXPECT_EQ(sum, 6);
+    const json::value by_object = {{"role", "math"}, {"cmd", p}};
+    const double by_object_sum = co_await c.send<double>(by_object, xs);
+    EXPECT_EQ(by_object_sum, 6);
+
+    auto counter = c.stream<int>(json::value(p + ".count"), 4);
+    std::vector<int> values;
+    for (;;) {
+      auto v = co_await counter.next();
+      if (!v) break;
+      values.push_back(*v);
+    }
+    EXPECT_EQ(values, (std::vector<int>{0, 1, 2, 3}));
+
+    // Wildcard handlers: the subscription picks the handler; the context has the subject.
+    const std::string subject = co_await c.send<std::string>(json::value(p + ".users.get"), 1);
+    EXPECT_EQ(subject, p + ".users.get");
+    const std::string route = co_await c.send<std::string>(json::value(p + ".deep.a.b"), 1);
+    EXPECT_EQ(route, p + ".deep.>");
+
+    try {
+      (void)co_await c.send<int>(json::value(p + ".boom"), 0);
+      ADD_FAILURE() << "no error";
+    } catch (const rpc_error& e) {
+      EXPECT_EQ(json::serialize(e.error()), R"({"status":"error","message":"bad thing"})");
+    }
+
+    co_await c.emit(json::value(p + ".note"), std::string("hello"));
+    const bool got = co_await eventually([&] { return st.events.load() == 1; });
+    EXPECT_TRUE(got);
+    EXPECT_EQ(st.all(), (std::vector<std::string>{R"("hello")"}));
+    EXPECT_EQ(c.pending(), 0u);
+    c.close();
+    co_await app.shutdown();
+  });
+}
+
+TEST_F(nats_broker, no_responders_fail_at_once_with_nestjs_message) {
+  testing::run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, nats::client(options_from<client_options>(url)));
+    const auto start = std::chrono::steady_clock::now();
+    call_options o;
+    o.timeout = 5s;
+    try {
+      (void)co_await c.send(json::value(p + ".nobody"), 1, o);
+      ADD_FAILURE() << "no error";
+    } catch (const rpc_error& e) {
+      EXPECT_EQ(e.message(),
+                "Empty response. There are no subscribers listening to that message (\"" + p +
+                    ".nobody\")");
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+    EXPECT_EQ(c.pending(), 0u);
+  });
+}
+
+TEST_F(nats_broker, exact_reply_bytes_and_no_handler) {
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(r, app_opts());
+        app.add_transport(nats::server(options_from<server_options>(url)));
+        co_await app.start();
+        raw_nats raw(url);
+        const std::string inbox = "_INBOX." + p + ".raw";
+        EXPECT_EQ(raw.request(p + ".sum", inbox,
+                              R"({"pattern":")" + p + R"(.sum","data":[1,2],"id":"x1"})"),
+                  R"({"response":3,"isDisposed":true,"id":"x1"})");
+        // A pattern that only the subscription knows is still served by that subscription's
+        // handler (NestJS: the handler belongs to the subscription, not to the JSON pattern).
+        EXPECT_EQ(raw.request(p + ".sum", inbox, R"({"pattern":"other","data":[2,2],"id":7})"),
+                  R"({"response":4,"isDisposed":true,"id":7})");
+        co_await app.shutdown();
+      },
+      20s, 2);  // the raw peer blocks one thread while the service runs on the other
+}
+
+TEST_F(nats_broker, non_json_and_replyless_requests_cost_nothing) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(nats::server(options_from<server_options>(url)));
+    co_await app.start();
+    raw_nats raw(url);
+    raw.publish(p + ".sum", "this is not JSON");
+    raw.publish(p + ".sum", "");
+    // A request without a reply subject: served, its reply goes nowhere (as NestJS).
+    raw.publish(p + ".sum", R"({"pattern":"x","data":[1],"id":"r1"})");
+    const bool served = co_await eventually([&] { return st.served.load() == 1; });
+    EXPECT_TRUE(served);
+    // An external message (no pattern, no data) is an event whose pattern is the subject.
+    raw.publish(p + ".note", R"({"hello":1})");
+    const bool noted = co_await eventually([&] { return st.events.load() == 1; });
+    EXPECT_TRUE(noted);
+    EXPECT_EQ(st.all(), (std::vector<std::string>{R"({"hello":1})"}));
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, nats::client(options_from<client_options>(url)));
+    const std::vector<double> xs{4, 5};
+    const double sum = co_await c.send<double>(json::value(p + ".sum"), xs);
+    EXPECT_EQ(sum, 9);
+    co_await app.shutdown();
+  });
+}
+
+TEST_F(nats_broker, headers_both_ways) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(nats::server(options_from<server_options>(url)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, nats::client(options_from<client_options>(
+                           url + "/?headers.x-default=d&headers.x-trace=default")));
+    call_options o;
+    o.metadata = json::object{{"x-trace", "abc"}, {"n", 5}};
+    const json::value got = co_await c.send(json::value(p + ".headers"), 0, o);
+    // (nats.c does not keep the order of headers; object equality ignores it)
+    EXPECT_EQ(got, json::parse(R"({"x-trace":"abc","n":"5","x-default":"d","transport":"nats"})"))
+        << json::serialize(got);
+    co_await app.shutdown();
+  });
+}
+
+TEST_F(nats_broker, queue_groups_share_work_plain_subscriptions_fan_out) {
+  testing::run([&]() -> awaitable<void> {
+    service_state st2;
+    router r2 = make_router(p, st2);
+    microservice a(r, app_opts()), b(r2, app_opts());
+    a.add_transport(nats::server(options_from<server_options>(url + "/?queue=" + p)));
+    b.add_transport(nats::server(options_from<server_options>(url + "/?queue=" + p)));
+    co_await a.start();
+    co_await b.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, nats::client(options_from<client_options>(url)));
+    const std::vector<double> xs{1};
+    for (int i = 0; i < 40; ++i) (void)co_await c.send<double>(json::value(p + ".sum"), xs);
+    EXPECT_EQ(st.served.load() + st2.served.load(), 40);
+    EXPECT_GT(st.served.load(), 0);
+    EXPECT_GT(st2.served.load(), 0);
+    co_await a.shutdown();
+    co_await b.shutdown();
+
+    // Without a queue group every server gets every event.
+    service_state st3, st4;
+    router r3 = make_router(p, st3), r4 = make_router(p, st4);
+    microservice d(r3, app_opts()), e(r4, app_opts());
+    d.add_transport(nats::server(options_from<server_options>(url)));
+    e.add_transport(nats::server(options_from<server_options>(url)));
+    co_await d.start();
+    co_await e.start();
+    co_await c.emit(json::value(p + ".note"), 1);
+    const bool both = co_await eventually([&] { return st3.events == 1 && st4.events == 1; });
+    EXPECT_TRUE(both);
+    co_await d.shutdown();
+    co_await e.shutdown();
+  });
+}
+
+TEST_F(nats_broker, handler_extras_choose_the_queue_group) {
+  testing::run([&]() -> awaitable<void> {
+    std::atomic<int> a_n{0}, b_n{0};
+    router ra, rb;
+    const json::object extras{{"queue", p + "-q"}};
+    ra.event(
+        json::value(p + ".job"), [&](int) { ++a_n; }, extras);
+    rb.event(
+        json::value(p + ".job"), [&](int) { ++b_n; }, extras);
+    microservice a(ra, app_opts()), b(rb, app_opts());
+    a.add_transport(nats::server(options_from<server_options>(url)));
+    b.add_transport(nats::server(options_from<server_options>(url)));
+    co_await a.start();
+    co_await b.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, nats::client(options_from<client_options>(url)));
+    for (int i = 0; i < 20; ++i) co_await c.emit(json::value(p + ".job"), i);
+    const bool all = co_await eventually([&] { return a_n + b_n == 20; });
+    EXPECT_TRUE(all);
+    co_await pause_for(100ms);
+    EXPECT_EQ(a_n + b_n, 20);  // each once: one queue group
+    co_await a.shutdown();
+    co_await b.shutdown();
+  });
+}
+
+TEST_F(nats_broker, close_fails_pending_calls_and_unreachable_server_is_clear) {
+  testing::run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(
+        ex, nats::client(options_from<client_options>("nats://127.0.0.1:1/?connectTimeout=500")));
+    try {
+      co_await c.connect();
+      ADD_FAILURE() << "connected to port 1";
+    } catch (const connection_error& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot connect"), std::string::npos) << e.what();
+    }
+  });
+}
+
+}  // namespace
+}  // namespace roost::nats::test

@@ -1,0 +1,432 @@
+// The NATS transport when the broker goes away mid-load and comes back, and graceful drain.
+// These tests start a private nats-server on a free port (not the shared one: they kill it).
+
+#include <roost/nats.hpp>
+
+#include <roost/roost.hpp>
+#include <roost/testing/run.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <gtest/gtest.h>
+
+#include <openssl/evp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <csignal>
+
+extern char** environ;
+
+namespace roost::nats::test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+std::uint16_t free_port() {
+  asio::io_context ioc;
+  asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+// A nats-server of this test's own on 127.0.0.1:port.
+class private_broker {
+ public:
+  explicit private_broker(std::uint16_t port, std::vector<std::string> extra = {})
+      : port_(port), extra_(std::move(extra)) {
+    start();
+  }
+  ~private_broker() { stop(); }
+
+  void start() {
+    const std::string p = std::to_string(port_);
+    std::vector<const char*> argv{ROOST_NATS_SERVER_COMMAND, "-a", "127.0.0.1", "-p", p.c_str()};
+    for (const auto& a : extra_) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t quiet;
+    posix_spawn_file_actions_init(&quiet);
+    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
+    const int rc = posix_spawn(&pid_, ROOST_NATS_SERVER_COMMAND, &quiet, nullptr,
+                               const_cast<char* const*>(argv.data()), environ);
+    posix_spawn_file_actions_destroy(&quiet);
+    if (rc != 0) throw std::runtime_error("cannot start " ROOST_NATS_SERVER_COMMAND);
+    // Ready once it accepts connections.
+    for (int i = 0; i < 200; ++i) {
+      asio::io_context ioc;
+      asio::ip::tcp::socket s(ioc);
+      boost::system::error_code ec;
+      s.connect({asio::ip::make_address("127.0.0.1"), port_}, ec);
+      if (!ec) return;
+      ::usleep(10'000);
+    }
+    throw std::runtime_error("nats-server did not start on port " + p);
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::uint16_t port_;
+  std::vector<std::string> extra_;
+  pid_t pid_ = -1;
+};
+
+awaitable<void> pause_for(milliseconds d) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer t(ex, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
+microservice_options app_opts() {
+  microservice_options o;
+  o.threads = 1;
+  o.drain_timeout = 5s;
+  o.handle_signals = false;
+  o.log = logger::silent();
+  return o;
+}
+
+template <class Options>
+Options fast_reconnect(std::string url) {
+  Options o;
+  o.servers = {std::move(url)};
+  o.reconnect_time_wait = 50ms;
+  o.max_reconnect_attempts = -1;
+  o.connect_timeout = 1s;
+  o.log = logger::silent();
+  return o;
+}
+
+TEST(nats_restart, broker_restart_mid_load_then_calls_work_again) {
+  private_broker broker(free_port());
+  std::atomic<int> served{0};
+  router r;
+  r.message("sum", [&](std::vector<int> xs) {
+    ++served;
+    int s = 0;
+    for (int x : xs) s += x;
+    return s;
+  });
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(r, app_opts());
+        app.add_transport(nats::server(fast_reconnect<server_options>(broker.url())));
+        co_await app.start();
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, nats::client(fast_reconnect<client_options>(broker.url())));
+        std::mutex m;
+        std::vector<connection_status> seen;
+        c.on_status([&](connection_status s) {
+          std::lock_guard lock(m);
+          seen.push_back(s);
+        });
+        co_await c.connect();
+
+        // Load: 16 callers in a loop until told to stop; a call lost in the restart times out.
+        std::atomic<bool> stop{false};
+        std::atomic<int> ok{0}, failed{0}, running{0};
+        for (int k = 0; k < 16; ++k) {
+          ++running;
+          asio::co_spawn(
+              ex,
+              [&]() -> awaitable<void> {
+                const std::vector<int> xs{1, 2};
+                while (!stop) {
+                  bool failure = false;
+                  try {
+                    call_options o;
+                    o.timeout = 1s;
+                    const int v = co_await c.send<int>("sum", xs, o);
+                    if (v == 3) ++ok;
+                  } catch (const std::exception&) {
+                    failure = true;
+                  }
+                  if (failure) {
+                    ++failed;
+                    co_await pause_for(20ms);
+                  }
+                }
+                --running;
+              },
+              asio::detached);
+        }
+        co_await pause_for(300ms);
+        const int before = ok.load();
+        EXPECT_GT(before, 0);
+        broker.stop();
+        co_await pause_for(300ms);
+        broker.start();
+        // Both sides reconnect and resubscribe by themselves; calls succeed again.
+        const int at_restart = ok.load();
+        for (int i = 0; i < 500 && ok.load() < at_restart + 100; ++i) co_await pause_for(10ms);
+        EXPECT_GE(ok.load(), at_restart + 100) << "calls did not resume after the broker restart";
+        stop = true;
+        for (int i = 0; i < 300 && running.load() > 0; ++i) co_await pause_for(10ms);
+        EXPECT_EQ(running.load(), 0);
+        EXPECT_EQ(c.pending(), 0u);
+        {
+          std::lock_guard lock(m);
+          const bool saw_reconnecting =
+              std::find(seen.begin(), seen.end(), connection_status::reconnecting) != seen.end();
+          EXPECT_TRUE(saw_reconnecting);
+          EXPECT_FALSE(seen.empty());
+          if (!seen.empty()) {
+            EXPECT_EQ(seen.back(), connection_status::connected);
+          }
+        }
+        c.close();
+        co_await app.shutdown();
+      },
+      30s);
+}
+
+TEST(nats_restart, graceful_shutdown_finishes_calls_in_flight) {
+  private_broker broker(free_port());
+  router r;
+  r.message("slow", [](int ms) -> awaitable<int> {
+    co_await pause_for(milliseconds(ms));
+    co_return ms;
+  });
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(nats::server(fast_reconnect<server_options>(broker.url())));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, nats::client(fast_reconnect<client_options>(broker.url())));
+    std::atomic<int> got{-1};
+    asio::co_spawn(
+        ex,
+        [&]() -> awaitable<void> {
+          call_options o;
+          o.timeout = 5s;
+          got = co_await c.send<int>("slow", 300, o);
+        },
+        asio::detached);
+    co_await pause_for(100ms);
+    co_await app.shutdown();  // drains the subscription, waits for the handler, flushes
+    for (int i = 0; i < 200 && got.load() < 0; ++i) co_await pause_for(10ms);
+    EXPECT_EQ(got.load(), 300);
+    // After the drain nobody serves "slow": the broker says so at once.
+    bool no_responders = false;
+    try {
+      (void)co_await c.send<int>("slow", 1);
+    } catch (const rpc_error& e) {
+      no_responders = e.message().starts_with("Empty response");
+    }
+    EXPECT_TRUE(no_responders);
+  });
+}
+
+TEST(nats_restart, a_client_whose_broker_is_gone_for_good_fails_its_calls) {
+  private_broker broker(free_port());
+  router r;
+  r.message("hold", [](int ms) -> awaitable<int> {
+    co_await pause_for(milliseconds(ms));
+    co_return ms;
+  });
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(nats::server(fast_reconnect<server_options>(broker.url())));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    auto o = fast_reconnect<client_options>(broker.url());
+    o.max_reconnect_attempts = 2;
+    client_proxy c(ex, nats::client(o));
+    co_await c.connect();
+    std::atomic<int> outcome{0};  // 1: connection_error, 2: anything else
+    asio::co_spawn(
+        ex,
+        [&]() -> awaitable<void> {
+          try {
+            (void)co_await c.send("hold", 1000);  // the reply cannot come: no broker
+          } catch (const connection_error&) {
+            outcome = 1;
+          } catch (const std::exception&) {
+            outcome = 2;
+          }
+        },
+        asio::detached);
+    co_await pause_for(100ms);
+    broker.stop();
+    // The library gives up after two attempts 50 ms apart: the call fails then.
+    for (int i = 0; i < 300 && outcome.load() == 0; ++i) co_await pause_for(10ms);
+    EXPECT_EQ(outcome.load(), 1);
+    EXPECT_EQ(c.pending(), 0u);
+    EXPECT_EQ(c.status(), connection_status::disconnected);
+    co_await app.shutdown();
+  });
+}
+
+// Serves `sum` through `server_url` and calls it through `client_url`; returns the sum or the
+// error text.
+std::string sum_through(const std::string& server_url, const std::string& client_url) {
+  router r;
+  r.message("sum", [](std::vector<int> xs) { return xs.at(0) + xs.at(1); });
+  std::string result;
+  testing::run([&]() -> awaitable<void> {
+    auto su = url::parse(server_url);
+    auto cu = url::parse(client_url);
+    auto so = server_options_from(*su);
+    auto co = client_options_from(*cu);
+    if (!so || !co) throw std::runtime_error("bad test URL");
+    so->log = logger::silent();
+    co->log = logger::silent();
+    co->connect_timeout = 2s;
+    microservice app(r, app_opts());
+    app.add_transport(nats::server(*so));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, nats::client(*co));
+    try {
+      const std::vector<int> xs{2, 3};
+      const int v = co_await c.send<int>("sum", xs);
+      result = std::to_string(v);
+    } catch (const std::exception& e) {
+      result = e.what();
+    }
+    co_await app.shutdown();
+  });
+  return result;
+}
+
+TEST(nats_private_broker, user_password_and_token) {
+  const auto port = free_port();
+  {
+    private_broker broker(port, {"--user", "alice", "--pass", "s3cret"});
+    const std::string base = "nats://alice:s3cret@127.0.0.1:" + std::to_string(port);
+    EXPECT_EQ(sum_through(base, base), "5");
+    const std::string bad =
+        sum_through(base, "nats://alice:wrong@127.0.0.1:" + std::to_string(port));
+    EXPECT_NE(bad.find("cannot connect"), std::string::npos) << bad;
+  }
+  {
+    private_broker broker(port, {"--auth", "t0ken"});
+    const std::string base = "nats://127.0.0.1:" + std::to_string(port) + "/?token=t0ken";
+    EXPECT_EQ(sum_through(base, base), "5");
+  }
+}
+
+// NKeys (for the NKey test): base32 without padding, CRC-16/XMODEM appended little-endian.
+std::string base32(const std::vector<unsigned char>& in) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  std::string out;
+  unsigned buffer = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(buffer >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += alphabet[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+std::string nkey_encode(std::vector<unsigned char> data) {
+  unsigned crc = 0;
+  for (unsigned char c : data) {
+    crc ^= static_cast<unsigned>(c) << 8;
+    for (int i = 0; i < 8; ++i)
+      crc = (crc & 0x8000) ? ((crc << 1) ^ 0x1021) & 0xFFFF : (crc << 1) & 0xFFFF;
+  }
+  data.push_back(static_cast<unsigned char>(crc & 0xFF));
+  data.push_back(static_cast<unsigned char>(crc >> 8));
+  return base32(data);
+}
+
+// A user NKey: {public key "U...", seed "SU..."}.
+std::pair<std::string, std::string> make_user_nkey() {
+  std::vector<unsigned char> seed(32);
+  std::random_device rd;
+  for (auto& b : seed) b = static_cast<unsigned char>(rd());
+  EVP_PKEY* k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed.data(), seed.size());
+  std::vector<unsigned char> pub(32);
+  std::size_t n = pub.size();
+  EVP_PKEY_get_raw_public_key(k, pub.data(), &n);
+  EVP_PKEY_free(k);
+  constexpr unsigned char user = 20 << 3, seed_prefix = 18 << 3;
+  std::vector<unsigned char> p{user};
+  p.insert(p.end(), pub.begin(), pub.end());
+  std::vector<unsigned char> s{static_cast<unsigned char>(seed_prefix | (user >> 5)),
+                               static_cast<unsigned char>((user & 31) << 3)};
+  s.insert(s.end(), seed.begin(), seed.end());
+  return {nkey_encode(p), nkey_encode(s)};
+}
+
+TEST(nats_private_broker, nkey) {
+  const auto [pub, seed] = make_user_nkey();
+  char tmpl[] = "/tmp/roost-nats-nkey-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  {
+    std::ofstream(dir + "/server.conf")
+        << "authorization { users = [ { nkey: " << pub << " } ] }\n";
+    std::ofstream(dir + "/user.nk") << seed << "\n";
+  }
+  const auto port = free_port();
+  private_broker broker(port, {"-c", dir + "/server.conf"});
+  const std::string base = "nats://127.0.0.1:" + std::to_string(port);
+  const std::string with_key = base + "/?nkey=" + pub + "&seed=" + dir + "/user.nk";
+  EXPECT_EQ(sum_through(with_key, with_key), "5");
+  const std::string without = sum_through(with_key, base);
+  EXPECT_NE(without.find("cannot connect"), std::string::npos) << without;
+  std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+#ifdef ROOST_OPENSSL_COMMAND
+TEST(nats_private_broker, tls) {
+  // A self-signed certificate for 127.0.0.1, made with the openssl command line.
+  char tmpl[] = "/tmp/roost-nats-tls-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl);
+  const std::string cmd = "cd '" + dir +
+                          "' && '" ROOST_OPENSSL_COMMAND
+                          "' req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem "
+                          "-days 2 -subj /CN=localhost "
+                          "-addext subjectAltName=IP:127.0.0.1,DNS:localhost >openssl.log 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed, see " << dir << "/openssl.log";
+  const auto port = free_port();
+  private_broker broker(port,
+                        {"--tls", "--tlscert", dir + "/cert.pem", "--tlskey", dir + "/key.pem"});
+  const std::string p = std::to_string(port);
+  const std::string good = "nats+tls://127.0.0.1:" + p + "/?ca=" + dir + "/cert.pem";
+  EXPECT_EQ(sum_through(good, good), "5");
+  // `ca` alone turns TLS on for nats:// too.
+  EXPECT_EQ(sum_through(good, "nats://127.0.0.1:" + p + "/?ca=" + dir + "/cert.pem"), "5");
+  // Not trusting the certificate fails the connection with a clear error; verify=false accepts it.
+  const std::string untrusted = sum_through(good, "nats+tls://127.0.0.1:" + p);
+  EXPECT_NE(untrusted.find("cannot connect"), std::string::npos) << untrusted;
+  EXPECT_EQ(sum_through(good, "nats+tls://127.0.0.1:" + p + "/?verify=false"), "5");
+  std::system(("rm -rf '" + dir + "'").c_str());
+}
+#endif
+
+}  // namespace
+}  // namespace roost::nats::test
