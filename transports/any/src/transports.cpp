@@ -7,6 +7,10 @@
 #include <roost/tcp/from_url.hpp>
 #endif
 
+#if ROOST_WITH_REDIS
+#include <roost/redis.hpp>
+#endif
+
 #include <algorithm>
 #include <array>
 
@@ -15,7 +19,12 @@ namespace {
 
 constexpr std::string_view schemes[] = {
 #if ROOST_WITH_TCP
-    "tcp", "tls",
+    "tcp",
+    "tls",
+#endif
+#if ROOST_WITH_REDIS
+    "redis",
+    "rediss",
 #endif
 };
 
@@ -25,7 +34,9 @@ bool is(const url& u, std::initializer_list<std::string_view> names) {
 
 }  // namespace
 
-std::span<const std::string_view> transport_schemes() noexcept { return schemes; }
+std::span<const std::string_view> transport_schemes() noexcept {
+  return schemes;
+}
 
 boost::system::result<std::unique_ptr<server_transport>> make_server(const url& u, logger log) {
 #if ROOST_WITH_TCP
@@ -34,6 +45,14 @@ boost::system::result<std::unique_ptr<server_transport>> make_server(const url& 
     if (!o) return o.error();
     o->log = std::move(log);
     return std::make_unique<tcp::server>(std::move(*o));
+  }
+#endif
+#if ROOST_WITH_REDIS
+  if (is(u, {"redis", "rediss"})) {
+    auto o = redis::server_options_from(u);
+    if (!o) return o.error();
+    o->log = std::move(log);
+    return std::make_unique<redis::server>(std::move(*o));
   }
 #endif
   (void)log;
@@ -47,6 +66,14 @@ boost::system::result<std::unique_ptr<client_transport>> make_client(const url& 
     if (!o) return o.error();
     o->log = std::move(log);
     return std::make_unique<tcp::client>(std::move(*o));
+  }
+#endif
+#if ROOST_WITH_REDIS
+  if (is(u, {"redis", "rediss"})) {
+    auto o = redis::client_options_from(u);
+    if (!o) return o.error();
+    o->log = std::move(log);
+    return std::make_unique<redis::client>(std::move(*o));
   }
 #endif
   (void)log;
