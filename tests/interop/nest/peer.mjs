@@ -129,7 +129,9 @@ function buildAppModule({ common, ms, rx }, transportName) {
       return out;
     }
     ctx(data, context) {
-      return { transport: this.transportName, pattern: context.getPattern() };
+      // TcpContext has the pattern; RedisContext has the channel, which is the route.
+      const pattern = context.getPattern ? context.getPattern() : context.getChannel();
+      return { transport: this.transportName, pattern };
     }
   }
 
