@@ -121,11 +121,15 @@ awaitable<void> link::connect_loop(std::shared_ptr<link> self, bool reconnecting
     std::exception_ptr failure;
     std::shared_ptr<connection> pub, sub;
     try {
+      // Each call in a statement of its own: GCC 12 destroys by-value arguments (the strand,
+      // the logger) of a coroutine called inside a co_await expression twice.
       auto* tls = self->tls_ ? &*self->tls_ : nullptr;
-      pub = co_await connection::open(self->opts_, tls, asio::make_strand(ex), self->log_,
-                                      self->side_);
-      sub = co_await connection::open(self->opts_, tls, asio::make_strand(ex), self->log_,
-                                      self->side_);
+      auto open_pub =
+          connection::open(self->opts_, tls, asio::make_strand(ex), self->log_, self->side_);
+      pub = co_await std::move(open_pub);
+      auto open_sub =
+          connection::open(self->opts_, tls, asio::make_strand(ex), self->log_, self->side_);
+      sub = co_await std::move(open_sub);
     } catch (...) {
       failure = std::current_exception();
     }
