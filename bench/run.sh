@@ -101,3 +101,9 @@ unset multiplot
 PLOT
   echo "chart: $out/tcp.png"
 fi
+
+# Redis: roost vs NestJS over one redis-server, and the broker's PUBLISH ceiling.
+if [ -x "$build/bench/redis_loadgen" ]; then
+  echo
+  bash bench/redis.sh "$build"
+fi
