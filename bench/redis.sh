@@ -62,7 +62,7 @@ done
 body='{"pattern":"sum","data":[1,2,3],"id":"123456789012345678901"}'
 ceiling() {  # clients pipeline requests
   redis-benchmark -p "$port" -c "$1" -P "$2" -n "$3" --csv PUBLISH bench.ceiling "$body" 2>/dev/null |
-    tail -1 | awk -F'","' '{ print $2 }' | cut -d. -f1
+    tail -1 | awk -F, '{ print $(NF - 6) }' | tr -d '"' | cut -d. -f1
 }
 c1=$(ceiling 256 1 400000)
 c16=$(ceiling 16 16 2000000)
