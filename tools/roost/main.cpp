@@ -187,7 +187,7 @@ int run(const common& c, std::function<roost::awaitable<void>(roost::client_prox
 }
 
 void add_common(CLI::App* cmd, common& c, bool with_data = true) {
-  cmd->add_option("url", c.url, "transport URL, e.g. tcp://127.0.0.1:3000 or tls://host:3443")->required();
+  cmd->add_option("url", c.url, "transport URL, e.g. tcp://127.0.0.1:3000, tls://host:3443 or redis://host:6379")->required();
   cmd->add_option("pattern", c.pattern, "message pattern: a string, or a JSON object like '{\"cmd\":\"sum\"}'")->required();
   if (with_data) cmd->add_option("data", c.data, "JSON payload, @file.json, or - for stdin (default: stdin when piped, else null)");
   cmd->add_option("--timeout", c.timeout_ms, "milliseconds to wait for the connection and each reply")->capture_default_str();
