@@ -26,16 +26,17 @@ json::value internal_error() {
 
 dispatcher::dispatcher(const router& r, logger log) : router_(r), log_(std::move(log)) {}
 
-awaitable<void> dispatcher::dispatch(inbound_packet& packet, context& ctx, reply_sink* sink) {
+awaitable<bool> dispatcher::dispatch(inbound_packet& packet, context& ctx, reply_sink* sink) {
   in_flight_guard guard(in_flight_);
   ctx.set_route(router_.routes().lookup_route(ctx.pattern()));
   ctx.set_request(packet.id.has_value() && sink != nullptr);
   const router::entry* e = router_.find(ctx.route());
   if (ctx.is_request()) {
     co_await serve_request(e, packet, ctx, *sink);
-  } else {
-    co_await serve_event(e, packet, ctx);
+    co_return true;
   }
+  const bool ok = co_await serve_event(e, packet, ctx);
+  co_return ok;
 }
 
 json::value dispatcher::error_value(std::exception_ptr ep, const context& ctx) const {
@@ -142,14 +143,15 @@ awaitable<void> dispatcher::send_result(detail::handler_result r, reply_sink& si
   }
 }
 
-awaitable<void> dispatcher::serve_event(const router::entry* e, inbound_packet& p, context& ctx) {
+awaitable<bool> dispatcher::serve_event(const router::entry* e, inbound_packet& p, context& ctx) {
   if (!e) {
     log_.error(source,
                "There is no matching event handler defined in the remote service. Event pattern: " +
                    ctx.route());
-    co_return;
+    co_return true;  // delivering it again would not find a handler either
   }
   const auto ex = co_await boost::asio::this_coro::executor;
+  bool ok = true;
   auto run = [&](const detail::erased_handler& h, json::value& data) -> awaitable<void> {
     try {
       auto r = co_await h(data, ctx);
@@ -161,12 +163,13 @@ awaitable<void> dispatcher::serve_event(const router::entry* e, inbound_packet& 
         }
       }
     } catch (...) {
+      ok = false;
       (void)error_value(std::current_exception(), ctx);
     }
   };
   if (e->events.empty()) {
     co_await run(e->message, p.data);
-    co_return;
+    co_return ok;
   }
   for (std::size_t i = 0; i < e->events.size(); ++i) {
     if (i + 1 == e->events.size()) {
@@ -176,6 +179,7 @@ awaitable<void> dispatcher::serve_event(const router::entry* e, inbound_packet& 
       co_await run(e->events[i], copy);
     }
   }
+  co_return ok;
 }
 
 awaitable<bool> dispatcher::drain(std::chrono::steady_clock::duration deadline) const {

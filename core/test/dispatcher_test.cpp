@@ -780,5 +780,36 @@ TEST(dispatcher_drain, counts_in_flight_and_drains) {
   });
 }
 
+// dispatch() tells a transport with acknowledgements whether to acknowledge: false only when an
+// event handler threw.
+TEST(dispatcher_outcome, false_only_when_an_event_handler_threw) {
+  router r;
+  r.event("ok", [](int) {});
+  r.event("bad", [](int) { throw std::runtime_error("boom"); });
+  r.event("mixed", [](int) {});
+  r.event("mixed", [](int) { throw rpc_exception("no"); });
+  r.message("fails", [](int) -> int { throw std::runtime_error("boom"); });
+  dispatcher d(r, logger::silent());
+  const std::vector<std::string> texts{
+      R"({"pattern":"ok","data":1})", R"({"pattern":"bad","data":1})",
+      R"({"pattern":"mixed","data":1})", R"({"pattern":"nope","data":1})",
+      R"({"pattern":"fails","data":1,"id":"x1"})"};
+  std::vector<bool> got;
+  roost::testing::run([&]() -> awaitable<void> {
+    for (const auto& text : texts) {
+      auto p = decode_inbound(text);
+      context ctx("test", p->pattern);
+      json::value id = p->id ? *p->id : json::value();
+      recording_sink sink(id);
+      reply_sink* to = p->id ? &sink : nullptr;
+      const bool ok = co_await d.dispatch(*p, ctx, to);
+      got.push_back(ok);
+    }
+  });
+  // ok, bad, mixed, no handler (acknowledged: another delivery would not find one either), a
+  // request whose handler failed (its error reply was sent).
+  EXPECT_EQ(got, (std::vector<bool>{true, false, false, true, true}));
+}
+
 }  // namespace
 }  // namespace roost

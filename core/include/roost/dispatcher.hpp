@@ -31,8 +31,10 @@ class dispatcher {
 
   /// Serves one packet. `ctx` holds the pattern and metadata; `sink` receives the replies of a
   /// request (`packet.id` set) and is unused for an event. Completes when the last reply was
-  /// queued (requests) or every event handler has finished.
-  awaitable<void> dispatch(inbound_packet& packet, context& ctx, reply_sink* sink);
+  /// queued (requests) or every event handler has finished, with false when an event handler
+  /// threw (so that a transport with acknowledgements can leave the message to be delivered
+  /// again) and true otherwise: a request is answered even when its handler fails.
+  awaitable<bool> dispatch(inbound_packet& packet, context& ctx, reply_sink* sink);
 
   /// Packets being served right now.
   std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
@@ -46,7 +48,7 @@ class dispatcher {
  private:
   awaitable<void> serve_request(const router::entry* e, inbound_packet& p, context& ctx,
                                 reply_sink& sink);
-  awaitable<void> serve_event(const router::entry* e, inbound_packet& p, context& ctx);
+  awaitable<bool> serve_event(const router::entry* e, inbound_packet& p, context& ctx);
   awaitable<void> send_result(detail::handler_result r, reply_sink& sink);
   json::value error_value(std::exception_ptr e, const context& ctx) const;
 

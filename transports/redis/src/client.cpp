@@ -211,6 +211,17 @@ struct client::impl : std::enable_shared_from_this<impl> {
         std::move(wait), use_awaitable);
   }
 
+  // PUBLISH to the route's channel, or XADD to its stream in the Streams mode.
+  bool publish(connection& pub, const std::string& route, const std::string& text,
+               connection::reply_handler h = {}) {
+    if (!opts.streams.enabled) return pub.publish(route, text, std::move(h));
+    if (opts.streams.max_length == 0) {
+      return pub.command({"XADD", route, "*", "m", text}, std::move(h));
+    }
+    const std::string max = std::to_string(opts.streams.max_length);
+    return pub.command({"XADD", route, "MAXLEN", "~", max, "*", "m", text}, std::move(h));
+  }
+
   std::shared_ptr<connection> publisher() {
     auto pub = link->pub();
     if (!pub) std::rethrow_exception(lost_error("Connection lost"));
@@ -251,7 +262,7 @@ awaitable<void> client::send_request(const outbound_message& m) {
   std::string text;
   encode_request(text, m.pattern, m.data, json::value(m.id), m.metadata);
   auto pub = self->publisher();
-  if (!pub->publish(m.route, text)) std::rethrow_exception(lost_error("Connection lost"));
+  if (!self->publish(*pub, m.route, text)) std::rethrow_exception(lost_error("Connection lost"));
 }
 
 void client::end_request(const outbound_message& m) noexcept {
@@ -268,8 +279,8 @@ awaitable<void> client::send_event(const outbound_message& m) {
   std::string text;
   encode_event(text, m.pattern, m.data, m.metadata);
   auto pub = self->publisher();
-  // Completes on the PUBLISH reply, as NestJS's emit.
-  auto publish = [pub, &m, &text](auto handler) {
+  // Completes on the PUBLISH (XADD) reply, as NestJS's emit.
+  auto publish = [self, pub, &m, &text](auto handler) {
     auto hex = asio::get_associated_executor(handler);
     auto h = std::make_shared<asio::any_completion_handler<void(std::exception_ptr)>>(
         std::move(handler));
@@ -283,7 +294,7 @@ awaitable<void> client::send_event(const outbound_message& m) {
       }
       asio::post(hex, asio::append(std::move(*h), e));
     };
-    if (!pub->publish(m.route, text, done)) done(nullptr);
+    if (!self->publish(*pub, m.route, text, done)) done(nullptr);
   };
   co_await asio::async_initiate<const asio::use_awaitable_t<>, void(std::exception_ptr)>(
       std::move(publish), use_awaitable);

@@ -50,21 +50,44 @@ bool common(const url& u, connection_options& c) {
   return true;
 }
 
+bool streams(const url& u, stream_options& s) {
+  if (auto v = u.param("streams")) {
+    if (*v != "true" && *v != "false") return false;
+    s.enabled = *v == "true";
+  }
+  if (auto v = u.param("group")) s.group = *v;
+  if (auto v = u.param("consumer")) s.consumer = *v;
+  std::uint64_t batch = s.batch, block = static_cast<std::uint64_t>(s.block.count());
+  std::uint64_t idle = static_cast<std::uint64_t>(s.claim_idle.count()), max_length = s.max_length;
+  if (!number(u, "batch", batch) || !number(u, "block", block) || !number(u, "claimIdle", idle) ||
+      !number(u, "maxLength", max_length) || batch == 0 || batch > 100'000 || s.group.empty()) {
+    return false;
+  }
+  s.batch = static_cast<unsigned>(batch);
+  s.block = std::chrono::milliseconds(block);
+  s.claim_idle = std::chrono::milliseconds(idle);
+  s.max_length = max_length;
+  return true;
+}
+
 }  // namespace
 
 boost::system::result<server_options> server_options_from(const url& u) {
   server_options o;
   if (!common(u, o.connection)) return make_error_code(error::invalid_argument);
+  if (!streams(u, o.streams)) return make_error_code(error::invalid_argument);
   if (auto w = u.param("wildcards")) {
     if (*w != "true" && *w != "false") return make_error_code(error::invalid_argument);
     o.wildcards = *w == "true";
   }
+  if (o.wildcards && o.streams.enabled) return make_error_code(error::invalid_argument);
   return o;
 }
 
 boost::system::result<client_options> client_options_from(const url& u) {
   client_options o;
   if (!common(u, o.connection)) return make_error_code(error::invalid_argument);
+  if (!streams(u, o.streams)) return make_error_code(error::invalid_argument);
   return o;
 }
 

@@ -9,17 +9,21 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/append.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <hiredis/hiredis.h>
 
+#include <unistd.h>
 #include <atomic>
+#include <deque>
 #include <mutex>
 
 namespace roost::redis {
@@ -72,8 +76,29 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (auto s = weak.lock()) s->on_push(r);
     };
     h.on_up = [weak](connection&, connection& sub) {
-      if (auto s = weak.lock()) s->subscribe(sub);
+      if (auto s = weak.lock()) {
+        if (s->opts.streams.enabled) {
+          s->start_streams(sub);
+        } else {
+          s->subscribe(sub);
+        }
+      }
     };
+    h.on_down = [weak](std::string_view) {
+      if (auto s = weak.lock()) {
+        std::lock_guard lock(s->mutex);
+        s->expected.clear();
+        s->read_outstanding = false;
+      }
+    };
+    if (opts.streams.enabled) {
+      consumer = opts.streams.consumer;
+      if (consumer.empty()) {
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        consumer = std::string(host) + "-" + std::to_string(::getpid());
+      }
+    }
     link->set_hooks(std::move(h));
     try {
       co_await link->ensure_up();
@@ -96,9 +121,206 @@ struct server::impl : std::enable_shared_from_this<impl> {
     };
     co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(std::move(wait),
                                                                          use_awaitable);
-    opts.log.info(source, "subscribed to " + std::to_string(routes.size()) + " channel(s) on " +
+    opts.log.info(source, (opts.streams.enabled ? "reading " : "subscribed to ") +
+                              std::to_string(routes.size()) +
+                              (opts.streams.enabled ? " stream(s) as " + consumer + " in group " +
+                                                          opts.streams.group + " on "
+                                                    : " channel(s) on ") +
                               opts.connection.host + ":" + std::to_string(opts.connection.port) +
                               (opts.wildcards ? " (wildcards)" : ""));
+    if (opts.streams.enabled) {
+      claim_timer.emplace(ex);
+      asio::co_spawn(ex, claim_loop(self), asio::detached);
+    }
+  }
+
+  // ---- Streams mode (roost extension) --------------------------------------------------------
+  // Everything goes over the `sub` connection, which is not subscribed in this mode: its
+  // replies still arrive in on_push, in the order of the commands, which `expected` records.
+  enum class command { create, read, read_own, claim };
+
+  // The group on every route's stream, this consumer's own unacknowledged entries, what others
+  // left idle, then new entries.
+  void start_streams(connection& sub) {
+    std::lock_guard lock(mutex);
+    expected.clear();
+    read_outstanding = false;
+    if (!accepting) return;
+    unconfirmed = routes.size();
+    for (const auto& r : routes) {
+      sub.command({"XGROUP", "CREATE", r, opts.streams.group, "$", "MKSTREAM"});
+      expected.emplace_back(command::create, std::string());
+    }
+    if (routes.empty()) {
+      ready = true;
+      return;
+    }
+    send_read(sub, true);
+    claim(sub);
+    send_read(sub, false);
+  }
+
+  // XREADGROUP of new entries (`>`) or of this consumer's pending ones (`0`). Mutex held.
+  void send_read(connection& sub, bool own) {
+    const std::string count = std::to_string(opts.streams.batch);
+    const std::string block = std::to_string(opts.streams.block.count());
+    std::vector<std::string_view> args{"XREADGROUP", "GROUP", opts.streams.group,
+                                       consumer,     "COUNT", count};
+    if (!own) {
+      args.push_back("BLOCK");
+      args.push_back(block);
+    }
+    args.push_back("STREAMS");
+    for (const auto& r : routes) args.push_back(r);
+    for (std::size_t i = 0; i < routes.size(); ++i) args.push_back(own ? "0" : ">");
+    if (sub.command(args)) {
+      expected.emplace_back(own ? command::read_own : command::read, std::string());
+      if (!own) read_outstanding = true;
+    }
+  }
+
+  // XAUTOCLAIM what waited longer than claim_idle with any consumer (one that crashed). Mutex
+  // held.
+  void claim(connection& sub) {
+    const std::string idle = std::to_string(opts.streams.claim_idle.count());
+    const std::string count = std::to_string(opts.streams.batch);
+    for (const auto& r : routes) {
+      if (sub.command(
+              {"XAUTOCLAIM", r, opts.streams.group, consumer, idle, "0-0", "COUNT", count})) {
+        expected.emplace_back(command::claim, r);
+      }
+    }
+  }
+
+  static awaitable<void> claim_loop(std::shared_ptr<impl> self) {
+    auto& t = *self->claim_timer;
+    const auto period = std::max(self->opts.streams.claim_idle / 2, std::chrono::milliseconds(50));
+    while (self->accepting) {
+      t.expires_after(period);
+      co_await t.async_wait(asio::as_tuple(use_awaitable));
+      auto sub = self->link->sub();
+      std::lock_guard lock(self->mutex);
+      if (sub && self->accepting && self->link->is_up()) self->claim(*sub);
+    }
+  }
+
+  void on_stream_reply(const redisReply& r) {
+    command kind;
+    std::string key;  // the stream, for a claim (its reply does not name it)
+    {
+      std::lock_guard lock(mutex);
+      if (expected.empty()) return;
+      kind = expected.front().first;
+      key = std::move(expected.front().second);
+      expected.pop_front();
+      if (kind == command::read) read_outstanding = false;
+    }
+    const bool failed = detail::is_error(r);
+    switch (kind) {
+      case command::create: {
+        // BUSYGROUP: the group exists already, which is the usual case.
+        if (failed && detail::text(r).substr(0, 9) != "BUSYGROUP") {
+          opts.log.error(source, "XGROUP CREATE failed: " + std::string(detail::text(r)));
+        }
+        bool now_ready = false;
+        {
+          std::lock_guard lock(mutex);
+          if (unconfirmed > 0 && --unconfirmed == 0) now_ready = !ready;
+        }
+        if (now_ready) mark_ready();
+        return;
+      }
+      case command::read:
+      case command::read_own:
+        if (failed) {
+          opts.log.error(source, "XREADGROUP failed: " + std::string(detail::text(r)));
+        } else if (r.type == REDIS_REPLY_ARRAY) {
+          // [[stream, [[id, [field, value, ...]], ...]], ...]
+          for (std::size_t i = 0; i < r.elements; ++i) {
+            const auto* s = r.element[i];
+            if (s->type != REDIS_REPLY_ARRAY || s->elements != 2) continue;
+            serve_entries(detail::text(*s->element[0]), *s->element[1]);
+          }
+        }
+        if (kind == command::read) maybe_read();
+        return;
+      case command::claim:
+        // [next id, [[id, fields], ...], [deleted ids]]
+        if (failed) {
+          opts.log.error(source, "XAUTOCLAIM failed: " + std::string(detail::text(r)));
+        } else if (r.type == REDIS_REPLY_ARRAY && r.elements >= 2) {
+          serve_entries(key, *r.element[1]);
+        }
+        return;
+    }
+  }
+
+  void serve_entries(std::string_view key, const redisReply& entries) {
+    if (entries.type != REDIS_REPLY_ARRAY) return;
+    for (std::size_t i = 0; i < entries.elements; ++i) {
+      const auto* e = entries.element[i];
+      if (e->type != REDIS_REPLY_ARRAY || e->elements != 2) continue;
+      const std::string_view id = detail::text(*e->element[0]);
+      const auto* fields = e->element[1];
+      std::optional<std::string_view> payload;
+      if (fields->type == REDIS_REPLY_ARRAY) {
+        for (std::size_t f = 0; f + 1 < fields->elements; f += 2) {
+          if (detail::text(*fields->element[f]) == "m")
+            payload = detail::text(*fields->element[f + 1]);
+        }
+      }
+      if (!payload) {
+        // Deleted meanwhile, or not written by a roost client: nothing to serve.
+        ack(key, id);
+        continue;
+      }
+      {
+        std::lock_guard lock(mutex);
+        ++stream_in_flight;
+      }
+      json::value chan(key);
+      auto packet = decode_inbound(*payload, chan);
+      inbound_packet p = packet ? std::move(*packet)
+                                : inbound_from_value(json::value(json::string(*payload)), chan);
+      asio::co_spawn(
+          ex, serve_entry(shared_from_this(), std::string(key), std::string(id), std::move(p)),
+          asio::detached);
+    }
+  }
+
+  static awaitable<void> serve_entry(std::shared_ptr<impl> self, std::string key, std::string id,
+                                     inbound_packet p) {
+    bool ok = false;
+    {
+      context ctx(json::value(key), p.metadata ? &*p.metadata : nullptr, key, id);
+      if (p.id) {
+        channel_reply_sink sink(self->link, key + ".reply", *p.id);
+        ok = co_await self->disp->dispatch(p, ctx, &sink);
+      } else {
+        ok = co_await self->disp->dispatch(p, ctx, nullptr);
+      }
+    }
+    // Acknowledged only once its handler succeeded: a failed event stays pending, and is
+    // delivered again (to this server or another) after claim_idle.
+    if (ok) self->ack(key, id);
+    {
+      std::lock_guard lock(self->mutex);
+      --self->stream_in_flight;
+    }
+    self->maybe_read();
+  }
+
+  void ack(std::string_view key, std::string_view id) {
+    if (auto pub = link->pub()) pub->command({"XACK", key, opts.streams.group, id});
+  }
+
+  // Reads more unless a read is out or enough is in hand already (backpressure).
+  void maybe_read() {
+    auto sub = link->sub();
+    std::lock_guard lock(mutex);
+    if (!sub || read_outstanding || !accepting || !link->is_up()) return;
+    if (stream_in_flight >= 4u * opts.streams.batch) return;
+    send_read(*sub, false);
   }
 
   // (Re)subscribes to every route, in one command.
@@ -130,6 +352,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void on_push(const redisReply& r) {
+    if (opts.streams.enabled) {
+      on_stream_reply(r);
+      return;
+    }
     auto p = detail::classify(r);
     using kind = detail::push::kind;
     switch (p.type) {
@@ -190,6 +416,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (!accepting) return;
       accepting = false;
     }
+    if (opts.streams.enabled) {
+      // No read is sent any more; the claim loop ends now rather than at its next tick.
+      if (claim_timer) asio::post(ex, [self = shared_from_this()] { self->claim_timer->cancel(); });
+      return;
+    }
     if (auto sub = link->sub()) {
       sub->command({opts.wildcards ? "PUNSUBSCRIBE" : "UNSUBSCRIBE"});
     }
@@ -210,6 +441,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::size_t unconfirmed = 0;
   bool ready = false;
   std::optional<std::pair<executor, asio::any_completion_handler<void()>>> ready_waiter;
+  // Streams mode
+  std::string consumer;
+  std::optional<asio::steady_timer> claim_timer;         // used on `ex` only
+  std::deque<std::pair<command, std::string>> expected;  // replies due on `sub`, in order
+  bool read_outstanding = false;
+  std::size_t stream_in_flight = 0;
 };
 
 server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}

@@ -35,6 +35,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -737,6 +738,136 @@ TEST(redis_broker_restart, without_retries_the_next_call_connects_again) {
         co_await svc.app.shutdown();
       },
       40s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams mode (roost extension)
+
+stream_options streams_in(const std::string& group, const std::string& consumer) {
+  stream_options s;
+  s.enabled = true;
+  s.group = group;
+  s.consumer = consumer;
+  s.block = 200ms;
+  s.claim_idle = 300ms;
+  return s;
+}
+
+TEST(redis_streams, requests_and_shared_events_with_redelivery_of_failures) {
+  const auto p = unique("s.");
+  const std::string group = p + "group";
+  std::mutex m;
+  std::map<int, int> seen;        // job -> times handled successfully
+  std::map<std::string, int> by;  // consumer -> jobs handled
+  std::atomic<bool> failed_once{false};
+  auto make = [&](const std::string& name) {
+    router r;
+    r.message(J(p + "sum"),
+              [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
+    r.event(J(p + "job"), [&, name](int n, redis::context& ctx) {
+      EXPECT_FALSE(ctx.stream_id().empty());
+      // The first delivery of job 13 fails: it stays pending and comes back.
+      if (n == 13 && !failed_once.exchange(true)) throw std::runtime_error("transient");
+      std::lock_guard lock(m);
+      ++seen[n];
+      ++by[name];
+    });
+    return r;
+  };
+  router ra = make("a"), rb = make("b");
+  testing::run(
+      [&]() -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto oa = server_opts();
+        oa.streams = streams_in(group, "a");
+        auto ob = server_opts();
+        ob.streams = streams_in(group, "b");
+        service a(ra, std::move(oa)), b(rb, std::move(ob));
+        co_await a.app.start();
+        co_await b.app.start();
+        client_options co;
+        co.connection = broker();
+        co.streams.enabled = true;
+        co.log = logger::silent();
+        client_proxy c(ex, redis::client(std::move(co)));
+        const std::vector<double> one_two{1, 2};
+        auto three = co_await c.send<double>(J(p + "sum"), one_two);
+        EXPECT_EQ(three, 3);
+        constexpr int n = 200;
+        for (int i = 0; i < n; ++i) co_await c.emit(J(p + "job"), i);
+        const bool all = co_await eventually(
+            [&] {
+              std::lock_guard lock(m);
+              return static_cast<int>(seen.size()) == n;
+            },
+            10s);
+        EXPECT_TRUE(all);
+        co_await pause_for(700ms);  // time for a wrong second delivery to show
+        std::lock_guard lock(m);
+        EXPECT_EQ(static_cast<int>(seen.size()), n);
+        for (const auto& [job, times] : seen) EXPECT_EQ(times, 1) << "job " << job;
+        EXPECT_TRUE(failed_once);
+        // Both consumers of the group took a share.
+        EXPECT_GT(by["a"], 0);
+        EXPECT_GT(by["b"], 0);
+        EXPECT_EQ(by["a"] + by["b"], n);
+        co_await a.app.shutdown();
+        co_await b.app.shutdown();
+      },
+      40s, 2);
+}
+
+TEST(redis_streams, an_event_survives_the_crash_of_its_consumer) {
+  const auto p = unique("t.");
+  const std::string group = p + "group";
+  std::atomic<int> a_holding{0};
+  std::mutex m;
+  std::vector<std::string> done;  // "consumer:job"
+  router ra, rb;
+  // `a` takes the job and never finishes it (it "crashes" with the job in hand).
+  ra.event(J(p + "job"), [&](int) -> awaitable<void> {
+    ++a_holding;
+    co_await pause_for(1h);
+  });
+  rb.event(J(p + "job"), [&](int n) {
+    std::lock_guard lock(m);
+    done.push_back("b:" + std::to_string(n));
+  });
+  testing::run(
+      [&]() -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto oa = server_opts();
+        oa.streams = streams_in(group, "a");
+        auto a = std::make_unique<service>(ra, std::move(oa));
+        co_await a->app.start();
+        client_options co;
+        co.connection = broker();
+        co.streams.enabled = true;
+        co.log = logger::silent();
+        client_proxy c(ex, redis::client(std::move(co)));
+        co_await c.emit(J(p + "job"), 7);
+        const bool held = co_await eventually([&] { return a_holding == 1; }, 5s);
+        EXPECT_TRUE(held);
+        // `a` goes away without acknowledging; `b` joins the group and claims the idle entry.
+        auto ob = server_opts();
+        ob.streams = streams_in(group, "b");
+        service b(rb, std::move(ob));
+        co_await b.app.start();
+        a.reset();  // closes a's connections at once; its handler never finished
+        const bool claimed = co_await eventually(
+            [&] {
+              std::lock_guard lock(m);
+              return !done.empty();
+            },
+            10s);
+        EXPECT_TRUE(claimed);
+        {
+          std::lock_guard lock(m);
+          EXPECT_EQ(done, std::vector<std::string>{"b:7"});
+        }
+        co_await b.app.shutdown();
+      },
+      40s, 2);
 }
 
 }  // namespace roost::redis::test

@@ -49,17 +49,44 @@ struct connection_options {
   std::size_t max_send_buffer_size = 128u * 1024 * 1024;
 };
 
+/// The Redis Streams mode, a roost extension (NestJS has no such mode; both sides must be roost).
+/// Requests and events go to a stream per route (XADD) instead of a channel, and servers read
+/// them in a consumer group (XREADGROUP): each message goes to one server of the group, and
+/// stays pending until its handler succeeded (XACK), so a message survives a server crash:
+/// another server of the group claims it once it has been pending for `claim_idle`
+/// (at-least-once delivery). Replies still travel on `<route>.reply` (pub/sub).
+struct stream_options {
+  bool enabled = false;
+  /// Servers sharing the work use the same group.
+  std::string group = "roost";
+  /// This server's name in the group; empty: `<host name>-<pid>`. A server that restarts with
+  /// the same name first takes back what it had not acknowledged.
+  std::string consumer;
+  /// Messages read per XREADGROUP, and the most a server handles at once is four times this.
+  unsigned batch = 64;
+  /// How long one XREADGROUP waits for messages.
+  std::chrono::milliseconds block{1'000};
+  /// A message pending this long with another consumer is claimed (XAUTOCLAIM) by this one.
+  std::chrono::milliseconds claim_idle{30'000};
+  /// Client: the streams are trimmed to about this many entries (`XADD MAXLEN ~`); 0: never.
+  std::size_t max_length = 100'000;
+};
+
 struct server_options {
   connection_options connection;
   /// PSUBSCRIBE each handler's route as a glob (`*`, `?`, `[..]`) instead of SUBSCRIBE, as
   /// NestJS's `wildcards: true`. The handler is found by the pattern that matched; the reply
   /// goes to `<concrete channel>.reply` (NestJS 12; NestJS 11 used `<pattern>.reply`).
   bool wildcards = false;
+  /// The Streams mode (roost extension, off by default); not together with `wildcards`.
+  stream_options streams;
   roost::logger log;
 };
 
 struct client_options {
   connection_options connection;
+  /// The Streams mode: XADD requests and events to the route's stream (roost servers only).
+  stream_options streams;
   roost::logger log;
 };
 
