@@ -573,17 +573,32 @@ class private_redis {
 
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
 
+  const std::filesystem::path& dir() const { return dir_; }
+
   /// Starts redis-server and waits until it answers; false (with a test failure) otherwise.
-  bool start() {
+  /// `tls`: the port speaks TLS only, with the certificate made by make_certificates().
+  bool start(bool tls = false, std::string password = {}) {
+    std::vector<std::string> args{
+        "redis-server",         "--bind", "127.0.0.1", "--save",      "",
+        "--appendonly",         "no",     "--dir",     dir_.string(), "--logfile",
+        (dir_ / "log").string()};
+    if (tls) {
+      args.insert(
+          args.end(),
+          {"--port", "0", "--tls-port", std::to_string(port_), "--tls-auth-clients", "no",
+           "--tls-cert-file", (dir_ / "server.pem").string(), "--tls-key-file",
+           (dir_ / "server.key").string(), "--tls-ca-cert-file", (dir_ / "ca.pem").string()});
+    } else {
+      args.insert(args.end(), {"--port", std::to_string(port_)});
+    }
+    if (!password.empty()) args.insert(args.end(), {"--requirepass", password});
     pid_ = ::fork();
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test that crashed
-      const std::string port = std::to_string(port_);
-      const std::string dir = dir_.string();
-      const std::string log = (dir_ / "log").string();
-      ::execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", dir.c_str(), "--logfile", log.c_str(),
-               static_cast<char*>(nullptr));
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execvp("redis-server", argv.data());
       ::_exit(127);
     }
     for (int i = 0; i < 200; ++i) {
@@ -598,6 +613,23 @@ class private_redis {
     }
     ADD_FAILURE() << "redis-server did not start on port " << port_;
     return false;
+  }
+
+  /// A CA and a certificate for localhost / 127.0.0.1 signed by it, in dir().
+  bool make_certificates() {
+    const std::string d = dir_.string();
+    const std::string cmd =
+        "cd '" + d +
+        "' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem "
+        "-days 1 -subj /CN=roost-test-ca && openssl req -newkey rsa:2048 -nodes -keyout "
+        "server.key -out server.csr -subj /CN=localhost && printf "
+        "'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf && openssl x509 -req -in "
+        "server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 -extfile "
+        "ext.cnf && openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem "
+        "-days 1 -subj /CN=other-ca";
+    const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
+    EXPECT_EQ(rc, 0) << "openssl failed";
+    return rc == 0;
   }
 
   /// Kills it at once (no goodbye to its clients), as a crash would.
@@ -868,6 +900,52 @@ TEST(redis_streams, an_event_survives_the_crash_of_its_consumer) {
         co_await b.app.shutdown();
       },
       40s, 2);
+}
+
+TEST(redis_broker_tls, rediss_with_password_and_db) {
+  private_redis broker_process;
+  ASSERT_TRUE(broker_process.make_certificates());
+  ASSERT_TRUE(broker_process.start(true, "s3cret"));
+  const auto p = unique("u.");
+  recorded rec;
+  router r = make_router(p, rec);
+  const std::string ca = (broker_process.dir() / "ca.pem").string();
+  const std::string base = "rediss://:s3cret@localhost:" +
+                           broker_process.url().substr(broker_process.url().rfind(':') + 1) + "/3";
+  testing::run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    service svc(r, server_opts(broker(base + "?ca=" + ca)));
+    co_await svc.app.start();
+    client_proxy c(ex, make_client(broker(base + "?ca=" + ca)));
+    const std::vector<double> one_two{1, 2};
+    auto three = co_await c.send<double>(J(p + "sum"), one_two);
+    EXPECT_EQ(three, 3);
+    // A CA that did not sign the server's certificate: a clear TLS error, not a hang.
+    auto wrong = broker(base + "?ca=" + (broker_process.dir() / "other.pem").string());
+    wrong.retry.attempts = 0;
+    client_proxy bad(ex, make_client(wrong));
+    std::string what;
+    try {
+      co_await bad.send(J(p + "sum"), one_two);
+    } catch (const connection_error& e) {
+      what = e.what();
+    }
+    EXPECT_NE(what.find("TLS handshake"), std::string::npos) << what;
+    // The right CA and a wrong password: AUTH's error.
+    auto no_pass =
+        broker("rediss://:nope@localhost:" +
+               broker_process.url().substr(broker_process.url().rfind(':') + 1) + "/?ca=" + ca);
+    no_pass.retry.attempts = 0;
+    client_proxy denied(ex, make_client(no_pass));
+    what.clear();
+    try {
+      co_await denied.send(J(p + "sum"), one_two);
+    } catch (const connection_error& e) {
+      what = e.what();
+    }
+    EXPECT_NE(what.find("WRONGPASS"), std::string::npos) << what;
+    co_await svc.app.shutdown();
+  });
 }
 
 }  // namespace roost::redis::test
