@@ -47,7 +47,8 @@ struct state {
   std::vector<char> sub_buf = std::vector<char>(256 * 1024), pub_buf = std::vector<char>(64 * 1024);
   int outstanding = 0;
 
-  explicit state(asio::io_context& io) : pub(io), sub(io) {}
+  asio::io_context& io;
+  explicit state(asio::io_context& c) : pub(c), sub(c), io(c) {}
 
   void queue_request() {
     const auto id = next_id++;
@@ -111,7 +112,11 @@ struct state {
         if (now < stop) queue_request();
       }
       flush();
-      if (now < stop || outstanding > 0) read_sub();
+      if (now < stop || outstanding > 0) {
+        read_sub();
+      } else {
+        io.stop();  // every reply is in: done
+      }
     });
   }
 };
