@@ -16,6 +16,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -236,11 +237,14 @@ microservice_options app_opts() {
 }
 
 struct service {
-  service(const router& r, server_options o) : app(r, app_opts()) {
+  service(const router& r, server_options o)
+      : app(r, app_opts()), srv(app.add_transport(redis::server(silenced(std::move(o))))) {}
+  static server_options silenced(server_options o) {
     o.log = logger::silent();
-    app.add_transport(redis::server(std::move(o)));
+    return o;
   }
   microservice app;
+  redis::server& srv;
 };
 
 server_options server_opts(connection_options c = broker()) {
@@ -856,10 +860,13 @@ TEST(redis_streams, an_event_survives_the_crash_of_its_consumer) {
   std::mutex m;
   std::vector<std::string> done;  // "consumer:job"
   router ra, rb;
-  // `a` takes the job and never finishes it (it "crashes" with the job in hand).
+  asio::steady_timer* gate = nullptr;
+  // `a` takes the job and does not finish it before its connections are gone (it "crashes"
+  // with the job in hand); the test lets the handler end afterwards, to shut down cleanly.
   ra.event(J(p + "job"), [&](int) -> awaitable<void> {
     ++a_holding;
-    co_await pause_for(1h);
+    boost::system::error_code ec;
+    co_await gate->async_wait(asio::redirect_error(use_awaitable, ec));
   });
   rb.event(J(p + "job"), [&](int n) {
     std::lock_guard lock(m);
@@ -868,6 +875,8 @@ TEST(redis_streams, an_event_survives_the_crash_of_its_consumer) {
   testing::run(
       [&]() -> awaitable<void> {
         auto ex = co_await asio::this_coro::executor;
+        asio::steady_timer held_until(ex, std::chrono::steady_clock::time_point::max());
+        gate = &held_until;
         auto oa = server_opts();
         oa.streams = streams_in(group, "a");
         auto a = std::make_unique<service>(ra, std::move(oa));
@@ -885,7 +894,7 @@ TEST(redis_streams, an_event_survives_the_crash_of_its_consumer) {
         ob.streams = streams_in(group, "b");
         service b(rb, std::move(ob));
         co_await b.app.start();
-        a.reset();  // closes a's connections at once; its handler never finished
+        a->srv.close();  // a's connections go at once; its handler has not finished
         const bool claimed = co_await eventually(
             [&] {
               std::lock_guard lock(m);
@@ -897,6 +906,8 @@ TEST(redis_streams, an_event_survives_the_crash_of_its_consumer) {
           std::lock_guard lock(m);
           EXPECT_EQ(done, std::vector<std::string>{"b:7"});
         }
+        held_until.cancel();  // a's handler ends now, with nowhere to acknowledge
+        co_await a->app.shutdown();
         co_await b.app.shutdown();
       },
       40s, 2);
