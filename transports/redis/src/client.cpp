@@ -179,7 +179,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
   }
 
   // Completes once `channel` is subscribed on the current connection.
-  awaitable<void> subscribed(const std::string& channel) {
+  awaitable<void> subscribed(std::string channel) {
     {
       std::lock_guard lock(mutex);
       auto it = subs.find(channel);

@@ -47,7 +47,8 @@ class channel_reply_sink final : public reply_sink {
     auto pub = link_->pub();
     // While the broker is away the reply is dropped, as a PUBLISH to a broken connection is.
     if (!pub || !pub->publish(channel_, text_)) {
-      link_->log().warn(source, "cannot publish a reply to " + channel_ + ": not connected");
+      link_->log().warn(source, "cannot publish a reply to " + channel_ +
+                                    ": not connected, or too much output waiting");
     }
     co_return;
   }
