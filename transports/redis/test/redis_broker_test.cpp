@@ -673,7 +673,8 @@ TEST(redis_broker_restart, pending_calls_fail_promptly_and_everyone_recovers) {
         const std::vector<double> one_two{1, 2};
         auto three = co_await c.send<double>(J(p + "sum"), one_two);
         EXPECT_EQ(three, 3);
-        // Load: requests whose replies are still to come when the broker dies.
+        // Load: requests whose replies are still to come when the broker dies (their handlers
+        // take 2 s, so a slow machine cannot answer them first).
         std::atomic<int> failed_lost{0}, other{0}, done{0};
         constexpr int n = 200;
         for (int i = 0; i < n; ++i) {
@@ -681,7 +682,7 @@ TEST(redis_broker_restart, pending_calls_fail_promptly_and_everyone_recovers) {
               ex,
               [&]() -> awaitable<void> {
                 try {
-                  co_await c.send(J(p + "slow"), 300);
+                  co_await c.send(J(p + "slow"), 2000);  // still pending when the broker dies
                   ++other;
                 } catch (const connection_error&) {
                   ++failed_lost;
