@@ -71,7 +71,8 @@ ssl::context make_tls_context(const tls_options& o) {
 
 asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_options& o,
                                                               ssl::context* tls, strand_type strand,
-                                                              logger log, std::string_view side) {
+                                                              logger log, std::string_view side,
+                                                              bool replies) {
   const std::string where = o.host + ":" + std::to_string(o.port);
   asio::ip::tcp::resolver resolver(strand);
   auto [rec, endpoints] = co_await resolver.async_resolve(o.host, std::to_string(o.port),
@@ -124,8 +125,10 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_o
     append_command(hello, {"SELECT", std::to_string(o.db)});
     ++expected;
   }
+  // No reply comes for CLIENT REPLY OFF itself.
+  if (!replies) append_command(hello, {"CLIENT", "REPLY", "OFF"});
   reader rd;
-  if (expected > 0) {
+  if (!hello.empty()) {
     boost::system::error_code wec;
     if (a->tls) {
       co_await asio::async_write(*a->tls, asio::buffer(hello),
@@ -159,9 +162,11 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_o
   }
   deadline.cancel();
   if (a->timed_out) fail(error::timeout, "cannot connect to " + where + ": timed out");
-  co_return std::make_shared<connection>(tag{}, std::move(a->plain), std::move(a->tls), strand,
-                                         std::move(rd), o.max_send_buffer_size, std::move(log),
-                                         side);
+  auto c =
+      std::make_shared<connection>(tag{}, std::move(a->plain), std::move(a->tls), strand,
+                                   std::move(rd), o.max_send_buffer_size, std::move(log), side);
+  c->replies_ = replies;
+  co_return c;
 }
 
 connection::connection(tag, socket_type plain, std::unique_ptr<tls_stream> tls, strand_type strand,
@@ -195,7 +200,7 @@ bool connection::enqueue(Build&& build, reply_handler&& h) {
     std::lock_guard lock(mutex_);
     if (!open_ || queue_.size() > max_send_) return false;
     build(queue_);
-    if (!subscriber_) handlers_.push_back(std::move(h));
+    if (!subscriber_ && replies_) handlers_.push_back(std::move(h));
     wake = std::exchange(writer_waiting_, false);
   }
   if (wake) asio::post(strand_, [self = shared_from_this()] { self->writer_signal_.cancel(); });

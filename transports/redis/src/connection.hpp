@@ -42,11 +42,15 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Called once on the strand when the connection is gone; `why` is empty after close().
   using close_handler = std::function<void(std::string_view why)>;
 
-  /// Connects, runs the TLS handshake, AUTH and SELECT. Throws connection_error.
+  /// Connects, runs the TLS handshake, AUTH and SELECT. Throws connection_error. Without
+  /// `replies`, the connection then asks the server for none (CLIENT REPLY OFF): for a
+  /// connection that only publishes and never looks at the outcome, that spares the broker the
+  /// writes and this side a wake-up per batch; commands then take no reply handler.
   static boost::asio::awaitable<std::shared_ptr<connection>> open(const connection_options& o,
                                                                   boost::asio::ssl::context* tls,
                                                                   strand_type strand, logger log,
-                                                                  std::string_view side);
+                                                                  std::string_view side,
+                                                                  bool replies = true);
 
   ~connection();
 
@@ -86,6 +90,7 @@ class connection : public std::enable_shared_from_this<connection> {
   logger log_;
   std::string_view side_;
   bool subscriber_ = false;
+  bool replies_ = true;
   push_handler on_push_;
   close_handler on_close_;
   std::atomic<bool> open_{true};

@@ -25,10 +25,11 @@ std::exception_ptr closed_error() {
 }
 }  // namespace
 
-link::link(connection_options o, logger log, std::string_view side)
+link::link(connection_options o, logger log, std::string_view side, bool pub_replies)
     : opts_(std::move(o)),
       log_(std::move(log)),
       side_(side),
+      pub_replies_(pub_replies),
       tls_(opts_.tls ? std::optional(make_tls_context(*opts_.tls)) : std::nullopt) {}
 
 std::shared_ptr<connection> link::pub() const {
@@ -124,8 +125,8 @@ awaitable<void> link::connect_loop(std::shared_ptr<link> self, bool reconnecting
       // Each call in a statement of its own: GCC 12 destroys by-value arguments (the strand,
       // the logger) of a coroutine called inside a co_await expression twice.
       auto* tls = self->tls_ ? &*self->tls_ : nullptr;
-      auto open_pub =
-          connection::open(self->opts_, tls, asio::make_strand(ex), self->log_, self->side_);
+      auto open_pub = connection::open(self->opts_, tls, asio::make_strand(ex), self->log_,
+                                       self->side_, self->pub_replies_);
       pub = co_await std::move(open_pub);
       auto open_sub =
           connection::open(self->opts_, tls, asio::make_strand(ex), self->log_, self->side_);

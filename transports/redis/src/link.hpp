@@ -34,7 +34,9 @@ class link : public std::enable_shared_from_this<link> {
     std::function<void(connection_status)> on_status;
   };
 
-  link(connection_options o, logger log, std::string_view side);
+  /// `pub_replies` false: the publishing connection asks for no replies (CLIENT REPLY OFF);
+  /// for a side that never waits for the outcome of what it publishes (a server).
+  link(connection_options o, logger log, std::string_view side, bool pub_replies = true);
   void set_hooks(hooks h) { hooks_ = std::move(h); }
 
   /// Completes once both connections are up, starting an attempt when none is in progress.
@@ -67,6 +69,7 @@ class link : public std::enable_shared_from_this<link> {
   connection_options opts_;
   logger log_;
   std::string_view side_;
+  bool pub_replies_;
   std::optional<boost::asio::ssl::context> tls_;
   hooks hooks_;
 

@@ -65,7 +65,8 @@ class channel_reply_sink final : public reply_sink {
 struct server::impl : std::enable_shared_from_this<impl> {
   explicit impl(server_options o)
       : opts(std::move(o)),
-        link(std::make_shared<detail::link>(opts.connection, opts.log, source)) {}
+        // Replies and acknowledgements are published without waiting for their outcome.
+        link(std::make_shared<detail::link>(opts.connection, opts.log, source, false)) {}
 
   awaitable<void> listen(dispatcher& d) {
     disp = &d;
