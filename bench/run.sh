@@ -107,3 +107,8 @@ if [ -x "$build/bench/nats_loadgen" ] && command -v nats-server >/dev/null; then
   echo
   bash bench/run-nats.sh "$build"
 fi
+# Redis: roost vs NestJS over one redis-server, and the broker's PUBLISH ceiling.
+if [ -x "$build/bench/redis_loadgen" ]; then
+  echo
+  bash bench/redis.sh "$build"
+fi

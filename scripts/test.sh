@@ -74,14 +74,16 @@ fi
 
 step "fuzzers (${FUZZ_SECONDS}s each)"
 if command -v clang++-14 >/dev/null; then
+  fuzzers=(frame_decoder packet_decoder)
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
     -DCMAKE_CXX_COMPILER=clang++-14 -DROOST_BUILD_FUZZERS=ON -DROOST_BUILD_TESTS=OFF \
     -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF -DROOST_WITH_TCP=OFF -DROOST_BUILD_BENCH=OFF \
     -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null &&
-    cmake --build build-fuzz -j "$JOBS" --target frame_decoder_fuzz packet_decoder_fuzz
+    { if grep -q '^ROOST_WITH_REDIS:BOOL=ON' build-fuzz/CMakeCache.txt; then fuzzers+=(resp_reader); fi
+      cmake --build build-fuzz -j "$JOBS" --target "${fuzzers[@]/%/_fuzz}"; }
   rc=$?; record "fuzz build" $rc
   if [ $rc -eq 0 ]; then
-    for f in frame_decoder packet_decoder; do
+    for f in "${fuzzers[@]}"; do
       work=$(mktemp -d)
       cp -r "fuzz/corpus/$f/." "$work/"
       ./build-fuzz/fuzz/${f}_fuzz -max_total_time="$FUZZ_SECONDS" -max_len=4096 \

@@ -90,7 +90,6 @@ bool dispatcher::try_dispatch(inbound_packet& p, context& ctx, reply_sink* sink)
   log_.error(source,
              "There is no matching event handler defined in the remote service. Event pattern: " +
                  ctx.route());
-  ctx.set_handler_failed();
   return true;
 }
 
@@ -217,8 +216,7 @@ awaitable<void> dispatcher::serve_event(const router::entry* e, inbound_packet& 
     log_.error(source,
                "There is no matching event handler defined in the remote service. Event pattern: " +
                    ctx.route());
-    ctx.set_handler_failed();
-    co_return;
+    co_return;  // not a failure: delivering it again would not find a handler either
   }
   const auto ex = co_await boost::asio::this_coro::executor;
   auto run = [&](const detail::erased_handler& h, json::value& data) -> awaitable<void> {

@@ -922,13 +922,44 @@ TEST(dispatcher_transports, dispatch_route_uses_the_given_route_and_handler_fail
     auto none = decode_inbound(evt(R"("x")", "1"));
     context c3("test", none->pattern);
     co_await d.dispatch_route("nobody", *none, c3, nullptr);
-    EXPECT_TRUE(c3.handler_failed());
+    EXPECT_FALSE(c3.handler_failed());  // nothing threw; another delivery would not help
   });
   EXPECT_EQ(ok, 1);
   const auto* e = r.find("sum");
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(json::serialize(e->extras), R"({"queue":"math"})");
   EXPECT_TRUE(r.find("orders.*")->extras.empty());
+}
+
+// handler_failed() tells a transport with acknowledgements whether an event must be delivered
+// again: only when one of its handlers threw.
+TEST(dispatcher_outcome, handler_failed_only_when_a_handler_threw) {
+  router r;
+  r.event("ok", [](int) {});
+  r.event("bad", [](int) { throw std::runtime_error("boom"); });
+  r.event("mixed", [](int) {});
+  r.event("mixed", [](int) { throw rpc_exception("no"); });
+  r.message("fails", [](int) -> int { throw std::runtime_error("boom"); });
+  dispatcher d(r, logger::silent());
+  const std::vector<std::string> texts{
+      R"({"pattern":"ok","data":1})", R"({"pattern":"bad","data":1})",
+      R"({"pattern":"mixed","data":1})", R"({"pattern":"nope","data":1})",
+      R"({"pattern":"fails","data":1,"id":"x1"})"};
+  std::vector<bool> got;
+  roost::testing::run([&]() -> awaitable<void> {
+    for (const auto& text : texts) {
+      auto p = decode_inbound(text);
+      context ctx("test", p->pattern);
+      json::value id = p->id ? *p->id : json::value();
+      recording_sink sink(id);
+      reply_sink* to = p->id ? &sink : nullptr;
+      co_await d.dispatch(*p, ctx, to);
+      got.push_back(ctx.is_request() || !ctx.handler_failed());
+    }
+  });
+  // ok, bad, mixed, no handler (acknowledged: another delivery would not find one either), a
+  // request whose handler failed (its error reply was sent).
+  EXPECT_EQ(got, (std::vector<bool>{true, false, false, true, true}));
 }
 
 }  // namespace

@@ -43,7 +43,8 @@ class context {
   }
 
   /// True once a handler serving this message threw (the dispatcher logged it or replied with
-  /// the error). Transports that acknowledge messages (JetStream, RabbitMQ) ack only when false.
+  /// the error). Transports that acknowledge events (JetStream, Redis Streams) leave an event
+  /// whose handler threw to be delivered again. An event without a handler is not a failure.
   bool handler_failed() const noexcept { return failed_; }
 
   /// Set by the dispatcher.

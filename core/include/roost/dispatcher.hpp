@@ -38,7 +38,8 @@ class dispatcher {
 
   /// Serves one packet. `ctx` holds the pattern and metadata; `sink` receives the replies of a
   /// request (`packet.id` set) and is unused for an event. Completes when the last reply was
-  /// queued (requests) or every event handler has finished.
+  /// queued (requests) or every event handler has finished; `ctx.handler_failed()` then tells
+  /// whether a handler threw (for transports that acknowledge messages).
   awaitable<void> dispatch(inbound_packet& packet, context& ctx, reply_sink* sink);
 
   /// Serves the packet at once when nothing in it can suspend: its handlers are synchronous

@@ -141,8 +141,13 @@ function buildAppModule({ common, ms, rx }, transportName) {
       return h?.get('x-trace') || null;
     }
     ctx(data, context) {
-      // TcpContext has getPattern(); NatsContext only the subject, which is the route.
-      const pattern = context.getPattern ? context.getPattern() : context.getSubject();
+      // TcpContext has getPattern(); NatsContext the subject and RedisContext the channel, which
+      // are the route.
+      const pattern = context.getPattern
+        ? context.getPattern()
+        : context.getSubject
+          ? context.getSubject()
+          : context.getChannel();
       return { transport: this.transportName, pattern };
     }
   }

@@ -57,7 +57,34 @@ const nats = (ms, { scheme, raw }) => {
   };
 };
 
-const schemes = { tcp, nats, 'nats+tls': nats };
+
+// redis://[user:password@]host:port[/db][?wildcards=true&retryAttempts=N&retryDelay=MS], and
+// rediss:// for TLS: the same URL roost reads, mapped onto ioredis's options as NestJS passes them.
+const redis = (ms, { scheme, url }) => {
+  const options = {
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: Number(url.port || 6379),
+  };
+  if (url.username) options.username = decodeURIComponent(url.username);
+  if (url.password) options.password = decodeURIComponent(url.password);
+  const db = url.pathname.replace(/^\//, '');
+  if (db) options.db = Number(db);
+  if (scheme === 'rediss') options.tls = {};
+  const q = url.searchParams;
+  if (q.has('retryAttempts')) options.retryAttempts = Number(q.get('retryAttempts'));
+  if (q.has('retryDelay')) options.retryDelay = Number(q.get('retryDelay'));
+  const server = { ...options };
+  if (q.get('wildcards') === 'true') server.wildcards = true;
+  return {
+    name: 'redis',
+    server: { transport: ms.Transport.REDIS, options: server },
+    client: { transport: ms.Transport.REDIS, options },
+    ready: () => 0, // no port of its own: both peers meet at the broker
+  };
+};
+
+
+const schemes = { tcp, nats, 'nats+tls': nats, redis, rediss: redis };
 
 // The transport for `text`, or a string saying why there is none.
 export function transportFor(ms, text) {

@@ -10,6 +10,9 @@
 #if ROOST_WITH_NATS
 #include <roost/nats.hpp>
 #endif
+#if ROOST_WITH_REDIS
+#include <roost/redis.hpp>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -25,6 +28,10 @@ constexpr std::string_view schemes[] = {
 #if ROOST_WITH_NATS
     "nats",
     "nats+tls",
+#endif
+#if ROOST_WITH_REDIS
+    "redis",
+    "rediss",
 #endif
 };
 
@@ -55,6 +62,14 @@ boost::system::result<std::unique_ptr<server_transport>> make_server(const url& 
     return std::make_unique<nats::server>(std::move(*o));
   }
 #endif
+#if ROOST_WITH_REDIS
+  if (is(u, {"redis", "rediss"})) {
+    auto o = redis::server_options_from(u);
+    if (!o) return o.error();
+    o->log = std::move(log);
+    return std::make_unique<redis::server>(std::move(*o));
+  }
+#endif
   (void)log;
   return make_error_code(error::invalid_argument);
 }
@@ -74,6 +89,14 @@ boost::system::result<std::unique_ptr<client_transport>> make_client(const url& 
     if (!o) return o.error();
     o->log = std::move(log);
     return std::make_unique<nats::client>(std::move(*o));
+  }
+#endif
+#if ROOST_WITH_REDIS
+  if (is(u, {"redis", "rediss"})) {
+    auto o = redis::client_options_from(u);
+    if (!o) return o.error();
+    o->log = std::move(log);
+    return std::make_unique<redis::client>(std::move(*o));
   }
 #endif
   (void)log;

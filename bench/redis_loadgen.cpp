@@ -1,0 +1,186 @@
+// Load generator for NestJS-Redis-protocol servers: keeps K requests in flight through a Redis
+// server (PUBLISH <pattern>, replies on <pattern>.reply) for a fixed time and reports
+// throughput and latency percentiles as JSON, like bench/loadgen.
+//   redis_loadgen --port P [--host H] [--inflight K] [--seconds S] [--warmup W]
+//                 [--pattern sum] [--data '[1,2,3]']
+// Two connections, as a NestJS client has: one subscribed to the reply channel, one that
+// publishes. Replies that arrive together are answered with one pipelined write.
+
+#include "resp.hpp"
+
+#include <boost/asio.hpp>
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+namespace rd = roost::redis::detail;
+
+namespace {
+
+struct options {
+  std::string host = "127.0.0.1";
+  unsigned short port = 6379;
+  int inflight = 16;
+  double seconds = 5;
+  double warmup = 1;
+  std::string pattern = "sum", data = "[1,2,3]";
+};
+
+struct state {
+  options opt;
+  tcp::socket pub, sub;
+  rd::reader sub_reader, pub_reader;
+  std::vector<clock_type::time_point> sent;  // by id; ids are indexes
+  std::vector<std::uint32_t> latencies_us;
+  std::uint64_t completed = 0, errors = 0, next_id = 0;
+  clock_type::time_point measure_from, stop;
+  std::string out, writing;
+  bool write_busy = false;
+  std::vector<char> sub_buf = std::vector<char>(256 * 1024), pub_buf = std::vector<char>(64 * 1024);
+  int outstanding = 0;
+
+  asio::io_context& io;
+  explicit state(asio::io_context& c) : pub(c), sub(c), io(c) {}
+
+  void queue_request() {
+    const auto id = next_id++;
+    if (sent.size() <= id) sent.resize(id + 1 + 1024);
+    sent[id] = clock_type::now();
+    std::string body = "{\"pattern\":\"" + opt.pattern + "\",\"data\":" + opt.data + ",\"id\":\"" +
+                       std::to_string(id) + "\"}";
+    rd::append_publish(out, opt.pattern, body);
+    ++outstanding;
+  }
+
+  void flush() {
+    if (write_busy || out.empty()) return;
+    write_busy = true;
+    writing.swap(out);
+    asio::async_write(pub, asio::buffer(writing), [this](boost::system::error_code ec, std::size_t) {
+      write_busy = false;
+      writing.clear();
+      if (ec) {
+        std::fprintf(stderr, "redis_loadgen: write: %s\n", ec.message().c_str());
+        return;
+      }
+      flush();
+    });
+  }
+
+  // PUBLISH replies (integers) are read and dropped.
+  void read_pub() {
+    pub.async_read_some(asio::buffer(pub_buf), [this](boost::system::error_code ec, std::size_t n) {
+      if (ec) return;
+      pub_reader.feed(std::string_view(pub_buf.data(), n));
+      for (;;) {
+        auto r = pub_reader.next();
+        if (!r || !*r) break;
+      }
+      read_pub();
+    });
+  }
+
+  void read_sub() {
+    sub.async_read_some(asio::buffer(sub_buf), [this](boost::system::error_code ec, std::size_t n) {
+      if (ec) return;
+      sub_reader.feed(std::string_view(sub_buf.data(), n));
+      const auto now = clock_type::now();
+      for (;;) {
+        auto r = sub_reader.next();
+        if (!r || !*r) break;
+        auto p = rd::classify(**r);
+        if (p.type != rd::push::kind::message) continue;
+        const auto at = p.payload.find("\"id\":\"");
+        if (at == std::string_view::npos) continue;
+        const auto id = std::strtoull(p.payload.data() + at + 6, nullptr, 10);
+        if (id >= sent.size()) continue;
+        --outstanding;
+        if (p.payload.find("\"err\"") != std::string_view::npos) ++errors;
+        if (sent[id] >= measure_from && now < stop) {
+          ++completed;
+          latencies_us.push_back(static_cast<std::uint32_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(now - sent[id]).count()));
+        }
+        if (now < stop) queue_request();
+      }
+      flush();
+      if (now < stop || outstanding > 0) {
+        read_sub();
+      } else {
+        io.stop();  // every reply is in: done
+      }
+    });
+  }
+};
+
+double percentile(std::vector<std::uint32_t>& v, double q) {
+  if (v.empty()) return 0;
+  const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string k = argv[i], v = argv[i + 1];
+    if (k == "--host") o.host = v;
+    else if (k == "--port") o.port = static_cast<unsigned short>(std::stoi(v));
+    else if (k == "--inflight") o.inflight = std::stoi(v);
+    else if (k == "--seconds") o.seconds = std::stod(v);
+    else if (k == "--warmup") o.warmup = std::stod(v);
+    else if (k == "--pattern") o.pattern = v;
+    else if (k == "--data") o.data = v;
+    else { std::fprintf(stderr, "redis_loadgen: unknown option %s\n", k.c_str()); return 2; }
+  }
+  asio::io_context io;
+  state s(io);
+  s.opt = o;
+  tcp::resolver res(io);
+  auto eps = res.resolve(o.host, std::to_string(o.port));
+  asio::connect(s.pub, eps);
+  asio::connect(s.sub, eps);
+  s.pub.set_option(tcp::no_delay(true));
+  s.sub.set_option(tcp::no_delay(true));
+  // Subscribe and wait for the confirmation before the first request.
+  std::string cmd;
+  rd::append_command(cmd, {"SUBSCRIBE", o.pattern + ".reply"});
+  asio::write(s.sub, asio::buffer(cmd));
+  for (;;) {
+    const std::size_t n = s.sub.read_some(asio::buffer(s.sub_buf));
+    s.sub_reader.feed(std::string_view(s.sub_buf.data(), n));
+    auto r = s.sub_reader.next();
+    if (r && *r) break;
+  }
+  const auto start = clock_type::now();
+  s.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
+                               std::chrono::duration<double>(o.warmup));
+  s.stop = s.measure_from + std::chrono::duration_cast<clock_type::duration>(
+                                std::chrono::duration<double>(o.seconds));
+  for (int i = 0; i < o.inflight; ++i) s.queue_request();
+  s.flush();
+  s.read_pub();
+  s.read_sub();
+  // Stop at the end even if replies stopped coming (a server that fell over).
+  asio::steady_timer end(io, s.stop + std::chrono::seconds(2));
+  end.async_wait([&](boost::system::error_code) { io.stop(); });
+  io.run_until(s.stop + std::chrono::seconds(3));
+  const double rps = static_cast<double>(s.completed) / o.seconds;
+  auto& l = s.latencies_us;
+  std::printf("{\"inflight\":%d,\"seconds\":%.1f,\"requests\":%llu,\"errors\":%llu,\"lost\":%d,"
+              "\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f}\n",
+              o.inflight, o.seconds, static_cast<unsigned long long>(s.completed),
+              static_cast<unsigned long long>(s.errors), std::max(0, s.outstanding), rps,
+              percentile(l, 0.5), percentile(l, 0.99), percentile(l, 0.999));
+  return s.completed > 0 ? 0 : 1;
+}

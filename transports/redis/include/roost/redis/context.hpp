@@ -1,0 +1,28 @@
+#pragma once
+/// \file roost::redis::context, as NestJS's RedisContext.
+
+#include <roost/context.hpp>
+
+#include <string>
+
+namespace roost::redis {
+
+/// What a handler knows about a message that came over Redis. Its pattern() is the route the
+/// handler was found by: the channel, or in wildcards mode the glob that matched (the `pattern`
+/// field of the message body is not used for routing, as in NestJS).
+class context final : public roost::context {
+ public:
+  context(json::value pattern, const json::object* metadata, std::string channel,
+          std::string stream_id = {});
+  /// The channel the message was published to (NestJS's `getChannel()`); in the Streams mode,
+  /// the stream it was read from.
+  const std::string& channel() const noexcept { return channel_; }
+  /// Streams mode: the entry's id (`1700000000000-0`); empty for pub/sub messages.
+  const std::string& stream_id() const noexcept { return stream_id_; }
+
+ private:
+  std::string channel_;
+  std::string stream_id_;
+};
+
+}  // namespace roost::redis

@@ -1,0 +1,36 @@
+#pragma once
+/// \file roost::redis::server: the server side of the Redis transport.
+
+#include <roost/redis/options.hpp>
+#include <roost/server_transport.hpp>
+
+#include <memory>
+
+namespace roost::redis {
+
+/// Serves NestJS `Transport.REDIS` clients (and roost ones): SUBSCRIBEs to every handler's
+/// route (PSUBSCRIBE in wildcards mode) on one connection and PUBLISHes replies to
+/// `<channel>.reply` on another, as NestJS's ServerRedis. A lost connection is retried as
+/// `retry` says (for ever by default), and the subscriptions are made again.
+///
+/// Every server subscribed to a channel gets every message (Redis pub/sub is a broadcast): run
+/// one instance per route, or several that may all answer. Handlers run in parallel on the
+/// microservice's threads.
+class server final : public server_transport {
+ public:
+  explicit server(server_options opts = {});
+  server(server&&) noexcept;
+  ~server() override;
+
+  std::string_view name() const noexcept override { return "redis"; }
+  awaitable<void> listen(dispatcher& d) override;
+  void stop_accepting() override;
+  void close() override;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace roost::redis

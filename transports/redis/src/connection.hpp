@@ -1,0 +1,105 @@
+#pragma once
+// One connection to a Redis server: connect (TLS, AUTH, SELECT), then a reader and a writer
+// coroutine on a strand. The writer sends everything queued since its last write in one go,
+// so commands issued together are pipelined. Replies go to the handlers queued with their
+// commands, in order; on a subscribed connection every reply is a push for push_handler.
+
+#include "resp.hpp"
+
+#include <roost/log.hpp>
+#include <roost/redis/options.hpp>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+
+namespace roost::redis::detail {
+
+using socket_type = boost::asio::ip::tcp::socket;
+using tls_stream = boost::asio::ssl::stream<socket_type>;
+using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
+
+/// A TLS context for `rediss://`. Throws connection_error when a file cannot be loaded.
+boost::asio::ssl::context make_tls_context(const tls_options& o);
+
+class connection : public std::enable_shared_from_this<connection> {
+ public:
+  /// The reply to a command, on the strand; nullptr when the connection was lost first.
+  using reply_handler = std::function<void(const redisReply*)>;
+  /// A reply on a subscribed connection (message, pmessage, subscribe confirmations...).
+  using push_handler = std::function<void(const redisReply&)>;
+  /// Called once on the strand when the connection is gone; `why` is empty after close().
+  using close_handler = std::function<void(std::string_view why)>;
+
+  /// Connects, runs the TLS handshake, AUTH and SELECT. Throws connection_error. Without
+  /// `replies`, the connection then asks the server for none (CLIENT REPLY OFF): for a
+  /// connection that only publishes and never looks at the outcome, that spares the broker the
+  /// writes and this side a wake-up per batch; commands then take no reply handler.
+  static boost::asio::awaitable<std::shared_ptr<connection>> open(const connection_options& o,
+                                                                  boost::asio::ssl::context* tls,
+                                                                  strand_type strand, logger log,
+                                                                  std::string_view side,
+                                                                  bool replies = true);
+
+  ~connection();
+
+  /// Starts the reader and writer. `subscriber`: every reply goes to on_push.
+  void start(bool subscriber, push_handler on_push, close_handler on_close);
+
+  /// Queues a command; `h` (if any) gets its reply. Thread-safe. False when the connection is
+  /// closed or holds more unsent bytes than allowed.
+  bool command(std::span<const std::string_view> args, reply_handler h = {});
+  bool command(std::initializer_list<std::string_view> args, reply_handler h = {}) {
+    return command(std::span<const std::string_view>(args.begin(), args.size()), std::move(h));
+  }
+  bool publish(std::string_view channel, std::string_view payload, reply_handler h = {});
+
+  /// Closes the connection. Thread-safe; idempotent.
+  void close();
+  bool is_open() const noexcept { return open_.load(); }
+  const strand_type& strand() const noexcept { return strand_; }
+
+  struct tag {};
+  connection(tag, socket_type plain, std::unique_ptr<tls_stream> tls, strand_type strand, reader rd,
+             std::size_t max_send, logger log, std::string_view side);
+
+ private:
+  template <class Build>
+  bool enqueue(Build&& build, reply_handler&& h);
+  boost::asio::awaitable<void> reader_loop();
+  boost::asio::awaitable<void> writer_loop();
+  void shut(std::string_view why);
+  socket_type& socket() noexcept { return tls_ ? tls_->next_layer() : plain_; }
+
+  socket_type plain_;
+  std::unique_ptr<tls_stream> tls_;
+  strand_type strand_;
+  reader reader_;
+  std::size_t max_send_;
+  logger log_;
+  std::string_view side_;
+  bool subscriber_ = false;
+  bool replies_ = true;
+  push_handler on_push_;
+  close_handler on_close_;
+  std::atomic<bool> open_{true};
+
+  std::mutex mutex_;
+  std::string queue_;                   // commands waiting for the writer
+  std::deque<reply_handler> handlers_;  // one per command sent or queued, in order
+  bool writer_waiting_ = false;
+  boost::asio::steady_timer writer_signal_;
+};
+
+}  // namespace roost::redis::detail
