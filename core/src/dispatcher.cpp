@@ -41,7 +41,12 @@ awaitable<void> dispatcher::dispatch(inbound_packet& packet, context& ctx, reply
 }
 
 bool dispatcher::try_dispatch(inbound_packet& p, context& ctx, reply_sink* sink) {
-  ctx.set_route(router_.routes().lookup_route(ctx.pattern()));
+  return try_dispatch_route(router_.routes().lookup_route(ctx.pattern()), p, ctx, sink);
+}
+
+bool dispatcher::try_dispatch_route(std::string route, inbound_packet& p, context& ctx,
+                                    reply_sink* sink) {
+  ctx.set_route(std::move(route));
   ctx.set_request(p.id.has_value() && sink != nullptr);
   const router::entry* e = router_.find(ctx.route());
   if (ctx.is_request()) {

@@ -47,6 +47,9 @@ class dispatcher {
   /// handler. Returns false, having done nothing but set the context's route, otherwise; the
   /// transport then calls dispatch(). Saves the coroutine frames of the common case.
   bool try_dispatch(inbound_packet& packet, context& ctx, reply_sink* sink);
+  /// try_dispatch() with the handlers of `route` (as dispatch_route()).
+  bool try_dispatch_route(std::string route, inbound_packet& packet, context& ctx,
+                          reply_sink* sink);
   /// Serves one packet with the handlers of `route`, whatever the packet's pattern says: for
   /// transports where the subscription that received a message picks its handler (NATS
   /// subjects with wildcards, as NestJS's ServerNats).

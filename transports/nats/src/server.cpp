@@ -31,7 +31,13 @@ class inbox_reply_sink final : public reply_sink {
                    const logger& log)
       : conn_(std::move(c)), reply_(std::move(reply)), id_(id), log_(log) {}
   awaitable<void> send(reply_packet r) override {
-    if (reply_.empty()) co_return;  // NestJS sends nothing when the request has no reply subject
+    send_now(std::move(r));
+    co_return;
+  }
+  // Publishing only queues in the connection's buffer: it never waits.
+  bool can_send_now() const noexcept override { return true; }
+  void send_now(reply_packet r) override {
+    if (reply_.empty()) return;  // NestJS sends nothing when the request has no reply subject
     text_.clear();
     encode_reply(text_, r, id_);
     const natsStatus s = conn_->publish(reply_, nullptr, text_);
@@ -39,7 +45,6 @@ class inbox_reply_sink final : public reply_sink {
     if (s != NATS_OK) {
       log_.error(source, "cannot publish the reply to " + reply_ + ": " + natsStatus_GetText(s));
     }
-    co_return;
   }
 
  private:
@@ -196,9 +201,29 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (!s) return;
       inbound in{std::move(*packet), natsMsg_GetSubject(m.get()), "", detail::headers_of(m.get())};
       if (const char* reply = natsMsg_GetReply(m.get())) in.reply = reply;
-      asio::co_spawn(ex, serve(std::move(s), route, std::move(in)), asio::detached);
+      asio::post(ex, [s = std::move(s), route, in = std::move(in)]() mutable {
+        // Handlers that cannot suspend are served here; the others get a coroutine (started
+        // at once by co_spawn on this thread, so messages still start in arrival order).
+        if (serve_now(*s, route, in)) return;
+        auto ex = s->ex;
+        asio::co_spawn(ex, serve(std::move(s), std::move(route), std::move(in)), asio::detached);
+      });
     };
     conn->subscribe(route, queue, std::move(on_msg));
+  }
+
+  // Leaves `in` as it was when it returns false.
+  static bool serve_now(impl& self, const std::string& route, inbound& in) {
+    json::object metadata;
+    for (const auto& [k, v] : in.headers) {
+      if (!metadata.contains(k)) metadata[k] = v;
+    }
+    const json::object* md = in.headers.empty() ? nullptr : &metadata;
+    context ctx(in.packet.pattern, in.subject, in.headers, md);
+    auto& p = in.packet;
+    if (!p.id) return self.disp->try_dispatch_route(route, p, ctx, nullptr);
+    inbox_reply_sink sink(self.conn, in.reply, *p.id, self.opts.log);
+    return self.disp->try_dispatch_route(route, p, ctx, &sink);
   }
 
   static awaitable<void> serve(std::shared_ptr<impl> self, std::string route, inbound in) {

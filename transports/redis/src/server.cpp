@@ -42,6 +42,12 @@ class channel_reply_sink final : public reply_sink {
   channel_reply_sink(std::shared_ptr<detail::link> l, std::string channel, const json::value& id)
       : link_(std::move(l)), channel_(std::move(channel)), id_(id) {}
   awaitable<void> send(reply_packet reply) override {
+    send_now(std::move(reply));
+    co_return;
+  }
+  // A PUBLISH is queued on the connection's write buffer: it never waits.
+  bool can_send_now() const noexcept override { return true; }
+  void send_now(reply_packet reply) override {
     text_.clear();
     encode_reply(text_, reply, id_);
     auto pub = link_->pub();
@@ -50,7 +56,6 @@ class channel_reply_sink final : public reply_sink {
       link_->log().warn(source, "cannot publish a reply to " + channel_ +
                                     ": not connected, or too much output waiting");
     }
-    co_return;
   }
 
  private:
@@ -396,6 +401,16 @@ struct server::impl : std::enable_shared_from_this<impl> {
       // NestJS takes a payload that is not JSON as the raw string: an external event whose
       // pattern is the channel.
       p = inbound_from_value(json::value(json::string(payload)), chan);
+    }
+    {
+      // Handlers that cannot suspend are served here, without a coroutine.
+      context ctx(json::value(key), p.metadata ? &*p.metadata : nullptr, std::string(channel));
+      if (!p.id) {
+        if (disp->try_dispatch(p, ctx, nullptr)) return;
+      } else {
+        channel_reply_sink sink(link, std::string(channel) + ".reply", *p.id);
+        if (disp->try_dispatch(p, ctx, &sink)) return;
+      }
     }
     asio::co_spawn(ex,
                    serve(shared_from_this(), std::string(key), std::string(channel), std::move(p)),
