@@ -884,6 +884,24 @@ TEST(dispatcher_try, leaves_what_can_suspend_to_dispatch_without_running_it) {
   EXPECT_EQ(d.in_flight(), 0u);
 }
 
+TEST(dispatcher_try, by_route_serves_the_given_route_whatever_the_pattern) {
+  router r;
+  std::vector<int> seen;
+  r.event("orders.*", [&seen](int x) { seen.push_back(x); });
+  r.message("math.*", [](int x) { return x * 2; });
+  dispatcher d(r, logger::silent());
+  auto ev = decode_inbound(evt(R"("orders.new")", "7"));
+  context c1("test", ev->pattern);
+  EXPECT_TRUE(d.try_dispatch_route("orders.*", *ev, c1, nullptr));
+  EXPECT_EQ(c1.route(), "orders.*");
+  EXPECT_THAT(seen, ElementsAre(7));
+  auto rq = decode_inbound(req(R"("math.double")", "21"));
+  context c2("test", rq->pattern);
+  immediate_sink sink(*rq->id, true);
+  EXPECT_TRUE(d.try_dispatch_route("math.*", *rq, c2, &sink));
+  EXPECT_EQ(sink.written(), frames{R"({"response":42,"isDisposed":true,"id":"x1"})"});
+}
+
 TEST(dispatcher_try, runs_synchronous_event_chains_in_order) {
   std::vector<std::string> log;
   const router r = try_router(log);
