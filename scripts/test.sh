@@ -86,8 +86,9 @@ if command -v clang++-14 >/dev/null; then
     for f in "${fuzzers[@]}"; do
       work=$(mktemp -d)
       cp -r "fuzz/corpus/$f/." "$work/"
-      ./build-fuzz/fuzz/${f}_fuzz -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
-        -print_final_stats=1 "$work" >"build-fuzz/$f.log" 2>&1
+      LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp" \
+        ./build-fuzz/fuzz/${f}_fuzz -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
+        -print_final_stats=1 -artifact_prefix="$PWD/build-fuzz/" "$work" >"build-fuzz/$f.log" 2>&1
       rc=$?; record "fuzz $f" $rc
       echo "fuzz $f: exit $rc, $(grep -E 'stat::number_of_executed_units' "build-fuzz/$f.log" | awk '{print $2}') runs"
       [ $rc -eq 0 ] || tail -40 "build-fuzz/$f.log"

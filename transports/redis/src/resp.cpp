@@ -43,8 +43,24 @@ void reply_deleter::operator()(redisReply* r) const noexcept {
   freeReplyObject(r);
 }
 
+namespace {
+
+// Refuses arrays over the limit (hiredis then reports an error: the input is not served) and
+// leaves the rest to hiredis's own builder, reached through the reader's private data.
+void* create_bounded_array(const redisReadTask* task, int elements) {
+  if (elements > reader::max_array_elements) return nullptr;
+  const auto* defaults = static_cast<const redisReplyObjectFunctions*>(task->privdata);
+  return defaults->createArray(task, elements);
+}
+
+}  // namespace
+
 reader::reader() : r_(redisReaderCreate()) {
   if (!r_) throw std::bad_alloc();
+  functions_ = std::make_unique<redisReplyObjectFunctions>(*r_->fn);
+  functions_->createArray = create_bounded_array;
+  r_->privdata = r_->fn;  // hiredis's defaults, handed to every read task
+  r_->fn = functions_.get();
   // Keep the buffer's memory between messages instead of freeing it whenever it empties
   // (hiredis frees an idle buffer larger than maxbuf).
   r_->maxbuf = 1024 * 1024;
@@ -52,11 +68,13 @@ reader::reader() : r_(redisReaderCreate()) {
 reader::~reader() {
   if (r_) redisReaderFree(r_);
 }
-reader::reader(reader&& o) noexcept : r_(std::exchange(o.r_, nullptr)) {}
+reader::reader(reader&& o) noexcept
+    : r_(std::exchange(o.r_, nullptr)), functions_(std::move(o.functions_)) {}
 reader& reader::operator=(reader&& o) noexcept {
   if (this != &o) {
     if (r_) redisReaderFree(r_);
     r_ = std::exchange(o.r_, nullptr);
+    functions_ = std::move(o.functions_);
   }
   return *this;
 }

@@ -13,6 +13,7 @@
 
 struct redisReply;
 struct redisReader;
+struct redisReplyObjectFunctions;
 
 namespace roost::redis::detail {
 
@@ -44,8 +45,14 @@ class reader {
   /// is not RESP (the reader is then unusable).
   boost::system::result<reply_ptr> next();
 
+  /// Arrays may hold at most this many elements: hiredis allocates an array's element table
+  /// from its header alone, so `*999999999` would cost gigabytes before any element came.
+  static constexpr int max_array_elements = 1 << 20;
+
  private:
   redisReader* r_;
+  // hiredis's reply builders with createArray bounded (the reader points at it).
+  std::unique_ptr<redisReplyObjectFunctions> functions_;
 };
 
 /// The text of a string, status or error reply ("" for other types).

@@ -136,3 +136,26 @@ TEST(resp_reader, large_bulk_string) {
   EXPECT_EQ(p.type, rd::push::kind::message);
   EXPECT_EQ(p.payload.size(), big.size());
 }
+
+// An array header alone makes hiredis allocate the element table: a huge count from a broken
+// or hostile peer is refused instead of costing gigabytes.
+TEST(resp_reader, refuses_huge_arrays_but_takes_large_ones) {
+  rd::reader bad;
+  bad.feed("*999999999\r\n");
+  EXPECT_FALSE(bad.next());
+  rd::reader nested;
+  nested.feed("*1\r\n*1048577\r\n");
+  EXPECT_FALSE(nested.next());
+  rd::reader ok;
+  std::string many = "*1000\r\n";
+  for (int i = 0; i < 1000; ++i) many += ":1\r\n";
+  ok.feed(many);
+  auto r = ok.next();
+  ASSERT_TRUE(r);
+  ASSERT_NE(*r, nullptr);
+  EXPECT_EQ((*r)->elements, 1000u);
+  // A moved reader keeps its bound.
+  rd::reader moved = std::move(ok);
+  moved.feed("*999999999\r\n");
+  EXPECT_FALSE(moved.next());
+}
