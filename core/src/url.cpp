@@ -35,7 +35,9 @@ std::optional<std::string> decode(std::string_view s, bool plus_is_space) {
   return out;
 }
 
-boost::system::error_code bad() { return make_error_code(error::invalid_argument); }
+boost::system::error_code bad() {
+  return make_error_code(error::invalid_argument);
+}
 
 }  // namespace
 
@@ -129,6 +131,27 @@ std::optional<std::string> url::param(std::string_view key) const {
     if (k == key) return v;
   }
   return std::nullopt;
+}
+
+namespace {
+template <class Int>
+bool read_number(const url& u, std::string_view key, Int& out) {
+  auto v = u.param(key);
+  if (!v) return true;
+  Int n{};
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+  if (ec != std::errc() || p != v->data() + v->size()) return false;
+  out = n;
+  return true;
+}
+}  // namespace
+
+bool url::param_number(std::string_view key, std::uint64_t& out) const {
+  return read_number(*this, key, out);
+}
+
+bool url::param_number(std::string_view key, std::int64_t& out) const {
+  return read_number(*this, key, out);
 }
 
 }  // namespace roost

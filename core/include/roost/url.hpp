@@ -15,14 +15,14 @@ namespace roost {
 
 /// A parsed transport URL. Percent-escapes in the user, password and query are decoded.
 struct url {
-  std::string scheme;                 ///< lower-cased: "tcp", "tls", "redis", ...
+  std::string scheme;  ///< lower-cased: "tcp", "tls", "redis", ...
   std::string user;
   std::string password;
   std::string host;                   ///< first host; IPv6 without brackets
   std::optional<std::uint16_t> port;  ///< of the first host
   /// every `host[:port]` of a comma-separated authority (brokers lists), as written
   std::vector<std::string> hosts;
-  std::string path;                   ///< without the leading '/'
+  std::string path;  ///< without the leading '/'
   std::vector<std::pair<std::string, std::string>> query;
 
   /// Parses `scheme://[user[:password]@]host[:port][,host[:port]...][/path][?k=v&...]`.
@@ -31,6 +31,11 @@ struct url {
 
   /// The value of a query parameter, or nullopt.
   std::optional<std::string> param(std::string_view key) const;
+
+  /// Reads a numeric query parameter into `out`: true when it is absent (`out` unchanged) or a
+  /// whole decimal number, false when it is there but not one.
+  bool param_number(std::string_view key, std::uint64_t& out) const;
+  bool param_number(std::string_view key, std::int64_t& out) const;
 };
 
 }  // namespace roost

@@ -7,16 +7,9 @@
 namespace roost::nats {
 namespace {
 
-bool number(const url& u, std::string_view key, std::int64_t& out) {
-  auto v = u.param(key);
-  if (!v) return true;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  return ec == std::errc() && p == v->data() + v->size();
-}
-
 bool millis(const url& u, std::string_view key, std::chrono::milliseconds& out) {
   std::int64_t ms = out.count();
-  if (!number(u, key, ms) || ms < 0) return false;
+  if (!u.param_number(key, ms) || ms < 0) return false;
   out = std::chrono::milliseconds(ms);
   return true;
 }
@@ -63,7 +56,8 @@ bool common(const url& u, connection_options& o) {
   }
   if (u.param("maxReconnectAttempts")) {
     std::int64_t attempts = 0;
-    if (!number(u, "maxReconnectAttempts", attempts) || attempts < -1 || attempts > 1'000'000'000) {
+    if (!u.param_number("maxReconnectAttempts", attempts) || attempts < -1 ||
+        attempts > 1'000'000'000) {
       return false;
     }
     o.max_reconnect_attempts = static_cast<int>(attempts);
@@ -95,7 +89,7 @@ boost::system::result<server_options> server_options_from(const url& u) {
     js.durable = u.param("durable").value_or(js.durable);
     std::int64_t max_deliver = js.max_deliver;
     if (js.stream.empty() || js.durable.empty() || !millis(u, "ackWait", js.ack_wait) ||
-        !number(u, "maxDeliver", max_deliver) || max_deliver < -1 || max_deliver == 0 ||
+        !u.param_number("maxDeliver", max_deliver) || max_deliver < -1 || max_deliver == 0 ||
         max_deliver > 1'000'000'000) {
       return make_error_code(error::invalid_argument);
     }

@@ -7,13 +7,6 @@
 namespace roost::redis {
 namespace {
 
-bool number(const url& u, std::string_view key, std::uint64_t& out) {
-  auto v = u.param(key);
-  if (!v) return true;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  return ec == std::errc() && p == v->data() + v->size();
-}
-
 bool common(const url& u, connection_options& c) {
   if (u.scheme != "redis" && u.scheme != "rediss") return false;
   if (u.hosts.size() > 1) return false;  // one server: no cluster or sentinel lists
@@ -29,12 +22,13 @@ bool common(const url& u, connection_options& c) {
   }
   std::uint64_t connect_ms = static_cast<std::uint64_t>(c.connect_timeout.count());
   std::uint64_t delay_ms = static_cast<std::uint64_t>(c.retry.delay.count());
-  if (!number(u, "connectTimeout", connect_ms) || !number(u, "retryDelay", delay_ms)) return false;
+  if (!u.param_number("connectTimeout", connect_ms) || !u.param_number("retryDelay", delay_ms))
+    return false;
   c.connect_timeout = std::chrono::milliseconds(connect_ms);
   c.retry.delay = std::chrono::milliseconds(delay_ms);
   if (u.param("retryAttempts")) {
     std::uint64_t attempts = 0;
-    if (!number(u, "retryAttempts", attempts) || attempts > 1'000'000'000) return false;
+    if (!u.param_number("retryAttempts", attempts) || attempts > 1'000'000'000) return false;
     c.retry.attempts = static_cast<unsigned>(attempts);
   }
   const bool tls_param = u.param("ca") || u.param("cert") || u.param("key") || u.param("verify");
@@ -59,8 +53,9 @@ bool streams(const url& u, stream_options& s) {
   if (auto v = u.param("consumer")) s.consumer = *v;
   std::uint64_t batch = s.batch, block = static_cast<std::uint64_t>(s.block.count());
   std::uint64_t idle = static_cast<std::uint64_t>(s.claim_idle.count()), max_length = s.max_length;
-  if (!number(u, "batch", batch) || !number(u, "block", block) || !number(u, "claimIdle", idle) ||
-      !number(u, "maxLength", max_length) || batch == 0 || batch > 100'000 || s.group.empty()) {
+  if (!u.param_number("batch", batch) || !u.param_number("block", block) ||
+      !u.param_number("claimIdle", idle) || !u.param_number("maxLength", max_length) ||
+      batch == 0 || batch > 100'000 || s.group.empty()) {
     return false;
   }
   s.batch = static_cast<unsigned>(batch);

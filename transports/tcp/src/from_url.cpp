@@ -7,13 +7,6 @@
 namespace roost::tcp {
 namespace {
 
-bool number(const url& u, std::string_view key, std::uint64_t& out) {
-  auto v = u.param(key);
-  if (!v) return true;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  return ec == std::errc() && p == v->data() + v->size();
-}
-
 // The parts both sides share; false on a bad value.
 bool common(const url& u, std::string& host, std::uint16_t& port, tcp::limits& lim,
             std::optional<tls_options>& tls) {
@@ -22,8 +15,9 @@ bool common(const url& u, std::string& host, std::uint16_t& port, tcp::limits& l
   if (u.port) port = *u.port;
   std::uint64_t max_buffer = lim.max_buffer_size, max_send = lim.max_send_buffer_size;
   std::uint64_t incomplete = static_cast<std::uint64_t>(lim.incomplete_message_timeout.count());
-  if (!number(u, "maxBufferSize", max_buffer) || !number(u, "maxSendBufferSize", max_send) ||
-      !number(u, "incompleteMessageTimeout", incomplete)) {
+  if (!u.param_number("maxBufferSize", max_buffer) ||
+      !u.param_number("maxSendBufferSize", max_send) ||
+      !u.param_number("incompleteMessageTimeout", incomplete)) {
     return false;
   }
   lim.max_buffer_size = max_buffer;
@@ -54,7 +48,8 @@ boost::system::result<client_options> client_options_from(const url& u) {
   client_options o;
   if (!common(u, o.host, o.port, o.limits, o.tls)) return make_error_code(error::invalid_argument);
   std::uint64_t connect_ms = static_cast<std::uint64_t>(o.connect_timeout.count());
-  if (!number(u, "connectTimeout", connect_ms)) return make_error_code(error::invalid_argument);
+  if (!u.param_number("connectTimeout", connect_ms))
+    return make_error_code(error::invalid_argument);
   o.connect_timeout = std::chrono::milliseconds(connect_ms);
   return o;
 }
