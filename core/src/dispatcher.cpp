@@ -26,6 +26,11 @@ json::value internal_error() {
 
 }  // namespace
 
+awaitable<void> immediate_reply_sink::send(reply_packet reply) {
+  send_now(std::move(reply));
+  co_return;
+}
+
 dispatcher::dispatcher(const router& r, logger log) : router_(r), log_(std::move(log)) {}
 
 awaitable<void> dispatcher::dispatch(inbound_packet& packet, context& ctx, reply_sink* sink) {

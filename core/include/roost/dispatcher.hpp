@@ -28,6 +28,14 @@ class reply_sink {
   virtual void send_now(reply_packet reply) { (void)reply; }
 };
 
+/// The sink of a transport that queues replies without ever waiting (a socket's or a broker
+/// connection's write buffer): it implements send_now() only.
+class immediate_reply_sink : public reply_sink {
+ public:
+  awaitable<void> send(reply_packet reply) final;
+  bool can_send_now() const noexcept final { return true; }
+};
+
 /// Serves inbound packets for a router: looks the route up, runs the handler(s), and writes
 /// replies with NestJS's rules (one packet per value, `isDisposed` on the last one, merged
 /// with the last value when the stream ends at once; errors mapped as NestJS's default

@@ -25,17 +25,12 @@ constexpr std::string_view source = "nats server";
 
 // Publishes the replies of one request to its reply subject (NestJS's `msg.respond`). Replies
 // never carry headers, as with NestJS.
-class inbox_reply_sink final : public reply_sink {
+class inbox_reply_sink final : public immediate_reply_sink {
  public:
   inbox_reply_sink(std::shared_ptr<detail::connection> c, std::string reply, const json::value& id,
                    const logger& log)
       : conn_(std::move(c)), reply_(std::move(reply)), id_(id), log_(log) {}
-  awaitable<void> send(reply_packet r) override {
-    send_now(std::move(r));
-    co_return;
-  }
   // Publishing only queues in the connection's buffer: it never waits.
-  bool can_send_now() const noexcept override { return true; }
   void send_now(reply_packet r) override {
     if (reply_.empty()) return;  // NestJS sends nothing when the request has no reply subject
     text_.clear();

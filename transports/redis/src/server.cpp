@@ -37,16 +37,11 @@ namespace {
 constexpr std::string_view source = "redis server";
 
 // Publishes the replies of one request to its reply channel.
-class channel_reply_sink final : public reply_sink {
+class channel_reply_sink final : public immediate_reply_sink {
  public:
   channel_reply_sink(std::shared_ptr<detail::link> l, std::string channel, const json::value& id)
       : link_(std::move(l)), channel_(std::move(channel)), id_(id) {}
-  awaitable<void> send(reply_packet reply) override {
-    send_now(std::move(reply));
-    co_return;
-  }
   // A PUBLISH is queued on the connection's write buffer: it never waits.
-  bool can_send_now() const noexcept override { return true; }
   void send_now(reply_packet reply) override {
     text_.clear();
     encode_reply(text_, reply, id_);

@@ -33,14 +33,9 @@ namespace {
 constexpr std::string_view source = "tcp server";
 
 // Writes the replies of one request to the connection it came on.
-class socket_reply_sink final : public reply_sink {
+class socket_reply_sink final : public immediate_reply_sink {
  public:
   socket_reply_sink(connection& c, const json::value& id) : conn_(c), id_(id) {}
-  awaitable<void> send(reply_packet reply) override {
-    send_now(std::move(reply));
-    co_return;
-  }
-  bool can_send_now() const noexcept override { return true; }
   void send_now(reply_packet reply) override {
     // Encoded straight into the connection's write queue; a closed connection drops it, as a
     // closed socket would.
