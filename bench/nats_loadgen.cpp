@@ -1,25 +1,26 @@
 // Load generator for NestJS-NATS-protocol servers: keeps K requests in flight through a NATS
 // broker for a fixed time and reports throughput and latency percentiles as JSON (the same
-// fields as bench/loadgen). Written on nats.c directly, so neither roost's client nor NestJS's
-// is measured: one wildcard reply subscription, request k of the K in flight replies to
-// `<inbox>.<k>`, and each reply sends the next request of its slot.
+// fields as bench/loadgen). It speaks the NATS text protocol itself on one socket and one
+// thread, so that the broker, which shares its core, gets as much of it as possible, and
+// neither roost's client nor NestJS's is measured: one wildcard reply subscription, request k
+// of the K in flight replies to `<inbox>.<k>`, and each reply sends the next request of its
+// slot; the requests that replies arriving together cause go out in one write.
 //   nats_loadgen --url nats://127.0.0.1:4222 [--inflight K] [--seconds S] [--warmup W]
 //                [--pattern sum] [--data '[1,2,3]']
 
-#include <nats/nats.h>
+#include <boost/asio.hpp>
 
 #include <algorithm>
-#include <atomic>
+#include <array>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
+namespace asio = boost::asio;
+using asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -31,78 +32,134 @@ struct options {
   std::string pattern = "sum", data = "[1,2,3]";
 };
 
-struct run_state {
-  const options* opt = nullptr;
-  natsConnection* nc = nullptr;
-  std::string inbox;  // "<prefix>."
-  clock_type::time_point measure_from, stop;
-  // Touched only by the subscription's one delivery thread (and before it starts).
-  std::vector<clock_type::time_point> sent;
+std::size_t number(std::string_view digits) {
+  std::size_t n = 0;
+  for (char c : digits) n = n * 10 + static_cast<std::size_t>(c - '0');
+  return n;
+}
+
+struct state {
+  options opt;
+  tcp::socket sock;
+  std::string inbox = "_INBOX.bench.";
+  std::vector<clock_type::time_point> sent;  // by slot
   std::vector<std::uint32_t> latencies_us;
   std::uint64_t completed = 0, errors = 0, next_id = 0;
-  std::atomic<int> outstanding{0};
-  // nats.c holds writes up to 1 ms to batch them; this thread writes as soon as asked
-  // (natsConnection_FlushTimeout writes the buffer, then waits one round trip), as roost does.
-  std::mutex m;
-  std::condition_variable cv;
-  bool wanted = false, done = false;
-  std::atomic<bool> pending{false};
-  void kick() {
-    if (pending.exchange(true)) return;
-    {
-      std::lock_guard lock(m);
-      wanted = true;
-    }
-    cv.notify_one();
+  clock_type::time_point measure_from, stop;
+  std::string in, out, writing;
+  std::vector<char> buf = std::vector<char>(256 * 1024);
+  bool write_busy = false;
+  int outstanding = 0;
+  asio::io_context& io;
+  explicit state(asio::io_context& c) : sock(c), io(c) {}
+
+  void issue(int slot) {
+    const std::string body = "{\"pattern\":\"" + opt.pattern + "\",\"data\":" + opt.data +
+                             ",\"id\":\"" + std::to_string(++next_id) + "\"}";
+    out += "PUB ";
+    out += opt.pattern;
+    out += ' ';
+    out += inbox;
+    out += std::to_string(slot);
+    out += ' ';
+    out += std::to_string(body.size());
+    out += "\r\n";
+    out += body;
+    out += "\r\n";
+    sent[static_cast<std::size_t>(slot)] = clock_type::now();
+    ++outstanding;
   }
-  void flush_loop() {
-    for (;;) {
-      {
-        std::unique_lock lock(m);
-        cv.wait(lock, [this] { return wanted || done; });
-        if (done) return;
-        wanted = false;
-      }
-      pending = false;
-      natsConnection_FlushTimeout(nc, 1000);
+
+  void flush() {
+    if (write_busy || out.empty()) return;
+    write_busy = true;
+    writing.swap(out);
+    asio::async_write(sock, asio::buffer(writing),
+                      [this](boost::system::error_code ec, std::size_t) {
+                        write_busy = false;
+                        writing.clear();
+                        if (ec) {
+                          std::fprintf(stderr, "nats_loadgen: write: %s\n", ec.message().c_str());
+                          return;
+                        }
+                        flush();
+                      });
+  }
+
+  void on_reply(std::string_view subject, std::string_view payload, clock_type::time_point now) {
+    if (subject.size() <= inbox.size()) return;
+    const auto slot = number(subject.substr(inbox.size()));
+    if (slot >= sent.size()) return;
+    --outstanding;
+    const auto at = sent[slot];
+    if (at >= measure_from && now < stop) {
+      if (payload.empty() || payload.find("\"err\"") != std::string_view::npos) ++errors;
+      ++completed;
+      latencies_us.push_back(static_cast<std::uint32_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - at).count()));
     }
+    if (now < stop) issue(static_cast<int>(slot));
+  }
+
+  // Consumes the complete protocol lines (and MSG/HMSG payloads) buffered in `in`.
+  bool parse(clock_type::time_point now) {
+    std::size_t pos = 0;
+    for (;;) {
+      const auto eol = in.find("\r\n", pos);
+      if (eol == std::string::npos) break;
+      const std::string_view line(in.data() + pos, eol - pos);
+      if (line.starts_with("MSG ") || line.starts_with("HMSG ")) {
+        // MSG <subject> <sid> [reply] <bytes> | HMSG <subject> <sid> [reply] <hdr> <bytes>
+        std::array<std::string_view, 6> f;
+        std::size_t count = 0;
+        for (std::size_t a = 0; a < line.size() && count < f.size();) {
+          const auto b = std::min(line.find(' ', a), line.size());
+          if (b > a) f[count++] = line.substr(a, b - a);
+          a = b + 1;
+        }
+        if (count < 4) return false;
+        const bool with_headers = f[0] == "HMSG";
+        const std::size_t total = number(f[count - 1]);
+        const std::size_t head = with_headers ? number(f[count - 2]) : 0;
+        if (in.size() < eol + 2 + total + 2) break;  // the payload is not all here yet
+        on_reply(f[1], std::string_view(in.data() + eol + 2 + head, total - head), now);
+        pos = eol + 2 + total + 2;
+        continue;
+      }
+      if (line == "PING") out += "PONG\r\n";
+      if (line.starts_with("-ERR")) {
+        std::fprintf(stderr, "nats_loadgen: %.*s\n", static_cast<int>(line.size()), line.data());
+        return false;
+      }
+      pos = eol + 2;  // PONG, +OK, INFO
+    }
+    in.erase(0, pos);
+    return true;
+  }
+
+  void read() {
+    sock.async_read_some(asio::buffer(buf), [this](boost::system::error_code ec, std::size_t n) {
+      if (ec) return;
+      in.append(buf.data(), n);
+      const auto now = clock_type::now();
+      if (!parse(now)) {
+        io.stop();
+        return;
+      }
+      flush();
+      if (now < stop || outstanding > 0) {
+        read();
+      } else {
+        io.stop();  // every reply is in: done
+      }
+    });
   }
 };
 
-void issue(run_state& rs, int slot) {
-  const std::string body = "{\"pattern\":\"" + rs.opt->pattern + "\",\"data\":" + rs.opt->data +
-                           ",\"id\":\"" + std::to_string(++rs.next_id) + "\"}";
-  const std::string reply = rs.inbox + std::to_string(slot);
-  rs.sent[slot] = clock_type::now();
-  ++rs.outstanding;
-  natsConnection_PublishRequest(rs.nc, rs.opt->pattern.c_str(), reply.c_str(), body.data(),
-                                static_cast<int>(body.size()));
-  rs.kick();
-}
-
-void on_reply(natsConnection*, natsSubscription*, natsMsg* m, void* closure) {
-  auto& rs = *static_cast<run_state*>(closure);
-  const auto now = clock_type::now();
-  const std::string_view subject = natsMsg_GetSubject(m);
-  const std::string_view data(natsMsg_GetData(m),
-                              static_cast<std::size_t>(natsMsg_GetDataLength(m)));
-  const int slot = std::stoi(std::string(subject.substr(rs.inbox.size())));
-  const auto sent = rs.sent[slot];
-  if (sent >= rs.measure_from && now < rs.stop) {
-    if (data.empty() || data.find("\"err\"") != std::string_view::npos) ++rs.errors;
-    ++rs.completed;
-    rs.latencies_us.push_back(static_cast<std::uint32_t>(
-        std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count()));
-  }
-  natsMsg_Destroy(m);
-  --rs.outstanding;
-  if (now < rs.stop) issue(rs, slot);
-}
-
-double pct(std::vector<std::uint32_t>& v, double p) {
+double percentile(std::vector<std::uint32_t>& v, double q) {
   if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(p / 100.0 * (v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + k, v.end());
+  const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
   return v[k];
 }
 
@@ -115,7 +172,7 @@ int main(int argc, char** argv) {
     if (k == "--url")
       o.url = v;
     else if (k == "--inflight")
-      o.inflight = std::stoi(v);
+      o.inflight = std::max(1, std::stoi(v));
     else if (k == "--seconds")
       o.seconds = std::stod(v);
     else if (k == "--warmup")
@@ -129,56 +186,60 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  run_state rs;
-  rs.opt = &o;
-  rs.sent.resize(static_cast<std::size_t>(o.inflight));
-  natsOptions* nopts = nullptr;
-  natsOptions_Create(&nopts);
-  natsOptions_SetURL(nopts, o.url.c_str());
-  const natsStatus cs = natsConnection_Connect(&rs.nc, nopts);
-  natsOptions_Destroy(nopts);
-  if (cs != NATS_OK) {
-    std::fprintf(stderr, "nats_loadgen: cannot connect to %s\n", o.url.c_str());
+  // nats://host:port (the benchmark's broker has no authentication).
+  std::string hostport =
+      o.url.substr(o.url.find("://") == std::string::npos ? 0 : o.url.find("://") + 3);
+  hostport = hostport.substr(0, hostport.find('/'));
+  const auto colon = hostport.rfind(':');
+  const std::string host = colon == std::string::npos ? hostport : hostport.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "4222" : hostport.substr(colon + 1);
+
+  asio::io_context io;
+  state s(io);
+  s.opt = o;
+  s.sent.resize(static_cast<std::size_t>(o.inflight));
+  try {
+    tcp::resolver res(io);
+    asio::connect(s.sock, res.resolve(host, port));
+    s.sock.set_option(tcp::no_delay(true));
+    // INFO, then CONNECT + SUB + PING, and wait for the PONG: the subscription is in place.
+    const std::string hello =
+        "CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,"
+        "\"no_responders\":true,\"protocol\":1,\"name\":\"nats_loadgen\"}\r\n"
+        "SUB " +
+        s.inbox + "* 1\r\nPING\r\n";
+    asio::write(s.sock, asio::buffer(hello));
+    for (;;) {
+      const std::size_t n = s.sock.read_some(asio::buffer(s.buf));
+      s.in.append(s.buf.data(), n);
+      if (s.in.find("-ERR") != std::string::npos) {
+        std::fprintf(stderr, "nats_loadgen: %s\n", s.in.c_str());
+        return 1;
+      }
+      if (s.in.find("PONG\r\n") != std::string::npos) break;
+    }
+    s.in.clear();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "nats_loadgen: cannot connect to %s: %s\n", o.url.c_str(), e.what());
     return 1;
   }
-  natsInbox* inbox = nullptr;
-  natsInbox_Create(&inbox);
-  rs.inbox = std::string(inbox) + ".";
-  natsInbox_Destroy(inbox);
-  natsSubscription* sub = nullptr;
-  natsConnection_Subscribe(&sub, rs.nc, (rs.inbox + "*").c_str(), on_reply, &rs);
-  natsSubscription_SetPendingLimits(sub, -1, -1);
-  natsConnection_Flush(rs.nc);
-  std::thread flusher([&rs] { rs.flush_loop(); });
   const auto start = clock_type::now();
-  rs.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
-                                std::chrono::duration<double>(o.warmup));
-  rs.stop = rs.measure_from + std::chrono::duration_cast<clock_type::duration>(
-                                  std::chrono::duration<double>(o.seconds));
-  // The first K requests go out before the delivery thread can touch the state.
-  for (int k = 0; k < o.inflight; ++k) issue(rs, k);
-  natsConnection_Flush(rs.nc);
-  std::this_thread::sleep_until(rs.stop);
-  // Let the last replies land (they are not counted), then stop the delivery.
-  for (int i = 0; i < 200 && rs.outstanding.load() > 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  {
-    std::lock_guard lock(rs.m);
-    rs.done = true;
-  }
-  rs.cv.notify_one();
-  flusher.join();
-  natsSubscription_Unsubscribe(sub);
-  natsSubscription_Destroy(sub);
-  natsConnection_Destroy(rs.nc);
-  const double rate = rs.completed / o.seconds;
-  auto& l = rs.latencies_us;
+  s.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
+                               std::chrono::duration<double>(o.warmup));
+  s.stop = s.measure_from + std::chrono::duration_cast<clock_type::duration>(
+                                std::chrono::duration<double>(o.seconds));
+  for (int k = 0; k < o.inflight; ++k) s.issue(k);
+  s.flush();
+  s.read();
+  io.run_until(s.stop + std::chrono::seconds(2));
+  const double rps = static_cast<double>(s.completed) / o.seconds;
+  auto& l = s.latencies_us;
   std::printf(
       "{\"inflight\":%d,\"connections\":1,\"seconds\":%.1f,\"requests\":%llu,"
       "\"errors\":%llu,\"failed_connections\":0,\"rps\":%.0f,\"p50_us\":%.0f,"
       "\"p99_us\":%.0f,\"p999_us\":%.0f}\n",
-      o.inflight, o.seconds, static_cast<unsigned long long>(rs.completed),
-      static_cast<unsigned long long>(rs.errors), rate, pct(l, 50), pct(l, 99), pct(l, 99.9));
-  return 0;
+      o.inflight, o.seconds, static_cast<unsigned long long>(s.completed),
+      static_cast<unsigned long long>(s.errors), rps, percentile(l, 0.5), percentile(l, 0.99),
+      percentile(l, 0.999));
+  return s.completed > 0 ? 0 : 1;
 }
