@@ -27,7 +27,24 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
-  if (auto in = roost::decode_inbound(text, roost::json::value("channel"))) {
+  // decode_inbound reads common envelopes on a path of its own: it must agree with parsing the
+  // whole document and reading its members.
+  const auto decoded = roost::decode_inbound(text, roost::json::value("channel"));
+  {
+    roost::json::error_code ec;
+    roost::json::parse_options o;
+    o.max_depth = 512;
+    const auto doc = roost::detail::parse_json(text, ec, {}, o);
+    if (ec.failed() != !decoded) std::abort();
+    if (decoded) {
+      const auto want = roost::inbound_from_value(doc, roost::json::value("channel"));
+      if (want.pattern != decoded->pattern || want.data != decoded->data ||
+          want.id != decoded->id || want.metadata != decoded->metadata)
+        std::abort();
+    }
+  }
+
+  if (auto in = decoded) {
     (void)routes().lookup_route(in->pattern);
     (void)routes().route(in->pattern);
     std::string out;

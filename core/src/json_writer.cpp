@@ -391,15 +391,25 @@ std::string to_json(json::value const& v) {
   return out;
 }
 
-json::value parse_json(std::string_view text, json::error_code& ec, json::storage_ptr sp,
-                       json::parse_options const& options) {
+json::value parse_json_prefix(std::string_view text, std::size_t& used, json::error_code& ec,
+                              json::storage_ptr sp, json::parse_options const& options) {
   ec = {};
   json::basic_parser<precise_handler> parser(options, std::move(sp));
-  std::size_t const n = parser.write_some(false, text.data(), text.size(), ec);
-  if (!ec && n < text.size()) ec = json::error::extra_data;
+  used = parser.write_some(false, text.data(), text.size(), ec);
   if (!ec && !parser.done()) ec = json::error::incomplete;
   if (ec) return nullptr;
   return parser.handler().release();
+}
+
+json::value parse_json(std::string_view text, json::error_code& ec, json::storage_ptr sp,
+                       json::parse_options const& options) {
+  std::size_t used = 0;
+  json::value v = parse_json_prefix(text, used, ec, std::move(sp), options);
+  if (!ec && used < text.size()) {
+    ec = json::error::extra_data;
+    return nullptr;
+  }
+  return v;
 }
 
 }  // namespace roost::detail

@@ -5,6 +5,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include <utility>
+
 namespace roost {
 namespace {
 
@@ -39,6 +41,100 @@ void append_key(std::string& out, std::string_view key) {
   out += '"';
   out += key;
   out += "\":";
+}
+
+bool is_json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// The body of a JSON string at `text[at]` (the opening quote) that needs no decoding: printable
+// ASCII without escapes. Sets `at` past the closing quote; nullopt for any other string.
+std::optional<std::string_view> plain_string(std::string_view text, std::size_t& at) {
+  if (at >= text.size() || text[at] != '"') return std::nullopt;
+  const std::size_t begin = at + 1;
+  for (std::size_t i = begin; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c - 0x20u < 0x5fu && c != '"' && c != '\\') continue;  // printable ASCII
+    if (c != '"') return std::nullopt;
+    at = i + 1;
+    return text.substr(begin, i - begin);
+  }
+  return std::nullopt;
+}
+
+// Which envelope member the key at `text[at]` names (advancing past it), or none.
+enum class member { pattern, data, id, other };
+member envelope_key(std::string_view text, std::size_t& at) {
+  const auto rest = text.substr(at);
+  for (auto [name, m] : {std::pair{std::string_view("\"pattern\""), member::pattern},
+                         std::pair{std::string_view("\"data\""), member::data},
+                         std::pair{std::string_view("\"id\""), member::id}}) {
+    if (rest.starts_with(name)) {
+      at += name.size();
+      return m;
+    }
+  }
+  return member::other;
+}
+
+// The envelope nearly every NestJS peer sends: `{"pattern":"<route>","data":<any>,"id":"<id>"}`
+// in any order, without `id` for events, the route and the id plain strings. It is read
+// without building a document for the envelope itself; only `data` goes through the parser.
+// Anything else (metadata, other or repeated keys, escapes, non-ASCII or non-string patterns
+// and ids, bad JSON) returns nullopt and takes the general path, which decides it exactly as
+// before: the two agree on every input this accepts (tests and the packet fuzzer check it).
+std::optional<inbound_packet> decode_plain_envelope(std::string_view text,
+                                                    const json::storage_ptr& sp) {
+  std::size_t at = 0;
+  const auto skip_space = [&] {
+    while (at < text.size() && is_json_space(text[at])) ++at;
+  };
+  skip_space();
+  if (at >= text.size() || text[at] != '{') return std::nullopt;
+  ++at;
+  inbound_packet p{json::value(sp), json::value(sp)};
+  bool has_pattern = false, has_data = false, has_id = false;
+  for (;;) {
+    skip_space();
+    const member key = envelope_key(text, at);
+    if (key == member::other) return std::nullopt;
+    skip_space();
+    if (at >= text.size() || text[at] != ':') return std::nullopt;
+    ++at;
+    skip_space();
+    if (key == member::data) {
+      if (has_data) return std::nullopt;
+      has_data = true;
+      std::size_t used = 0;
+      json::error_code ec;
+      json::parse_options o = packet_parse_options();
+      --o.max_depth;  // one level is the envelope
+      p.data = detail::parse_json_prefix(text.substr(at), used, ec, sp, o);
+      if (ec) return std::nullopt;
+      at += used;
+    } else {
+      bool& seen = key == member::pattern ? has_pattern : has_id;
+      if (seen) return std::nullopt;
+      seen = true;
+      const auto value = plain_string(text, at);
+      if (!value) return std::nullopt;
+      if (key == member::pattern)
+        p.pattern.emplace_string().assign(*value);
+      else
+        p.id.emplace(json::string(*value, sp));
+    }
+    skip_space();
+    if (at < text.size() && text[at] == ',') {
+      ++at;
+      continue;
+    }
+    if (at >= text.size() || text[at] != '}') return std::nullopt;
+    ++at;
+    break;
+  }
+  skip_space();
+  if (at != text.size() || !has_pattern) return std::nullopt;
+  return p;
 }
 
 }  // namespace
@@ -90,6 +186,7 @@ inbound_packet with_default_storage(const inbound_packet& p) {
 boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
                                                      const json::value& channel,
                                                      json::storage_ptr sp) {
+  if (auto p = decode_plain_envelope(json_text, sp)) return std::move(*p);
   boost::system::error_code ec;
   json::value doc = detail::parse_json(json_text, ec, std::move(sp), packet_parse_options());
   if (ec) return make_error_code(error::protocol_error);

@@ -325,6 +325,83 @@ TEST(packet_decode_inbound, round_trips_what_encode_request_wrote) {
   EXPECT_EQ(*r->metadata, md);
 }
 
+// decode_inbound reads the common envelope without a document for it; whatever it returns must
+// be what the general path (parse the whole document, then read its members) gives.
+void expect_same_as_general_path(std::string_view text) {
+  json::error_code ec;
+  json::parse_options o;
+  o.max_depth = 512;
+  const json::value doc = detail::parse_json(text, ec, {}, o);
+  auto got = decode_inbound(text, json::value("chan"));
+  if (ec) {
+    EXPECT_FALSE(got) << text;
+    return;
+  }
+  ASSERT_TRUE(got) << text;
+  const auto want = inbound_from_value(doc, json::value("chan"));
+  EXPECT_EQ(got->pattern, want.pattern) << text;
+  EXPECT_EQ(got->data, want.data) << text;
+  EXPECT_EQ(got->id.has_value(), want.id.has_value()) << text;
+  if (got->id && want.id) {
+    EXPECT_EQ(*got->id, *want.id) << text;
+  }
+  EXPECT_EQ(got->metadata.has_value(), want.metadata.has_value()) << text;
+}
+
+TEST(packet_decode_inbound, plain_envelopes_decode_as_the_general_path_does) {
+  const std::string cases[] = {
+      R"({"pattern":"sum","data":[1,2,3],"id":"7"})",
+      R"({"id":"7","data":[1,2,3],"pattern":"sum"})",
+      R"( { "pattern" : "sum" , "data" : { "a" : [ 1 , 2.5e3 ] } , "id" : "x" } )",
+      "{\"pattern\":\"a\",\n\t\"data\":null\r}",
+      R"({"pattern":"ev","data":"text"})",
+      R"({"pattern":"p"})",
+      R"({"data":1})",
+      R"({"pattern":"p","data":1,"id":"1","pattern":"q"})",
+      R"({"pattern":"p","data":1,"data":2})",
+      R"({"pattern":"p","data":1,"id":"a","id":"b"})",
+      R"({"pattern":"p\u0041","data":1,"id":"a"})",
+      R"({"pattern":"p\"q","data":1})",
+      "{\"pattern\":\"caf\xc3\xa9\",\"data\":1,\"id\":\"\xc3\xa9\"}",
+      R"({"pattern":{"cmd":"sum"},"data":[1],"id":"1"})",
+      R"({"pattern":5,"data":[1],"id":1})",
+      R"({"pattern":"p","data":1,"id":null})",
+      R"({"pattern":"p","data":1,"metadata":{"a":"b"},"id":"1"})",
+      R"({"pattern":"p","data":1,"other":true})",
+      R"({"pattern":"p","data":[1,2)",
+      R"({"pattern":"p","data":[1,2]})",
+      R"({"pattern":"p","data":[1,2]}})",
+      R"({"pattern":"p","data":[1,2]} x)",
+      R"({"pattern":"p","data":[1,2],})",
+      R"({"pattern":"p","data":[1,2] "id":"1"})",
+      R"({"pattern":"p" "data":1})",
+      R"({"pattern":"p","data":})",
+      R"({"pattern":"p","data":tru})",
+      R"({"pattern":"p","data":0,"id":""})",
+      R"({"pattern":"","data":false})",
+      R"({pattern:"p","data":1})",
+      R"({"pattern":"p","data":"\ud800"})",
+      "{\"pattern\":\"p\",\"data\":\"bad utf8 \xff\"}",
+      "{\"pattern\":\"p\xff\",\"data\":1}",
+      R"({"pattern":"p","data":1e400,"id":"1"})",
+      R"({"pattern":"p","data":-0,"id":"1"})",
+      R"({"pattern":"p","data":123456789012345678901234567890,"id":"1"})",
+      "{\"pattern\":\"tab\tin\",\"data\":1}",
+      std::string("{\"pattern\":\"p\",\"data\":1}\0", 25),
+      "{}",
+      "{",
+      "",
+      "[]",
+      "\"s\"",
+  };
+  for (const auto& c : cases) expect_same_as_general_path(c);
+  // Depth at the limit, one level inside it and one beyond it.
+  for (int depth : {509, 510, 511, 512}) {
+    expect_same_as_general_path("{\"pattern\":\"p\",\"data\":" + std::string(depth, '[') +
+                                std::string(depth, ']') + "}");
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // decode_reply (client side, NestJS 12 IncomingResponseDeserializer + createObserver, §1.7)
 

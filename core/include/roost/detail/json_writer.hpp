@@ -37,4 +37,10 @@ void write_js_number(double d, std::string& out);
 json::value parse_json(std::string_view text, json::error_code& ec, json::storage_ptr sp = {},
                        json::parse_options const& options = {});
 
+/// Like parse_json, for a document followed by other text: parses the one value at the start
+/// of `text` (and the whitespace after it) and sets `used` to the characters it took. Anything
+/// after them is left for the caller (no `extra_data` error).
+json::value parse_json_prefix(std::string_view text, std::size_t& used, json::error_code& ec,
+                              json::storage_ptr sp = {}, json::parse_options const& options = {});
+
 }  // namespace roost::detail
