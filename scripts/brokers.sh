@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts and stops the real brokers the tests use, on loopback, as the calling user (root in CI),
 # without systemd. Each broker runs from its own folder under $ROOST_BROKERS_DIR.
-#   brokers.sh start [redis] [nats] ...   (no names: all of them)
+#   brokers.sh start [redis] [rediss] [nats] ...   (no names: all of them)
 #   brokers.sh stop  [names...]
 #   brokers.sh env                        prints the URLs the tests read (ROOST_REDIS_URL=...)
 # `start` refuses a port that is already taken (a stale broker would pass the readiness probe)
@@ -9,15 +9,18 @@
 set -uo pipefail
 
 dir=${ROOST_BROKERS_DIR:-/tmp/roost-brokers}
-all=(redis nats natsjs)
+all=(redis rediss nats natsjs)
 
 port_redis=16379
+port_rediss=16380
 port_nats=16222
 port_natsjs=16223
 
 url_of() {
   case "$1" in
     redis) echo "redis://127.0.0.1:$port_redis" ;;
+    # TLS only; its certificate is signed by a CA made at start, which both peers must be given.
+    rediss) echo "rediss://127.0.0.1:$port_rediss/?ca=$dir/rediss/ca.pem" ;;
     nats) echo "nats://127.0.0.1:$port_nats" ;;
     natsjs) echo "nats://127.0.0.1:$port_natsjs" ;;
   esac
@@ -25,6 +28,7 @@ url_of() {
 env_of() {
   case "$1" in
     redis) echo ROOST_REDIS_URL ;;
+    rediss) echo ROOST_REDISS_URL ;;
     nats) echo ROOST_NATS_URL ;;
     natsjs) echo ROOST_NATS_JS_URL ;;
   esac
@@ -50,8 +54,28 @@ wait_for() {  # seconds, command...
 ready() {
   case "$1" in
     redis) redis-cli -h 127.0.0.1 -p "$port_redis" ping 2>/dev/null | grep -q PONG ;;
+    # Through TLS with the CA: proves the certificate verifies, not only that the port is open.
+    rediss)
+      redis-cli --tls --cacert "$dir/rediss/ca.pem" -h 127.0.0.1 -p "$port_rediss" ping 2>/dev/null |
+        grep -q PONG ;;
     nats | natsjs) [ "$(bash -c "exec 3<>/dev/tcp/127.0.0.1/$(port_of "$1"); head -c 4 <&3" 2>/dev/null)" = INFO ] ;;
   esac
+}
+
+# A CA and a server certificate it signs, for both names a test may dial (127.0.0.1, localhost):
+# clients verify the chain and the host name, as against a real deployment. Made afresh at each
+# start, so nothing expires between runs.
+make_certificates() {  # folder
+  (
+    cd "$1" &&
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+        -subj /CN=roost-brokers-ca -keyout ca.key -out ca.pem &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+        -keyout server.key -out server.csr &&
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext &&
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+        -extfile server.ext -out server.pem
+  ) >"$1/openssl.log" 2>&1 || { echo "brokers: openssl failed:"; cat "$1/openssl.log"; return 1; }
 }
 
 launch() {
@@ -61,6 +85,14 @@ launch() {
     redis)
       command -v redis-server >/dev/null || { echo "brokers: redis-server is not installed"; return 1; }
       redis-server --port "$port_redis" --bind 127.0.0.1 --dir "$d" --save '' --appendonly no \
+        --daemonize yes --pidfile "$d/pid" --logfile "$d/log" ;;
+    rediss)
+      command -v redis-server >/dev/null || { echo "brokers: redis-server is not installed"; return 1; }
+      command -v openssl >/dev/null || { echo "brokers: openssl is not installed"; return 1; }
+      make_certificates "$d" || return 1
+      redis-server --port 0 --tls-port "$port_rediss" --bind 127.0.0.1 --dir "$d" --save '' \
+        --appendonly no --tls-cert-file "$d/server.pem" --tls-key-file "$d/server.key" \
+        --tls-ca-cert-file "$d/ca.pem" --tls-auth-clients no \
         --daemonize yes --pidfile "$d/pid" --logfile "$d/log" ;;
     nats)
       command -v nats-server >/dev/null || { echo "brokers: nats-server is not installed"; return 1; }

@@ -9,6 +9,9 @@ files=("$build"/interop/*.tsv)
 label() {
   case "$1" in roost) echo roost ;; nest12) echo "NestJS 12" ;; nest11) echo "NestJS 11" ;; *) echo "$1" ;; esac
 }
+heading() {
+  case "$1" in rediss) echo "REDIS over TLS (\`rediss://\`)" ;; *) echo "${1^^}" ;; esac
+}
 cat <<HEAD
 # Interoperability with NestJS
 
@@ -20,7 +23,7 @@ the scenario itself is right. NestJS peers: @nestjs/microservices 12.1.1 and 11.
 
 HEAD
 for transport in $(cut -f1 "${files[@]}" | sort -u); do
-  echo "## ${transport^^}"
+  echo "## $(heading "$transport")"
   echo
   dirs=()
   for f in "${files[@]}"; do

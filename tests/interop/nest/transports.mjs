@@ -5,6 +5,8 @@
 //   client:  options for ClientProxyFactory.create
 //   ready:   what follows READY once the server listens (the bound port for TCP)
 
+import { readFileSync } from 'node:fs';
+
 function parse(text) {
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text ?? '');
   if (!m) return null;
@@ -58,8 +60,21 @@ const nats = (ms, { scheme, raw }) => {
 };
 
 
+// ioredis's `tls` (Node's tls.connect options) from roost's TLS parameters: ca, cert and key are
+// PEM files; servername is the SNI name and the name checked in the certificate (the host when
+// absent, which Node checks against the certificate's IP addresses when it is one); verify=false
+// trusts any certificate. Without `ca` Node trusts its default roots, as roost trusts the system's.
+function redisTls(q) {
+  const tls = {};
+  for (const k of ['ca', 'cert', 'key']) if (q.get(k)) tls[k] = readFileSync(q.get(k));
+  if (q.get('servername')) tls.servername = q.get('servername');
+  if (q.get('verify') === 'false') tls.rejectUnauthorized = false;
+  return tls;
+}
+
 // redis://[user:password@]host:port[/db][?wildcards=true&retryAttempts=N&retryDelay=MS], and
-// rediss:// for TLS: the same URL roost reads, mapped onto ioredis's options as NestJS passes them.
+// rediss:// for TLS (?ca=FILE&servername=NAME&verify=false): the same URL roost reads, mapped onto
+// ioredis's options as NestJS passes them.
 const redis = (ms, { scheme, url }) => {
   const options = {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -69,8 +84,11 @@ const redis = (ms, { scheme, url }) => {
   if (url.password) options.password = decodeURIComponent(url.password);
   const db = url.pathname.replace(/^\//, '');
   if (db) options.db = Number(db);
-  if (scheme === 'rediss') options.tls = {};
   const q = url.searchParams;
+  // TLS as roost reads it: rediss://, or any of its TLS parameters on redis://.
+  if (scheme === 'rediss' || ['ca', 'cert', 'key', 'verify'].some((k) => q.has(k))) {
+    options.tls = redisTls(q);
+  }
   if (q.has('retryAttempts')) options.retryAttempts = Number(q.get('retryAttempts'));
   if (q.has('retryDelay')) options.retryDelay = Number(q.get('retryDelay'));
   const server = { ...options };
