@@ -272,7 +272,12 @@ void frame_decoder::shrink_to_fit() {
 
 void frame_decoder::commit(std::size_t end) noexcept {
   const byte* data = bytes_of(buf_);
-  committed_units_ += count_units(data + committed_, data + end).units;
+  const std::size_t ascii = ascii_run(data + committed_, end - committed_);
+  committed_units_ += ascii;
+  if (committed_ + ascii != end) {
+    committed_units_ += count_units(data + committed_ + ascii, data + end).units;
+    ascii_from_ = end;  // the ASCII run after the last other byte is not worth finding
+  }
   committed_ = end;
 }
 
@@ -289,6 +294,7 @@ void frame_decoder::compact() noexcept {
     buf_.erase(0, head_);
   }
   committed_ -= head_;
+  ascii_from_ = ascii_from_ > head_ ? ascii_from_ - head_ : 0;
   hash_scan_ -= head_;
   body_scan_ -= head_;
   head_ = 0;
@@ -302,7 +308,7 @@ boost::system::error_code frame_decoder::fail(frame_error e, std::uint64_t lengt
   error_raw_ = std::move(raw);
   buf_.clear();
   scratch_.clear();
-  head_ = committed_ = hash_scan_ = body_scan_ = 0;
+  head_ = committed_ = hash_scan_ = body_scan_ = ascii_from_ = 0;
   missing_ = 0;
   consumed_units_ = committed_units_;
   have_length_ = false;
@@ -332,7 +338,9 @@ boost::system::result<std::optional<std::string_view>> frame_decoder::next() {
       append_sanitized(raw, data + head_, data + hash_pos);
       return fail(frame_error::corrupted_length, 0, std::move(raw));
     }
-    consumed_units_ += count_units(data + head_, data + hash_pos).units + 1;
+    consumed_units_ += (head_ >= ascii_from_ ? hash_pos - head_
+                                             : count_units(data + head_, data + hash_pos).units) +
+                       1;
     head_ = hash_scan_ = body_scan_ = hash_pos + 1;
     have_length_ = true;
     length_ = *length;
@@ -341,6 +349,12 @@ boost::system::result<std::optional<std::string_view>> frame_decoder::next() {
   }
 
   // Count the body from where the last call stopped, so waiting for a big frame stays O(bytes).
+  if (body_scan_ >= ascii_from_) {
+    const std::size_t take = static_cast<std::size_t>(
+        std::min<std::uint64_t>(length_ - body_units_, committed_ - body_scan_));
+    body_units_ += take;
+    body_scan_ += take;
+  }
   while (body_units_ < length_ && body_scan_ < committed_) {
     const std::size_t ascii =
         ascii_run(data + body_scan_, static_cast<std::size_t>(std::min<std::uint64_t>(

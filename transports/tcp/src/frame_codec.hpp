@@ -132,6 +132,9 @@ class frame_decoder {
   std::uint64_t consumed_units_ = 0;
 
   std::size_t hash_scan_ = 0;  // where the search for '#' resumes
+  // Bytes [ascii_from_, committed_) are all ASCII (one unit each): prefixes and bodies there are
+  // measured by their byte count instead of being counted again.
+  std::size_t ascii_from_ = 0;
 
   bool have_length_ = false;
   std::uint64_t length_ = 0;      // declared length, saturated; 0 for zero or negative
