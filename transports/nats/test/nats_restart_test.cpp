@@ -1,5 +1,5 @@
 // The NATS transport when the broker goes away mid-load and comes back, graceful drain,
-// authentication (user/password, token, NKey) and TLS. These tests start a private
+// authentication (user/password, token, NKey, .creds) and TLS. These tests start a private
 // nats-server on a free port (not the shared one: they kill it or configure it), or, for a
 // nonce the real server would send one time in 256, a scripted broker of their own.
 
@@ -26,6 +26,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -502,6 +503,86 @@ TEST(nats_nonce_broker, a_signature_beginning_with_a_zero_byte_still_connects) {
   EXPECT_EQ(seen.back(), "signed");
   for (const auto& outcome : seen) {
     EXPECT_TRUE(outcome == "signed" || outcome == "no CONNECT") << outcome;
+  }
+}
+
+// The operator -> account -> user chain of a .creds file, made here: the server trusts the
+// operator and knows the account (the memory resolver, preloaded); the user's JWT, issued by
+// the account, travels in the .creds file with the user's seed.
+struct operator_setup {
+  nkey op = make_nkey(operator_prefix);
+  nkey account = make_nkey(account_prefix);
+  std::string operator_jwt, account_jwt;
+
+  operator_setup() {
+    operator_jwt = make_jwt(op, {{"sub", op.public_key},
+                                 {"name", "roost-test-operator"},
+                                 {"nats", {{"type", "operator"}, {"version", 2}}}});
+    // Limits left out would be zero (no connections, no subscriptions): -1 is unlimited.
+    const boost::json::object limits{{"subs", -1},    {"data", -1},    {"payload", -1},
+                                     {"imports", -1}, {"exports", -1}, {"wildcards", true},
+                                     {"conn", -1},    {"leaf", -1}};
+    account_jwt =
+        make_jwt(op, {{"sub", account.public_key},
+                      {"name", "roost-test"},
+                      {"nats",
+                       {{"limits", limits},
+                        {"default_permissions",
+                         {{"pub", boost::json::object()}, {"sub", boost::json::object()}}},
+                        {"type", "account"},
+                        {"version", 2}}}});
+  }
+
+  /// A user of the account; `expires`: the JWT's `exp` (0: none).
+  std::string user_jwt(const nkey& user, std::int64_t expires = 0) const {
+    boost::json::object claims{{"sub", user.public_key},
+                               {"name", "roost-test-user"},
+                               {"nats",
+                                {{"pub", boost::json::object()},
+                                 {"sub", boost::json::object()},
+                                 {"subs", -1},
+                                 {"data", -1},
+                                 {"payload", -1},
+                                 {"type", "user"},
+                                 {"version", 2}}}};
+    if (expires) claims["exp"] = expires;
+    return make_jwt(account, std::move(claims));
+  }
+
+  std::string server_conf(const std::string& operator_jwt_file) const {
+    return "operator: \"" + operator_jwt_file + "\"\nresolver: MEMORY\nresolver_preload: {\n  " +
+           account.public_key + ": \"" + account_jwt + "\"\n}\n";
+  }
+};
+
+TEST(nats_private_broker, creds_file) {
+  const operator_setup setup;
+  const auto user = make_nkey(user_prefix);
+  const temp_dir dir;
+  const auto conf =
+      dir.file("server.conf", setup.server_conf(dir.file("operator.jwt", setup.operator_jwt)));
+  const auto creds = dir.file("user.creds", creds_text(setup.user_jwt(user), user.encoded_seed));
+  const auto now = static_cast<std::int64_t>(std::time(nullptr));
+  const auto expired =
+      dir.file("expired.creds", creds_text(setup.user_jwt(user, now - 60), user.encoded_seed));
+  // The right JWT with another user's seed: the signature of the nonce does not match.
+  const auto stolen = dir.file(
+      "stolen.creds", creds_text(setup.user_jwt(user), make_nkey(user_prefix).encoded_seed));
+  const auto port = free_port();
+  private_broker broker(port, {"-c", conf});
+  const std::string base = "nats://127.0.0.1:" + std::to_string(port);
+  const std::string with_creds = base + "/?creds=" + creds;
+  EXPECT_EQ(sum_through(with_creds, with_creds), "5");
+  // Each refused with the reason.
+  const std::vector<std::pair<std::string, std::string>> refused{
+      {base, "Authorization Violation"},
+      {base + "/?creds=" + expired, "Authorization Violation"},
+      {base + "/?creds=" + stolen, "Authorization Violation"},
+      {base + "/?creds=" + dir.file("empty.creds", "\n"), "no user JWT in"}};
+  for (const auto& [client_url, reason] : refused) {
+    const std::string result = sum_through(with_creds, client_url);
+    EXPECT_NE(result.find("cannot connect"), std::string::npos) << client_url << ": " << result;
+    EXPECT_NE(result.find(reason), std::string::npos) << client_url << ": " << result;
   }
 }
 

@@ -1,12 +1,18 @@
 #pragma once
-// NKeys made at test time with OpenSSL, for the authentication tests against nats-servers of the
-// tests' own. The encoding is the NATS one: base32 (no padding) of a prefix byte, the 32 raw key
-// bytes and a CRC-16/XMODEM, little-endian.
+// NKeys and JWTs made at test time with OpenSSL, for the authentication tests against nats-servers
+// of the tests' own: a user NKey, and the operator -> account -> user chain a .creds file needs.
+// The encodings are the NATS ones: an NKey is base32 (no padding) of a prefix byte, the 32 raw
+// key bytes and a CRC-16/XMODEM, little-endian; a JWT is base64url (no padding) of a header and
+// of the claims, and an Ed25519 signature of "header.claims" by the issuer's key.
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -121,6 +127,41 @@ inline nkey make_nkey(unsigned char prefix, std::vector<unsigned char> seed = ra
   s.insert(s.end(), seed.begin(), seed.end());
   nkey out{std::move(seed), nkey_encode(std::move(p)), nkey_encode(std::move(s))};
   return out;
+}
+
+/// A JWT of `claims` issued by `issuer`: sets `iss`, `iat` (unless given) and `jti` (an id
+/// unique to the token, made as the NATS tools make theirs: base32 of a SHA-512/256; the
+/// server does not check how).
+inline std::string make_jwt(const nkey& issuer, boost::json::object claims) {
+  claims["iss"] = issuer.public_key;
+  if (!claims.contains("iat")) claims["iat"] = static_cast<std::int64_t>(std::time(nullptr));
+  claims.erase("jti");
+  const std::string unhashed = boost::json::serialize(claims);
+  std::vector<unsigned char> hash(32);
+  unsigned int hash_size = 0;
+  if (EVP_Digest(unhashed.data(), unhashed.size(), hash.data(), &hash_size, EVP_sha512_256(),
+                 nullptr) != 1)
+    throw std::runtime_error("SHA-512/256 failed");
+  claims["jti"] = base32(hash);
+  const std::string signed_part = base64url(R"({"typ":"JWT","alg":"ed25519-nkey"})") + "." +
+                                  base64url(boost::json::serialize(claims));
+  return signed_part + "." + base64url(issuer.sign(signed_part));
+}
+
+/// A .creds file: the user JWT and the user's seed in their frames.
+inline std::string creds_text(const std::string& user_jwt, const std::string& user_seed) {
+  return "-----BEGIN NATS USER JWT-----\n" + user_jwt +
+         "\n------END NATS USER JWT------\n"
+         "\n"
+         "************************* IMPORTANT *************************\n"
+         "NKEY Seed printed below can be used to sign and prove identity.\n"
+         "NKEYs are sensitive and should be treated as secrets.\n"
+         "\n"
+         "-----BEGIN USER NKEY SEED-----\n" +
+         user_seed +
+         "\n------END USER NKEY SEED------\n"
+         "\n"
+         "*************************************************************\n";
 }
 
 }  // namespace roost::nats::test
