@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include "credentials.hpp"
+
 #include <roost/errors.hpp>
 
 #include <boost/asio/append.hpp>
@@ -79,6 +81,9 @@ void on_complete(void* closure) {
 struct connection::bridge {
   connection_events events;
   std::shared_ptr<detail::gate> gate = std::make_shared<detail::gate>();
+  // Signs for NKey or .creds authentication (null without); here because the library calls
+  // it until the connection is closed, which may be after the connection object is gone.
+  std::unique_ptr<detail::signer> auth;
 
   template <class F>
   void call(F connection_events::*which) {
@@ -128,7 +133,14 @@ connection::connection(connection_options opts, connection_events events, bool o
     : opts_(std::move(opts)),
       ordered_(ordered),
       default_reconnects_(default_reconnects),
-      bridge_(std::make_shared<bridge>(bridge{std::move(events)})) {}
+      bridge_(std::make_shared<bridge>(bridge{std::move(events)})) {
+  // An NKey wins over a .creds file, as it did when the library read them.
+  if (!opts_.nkey.empty()) {
+    bridge_->auth = std::make_unique<signer>(signer::kind::nkey, opts_.nkey_seed_file);
+  } else if (!opts_.creds_file.empty()) {
+    bridge_->auth = std::make_unique<signer>(signer::kind::creds, opts_.creds_file);
+  }
+}
 
 connection::~connection() {
   close();
@@ -153,13 +165,14 @@ awaitable<void> connection::open() {
           "bad user info");
   }
   if (!opts_.token.empty()) check(natsOptions_SetToken(o.get(), opts_.token.c_str()), "bad token");
-  if (!opts_.creds_file.empty()) {
-    check(natsOptions_SetUserCredentialsFromFiles(o.get(), opts_.creds_file.c_str(), nullptr),
-          "cannot use credentials file " + opts_.creds_file);
+  // Our own signature callback rather than the library's file reading: see credentials.hpp.
+  signer* const sig = bridge_->auth.get();
+  if (!opts_.nkey.empty() && opts_.nkey_seed_file.empty()) {
+    fail("NKey " + opts_.nkey + " without a seed file", NATS_INVALID_ARG);
   }
-  if (!opts_.nkey.empty()) {
-    check(natsOptions_SetNKeyFromSeed(o.get(), opts_.nkey.c_str(), opts_.nkey_seed_file.c_str()),
-          "bad NKey");
+  if (sig) {
+    check(sig->install(o.get(), opts_.nkey),
+          opts_.nkey.empty() ? "cannot use credentials file " + opts_.creds_file : "bad NKey");
   }
   if (opts_.tls) {
     const auto& t = *opts_.tls;
@@ -202,9 +215,16 @@ awaitable<void> connection::open() {
     natsStatus status = NATS_OK;
     std::string why;  // nats.c keeps its error text per thread: taken on the connecting one
   };
-  std::function<result()> connect = [o] {
+  std::function<result()> connect = [o, b = bridge_] {
+    signer* const sig = b->auth.get();
     result r;
-    r.status = natsConnection_Connect(&r.nc, o.get());
+    // An attempt failed by a refused signature is made again at once (see credentials.hpp):
+    // each fails with odds of 1 in 256, so eight in a row do not happen.
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      const unsigned refused = sig ? sig->refused() : 0;
+      r.status = natsConnection_Connect(&r.nc, o.get());
+      if (r.status == NATS_OK || !sig || sig->refused() == refused) break;
+    }
     if (r.status != NATS_OK) r.why = status_text(r.status);
     return r;
   };
