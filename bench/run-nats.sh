@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The NATS benchmark: roost vs NestJS as NATS servers behind the same nats-server, in one run.
-#   bench/run-nats.sh [BUILD_DIR]     (SECONDS_PER_POINT=5 by default)
+#   bench/run-nats.sh [BUILD_DIR]     (SECONDS_PER_POINT=5, ROUNDS=3 by default)
 # Starts a private nats-server (on a free port, so the brokers of scripts/brokers.sh are not
 # disturbed). The server under test runs on core 1; nats-server and bench/nats_loadgen share
 # core 0 (BROKER_CPUS=0,1 lets nats-server use what the server under test leaves of core 1). Each point keeps K requests `sum [1,2,3]` in flight through the broker; the table has
@@ -69,9 +69,14 @@ rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 field() { sed -E "s/.*\"$1\":([0-9.]+).*/\\1/" <<<"$2"; }
 hz=$(getconf CLK_TCK)
 
-printf 'server\tK\trps\tp50_us\tp99_us\tp999_us\tcpu_us_per_req\n' >"$out/nats.tsv"
+# ROUNDS runs (default 3) of the load generator's points, the servers taking turns; nats.tsv
+# keeps each point's median (nats-runs.tsv has every run). The rest is measured in round 1.
+rounds=${ROUNDS:-3}
+runs="$out/nats-runs.tsv"
+printf 'round\tserver\tK\trps\tp50_us\tp99_us\tp999_us\tcpu_us_per_req\n' >"$runs"
 printf 'server\tstartup_ms\trss_idle_kb\trss_after_load_kb\n' >"$out/nats-extra.tsv"
 printf 'server\tclient\tK\trps\tp50_us\tp99_us\n' >"$out/nats-clients.tsv"
+for round in $(seq 1 "$rounds"); do
 for s in "${servers[@]}"; do
   start "$s" || { echo "bench-nats: $s did not start"; exit 1; }
   sleep 0.5
@@ -85,10 +90,14 @@ for s in "${servers[@]}"; do
     rps=$(field rps "$r")
     cpu=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v rps="$rps" -v secs="$secs" \
       'BEGIN { total = rps * (secs + 1); if (total > 0) printf "%.1f", d * 1e6 / hz / total; else print "-" }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$k" "$rps" "$(field p50_us "$r")" \
-      "$(field p99_us "$r")" "$(field p999_us "$r")" "$cpu" >>"$out/nats.tsv"
-    echo "$s K=$k: $r (server CPU ${cpu} µs/request, $n requests)"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$s" "$k" "$rps" "$(field p50_us "$r")" \
+      "$(field p99_us "$r")" "$(field p999_us "$r")" "$cpu" >>"$runs"
+    echo "round $round: $s K=$k: $r (server CPU ${cpu} µs/request, $n requests)"
   done
+  if [ "$round" != 1 ]; then
+    stop
+    continue
+  fi
   loaded=$(rss_kb "$pid")
   # The same with the frameworks' own clients: roost's client_proxy and NestJS's ClientNats.
   for client in roost nestjs; do
@@ -108,6 +117,18 @@ for s in "${servers[@]}"; do
   stop
   printf '%s\t%s\t%s\t%s\n' "$s" "$startup_ms" "$idle" "$loaded" >>"$out/nats-extra.tsv"
 done
+done
+median() {  # server K column
+  awk -F'\t' -v s="$1" -v k="$2" -v c="$3" '$2==s && $3==k { print $c }' "$runs" | sort -n |
+    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+printf 'server\tK\trps\tp50_us\tp99_us\tp999_us\tcpu_us_per_req\n' >"$out/nats.tsv"
+for s in "${servers[@]}"; do
+  for k in 1 16 256; do
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$k" "$(median "$s" "$k" 4)" "$(median "$s" "$k" 5)" \
+      "$(median "$s" "$k" 6)" "$(median "$s" "$k" 7)" "$(median "$s" "$k" 8)" >>"$out/nats.tsv"
+  done
+done
 
 echo
 column -t "$out/nats.tsv"
@@ -115,3 +136,6 @@ echo
 column -t "$out/nats-clients.tsv"
 echo
 column -t "$out/nats-extra.tsv"
+r=$(awk -F'\t' '$1=="roost" && $2==256 {print $3}' "$out/nats.tsv")
+n=$(awk -F'\t' '$1=="nestjs" && $2==256 {print $3}' "$out/nats.tsv")
+awk -v r="$r" -v n="$n" 'BEGIN { printf "\nK=256: roost/NestJS throughput = %.1fx\n", r / n }'
