@@ -27,21 +27,29 @@ constexpr unsigned char account_prefix = 0;         // "A..."
 constexpr unsigned char user_prefix = 20 << 3;      // "U..."
 constexpr unsigned char seed_prefix = 18 << 3;      // "S..."
 
-inline std::string base32(const std::vector<unsigned char>& in) {
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+// Packs the bits of `in` into characters of `alphabet`, `bits` bits each, the last one padded
+// with zero bits (base32 for NKeys, base64url for JWTs, both without '=' padding).
+template <int bits, std::size_t n>
+std::string pack_bits(std::string_view in, const char (&alphabet)[n]) {
+  static_assert(n - 1 == (1u << bits));
   std::string out;
   unsigned buffer = 0;
-  int bits = 0;
+  int held = 0;
   for (unsigned char c : in) {
     buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
+    held += 8;
+    while (held >= bits) {
+      out += alphabet[(buffer >> (held - bits)) & ((1u << bits) - 1)];
+      held -= bits;
     }
   }
-  if (bits > 0) out += alphabet[(buffer << (5 - bits)) & 31];
+  if (held > 0) out += alphabet[(buffer << (bits - held)) & ((1u << bits) - 1)];
   return out;
+}
+
+inline std::string base32(const std::vector<unsigned char>& in) {
+  return pack_bits<5>(std::string_view(reinterpret_cast<const char*>(in.data()), in.size()),
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
 }
 
 inline std::string nkey_encode(std::vector<unsigned char> data) {
@@ -57,21 +65,7 @@ inline std::string nkey_encode(std::vector<unsigned char> data) {
 }
 
 inline std::string base64url(std::string_view in) {
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      out += alphabet[(buffer >> (bits - 6)) & 63];
-      bits -= 6;
-    }
-  }
-  if (bits > 0) out += alphabet[(buffer << (6 - bits)) & 63];
-  return out;
+  return pack_bits<6>(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
 }
 
 struct pkey_deleter {
