@@ -157,6 +157,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       c.close();
       return;
     }
+    std::string route;
     {
       // Synchronous handlers are served right here, without a coroutine. What a handler can
       // keep (the pattern and metadata of its context; payloads are converted) is copied out
@@ -168,18 +169,22 @@ struct server::impl : std::enable_shared_from_this<impl> {
       std::optional<socket_reply_sink> sink;
       if (packet->id) sink.emplace(c, *packet->id);
       if (disp->try_dispatch(*packet, ctx, sink ? &*sink : nullptr)) return;
+      route = ctx.route();  // looked up once: the coroutine serves the same route
     }
-    asio::co_spawn(c.strand(), serve(disp, c.shared_from_this(), with_default_storage(*packet)),
-                   asio::detached);
+    asio::co_spawn(
+        c.strand(),
+        serve(disp, c.shared_from_this(), with_default_storage(*packet), std::move(route)),
+        asio::detached);
   }
 
-  static awaitable<void> serve(dispatcher* d, std::shared_ptr<connection> c, inbound_packet p) {
+  static awaitable<void> serve(dispatcher* d, std::shared_ptr<connection> c, inbound_packet p,
+                               std::string route) {
     context ctx(std::move(p.pattern), p.metadata ? &*p.metadata : nullptr, c->remote());
     if (p.id) {
       socket_reply_sink sink(*c, *p.id);
-      co_await d->dispatch(p, ctx, &sink);
+      co_await d->dispatch_route(std::move(route), p, ctx, &sink);
     } else {
-      co_await d->dispatch(p, ctx, nullptr);
+      co_await d->dispatch_route(std::move(route), p, ctx, nullptr);
     }
   }
 
