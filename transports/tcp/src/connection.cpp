@@ -71,6 +71,11 @@ asio::awaitable<std::size_t> connection::write_some(const Buffers& b) {
 namespace {
 
 constexpr std::size_t read_size = 64 * 1024;
+// A long batch of frames (a peer with many requests in flight) sends its replies in parts of
+// this many, not all at the end: the peer starts on the first replies, and sends its next
+// requests, while this side serves the rest, so both sides work at once instead of in turn
+// (at 256 in flight on two cores: about 1.6x the requests per second).
+constexpr std::size_t replies_per_send = 32;
 
 // Plain sockets are read without suspending between the read and the decoder copying the
 // bytes, so one buffer per thread serves every connection of that thread: an idle connection
@@ -121,6 +126,7 @@ asio::awaitable<void> connection::reader() {
         decoder_.feed(std::string_view(buffer, n));
       }
       batch_guard batch(*this);
+      std::size_t served = 0;
       for (;;) {
         auto frame = decoder_.next();
         if (!frame) {
@@ -132,6 +138,10 @@ asio::awaitable<void> connection::reader() {
         if (!*frame) break;
         on_frame_(*this, **frame);
         if (!open_ || closing_) co_return;
+        if (++served % replies_per_send == 0) {
+          end_batch();
+          begin_batch();
+        }
       }
       if (decoder_.mid_frame() && limits_.incomplete_message_timeout.count() > 0) {
         // Re-armed on every read, so it measures silence in the middle of a frame.
@@ -163,6 +173,7 @@ asio::awaitable<void> connection::writer() {
           writer_waiting_ = true;
         } else {
           sending.swap(queue_);  // double buffering: both strings keep their capacity
+          writer_busy_ = true;
         }
       }
       if (sending.empty()) {
@@ -175,6 +186,7 @@ asio::awaitable<void> connection::writer() {
       bool wake_reader, flushed;
       {
         std::lock_guard lock(queue_mutex_);
+        writer_busy_ = false;
         queued_bytes_ -= sending.size();
         wake_reader = reader_paused_ && queued_bytes_ <= limits_.send_high_water_mark / 2;
         flushed = queued_bytes_ == 0 && close_when_flushed_;
@@ -200,11 +212,11 @@ void connection::begin_batch() {
 void connection::end_batch() {
   std::unique_lock lock(queue_mutex_);
   batching_ = false;
-  if (!writer_waiting_ || queue_.empty() || !open_) return;
-  if (!tls_) {
-    // The writer is idle: write the batch's replies now, as a non-blocking send, instead of
-    // waking it (a post, a timer and a resumption per batch). What the socket does not take,
-    // and any error, is left to the writer.
+  if (queue_.empty() || !open_) return;
+  if (!tls_ && !writer_busy_) {
+    // The writer has nothing in flight: write the batch's replies now, as a non-blocking send,
+    // instead of waking it (a post, a timer and a resumption per batch). What the socket does
+    // not take, and any error, is left to the writer.
     boost::system::error_code ec;
     const std::size_t n = plain_.write_some(asio::buffer(queue_), ec);
     if (!ec) {
@@ -219,6 +231,7 @@ void connection::end_batch() {
       return;
     }
   }
+  if (!writer_waiting_) return;  // it takes the rest when it runs
   writer_waiting_ = false;
   lock.unlock();
   writer_signal_.cancel();

@@ -103,6 +103,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string queue_;  // frames waiting for the writer
   std::size_t queued_bytes_ = 0;
   bool writer_waiting_ = false;
+  bool writer_busy_ = false;  // the writer has bytes in flight (taken out of queue_)
   bool batching_ = false;                     // the reader is serving a batch (see end_batch())
   boost::asio::steady_timer writer_signal_;   // wakes the writer
   boost::asio::steady_timer drained_signal_;  // wakes a reader paused by backpressure

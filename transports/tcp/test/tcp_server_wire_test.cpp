@@ -5,7 +5,9 @@
 
 #include "loopback_support.hpp"
 
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 namespace roost::tcp::test {
 namespace {
@@ -389,4 +391,40 @@ TEST_F(server_wire, a_peer_that_does_not_read_is_dropped_past_max_send_buffer_si
 }
 
 }  // namespace
+
+// A long run of frames in one read is answered in parts: the first replies leave while the
+// rest are still being served, so the peer can work on them meanwhile (and send its next
+// requests). 64 requests of a handler that takes 3 ms: the first reply must come well before
+// the 192 ms the whole batch takes.
+TEST_F(server_wire, a_long_batch_sends_its_first_replies_before_serving_the_rest) {
+  r.message("nap", [](int ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    return ms;
+  });
+  testing::run(
+      [&]() -> awaitable<void> {
+        service svc(r);
+        co_await svc.app.start();
+        auto peer = co_await raw_peer::connect(svc.port());
+        std::string requests;
+        for (int i = 0; i < 64; ++i) {
+          requests += frame(R"({"pattern":"nap","data":3,"id":"n)" + std::to_string(i) + "\"}");
+        }
+        const auto start = std::chrono::steady_clock::now();
+        co_await peer.write(requests);
+        const std::string first = co_await peer.read_frame();
+        const auto waited = std::chrono::steady_clock::now() - start;
+        EXPECT_EQ(first, frame(R"({"response":3,"isDisposed":true,"id":"n0"})"));
+        EXPECT_LT(waited, std::chrono::milliseconds(150));
+        for (int i = 1; i < 64; ++i) {
+          const std::string next = co_await peer.read_frame();
+          EXPECT_EQ(next, frame(R"({"response":3,"isDisposed":true,"id":"n)" + std::to_string(i) +
+                                "\"}"));
+        }
+        co_await svc.app.shutdown();
+      },
+      std::chrono::seconds(20),
+      2);  // the peer reads on one thread while the server naps on the other
+}
+
 }  // namespace roost::tcp::test
