@@ -8,6 +8,7 @@
 # docs/benchmarks.md quotes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 build=${1:-build}
 secs=${SECONDS_PER_POINT:-5}
 out=bench/results
@@ -78,16 +79,10 @@ for s in roost nestjs; do
   wait "$pid" 2>/dev/null
 done
 done
-median() {  # server K column
-  awk -F'\t' -v s="$1" -v k="$2" -v c="$3" '$2==s && $3==k { print $c }' "$raw" | sort -n |
-    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
 printf 'server\tK\trps\tp50_us\tp99_us\tp999_us\tserver_cpu_us\tbroker_cpu_us\n' >"$out/redis.tsv"
 for s in roost nestjs; do
   for k in 1 16 256; do
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$k" "$(median "$s" "$k" 4)" \
-      "$(median "$s" "$k" 5)" "$(median "$s" "$k" 6)" "$(median "$s" "$k" 7)" \
-      "$(median "$s" "$k" 8)" "$(median "$s" "$k" 9)" >>"$out/redis.tsv"
+    printf '%s\t%s\t%s\n' "$s" "$k" "$(medians "$raw" "$s" "$k" 4 9)" >>"$out/redis.tsv"
   done
 done
 

@@ -9,6 +9,7 @@
 # as the load. Writes bench/results/nats*.tsv and prints them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 build=${1:-build}
 secs=${SECONDS_PER_POINT:-5}
 out=bench/results
@@ -118,15 +119,10 @@ for s in "${servers[@]}"; do
   printf '%s\t%s\t%s\t%s\n' "$s" "$startup_ms" "$idle" "$loaded" >>"$out/nats-extra.tsv"
 done
 done
-median() {  # server K column
-  awk -F'\t' -v s="$1" -v k="$2" -v c="$3" '$2==s && $3==k { print $c }' "$runs" | sort -n |
-    awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
-}
 printf 'server\tK\trps\tp50_us\tp99_us\tp999_us\tcpu_us_per_req\n' >"$out/nats.tsv"
 for s in "${servers[@]}"; do
   for k in 1 16 256; do
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$k" "$(median "$s" "$k" 4)" "$(median "$s" "$k" 5)" \
-      "$(median "$s" "$k" 6)" "$(median "$s" "$k" 7)" "$(median "$s" "$k" 8)" >>"$out/nats.tsv"
+    printf '%s\t%s\t%s\n' "$s" "$k" "$(medians "$runs" "$s" "$k" 4 8)" >>"$out/nats.tsv"
   done
 done
 
