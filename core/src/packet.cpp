@@ -63,7 +63,7 @@ std::optional<std::string_view> plain_string(std::string_view text, std::size_t&
 }
 
 // Which envelope member the key at `text[at]` names (advancing past it), or none.
-enum class member { pattern, data, id, other };
+enum class member { pattern, data, id, metadata, other };
 member envelope_key(std::string_view text, std::size_t& at) {
   const auto rest = text.substr(at);
   const auto is = [&]<std::size_t n>(const char(&quoted)[n]) {
@@ -79,19 +79,21 @@ member envelope_key(std::string_view text, std::size_t& at) {
       return is("\"data\"") ? member::data : member::other;
     case 'i':
       return is("\"id\"") ? member::id : member::other;
+    case 'm':
+      return is("\"metadata\"") ? member::metadata : member::other;
     default:
       return member::other;
   }
 }
 
 // The envelope nearly every NestJS peer sends: `{"pattern":"<route>","data":<any>,"id":"<id>"}`
-// in any order, without `id` for events, the route and the id plain strings. It is read
-// without building a document for the envelope itself; only `data` goes through the parser.
-// Anything else (metadata, other or repeated keys, escapes, non-ASCII or non-string patterns
-// and ids, bad JSON) returns nullopt and takes the general path, which decides it exactly as
-// before: the two agree on every input this accepts (tests and the packet fuzzer check it).
-// Fills `p` (whose values use the caller's storage) and returns true, or returns false and
-// leaves `p` partly filled.
+// in any order, without `id` for events, with NestJS 12's `metadata` when set, the route and
+// the id plain strings. It is read without building a document for the envelope itself: only
+// `data` and `metadata` go through the parser. Anything else (other or repeated keys, escapes,
+// non-ASCII or non-string patterns and ids, bad JSON) returns false and takes the general path,
+// which decides it as before: the two agree on every input this accepts (tests and the packet
+// fuzzer check it). Fills `p` (whose values use the caller's storage); false may leave it
+// partly filled.
 bool decode_plain_envelope(std::string_view text, inbound_packet& p) {
   const json::storage_ptr& sp = p.data.storage();
   std::size_t at = 0;
@@ -101,7 +103,7 @@ bool decode_plain_envelope(std::string_view text, inbound_packet& p) {
   skip_space();
   if (at >= text.size() || text[at] != '{') return false;
   ++at;
-  bool has_pattern = false, has_data = false, has_id = false;
+  bool has_pattern = false, has_data = false, has_id = false, has_metadata = false;
   for (;;) {
     skip_space();
     const member key = envelope_key(text, at);
@@ -110,16 +112,22 @@ bool decode_plain_envelope(std::string_view text, inbound_packet& p) {
     if (at >= text.size() || text[at] != ':') return false;
     ++at;
     skip_space();
-    if (key == member::data) {
-      if (has_data) return false;
-      has_data = true;
+    if (key == member::data || key == member::metadata) {
+      bool& seen = key == member::data ? has_data : has_metadata;
+      if (seen) return false;
+      seen = true;
       std::size_t used = 0;
       json::error_code ec;
       json::parse_options o = packet_parse_options();
       --o.max_depth;  // one level is the envelope
-      p.data = detail::parse_json_prefix(text.substr(at), used, ec, sp, o);
+      json::value v = detail::parse_json_prefix(text.substr(at), used, ec, sp, o);
       if (ec) return false;
       at += used;
+      if (key == member::data) {
+        p.data = std::move(v);
+      } else if (v.is_object()) {  // NestJS ignores metadata that is not an object
+        p.metadata.emplace(std::move(v.get_object()));
+      }
     } else {
       bool& seen = key == member::pattern ? has_pattern : has_id;
       if (seen) return false;

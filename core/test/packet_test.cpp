@@ -346,6 +346,9 @@ void expect_same_as_general_path(std::string_view text) {
     EXPECT_EQ(*got->id, *want.id) << text;
   }
   EXPECT_EQ(got->metadata.has_value(), want.metadata.has_value()) << text;
+  if (got->metadata && want.metadata) {
+    EXPECT_EQ(*got->metadata, *want.metadata) << text;
+  }
 }
 
 TEST(packet_decode_inbound, plain_envelopes_decode_as_the_general_path_does) {
@@ -368,6 +371,10 @@ TEST(packet_decode_inbound, plain_envelopes_decode_as_the_general_path_does) {
       R"({"pattern":"p","data":1,"id":null})",
       R"({"pattern":"p","data":1,"metadata":{"a":"b"},"id":"1"})",
       R"({"pattern":"p","data":1,"other":true})",
+      R"({"pattern":"p","data":1,"metadata":"not an object","id":"1"})",
+      R"({"pattern":"p","data":1,"metadata":{"a":1},"metadata":{"b":2},"id":"1"})",
+      R"({"metadata":{"traceparent":"00-ab"},"id":"9","data":[1],"pattern":"p"})",
+      R"({"pattern":"p","data":1,"metadata":{"a":[1,)",
       R"({"pattern":"p","data":[1,2)",
       R"({"pattern":"p","data":[1,2]})",
       R"({"pattern":"p","data":[1,2]}})",
