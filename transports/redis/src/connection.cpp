@@ -182,10 +182,15 @@ connection::connection(tag, socket_type plain, std::unique_ptr<tls_stream> tls, 
 
 connection::~connection() = default;
 
-void connection::start(bool subscriber, push_handler on_push, close_handler on_close) {
+void connection::start(bool subscriber, push_handler on_push, close_handler on_close,
+                       served_handler on_served) {
   subscriber_ = subscriber;
   on_push_ = std::move(on_push);
   on_close_ = std::move(on_close);
+  on_served_ = std::move(on_served);
+  // flush_now() writes on another connection's turn and must never block.
+  boost::system::error_code ec;
+  if (!tls_) plain_.non_blocking(true, ec);
   auto self = shared_from_this();
   asio::co_spawn(
       strand_, [self]() { return self->reader_loop(); }, asio::detached);
@@ -220,6 +225,7 @@ asio::awaitable<void> connection::reader_loop() {
   constexpr std::size_t buffer_size = 64 * 1024;
   std::unique_ptr<char[]> buffer(new char[buffer_size]);
   try {
+    unsigned pushes = 0;
     for (;;) {
       // Replies already buffered by the handshake's reader come first.
       for (;;) {
@@ -232,6 +238,7 @@ asio::awaitable<void> connection::reader_loop() {
         if (!*r) break;
         if (subscriber_) {
           if (on_push_) on_push_(**r);
+          if (++pushes % pushes_per_part == 0 && on_served_) on_served_();
         } else {
           reply_handler h;
           {
@@ -245,6 +252,8 @@ asio::awaitable<void> connection::reader_loop() {
         }
         if (!open_) co_return;
       }
+      if (pushes % pushes_per_part != 0 && on_served_) on_served_();
+      pushes = 0;
       std::size_t n;
       if (tls_) {
         n = co_await tls_->async_read_some(asio::buffer(buffer.get(), buffer_size), use_awaitable);
@@ -269,6 +278,7 @@ asio::awaitable<void> connection::writer_loop() {
           writer_waiting_ = true;
         } else {
           sending.swap(queue_);  // double buffering: both strings keep their capacity
+          writer_busy_ = true;
         }
       }
       if (sending.empty()) {
@@ -282,6 +292,10 @@ asio::awaitable<void> connection::writer_loop() {
       } else {
         co_await asio::async_write(plain_, asio::buffer(sending), use_awaitable);
       }
+      {
+        std::lock_guard lock(mutex_);
+        writer_busy_ = false;
+      }
       sending.clear();
     }
   } catch (const boost::system::system_error& e) {
@@ -289,22 +303,34 @@ asio::awaitable<void> connection::writer_loop() {
   }
 }
 
+void connection::flush_now() {
+  if (tls_) return;
+  std::lock_guard lock(mutex_);
+  if (queue_.empty() || writer_busy_ || !open_) return;
+  // The writer is parked or about to take the queue under this lock: the socket is free. What
+  // it does not take, and any error, is left to the writer (woken when something was queued).
+  boost::system::error_code ec;
+  const std::size_t n = plain_.write_some(asio::buffer(queue_), ec);
+  if (!ec) queue_.erase(0, n);
+}
+
 void connection::close() {
   asio::post(strand_, [self = shared_from_this()] { self->shut({}); });
 }
 
 void connection::shut(std::string_view why) {
-  if (!open_.exchange(false)) return;
-  boost::system::error_code ec;
-  socket().shutdown(socket_type::shutdown_both, ec);
-  socket().close(ec);
-  writer_signal_.cancel();
   std::deque<reply_handler> orphans;
   {
+    // Under the lock: flush_now() may be writing to the socket from another strand.
     std::lock_guard lock(mutex_);
+    if (!open_.exchange(false)) return;
+    boost::system::error_code ec;
+    socket().shutdown(socket_type::shutdown_both, ec);
+    socket().close(ec);
     orphans.swap(handlers_);
     queue_.clear();
   }
+  writer_signal_.cancel();
   for (auto& h : orphans) {
     if (h) h(nullptr);
   }

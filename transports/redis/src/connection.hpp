@@ -54,8 +54,14 @@ class connection : public std::enable_shared_from_this<connection> {
 
   ~connection();
 
+  /// Called on the strand of a subscribed connection after every `pushes_per_part` pushes and
+  /// whenever the pushes read so far are all served, before the next read.
+  using served_handler = std::function<void()>;
+  static constexpr unsigned pushes_per_part = 32;
+
   /// Starts the reader and writer. `subscriber`: every reply goes to on_push.
-  void start(bool subscriber, push_handler on_push, close_handler on_close);
+  void start(bool subscriber, push_handler on_push, close_handler on_close,
+             served_handler on_served = {});
 
   /// Queues a command; `h` (if any) gets its reply. Thread-safe. False when the connection is
   /// closed or holds more unsent bytes than allowed.
@@ -64,6 +70,12 @@ class connection : public std::enable_shared_from_this<connection> {
     return command(std::span<const std::string_view>(args.begin(), args.size()), std::move(h));
   }
   bool publish(std::string_view channel, std::string_view payload, reply_handler h = {});
+
+  /// Sends what is queued now, on the caller's thread, with one non-blocking send, when the
+  /// writer has nothing in flight (plain TCP only; otherwise the writer sends it). For a
+  /// subscriber serving a long batch of messages: its replies leave in parts while it serves
+  /// the rest, and the last part without a hop to the writer. Thread-safe.
+  void flush_now();
 
   /// Closes the connection. Thread-safe; idempotent.
   void close();
@@ -93,12 +105,14 @@ class connection : public std::enable_shared_from_this<connection> {
   bool replies_ = true;
   push_handler on_push_;
   close_handler on_close_;
+  served_handler on_served_;
   std::atomic<bool> open_{true};
 
   std::mutex mutex_;
   std::string queue_;                   // commands waiting for the writer
   std::deque<reply_handler> handlers_;  // one per command sent or queued, in order
   bool writer_waiting_ = false;
+  bool writer_busy_ = false;  // the writer has bytes in flight (taken out of queue_)
   boost::asio::steady_timer writer_signal_;
 };
 

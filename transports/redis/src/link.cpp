@@ -156,6 +156,11 @@ awaitable<void> link::connect_loop(std::shared_ptr<link> self, bool reconnecting
           },
           [weak, sub_id](std::string_view why) {
             if (auto s = weak.lock()) s->lost(sub_id, why);
+          },
+          // What the pushes published (a server's replies, a client's next requests) leaves
+          // as they are served, not after the whole batch.
+          [weak_pub = std::weak_ptr<connection>(pub)] {
+            if (auto p = weak_pub.lock()) p->flush_now();
           });
       pub->start(false, {}, [weak, pub_id](std::string_view why) {
         if (auto s = weak.lock()) s->lost(pub_id, why);
