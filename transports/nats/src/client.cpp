@@ -281,7 +281,7 @@ awaitable<void> client::send_request(const outbound_message& m) {
     impl_->routes[m.id] = m.route;
   }
   const auto h = impl_->headers_for(m.metadata);
-  const natsStatus s = c->publish(m.route, reply.c_str(), text, &h);
+  const natsStatus s = c->publish(m.route.c_str(), reply.c_str(), text, &h);
   c->kick();
   if (s != NATS_OK) {
     {
@@ -302,7 +302,7 @@ awaitable<void> client::send_event(const outbound_message& m) {
   std::string text;
   encode_event(text, m.pattern, m.data, nullptr);
   const auto h = impl_->headers_for(m.metadata);
-  const natsStatus s = c->publish(m.route, nullptr, text, &h);
+  const natsStatus s = c->publish(m.route.c_str(), nullptr, text, &h);
   c->kick();
   if (s != NATS_OK) throw_publish_failed(m.route, s);
 }

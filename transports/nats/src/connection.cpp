@@ -406,21 +406,19 @@ void connection::drain_subscriptions() {
   for (auto* sub : subs_) natsSubscription_Drain(sub);
 }
 
-natsStatus connection::publish(const std::string& subject, const char* reply, std::string_view data,
+natsStatus connection::publish(const char* subject, const char* reply, std::string_view data,
                                const nats::headers* h) {
   auto nc = native();
   if (!nc) return NATS_CONNECTION_CLOSED;
   if (!h || h->empty()) {
     if (!reply) {
-      return natsConnection_Publish(nc.get(), subject.c_str(), data.data(),
-                                    static_cast<int>(data.size()));
+      return natsConnection_Publish(nc.get(), subject, data.data(), static_cast<int>(data.size()));
     }
-    return natsConnection_PublishRequest(nc.get(), subject.c_str(), reply, data.data(),
+    return natsConnection_PublishRequest(nc.get(), subject, reply, data.data(),
                                          static_cast<int>(data.size()));
   }
   natsMsg* m = nullptr;
-  natsStatus s =
-      natsMsg_Create(&m, subject.c_str(), reply, data.data(), static_cast<int>(data.size()));
+  natsStatus s = natsMsg_Create(&m, subject, reply, data.data(), static_cast<int>(data.size()));
   if (s != NATS_OK) return s;
   msg_ptr owned(m);
   for (const auto& [k, v] : *h) {

@@ -84,7 +84,7 @@ class connection {
 
   /// Publishes (buffered; nats.c's flusher sends it). Thread-safe. With headers it becomes an
   /// HPUB. Returns the nats.c status.
-  natsStatus publish(const std::string& subject, const char* reply, std::string_view data,
+  natsStatus publish(const char* subject, const char* reply, std::string_view data,
                      const nats::headers* h = nullptr);
 
   /// Writes what publish() buffered without waiting for the library's flusher (which holds

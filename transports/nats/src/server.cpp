@@ -11,8 +11,10 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/monotonic_resource.hpp>
 
 #include <atomic>
+#include <mutex>
 #include <vector>
 
 namespace roost::nats {
@@ -27,24 +29,26 @@ constexpr std::string_view source = "nats server";
 // never carry headers, as with NestJS.
 class inbox_reply_sink final : public immediate_reply_sink {
  public:
-  inbox_reply_sink(std::shared_ptr<detail::connection> c, std::string reply, const json::value& id,
+  // `reply` outlives the sink (the message or the coroutine that owns it).
+  inbox_reply_sink(std::shared_ptr<detail::connection> c, const char* reply, const json::value& id,
                    const logger& log)
-      : conn_(std::move(c)), reply_(std::move(reply)), id_(id), log_(log) {}
+      : conn_(std::move(c)), reply_(reply), id_(id), log_(log) {}
   // Publishing only queues in the connection's buffer: it never waits.
   void send_now(reply_packet r) override {
-    if (reply_.empty()) return;  // NestJS sends nothing when the request has no reply subject
+    if (!*reply_) return;  // NestJS sends nothing when the request has no reply subject
     text_.clear();
     encode_reply(text_, r, id_);
     const natsStatus s = conn_->publish(reply_, nullptr, text_);
     conn_->kick();
     if (s != NATS_OK) {
-      log_.error(source, "cannot publish the reply to " + reply_ + ": " + natsStatus_GetText(s));
+      log_.error(source, "cannot publish the reply to " + std::string(reply_) + ": " +
+                             natsStatus_GetText(s));
     }
   }
 
  private:
   std::shared_ptr<detail::connection> conn_;
-  std::string reply_;
+  const char* reply_;
   const json::value& id_;
   const logger& log_;
   std::string text_;
@@ -179,46 +183,95 @@ struct server::impl : std::enable_shared_from_this<impl> {
     self->conn->kick();
   }
 
+  // A subscribed route; its address is stable while the server lives.
+  struct subscribed_route {
+    std::string route;
+    json::value channel;  // the pattern of an external message
+  };
+
+  // Messages handed over by the library's delivery thread, in arrival order (across all
+  // subjects: the server's delivery is ordered). They are served on our executor in batches:
+  // one hand-over (and at most one wake-up) for all the messages that arrived while the
+  // previous batch was served, instead of one per message.
+  struct mailbox {
+    std::mutex mutex;
+    std::vector<std::pair<const subscribed_route*, detail::msg_ptr>> messages;
+    bool posted = false;  // a serve_batch() is queued that has not taken `messages` yet
+  };
+
   void subscribe(const std::string& route, const std::string& queue) {
     std::weak_ptr<impl> weak = shared_from_this();
-    const json::value channel(route);
-    // Runs on a nats.c thread: decode there, serve on our executor.
-    auto on_msg = [weak, route, channel, ex = ex, log = opts.log](detail::msg_ptr m) {
-      const auto text = detail::data_of(m.get());
-      auto packet = decode_inbound(text, channel);
-      if (!packet) {
-        // NestJS's `msg.json()` throws: the message is logged and dropped.
-        log.error(source, "The invalid received message from nats subject " +
-                              std::string(natsMsg_GetSubject(m.get())) + " (not JSON); dropped");
-        return;
+    const subscribed_route* sr =
+        subscribed.emplace_back(std::make_unique<subscribed_route>(route, json::value(route)))
+            .get();
+    // Runs on a library thread: it only queues the message, and takes no reference to the
+    // server there (closing the connection waits for these callbacks). `sr` is used only
+    // while the server lives.
+    auto on_msg = [weak, sr, box = box, ex = ex](detail::msg_ptr m) {
+      bool post;
+      {
+        std::lock_guard lock(box->mutex);
+        box->messages.emplace_back(sr, std::move(m));
+        post = !std::exchange(box->posted, true);
       }
-      auto s = weak.lock();
-      if (!s) return;
-      inbound in{std::move(*packet), natsMsg_GetSubject(m.get()), "", detail::headers_of(m.get())};
-      if (const char* reply = natsMsg_GetReply(m.get())) in.reply = reply;
-      asio::post(ex, [s = std::move(s), route, in = std::move(in)]() mutable {
-        // Handlers that cannot suspend are served here; the others get a coroutine (started
-        // at once by co_spawn on this thread, so messages still start in arrival order).
-        if (serve_now(*s, route, in)) return;
-        auto ex = s->ex;
-        asio::co_spawn(ex, serve(std::move(s), std::move(route), std::move(in)), asio::detached);
+      if (!post) return;
+      asio::post(ex, [weak] {
+        if (auto s = weak.lock()) s->serve_batch();
       });
     };
     conn->subscribe(route, queue, std::move(on_msg));
   }
 
-  // Leaves `in` as it was when it returns false.
-  static bool serve_now(impl& self, const std::string& route, inbound& in) {
-    json::object metadata;
-    for (const auto& [k, v] : in.headers) {
-      if (!metadata.contains(k)) metadata[k] = v;
+  void serve_batch() {
+    decltype(mailbox::messages) batch;
+    {
+      std::lock_guard lock(box->mutex);
+      batch.swap(box->messages);
+      box->posted = false;
     }
-    const json::object* md = in.headers.empty() ? nullptr : &metadata;
-    context ctx(in.packet.pattern, in.subject, in.headers, md);
-    auto& p = in.packet;
-    if (!p.id) return self.disp->try_dispatch_route(route, p, ctx, nullptr);
-    inbox_reply_sink sink(self.conn, in.reply, *p.id, self.opts.log);
-    return self.disp->try_dispatch_route(route, p, ctx, &sink);
+    for (auto& [sr, m] : batch) serve_message(*sr, m.get());
+    batch.clear();
+    std::lock_guard lock(box->mutex);
+    if (box->messages.empty()) box->messages.swap(batch);  // keeps the capacity for the next one
+  }
+
+  void serve_message(const subscribed_route& sr, natsMsg* m) {
+    const std::string& route = sr.route;
+    // Most messages are served before this returns: their JSON lives in a scratch buffer that
+    // is dropped at once instead of being freed value by value.
+    alignas(std::max_align_t) unsigned char scratch[4096];
+    json::monotonic_resource arena(scratch, sizeof scratch);
+    auto packet = decode_inbound(detail::data_of(m), sr.channel, json::storage_ptr(&arena));
+    if (!packet) {
+      // NestJS's `msg.json()` throws: the message is logged and dropped.
+      opts.log.error(source, "The invalid received message from nats subject " +
+                                 std::string(natsMsg_GetSubject(m)) + " (not JSON); dropped");
+      return;
+    }
+    const char* reply = natsMsg_GetReply(m);
+    auto& p = *packet;
+    nats::headers headers = detail::headers_of(m);
+    {
+      // Handlers that cannot suspend are served here. What a handler can keep (its context's
+      // pattern and metadata; payloads are converted) is copied out of the scratch buffer.
+      json::object metadata;
+      for (const auto& [k, v] : headers) {
+        if (!metadata.contains(k)) metadata[k] = v;
+      }
+      const json::object* md = headers.empty() ? nullptr : &metadata;
+      context ctx(json::value(p.pattern, json::storage_ptr()), natsMsg_GetSubject(m), headers, md);
+      if (!p.id) {
+        if (disp->try_dispatch_route(route, p, ctx, nullptr)) return;
+      } else {
+        inbox_reply_sink sink(conn, reply ? reply : "", *p.id, opts.log);
+        if (disp->try_dispatch_route(route, p, ctx, &sink)) return;
+      }
+    }
+    // The others get a coroutine (started at once by co_spawn on this thread, so messages
+    // still start in arrival order).
+    inbound in{with_default_storage(p), natsMsg_GetSubject(m), reply ? reply : "",
+               std::move(headers)};
+    asio::co_spawn(ex, serve(shared_from_this(), route, std::move(in)), asio::detached);
   }
 
   static awaitable<void> serve(std::shared_ptr<impl> self, std::string route, inbound in) {
@@ -230,7 +283,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     context ctx(std::move(in.packet.pattern), std::move(in.subject), std::move(in.headers), md);
     auto& p = in.packet;
     if (p.id) {
-      inbox_reply_sink sink(self->conn, std::move(in.reply), *p.id, self->opts.log);
+      inbox_reply_sink sink(self->conn, in.reply.c_str(), *p.id, self->opts.log);
       co_await self->disp->dispatch_route(std::move(route), p, ctx, &sink);
     } else {
       co_await self->disp->dispatch_route(std::move(route), p, ctx, nullptr);
@@ -259,6 +312,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   dispatcher* disp = nullptr;
   executor ex;
   std::shared_ptr<detail::connection> conn;
+  std::vector<std::unique_ptr<subscribed_route>> subscribed;
+  std::shared_ptr<mailbox> box = std::make_shared<mailbox>();
   // Set by close(): the connection's end is then expected. Shared with a library callback.
   std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
 };

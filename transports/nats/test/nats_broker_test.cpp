@@ -169,6 +169,10 @@ router make_router(const std::string& p, service_state& st) {
     st.record(json::serialize(v));
     ++st.events;
   });
+  r.event(json::value(p + ".other"), [&st](json::value v) {
+    st.record("other " + json::serialize(v));
+    ++st.events;
+  });
   return r;
 }
 
@@ -289,6 +293,31 @@ TEST_F(nats_broker, non_json_and_replyless_requests_cost_nothing) {
     const std::vector<double> xs{4, 5};
     const double sum = co_await c.send<double>(json::value(p + ".sum"), xs);
     EXPECT_EQ(sum, 9);
+    co_await app.shutdown();
+  });
+}
+
+// Messages are served in the order they arrived, across subjects (as NestJS serves its socket
+// in order): 400 events alternating between two subjects, published in one write, are recorded
+// in that order, although the server takes them over from the library in batches.
+TEST_F(nats_broker, messages_on_several_subjects_are_served_in_arrival_order) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(nats::server(options_from<server_options>(url)));
+    co_await app.start();
+    raw_nats raw(url);
+    std::vector<std::string> expected;
+    for (int i = 0; i < 400; ++i) {
+      const bool other = i % 2 == 1;
+      const std::string body = R"({"pattern":"x","data":)" + std::to_string(i) + "}";
+      natsConnection_PublishString(raw.nc, (p + (other ? ".other" : ".note")).c_str(),
+                                   body.c_str());
+      expected.push_back((other ? "other " : "") + std::to_string(i));
+    }
+    natsConnection_Flush(raw.nc);
+    const bool all = co_await eventually([&] { return st.events.load() == 400; });
+    EXPECT_TRUE(all);
+    EXPECT_EQ(st.all(), expected);
     co_await app.shutdown();
   });
 }
