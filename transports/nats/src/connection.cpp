@@ -159,6 +159,9 @@ awaitable<void> connection::open() {
   natsOptions_SetMaxReconnect(o.get(), opts_.max_reconnect_attempts.value_or(default_reconnects_));
   natsOptions_SetReconnectWait(o.get(), opts_.reconnect_time_wait.count());
   if (ordered_) natsOptions_UseGlobalMessageDelivery(o.get(), true);
+  if (opts_.io_buffer_size > 0) {
+    check(natsOptions_SetIOBufSize(o.get(), opts_.io_buffer_size), "bad ioBufferSize");
+  }
   if (!opts_.name.empty()) natsOptions_SetName(o.get(), opts_.name.c_str());
   if (!opts_.user.empty() || !opts_.password.empty()) {
     check(natsOptions_SetUserInfo(o.get(), opts_.user.c_str(), opts_.password.c_str()),

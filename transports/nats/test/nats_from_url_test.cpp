@@ -14,7 +14,8 @@ url parse(std::string_view text) {
 }
 
 TEST(nats_from_url, servers_credentials_and_queue) {
-  auto o = server_options_from(parse("nats://me:s%40cret@a:4223,b,[::1]/?queue=workers&name=svc"));
+  auto o = server_options_from(
+      parse("nats://me:s%40cret@a:4223,b,[::1]/?queue=workers&name=svc&ioBufferSize=65536"));
   ASSERT_TRUE(o);
   const std::vector<std::string> servers{"nats://a:4223", "nats://b:4222", "nats://[::1]:4222"};
   EXPECT_EQ(o->servers, servers);
@@ -22,6 +23,7 @@ TEST(nats_from_url, servers_credentials_and_queue) {
   EXPECT_EQ(o->password, "s@cret");
   EXPECT_EQ(o->queue, "workers");
   EXPECT_EQ(o->name, "svc");
+  EXPECT_EQ(o->io_buffer_size, 65536);
   EXPECT_FALSE(o->tls);
 }
 
@@ -36,6 +38,7 @@ TEST(nats_from_url, client_options) {
   EXPECT_EQ(o->reconnect_time_wait.count(), 50);
   EXPECT_EQ(o->inbox_prefix, "_R.me");
   EXPECT_EQ(o->creds_file, "/c.creds");
+  EXPECT_EQ(o->io_buffer_size, 8192);
   ASSERT_EQ(o->headers.size(), 1u);
   EXPECT_EQ(o->headers[0].first, "x-trace");
   EXPECT_EQ(o->headers[0].second, "abc");
@@ -74,9 +77,10 @@ TEST(nats_from_url, jetstream_extension) {
 }
 
 TEST(nats_from_url, bad_values_are_refused) {
-  for (const char* text : {"tcp://h:1", "nats://h/?connectTimeout=x", "nats://h/?reconnect=maybe",
-                           "nats://h/?maxReconnectAttempts=-2", "nats://h/?cert=/c.pem",
-                           "nats://h/?nkey=U1", "nats://h/?inboxPrefix=a.*"}) {
+  for (const char* text :
+       {"tcp://h:1", "nats://h/?connectTimeout=x", "nats://h/?reconnect=maybe",
+        "nats://h/?maxReconnectAttempts=-2", "nats://h/?cert=/c.pem", "nats://h/?nkey=U1",
+        "nats://h/?inboxPrefix=a.*", "nats://h/?ioBufferSize=-1", "nats://h/?ioBufferSize=big"}) {
     auto o = client_options_from(parse(text));
     EXPECT_FALSE(o) << text;
     if (!o) {
