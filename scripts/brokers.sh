@@ -3,7 +3,9 @@
 # without systemd. Each broker runs from its own folder under $ROOST_BROKERS_DIR.
 #   brokers.sh start [redis] [rediss] [nats] ...   (no names: all of them)
 #   brokers.sh stop  [names...]
-#   brokers.sh env                        prints the URLs the tests read (ROOST_REDIS_URL=...)
+#   brokers.sh env                        prints the URLs the tests read, one NAME='URL' a line
+#                                         (quoted for the shell: a URL may hold `&`), e.g.
+#     eval "$(bash scripts/brokers.sh env | sed 's/^/export /')"
 # `start` refuses a port that is already taken (a stale broker would pass the readiness probe)
 # and exits non-zero when a broker does not come up; its log is printed.
 set -uo pipefail
@@ -19,8 +21,11 @@ port_natsjs=16223
 url_of() {
   case "$1" in
     redis) echo "redis://127.0.0.1:$port_redis" ;;
-    # TLS only; its certificate is signed by a CA made at start, which both peers must be given.
-    rediss) echo "rediss://127.0.0.1:$port_rediss/?ca=$dir/rediss/ca.pem" ;;
+    # TLS only, and a client certificate is required (mutual TLS): the server's and the client's
+    # certificates are signed by a CA made at start, which both peers must be given too.
+    rediss)
+      local d="$dir/rediss"
+      echo "rediss://127.0.0.1:$port_rediss/?ca=$d/ca.pem&cert=$d/client.pem&key=$d/client.key" ;;
     nats) echo "nats://127.0.0.1:$port_nats" ;;
     natsjs) echo "nats://127.0.0.1:$port_natsjs" ;;
   esac
@@ -54,17 +59,20 @@ wait_for() {  # seconds, command...
 ready() {
   case "$1" in
     redis) redis-cli -h 127.0.0.1 -p "$port_redis" ping 2>/dev/null | grep -q PONG ;;
-    # Through TLS with the CA: proves the certificate verifies, not only that the port is open.
+    # Through TLS with the CA and the client certificate: proves both certificates verify, not
+    # only that the port is open.
     rediss)
-      redis-cli --tls --cacert "$dir/rediss/ca.pem" -h 127.0.0.1 -p "$port_rediss" ping 2>/dev/null |
+      redis-cli --tls --cacert "$dir/rediss/ca.pem" --cert "$dir/rediss/client.pem" \
+        --key "$dir/rediss/client.key" -h 127.0.0.1 -p "$port_rediss" ping 2>/dev/null |
         grep -q PONG ;;
     nats | natsjs) [ "$(bash -c "exec 3<>/dev/tcp/127.0.0.1/$(port_of "$1"); head -c 4 <&3" 2>/dev/null)" = INFO ] ;;
   esac
 }
 
 # A CA and a server certificate it signs, for both names a test may dial (127.0.0.1, localhost):
-# clients verify the chain and the host name, as against a real deployment. Made afresh at each
-# start, so nothing expires between runs.
+# clients verify the chain and the host name, as against a real deployment. And a client
+# certificate signed by the same CA, which the broker requires of every connection. Made afresh
+# at each start, so nothing expires between runs.
 make_certificates() {  # folder
   (
     cd "$1" &&
@@ -74,7 +82,12 @@ make_certificates() {  # folder
         -keyout server.key -out server.csr &&
       printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext &&
       openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
-        -extfile server.ext -out server.pem
+        -extfile server.ext -out server.pem &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=roost-test-client \
+        -keyout client.key -out client.csr &&
+      printf 'extendedKeyUsage=clientAuth\n' >client.ext &&
+      openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
+        -extfile client.ext -out client.pem
   ) >"$1/openssl.log" 2>&1 || { echo "brokers: openssl failed:"; cat "$1/openssl.log"; return 1; }
 }
 
@@ -92,7 +105,7 @@ launch() {
       make_certificates "$d" || return 1
       redis-server --port 0 --tls-port "$port_rediss" --bind 127.0.0.1 --dir "$d" --save '' \
         --appendonly no --tls-cert-file "$d/server.pem" --tls-key-file "$d/server.key" \
-        --tls-ca-cert-file "$d/ca.pem" --tls-auth-clients no \
+        --tls-ca-cert-file "$d/ca.pem" --tls-auth-clients yes \
         --daemonize yes --pidfile "$d/pid" --logfile "$d/log" ;;
     nats)
       command -v nats-server >/dev/null || { echo "brokers: nats-server is not installed"; return 1; }
@@ -149,7 +162,11 @@ case "$cmd" in
   stop)
     for b in "${names[@]}"; do stop_one "$b"; done ;;
   env)
-    for b in "${names[@]}"; do echo "$(env_of "$b")=$(url_of "$b")"; done ;;
+    sq="'\\''"  # a quote inside single quotes (the folder may be anywhere)
+    for b in "${names[@]}"; do
+      u=$(url_of "$b")
+      printf "%s='%s'\n" "$(env_of "$b")" "${u//\'/$sq}"
+    done ;;
   *)
     echo "usage: brokers.sh start|stop|env [${all[*]}]" >&2
     exit 2 ;;

@@ -41,7 +41,8 @@ bash scripts/brokers.sh stop >/dev/null 2>&1
 bash scripts/brokers.sh start
 record "brokers start" $?
 # The tests read the brokers' URLs from ROOST_<BROKER>_URL; one that is unset or down fails them.
-while IFS= read -r kv; do export "${kv?}"; done < <(bash scripts/brokers.sh env)
+# `env` prints NAME='URL' lines, quoted for the shell (the TLS URL holds `&`).
+eval "$(bash scripts/brokers.sh env | sed 's/^/export /')"
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

@@ -12,6 +12,18 @@ label() {
 heading() {
   case "$1" in rediss) echo "REDIS over TLS (\`rediss://\`)" ;; *) echo "${1^^}" ;; esac
 }
+# What a transport's table holds beyond its name, as a paragraph; nothing for most.
+note() {
+  case "$1" in
+    rediss)
+      echo "Mutual TLS: the broker (\`scripts/brokers.sh\`) listens on TLS only and requires a client"
+      echo "certificate, so every connection of both peers verifies the broker's certificate and"
+      echo "presents the client certificate the URL names (\`ca=\`, \`cert=\`, \`key=\`), all signed"
+      echo "by a CA made at start. Without it every peer, roost, NestJS 12 and NestJS 11, is refused"
+      echo "as server and as client (ctest \`interop_rediss_client_cert_required\`)."
+      echo ;;
+  esac
+}
 cat <<HEAD
 # Interoperability with NestJS
 
@@ -25,6 +37,7 @@ HEAD
 for transport in $(cut -f1 "${files[@]}" | sort -u); do
   echo "## $(heading "$transport")"
   echo
+  note "$transport"
   dirs=()
   for f in "${files[@]}"; do
     d=$(awk -F'\t' -v t="$transport" '$1 == t { print $2 " " $3; exit }' "$f")

@@ -73,8 +73,8 @@ function redisTls(q) {
 }
 
 // redis://[user:password@]host:port[/db][?wildcards=true&retryAttempts=N&retryDelay=MS], and
-// rediss:// for TLS (?ca=FILE&servername=NAME&verify=false): the same URL roost reads, mapped onto
-// ioredis's options as NestJS passes them.
+// rediss:// for TLS (?ca=FILE&cert=FILE&key=FILE&servername=NAME&verify=false): the same URL roost
+// reads, mapped onto ioredis's options as NestJS passes them.
 const redis = (ms, { scheme, url }) => {
   const options = {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),

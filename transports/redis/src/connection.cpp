@@ -110,6 +110,17 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_o
       fail(error::not_connected, "TLS handshake with " + where + " failed: " + timed_out(hec));
     }
   }
+  // Writing or reading the first commands failed. Under TLS that is most often the server
+  // ending the session over the client's certificate (see the PING below): say so.
+  auto lost = [&](const std::string& what, const boost::system::error_code& ec) {
+    std::string why = what + where + ": " + timed_out(ec);
+    if (a->tls && !a->timed_out) {
+      why += o.tls && !o.tls->cert_file.empty()
+                 ? " (the server may have refused the client certificate)"
+                 : " (the server may require a client certificate: cert=, key=)";
+    }
+    fail(error::not_connected, why);
+  };
   // AUTH and SELECT, pipelined; their replies are read here before the loops start.
   std::string hello;
   std::size_t expected = 0;
@@ -125,6 +136,14 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_o
     append_command(hello, {"SELECT", std::to_string(o.db)});
     ++expected;
   }
+  // Under TLS 1.3 the server judges the client's certificate (or its lack of one) after the
+  // client's side of the handshake is done: a refusal comes with the first reply. Some reply
+  // must come before the connection is called up, or a broker requiring client certificates
+  // would look reachable and drop every connection at once.
+  if (a->tls && expected == 0) {
+    append_command(hello, {"PING"});
+    ++expected;
+  }
   // No reply comes for CLIENT REPLY OFF itself.
   if (!replies) append_command(hello, {"CLIENT", "REPLY", "OFF"});
   reader rd;
@@ -137,7 +156,7 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_o
       co_await asio::async_write(a->plain, asio::buffer(hello),
                                  asio::redirect_error(use_awaitable, wec));
     }
-    if (wec) fail(error::not_connected, "cannot write to " + where + ": " + timed_out(wec));
+    if (wec) lost("cannot write to ", wec);
     char buf[4096];
     while (expected > 0) {
       auto r = rd.next();
@@ -155,7 +174,7 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_o
           n = co_await read_into(a->plain, buf, sizeof buf);
         }
       } catch (const boost::system::system_error& e) {
-        fail(error::not_connected, "cannot read from " + where + ": " + timed_out(e.code()));
+        lost("cannot read from ", e.code());
       }
       rd.feed(std::string_view(buf, n));
     }

@@ -645,11 +645,13 @@ class private_redis {
   }
 
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  std::string port() const { return std::to_string(port_); }
 
   const std::filesystem::path& dir() const { return dir_; }
 
   /// Starts redis-server and waits until it answers; false (with a test failure) otherwise.
-  /// `tls`: the port speaks TLS only, with the certificate made by make_certificates().
+  /// `tls`: the port speaks TLS only, with the certificate made by make_certificates(), and
+  /// requires a client certificate signed by the same CA (mutual TLS).
   bool start(bool tls = false, std::string password = {}) {
     std::vector<std::string> args{
         "redis-server",         "--bind", "127.0.0.1", "--save",      "",
@@ -658,7 +660,7 @@ class private_redis {
     if (tls) {
       args.insert(
           args.end(),
-          {"--port", "0", "--tls-port", std::to_string(port_), "--tls-auth-clients", "no",
+          {"--port", "0", "--tls-port", std::to_string(port_), "--tls-auth-clients", "yes",
            "--tls-cert-file", (dir_ / "server.pem").string(), "--tls-key-file",
            (dir_ / "server.key").string(), "--tls-ca-cert-file", (dir_ / "ca.pem").string()});
     } else {
@@ -688,7 +690,9 @@ class private_redis {
     return false;
   }
 
-  /// A CA and a certificate for localhost / 127.0.0.1 signed by it, in dir().
+  /// A CA and a certificate for localhost / 127.0.0.1 signed by it, a client certificate
+  /// (client.pem, client.key) signed by it too, and a CA of its own (other.pem, other.key) that
+  /// the server does not trust, in dir().
   bool make_certificates() {
     const std::string d = dir_.string();
     const std::string cmd =
@@ -698,9 +702,12 @@ class private_redis {
         "server.key -out server.csr -subj /CN=localhost && printf "
         "'subjectAltName=DNS:localhost,IP:127.0.0.1\\n' > ext.cnf && openssl x509 -req -in "
         "server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1 -extfile "
-        "ext.cnf && openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.pem "
-        "-days 1 -subj /CN=other-ca";
-    const int rc = std::system((cmd + " >/dev/null 2>&1").c_str());
+        "ext.cnf && openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr "
+        "-subj /CN=roost-test-client && printf 'extendedKeyUsage=clientAuth\\n' > client.cnf && "
+        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+        "client.pem -days 1 -extfile client.cnf && openssl req -x509 -newkey rsa:2048 -nodes "
+        "-keyout other.key -out other.pem -days 1 -subj /CN=other-ca";
+    const int rc = std::system(("(" + cmd + ") >/dev/null 2>&1").c_str());
     EXPECT_EQ(rc, 0) << "openssl failed";
     return rc == 0;
   }
@@ -990,19 +997,21 @@ TEST(redis_broker_tls, rediss_with_password_and_db) {
   const auto p = unique("u.");
   recorded rec;
   router r = make_router(p, rec);
-  const std::string ca = (broker_process.dir() / "ca.pem").string();
-  const std::string base = "rediss://:s3cret@localhost:" +
-                           broker_process.url().substr(broker_process.url().rfind(':') + 1) + "/3";
+  const auto& d = broker_process.dir();
+  const std::string ca = (d / "ca.pem").string();
+  const std::string cert =
+      "&cert=" + (d / "client.pem").string() + "&key=" + (d / "client.key").string();
+  const std::string base = "rediss://:s3cret@localhost:" + broker_process.port() + "/3";
   testing::run([&]() -> awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
-    service svc(r, server_opts(broker(base + "?ca=" + ca)));
+    service svc(r, server_opts(broker(base + "?ca=" + ca + cert)));
     co_await svc.app.start();
-    client_proxy c(ex, make_client(broker(base + "?ca=" + ca)));
+    client_proxy c(ex, make_client(broker(base + "?ca=" + ca + cert)));
     const std::vector<double> one_two{1, 2};
     auto three = co_await c.send<double>(J(p + "sum"), one_two);
     EXPECT_EQ(three, 3);
     // A CA that did not sign the server's certificate: a clear TLS error, not a hang.
-    auto wrong = broker(base + "?ca=" + (broker_process.dir() / "other.pem").string());
+    auto wrong = broker(base + "?ca=" + (d / "other.pem").string() + cert);
     wrong.retry.attempts = 0;
     client_proxy bad(ex, make_client(wrong));
     std::string what;
@@ -1014,8 +1023,7 @@ TEST(redis_broker_tls, rediss_with_password_and_db) {
     EXPECT_NE(what.find("TLS handshake"), std::string::npos) << what;
     // The right CA and a wrong password: AUTH's error.
     auto no_pass =
-        broker("rediss://:nope@localhost:" +
-               broker_process.url().substr(broker_process.url().rfind(':') + 1) + "/?ca=" + ca);
+        broker("rediss://:nope@localhost:" + broker_process.port() + "/?ca=" + ca + cert);
     no_pass.retry.attempts = 0;
     client_proxy denied(ex, make_client(no_pass));
     what.clear();
@@ -1025,6 +1033,78 @@ TEST(redis_broker_tls, rediss_with_password_and_db) {
       what = e.what();
     }
     EXPECT_NE(what.find("WRONGPASS"), std::string::npos) << what;
+    // The right CA and password but no client certificate: AUTH never gets its answer.
+    auto no_cert = broker(base + "?ca=" + ca);
+    no_cert.retry.attempts = 0;
+    client_proxy refused(ex, make_client(no_cert));
+    what.clear();
+    try {
+      co_await refused.send(J(p + "sum"), one_two);
+    } catch (const connection_error& e) {
+      what = e.what();
+    }
+    EXPECT_NE(what.find("client certificate"), std::string::npos) << what;
+    co_await svc.app.shutdown();
+  });
+}
+
+// No AUTH or SELECT to wait for: under TLS 1.3 the handshake completes on the client's side before
+// the server judges its certificate, so without a check of its own a connection would look up and
+// then be dropped.
+TEST(redis_broker_tls, client_certificate_is_required) {
+  private_redis broker_process;
+  ASSERT_TRUE(broker_process.make_certificates());
+  ASSERT_TRUE(broker_process.start(true));
+  const auto p = unique("v.");
+  recorded rec;
+  router r = make_router(p, rec);
+  const auto& d = broker_process.dir();
+  const std::string base =
+      "rediss://localhost:" + broker_process.port() + "/?ca=" + (d / "ca.pem").string();
+  const std::string with_cert =
+      base + "&cert=" + (d / "client.pem").string() + "&key=" + (d / "client.key").string();
+  // None, and one the server's CA did not sign.
+  const std::vector<std::string> refused_urls{
+      base, base + "&cert=" + (d / "other.pem").string() + "&key=" + (d / "other.key").string()};
+  testing::run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    service svc(r, server_opts(broker(with_cert)));
+    co_await svc.app.start();
+    client_proxy c(ex, make_client(broker(with_cert)));
+    const std::vector<double> one_two{1, 2};
+    auto three = co_await c.send<double>(J(p + "sum"), one_two);
+    EXPECT_EQ(three, 3);
+    for (const auto& url : refused_urls) {
+      // A clear error from the first attempt, long before the connect timeout.
+      auto o = broker(url);
+      o.connect_timeout = 10s;
+      o.retry.attempts = 0;
+      client_proxy bad(ex, make_client(o));
+      const auto t0 = std::chrono::steady_clock::now();
+      std::string what;
+      try {
+        co_await bad.send(J(p + "sum"), one_two);
+      } catch (const connection_error& e) {
+        what = e.what();
+      }
+      EXPECT_NE(what.find("client certificate"), std::string::npos) << url << ": " << what;
+      EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s) << url;
+      // A server does not start (its reconnection loop is not left running behind it).
+      auto so = broker(url);
+      so.connect_timeout = 10s;
+      service no_cert(r, server_opts(so));
+      what.clear();
+      try {
+        co_await no_cert.app.start();
+      } catch (const connection_error& e) {
+        what = e.what();
+      }
+      EXPECT_NE(what.find("client certificate"), std::string::npos) << url << ": " << what;
+      no_cert.srv.close();
+    }
+    // The server and client with the certificate were not disturbed.
+    auto again = co_await c.send<double>(J(p + "sum"), one_two);
+    EXPECT_EQ(again, 3);
     co_await svc.app.shutdown();
   });
 }
