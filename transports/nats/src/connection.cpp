@@ -159,6 +159,11 @@ awaitable<void> connection::open() {
   natsOptions_SetMaxReconnect(o.get(), opts_.max_reconnect_attempts.value_or(default_reconnects_));
   natsOptions_SetReconnectWait(o.get(), opts_.reconnect_time_wait.count());
   if (ordered_) natsOptions_UseGlobalMessageDelivery(o.get(), true);
+  if (!opts_.tls) {
+    executor ex = co_await asio::this_coro::executor;
+    driver_ = std::make_shared<socket_driver>(std::move(ex));
+    check(driver_->install(o.get()), "cannot drive the socket");
+  }
   if (opts_.io_buffer_size > 0) {
     check(natsOptions_SetIOBufSize(o.get(), opts_.io_buffer_size), "bad ioBufferSize");
   }
@@ -244,6 +249,7 @@ awaitable<void> connection::open() {
     nc_ = std::shared_ptr<natsConnection>(r.nc,
                                           [](natsConnection* nc) { natsConnection_Destroy(nc); });
   }
+  if (driver_) co_return;  // our executor writes: no flush thread
   {
     std::lock_guard lock(flush_mutex_);
     flush_stop_ = false;
@@ -441,7 +447,29 @@ awaitable<bool> connection::flush(std::chrono::milliseconds timeout) {
   co_return ok;
 }
 
+void connection::write_now() {
+  if (driver_) driver_->write_now();
+}
+
+bool connection::flush_here(std::chrono::milliseconds timeout) {
+  auto nc = native();
+  if (!nc) return false;
+  if (!driver_) return natsConnection_FlushTimeout(nc.get(), timeout.count()) == NATS_OK;
+  // The PONG is read by whoever runs the socket, which may be this thread: wait on another
+  // one and run the socket here meanwhile.
+  std::atomic<bool> done{false};
+  natsStatus s = NATS_TIMEOUT;
+  std::thread waiter([&] {
+    s = natsConnection_FlushTimeout(nc.get(), timeout.count());
+    done = true;
+  });
+  driver_->run_here_until([&] { return done.load(); }, timeout);
+  waiter.join();
+  return s == NATS_OK;
+}
+
 void connection::kick() {
+  if (driver_) return;
   if (flush_pending_.exchange(true)) return;  // a flush is coming anyway
   {
     std::lock_guard lock(flush_mutex_);

@@ -1,11 +1,14 @@
 #pragma once
 // One nats.c connection, shared by the server and the client side. nats.c runs its own
-// threads (reader, flusher, message delivery, connection events); everything it calls back
-// here only hands work over to our executor.
+// threads (message delivery, connection events, reconnection; for TLS also the reader and
+// flusher); everything it calls back here only hands work over to our executor. A plain TCP
+// connection's socket is read and written on our executor (socket_driver.hpp).
 
 #include <roost/awaitable.hpp>
 #include <roost/nats/context.hpp>
 #include <roost/nats/options.hpp>
+
+#include "socket_driver.hpp"
 
 #include <nats/nats.h>
 
@@ -90,8 +93,17 @@ class connection {
   /// Writes what publish() buffered without waiting for the library's flusher (which holds
   /// writes for 1 ms to batch them): our flush thread sends it now, and while the broker
   /// confirms (one round trip) further publishes pile up for the next write. Thread-safe,
-  /// never blocks.
+  /// never blocks. Nothing to do when our executor drives the socket (it writes what is
+  /// published on its next turn).
   void kick();
+
+  /// Writes what publish() buffered now, on the calling thread, when our executor drives the
+  /// socket: for a server serving a long batch, its replies leave in parts. Thread-safe.
+  void write_now();
+
+  /// flush() for a caller that must block (closing): on the calling thread, which may be the
+  /// one that runs the socket. Returns false on timeout or a closed connection.
+  bool flush_here(std::chrono::milliseconds timeout);
 
   /// Waits until the server has processed everything sent so far (PING/PONG), on a thread of
   /// its own. Returns false on timeout or a closed connection.
@@ -111,6 +123,7 @@ class connection {
   bool ordered_;
   int default_reconnects_;
   std::shared_ptr<bridge> bridge_;
+  std::shared_ptr<socket_driver> driver_;  // null with TLS (the library's threads then)
   mutable std::mutex mutex_;
   std::shared_ptr<natsConnection> nc_;
   std::vector<natsSubscription*> subs_;

@@ -25,6 +25,9 @@ namespace {
 
 constexpr std::string_view source = "nats server";
 
+// A long batch of messages writes its replies every this many messages.
+constexpr std::size_t replies_per_write = 32;
+
 // Publishes the replies of one request to its reply subject (NestJS's `msg.respond`). Replies
 // never carry headers, as with NestJS.
 class inbox_reply_sink final : public immediate_reply_sink {
@@ -229,7 +232,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
       batch.swap(box->messages);
       box->posted = false;
     }
-    for (auto& [sr, m] : batch) serve_message(*sr, m.get());
+    // The replies leave in parts while the rest are served, and the last part at once.
+    std::size_t served = 0;
+    for (auto& [sr, m] : batch) {
+      serve_message(*sr, m.get());
+      if (++served % replies_per_write == 0) conn->write_now();
+    }
+    conn->write_now();
     batch.clear();
     std::lock_guard lock(box->mutex);
     if (box->messages.empty()) box->messages.swap(batch);  // keeps the capacity for the next one
@@ -303,7 +312,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // Without a connection there is nothing to wait for (and nothing would come of waiting).
     auto nc = conn->native();
     if (nc && natsConnection_Status(nc.get()) == NATS_CONN_STATUS_CONNECTED) {
-      natsConnection_FlushTimeout(nc.get(), opts.grace_period.count());
+      conn->flush_here(opts.grace_period);
     }
     conn->close();
   }
