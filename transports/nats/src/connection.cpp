@@ -507,6 +507,9 @@ void connection::close() {
     nc.swap(nc_);
     subs.swap(subs_);
   }
+  // What is buffered goes out before the socket closes, as the library's own close writes it
+  // when its threads run the socket (an event emitted just before closing is not lost).
+  if (nc && driver_) driver_->write_all(std::chrono::seconds(1));
   if (nc) {
     std::unique_lock lock(bridge_->gate->mutex);  // waits for callbacks in progress
     bridge_->gate->open = false;

@@ -48,9 +48,7 @@ natsStatus socket_driver::on_attach(void** user, void* loop, natsConnection* nc,
     std::lock_guard lock(self->mutex_);
     self->nc_ = nc;
     generation = ++self->generation_;
-    self->want_read_ = true;   // the library expects reading to start with the attach
-    self->want_write_ = true;  // and what it buffered meanwhile to go out
-    self->write_posted_ = true;
+    self->want_read_ = true;  // the library expects reading to start with the attach
     self->fd_ = mine;
   }
   if (!*user) *user = new holder(self->shared_from_this());
@@ -100,10 +98,9 @@ natsStatus socket_driver::on_detach(void* user) {
     self.want_read_ = self.want_write_ = false;
     generation = self.generation_;
   }
-  asio::post(self.strand_, [h, generation] {
-    (*h)->forget(generation);
-    delete h;
-  });
+  // Owned by the handler, so that it goes even if the executor never runs it.
+  asio::post(self.strand_,
+             [h = std::unique_ptr<holder>(h), generation] { (*h)->forget(generation); });
   return NATS_OK;
 }
 
@@ -196,6 +193,19 @@ void socket_driver::write_now() {
   if (wants_write()) process_write();
 }
 
+void socket_driver::write_all(std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (process_write() && std::chrono::steady_clock::now() < until) {
+    int fd;
+    {
+      std::lock_guard lock(mutex_);
+      fd = fd_;
+    }
+    pollfd p{fd, POLLOUT, 0};
+    if (::poll(&p, 1, 10) == 1 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return;
+  }
+}
+
 void socket_driver::run_here_until(const std::function<bool()>& done,
                                    std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
@@ -240,15 +250,18 @@ void socket_driver::process_read() {
   natsConnection_ProcessReadEvent(nc);
 }
 
-void socket_driver::process_write() {
+bool socket_driver::process_write() {
   std::lock_guard lock(drive_mutex_);
-  if (detached_) return;
+  if (detached_) return false;
   natsConnection* nc;
   {
     std::lock_guard l(mutex_);
     nc = nc_;
   }
+  // Never with nothing to write: the library takes a write of 0 bytes for a closed socket.
+  if (natsConnection_Buffered(nc) <= 0) return false;
   natsConnection_ProcessWriteEvent(nc);
+  return natsConnection_Buffered(nc) > 0;
 }
 
 }  // namespace roost::nats::detail

@@ -34,6 +34,10 @@ class socket_driver : public std::enable_shared_from_this<socket_driver> {
   /// write; what the socket does not take is written when it is writable). Thread-safe.
   void write_now();
 
+  /// Writes everything the library has buffered, on the calling thread, waiting for the
+  /// socket as needed (at most `timeout`): before closing. Thread-safe.
+  void write_all(std::chrono::milliseconds timeout);
+
   /// For a blocking call made on the executor's own thread (which then cannot run the strand):
   /// runs the socket on the calling thread until `done()` is true or `timeout` has passed.
   void run_here_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
@@ -62,7 +66,8 @@ class socket_driver : public std::enable_shared_from_this<socket_driver> {
   bool readable_now() const;
   // Calls into the library, unless it has detached (then the connection may be gone).
   void process_read();
-  void process_write();
+  // False when nothing is left to write (or the library has detached).
+  bool process_write();
 
   strand_type strand_;
 

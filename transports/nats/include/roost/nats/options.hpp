@@ -42,10 +42,11 @@ struct connection_options {
   bool reconnect = true;
   std::optional<int> max_reconnect_attempts;
   std::chrono::milliseconds reconnect_time_wait{2'000};
-  /// The connection's read and write buffer, in bytes (`ioBufferSize`). What is published
-  /// leaves as soon as this much is buffered, so a server serving a long run of requests sends
-  /// its replies in parts while it serves the rest (and the broker and the caller work on them
-  /// meanwhile) instead of in one write at the end. 0: the library's default (32 KiB).
+  /// The connection's read and write buffer, in bytes (`ioBufferSize`): the most read at
+  /// once, and, on a TLS connection (written by the library's threads), what is buffered
+  /// before the library writes in place, so that a server serving a long run of requests sends
+  /// its replies in parts while it serves the rest instead of in one write at the end. 0: the
+  /// library's default (32 KiB).
   int io_buffer_size = 8192;
   roost::logger log;
 };
