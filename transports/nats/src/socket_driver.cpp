@@ -119,7 +119,8 @@ void socket_driver::adopt(int fd, unsigned generation) {
   desc_ = std::make_unique<descriptor>(strand_, fd);
   desc_generation_ = generation;
   read_armed_ = write_armed_ = false;
-  read_while_readable(generation);
+  arm_read(generation);
+  if (readable_now()) read_now(generation);
   pump_writes();
 }
 
@@ -133,20 +134,19 @@ void socket_driver::forget(unsigned generation) {
 
 void socket_driver::on_readable(unsigned generation) {
   read_armed_ = false;
-  if (!desc_ || desc_generation_ != generation || !wants_read(generation)) return;
-  read_while_readable(generation);
+  read_now(generation);
 }
 
-void socket_driver::read_while_readable(unsigned generation) {
+void socket_driver::read_now(unsigned generation) {
   for (int i = 0; i < reads_per_turn; ++i) {
     if (!desc_ || desc_generation_ != generation || !wants_read(generation)) return;
-    if (!readable_now()) {
-      arm_read(generation);
-      return;
-    }
-    process_read();
+    process_read();  // also sees the end of the stream and errors
+    // Readiness is reported by edges, and an edge with no wait queued is lost: arm before
+    // looking, so that data arriving after the look completes the wait.
+    arm_read(generation);
+    if (!readable_now()) return;
   }
-  asio::post(strand_, [s = shared_from_this(), generation] { s->read_while_readable(generation); });
+  asio::post(strand_, [s = shared_from_this(), generation] { s->read_now(generation); });
 }
 
 void socket_driver::arm_read(unsigned generation) {
@@ -160,12 +160,6 @@ void socket_driver::arm_read(unsigned generation) {
                       }
                       s->on_readable(generation);
                     });
-  // Readiness is reported by edges: data that arrived between the last read and the wait
-  // made its edge with no wait to complete, so look once more.
-  if (readable_now()) {
-    asio::post(strand_,
-               [s = shared_from_this(), generation] { s->read_while_readable(generation); });
-  }
 }
 
 void socket_driver::pump_writes() {

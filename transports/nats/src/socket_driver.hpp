@@ -57,7 +57,7 @@ class socket_driver : public std::enable_shared_from_this<socket_driver> {
   void adopt(int fd, unsigned generation);
   void forget(unsigned generation);
   void on_readable(unsigned generation);
-  void read_while_readable(unsigned generation);
+  void read_now(unsigned generation);
   void arm_read(unsigned generation);
   void pump_writes();
 
