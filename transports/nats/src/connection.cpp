@@ -129,10 +129,11 @@ std::string_view data_of(natsMsg* m) {
 }
 
 connection::connection(connection_options opts, connection_events events, bool ordered,
-                       int default_reconnects)
+                       int default_reconnects, bool default_event_loop)
     : opts_(std::move(opts)),
       ordered_(ordered),
       default_reconnects_(default_reconnects),
+      event_loop_(opts_.event_loop.value_or(default_event_loop) && !opts_.tls),
       bridge_(std::make_shared<bridge>(bridge{std::move(events)})) {
   // An NKey wins over a .creds file, as it did when the library read them.
   if (!opts_.nkey.empty()) {
@@ -159,7 +160,7 @@ awaitable<void> connection::open() {
   natsOptions_SetMaxReconnect(o.get(), opts_.max_reconnect_attempts.value_or(default_reconnects_));
   natsOptions_SetReconnectWait(o.get(), opts_.reconnect_time_wait.count());
   if (ordered_) natsOptions_UseGlobalMessageDelivery(o.get(), true);
-  if (!opts_.tls) {
+  if (event_loop_) {
     executor ex = co_await asio::this_coro::executor;
     driver_ = std::make_shared<socket_driver>(std::move(ex));
     check(driver_->install(o.get()), "cannot drive the socket");

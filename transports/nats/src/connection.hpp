@@ -53,9 +53,10 @@ class connection {
   /// `ordered`: every subscription of the connection is delivered by the library's one shared
   /// delivery thread, so messages reach us in the order the server sent them, across
   /// subjects (as on NestJS's single socket); otherwise each subscription has its own thread.
-  /// `default_reconnects`: reconnect attempts when the options leave them unset.
+  /// `default_reconnects`: reconnect attempts when the options leave them unset;
+  /// `default_event_loop`: whether the executor runs the socket when they leave it unset.
   connection(connection_options opts, connection_events events, bool ordered = false,
-             int default_reconnects = 10);
+             int default_reconnects = 10, bool default_event_loop = true);
   ~connection();  // closes
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -122,6 +123,7 @@ class connection {
   connection_options opts_;
   bool ordered_;
   int default_reconnects_;
+  bool event_loop_;
   std::shared_ptr<bridge> bridge_;
   std::shared_ptr<socket_driver> driver_;  // null with TLS (the library's threads then)
   mutable std::mutex mutex_;

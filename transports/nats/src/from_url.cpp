@@ -62,6 +62,11 @@ bool common(const url& u, connection_options& o) {
     }
     o.max_reconnect_attempts = static_cast<int>(attempts);
   }
+  if (u.param("eventLoop")) {
+    bool on = false;
+    if (!flag(u, "eventLoop", on)) return false;
+    o.event_loop = on;
+  }
   if (u.param("ioBufferSize")) {
     std::int64_t size = 0;
     if (!u.param_number("ioBufferSize", size) || size < 0 || size > 64 * 1024 * 1024) return false;

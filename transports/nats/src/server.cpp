@@ -84,7 +84,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // Ordered delivery: an event published before a request (on another subject) is served
     // first, as NestJS serves its socket in order.
     // Unless told otherwise, a server reconnects for ever (-1).
-    conn = std::make_shared<detail::connection>(opts, std::move(events), true, -1);
+    // Unless told otherwise, a server reads with the library's thread: it carries more
+    // requests per second when the server is saturated (see options.hpp).
+    conn = std::make_shared<detail::connection>(opts, std::move(events), true, -1, false);
     co_await conn->open();
     // With JetStream (roost extension), routes served only by event handlers are consumed
     // from the stream; everything else is a plain subscription, as NestJS subscribes.

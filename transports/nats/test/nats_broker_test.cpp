@@ -297,6 +297,51 @@ TEST_F(nats_broker, non_json_and_replyless_requests_cost_nothing) {
   });
 }
 
+// A server whose executor runs its socket (eventLoop, off by default for servers) serves the
+// same: requests, a stream, and events in arrival order across subjects; and a client that
+// does not (eventLoop=false, on by default for clients) calls it the same.
+TEST_F(nats_broker, a_server_on_the_event_loop_and_a_client_on_the_library_threads) {
+  testing::run([&]() -> awaitable<void> {
+    auto so = options_from<server_options>(url);
+    so.event_loop = true;
+    microservice app(r, app_opts());
+    app.add_transport(nats::server(so));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    auto co = options_from<client_options>(url);
+    co.event_loop = false;
+    client_proxy c(ex, nats::client(co));
+    for (int i = 1; i <= 50; ++i) {
+      const std::vector<double> xs{1, 2, static_cast<double>(i)};
+      const double sum = co_await c.send<double>(json::value(p + ".sum"), xs);
+      EXPECT_EQ(sum, 3 + i);
+    }
+    auto counter = c.stream<int>(json::value(p + ".count"), 300);
+    int next = 0;
+    for (;;) {
+      auto v = co_await counter.next();
+      if (!v) break;
+      EXPECT_EQ(*v, next++);
+    }
+    EXPECT_EQ(next, 300);
+    raw_nats raw(url);
+    std::vector<std::string> expected;
+    for (int i = 0; i < 400; ++i) {
+      const bool other = i % 2 == 1;
+      const std::string body = R"({"pattern":"x","data":)" + std::to_string(i) + "}";
+      natsConnection_PublishString(raw.nc, (p + (other ? ".other" : ".note")).c_str(),
+                                   body.c_str());
+      expected.push_back((other ? "other " : "") + std::to_string(i));
+    }
+    natsConnection_Flush(raw.nc);
+    const bool all = co_await eventually([&] { return st.events.load() == 400; });
+    EXPECT_TRUE(all);
+    EXPECT_EQ(st.all(), expected);
+    c.close();
+    co_await app.shutdown();
+  });
+}
+
 // Messages are served in the order they arrived, across subjects (as NestJS serves its socket
 // in order): 400 events alternating between two subjects, published in one write, are recorded
 // in that order, although the server takes them over from the library in batches.

@@ -14,8 +14,9 @@ url parse(std::string_view text) {
 }
 
 TEST(nats_from_url, servers_credentials_and_queue) {
-  auto o = server_options_from(
-      parse("nats://me:s%40cret@a:4223,b,[::1]/?queue=workers&name=svc&ioBufferSize=65536"));
+  auto o =
+      server_options_from(parse("nats://me:s%40cret@a:4223,b,[::1]/"
+                                "?queue=workers&name=svc&ioBufferSize=65536&eventLoop=true"));
   ASSERT_TRUE(o);
   const std::vector<std::string> servers{"nats://a:4223", "nats://b:4222", "nats://[::1]:4222"};
   EXPECT_EQ(o->servers, servers);
@@ -24,6 +25,7 @@ TEST(nats_from_url, servers_credentials_and_queue) {
   EXPECT_EQ(o->queue, "workers");
   EXPECT_EQ(o->name, "svc");
   EXPECT_EQ(o->io_buffer_size, 65536);
+  EXPECT_EQ(o->event_loop, true);
   EXPECT_FALSE(o->tls);
 }
 
@@ -39,6 +41,7 @@ TEST(nats_from_url, client_options) {
   EXPECT_EQ(o->inbox_prefix, "_R.me");
   EXPECT_EQ(o->creds_file, "/c.creds");
   EXPECT_EQ(o->io_buffer_size, 8192);
+  EXPECT_FALSE(o->event_loop);  // unset: the side's default
   ASSERT_EQ(o->headers.size(), 1u);
   EXPECT_EQ(o->headers[0].first, "x-trace");
   EXPECT_EQ(o->headers[0].second, "abc");
