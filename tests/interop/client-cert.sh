@@ -28,27 +28,23 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
 check() {  # peer command, name
-  local cmd=$1 name=$2 rc
-  # As a server: exits non-zero without ever being ready.
-  timeout "$limit" "$cmd" serve --url "$bare" >"$work/out" 2>"$work/err"
-  rc=$?
-  if [ $rc -ne 0 ] && [ $rc -ne 124 ] && ! grep -q '^READY' "$work/out"; then
-    passed=$((passed + 1)); echo "PASS $name server refused (exit $rc)"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name server without a client certificate: exit $rc (124: still running after ${limit}s)"
-    sed 's/^/    /' "$work/out" "$work/err" | tail -5
-  fi
-  # As a client: the call fails. No server is needed; the broker turns the client away first.
-  timeout "$limit" "$cmd" call --url "$bare" --scenario sum >"$work/out" 2>"$work/err"
-  rc=$?
-  if [ $rc -ne 0 ] && [ $rc -ne 124 ] && ! grep -q '^PASS' "$work/out"; then
-    passed=$((passed + 1)); echo "PASS $name client refused (exit $rc)"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name client without a client certificate: exit $rc (124: still running after ${limit}s)"
-    sed 's/^/    /' "$work/out" "$work/err" | tail -5
-  fi
+  local cmd=$1 name=$2 side rc ready
+  local -a how
+  for side in server client; do
+    # A server exits non-zero without ever being ready; a client's call fails (no server is
+    # needed: the broker turns the client away first).
+    if [ "$side" = server ]; then how=(serve --url "$bare"); ready=READY; else
+      how=(call --url "$bare" --scenario sum); ready=PASS; fi
+    timeout "$limit" "$cmd" "${how[@]}" >"$work/out" 2>"$work/err"
+    rc=$?
+    if [ $rc -ne 0 ] && [ $rc -ne 124 ] && ! grep -q "^$ready" "$work/out"; then
+      passed=$((passed + 1)); echo "PASS $name $side refused (exit $rc)"
+    else
+      failed=$((failed + 1))
+      echo "FAIL $name $side without a client certificate: exit $rc (124: still running after ${limit}s)"
+      sed 's/^/    /' "$work/out" "$work/err" | tail -5
+    fi
+  done
 }
 check "$build/tests/interop/roost_peer" roost
 # roost says why, not only that the connection went.

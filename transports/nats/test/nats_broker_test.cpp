@@ -176,6 +176,21 @@ router make_router(const std::string& p, service_state& st) {
   return r;
 }
 
+// Publishes 400 events alternating between `p`.note and `p`.other in one write, as a foreign
+// publisher would; returns what make_router's handlers record for them, in order.
+std::vector<std::string> publish_alternating_events(const std::string& url, const std::string& p) {
+  raw_nats raw(url);
+  std::vector<std::string> expected;
+  for (int i = 0; i < 400; ++i) {
+    const bool other = i % 2 == 1;
+    const std::string body = R"({"pattern":"x","data":)" + std::to_string(i) + "}";
+    natsConnection_PublishString(raw.nc, (p + (other ? ".other" : ".note")).c_str(), body.c_str());
+    expected.push_back((other ? "other " : "") + std::to_string(i));
+  }
+  natsConnection_Flush(raw.nc);
+  return expected;
+}
+
 class nats_broker : public ::testing::Test {
  protected:
   std::string url = broker_url();
@@ -324,16 +339,7 @@ TEST_F(nats_broker, a_server_on_the_event_loop_and_a_client_on_the_library_threa
       EXPECT_EQ(*v, next++);
     }
     EXPECT_EQ(next, 300);
-    raw_nats raw(url);
-    std::vector<std::string> expected;
-    for (int i = 0; i < 400; ++i) {
-      const bool other = i % 2 == 1;
-      const std::string body = R"({"pattern":"x","data":)" + std::to_string(i) + "}";
-      natsConnection_PublishString(raw.nc, (p + (other ? ".other" : ".note")).c_str(),
-                                   body.c_str());
-      expected.push_back((other ? "other " : "") + std::to_string(i));
-    }
-    natsConnection_Flush(raw.nc);
+    const auto expected = publish_alternating_events(url, p);
     const bool all = co_await eventually([&] { return st.events.load() == 400; });
     EXPECT_TRUE(all);
     EXPECT_EQ(st.all(), expected);
@@ -350,16 +356,7 @@ TEST_F(nats_broker, messages_on_several_subjects_are_served_in_arrival_order) {
     microservice app(r, app_opts());
     app.add_transport(nats::server(options_from<server_options>(url)));
     co_await app.start();
-    raw_nats raw(url);
-    std::vector<std::string> expected;
-    for (int i = 0; i < 400; ++i) {
-      const bool other = i % 2 == 1;
-      const std::string body = R"({"pattern":"x","data":)" + std::to_string(i) + "}";
-      natsConnection_PublishString(raw.nc, (p + (other ? ".other" : ".note")).c_str(),
-                                   body.c_str());
-      expected.push_back((other ? "other " : "") + std::to_string(i));
-    }
-    natsConnection_Flush(raw.nc);
+    const auto expected = publish_alternating_events(url, p);
     const bool all = co_await eventually([&] { return st.events.load() == 400; });
     EXPECT_TRUE(all);
     EXPECT_EQ(st.all(), expected);
