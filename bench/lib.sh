@@ -11,3 +11,15 @@ medians() {
     sep=$'\t'
   done
 }
+
+# median_rows RUNS FIRST LAST LABEL SERVER...: a row per server and K (1, 16, 256) of the
+# medians of columns FIRST..LAST: SERVER, LABEL (a column of its own unless empty), K, medians.
+median_rows() {
+  local runs=$1 first=$2 last=$3 label=$4 s k
+  shift 4
+  for s in "$@"; do
+    for k in 1 16 256; do
+      printf '%s\t%s%s\t%s\n' "$s" "${label:+$label$'\t'}" "$k" "$(medians "$runs" "$s" "$k" "$first" "$last")"
+    done
+  done
+}

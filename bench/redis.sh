@@ -80,11 +80,7 @@ for s in roost nestjs; do
 done
 done
 printf 'server\tK\trps\tp50_us\tp99_us\tp999_us\tserver_cpu_us\tbroker_cpu_us\n' >"$out/redis.tsv"
-for s in roost nestjs; do
-  for k in 1 16 256; do
-    printf '%s\t%s\t%s\n' "$s" "$k" "$(medians "$raw" "$s" "$k" 4 9)" >>"$out/redis.tsv"
-  done
-done
+median_rows "$raw" 4 9 "" roost nestjs >>"$out/redis.tsv"
 
 # The broker's own ceiling: PUBLISH of a request-sized body to a channel, as redis-benchmark
 # measures it, without pipelining (256 clients, each waiting for its reply: how our clients

@@ -120,11 +120,7 @@ for s in "${servers[@]}"; do
 done
 done
 printf 'server\tK\trps\tp50_us\tp99_us\tp999_us\tcpu_us_per_req\n' >"$out/nats.tsv"
-for s in "${servers[@]}"; do
-  for k in 1 16 256; do
-    printf '%s\t%s\t%s\n' "$s" "$k" "$(medians "$runs" "$s" "$k" 4 8)" >>"$out/nats.tsv"
-  done
-done
+median_rows "$runs" 4 8 "" "${servers[@]}" >>"$out/nats.tsv"
 
 echo
 column -t "$out/nats.tsv"

@@ -91,11 +91,7 @@ for s in "${servers[@]}"; do
 done
 done
 printf 'server\tclient\tK\trps\tp50_us\tp99_us\tp999_us\n' >"$out/tcp.tsv"
-for s in "${servers[@]}"; do
-  for k in 1 16 256; do
-    printf '%s\tloadgen\t%s\t%s\n' "$s" "$k" "$(medians "$runs" "$s" "$k" 4 7)" >>"$out/tcp.tsv"
-  done
-done
+median_rows "$runs" 4 7 loadgen "${servers[@]}" >>"$out/tcp.tsv"
 tail -n +2 "$out/tcp-clients.tsv" >>"$out/tcp.tsv"
 
 echo

@@ -1,11 +1,22 @@
 #pragma once
-/// \file The interface a transport implements to receive messages (see docs/writing-a-transport.md).
+/// \file The interface a transport implements to receive messages (see
+/// docs/writing-a-transport.md).
 
 #include <roost/awaitable.hpp>
 
+#include <cstddef>
 #include <string_view>
 
 namespace roost {
+
+namespace detail {
+/// A transport serving a long batch of requests read at once (a peer with many in flight)
+/// writes their replies in parts of this many, not all at the end: the peer starts on the
+/// first replies, and sends its next requests, while the server serves the rest, so both
+/// sides work at once instead of in turn (at 256 in flight on two cores: 1.5-1.6x the
+/// requests per second over TCP and Redis).
+inline constexpr std::size_t replies_per_part = 32;
+}  // namespace detail
 
 class dispatcher;
 

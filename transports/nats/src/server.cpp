@@ -6,6 +6,7 @@
 #include <roost/errors.hpp>
 #include <roost/nats/context.hpp>
 #include <roost/packet.hpp>
+#include <roost/server_transport.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -24,9 +25,6 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::string_view source = "nats server";
-
-// A long batch of messages writes its replies every this many messages.
-constexpr std::size_t replies_per_write = 32;
 
 // Publishes the replies of one request to its reply subject (NestJS's `msg.respond`). Replies
 // never carry headers, as with NestJS.
@@ -57,7 +55,16 @@ class inbox_reply_sink final : public immediate_reply_sink {
   std::string text_;
 };
 
-// One message as the library handed it, decoded on its thread.
+// NestJS's metadata of a message with headers: the first value of each header.
+json::object metadata_of(const nats::headers& headers) {
+  json::object metadata;
+  for (const auto& [k, v] : headers) {
+    if (!metadata.contains(k)) metadata[k] = v;
+  }
+  return metadata;
+}
+
+// One message and its decoded packet, kept for a handler that runs later.
 struct inbound {
   inbound_packet packet;
   std::string subject;
@@ -172,10 +179,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   static awaitable<void> serve_durable(std::shared_ptr<impl> self, std::string route, inbound in,
                                        std::shared_ptr<natsMsg> msg) {
-    json::object metadata;
-    for (const auto& [k, v] : in.headers) {
-      if (!metadata.contains(k)) metadata[k] = v;
-    }
+    const json::object metadata = metadata_of(in.headers);
     const json::object* md = in.headers.empty() ? nullptr : &metadata;
     context ctx(std::move(in.packet.pattern), std::move(in.subject), std::move(in.headers), md);
     co_await self->disp->dispatch_route(std::move(route), in.packet, ctx, nullptr);
@@ -238,7 +242,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::size_t served = 0;
     for (auto& [sr, m] : batch) {
       serve_message(*sr, m.get());
-      if (++served % replies_per_write == 0) conn->write_now();
+      if (++served % roost::detail::replies_per_part == 0) conn->write_now();
     }
     conn->write_now();
     batch.clear();
@@ -265,10 +269,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     {
       // Handlers that cannot suspend are served here. What a handler can keep (its context's
       // pattern and metadata; payloads are converted) is copied out of the scratch buffer.
-      json::object metadata;
-      for (const auto& [k, v] : headers) {
-        if (!metadata.contains(k)) metadata[k] = v;
-      }
+      const json::object metadata = metadata_of(headers);
       const json::object* md = headers.empty() ? nullptr : &metadata;
       context ctx(json::value(p.pattern, json::storage_ptr()), natsMsg_GetSubject(m), headers, md);
       if (!p.id) {
@@ -286,10 +287,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   static awaitable<void> serve(std::shared_ptr<impl> self, std::string route, inbound in) {
-    json::object metadata;
-    for (const auto& [k, v] : in.headers) {
-      if (!metadata.contains(k)) metadata[k] = v;
-    }
+    const json::object metadata = metadata_of(in.headers);
     const json::object* md = in.headers.empty() ? nullptr : &metadata;
     context ctx(std::move(in.packet.pattern), std::move(in.subject), std::move(in.headers), md);
     auto& p = in.packet;

@@ -244,7 +244,7 @@ asio::awaitable<void> connection::reader_loop() {
   constexpr std::size_t buffer_size = 64 * 1024;
   std::unique_ptr<char[]> buffer(new char[buffer_size]);
   try {
-    unsigned pushes = 0;
+    std::size_t pushes = 0;
     for (;;) {
       // Replies already buffered by the handshake's reader come first.
       for (;;) {
@@ -257,7 +257,7 @@ asio::awaitable<void> connection::reader_loop() {
         if (!*r) break;
         if (subscriber_) {
           if (on_push_) on_push_(**r);
-          if (++pushes % pushes_per_part == 0 && on_served_) on_served_();
+          if (++pushes % roost::detail::replies_per_part == 0 && on_served_) on_served_();
         } else {
           reply_handler h;
           {
@@ -271,7 +271,7 @@ asio::awaitable<void> connection::reader_loop() {
         }
         if (!open_) co_return;
       }
-      if (pushes % pushes_per_part != 0 && on_served_) on_served_();
+      if (pushes % roost::detail::replies_per_part != 0 && on_served_) on_served_();
       pushes = 0;
       std::size_t n;
       if (tls_) {

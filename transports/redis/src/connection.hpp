@@ -8,6 +8,7 @@
 
 #include <roost/log.hpp>
 #include <roost/redis/options.hpp>
+#include <roost/server_transport.hpp>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -54,10 +55,9 @@ class connection : public std::enable_shared_from_this<connection> {
 
   ~connection();
 
-  /// Called on the strand of a subscribed connection after every `pushes_per_part` pushes and
-  /// whenever the pushes read so far are all served, before the next read.
+  /// Called on the strand of a subscribed connection after every roost::detail::replies_per_part
+  /// pushes and whenever the pushes read so far are all served, before the next read.
   using served_handler = std::function<void()>;
-  static constexpr unsigned pushes_per_part = 32;
 
   /// Starts the reader and writer. `subscriber`: every reply goes to on_push.
   void start(bool subscriber, push_handler on_push, close_handler on_close,

@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include <roost/server_transport.hpp>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
@@ -71,11 +73,6 @@ asio::awaitable<std::size_t> connection::write_some(const Buffers& b) {
 namespace {
 
 constexpr std::size_t read_size = 64 * 1024;
-// A long batch of frames (a peer with many requests in flight) sends its replies in parts of
-// this many, not all at the end: the peer starts on the first replies, and sends its next
-// requests, while this side serves the rest, so both sides work at once instead of in turn
-// (at 256 in flight on two cores: about 1.6x the requests per second).
-constexpr std::size_t replies_per_send = 32;
 
 // Plain sockets are read without suspending between the read and the decoder copying the
 // bytes, so one buffer per thread serves every connection of that thread: an idle connection
@@ -138,7 +135,7 @@ asio::awaitable<void> connection::reader() {
         if (!*frame) break;
         on_frame_(*this, **frame);
         if (!open_ || closing_) co_return;
-        if (++served % replies_per_send == 0) {
+        if (++served % roost::detail::replies_per_part == 0) {
           end_batch();
           begin_batch();
         }
