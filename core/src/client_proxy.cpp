@@ -19,11 +19,16 @@ namespace roost {
 
 std::string_view to_string(connection_status s) noexcept {
   switch (s) {
-    case connection_status::disconnected: return "disconnected";
-    case connection_status::connecting: return "connecting";
-    case connection_status::connected: return "connected";
-    case connection_status::reconnecting: return "reconnecting";
-    case connection_status::closed: return "closed";
+    case connection_status::disconnected:
+      return "disconnected";
+    case connection_status::connecting:
+      return "connecting";
+    case connection_status::connected:
+      return "connected";
+    case connection_status::reconnecting:
+      return "reconnecting";
+    case connection_status::closed:
+      return "closed";
   }
   return "unknown";
 }
@@ -81,9 +86,12 @@ awaitable<inbound_reply> take_reply(std::shared_ptr<call_state> st) {
         co_return r;
       }
       switch (st->failure) {
-        case failure_kind::none: break;
-        case failure_kind::timeout: throw timeout_error("Timeout has occurred");
-        case failure_kind::connection: throw connection_error(st->failure_code, st->failure_text);
+        case failure_kind::none:
+          break;
+        case failure_kind::timeout:
+          throw timeout_error("Timeout has occurred");
+        case failure_kind::connection:
+          throw connection_error(st->failure_code, st->failure_text);
         case failure_kind::cancelled:
           throw boost::system::system_error(boost::asio::error::operation_aborted);
       }
@@ -196,8 +204,7 @@ struct client_proxy::impl final : client_listener {
   client_options opts;
   route_normalizer routes;
   mutable std::mutex mutex;
-  std::unordered_map<std::string, std::shared_ptr<call_state>, detail::string_hash,
-                     std::equal_to<>>
+  std::unordered_map<std::string, std::shared_ptr<call_state>, detail::string_hash, std::equal_to<>>
       calls;
   std::mt19937_64 rng;
   connection_status status = connection_status::disconnected;
@@ -212,7 +219,8 @@ void arm(boost::asio::steady_timer& t, std::chrono::milliseconds timeout,
   if (timeout.count() <= 0) return;
   t.expires_after(timeout);
   t.async_wait([st](boost::system::error_code ec) {
-    if (!ec) st->fail(failure_kind::timeout, make_error_code(error::timeout), "Timeout has occurred");
+    if (!ec)
+      st->fail(failure_kind::timeout, make_error_code(error::timeout), "Timeout has occurred");
   });
 }
 
@@ -232,9 +240,13 @@ client_proxy::~client_proxy() {
   if (impl_) impl_->transport->close();
 }
 
-awaitable<void> client_proxy::connect() { return impl_->transport->connect(); }
+awaitable<void> client_proxy::connect() {
+  return impl_->transport->connect();
+}
 
-void client_proxy::close() { impl_->transport->close(); }
+void client_proxy::close() {
+  impl_->transport->close();
+}
 
 connection_status client_proxy::status() const noexcept {
   std::lock_guard lock(impl_->mutex);
@@ -251,13 +263,37 @@ std::size_t client_proxy::pending() const noexcept {
   return impl_->calls.size();
 }
 
+namespace {
+
+// The message of one call. Its headers travel as NestJS 12 packet metadata (and as NATS
+// headers, which the NATS client makes of the metadata); a value given in `metadata` wins.
+outbound_message message_of(const json::value& pattern, const std::string& route,
+                            const json::value& data, const std::string& id, call_options& opts) {
+  if (!opts.headers.empty()) {
+    json::object merged = opts.headers.to_metadata();
+    if (opts.metadata) {
+      for (auto& [k, v] : *opts.metadata) merged[k] = std::move(v);
+    }
+    opts.metadata = std::move(merged);
+  }
+  return outbound_message{pattern,
+                          route,
+                          data,
+                          id,
+                          opts.metadata ? &*opts.metadata : nullptr,
+                          &opts.headers,
+                          opts.record.has_value() ? &opts.record : nullptr};
+}
+
+}  // namespace
+
 awaitable<json::value> client_proxy::send_value(json::value pattern, json::value data,
                                                 call_options opts) {
   check_pattern(pattern);
   auto self = impl_;  // the proxy may be destroyed while this call is suspended
   const std::string route = self->routes.route(pattern);
   const std::string id = self->new_id();
-  const outbound_message m{pattern, route, data, id, opts.metadata ? &*opts.metadata : nullptr};
+  const outbound_message m = message_of(pattern, route, data, id, opts);
   auto st = self->add_call(id);
   impl::call_guard guard{*self, m};
   co_await self->transport->send_request(m);
@@ -282,7 +318,7 @@ roost::stream<json::value> client_proxy::stream_values(json::value pattern, json
   auto self = impl_;
   const std::string route = self->routes.route(pattern);
   const std::string id = self->new_id();
-  const outbound_message m{pattern, route, data, id, opts.metadata ? &*opts.metadata : nullptr};
+  const outbound_message m = message_of(pattern, route, data, id, opts);
   auto st = self->add_call(id);
   impl::call_guard guard{*self, m};
   co_await self->transport->send_request(m);
@@ -299,13 +335,12 @@ roost::stream<json::value> client_proxy::stream_values(json::value pattern, json
   }
 }
 
-awaitable<void> client_proxy::emit_value(json::value pattern, json::value data,
-                                         call_options opts) {
+awaitable<void> client_proxy::emit_value(json::value pattern, json::value data, call_options opts) {
   check_pattern(pattern);
   auto self = impl_;
   const std::string route = self->routes.route(pattern);
   const std::string no_id;
-  const outbound_message m{pattern, route, data, no_id, opts.metadata ? &*opts.metadata : nullptr};
+  const outbound_message m = message_of(pattern, route, data, no_id, opts);
   co_await self->transport->send_event(m);
 }
 

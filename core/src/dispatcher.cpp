@@ -7,6 +7,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <span>
 
 namespace roost {
@@ -14,132 +15,202 @@ namespace {
 
 constexpr std::string_view source = "dispatcher";
 
-struct in_flight_guard {
-  std::atomic<std::size_t>& n;
-  explicit in_flight_guard(std::atomic<std::size_t>& c) : n(c) { n.fetch_add(1); }
-  ~in_flight_guard() { n.fetch_sub(1); }
-};
-
 json::value internal_error() {
   return json::object{{"status", "error"}, {"message", "Internal server error"}};
 }
 
 }  // namespace
 
-awaitable<void> immediate_reply_sink::send(reply_packet reply) {
-  send_now(std::move(reply));
+awaitable<void> immediate_reply_sink::send(reply_packet reply, const json::value& id) {
+  send_now(std::move(reply), id);
   co_return;
 }
 
-dispatcher::dispatcher(const router& r, logger log) : router_(r), log_(std::move(log)) {}
+namespace detail {
 
-awaitable<void> dispatcher::dispatch(inbound_packet& packet, context& ctx, reply_sink* sink) {
-  in_flight_guard guard(in_flight_);
-  ctx.set_route(router_.routes().lookup_route(ctx.pattern()));
-  ctx.set_request(packet.id.has_value() && sink != nullptr);
-  const router::entry* e = router_.find(ctx.route());
-  if (ctx.is_request()) {
-    co_await serve_request(e, packet, ctx, *sink);
-  } else {
-    co_await serve_event(e, packet, ctx);
-  }
+// What every copy of a dispatcher, and every message being served, shares.
+struct dispatcher_state {
+  dispatcher_state(const router& r, logger l) : routes(r), log(std::move(l)) {}
+
+  json::value error_value(std::exception_ptr e, const context& ctx) const;
+  awaitable<void> serve_request(const router::entry* e, inbound_packet& p, context& ctx,
+                                reply_sink& sink) const;
+  awaitable<void> serve_event(const router::entry* e, inbound_packet& p, context& ctx) const;
+  awaitable<void> send_result(handler_result r, reply_sink& sink, const json::value& id) const;
+  void log_no_event_handler(const context& ctx) const;
+
+  const router& routes;
+  logger log;
+  std::atomic<std::size_t> in_flight{0};
+};
+
+}  // namespace detail
+
+using detail::dispatcher_state;
+
+dispatcher::dispatcher(const router& r, logger log)
+    : state_(std::make_shared<dispatcher_state>(r, std::move(log))) {}
+
+std::size_t dispatcher::in_flight() const noexcept {
+  return state_->in_flight.load(std::memory_order_relaxed);
+}
+const router& dispatcher::routes() const noexcept {
+  return state_->routes;
+}
+const logger& dispatcher::log() const noexcept {
+  return state_->log;
 }
 
-bool dispatcher::try_dispatch(inbound_packet& p, context& ctx, reply_sink* sink) {
-  return try_dispatch_route(router_.routes().lookup_route(ctx.pattern()), p, ctx, sink);
+dispatcher::plan::plan(std::shared_ptr<dispatcher_state> s, const router::entry* e,
+                       std::string route)
+    : state_(std::move(s)), entry_(e), route_(std::move(route)) {
+  state_->in_flight.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool dispatcher::try_dispatch_route(std::string route, inbound_packet& p, context& ctx,
-                                    reply_sink* sink) {
-  ctx.set_route(std::move(route));
-  ctx.set_request(p.id.has_value() && sink != nullptr);
-  const router::entry* e = router_.find(ctx.route());
-  if (ctx.is_request()) {
+dispatcher::plan::plan(plan&& o) noexcept
+    : synchronous(o.synchronous),
+      request(o.request),
+      state_(std::move(o.state_)),
+      entry_(o.entry_),
+      route_(std::move(o.route_)) {}
+
+dispatcher::plan::~plan() {
+  if (state_) state_->in_flight.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_view route,
+                                     bool answerable, bool immediate_sink) const {
+  std::string r =
+      route.empty() ? state_->routes.routes().lookup_route(packet.pattern) : std::string(route);
+  const router::entry* e = state_->routes.find(r);
+  plan p(state_, e, std::move(r));
+  p.request = packet.id.has_value() && answerable;
+  if (p.request) {
     // A request to event handlers only (NestJS's forkJoin reply) takes the general path.
-    if (!sink->can_send_now() || (e && !(e->message && e->message.is_sync()))) return false;
-    in_flight_guard guard(in_flight_);
+    p.synchronous = immediate_sink && (!e || (e->message && e->message.is_sync()));
+  } else if (!e) {
+    p.synchronous = true;
+  } else {
+    const auto& handlers = e->events.empty() ? std::span(&e->message, 1) : std::span(e->events);
+    p.synchronous = std::all_of(handlers.begin(), handlers.end(),
+                                [](const detail::erased_handler& h) { return h.is_sync(); });
+  }
+  return p;
+}
+
+void dispatcher::serve_now(plan p, inbound_packet& packet, context& ctx, reply_sink* sink) const {
+  ctx.route_ = std::move(p.route_);
+  ctx.request_ = p.request;
+  const router::entry* e = p.entry_;
+  if (p.request) {
+    const json::value& id = *packet.id;
     if (!e) {
-      sink->send_now(reply_packet::no_handler());
-      return true;
+      sink->send_now(reply_packet::no_handler(), id);
+      ctx.finish();
+      return;
     }
     std::exception_ptr failure;
     try {
-      auto r = e->message.call(p.data, ctx);
+      auto r = e->message.call(packet.data, ctx);
       reply_packet reply =
           r.value ? reply_packet::value(std::move(*r.value), true) : reply_packet::end();
-      sink->send_now(std::move(reply));
-      return true;
+      sink->send_now(std::move(reply), id);
     } catch (...) {
       failure = std::current_exception();
     }
-    ctx.set_handler_failed();
-    sink->send_now(reply_packet::error(error_value(failure, ctx)));
-    return true;
-  }
-  if (e) {
-    const auto& handlers = e->events.empty() ? std::span(&e->message, 1) : std::span(e->events);
-    for (const auto& h : handlers) {
-      if (!h.is_sync()) return false;
+    if (failure) {
+      ctx.failed_ = true;
+      sink->send_now(reply_packet::error(state_->error_value(failure, ctx)), id);
     }
-    in_flight_guard guard(in_flight_);
-    for (std::size_t i = 0; i < handlers.size(); ++i) {
-      try {
-        if (i + 1 == handlers.size()) {
-          handlers[i].call(p.data, ctx);
-        } else {
-          json::value copy = p.data;
-          handlers[i].call(copy, ctx);
-        }
-      } catch (...) {
-        ctx.set_handler_failed();
-        (void)error_value(std::current_exception(), ctx);
+    ctx.finish();
+    return;
+  }
+  if (!e) {
+    state_->log_no_event_handler(ctx);
+    ctx.finish();
+    return;
+  }
+  const auto& handlers = e->events.empty() ? std::span(&e->message, 1) : std::span(e->events);
+  for (std::size_t i = 0; i < handlers.size(); ++i) {
+    try {
+      if (i + 1 == handlers.size()) {
+        handlers[i].call(packet.data, ctx);
+      } else {
+        json::value copy = packet.data;
+        handlers[i].call(copy, ctx);
       }
+    } catch (...) {
+      ctx.failed_ = true;
+      (void)state_->error_value(std::current_exception(), ctx);
     }
-    return true;
   }
-  log_.error(source,
-             "There is no matching event handler defined in the remote service. Event pattern: " +
-                 ctx.route());
-  return true;
+  ctx.finish();
 }
 
-awaitable<void> dispatcher::dispatch_route(std::string route, inbound_packet& packet, context& ctx,
-                                           reply_sink* sink) {
-  in_flight_guard guard(in_flight_);
-  ctx.set_route(std::move(route));
-  ctx.set_request(packet.id.has_value() && sink != nullptr);
-  const router::entry* e = router_.find(ctx.route());
-  if (ctx.is_request()) {
-    co_await serve_request(e, packet, ctx, *sink);
+awaitable<void> dispatcher::run(plan p, inbound_packet& packet, context& ctx,
+                                reply_sink* sink) const {
+  ctx.route_ = p.route_;
+  ctx.request_ = p.request;
+  if (p.request) {
+    co_await state_->serve_request(p.entry_, packet, ctx, *sink);
   } else {
-    co_await serve_event(e, packet, ctx);
+    co_await state_->serve_event(p.entry_, packet, ctx);
   }
+  ctx.finish();
 }
 
-json::value dispatcher::error_value(std::exception_ptr ep, const context& ctx) const {
+awaitable<void> dispatcher::dispatch(inbound_packet& packet, context& ctx, reply_sink* sink,
+                                     std::string_view route) {
+  // The context holds the pattern: the caller may have moved it out of the packet.
+  const std::string r =
+      route.empty() ? state_->routes.routes().lookup_route(ctx.pattern()) : std::string(route);
+  co_await run(prepare(packet, r, sink != nullptr, false), packet, ctx, sink);
+}
+
+std::optional<json::object> dispatcher::metadata_copy(const inbound_packet& p) {
+  if (!p.metadata) return std::nullopt;
+  return json::object(*p.metadata, json::storage_ptr());
+}
+
+inbound_packet dispatcher::take_packet(inbound_packet& p) {
+  if (p.data.storage().get() == json::storage_ptr().get() &&
+      p.pattern.storage().get() == json::storage_ptr().get()) {
+    return std::move(p);
+  }
+  return with_default_storage(p);
+}
+
+void dispatcher_state::log_no_event_handler(const context& ctx) const {
+  log.error(source,
+            "There is no matching event handler defined in the remote service. Event pattern: " +
+                ctx.route());
+}
+
+json::value dispatcher_state::error_value(std::exception_ptr ep, const context& ctx) const {
   try {
     std::rethrow_exception(ep);
   } catch (const rpc_exception& e) {
     return e.error();
   } catch (const std::exception& e) {
-    log_.error(source, "handler for \"" + ctx.route() + "\" threw: " + e.what());
+    log.error(source, "handler for \"" + ctx.route() + "\" threw: " + e.what());
   } catch (...) {
-    log_.error(source, "handler for \"" + ctx.route() + "\" threw a non-standard exception");
+    log.error(source, "handler for \"" + ctx.route() + "\" threw a non-standard exception");
   }
   return internal_error();
 }
 
-awaitable<void> dispatcher::serve_request(const router::entry* e, inbound_packet& p, context& ctx,
-                                          reply_sink& sink) {
+awaitable<void> dispatcher_state::serve_request(const router::entry* e, inbound_packet& p,
+                                                context& ctx, reply_sink& sink) const {
+  const json::value& id = *p.id;
   if (!e) {
-    co_await sink.send(reply_packet::no_handler());
+    co_await sink.send(reply_packet::no_handler(), id);
     co_return;
   }
   std::exception_ptr failure;
   try {
     if (e->message) {
       auto r = co_await e->message(p.data, ctx);
-      co_await send_result(std::move(r), sink);
+      co_await send_result(std::move(r), sink, id);
       co_return;
     }
     // A request to a route that has only event handlers: NestJS chains them and replies with
@@ -160,22 +231,23 @@ awaitable<void> dispatcher::serve_request(const router::entry* e, inbound_packet
     // Built before the co_await: GCC 12 destroys a conditional's temporary twice there.
     reply_packet reply =
         combined ? reply_packet::value(std::move(*combined), true) : reply_packet::end();
-    co_await sink.send(std::move(reply));
+    co_await sink.send(std::move(reply), id);
     co_return;
   } catch (...) {
     failure = std::current_exception();
   }
-  ctx.set_handler_failed();
+  ctx.failed_ = true;
   reply_packet error_reply = reply_packet::error(error_value(failure, ctx));
-  co_await sink.send(std::move(error_reply));
+  co_await sink.send(std::move(error_reply), id);
 }
 
-awaitable<void> dispatcher::send_result(detail::handler_result r, reply_sink& sink) {
+awaitable<void> dispatcher_state::send_result(detail::handler_result r, reply_sink& sink,
+                                              const json::value& id) const {
   if (!r.stream) {
     // Built before the co_await: GCC 12 destroys a conditional's temporary twice there.
     reply_packet reply =
         r.value ? reply_packet::value(std::move(*r.value), true) : reply_packet::end();
-    co_await sink.send(std::move(reply));
+    co_await sink.send(std::move(reply), id);
     co_return;
   }
   const auto ex = co_await boost::asio::this_coro::executor;
@@ -188,7 +260,7 @@ awaitable<void> dispatcher::send_result(detail::handler_result r, reply_sink& si
       if (pending) {
         reply_packet reply = reply_packet::value(std::move(*pending), false);
         pending.reset();
-        co_await sink.send(std::move(reply));
+        co_await sink.send(std::move(reply), id);
       }
       co_await src.wait_ready();
     }
@@ -203,29 +275,28 @@ awaitable<void> dispatcher::send_result(detail::handler_result r, reply_sink& si
       // NestJS sends the values queued before the error, then the error with isDisposed.
       if (pending) {
         reply_packet reply = reply_packet::value(std::move(*pending), false);
-        co_await sink.send(std::move(reply));
+        co_await sink.send(std::move(reply), id);
       }
       std::rethrow_exception(failure);
     }
     if (!v) {
       reply_packet reply =
           pending ? reply_packet::value(std::move(*pending), true) : reply_packet::end();
-      co_await sink.send(std::move(reply));
+      co_await sink.send(std::move(reply), id);
       co_return;
     }
     if (pending) {
       reply_packet reply = reply_packet::value(std::move(*pending), false);
-      co_await sink.send(std::move(reply));
+      co_await sink.send(std::move(reply), id);
     }
     pending = std::move(v);
   }
 }
 
-awaitable<void> dispatcher::serve_event(const router::entry* e, inbound_packet& p, context& ctx) {
+awaitable<void> dispatcher_state::serve_event(const router::entry* e, inbound_packet& p,
+                                              context& ctx) const {
   if (!e) {
-    log_.error(source,
-               "There is no matching event handler defined in the remote service. Event pattern: " +
-                   ctx.route());
+    log_no_event_handler(ctx);
     co_return;  // not a failure: delivering it again would not find a handler either
   }
   const auto ex = co_await boost::asio::this_coro::executor;
@@ -240,7 +311,7 @@ awaitable<void> dispatcher::serve_event(const router::entry* e, inbound_packet& 
         }
       }
     } catch (...) {
-      ctx.set_handler_failed();
+      ctx.failed_ = true;
       (void)error_value(std::current_exception(), ctx);
     }
   };

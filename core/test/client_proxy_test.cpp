@@ -884,6 +884,92 @@ TEST(client_proxy, destroyed_service_refuses_calls) {
   });
 }
 
+TEST(client_proxy, destroying_a_service_while_its_handlers_run_is_safe) {
+  // The service goes while a handler is suspended: the handler finishes on what it shares
+  // with the dispatcher (no use of the destroyed service), and its reply still reaches the
+  // caller through the broker that outlives both.
+  router r;
+  r.message("slow", []() -> awaitable<int> {
+    co_await sleep_for(20ms);
+    co_return 1;
+  });
+  roost::testing::run([&]() -> awaitable<void> {
+    const auto ex = co_await boost::asio::this_coro::executor;
+    roost::testing::memory_broker broker;
+    auto app = std::make_unique<microservice>(r, quiet());
+    app->add_transport(broker.server());
+    co_await app->start();
+    client_proxy client(ex, broker.client());
+    std::optional<std::exception_ptr> outcome;
+    boost::asio::co_spawn(
+        ex,
+        [&]() -> awaitable<void> { outcome = co_await failure_of(client.send<int>("slow", 0)); },
+        boost::asio::detached);
+    const bool running = co_await wait_until([&] { return app->dispatcher().in_flight() == 1; });
+    EXPECT_TRUE(running);
+    app.reset();
+    const bool done = co_await wait_until([&] { return outcome.has_value(); });
+    EXPECT_TRUE(done);
+    EXPECT_EQ(client.pending(), 0u);
+  });
+}
+
+TEST(client_proxy, destroying_a_client_while_its_calls_wait_is_safe) {
+  router r;
+  r.message("slow", []() -> awaitable<int> {
+    co_await sleep_for(20ms);
+    co_return 1;
+  });
+  roost::testing::run([&]() -> awaitable<void> {
+    const auto ex = co_await boost::asio::this_coro::executor;
+    service svc(r);
+    co_await svc.app.start();
+    auto client = std::make_unique<client_proxy>(ex, svc.broker.client());
+    std::optional<std::exception_ptr> outcome;
+    boost::asio::co_spawn(
+        ex,
+        [&, c = client.get()]() -> awaitable<void> {
+          outcome = co_await failure_of(c->send<int>("slow", 0));
+        },
+        boost::asio::detached);
+    const bool running = co_await wait_until([&] { return svc.app.dispatcher().in_flight() == 1; });
+    EXPECT_TRUE(running);
+    client.reset();  // the call fails: its client closed
+    const bool done = co_await wait_until([&] { return outcome.has_value(); });
+    EXPECT_TRUE(done);
+    if (outcome) {
+      EXPECT_TRUE(caught<connection_error>(*outcome)) << describe(*outcome);
+    }
+    // The handler finishes and its reply goes nowhere.
+    const bool drained = co_await wait_until([&] { return svc.app.dispatcher().in_flight() == 0; });
+    EXPECT_TRUE(drained);
+  });
+}
+
+TEST(client_proxy, call_headers_reach_the_handler_as_headers_and_metadata) {
+  router r;
+  r.message("who", [](context& ctx) {
+    const std::string* trace = ctx.headers().get("x-trace");
+    const std::string* user = ctx.headers().get("x-user");
+    return json::object{{"trace", trace ? *trace : "none"},
+                        {"user", user ? *user : "none"},
+                        {"metadata", ctx.metadata() ? json::value(*ctx.metadata()) : nullptr}};
+  });
+  roost::testing::run([&]() -> awaitable<void> {
+    const auto ex = co_await boost::asio::this_coro::executor;
+    service svc(r);
+    co_await svc.app.start();
+    client_proxy client(ex, svc.broker.client());
+    call_options opts;
+    opts.headers.add("x-trace", "t1");
+    opts.headers.add("x-user", "ann");
+    opts.metadata = json::object{{"x-user", "bob"}};  // metadata wins over a header
+    const json::value v = co_await client.send("who", 0, std::move(opts));
+    EXPECT_EQ(json::serialize(v),
+              R"({"trace":"t1","user":"bob","metadata":{"x-trace":"t1","x-user":"bob"}})");
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Concurrency and metadata
 

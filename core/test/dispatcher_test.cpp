@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/describe/class.hpp>
 #include <boost/json/parse.hpp>
@@ -72,9 +73,10 @@ constexpr std::string_view no_handler_frame =
 class recording_sink final : public reply_sink {
  public:
   explicit recording_sink(json::value id) : id_(std::move(id)) {}
-  awaitable<void> send(reply_packet reply) override {
+  awaitable<void> send(reply_packet reply, const json::value& id) override {
+    EXPECT_EQ(id, id_);  // each reply comes with its request's id
     std::string out;
-    encode_reply(out, reply, id_);
+    encode_reply(out, reply, id);
     frames_.push_back(std::move(out));
     co_return;
   }
@@ -92,8 +94,7 @@ awaitable<frames> serve_text(dispatcher& d, std::string_view text) {
     ADD_FAILURE() << "bad test packet: " << text;
     co_return frames{};
   }
-  const json::object* md = p->metadata ? &*p->metadata : nullptr;
-  context ctx("test", p->pattern, md);
+  context ctx("test", p->pattern, p->metadata);
   if (p->id) {
     recording_sink sink(*p->id);
     co_await d.dispatch(*p, ctx, &sink);
@@ -487,7 +488,7 @@ TEST(dispatcher_streams, value_is_not_held_back_while_the_body_waits) {
       bool& flag;
       std::vector<bool> flag_at_send;
       explicit watching_sink(bool& f) : flag(f) {}
-      awaitable<void> send(reply_packet) override {
+      awaitable<void> send(reply_packet, const json::value&) override {
         flag_at_send.push_back(flag);
         co_return;
       }
@@ -780,44 +781,68 @@ TEST(dispatcher_drain, counts_in_flight_and_drains) {
   });
 }
 
-// ---- try_dispatch: synchronous handlers served without a coroutine ----
+// ---- serve(): synchronous handlers served without a coroutine ----
 
-/// A sink that takes replies at once (as a socket's write queue does), or refuses to.
-class immediate_sink final : public reply_sink {
+/// A sink that takes replies at once (as a socket's write queue does).
+class immediate_sink final : public immediate_reply_sink {
  public:
-  immediate_sink(json::value id, bool immediate) : id_(std::move(id)), immediate_(immediate) {}
-  awaitable<void> send(reply_packet reply) override {
-    ADD_FAILURE() << "try_dispatch must not use the awaitable send";
-    send_now(std::move(reply));
-    co_return;
+  explicit immediate_sink(frames& out) : out_(out) {}
+  void send_now(reply_packet reply, const json::value& id) override {
+    std::string text;
+    encode_reply(text, reply, id);
+    out_.push_back(std::move(text));
   }
-  bool can_send_now() const noexcept override { return immediate_; }
-  void send_now(reply_packet reply) override {
-    std::string out;
-    encode_reply(out, reply, id_);
-    frames_.push_back(std::move(out));
-  }
-  const frames& written() const noexcept { return frames_; }
 
  private:
-  json::value id_;
-  bool immediate_;
-  frames frames_;
+  frames& out_;
+};
+
+/// A sink that cannot take replies at once: only its awaitable send works.
+class waiting_sink final : public reply_sink {
+ public:
+  explicit waiting_sink(frames& out) : out_(out) {}
+  awaitable<void> send(reply_packet reply, const json::value& id) override {
+    std::string text;
+    encode_reply(text, reply, id);
+    out_.push_back(std::move(text));
+    co_return;
+  }
+
+ private:
+  frames& out_;
+};
+
+/// What a transport gives serve(); `retained` tells that the message was left to a coroutine.
+template <class Sink>
+struct test_origin {
+  frames* out;
+  bool* retained;
+  context make_context(json::value pattern, std::optional<json::object> metadata) {
+    return context("test", std::move(pattern), std::move(metadata));
+  }
+  Sink make_sink() { return Sink(*out); }
+  void retain() { *retained = true; }
 };
 
 struct try_result {
-  bool served;
+  bool served;  // before serve() returned
   frames written;
 };
 
-try_result try_serve(dispatcher& d, std::string_view text, bool immediate = true) {
+/// serve() on an executor that never runs: what is not served at once never runs.
+try_result try_serve(dispatcher& d, std::string_view text, bool immediate = true,
+                     std::string_view route = {}) {
   auto p = decode_inbound(text);
   EXPECT_TRUE(p) << text;
-  context ctx("test", p->pattern, p->metadata ? &*p->metadata : nullptr);
-  if (!p->id) return {d.try_dispatch(*p, ctx, nullptr), {}};
-  immediate_sink sink(*p->id, immediate);
-  const bool served = d.try_dispatch(*p, ctx, &sink);
-  return {served, sink.written()};
+  boost::asio::io_context never_run;
+  frames out;
+  bool retained = false;
+  if (immediate) {
+    d.serve(never_run.get_executor(), *p, test_origin<immediate_sink>{&out, &retained}, route);
+  } else {
+    d.serve(never_run.get_executor(), *p, test_origin<waiting_sink>{&out, &retained}, route);
+  }
+  return {!retained, out};
 }
 
 router try_router(std::vector<std::string>& log) {
@@ -846,7 +871,7 @@ router try_router(std::vector<std::string>& log) {
   return r;
 }
 
-TEST(dispatcher_try, serves_synchronous_handlers_inline_with_the_same_frames_as_dispatch) {
+TEST(dispatcher_serve, serves_synchronous_handlers_inline_with_the_same_frames_as_dispatch) {
   std::vector<std::string> log;
   const router r = try_router(log);
   dispatcher d(r, logger::silent());
@@ -865,7 +890,7 @@ TEST(dispatcher_try, serves_synchronous_handlers_inline_with_the_same_frames_as_
   EXPECT_EQ(try_serve(d, req(R"("nope")", "1")).written, frames{std::string(no_handler_frame)});
 }
 
-TEST(dispatcher_try, leaves_what_can_suspend_to_dispatch_without_running_it) {
+TEST(dispatcher_serve, leaves_what_can_suspend_to_a_coroutine_without_running_it) {
   std::vector<std::string> log;
   const router r = try_router(log);
   dispatcher d(r, logger::silent());
@@ -884,25 +909,48 @@ TEST(dispatcher_try, leaves_what_can_suspend_to_dispatch_without_running_it) {
   EXPECT_EQ(d.in_flight(), 0u);
 }
 
-TEST(dispatcher_try, by_route_serves_the_given_route_whatever_the_pattern) {
+TEST(dispatcher_serve, by_route_serves_the_given_route_whatever_the_pattern) {
   router r;
   std::vector<int> seen;
-  r.event("orders.*", [&seen](int x) { seen.push_back(x); });
+  std::vector<std::string> routes;
+  r.event("orders.*", [&](int x, context& ctx) {
+    seen.push_back(x);
+    routes.push_back(ctx.route());
+  });
   r.message("math.*", [](int x) { return x * 2; });
   dispatcher d(r, logger::silent());
-  auto ev = decode_inbound(evt(R"("orders.new")", "7"));
-  context c1("test", ev->pattern);
-  EXPECT_TRUE(d.try_dispatch_route("orders.*", *ev, c1, nullptr));
-  EXPECT_EQ(c1.route(), "orders.*");
+  EXPECT_TRUE(try_serve(d, evt(R"("orders.new")", "7"), true, "orders.*").served);
   EXPECT_THAT(seen, ElementsAre(7));
-  auto rq = decode_inbound(req(R"("math.double")", "21"));
-  context c2("test", rq->pattern);
-  immediate_sink sink(*rq->id, true);
-  EXPECT_TRUE(d.try_dispatch_route("math.*", *rq, c2, &sink));
-  EXPECT_EQ(sink.written(), frames{R"({"response":42,"isDisposed":true,"id":"x1"})"});
+  EXPECT_THAT(routes, ElementsAre("orders.*"));
+  auto got = try_serve(d, req(R"("math.double")", "21"), true, "math.*");
+  EXPECT_TRUE(got.served);
+  EXPECT_EQ(got.written, frames{R"({"response":42,"isDisposed":true,"id":"x1"})"});
 }
 
-TEST(dispatcher_try, runs_synchronous_event_chains_in_order) {
+TEST(dispatcher_serve, a_message_left_to_a_coroutine_is_served_there_once) {
+  router r;
+  int calls = 0;
+  r.message("later", [&calls](int x) -> awaitable<int> {
+    ++calls;
+    co_await sleep_for(5ms);
+    co_return x;
+  });
+  dispatcher d(r, logger::silent());
+  frames out;
+  bool retained = false;
+  roost::testing::run([&]() -> awaitable<void> {
+    const auto ex = co_await boost::asio::this_coro::executor;
+    auto p = decode_inbound(req(R"("later")", "5"));
+    d.serve(ex, *p, test_origin<immediate_sink>{&out, &retained});
+    EXPECT_TRUE(retained);
+    EXPECT_EQ(d.in_flight(), 1u);  // counted until its last reply is queued
+    co_await roost::test::wait_until([&] { return d.in_flight() == 0; });
+  });
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(out, frames{R"({"response":5,"isDisposed":true,"id":"x1"})"});
+}
+
+TEST(dispatcher_serve, runs_synchronous_event_chains_in_order) {
   std::vector<std::string> log;
   const router r = try_router(log);
   dispatcher d(r, logger::silent());
@@ -917,7 +965,7 @@ TEST(dispatcher_try, runs_synchronous_event_chains_in_order) {
 // ---------------------------------------------------------------------------------------------
 // For transports: serving by a given route, knowing whether a handler failed, handler extras
 
-TEST(dispatcher_transports, dispatch_route_uses_the_given_route_and_handler_failed_tells) {
+TEST(dispatcher_transports, dispatch_by_route_uses_the_given_route_and_handler_failed_tells) {
   router r;
   int ok = 0;
   r.event("orders.*", [&ok](int x) {
@@ -930,16 +978,16 @@ TEST(dispatcher_transports, dispatch_route_uses_the_given_route_and_handler_fail
     // The packet's pattern names a concrete subject; the subscription's route picks the handler.
     auto good = decode_inbound(evt(R"("orders.new")", "1"));
     context c1("test", good->pattern);
-    co_await d.dispatch_route("orders.*", *good, c1, nullptr);
+    co_await d.dispatch(*good, c1, nullptr, "orders.*");
     EXPECT_EQ(c1.route(), "orders.*");
     EXPECT_FALSE(c1.handler_failed());
     auto bad = decode_inbound(evt(R"("orders.new")", "-1"));
     context c2("test", bad->pattern);
-    co_await d.dispatch_route("orders.*", *bad, c2, nullptr);
+    co_await d.dispatch(*bad, c2, nullptr, "orders.*");
     EXPECT_TRUE(c2.handler_failed());
     auto none = decode_inbound(evt(R"("x")", "1"));
     context c3("test", none->pattern);
-    co_await d.dispatch_route("nobody", *none, c3, nullptr);
+    co_await d.dispatch(*none, c3, nullptr, "nobody");
     EXPECT_FALSE(c3.handler_failed());  // nothing threw; another delivery would not help
   });
   EXPECT_EQ(ok, 1);

@@ -12,12 +12,13 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 
 namespace roost::testing {
 
 struct memory_broker::state {
   std::mutex mutex;
-  dispatcher* server = nullptr;  // set while the server listens
+  std::optional<dispatcher> server;  // set while the server listens
   executor server_executor;
   bool accepting = false;
   std::atomic<std::size_t> packets{0};
@@ -28,22 +29,18 @@ namespace {
 class memory_context final : public context {
  public:
   memory_context(json::value pattern, std::optional<json::object> metadata)
-      : context("memory", std::move(pattern), metadata ? &metadata_ : nullptr),
-        metadata_(metadata ? std::move(*metadata) : json::object{}) {}
-
- private:
-  json::object metadata_;
+      : context("memory", std::move(pattern), std::move(metadata)) {}
 };
 
 class memory_server final : public server_transport {
  public:
   explicit memory_server(std::shared_ptr<memory_broker::state> s) : state_(std::move(s)) {}
-  // The broker outlives the server: it must not keep pointing at a dispatcher that is gone.
+  // A broker that outlives the server delivers nothing more to its dispatcher.
   ~memory_server() override { close(); }
   std::string_view name() const noexcept override { return "memory"; }
   awaitable<void> listen(dispatcher& d) override {
     std::lock_guard lock(state_->mutex);
-    state_->server = &d;
+    state_->server.emplace(d);
     state_->server_executor = co_await boost::asio::this_coro::executor;
     state_->accepting = true;
   }
@@ -54,7 +51,7 @@ class memory_server final : public server_transport {
   void close() override {
     std::lock_guard lock(state_->mutex);
     state_->accepting = false;
-    state_->server = nullptr;
+    state_->server.reset();
   }
 
  private:
@@ -101,12 +98,11 @@ class memory_client final : public client_transport {
  private:
   class sink final : public reply_sink {
    public:
-    sink(memory_client& c, json::value id, std::shared_ptr<bool> alive)
-        : client_(c), id_(std::move(id)), alive_(std::move(alive)) {}
-    awaitable<void> send(reply_packet reply) override {
+    sink(memory_client& c, std::shared_ptr<bool> alive) : client_(c), alive_(std::move(alive)) {}
+    awaitable<void> send(reply_packet reply, const json::value& id) override {
       if (!*alive_) co_return;  // the client closed: the reply is lost, as on a socket
       std::string text;
-      encode_reply(text, reply, id_);
+      encode_reply(text, reply, id);
       client_.state_->packets++;
       auto r = decode_reply(text);
       if (r) client_.listener_->on_reply(std::move(*r));
@@ -114,11 +110,10 @@ class memory_client final : public client_transport {
 
    private:
     memory_client& client_;
-    json::value id_;
     std::shared_ptr<bool> alive_;
   };
 
-  dispatcher& server() {
+  dispatcher server() {
     std::lock_guard lock(state_->mutex);
     if (!state_->server || !state_->accepting) {
       throw connection_error(make_error_code(error::not_connected),
@@ -128,17 +123,17 @@ class memory_client final : public client_transport {
   }
 
   void deliver(std::string text, bool request) {
-    auto& d = server();
+    auto d = server();
     state_->packets++;
     boost::asio::co_spawn(
         state_->server_executor,
-        [this, &d, text = std::move(text), request, alive = alive_]() -> awaitable<void> {
+        [this, d, text = std::move(text), request, alive = alive_]() mutable -> awaitable<void> {
           if (!*alive) co_return;
           auto p = decode_inbound(text);
           if (!p) co_return;
           memory_context ctx(std::move(p->pattern), std::move(p->metadata));
           if (request) {
-            sink s(*this, *p->id, alive);
+            sink s(*this, alive);
             co_await d.dispatch(*p, ctx, &s);
           } else {
             co_await d.dispatch(*p, ctx, nullptr);
@@ -166,6 +161,8 @@ std::unique_ptr<client_transport> memory_broker::client() {
   return std::make_unique<memory_client>(state_);
 }
 
-std::size_t memory_broker::packets() const noexcept { return state_->packets; }
+std::size_t memory_broker::packets() const noexcept {
+  return state_->packets;
+}
 
 }  // namespace roost::testing

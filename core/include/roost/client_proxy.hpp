@@ -4,6 +4,7 @@
 #include <roost/awaitable.hpp>
 #include <roost/client_transport.hpp>
 #include <roost/errors.hpp>
+#include <roost/headers.hpp>
 #include <roost/json.hpp>
 #include <roost/route.hpp>
 #include <roost/stream.hpp>
@@ -12,6 +13,7 @@
 #include <boost/json/value_from.hpp>
 #include <boost/json/value_to.hpp>
 
+#include <any>
 #include <chrono>
 #include <concepts>
 #include <functional>
@@ -25,8 +27,16 @@ struct call_options {
   /// Fails the call with timeout_error when no (next) reply came in time; zero: the client's
   /// default timeout.
   std::chrono::milliseconds timeout{0};
-  /// NestJS 12 packet metadata (TCP, Redis) — travels in the packet as `metadata`.
+  /// NestJS 12 packet metadata (TCP, Redis) — travels in the packet as `metadata`; NATS
+  /// sends it as headers.
   std::optional<json::object> metadata;
+  /// Headers of the message (tracing, auth...): sent as packet metadata or the transport's own
+  /// headers; a name also given in `metadata` takes that value.
+  roost::headers headers;
+  /// A transport's own options for this message, as NestJS's `RmqRecord`, `KafkaRecord`,
+  /// `MqttRecord` (key and partition, QoS and retain, priority and expiration...): an object
+  /// of the type the transport documents; other types are ignored.
+  std::any record;
 };
 
 struct client_options {
@@ -47,8 +57,8 @@ class client_proxy {
   client_proxy(executor ex, std::unique_ptr<client_transport> transport, client_options opts = {});
   /// Takes a client transport by value: `client_proxy c(ex, roost::tcp::client({.port = 3000}))`.
   template <class T>
-    requires std::derived_from<std::remove_cvref_t<T>, client_transport>
-  client_proxy(executor ex, T&& transport, client_options opts = {})
+  requires std::derived_from<std::remove_cvref_t<T>, client_transport> client_proxy(
+      executor ex, T&& transport, client_options opts = {})
       : client_proxy(std::move(ex),
                      std::unique_ptr<client_transport>(
                          std::make_unique<std::remove_cvref_t<T>>(std::forward<T>(transport))),

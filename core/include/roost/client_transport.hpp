@@ -2,6 +2,7 @@
 /// \file The interface a transport implements to send messages (see docs/writing-a-transport.md).
 
 #include <roost/awaitable.hpp>
+#include <roost/headers.hpp>
 #include <roost/json.hpp>
 #include <roost/packet.hpp>
 
@@ -9,6 +10,7 @@
 #include <boost/json/value.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <any>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -22,11 +24,13 @@ std::string_view to_string(connection_status s) noexcept;
 
 /// One outgoing request or event.
 struct outbound_message {
-  const json::value& pattern;       ///< as the caller gave it
-  const std::string& route;         ///< its normalized route (channel, subject, topic)
+  const json::value& pattern;  ///< as the caller gave it
+  const std::string& route;    ///< its normalized route (channel, subject, topic)
   const json::value& data;
-  const std::string& id;            ///< empty for an event
-  const json::object* metadata;     ///< NestJS 12 packet metadata, or nullptr
+  const std::string& id;          ///< empty for an event
+  const json::object* metadata;   ///< NestJS 12 packet metadata, or nullptr
+  const roost::headers* headers;  ///< the call's headers (already in `metadata` too)
+  const std::any* record;         ///< the call's transport options, or nullptr
 };
 
 /// What a client transport reports back to the client_proxy that owns it. Called on the

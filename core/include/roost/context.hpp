@@ -1,26 +1,38 @@
 #pragma once
 /// \file What a handler knows about the message it serves.
 
+#include <roost/acknowledgement.hpp>
+#include <roost/headers.hpp>
 #include <roost/json.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace roost {
 
+class dispatcher;
+namespace detail {
+struct dispatcher_state;
+}  // namespace detail
+
 /// The context of one inbound message, as NestJS's TcpContext, RedisContext, NatsContext...
 /// Each transport derives its own (e.g. `roost::tcp::context`) with its extra accessors; a
 /// handler that takes `roost::tcp::context&` gets it directly.
 ///
-/// A context lives as long as the handler call that received it. Not thread-safe; a handler
-/// uses it from its own coroutine only.
+/// A context owns what it tells. It lives as long as the handler call that received it. Not
+/// thread-safe; a handler uses it from its own coroutine only.
 class context {
  public:
-  /// `transport` must outlive the context (a string literal); `metadata` too, when given.
-  context(std::string_view transport, json::value pattern, const json::object* metadata = nullptr);
+  /// `transport` is the transport's name, a string literal. `metadata` is NestJS 12 packet
+  /// metadata; `h` the transport's own headers (NATS headers...): give either, the other is
+  /// derived from it when asked for.
+  context(std::string_view transport, json::value pattern,
+          std::optional<json::object> metadata = std::nullopt, roost::headers h = {});
   context(const context&) = delete;
   context& operator=(const context&) = delete;
   virtual ~context();
@@ -31,8 +43,12 @@ class context {
   const json::value& pattern() const noexcept { return pattern_; }
   /// the normalized route the handler was found by
   const std::string& route() const noexcept { return route_; }
-  /// NestJS 12 packet metadata (or transport headers), null when none was sent
-  const json::object* metadata() const noexcept { return metadata_; }
+  /// NestJS 12 packet metadata, or the transport's headers as an object (first value of each
+  /// name); null when the message carried neither.
+  const json::object* metadata() const;
+  /// The message's headers, whatever the transport: its own (NATS headers...), or the packet
+  /// metadata as headers (string values as they are, others as JSON text).
+  const roost::headers& headers() const;
   /// true for a request, false for an event
   bool is_request() const noexcept { return request_; }
 
@@ -43,22 +59,43 @@ class context {
   }
 
   /// True once a handler serving this message threw (the dispatcher logged it or replied with
-  /// the error). Transports that acknowledge events (JetStream, Redis Streams) leave an event
-  /// whose handler threw to be delivered again. An event without a handler is not a failure.
+  /// the error). An event without a handler is not a failure.
   bool handler_failed() const noexcept { return failed_; }
 
-  /// Set by the dispatcher.
-  void set_request(bool request) noexcept { request_ = request; }
-  void set_handler_failed() noexcept { failed_ = true; }
-  void set_route(std::string route) { route_ = std::move(route); }
+  /// Whether the message's transport acknowledges it (Redis Streams, JetStream...).
+  bool acknowledgeable() const noexcept { return static_cast<bool>(settle_); }
+  /// Manual acknowledgement (`ack_policy::manual`): the message is done with. Returns false,
+  /// doing nothing, when the message is not acknowledgeable or already settled. In automatic
+  /// mode a handler may settle early too; the dispatcher then leaves it as settled.
+  bool ack();
+  /// Manual negative acknowledgement: delivered again when `requeue`, else dead-lettered (when
+  /// the transport's policy names a dead-letter outcome) or dropped. Returns as ack() does.
+  bool nack(bool requeue = true);
+  /// Whether the message was settled (by the handler or by the dispatcher's rule).
+  bool settled() const noexcept { return settled_; }
+
+ protected:
+  /// For a transport's context: makes the message acknowledgeable (when `a.settle` is set).
+  void accept_settlement(acknowledgement a);
 
  private:
+  friend class dispatcher;
+  friend struct detail::dispatcher_state;
+  void settle(settlement s);
+  /// After the handlers ran: the automatic rule, unless manual or settled already.
+  void finish();
+
   std::string_view transport_;
   json::value pattern_;
   std::string route_;
-  const json::object* metadata_;
+  mutable std::optional<json::object> metadata_;
+  mutable roost::headers headers_;
+  mutable bool derived_ = false;  // metadata_ or headers_ was derived from the other
   bool request_ = false;
   bool failed_ = false;
+  bool settled_ = false;
+  ack_policy policy_;
+  std::function<void(settlement)> settle_;
 };
 
 }  // namespace roost

@@ -7,82 +7,182 @@
 #include <roost/packet.hpp>
 #include <roost/router.hpp>
 
-#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include <chrono>
+#include <concepts>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace roost {
 
-/// Where a transport receives the reply packets of one request. The transport adds the
-/// request's id (or correlation) when it writes them.
+/// Where a transport receives the reply packets of one request. The dispatcher gives the
+/// request's id with each packet; the transport writes it where its protocol puts it.
 class reply_sink {
  public:
   virtual ~reply_sink() = default;
   /// Writes one reply packet; completes when the transport has queued it. Never throws.
-  virtual awaitable<void> send(reply_packet reply) = 0;
+  virtual awaitable<void> send(reply_packet reply, const json::value& id) = 0;
 
   /// True when send_now() may be used: the transport queues a reply without waiting (a socket
-  /// or broker connection with its own write queue). Lets dispatcher::try_dispatch serve a
-  /// request without a coroutine.
+  /// or broker connection with its own write queue). Lets the dispatcher serve a request
+  /// whose handler cannot suspend without a coroutine.
   virtual bool can_send_now() const noexcept { return false; }
   /// Queues one reply packet at once. Called only when can_send_now(). Never throws.
-  virtual void send_now(reply_packet reply) { (void)reply; }
+  virtual void send_now(reply_packet reply, const json::value& id) {
+    (void)reply;
+    (void)id;
+  }
 };
 
 /// The sink of a transport that queues replies without ever waiting (a socket's or a broker
 /// connection's write buffer): it implements send_now() only.
 class immediate_reply_sink : public reply_sink {
  public:
-  awaitable<void> send(reply_packet reply) final;
+  awaitable<void> send(reply_packet reply, const json::value& id) final;
   bool can_send_now() const noexcept final { return true; }
+};
+
+namespace detail {
+struct dispatcher_state;
+}  // namespace detail
+
+/// What a transport gives dispatcher::serve() beside the packet: how to build the message's
+/// context, and, for messages that can be answered, the sink of its replies. It is moved into
+/// the coroutine that serves the message when a handler can suspend, so it owns what it needs
+/// then (`retain()`, when present, is called just before: a transport may hold plain
+/// references while the message is served at once, and take shared ownership only here).
+///
+/// \code
+/// struct my_origin {
+///   my::context make_context(json::value pattern, std::optional<json::object> metadata);
+///   my_reply_sink make_sink();  // optional: without it, every message is an event
+///   void retain();              // optional
+/// };
+/// \endcode
+template <class O>
+concept inbound_origin = std::movable<O> &&
+    requires(O& o, json::value pattern, std::optional<json::object> metadata) {
+  { o.make_context(std::move(pattern), std::move(metadata)) } -> std::derived_from<context>;
 };
 
 /// Serves inbound packets for a router: looks the route up, runs the handler(s), and writes
 /// replies with NestJS's rules (one packet per value, `isDisposed` on the last one, merged
 /// with the last value when the stream ends at once; errors mapped as NestJS's default
-/// exception filter). Transports call dispatch() from any thread; it never throws.
+/// exception filter), then settles acknowledgeable messages (roost/acknowledgement.hpp).
+///
+/// A dispatcher is a handle: copies share one state, and every message being served holds it,
+/// so a transport or a handler in flight never outlives what it uses (the router excepted,
+/// which the application owns and keeps until its services are gone). Thread-safe.
 class dispatcher {
  public:
   dispatcher(const router& r, logger log);
 
-  /// Serves one packet. `ctx` holds the pattern and metadata; `sink` receives the replies of a
-  /// request (`packet.id` set) and is unused for an event. Completes when the last reply was
-  /// queued (requests) or every event handler has finished; `ctx.handler_failed()` then tells
-  /// whether a handler threw (for transports that acknowledge messages).
-  awaitable<void> dispatch(inbound_packet& packet, context& ctx, reply_sink* sink);
+  /// The one way in for transports: serves one inbound message. Handlers that cannot suspend
+  /// (they return a value, `std::optional` or `void`) whose replies the sink takes at once
+  /// run before this returns, without a coroutine; otherwise a coroutine started on `ex` owns
+  /// the packet (moved, or copied out of a scratch buffer) and the origin.
+  ///
+  /// `route`: the route the handler is found by when the transport knows it (the
+  /// subscription that received the message: NATS subjects and Redis channels, wildcards
+  /// included); empty: normalized once from the packet's pattern. Never throws.
+  template <inbound_origin Origin>
+  void serve(const executor& ex, inbound_packet& packet, Origin origin,
+             std::string_view route = {}) {
+    constexpr bool answerable = requires {
+      origin.make_sink();
+    };
+    bool immediate = false;
+    if constexpr (answerable) {
+      immediate = std::derived_from<decltype(origin.make_sink()), immediate_reply_sink>;
+    }
+    plan p = prepare(packet, route, answerable, immediate);
+    if (p.synchronous) {
+      // What a handler can keep (its context's pattern and metadata; payloads are converted)
+      // is copied out of the transport's scratch buffer.
+      auto ctx = origin.make_context(json::value(packet.pattern, json::storage_ptr()),
+                                     metadata_copy(packet));
+      if constexpr (answerable) {
+        if (p.request) {
+          auto sink = origin.make_sink();
+          serve_now(std::move(p), packet, ctx, &sink);
+          return;
+        }
+      }
+      serve_now(std::move(p), packet, ctx, nullptr);
+      return;
+    }
+    if constexpr (requires { origin.retain(); }) origin.retain();
+    boost::asio::co_spawn(ex,
+                          serve_later(*this, std::move(p), take_packet(packet), std::move(origin)),
+                          boost::asio::detached);
+  }
 
-  /// Serves the packet at once when nothing in it can suspend: its handlers are synchronous
-  /// (they return a value, `std::optional` or `void`) and `sink` can_send_now(), or there is no
-  /// handler. Returns false, having done nothing but set the context's route, otherwise; the
-  /// transport then calls dispatch(). Saves the coroutine frames of the common case.
-  bool try_dispatch(inbound_packet& packet, context& ctx, reply_sink* sink);
-  /// try_dispatch() with the handlers of `route` (as dispatch_route()).
-  bool try_dispatch_route(std::string route, inbound_packet& packet, context& ctx,
-                          reply_sink* sink);
-  /// Serves one packet with the handlers of `route`, whatever the packet's pattern says: for
-  /// transports where the subscription that received a message picks its handler (NATS
-  /// subjects with wildcards, as NestJS's ServerNats).
-  awaitable<void> dispatch_route(std::string route, inbound_packet& packet, context& ctx,
-                                 reply_sink* sink);
+  /// Serves one packet with a context the caller built, from a coroutine of its own (tests,
+  /// and transports that serve each message in a coroutine anyway). `sink` receives the
+  /// replies of a request (`packet.id` set) and is unused for an event. Completes when the
+  /// last reply was queued or every event handler finished.
+  awaitable<void> dispatch(inbound_packet& packet, context& ctx, reply_sink* sink,
+                           std::string_view route = {});
 
-  /// Packets being served right now.
-  std::size_t in_flight() const noexcept { return in_flight_.load(std::memory_order_relaxed); }
+  /// Packets being served right now (from serve() until their last reply is queued).
+  std::size_t in_flight() const noexcept;
 
   /// Completes once nothing is in flight, or when `deadline` passes; returns true when drained.
   awaitable<bool> drain(std::chrono::steady_clock::duration deadline) const;
 
-  const router& routes() const noexcept { return router_; }
-  const logger& log() const noexcept { return log_; }
+  const router& routes() const noexcept;
+  const logger& log() const noexcept;
+
+  /// How one message will be served: decided once, before its context is built. Counts as
+  /// in flight while it lives.
+  class plan {
+   public:
+    plan(plan&&) noexcept;
+    plan& operator=(plan&&) = delete;
+    ~plan();
+
+    bool synchronous = false;  ///< nothing in it can suspend: serve_now()
+    bool request = false;      ///< answered (the packet has an id and there is a sink)
+
+   private:
+    friend class dispatcher;
+    plan(std::shared_ptr<detail::dispatcher_state> s, const router::entry* e, std::string route);
+    std::shared_ptr<detail::dispatcher_state> state_;
+    const router::entry* entry_;
+    std::string route_;
+  };
+
+  /// The parts of serve(), for transports that cannot use it as it is.
+  plan prepare(const inbound_packet& packet, std::string_view route, bool answerable,
+               bool immediate_sink) const;
+  void serve_now(plan p, inbound_packet& packet, context& ctx, reply_sink* sink) const;
+  awaitable<void> run(plan p, inbound_packet& packet, context& ctx, reply_sink* sink) const;
 
  private:
-  awaitable<void> serve_request(const router::entry* e, inbound_packet& p, context& ctx,
-                                reply_sink& sink);
-  awaitable<void> serve_event(const router::entry* e, inbound_packet& p, context& ctx);
-  awaitable<void> send_result(detail::handler_result r, reply_sink& sink);
-  json::value error_value(std::exception_ptr e, const context& ctx) const;
+  template <class Origin>
+  static awaitable<void> serve_later(dispatcher d, plan p, inbound_packet packet, Origin origin) {
+    auto ctx = origin.make_context(std::move(packet.pattern), std::move(packet.metadata));
+    if constexpr (requires { origin.make_sink(); }) {
+      if (p.request) {
+        auto sink = origin.make_sink();
+        co_await d.run(std::move(p), packet, ctx, &sink);
+        co_return;
+      }
+    }
+    co_await d.run(std::move(p), packet, ctx, nullptr);
+  }
 
-  const router& router_;
-  logger log_;
-  std::atomic<std::size_t> in_flight_{0};
+  static std::optional<json::object> metadata_copy(const inbound_packet& p);
+  /// The packet moved out when its values use the default storage, copied otherwise.
+  static inbound_packet take_packet(inbound_packet& p);
+
+  std::shared_ptr<detail::dispatcher_state> state_;
 };
 
 }  // namespace roost

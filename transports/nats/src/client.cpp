@@ -207,22 +207,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
   // The headers of one message: the client's defaults, then the call's metadata (strings as
   // they are, other values as JSON), which wins.
   nats::headers headers_for(const json::object* metadata) const {
-    nats::headers h;
-    if (metadata) {
-      for (const auto& [k, v] : *metadata) {
-        if (const auto* str = v.if_string()) {
-          h.emplace_back(std::string(k), std::string(*str));
-        } else {
-          std::string text;
-          roost::detail::write_json(v, text);
-          h.emplace_back(std::string(k), std::move(text));
-        }
-      }
-    }
+    nats::headers h = metadata ? nats::headers::from_metadata(*metadata) : nats::headers();
     for (const auto& [k, v] : opts.headers) {
-      bool overridden = false;
-      for (const auto& e : h) overridden = overridden || e.first == k;
-      if (!overridden) h.emplace_back(k, v);
+      if (!h.contains(k)) h.add(k, v);
     }
     return h;
   }

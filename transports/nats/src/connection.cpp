@@ -114,7 +114,7 @@ nats::headers headers_of(natsMsg* m) {
     const char** values = nullptr;
     int count = 0;
     if (natsMsgHeader_Values(m, keys[i], &values, &count) == NATS_OK) {
-      for (int j = 0; j < count; ++j) out.emplace_back(keys[i], values[j]);
+      for (int j = 0; j < count; ++j) out.add(keys[i], values[j]);
       std::free(values);
     }
   }

@@ -2,6 +2,7 @@
 
 #include "connection.hpp"
 
+#include <roost/detail/thread_bridge.hpp>
 #include <roost/dispatcher.hpp>
 #include <roost/errors.hpp>
 #include <roost/nats/context.hpp>
@@ -30,17 +31,15 @@ constexpr std::string_view source = "nats server";
 // never carry headers, as with NestJS.
 class inbox_reply_sink final : public immediate_reply_sink {
  public:
-  // `reply` outlives the sink (the message or the coroutine that owns it).
-  inbox_reply_sink(std::shared_ptr<detail::connection> c, const char* reply, const json::value& id,
-                   const logger& log)
-      : conn_(std::move(c)), reply_(reply), id_(id), log_(log) {}
+  inbox_reply_sink(detail::connection& c, const char* reply, const logger& log)
+      : conn_(c), reply_(reply), log_(log) {}
   // Publishing only queues in the connection's buffer: it never waits.
-  void send_now(reply_packet r) override {
+  void send_now(reply_packet r, const json::value& id) override {
     if (!*reply_) return;  // NestJS sends nothing when the request has no reply subject
     text_.clear();
-    encode_reply(text_, r, id_);
-    const natsStatus s = conn_->publish(reply_, nullptr, text_);
-    conn_->kick();
+    encode_reply(text_, r, id);
+    const natsStatus s = conn_.publish(reply_, nullptr, text_);
+    conn_.kick();
     if (s != NATS_OK) {
       log_.error(source, "cannot publish the reply to " + std::string(reply_) + ": " +
                              natsStatus_GetText(s));
@@ -48,28 +47,10 @@ class inbox_reply_sink final : public immediate_reply_sink {
   }
 
  private:
-  std::shared_ptr<detail::connection> conn_;
+  detail::connection& conn_;
   const char* reply_;
-  const json::value& id_;
   const logger& log_;
   std::string text_;
-};
-
-// NestJS's metadata of a message with headers: the first value of each header.
-json::object metadata_of(const nats::headers& headers) {
-  json::object metadata;
-  for (const auto& [k, v] : headers) {
-    if (!metadata.contains(k)) metadata[k] = v;
-  }
-  return metadata;
-}
-
-// One message and its decoded packet, kept for a handler that runs later.
-struct inbound {
-  inbound_packet packet;
-  std::string subject;
-  std::string reply;
-  nats::headers headers;
 };
 
 }  // namespace
@@ -77,9 +58,32 @@ struct inbound {
 struct server::impl : std::enable_shared_from_this<impl> {
   explicit impl(server_options o) : opts(std::move(o)) {}
 
+  // A subscribed route; its address is stable while the server lives.
+  struct subscribed_route {
+    std::string route;
+    json::value channel;  // the pattern of an external message
+    bool durable;         // consumed from JetStream
+  };
+  const subscribed_route* add_route(const std::string& route, bool durable) {
+    return subscribed
+        .emplace_back(std::make_unique<subscribed_route>(route, json::value(route), durable))
+        .get();
+  }
+
+  // What the library's delivery threads hand over, in arrival order (across all subjects: the
+  // server's delivery is ordered), served on our executor in batches.
+  struct delivery {
+    const subscribed_route* route;  // used only while the server lives
+    detail::msg_ptr msg;
+  };
+
   awaitable<void> listen(dispatcher& d) {
-    disp = &d;
+    disp.emplace(d);
     ex = co_await asio::this_coro::executor;
+    bridge = roost::detail::thread_bridge<delivery>::make(
+        ex, [weak = weak_from_this()](std::vector<delivery>& batch) {
+          if (auto s = weak.lock()) s->serve_batch(batch);
+        });
     // These run on a library thread: they log, and take no reference to the server (its last
     // one must not be dropped there: closing the connection waits for these callbacks).
     detail::connection_events events;
@@ -146,30 +150,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     return name;
   }
 
-  // JetStream (roost extension): each event is acknowledged once its handlers succeeded,
-  // negatively acknowledged (delivered again) when one threw, and terminated when it is not
-  // JSON (it never will be).
+  // JetStream (roost extension): events are settled by the core's rule
+  // (roost/acknowledgement.hpp, jetstream_options::ack), and one that is not JSON is terminated
+  // (it never will be).
   awaitable<void> consume(std::string route, std::string queue) {
-    std::weak_ptr<impl> weak = shared_from_this();
-    const json::value channel(route);
-    auto on_msg = [weak, route, channel, ex = ex, log = opts.log](detail::msg_ptr m) {
-      auto packet = decode_inbound(detail::data_of(m.get()), channel);
-      if (!packet) {
-        log.error(source, "The invalid received message from nats subject " +
-                              std::string(natsMsg_GetSubject(m.get())) +
-                              " (not JSON); terminated in the stream");
-        natsMsg_Term(m.get(), nullptr);
-        return;
-      }
-      auto s = weak.lock();
-      if (!s) return;
-      // An event, whatever the packet says: a stream stores no reply subject.
-      packet->id.reset();
-      inbound in{std::move(*packet), natsMsg_GetSubject(m.get()), "", detail::headers_of(m.get())};
-      std::shared_ptr<natsMsg> msg(m.release(), detail::msg_deleter{});
-      asio::co_spawn(ex, serve_durable(std::move(s), route, std::move(in), std::move(msg)),
-                     asio::detached);
-    };
+    const subscribed_route* sr = add_route(route, true);
+    auto on_msg = [sr, bridge = bridge](detail::msg_ptr m) { bridge->push({sr, std::move(m)}); };
     const auto& js = *opts.jetstream;
     std::string stream = js.stream, name = durable_name(route);
     detail::message_fn fn = std::move(on_msg);
@@ -177,81 +163,108 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                 std::move(name), js.ack_wait, js.max_deliver, std::move(fn));
   }
 
-  static awaitable<void> serve_durable(std::shared_ptr<impl> self, std::string route, inbound in,
-                                       std::shared_ptr<natsMsg> msg) {
-    const json::object metadata = metadata_of(in.headers);
-    const json::object* md = in.headers.empty() ? nullptr : &metadata;
-    context ctx(std::move(in.packet.pattern), std::move(in.subject), std::move(in.headers), md);
-    co_await self->disp->dispatch_route(std::move(route), in.packet, ctx, nullptr);
-    const natsStatus s =
-        ctx.handler_failed() ? natsMsg_Nak(msg.get(), nullptr) : natsMsg_Ack(msg.get(), nullptr);
-    if (s != NATS_OK) {
-      self->opts.log.warn(source, std::string("cannot acknowledge an event of ") + ctx.subject() +
-                                      ": " + natsStatus_GetText(s) + " (it will come again)");
+  // A JetStream event: its context settles it with the stream.
+  struct durable_origin {
+    std::shared_ptr<impl> server;
+    std::shared_ptr<natsMsg> msg;
+
+    nats::context make_context(json::value pattern, std::optional<json::object>) {
+      acknowledgement ack{server->opts.jetstream->ack,
+                          [server = server, msg = msg](settlement s) { server->settle(*msg, s); }};
+      return nats::context(std::move(pattern), natsMsg_GetSubject(msg.get()),
+                           detail::headers_of(msg.get()), std::move(ack));
     }
-    self->conn->kick();
+  };
+
+  void serve_durable(const subscribed_route& sr, detail::msg_ptr m) {
+    auto packet = decode_inbound(detail::data_of(m.get()), sr.channel);
+    if (!packet) {
+      opts.log.error(source, "The invalid received message from nats subject " +
+                                 std::string(natsMsg_GetSubject(m.get())) +
+                                 " (not JSON); terminated in the stream");
+      natsMsg_Term(m.get(), nullptr);
+      return;
+    }
+    // An event, whatever the packet says: a stream stores no reply subject.
+    packet->id.reset();
+    std::shared_ptr<natsMsg> msg(m.release(), detail::msg_deleter{});
+    disp->serve(ex, *packet, durable_origin{shared_from_this(), std::move(msg)}, sr.route);
   }
 
-  // A subscribed route; its address is stable while the server lives.
-  struct subscribed_route {
-    std::string route;
-    json::value channel;  // the pattern of an external message
-  };
-
-  // Messages handed over by the library's delivery thread, in arrival order (across all
-  // subjects: the server's delivery is ordered). They are served on our executor in batches:
-  // one hand-over (and at most one wake-up) for all the messages that arrived while the
-  // previous batch was served, instead of one per message.
-  struct mailbox {
-    std::mutex mutex;
-    std::vector<std::pair<const subscribed_route*, detail::msg_ptr>> messages;
-    bool posted = false;  // a serve_batch() is queued that has not taken `messages` yet
-  };
+  // Ack: done. Redeliver: Nak. Drop: acknowledged. Dead letter: terminated, which JetStream
+  // announces (MSG_TERMINATED advisory) for a dead-letter consumer to pick up.
+  void settle(natsMsg& m, settlement s) {
+    natsStatus st = NATS_OK;
+    switch (s) {
+      case settlement::ack:
+      case settlement::drop:
+        st = natsMsg_Ack(&m, nullptr);
+        break;
+      case settlement::redeliver:
+        st = natsMsg_Nak(&m, nullptr);
+        break;
+      case settlement::dead_letter:
+        st = natsMsg_Term(&m, nullptr);
+        break;
+    }
+    if (st != NATS_OK) {
+      opts.log.warn(source, "cannot settle (" + std::string(to_string(s)) + ") an event of " +
+                                natsMsg_GetSubject(&m) + ": " + natsStatus_GetText(st) +
+                                " (it will come again)");
+    }
+    conn->kick();
+  }
 
   void subscribe(const std::string& route, const std::string& queue) {
-    std::weak_ptr<impl> weak = shared_from_this();
-    const subscribed_route* sr =
-        subscribed.emplace_back(std::make_unique<subscribed_route>(route, json::value(route)))
-            .get();
+    const subscribed_route* sr = add_route(route, false);
     // Runs on a library thread: it only queues the message, and takes no reference to the
-    // server there (closing the connection waits for these callbacks). `sr` is used only
-    // while the server lives.
-    auto on_msg = [weak, sr, box = box, ex = ex](detail::msg_ptr m) {
-      bool post;
-      {
-        std::lock_guard lock(box->mutex);
-        box->messages.emplace_back(sr, std::move(m));
-        post = !std::exchange(box->posted, true);
-      }
-      if (!post) return;
-      asio::post(ex, [weak] {
-        if (auto s = weak.lock()) s->serve_batch();
-      });
-    };
+    // server there (closing the connection waits for these callbacks).
+    auto on_msg = [sr, bridge = bridge](detail::msg_ptr m) { bridge->push({sr, std::move(m)}); };
     conn->subscribe(route, queue, std::move(on_msg));
   }
 
-  void serve_batch() {
-    decltype(mailbox::messages) batch;
-    {
-      std::lock_guard lock(box->mutex);
-      batch.swap(box->messages);
-      box->posted = false;
+  // A message of a plain subscription: its context and reply sink. The message and the server
+  // are borrowed while it is served at once; what a later coroutine needs is copied or shared.
+  struct message_origin {
+    impl* server;
+    natsMsg* msg;  // null once retained
+    std::shared_ptr<impl> owner;
+    std::string subject, reply;
+    nats::headers headers;
+
+    message_origin(impl* s, natsMsg* m) : server(s), msg(m), headers(detail::headers_of(m)) {}
+
+    nats::context make_context(json::value pattern, std::optional<json::object>) {
+      return nats::context(std::move(pattern), msg ? natsMsg_GetSubject(msg) : subject,
+                           std::move(headers));
     }
+    inbox_reply_sink make_sink() {
+      const char* to = msg ? natsMsg_GetReply(msg) : reply.c_str();
+      return inbox_reply_sink(*server->conn, to ? to : "", server->opts.log);
+    }
+    void retain() {
+      owner = server->shared_from_this();
+      subject = natsMsg_GetSubject(msg);
+      if (const char* r = natsMsg_GetReply(msg)) reply = r;
+      msg = nullptr;
+    }
+  };
+
+  void serve_batch(std::vector<delivery>& batch) {
     // The replies leave in parts while the rest are served, and the last part at once.
     std::size_t served = 0;
     for (auto& [sr, m] : batch) {
-      serve_message(*sr, m.get());
+      if (sr->durable) {
+        serve_durable(*sr, std::move(m));
+      } else {
+        serve_message(*sr, m.get());
+      }
       if (++served % roost::detail::replies_per_part == 0) conn->write_now();
     }
     conn->write_now();
-    batch.clear();
-    std::lock_guard lock(box->mutex);
-    if (box->messages.empty()) box->messages.swap(batch);  // keeps the capacity for the next one
   }
 
   void serve_message(const subscribed_route& sr, natsMsg* m) {
-    const std::string& route = sr.route;
     // Most messages are served before this returns: their JSON lives in a scratch buffer that
     // is dropped at once instead of being freed value by value.
     alignas(std::max_align_t) unsigned char scratch[4096];
@@ -263,40 +276,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                  std::string(natsMsg_GetSubject(m)) + " (not JSON); dropped");
       return;
     }
-    const char* reply = natsMsg_GetReply(m);
-    auto& p = *packet;
-    nats::headers headers = detail::headers_of(m);
-    {
-      // Handlers that cannot suspend are served here. What a handler can keep (its context's
-      // pattern and metadata; payloads are converted) is copied out of the scratch buffer.
-      const json::object metadata = metadata_of(headers);
-      const json::object* md = headers.empty() ? nullptr : &metadata;
-      context ctx(json::value(p.pattern, json::storage_ptr()), natsMsg_GetSubject(m), headers, md);
-      if (!p.id) {
-        if (disp->try_dispatch_route(route, p, ctx, nullptr)) return;
-      } else {
-        inbox_reply_sink sink(conn, reply ? reply : "", *p.id, opts.log);
-        if (disp->try_dispatch_route(route, p, ctx, &sink)) return;
-      }
-    }
-    // The others get a coroutine (started at once by co_spawn on this thread, so messages
-    // still start in arrival order).
-    inbound in{with_default_storage(p), natsMsg_GetSubject(m), reply ? reply : "",
-               std::move(headers)};
-    asio::co_spawn(ex, serve(shared_from_this(), route, std::move(in)), asio::detached);
-  }
-
-  static awaitable<void> serve(std::shared_ptr<impl> self, std::string route, inbound in) {
-    const json::object metadata = metadata_of(in.headers);
-    const json::object* md = in.headers.empty() ? nullptr : &metadata;
-    context ctx(std::move(in.packet.pattern), std::move(in.subject), std::move(in.headers), md);
-    auto& p = in.packet;
-    if (p.id) {
-      inbox_reply_sink sink(self->conn, in.reply.c_str(), *p.id, self->opts.log);
-      co_await self->disp->dispatch_route(std::move(route), p, ctx, &sink);
-    } else {
-      co_await self->disp->dispatch_route(std::move(route), p, ctx, nullptr);
-    }
+    disp->serve(ex, *packet, message_origin{this, m}, sr.route);
   }
 
   void stop_accepting() {
@@ -318,11 +298,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   server_options opts;
-  dispatcher* disp = nullptr;
+  std::optional<dispatcher> disp;
   executor ex;
   std::shared_ptr<detail::connection> conn;
   std::vector<std::unique_ptr<subscribed_route>> subscribed;
-  std::shared_ptr<mailbox> box = std::make_shared<mailbox>();
+  std::shared_ptr<roost::detail::thread_bridge<delivery>> bridge;
   // Set by close(): the connection's end is then expected. Shared with a library callback.
   std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
 };

@@ -39,12 +39,12 @@ constexpr std::string_view source = "redis server";
 // Publishes the replies of one request to its reply channel.
 class channel_reply_sink final : public immediate_reply_sink {
  public:
-  channel_reply_sink(std::shared_ptr<detail::link> l, std::string channel, const json::value& id)
-      : link_(std::move(l)), channel_(std::move(channel)), id_(id) {}
+  channel_reply_sink(std::shared_ptr<detail::link> l, std::string channel)
+      : link_(std::move(l)), channel_(std::move(channel)) {}
   // A PUBLISH is queued on the connection's write buffer: it never waits.
-  void send_now(reply_packet reply) override {
+  void send_now(reply_packet reply, const json::value& id) override {
     text_.clear();
-    encode_reply(text_, reply, id_);
+    encode_reply(text_, reply, id);
     auto pub = link_->pub();
     // While the broker is away the reply is dropped, as a PUBLISH to a broken connection is.
     if (!pub || !pub->publish(channel_, text_)) {
@@ -56,7 +56,6 @@ class channel_reply_sink final : public immediate_reply_sink {
  private:
   std::shared_ptr<detail::link> link_;
   std::string channel_;
-  const json::value& id_;
   std::string text_;
 };
 
@@ -69,7 +68,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         link(std::make_shared<detail::link>(opts.connection, opts.log, source, false)) {}
 
   awaitable<void> listen(dispatcher& d) {
-    disp = &d;
+    disp.emplace(d);
     ex = co_await asio::this_coro::executor;
     for (const auto* e : d.routes().entries()) routes.push_back(e->route);
     std::weak_ptr<impl> weak = shared_from_this();
@@ -284,34 +283,48 @@ struct server::impl : std::enable_shared_from_this<impl> {
       auto packet = decode_inbound(*payload, chan);
       inbound_packet p = packet ? std::move(*packet)
                                 : inbound_from_value(json::value(json::string(*payload)), chan);
-      asio::co_spawn(
-          ex, serve_entry(shared_from_this(), std::string(key), std::string(id), std::move(p)),
-          asio::detached);
+      asio::co_spawn(ex,
+                     serve_entry(shared_from_this(), std::string(key), std::string(id),
+                                 std::string(*payload), std::move(p)),
+                     asio::detached);
     }
   }
 
+  // Entries are served in a coroutine each, and settled by the core's rule
+  // (roost/acknowledgement.hpp, stream_options::ack) through their context.
   static awaitable<void> serve_entry(std::shared_ptr<impl> self, std::string key, std::string id,
-                                     inbound_packet p) {
-    bool ok = false;
+                                     std::string payload, inbound_packet p) {
     {
-      context ctx(json::value(key), p.metadata ? &*p.metadata : nullptr, key, id);
+      acknowledgement ack{self->opts.streams.ack,
+                          [self, key, id, payload = std::move(payload)](settlement s) {
+                            self->settle(key, id, payload, s);
+                          }};
+      context ctx(json::value(key), std::move(p.metadata), key, id, std::move(ack));
       if (p.id) {
-        channel_reply_sink sink(self->link, key + ".reply", *p.id);
-        co_await self->disp->dispatch(p, ctx, &sink);
+        channel_reply_sink sink(self->link, key + ".reply");
+        co_await self->disp->dispatch(p, ctx, &sink, key);
       } else {
-        co_await self->disp->dispatch(p, ctx, nullptr);
+        co_await self->disp->dispatch(p, ctx, nullptr, key);
       }
-      // A request is answered even when its handler throws: only a failed event is retried.
-      ok = ctx.is_request() || !ctx.handler_failed();
     }
-    // Acknowledged only once its handler succeeded: a failed event stays pending, and is
-    // delivered again (to this server or another) after claim_idle.
-    if (ok) self->ack(key, id);
     {
       std::lock_guard lock(self->mutex);
       --self->stream_in_flight;
     }
     self->maybe_read();
+  }
+
+  // Ack and drop: XACK. Redeliver: left pending, claimed again after claim_idle. Dead letter:
+  // XADD to `<route>:dead`, then XACK (the XADD is sent first on the same connection).
+  void settle(std::string_view key, std::string_view id, std::string_view payload, settlement s) {
+    if (s == settlement::redeliver) return;
+    if (s == settlement::dead_letter) {
+      if (auto pub = link->pub()) {
+        const std::string dead = std::string(key) + ":dead";
+        pub->command({"XADD", dead, "*", "m", payload, "id", id});
+      }
+    }
+    ack(key, id);
   }
 
   void ack(std::string_view key, std::string_view id) {
@@ -397,32 +410,37 @@ struct server::impl : std::enable_shared_from_this<impl> {
       // pattern is the channel.
       p = inbound_from_value(json::value(json::string(payload)), chan);
     }
-    {
-      // Handlers that cannot suspend are served here, without a coroutine.
-      context ctx(json::value(key), p.metadata ? &*p.metadata : nullptr, std::string(channel));
-      if (!p.id) {
-        if (disp->try_dispatch(p, ctx, nullptr)) return;
-      } else {
-        channel_reply_sink sink(link, std::string(channel) + ".reply", *p.id);
-        if (disp->try_dispatch(p, ctx, &sink)) return;
-      }
-    }
-    asio::co_spawn(ex,
-                   serve(shared_from_this(), std::string(key), std::string(channel), std::move(p)),
-                   asio::detached);
+    // The handler is found by `key`, a subscribed route already.
+    disp->serve(ex, p, message_origin{this, key, channel, nullptr, {}, {}}, key);
   }
 
-  static awaitable<void> serve(std::shared_ptr<impl> self, std::string key, std::string channel,
-                               inbound_packet p) {
-    context ctx(json::value(key), p.metadata ? &*p.metadata : nullptr, channel);
-    if (p.id) {
-      // NestJS 12 replies to the concrete channel's reply channel, also in wildcards mode.
-      channel_reply_sink sink(self->link, channel + ".reply", *p.id);
-      co_await self->disp->dispatch(p, ctx, &sink);
-    } else {
-      co_await self->disp->dispatch(p, ctx, nullptr);
+  // A message of a subscription: its context and reply sink. The server, the key and the
+  // channel are borrowed while it is served at once, kept when it is served later.
+  struct message_origin {
+    impl* server;
+    std::string_view key_view, channel_view;  // borrowed until retain()
+    std::shared_ptr<impl> owner;              // set by retain(), with the copies below
+    std::string key_copy, channel_copy;
+
+    std::string_view key() const { return owner ? key_copy : key_view; }
+    std::string_view channel() const { return owner ? channel_copy : channel_view; }
+
+    redis::context make_context(json::value, std::optional<json::object> metadata) {
+      return redis::context(json::value(key()), std::move(metadata), std::string(channel()));
     }
-  }
+    // NestJS 12 replies to the concrete channel's reply channel, also in wildcards mode.
+    channel_reply_sink make_sink() {
+      std::string to;
+      to.reserve(channel().size() + 6);
+      to.append(channel()).append(".reply");
+      return channel_reply_sink(server->link, std::move(to));
+    }
+    void retain() {
+      key_copy = key_view;
+      channel_copy = channel_view;
+      owner = server->shared_from_this();
+    }
+  };
 
   void stop_accepting() {
     {
@@ -447,7 +465,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   server_options opts;
   std::shared_ptr<detail::link> link;
-  dispatcher* disp = nullptr;
+  std::optional<dispatcher> disp;
   executor ex;
   std::vector<std::string> routes;
   std::mutex mutex;

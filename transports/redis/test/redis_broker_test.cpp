@@ -930,6 +930,90 @@ TEST(redis_streams, requests_and_shared_events_with_redelivery_of_failures) {
       40s, 2);
 }
 
+// The core's acknowledgement rule (roost/acknowledgement.hpp) as the Streams mode carries it
+// out: a dead-letter outcome moves a failed entry to `<route>:dead` and acknowledges it;
+// in manual mode the handler settles, and what it leaves unsettled stays pending.
+TEST(redis_streams, failures_dead_lettered_and_manual_settlement) {
+  const auto p = unique("d.");
+  std::atomic<int> handled{0};
+  router automatic;
+  automatic.event(J(p + "bad"), [&](int) {
+    ++handled;
+    throw std::runtime_error("poison");
+  });
+  automatic.event(J(p + "good"), [&](int) { ++handled; });
+  router manual;
+  manual.event(J(p + "manual"), [&](int n, redis::context& ctx) {
+    ++handled;
+    if (n % 3 == 0) {
+      EXPECT_TRUE(ctx.ack());
+    } else if (n % 3 == 1) {
+      EXPECT_TRUE(ctx.nack(false));  // dead-lettered
+    }
+    // n % 3 == 2: left unsettled
+  });
+  testing::run(
+      [&]() -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto oa = server_opts();
+        oa.streams = streams_in(p + "ga", "a");
+        oa.streams.claim_idle = 60s;  // nothing comes back during the test
+        oa.streams.ack.on_failure = failure_outcome::dead_letter;
+        auto om = server_opts();
+        om.streams = streams_in(p + "gm", "m");
+        om.streams.claim_idle = 60s;
+        om.streams.ack = {true, failure_outcome::dead_letter};
+        service a(automatic, std::move(oa)), m(manual, std::move(om));
+        co_await a.app.start();
+        co_await m.app.start();
+        client_options co;
+        co.connection = broker();
+        co.streams.enabled = true;
+        co.log = logger::silent();
+        client_proxy c(ex, redis::client(std::move(co)));
+        for (int i = 0; i < 3; ++i) co_await c.emit(J(p + "bad"), i);
+        for (int i = 0; i < 2; ++i) co_await c.emit(J(p + "good"), i);
+        for (int i = 0; i < 6; ++i) co_await c.emit(J(p + "manual"), i);
+        const bool all = co_await eventually([&] { return handled == 11; });
+        EXPECT_TRUE(all);
+        auto raw = co_await raw_redis::open(broker());
+        auto length = [&](std::string key) -> awaitable<long long> {
+          auto r = co_await raw.call("XLEN", key);
+          co_return r ? r->integer : -1;
+        };
+        auto pending = [&](std::string key, std::string group) -> awaitable<long long> {
+          auto r = co_await raw.call("XPENDING", key, group);
+          co_return r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? r->element[0]->integer
+                                                                         : -1;
+        };
+        co_await pause_for(300ms);  // the last XADD/XACK reach the broker
+        std::vector<long long> got;
+        for (const auto& [key, group] : std::vector<std::pair<std::string, std::string>>{
+                 {p + "bad", p + "ga"}, {p + "good", p + "ga"}, {p + "manual", p + "gm"}}) {
+          const long long dead = co_await length(key + ":dead");
+          const long long left = co_await pending(key, group);
+          got.push_back(dead);
+          got.push_back(left);
+        }
+        // bad: 3 dead, none pending; good: none; manual: 2 dead (n % 3 == 1), 2 left pending.
+        EXPECT_EQ(got, (std::vector<long long>{3, 0, 0, 0, 2, 2}));
+        // A dead-lettered entry keeps its payload and names the entry it came from.
+        auto first = co_await raw.call("XRANGE", p + "bad:dead", "-", "+", "COUNT", "1");
+        const bool one = first && first->type == REDIS_REPLY_ARRAY && first->elements == 1 &&
+                         first->element[0]->element[1]->elements == 4;
+        EXPECT_TRUE(one);
+        if (one) {
+          const auto* fields = first->element[0]->element[1];
+          EXPECT_EQ(detail::text(*fields->element[0]), "m");
+          EXPECT_NE(detail::text(*fields->element[1]).find("\"data\":0"), std::string_view::npos);
+          EXPECT_EQ(detail::text(*fields->element[2]), "id");
+        }
+        co_await a.app.shutdown();
+        co_await m.app.shutdown();
+      },
+      30s, 2);
+}
+
 TEST(redis_streams, an_event_survives_the_crash_of_its_consumer) {
   const auto p = unique("t.");
   const std::string group = p + "group";

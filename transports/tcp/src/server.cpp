@@ -35,16 +35,28 @@ constexpr std::string_view source = "tcp server";
 // Writes the replies of one request to the connection it came on.
 class socket_reply_sink final : public immediate_reply_sink {
  public:
-  socket_reply_sink(connection& c, const json::value& id) : conn_(c), id_(id) {}
-  void send_now(reply_packet reply) override {
+  explicit socket_reply_sink(connection& c) : conn_(c) {}
+  void send_now(reply_packet reply, const json::value& id) override {
     // Encoded straight into the connection's write queue; a closed connection drops it, as a
     // closed socket would.
-    conn_.send_with([&](std::string& out) { encode_reply(out, reply, id_); });
+    conn_.send_with([&](std::string& out) { encode_reply(out, reply, id); });
   }
 
  private:
-  connection& conn_;  // kept alive by whoever serves the request
-  const json::value& id_;
+  connection& conn_;
+};
+
+// A frame read on a connection: its context and reply sink. The connection is borrowed while
+// the frame is served at once, and shared when it is served later.
+struct frame_origin {
+  connection* conn;
+  std::shared_ptr<connection> owner;
+
+  tcp::context make_context(json::value pattern, std::optional<json::object> metadata) {
+    return tcp::context(std::move(pattern), std::move(metadata), conn->remote());
+  }
+  socket_reply_sink make_sink() { return socket_reply_sink(*conn); }
+  void retain() { owner = conn->shared_from_this(); }
 };
 
 }  // namespace
@@ -55,7 +67,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         tls(opts.tls ? std::optional(detail::make_tls_context(*opts.tls, true)) : std::nullopt) {}
 
   awaitable<void> listen(dispatcher& d) {
-    disp = &d;
+    disp.emplace(d);
     ex = co_await asio::this_coro::executor;
     asio::ip::tcp::resolver resolver(ex);
     auto [rec, results] = co_await resolver.async_resolve(opts.host, std::to_string(opts.port),
@@ -157,35 +169,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       c.close();
       return;
     }
-    std::string route;
-    {
-      // Synchronous handlers are served right here, without a coroutine. What a handler can
-      // keep (the pattern and metadata of its context; payloads are converted) is copied out
-      // of the scratch buffer.
-      std::optional<json::object> metadata;
-      if (packet->metadata) metadata.emplace(*packet->metadata, json::storage_ptr());
-      context ctx(json::value(packet->pattern, json::storage_ptr()),
-                  metadata ? &*metadata : nullptr, c.remote());
-      std::optional<socket_reply_sink> sink;
-      if (packet->id) sink.emplace(c, *packet->id);
-      if (disp->try_dispatch(*packet, ctx, sink ? &*sink : nullptr)) return;
-      route = ctx.route();  // looked up once: the coroutine serves the same route
-    }
-    asio::co_spawn(
-        c.strand(),
-        serve(disp, c.shared_from_this(), with_default_storage(*packet), std::move(route)),
-        asio::detached);
-  }
-
-  static awaitable<void> serve(dispatcher* d, std::shared_ptr<connection> c, inbound_packet p,
-                               std::string route) {
-    context ctx(std::move(p.pattern), p.metadata ? &*p.metadata : nullptr, c->remote());
-    if (p.id) {
-      socket_reply_sink sink(*c, *p.id);
-      co_await d->dispatch_route(std::move(route), p, ctx, &sink);
-    } else {
-      co_await d->dispatch_route(std::move(route), p, ctx, nullptr);
-    }
+    disp->serve(c.strand(), *packet, frame_origin{&c, nullptr});
   }
 
   void stop_accepting() {
@@ -211,7 +195,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   server_options opts;
   std::optional<asio::ssl::context> tls;
-  dispatcher* disp = nullptr;
+  std::optional<dispatcher> disp;
   executor ex;
   std::optional<asio::ip::tcp::acceptor> acceptor;
   std::atomic<std::uint16_t> port{0};

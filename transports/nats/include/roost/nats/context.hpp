@@ -12,26 +12,24 @@
 
 namespace roost::nats {
 
-/// NATS message headers, in the order they came, a key possibly repeated.
-using headers = std::vector<std::pair<std::string, std::string>>;
+/// NATS message headers, in the order they came, a name possibly repeated.
+using headers = roost::headers;
 
-/// What a handler knows about a message that came over NATS.
+/// What a handler knows about a message that came over NATS. Its headers() are the message's
+/// NATS headers; metadata() gives them as an object (the first value of each name).
 class context final : public roost::context {
  public:
-  /// `metadata` (the headers as an object, first value of each key) must outlive the context.
-  context(json::value pattern, std::string subject, nats::headers h, const json::object* metadata);
+  /// `ack`: for a JetStream event, how it is settled (roost/acknowledgement.hpp).
+  context(json::value pattern, std::string subject, roost::headers h, acknowledgement ack = {});
 
   /// The subject the message was published to (NestJS's `getSubject()`); with a wildcard
   /// handler, the concrete subject.
   const std::string& subject() const noexcept { return subject_; }
-  /// Every header of the message (NestJS's `getHeaders()`); empty when it had none.
-  const nats::headers& headers() const noexcept { return headers_; }
-  /// The first value of header `key`, or nullptr.
-  const std::string* header(std::string_view key) const noexcept;
+  /// The first value of header `key`, or nullptr (NestJS's `getHeaders()` is headers()).
+  const std::string* header(std::string_view key) const { return headers().get(key); }
 
  private:
   std::string subject_;
-  nats::headers headers_;
 };
 
 }  // namespace roost::nats

@@ -1,6 +1,7 @@
 #pragma once
 /// \file Options of the NATS transport (NestJS `Transport.NATS`), with NestJS's defaults.
 
+#include <roost/acknowledgement.hpp>
 #include <roost/log.hpp>
 
 #include <chrono>
@@ -76,6 +77,11 @@ struct jetstream_options {
   std::chrono::milliseconds ack_wait{30'000};
   /// Deliveries of one event at most; -1: no limit.
   int max_deliver = -1;
+  /// How events are settled (roost/acknowledgement.hpp): by default acknowledged once their
+  /// handlers returned, delivered again (Nak) when one threw. `dead_letter` terminates the
+  /// event (JetStream's MSG_TERMINATED advisory names it); `drop` acknowledges it. Manual:
+  /// handlers call `ctx.ack()` / `ctx.nack(requeue)`.
+  ack_policy ack;
 };
 
 struct server_options : connection_options {

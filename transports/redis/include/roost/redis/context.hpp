@@ -12,8 +12,9 @@ namespace roost::redis {
 /// field of the message body is not used for routing, as in NestJS).
 class context final : public roost::context {
  public:
-  context(json::value pattern, const json::object* metadata, std::string channel,
-          std::string stream_id = {});
+  /// `ack`: for a Streams-mode entry, how it is settled (roost/acknowledgement.hpp).
+  context(json::value pattern, std::optional<json::object> metadata, std::string channel,
+          std::string stream_id = {}, acknowledgement ack = {});
   /// The channel the message was published to (NestJS's `getChannel()`); in the Streams mode,
   /// the stream it was read from.
   const std::string& channel() const noexcept { return channel_; }

@@ -1,6 +1,7 @@
 #pragma once
 /// \file Options of the Redis transport (NestJS `Transport.REDIS`), with NestJS's defaults.
 
+#include <roost/acknowledgement.hpp>
 #include <roost/log.hpp>
 
 #include <chrono>
@@ -70,6 +71,12 @@ struct stream_options {
   std::chrono::milliseconds claim_idle{30'000};
   /// Client: the streams are trimmed to about this many entries (`XADD MAXLEN ~`); 0: never.
   std::size_t max_length = 100'000;
+  /// Server: how entries are settled (roost/acknowledgement.hpp). By default XACKed once
+  /// handled, and an event whose handler threw is left pending (claimed again after
+  /// `claim_idle`). `dead_letter` moves it to the stream `<route>:dead` (field `m`, the
+  /// original payload), then XACKs it; `drop` XACKs it. Manual: handlers call `ctx.ack()` /
+  /// `ctx.nack(requeue)`.
+  ack_policy ack;
 };
 
 struct server_options {

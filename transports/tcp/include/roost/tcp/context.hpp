@@ -10,13 +10,12 @@ namespace roost::tcp {
 /// What a handler knows about a message that came over TCP.
 class context final : public roost::context {
  public:
-  /// `remote` (the connection's) outlives the context.
-  context(json::value pattern, const json::object* metadata, const std::string& remote);
+  context(json::value pattern, std::optional<json::object> metadata, std::string remote);
   /// The client's address, "ip:port".
-  const std::string& remote_endpoint() const noexcept { return *remote_; }
+  const std::string& remote_endpoint() const noexcept { return remote_; }
 
  private:
-  const std::string* remote_;
+  std::string remote_;
 };
 
 }  // namespace roost::tcp
