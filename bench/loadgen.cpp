@@ -11,6 +11,7 @@
 // first few reasons on stderr).
 
 #include "frame_codec.hpp"
+#include "reply_check.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
@@ -50,17 +51,8 @@ struct options {
 struct stats {
   std::vector<std::uint32_t> latencies_us;  // fast requests only
   std::uint64_t completed = 0;
-  std::uint64_t errors = 0, wrong = 0, unknown = 0, lost = 0;  // over the whole run
   std::uint64_t in_flight = 0;  // what is left when the run ends is lost
-  int reported = 0;
-
-  void complain(const char* what, std::string_view frame) {
-    if (reported++ < 5) {
-      std::fprintf(stderr, "loadgen: %s: %.*s\n", what,
-                   static_cast<int>(std::min<std::size_t>(frame.size(), 300)), frame.data());
-    }
-  }
-  std::uint64_t failures() const { return errors + wrong + unknown + lost; }
+  bench::failures failed{"loadgen"};
 };
 
 struct run_state {
@@ -75,32 +67,6 @@ std::string frame_for(const std::string& pattern, const std::string& data, std::
   std::string out;
   roost::tcp::detail::append_frame(out, body);
   return out;
-}
-
-// What a reply says, read without a full parse (the generator must not be the bottleneck).
-struct reply {
-  bool has_id = false, error = false, has_value = false;
-  std::uint64_t id = 0;
-  double value = 0;
-};
-
-reply read_reply(std::string_view f) {
-  reply r;
-  r.error = f.find("\"err\"") != std::string_view::npos;
-  auto p = f.rfind("\"id\":\"");
-  if (p != std::string_view::npos) {
-    p += 6;
-    r.has_id = p < f.size() && f[p] >= '0' && f[p] <= '9';
-    while (p < f.size() && f[p] >= '0' && f[p] <= '9') r.id = r.id * 10 + (f[p++] - '0');
-  }
-  static constexpr std::string_view key = "\"response\":";
-  const auto v = f.find(key);
-  if (v != std::string_view::npos) {
-    const char* b = f.data() + v + key.size();
-    while (b < f.data() + f.size() && *b == ' ') ++b;
-    r.has_value = std::from_chars(b, f.data() + f.size(), r.value).ec == std::errc();
-  }
-  return r;
 }
 
 asio::awaitable<void> connection(run_state& rs, stats& st, int inflight) {
@@ -141,26 +107,16 @@ asio::awaitable<void> connection(run_state& rs, stats& st, int inflight) {
     for (;;) {
       auto f = dec.next();
       if (!f || !*f) break;
-      const reply r = read_reply(**f);
+      const bench::reply r = bench::read_reply(**f);
       auto it = r.has_id ? pending.find(r.id) : pending.end();
       if (it == pending.end()) {
-        ++st.unknown;
-        st.complain("a reply to no request in flight", **f);
+        st.failed.not_in_flight(**f);
         continue;
       }
       const auto [sent, slow] = it->second;
       pending.erase(it);
       --st.in_flight;
-      bool good = false;
-      if (r.error) {
-        ++st.errors;
-        st.complain("an error reply", **f);
-      } else if (!r.has_value || r.value != (slow ? rs.opt->slow_expect : rs.opt->expect)) {
-        ++st.wrong;
-        st.complain("a wrong value", **f);
-      } else {
-        good = true;
-      }
+      const bool good = st.failed.check(r, slow ? rs.opt->slow_expect : rs.opt->expect, **f);
       if (good && sent >= rs.measure_from && now < rs.stop) {
         ++st.completed;
         if (!slow) {
@@ -258,27 +214,16 @@ int main(int argc, char** argv) {
   // A server that stops answering must not hang the run: what is still in flight 5 s after
   // the end is lost.
   ioc.run_until(rs.stop + std::chrono::seconds(5));
-  st.lost = st.in_flight;
+  st.failed.lost = st.in_flight;
   const double rate = st.completed / o.seconds;
   auto& l = st.latencies_us;
+  std::printf("{\"inflight\":%d,\"connections\":%d,\"seconds\":%.1f,\"requests\":%llu,", o.inflight,
+              o.connections, o.seconds, static_cast<unsigned long long>(st.completed));
+  st.failed.print_fields();
   std::printf(
-      "{\"inflight\":%d,\"connections\":%d,\"seconds\":%.1f,\"requests\":%llu,"
-      "\"errors\":%llu,\"wrong\":%llu,\"unknown\":%llu,\"lost\":%llu,"
-      "\"failed_connections\":%d,\"rps\":%.0f,\"p50_us\":%.0f,"
-      "\"p99_us\":%.0f,\"p999_us\":%.0f}\n",
-      o.inflight, o.connections, o.seconds, static_cast<unsigned long long>(st.completed),
-      static_cast<unsigned long long>(st.errors), static_cast<unsigned long long>(st.wrong),
-      static_cast<unsigned long long>(st.unknown), static_cast<unsigned long long>(st.lost), failed,
-      rate, pct(l, 50), pct(l, 99), pct(l, 99.9));
-  if (failed || st.failures() || st.completed == 0) {
-    std::fprintf(
-        stderr,
-        "loadgen: FAILED: %llu error replies, %llu wrong values, %llu replies to no "
-        "request, %llu requests never answered, %d failed connections, %llu served\n",
-        static_cast<unsigned long long>(st.errors), static_cast<unsigned long long>(st.wrong),
-        static_cast<unsigned long long>(st.unknown), static_cast<unsigned long long>(st.lost),
-        failed, static_cast<unsigned long long>(st.completed));
-    return 1;
-  }
-  return 0;
+      "\"failed_connections\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
+      "\"p999_us\":%.0f}\n",
+      failed, rate, pct(l, 50), pct(l, 99), pct(l, 99.9));
+  std::fflush(stdout);
+  return st.failed.verdict(st.completed, failed);
 }
