@@ -65,6 +65,12 @@ run_point() {
   err=$(mktemp)
   taskset -c "$client_cpu" "$@" >"$res" 2>"$err" &
   lg=$!
+  # Its warm-up starts when it prints START (a NestJS client takes a second to load first).
+  for _ in $(seq 1 3000); do
+    grep -q '^START' "$res" && break
+    kill -0 "$lg" 2>/dev/null || break
+    sleep 0.01
+  done
   sleep "$warmup"
   s0=$(ticks "$spid")
   [ "$bpid" = - ] || b0=$(ticks "$bpid")
@@ -107,7 +113,7 @@ write_meta() {
   {
     printf 'date\t%s\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
     printf 'commit\t%s\n' "$(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- . ':!bench/data' 2>/dev/null || echo '+changes')"
-    printf 'cpus\t%s x %s\n' "$(nproc)" "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+    printf 'cpus\t%s\n' "$(nproc)"
     printf 'load_average_at_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
     printf 'seconds_per_point\t%s\n' "$secs"
     printf 'rounds\t%s\n' "$rounds"

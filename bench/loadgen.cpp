@@ -198,6 +198,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   run_state rs{&o};
+  std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
+  std::fflush(stdout);
   rs.start = clock_type::now();
   rs.measure_from = rs.start + std::chrono::duration_cast<clock_type::duration>(
                                    std::chrono::duration<double>(o.warmup));

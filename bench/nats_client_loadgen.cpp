@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
       ioc,
       [&]() -> roost::awaitable<void> {
         co_await c.connect();
+        std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
+        std::fflush(stdout);
         const auto start = clock_type::now();
         rs.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
                                       std::chrono::duration<double>(warmup));

@@ -249,6 +249,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nats_loadgen: cannot connect to %s: %s\n", o.url.c_str(), e.what());
     return 1;
   }
+  std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
+  std::fflush(stdout);
   const auto start = clock_type::now();
   s.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
                                std::chrono::duration<double>(o.warmup));

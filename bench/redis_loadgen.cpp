@@ -188,6 +188,8 @@ int main(int argc, char** argv) {
     auto r = s.sub_reader.next();
     if (r && *r) break;
   }
+  std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
+  std::fflush(stdout);
   const auto start = clock_type::now();
   s.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
                                std::chrono::duration<double>(o.warmup));

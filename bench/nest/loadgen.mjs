@@ -17,6 +17,7 @@ const expected = 6;
 
 const client = ClientProxyFactory.create(transportOptions(Transport, args.url));
 await client.connect();
+process.stdout.write("START\n"); // the warm-up begins: bench/lib.sh times its CPU samples from here
 const start = performance.now();
 const measureFrom = start + warmup * 1000;
 const stop = measureFrom + seconds * 1000;
