@@ -76,17 +76,18 @@ names='BEGIN { name["roost"] = "roost"; name["nestjs"] = "NestJS"; name["limit"]
 # The headline: K = 256 per transport, with the C++ load generator and with a NestJS client.
 awk -v tcp="$tcp" -v redis="$redis" -v nats="$nats" "$lib"'
 function row(label, file, c, has_limit) {
-  printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", label,
+  printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", label,
     cell(file, "roost", c, 256, "rps", "int"), cell(file, "nestjs", c, 256, "rps", "int"),
     rcell(file, "roost", c, 256, file, "nestjs", c, 256, "rps", "times"),
     cell(file, "roost", c, 256, "server_cpu_us", "num"), cell(file, "nestjs", c, 256, "server_cpu_us", "num"),
     rcell(file, "nestjs", c, 256, file, "roost", c, 256, "server_cpu_us", "times"),
-    has_limit ? rcell(file, "roost", c, 256, file, "limit", c, 256, "rps", "pct") : "—"
+    has_limit ? rcell(file, "roost", c, 256, file, "limit", c, 256, "rps", "pct") : "—",
+    has_limit ? rcell(file, "roost", c, 256, file, "limit", c, 256, "server_cpu_us", "times") : "—"
 }
 BEGIN {
   load(tcp); load(redis); load(nats)
-  print "| transport, client | roost req/s | NestJS req/s | roost ÷ NestJS | roost server CPU µs/req | NestJS server CPU µs/req | NestJS ÷ roost CPU | roost ÷ limit |"
-  print "|---|---|---|---|---|---|---|---|"
+  print "| transport, client | roost req/s | NestJS req/s | roost ÷ NestJS | roost server CPU µs/req | NestJS server CPU µs/req | NestJS ÷ roost CPU | roost ÷ limit req/s | roost ÷ limit CPU |"
+  print "|---|---|---|---|---|---|---|---|---|"
   row("TCP, C++ load generator", tcp, "loadgen", 1)
   row("TCP, NestJS `ClientTCP`", tcp, "nestjs", 0)
   row("Redis, C++ load generator", redis, "loadgen", 1)
@@ -160,7 +161,7 @@ BEGIN {
   n = 0; for (x in rounds) n++
   printf "One server core each, 256 requests in flight, medians of %d rounds (the range over the rounds in brackets): ", n
   printf "over TCP roost serves %s requests/s against NestJS'"'"'s %s, %s as many, with %s less CPU per request; ", m(tcp, "roost", "loadgen", 256, "rps"), m(tcp, "nestjs", "loadgen", 256, "rps"), r(tcp, "roost", "nestjs", "loadgen", "rps"), r(tcp, "nestjs", "roost", "loadgen", "server_cpu_us")
-  printf "a hand-written server that does nothing else (the limit) does %s, roost %s of it. ", m(tcp, "limit", "loadgen", 256, "rps"), p(tcp, "roost", "limit", "loadgen", "rps")
+  printf "a hand-written server that does nothing else (the limit) does %s, roost %s of it, spending %s its CPU per request. ", m(tcp, "limit", "loadgen", 256, "rps"), p(tcp, "roost", "limit", "loadgen", "rps"), r(tcp, "roost", "limit", "loadgen", "server_cpu_us")
   printf "Over Redis %s NestJS'"'"'s throughput (%s of the limit through the same broker), over NATS %s. ", r(redis, "roost", "nestjs", "loadgen", "rps"), p(redis, "roost", "limit", "loadgen", "rps"), r(nats, "roost", "nestjs", "loadgen", "rps")
   printf "A NestJS client calling roost instead of NestJS gets %s as many replies over TCP, %s over Redis, %s over NATS. ", r(tcp, "roost", "nestjs", "nestjs", "rps"), r(redis, "roost", "nestjs", "nestjs", "rps"), r(nats, "roost", "nestjs", "nestjs", "rps")
   print "Measured on a 2-core machine shared with other work: the ratios and the CPU time per request hold better than the rates. Every run is in `bench/data/`; details and commands in [docs/benchmarks.md](docs/benchmarks.md)."

@@ -20,7 +20,12 @@ struct reply {
 
 inline reply read_reply(std::string_view f) {
   reply r;
-  r.error = f.find("\"err\"") != std::string_view::npos;
+  // `"err":null` (which some peers send with a value) is no error.
+  if (const auto e = f.find("\"err\":"); e != std::string_view::npos) {
+    auto q = e + 6;
+    while (q < f.size() && f[q] == ' ') ++q;
+    r.error = f.substr(q, 4) != "null";
+  }
   auto p = f.rfind("\"id\":\"");
   if (p != std::string_view::npos) {
     p += 6;
