@@ -25,7 +25,11 @@ function load(file,   line, n, h, i, f) {
     if (++n == 1) { for (i = 1; i in f; i++) col[file, f[i]] = i; continue }
     rounds[f[1]] = 1
     for (i = 5; i in f; i++) v[file, f[2], f[3], f[4], i, f[1]] = f[i]
+    # The share of its core the server used: requests/s × CPU seconds per request.
+    r_ = f[col[file, "rps"]]; c_ = f[col[file, "server_cpu_us"]]
+    v[file, f[2], f[3], f[4], 99, f[1]] = (c_ == "-" || c_ == "") ? "-" : r_ * c_ / 1e6
   }
+  col[file, "core_use"] = 99
   close(file)
 }
 function sort_n(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
@@ -101,16 +105,16 @@ detail() {  # FILE BROKER(0|1)
   awk -v file="$1" -v broker="$2" "$lib$names"'
   BEGIN {
     load(file)
-    printf "| server | client | K | requests/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/req |%s\n", broker ? " broker CPU µs/req |" : ""
-    printf "|---|---|---|---|---|---|---|---|%s\n", broker ? "---|" : ""
+    printf "| server | client | K | requests/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/req | server core used |%s\n", broker ? " broker CPU µs/req |" : ""
+    printf "|---|---|---|---|---|---|---|---|---|%s\n", broker ? "---|" : ""
     ns = split("roost nestjs limit", S, " "); nc = split("loadgen nestjs roost", C, " ")
     for (i = 1; i <= ns; i++) for (j = 1; j <= nc; j++) for (k = 1; k <= 256; k *= 16) {
       if (stat(file, S[i], C[j], k, "rps") == "") continue
-      printf "| %s | %s | %d | %s | %s | %s | %s | %s |%s\n", name[S[i]],
+      printf "| %s | %s | %d | %s | %s | %s | %s | %s | %s |%s\n", name[S[i]],
         C[j] == "loadgen" ? "C++" : C[j] == "nestjs" ? "NestJS" : "roost", k,
         cell(file, S[i], C[j], k, "rps", "int"), cell(file, S[i], C[j], k, "p50_us", "int"),
         cell(file, S[i], C[j], k, "p99_us", "int"), cell(file, S[i], C[j], k, "p999_us", "int"),
-        cell(file, S[i], C[j], k, "server_cpu_us", "num"),
+        cell(file, S[i], C[j], k, "server_cpu_us", "num"), cell(file, S[i], C[j], k, "core_use", "pct"),
         broker ? " " cell(file, S[i], C[j], k, "broker_cpu_us", "num") " |" : ""
     }
   }'
