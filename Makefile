@@ -1,14 +1,16 @@
 # roost — the two commands of the quick start, and the benchmark.
 #   make demo    install what is missing, build, run the math service and client on TCP
 #   make test    install what is missing, build, run every test (and the sanitizer build)
-#   make bench   build and run the benchmarks (see docs/benchmarks.md)
+#   make bench   build, run the benchmarks into bench/data and make docs/benchmarks.md's tables
+#                and the README's speed paragraph from them (see docs/benchmarks.md)
+#   make bench-tables   only the tables, from the committed data in bench/data
 
 BUILD      ?= build
 BUILD_SAN  ?= build-san
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo test test-main test-san fuzz bench format clean
+.PHONY: all deps build demo test test-main test-san fuzz bench bench-tables format clean
 
 all: build
 
@@ -28,7 +30,11 @@ test: deps
 	@bash scripts/test.sh
 
 bench: build
-	@bash bench/run.sh $(BUILD)
+	@BENCH_OUT=bench/data bash bench/run.sh $(BUILD)
+	@bash bench/make-tables.sh bench/data
+
+bench-tables:
+	@bash bench/make-tables.sh bench/data
 
 format:
 	clang-format-14 -i $$(git ls-files '*.hpp' '*.cpp')

@@ -4,19 +4,26 @@
 //           [--pattern sum] [--data '[1,2,3]'] [--slow-every N --slow-pattern slow --slow-data 5]
 // With --slow-every N, every Nth request goes to the slow pattern and only the others count
 // in the latency figures (head-of-line blocking shows in their p99).
+// Every reply is checked, warm-up included: its id must be one in flight, and its `response`
+// must equal --expect (6, the sum of the default data; --slow-expect for the slow pattern, by
+// default its data). An error reply, a wrong value, an unknown id, a reply that never came or a
+// failed connection is counted apart, never as served, and makes the run fail (exit 1, with the
+// first few reasons on stderr).
 
 #include "frame_codec.hpp"
+#include "reply_check.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <unordered_map>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace asio = boost::asio;
@@ -37,11 +44,15 @@ struct options {
   int slow_every = 0;
   int idle = 0;  // open this many connections, send nothing, hold them for `seconds`
   std::string slow_pattern = "slow", slow_data = "5";
+  double expect = 6, slow_expect = 5;
+  bool slow_expect_given = false;
 };
 
 struct stats {
   std::vector<std::uint32_t> latencies_us;  // fast requests only
-  std::uint64_t completed = 0, errors = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t in_flight = 0;  // what is left when the run ends is lost
+  bench::failures failed{"loadgen"};
 };
 
 struct run_state {
@@ -58,23 +69,13 @@ std::string frame_for(const std::string& pattern, const std::string& data, std::
   return out;
 }
 
-// Pulls `"id":"<digits>"` out of a reply without a full parse (the generator must not be the
-// bottleneck); checks the reply is a value, not an error.
-bool reply_id(std::string_view f, std::uint64_t& id, bool& error) {
-  error = f.find("\"err\"") != std::string_view::npos;
-  auto p = f.rfind("\"id\":\"");
-  if (p == std::string_view::npos) return false;
-  p += 6;
-  id = 0;
-  while (p < f.size() && f[p] >= '0' && f[p] <= '9') id = id * 10 + (f[p++] - '0');
-  return true;
-}
-
 asio::awaitable<void> connection(run_state& rs, stats& st, int inflight) {
   auto ex = co_await asio::this_coro::executor;
   tcp::socket s(ex);
   tcp::resolver r(ex);
-  co_await asio::async_connect(s, co_await r.async_resolve(rs.opt->host, std::to_string(rs.opt->port), asio::use_awaitable), asio::use_awaitable);
+  co_await asio::async_connect(
+      s, co_await r.async_resolve(rs.opt->host, std::to_string(rs.opt->port), asio::use_awaitable),
+      asio::use_awaitable);
   s.set_option(tcp::no_delay(true));
   std::unordered_map<std::uint64_t, std::pair<clock_type::time_point, bool>> pending;
   std::string out;
@@ -84,6 +85,7 @@ asio::awaitable<void> connection(run_state& rs, stats& st, int inflight) {
     out += slow ? frame_for(rs.opt->slow_pattern, rs.opt->slow_data, id)
                 : frame_for(rs.opt->pattern, rs.opt->data, id);
     pending.emplace(id, std::pair{clock_type::now(), slow});
+    ++st.in_flight;
   };
   for (int i = 0; i < inflight; ++i) issue();
   roost::tcp::detail::frame_decoder dec;
@@ -98,7 +100,6 @@ asio::awaitable<void> connection(run_state& rs, stats& st, int inflight) {
       co_await asio::async_write(s, asio::buffer(sending), asio::use_awaitable);
       sending.clear();
     }
-    if (clock_type::now() >= rs.stop && pending.empty()) break;
     if (pending.empty()) break;
     const std::size_t n = co_await s.async_read_some(asio::buffer(buf), asio::use_awaitable);
     dec.feed(std::string_view(buf.data(), n));
@@ -106,15 +107,17 @@ asio::awaitable<void> connection(run_state& rs, stats& st, int inflight) {
     for (;;) {
       auto f = dec.next();
       if (!f || !*f) break;
-      std::uint64_t id;
-      bool error;
-      if (!reply_id(**f, id, error)) continue;
-      auto it = pending.find(id);
-      if (it == pending.end()) continue;
+      const bench::reply r = bench::read_reply(**f);
+      auto it = r.has_id ? pending.find(r.id) : pending.end();
+      if (it == pending.end()) {
+        st.failed.not_in_flight(**f);
+        continue;
+      }
       const auto [sent, slow] = it->second;
       pending.erase(it);
-      if (sent >= rs.measure_from && now < rs.stop) {
-        if (error) ++st.errors;
+      --st.in_flight;
+      const bool good = st.failed.check(r, slow ? rs.opt->slow_expect : rs.opt->expect, **f);
+      if (good && sent >= rs.measure_from && now < rs.stop) {
         ++st.completed;
         if (!slow) {
           st.latencies_us.push_back(static_cast<std::uint32_t>(
@@ -139,21 +142,45 @@ int main(int argc, char** argv) {
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--host") o.host = v;
-    else if (k == "--port") o.port = static_cast<unsigned short>(std::stoi(v));
-    else if (k == "--inflight") o.inflight = std::stoi(v);
-    else if (k == "--connections") o.connections = std::stoi(v);
-    else if (k == "--seconds") o.seconds = std::stod(v);
-    else if (k == "--warmup") o.warmup = std::stod(v);
-    else if (k == "--pattern") o.pattern = v;
-    else if (k == "--data") o.data = v;
-    else if (k == "--slow-every") o.slow_every = std::stoi(v);
-    else if (k == "--slow-pattern") o.slow_pattern = v;
-    else if (k == "--slow-data") o.slow_data = v;
-    else if (k == "--idle") o.idle = std::stoi(v);
-    else { std::fprintf(stderr, "loadgen: unknown option %s\n", k.c_str()); return 2; }
+    if (k == "--host")
+      o.host = v;
+    else if (k == "--port")
+      o.port = static_cast<unsigned short>(std::stoi(v));
+    else if (k == "--inflight")
+      o.inflight = std::stoi(v);
+    else if (k == "--connections")
+      o.connections = std::stoi(v);
+    else if (k == "--seconds")
+      o.seconds = std::stod(v);
+    else if (k == "--warmup")
+      o.warmup = std::stod(v);
+    else if (k == "--pattern")
+      o.pattern = v;
+    else if (k == "--data")
+      o.data = v;
+    else if (k == "--slow-every")
+      o.slow_every = std::stoi(v);
+    else if (k == "--slow-pattern")
+      o.slow_pattern = v;
+    else if (k == "--slow-data")
+      o.slow_data = v;
+    else if (k == "--idle")
+      o.idle = std::stoi(v);
+    else if (k == "--expect")
+      o.expect = std::stod(v);
+    else if (k == "--slow-expect") {
+      o.slow_expect = std::stod(v);
+      o.slow_expect_given = true;
+    } else {
+      std::fprintf(stderr, "loadgen: unknown option %s\n", k.c_str());
+      return 2;
+    }
   }
-  if (!o.port) { std::fprintf(stderr, "loadgen: --port is required\n"); return 2; }
+  if (!o.port) {
+    std::fprintf(stderr, "loadgen: --port is required\n");
+    return 2;
+  }
+  if (!o.slow_expect_given) o.slow_expect = std::stod(o.slow_data);  // `slow` answers its data
   asio::io_context ioc(1);
   if (o.idle > 0) {
     // Idle connections, for measuring what each costs the server.
@@ -171,9 +198,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   run_state rs{&o};
+  std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
+  std::fflush(stdout);
   rs.start = clock_type::now();
-  rs.measure_from = rs.start + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.warmup));
-  rs.stop = rs.measure_from + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.seconds));
+  rs.measure_from = rs.start + std::chrono::duration_cast<clock_type::duration>(
+                                   std::chrono::duration<double>(o.warmup));
+  rs.stop = rs.measure_from + std::chrono::duration_cast<clock_type::duration>(
+                                  std::chrono::duration<double>(o.seconds));
   stats st;
   int failed = 0;
   for (int c = 0; c < o.connections; ++c) {
@@ -182,14 +213,19 @@ int main(int argc, char** argv) {
       if (e) ++failed;
     });
   }
-  ioc.run();
+  // A server that stops answering must not hang the run: what is still in flight 5 s after
+  // the end is lost.
+  ioc.run_until(rs.stop + std::chrono::seconds(5));
+  st.failed.lost = st.in_flight;
   const double rate = st.completed / o.seconds;
   auto& l = st.latencies_us;
-  std::printf("{\"inflight\":%d,\"connections\":%d,\"seconds\":%.1f,\"requests\":%llu,"
-              "\"errors\":%llu,\"failed_connections\":%d,\"rps\":%.0f,\"p50_us\":%.0f,"
-              "\"p99_us\":%.0f,\"p999_us\":%.0f}\n",
-              o.inflight, o.connections, o.seconds, static_cast<unsigned long long>(st.completed),
-              static_cast<unsigned long long>(st.errors), failed, rate, pct(l, 50), pct(l, 99),
-              pct(l, 99.9));
-  return failed ? 1 : 0;
+  std::printf("{\"inflight\":%d,\"connections\":%d,\"seconds\":%.1f,\"requests\":%llu,", o.inflight,
+              o.connections, o.seconds, static_cast<unsigned long long>(st.completed));
+  st.failed.print_fields();
+  std::printf(
+      "\"failed_connections\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
+      "\"p999_us\":%.0f}\n",
+      failed, rate, pct(l, 50), pct(l, 99), pct(l, 99.9));
+  std::fflush(stdout);
+  return st.failed.verdict(st.completed, failed);
 }

@@ -1,7 +1,11 @@
 // The roost client side of the NATS benchmark: roost::client_proxy over roost::nats::client,
 // K coroutines each calling `sum [1,2,3]` in a loop for a fixed time; prints the same JSON as
-// bench/nats_loadgen.
+// bench/nats_loadgen. Every reply is checked, warm-up included: an error or a value other than
+// 6 is counted apart, never as served, and fails the run (exit 1), as does a request still
+// unanswered 5 s after the end.
 //   nats_client_loadgen --url nats://127.0.0.1:4222 [--inflight K] [--seconds S] [--warmup W]
+
+#include "reply_check.hpp"
 
 #include <roost/nats.hpp>
 #include <roost/roost.hpp>
@@ -25,7 +29,8 @@ namespace {
 struct run_state {
   clock_type::time_point measure_from, stop;
   std::vector<std::uint32_t> latencies_us;
-  std::uint64_t completed = 0, errors = 0;
+  std::uint64_t completed = 0;
+  bench::failures failed{"nats_client_loadgen"};
   int running = 0;
 };
 
@@ -33,16 +38,22 @@ roost::awaitable<void> worker(roost::client_proxy& c, run_state& rs) {
   const std::vector<int> xs{1, 2, 3};
   while (clock_type::now() < rs.stop) {
     const auto sent = clock_type::now();
-    bool ok = true;
+    bool ok = false;
     try {
-      (void)co_await c.send<int>("sum", xs);
-    } catch (const std::exception&) {
-      ok = false;
+      const int v = co_await c.send<int>("sum", xs);
+      ok = v == 6;
+      if (!ok) {
+        ++rs.failed.wrong;
+        const auto text = std::to_string(v);
+        rs.failed.complain("a wrong value", text);
+      }
+    } catch (const std::exception& e) {
+      ++rs.failed.errors;
+      rs.failed.complain("an error reply", e.what());
     }
     const auto now = clock_type::now();
-    if (sent >= rs.measure_from && now < rs.stop) {
+    if (ok && sent >= rs.measure_from && now < rs.stop) {
       ++rs.completed;
-      if (!ok) ++rs.errors;
       rs.latencies_us.push_back(static_cast<std::uint32_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count()));
     }
@@ -94,6 +105,8 @@ int main(int argc, char** argv) {
       ioc,
       [&]() -> roost::awaitable<void> {
         co_await c.connect();
+        std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
+        std::fflush(stdout);
         const auto start = clock_type::now();
         rs.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
                                       std::chrono::duration<double>(warmup));
@@ -111,15 +124,21 @@ int main(int argc, char** argv) {
   while (!ioc.stopped()) {
     ioc.run_for(std::chrono::milliseconds(50));
     if (failed || (rs.running == 0 && rs.stop != clock_type::time_point{})) break;
+    if (rs.stop != clock_type::time_point{} &&
+        clock_type::now() > rs.stop + std::chrono::seconds(5)) {
+      rs.failed.lost = static_cast<std::uint64_t>(rs.running);  // each worker waits for one reply
+      break;
+    }
   }
   c.close();
   auto& l = rs.latencies_us;
+  std::printf("{\"inflight\":%d,\"connections\":1,\"seconds\":%.1f,\"requests\":%llu,", inflight,
+              seconds, static_cast<unsigned long long>(rs.completed));
+  rs.failed.print_fields();
   std::printf(
-      "{\"inflight\":%d,\"connections\":1,\"seconds\":%.1f,\"requests\":%llu,"
-      "\"errors\":%llu,\"failed_connections\":%d,\"rps\":%.0f,\"p50_us\":%.0f,"
-      "\"p99_us\":%.0f,\"p999_us\":%.0f}\n",
-      inflight, seconds, static_cast<unsigned long long>(rs.completed),
-      static_cast<unsigned long long>(rs.errors), failed, rs.completed / seconds, pct(l, 50),
-      pct(l, 99), pct(l, 99.9));
-  return failed ? 1 : 0;
+      "\"failed_connections\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
+      "\"p999_us\":%.0f}\n",
+      failed, rs.completed / seconds, pct(l, 50), pct(l, 99), pct(l, 99.9));
+  std::fflush(stdout);
+  return rs.failed.verdict(rs.completed, failed);
 }

@@ -5,8 +5,14 @@
 // neither roost's client nor NestJS's is measured: one wildcard reply subscription, request k
 // of the K in flight replies to `<inbox>.<k>`, and each reply sends the next request of its
 // slot; the requests that replies arriving together cause go out in one write.
+// Every reply is checked, warm-up included (bench/reply_check.hpp): it must come to a slot with
+// a request in flight, carry that request's id and the response 6 (--expect). An error, a
+// wrong value, a stray reply, a "no responders" status or a request not answered 2 s after the
+// end fails the run (exit 1).
 //   nats_loadgen --url nats://127.0.0.1:4222 [--inflight K] [--seconds S] [--warmup W]
 //                [--pattern sum] [--data '[1,2,3]']
+
+#include "reply_check.hpp"
 
 #include <boost/asio.hpp>
 
@@ -30,6 +36,7 @@ struct options {
   int inflight = 16;
   double seconds = 5, warmup = 1;
   std::string pattern = "sum", data = "[1,2,3]";
+  double expect = 6;
 };
 
 std::size_t number(std::string_view digits) {
@@ -43,8 +50,10 @@ struct state {
   tcp::socket sock;
   std::string inbox = "_INBOX.bench.";
   std::vector<clock_type::time_point> sent;  // by slot
+  std::vector<std::uint64_t> slot_id;        // the id in flight in each slot, 0 for none
   std::vector<std::uint32_t> latencies_us;
-  std::uint64_t completed = 0, errors = 0, next_id = 0;
+  std::uint64_t completed = 0, next_id = 0;
+  bench::failures failed{"nats_loadgen"};
   clock_type::time_point measure_from, stop;
   std::string in, out, writing;
   std::vector<char> buf = std::vector<char>(256 * 1024);
@@ -56,6 +65,7 @@ struct state {
   void issue(int slot) {
     const std::string body = "{\"pattern\":\"" + opt.pattern + "\",\"data\":" + opt.data +
                              ",\"id\":\"" + std::to_string(++next_id) + "\"}";
+    slot_id[static_cast<std::size_t>(slot)] = next_id;
     out += "PUB ";
     out += opt.pattern;
     out += ' ';
@@ -87,13 +97,26 @@ struct state {
   }
 
   void on_reply(std::string_view subject, std::string_view payload, clock_type::time_point now) {
-    if (subject.size() <= inbox.size()) return;
-    const auto slot = number(subject.substr(inbox.size()));
-    if (slot >= sent.size()) return;
+    const auto slot =
+        subject.size() > inbox.size() ? number(subject.substr(inbox.size())) : sent.size();
+    if (slot >= sent.size() || slot_id[slot] == 0) {
+      failed.not_in_flight(payload);
+      return;
+    }
+    if (payload.empty()) {  // a status message: no responders, or a timeout
+      ++failed.errors;
+      failed.complain("a reply without a payload (no responders?)", subject);
+      return;  // the slot stays busy: its request is lost
+    }
+    const auto reply = bench::read_reply(payload);
+    if (!reply.has_id || reply.id != slot_id[slot]) {
+      failed.not_in_flight(payload);
+      return;
+    }
+    slot_id[slot] = 0;
     --outstanding;
     const auto at = sent[slot];
-    if (at >= measure_from && now < stop) {
-      if (payload.empty() || payload.find("\"err\"") != std::string_view::npos) ++errors;
+    if (failed.check(reply, opt.expect, payload) && at >= measure_from && now < stop) {
       ++completed;
       latencies_us.push_back(static_cast<std::uint32_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(now - at).count()));
@@ -181,6 +204,8 @@ int main(int argc, char** argv) {
       o.pattern = v;
     else if (k == "--data")
       o.data = v;
+    else if (k == "--expect")
+      o.expect = std::stod(v);
     else {
       std::fprintf(stderr, "nats_loadgen: unknown option %s\n", k.c_str());
       return 2;
@@ -198,6 +223,7 @@ int main(int argc, char** argv) {
   state s(io);
   s.opt = o;
   s.sent.resize(static_cast<std::size_t>(o.inflight));
+  s.slot_id.resize(static_cast<std::size_t>(o.inflight));
   try {
     tcp::resolver res(io);
     asio::connect(s.sock, res.resolve(host, port));
@@ -223,6 +249,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nats_loadgen: cannot connect to %s: %s\n", o.url.c_str(), e.what());
     return 1;
   }
+  std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
+  std::fflush(stdout);
   const auto start = clock_type::now();
   s.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
                                std::chrono::duration<double>(o.warmup));
@@ -234,12 +262,14 @@ int main(int argc, char** argv) {
   io.run_until(s.stop + std::chrono::seconds(2));
   const double rps = static_cast<double>(s.completed) / o.seconds;
   auto& l = s.latencies_us;
+  s.failed.lost = static_cast<std::uint64_t>(std::max(0, s.outstanding));
+  std::printf("{\"inflight\":%d,\"connections\":1,\"seconds\":%.1f,\"requests\":%llu,", o.inflight,
+              o.seconds, static_cast<unsigned long long>(s.completed));
+  s.failed.print_fields();
   std::printf(
-      "{\"inflight\":%d,\"connections\":1,\"seconds\":%.1f,\"requests\":%llu,"
-      "\"errors\":%llu,\"failed_connections\":0,\"rps\":%.0f,\"p50_us\":%.0f,"
-      "\"p99_us\":%.0f,\"p999_us\":%.0f}\n",
-      o.inflight, o.seconds, static_cast<unsigned long long>(s.completed),
-      static_cast<unsigned long long>(s.errors), rps, percentile(l, 0.5), percentile(l, 0.99),
-      percentile(l, 0.999));
-  return s.completed > 0 ? 0 : 1;
+      "\"failed_connections\":0,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
+      "\"p999_us\":%.0f}\n",
+      rps, percentile(l, 0.5), percentile(l, 0.99), percentile(l, 0.999));
+  std::fflush(stdout);
+  return s.failed.verdict(s.completed);
 }

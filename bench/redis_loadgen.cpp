@@ -5,7 +5,11 @@
 //                 [--pattern sum] [--data '[1,2,3]']
 // Two connections, as a NestJS client has: one subscribed to the reply channel, one that
 // publishes. Replies that arrive together are answered with one pipelined write.
+// Every reply is checked, warm-up included (bench/reply_check.hpp): it must answer a request in
+// flight with the response 6 (--expect), and every PUBLISH must succeed. An error, a wrong
+// value, an unknown id or a request not answered 2 s after the end fails the run (exit 1).
 
+#include "reply_check.hpp"
 #include "resp.hpp"
 
 #include <boost/asio.hpp>
@@ -32,15 +36,17 @@ struct options {
   double seconds = 5;
   double warmup = 1;
   std::string pattern = "sum", data = "[1,2,3]";
+  double expect = 6;
 };
 
 struct state {
   options opt;
   tcp::socket pub, sub;
   rd::reader sub_reader, pub_reader;
-  std::vector<clock_type::time_point> sent;  // by id; ids are indexes
+  std::vector<clock_type::time_point> sent;  // by id (ids are indexes); {} once answered
   std::vector<std::uint32_t> latencies_us;
-  std::uint64_t completed = 0, errors = 0, next_id = 0;
+  std::uint64_t completed = 0, next_id = 0;
+  bench::failures failed{"redis_loadgen"};
   clock_type::time_point measure_from, stop;
   std::string out, writing;
   bool write_busy = false;
@@ -64,15 +70,16 @@ struct state {
     if (write_busy || out.empty()) return;
     write_busy = true;
     writing.swap(out);
-    asio::async_write(pub, asio::buffer(writing), [this](boost::system::error_code ec, std::size_t) {
-      write_busy = false;
-      writing.clear();
-      if (ec) {
-        std::fprintf(stderr, "redis_loadgen: write: %s\n", ec.message().c_str());
-        return;
-      }
-      flush();
-    });
+    asio::async_write(pub, asio::buffer(writing),
+                      [this](boost::system::error_code ec, std::size_t) {
+                        write_busy = false;
+                        writing.clear();
+                        if (ec) {
+                          std::fprintf(stderr, "redis_loadgen: write: %s\n", ec.message().c_str());
+                          return;
+                        }
+                        flush();
+                      });
   }
 
   // PUBLISH replies (integers) are read and dropped.
@@ -83,6 +90,10 @@ struct state {
       for (;;) {
         auto r = pub_reader.next();
         if (!r || !*r) break;
+        if ((*r)->type == REDIS_REPLY_ERROR) {
+          ++failed.errors;
+          failed.complain("PUBLISH failed", rd::text(**r));
+        }
       }
       read_pub();
     });
@@ -98,16 +109,19 @@ struct state {
         if (!r || !*r) break;
         auto p = rd::classify(**r);
         if (p.type != rd::push::kind::message) continue;
-        const auto at = p.payload.find("\"id\":\"");
-        if (at == std::string_view::npos) continue;
-        const auto id = std::strtoull(p.payload.data() + at + 6, nullptr, 10);
-        if (id >= sent.size()) continue;
+        const auto reply = bench::read_reply(p.payload);
+        const auto id = reply.id;
+        if (!reply.has_id || id >= next_id || sent[id] == clock_type::time_point{}) {
+          failed.not_in_flight(p.payload);
+          continue;
+        }
         --outstanding;
-        if (p.payload.find("\"err\"") != std::string_view::npos) ++errors;
-        if (sent[id] >= measure_from && now < stop) {
+        const auto at = sent[id];
+        sent[id] = {};
+        if (failed.check(reply, opt.expect, p.payload) && at >= measure_from && now < stop) {
           ++completed;
           latencies_us.push_back(static_cast<std::uint32_t>(
-              std::chrono::duration_cast<std::chrono::microseconds>(now - sent[id]).count()));
+              std::chrono::duration_cast<std::chrono::microseconds>(now - at).count()));
         }
         if (now < stop) queue_request();
       }
@@ -134,14 +148,26 @@ int main(int argc, char** argv) {
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--host") o.host = v;
-    else if (k == "--port") o.port = static_cast<unsigned short>(std::stoi(v));
-    else if (k == "--inflight") o.inflight = std::stoi(v);
-    else if (k == "--seconds") o.seconds = std::stod(v);
-    else if (k == "--warmup") o.warmup = std::stod(v);
-    else if (k == "--pattern") o.pattern = v;
-    else if (k == "--data") o.data = v;
-    else { std::fprintf(stderr, "redis_loadgen: unknown option %s\n", k.c_str()); return 2; }
+    if (k == "--host")
+      o.host = v;
+    else if (k == "--port")
+      o.port = static_cast<unsigned short>(std::stoi(v));
+    else if (k == "--inflight")
+      o.inflight = std::stoi(v);
+    else if (k == "--seconds")
+      o.seconds = std::stod(v);
+    else if (k == "--warmup")
+      o.warmup = std::stod(v);
+    else if (k == "--pattern")
+      o.pattern = v;
+    else if (k == "--data")
+      o.data = v;
+    else if (k == "--expect")
+      o.expect = std::stod(v);
+    else {
+      std::fprintf(stderr, "redis_loadgen: unknown option %s\n", k.c_str());
+      return 2;
+    }
   }
   asio::io_context io;
   state s(io);
@@ -162,6 +188,8 @@ int main(int argc, char** argv) {
     auto r = s.sub_reader.next();
     if (r && *r) break;
   }
+  std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
+  std::fflush(stdout);
   const auto start = clock_type::now();
   s.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
                                std::chrono::duration<double>(o.warmup));
@@ -177,10 +205,12 @@ int main(int argc, char** argv) {
   io.run_until(s.stop + std::chrono::seconds(3));
   const double rps = static_cast<double>(s.completed) / o.seconds;
   auto& l = s.latencies_us;
-  std::printf("{\"inflight\":%d,\"seconds\":%.1f,\"requests\":%llu,\"errors\":%llu,\"lost\":%d,"
-              "\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f}\n",
-              o.inflight, o.seconds, static_cast<unsigned long long>(s.completed),
-              static_cast<unsigned long long>(s.errors), std::max(0, s.outstanding), rps,
+  s.failed.lost = static_cast<std::uint64_t>(std::max(0, s.outstanding));
+  std::printf("{\"inflight\":%d,\"seconds\":%.1f,\"requests\":%llu,", o.inflight, o.seconds,
+              static_cast<unsigned long long>(s.completed));
+  s.failed.print_fields();
+  std::printf("\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f}\n", rps,
               percentile(l, 0.5), percentile(l, 0.99), percentile(l, 0.999));
-  return s.completed > 0 ? 0 : 1;
+  std::fflush(stdout);
+  return s.failed.verdict(s.completed);
 }
