@@ -61,7 +61,8 @@ std::string connect_attempt::why(const boost::system::error_code& ec) const {
   return state_->timed_out ? std::string("timed out") : ec.message();
 }
 
-awaitable<void> connect_attempt::connect(std::string host, std::uint16_t port) {
+awaitable<void> connect_attempt::connect(std::string host, std::uint16_t port,
+                                         asio::ssl::context* tls, tls_options o) {
   host_ = std::move(host);
   where_ = host_ + ":" + std::to_string(port);
   socket_type& socket = state_->stream.plain();
@@ -75,11 +76,9 @@ awaitable<void> connect_attempt::connect(std::string host, std::uint16_t port) {
          "cannot connect to " + where_ + ": " + why(cec));
   }
   state_->stream.set_no_delay();
-}
-
-awaitable<void> connect_attempt::client_handshake(asio::ssl::context& ctx, tls_options o) {
+  if (!tls) co_return;
   net::stream& s = state_->stream;
-  s.start_tls(ctx);
+  s.start_tls(*tls);
   const std::string name = o.server_name.empty() ? host_ : o.server_name;
   // SNI carries host names only (RFC 6066), never an address.
   boost::system::error_code not_ip;

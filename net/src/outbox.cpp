@@ -1,5 +1,7 @@
 #include <roost/net/outbox.hpp>
 
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -11,6 +13,25 @@ using asio::use_awaitable;
 
 outbox::outbox(net::stream& s, const strand_type& strand, limits lim)
     : stream_(s), strand_(strand), limits_(lim), writer_signal_(strand), drained_signal_(strand) {}
+
+void outbox::start_writer(std::shared_ptr<void> owner,
+                          std::function<void(std::string_view)> on_end) {
+  owner_ = owner;
+  auto done = [owner, on_end = std::move(on_end)](std::exception_ptr e, bool flushed) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const boost::system::system_error& err) {
+        on_end(err.code().message());
+      }
+      return;
+    }
+    if (flushed) on_end({});
+  };
+  asio::co_spawn(
+      strand_, [owner, this] { return run_writer(); },
+      asio::bind_executor(strand_, std::move(done)));
+}
 
 void outbox::wake_writer_later() {
   auto owner = owner_.lock();

@@ -31,14 +31,10 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_o
                                                               bool replies) {
   // The deadline covers the whole greeting: AUTH and SELECT too.
   net::connect_attempt a(strand, o.connect_timeout);
-  // Each step in a statement of its own: GCC 12 destroys by-value arguments of a coroutine
-  // called inside a co_await expression twice.
-  auto connect = a.connect(o.host, o.port);
+  // In a statement of its own: GCC 12 destroys by-value arguments of a coroutine called inside
+  // a co_await expression twice.
+  auto connect = a.connect(o.host, o.port, tls, o.tls.value_or(tls_options{}));
   co_await std::move(connect);
-  if (tls) {
-    auto handshake = a.client_handshake(*tls, *o.tls);
-    co_await std::move(handshake);
-  }
   const std::string& where = a.where();
   net::stream& s = a.stream();
   // Writing or reading the first commands failed. Under TLS that is most often the server
@@ -126,11 +122,9 @@ void connection::start(bool subscriber, push_handler on_push, close_handler on_c
   // flush_now() writes on another connection's turn and must never block.
   stream_.set_non_blocking();
   auto self = shared_from_this();
-  outbox_.set_owner(self);
   asio::co_spawn(
       strand_, [self]() { return self->reader_loop(); }, asio::detached);
-  asio::co_spawn(
-      strand_, [self]() { return self->writer_loop(); }, asio::detached);
+  outbox_.start_writer(self, [this](std::string_view why) { shut(why); });
 }
 
 template <class Build>
@@ -189,15 +183,6 @@ asio::awaitable<void> connection::reader_loop() {
     }
   } catch (const boost::system::system_error& e) {
     shut(e.code() == asio::error::eof ? "closed by the server" : e.code().message());
-  }
-}
-
-asio::awaitable<void> connection::writer_loop() {
-  auto self = shared_from_this();
-  try {
-    co_await outbox_.run_writer();
-  } catch (const boost::system::system_error& e) {
-    shut(e.code().message());
   }
 }
 

@@ -81,7 +81,6 @@ class connection : public std::enable_shared_from_this<connection> {
   template <class Build>
   bool enqueue(Build&& build, reply_handler&& h);
   boost::asio::awaitable<void> reader_loop();
-  boost::asio::awaitable<void> writer_loop();
   void shut(std::string_view why);
 
   net::stream stream_;

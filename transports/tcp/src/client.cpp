@@ -65,14 +65,11 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   awaitable<std::shared_ptr<connection>> open_on(detail::strand_type strand) {
     net::connect_attempt a(strand, opts.connect_timeout);
-    // Each step in a statement of its own: GCC 12 destroys by-value arguments of a coroutine
-    // called inside a co_await expression twice.
-    auto connect = a.connect(opts.host, opts.port);
+    // In a statement of its own: GCC 12 destroys by-value arguments of a coroutine called
+    // inside a co_await expression twice.
+    auto connect =
+        a.connect(opts.host, opts.port, tls ? &*tls : nullptr, opts.tls.value_or(tls_options{}));
     co_await std::move(connect);
-    if (tls) {
-      auto handshake = a.client_handshake(*tls, *opts.tls);
-      co_await std::move(handshake);
-    }
     auto c = std::make_shared<connection>(a.finish(), strand, opts.limits, opts.log, source);
     std::weak_ptr<impl> weak = shared_from_this();
     c->start(

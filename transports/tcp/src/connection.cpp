@@ -38,11 +38,9 @@ void connection::start(frame_handler on_frame, close_handler on_close) {
   on_frame_ = std::move(on_frame);
   on_close_ = std::move(on_close);
   auto self = shared_from_this();
-  outbox_.set_owner(self);
   asio::co_spawn(
       strand_, [self]() { return self->reader(); }, asio::detached);
-  asio::co_spawn(
-      strand_, [self]() { return self->writer(); }, asio::detached);
+  outbox_.start_writer(self, [this](std::string_view why) { shut(why); });
 }
 
 namespace {
@@ -124,16 +122,6 @@ asio::awaitable<void> connection::reader() {
     }
   } catch (const boost::system::system_error& e) {
     shut(e.code() == asio::error::eof ? "closed by peer" : e.code().message());
-  }
-}
-
-asio::awaitable<void> connection::writer() {
-  auto self = shared_from_this();
-  try {
-    const bool flushed = co_await outbox_.run_writer();
-    if (flushed) shut({});
-  } catch (const boost::system::system_error& e) {
-    shut(e.code().message());
   }
 }
 

@@ -56,7 +56,6 @@ class connection : public std::enable_shared_from_this<connection> {
 
  private:
   boost::asio::awaitable<void> reader();
-  boost::asio::awaitable<void> writer();
   void shut(std::string_view why);
   // The reader serves the frames of one read as a batch, then writes their replies at once.
   void end_batch();

@@ -30,16 +30,14 @@ class connect_attempt {
   connect_attempt(const connect_attempt&) = delete;
   connect_attempt& operator=(const connect_attempt&) = delete;
 
-  /// Resolves `host` and connects to one of its addresses, with Nagle's algorithm off. Throws
-  /// connection_error: not_connected ("cannot resolve ...", "cannot connect to host:port: ..."),
-  /// or timeout when the deadline passed.
-  awaitable<void> connect(std::string host, std::uint16_t port);
-
-  /// The client side of a TLS handshake over the connected socket: sends the server name
+  /// Resolves `host` and connects to one of its addresses, with Nagle's algorithm off; then,
+  /// with `tls`, runs the client side of a TLS handshake: sends the server name
   /// (`o.server_name`, or `host` when it is a name, never an address) and, with verify_peer,
-  /// checks it in the certificate. `ctx` must outlive the stream. Throws connection_error
-  /// (not_connected: "TLS handshake with host:port failed: ...").
-  awaitable<void> client_handshake(boost::asio::ssl::context& ctx, tls_options o);
+  /// checks it in the certificate. `tls` must outlive the stream. Throws connection_error:
+  /// not_connected ("cannot resolve ...", "cannot connect to host:port: ...", "TLS handshake
+  /// with host:port failed: ..."), or timeout when the deadline passed while connecting.
+  awaitable<void> connect(std::string host, std::uint16_t port,
+                          boost::asio::ssl::context* tls = nullptr, tls_options o = {});
 
   /// The server side of a TLS handshake; completes with its error (if any).
   awaitable<boost::system::error_code> server_handshake(boost::asio::ssl::context& ctx);

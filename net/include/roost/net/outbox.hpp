@@ -12,10 +12,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace roost::net {
@@ -44,9 +46,11 @@ class outbox {
   outbox(const outbox&) = delete;
   outbox& operator=(const outbox&) = delete;
 
-  /// The connection the writer's wake-ups keep alive while they are posted. Set it before
-  /// run_writer() starts.
-  void set_owner(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
+  /// Starts the writer (run_writer()) on the strand. `owner`, the connection, is kept alive
+  /// while it runs and while a wake-up for it is posted. `on_end(why)` runs on the strand when
+  /// the writer ends on its own: after a write error (its message), or once flushed after
+  /// close_when_flushed() (empty); not when the outbox was closed.
+  void start_writer(std::shared_ptr<void> owner, std::function<void(std::string_view)> on_end);
 
   /// Appends a message: `build(std::string& queue)` appends its bytes, under the lock that
   /// orders messages (so a caller may record something that must follow the same order, such
@@ -80,11 +84,6 @@ class outbox {
     return std::forward<F>(f)();
   }
 
-  /// Sends what is queued until the outbox closes (completes with false) or, after
-  /// close_when_flushed(), until nothing is left (true). Throws boost::system::system_error
-  /// when a write fails. One writer per outbox, on the strand.
-  awaitable<bool> run_writer();
-
   /// On the strand: the pushes that follow wake no writer until end_batch().
   void begin_batch();
   /// On the strand: ends a batch. When the writer has nothing in flight, a plain stream sends
@@ -105,7 +104,7 @@ class outbox {
     return drained_signal_.async_wait(std::forward<Token>(token));
   }
 
-  /// On the strand: run_writer() completes with true once all queued bytes are sent. True when
+  /// On the strand: the writer ends (on_end) once all queued bytes are sent. True when
   /// nothing is queued now: close at once.
   bool close_when_flushed();
 
@@ -134,6 +133,9 @@ class outbox {
   // Under the lock: the direct send of end_batch() and flush_now(). True when the queue is
   // empty afterwards.
   bool write_now();
+  // Sends what is queued until the outbox closes (false) or, after close_when_flushed(), until
+  // nothing is left (true). Throws boost::system::system_error when a write fails.
+  awaitable<bool> run_writer();
   void wake_writer_later();
   void cancel_signals();
 
