@@ -12,7 +12,10 @@ foreach(m IN LISTS roost_modules)
     RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
     INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
   get_target_property(src roost_${m} SOURCE_DIR)
-  install(DIRECTORY ${src}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  get_target_property(internal roost_${m} ROOST_INTERNAL)
+  if(NOT internal)
+    install(DIRECTORY ${src}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  endif()
   install(EXPORT roost_${m}_targets NAMESPACE roost::
     FILE roost_${m}-targets.cmake
     DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/roost)

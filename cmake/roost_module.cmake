@@ -1,6 +1,7 @@
-# roost_add_module(<name> SOURCES ... [DEPENDS ...] [PRIVATE_DEPENDS ...])
+# roost_add_module(<name> [INTERNAL] SOURCES ... [DEPENDS ...] [PRIVATE_DEPENDS ...])
 # Makes the library roost_<name> with the alias roost::<name>, public headers in
-# <dir>/include, and the project's warning flags on its own sources only.
+# <dir>/include, and the project's warning flags on its own sources only. An INTERNAL module's
+# headers are for the build only (not installed); its library is, for static consumers.
 include_guard(GLOBAL)
 
 set(ROOST_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
@@ -11,15 +12,21 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
 endif()
 
 function(roost_add_module name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;PRIVATE_DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "INTERNAL" "" "SOURCES;DEPENDS;PRIVATE_DEPENDS" ${ARGN})
   set(target roost_${name})
   add_library(${target} ${ARG_SOURCES})
   add_library(roost::${name} ALIAS ${target})
   target_compile_features(${target} PUBLIC cxx_std_20)
   target_compile_options(${target} PRIVATE ${ROOST_WARNINGS})
-  target_include_directories(${target} PUBLIC
-    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
-    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  if(ARG_INTERNAL)
+    target_include_directories(${target} PUBLIC
+      $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>)
+    set_target_properties(${target} PROPERTIES ROOST_INTERNAL ON)
+  else()
+    target_include_directories(${target} PUBLIC
+      $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include>
+      $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+  endif()
   target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
   target_link_libraries(${target} PUBLIC ${ARG_DEPENDS} PRIVATE ${ARG_PRIVATE_DEPENDS})
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${name} POSITION_INDEPENDENT_CODE ON)

@@ -154,4 +154,24 @@ bool url::param_number(std::string_view key, std::int64_t& out) const {
   return read_number(*this, key, out);
 }
 
+bool url::param_millis(std::string_view key, std::chrono::milliseconds& out) const {
+  std::int64_t ms = out.count();
+  if (!param_number(key, ms) || ms < 0) return false;
+  out = std::chrono::milliseconds(ms);
+  return true;
+}
+
+void url::param_tls(bool on, std::optional<tls_options>& out) const {
+  auto ca = param("ca"), cert = param("cert"), key = param("key");
+  auto name = param("servername"), verify = param("verify");
+  if (!on && !ca && !cert && !key && !name && !verify) return;
+  tls_options t;
+  t.ca_file = ca.value_or("");
+  t.cert_file = cert.value_or("");
+  t.key_file = key.value_or("");
+  t.server_name = name.value_or("");
+  t.verify_peer = verify.value_or("true") != "false";
+  out = std::move(t);
+}
+
 }  // namespace roost

@@ -40,5 +40,42 @@ TEST(url, numbers_in_the_query) {
   EXPECT_EQ(s, -7);
 }
 
+TEST(url, milliseconds_in_the_query) {
+  auto u = url::parse("tcp://h:1?a=250&b=-1&c=x");
+  ASSERT_TRUE(u);
+  std::chrono::milliseconds d{5};
+  EXPECT_TRUE(u->param_millis("absent", d));
+  EXPECT_EQ(d.count(), 5);
+  EXPECT_TRUE(u->param_millis("a", d));
+  EXPECT_EQ(d.count(), 250);
+  EXPECT_FALSE(u->param_millis("b", d));  // negative
+  EXPECT_FALSE(u->param_millis("c", d));
+  EXPECT_EQ(d.count(), 250);
+}
+
+TEST(url, tls_parameters) {
+  std::optional<tls_options> t;
+  url::parse("tcp://h:1")->param_tls(false, t);
+  EXPECT_FALSE(t);
+  url::parse("tcp://h:1")->param_tls(true, t);
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->verify_peer);
+  EXPECT_TRUE(t->ca_file.empty());
+
+  std::optional<tls_options> p;
+  url::parse("tcp://h:1?ca=/ca.pem&cert=/c.pem&key=/k.pem&servername=s.local&verify=false")
+      ->param_tls(false, p);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->ca_file, "/ca.pem");
+  EXPECT_EQ(p->cert_file, "/c.pem");
+  EXPECT_EQ(p->key_file, "/k.pem");
+  EXPECT_EQ(p->server_name, "s.local");
+  EXPECT_FALSE(p->verify_peer);
+
+  std::optional<tls_options> n;
+  url::parse("tcp://h:1?servername=s.local")->param_tls(false, n);
+  EXPECT_TRUE(n);  // any TLS parameter asks for TLS
+}
+
 }  // namespace
 }  // namespace roost

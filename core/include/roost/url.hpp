@@ -2,8 +2,11 @@
 /// \file roost::url: transport URLs (`tcp://host:3000`, `nats://a:4222,b:4222`,
 /// `amqp://user:pass@host/?queue=orders`).
 
+#include <roost/tls_options.hpp>
+
 #include <boost/system/result.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -36,6 +39,16 @@ struct url {
   /// whole decimal number, false when it is there but not one.
   bool param_number(std::string_view key, std::uint64_t& out) const;
   bool param_number(std::string_view key, std::int64_t& out) const;
+
+  /// Reads a duration in milliseconds into `out`: true when it is absent (`out` unchanged) or a
+  /// whole non-negative decimal number, false otherwise.
+  bool param_millis(std::string_view key, std::chrono::milliseconds& out) const;
+
+  /// The TLS parameters every transport reads the same way: `ca`, `cert`, `key` (PEM files),
+  /// `servername` and `verify` (`false` accepts any server certificate). Sets `out` when `on`
+  /// (a TLS scheme such as `tls://` or `rediss://`) or when any of them is given; leaves it
+  /// unchanged otherwise.
+  void param_tls(bool on, std::optional<tls_options>& out) const;
 };
 
 }  // namespace roost

@@ -3,13 +3,11 @@
 #include "connection.hpp"
 
 #include <roost/detail/json_writer.hpp>
+#include <roost/detail/reported_attempt.hpp>
+#include <roost/detail/single_flight.hpp>
 #include <roost/errors.hpp>
 #include <roost/packet.hpp>
 
-#include <boost/asio/any_completion_handler.hpp>
-#include <boost/asio/append.hpp>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -53,49 +51,20 @@ struct client::impl : std::enable_shared_from_this<impl> {
   // An open connection with its inbox subscription, opening one if needed; concurrent
   // callers share one attempt.
   awaitable<std::shared_ptr<detail::connection>> connection_for_call() {
-    for (;;) {
-      {
-        std::unique_lock lock(mutex);
-        if (conn) co_return conn;
-        if (!connecting) {
-          connecting = true;
-          break;
-        }
-      }
-      co_await asio::async_initiate<const asio::use_awaitable_t<>, void(std::exception_ptr)>(
-          [this](auto handler) {
-            std::unique_lock lock(mutex);
-            auto hex = asio::get_associated_executor(handler);
-            if (!connecting) {
-              lock.unlock();
-              asio::post(hex, asio::append(std::move(handler), std::exception_ptr()));
-              return;
-            }
-            waiters.emplace_back(std::move(hex), std::move(handler));
-          },
-          asio::use_awaitable);
-    }
-    std::exception_ptr failure;
-    std::shared_ptr<detail::connection> c;
-    if (listener) listener->on_status(connection_status::connecting);
-    try {
-      c = co_await open();
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    std::vector<waiter> wake;
-    {
+    auto ready = [this] {
       std::lock_guard lock(mutex);
-      connecting = false;
+      return conn;
+    };
+    auto attempt = [this]() -> awaitable<std::shared_ptr<detail::connection>> {
+      auto open_reported = roost::detail::reported_attempt<std::shared_ptr<detail::connection>>(
+          listener, [this] { return open(); });
+      auto c = co_await std::move(open_reported);
+      std::lock_guard lock(mutex);
       conn = c;
-      wake.swap(waiters);
-    }
-    for (auto& [hex, h] : wake) asio::post(hex, asio::append(std::move(h), failure));
-    if (listener) {
-      listener->on_status(c ? connection_status::connected : connection_status::disconnected);
-    }
-    if (failure) std::rethrow_exception(failure);
-    co_return c;
+      co_return c;
+    };
+    auto c = flight.run(ready, attempt);
+    co_return co_await std::move(c);
   }
 
   awaitable<std::shared_ptr<detail::connection>> open() {
@@ -235,9 +204,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<detail::connection> conn;
   std::string inbox;                                    // "<prefix>.<nuid>."
   std::unordered_map<std::string, std::string> routes;  // pending request id -> route
-  bool connecting = false;
-  using waiter = std::pair<executor, asio::any_completion_handler<void(std::exception_ptr)>>;
-  std::vector<waiter> waiters;
+  roost::detail::single_flight<std::shared_ptr<detail::connection>> flight;
 };
 
 client::client(client_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}

@@ -186,11 +186,18 @@ awaitable<void> connection::open() {
   if (opts_.tls) {
     const auto& t = *opts_.tls;
     check(natsOptions_SetSecure(o.get(), true), "TLS unavailable");
-    if (!t.ca_file.empty()) {
+    // The same items, files or PEM text, as the transports that run TLS themselves
+    // (roost/tls_options.hpp); the library does the TLS.
+    if (!t.ca_pem.empty()) {
+      check(natsOptions_SetCATrustedCertificates(o.get(), t.ca_pem.c_str()), "cannot load CA");
+    } else if (!t.ca_file.empty()) {
       check(natsOptions_LoadCATrustedCertificates(o.get(), t.ca_file.c_str()),
             "cannot load CA file");
     }
-    if (!t.cert_file.empty()) {
+    if (!t.cert_pem.empty() || !t.key_pem.empty()) {
+      check(natsOptions_SetCertificatesChain(o.get(), t.cert_pem.c_str(), t.key_pem.c_str()),
+            "cannot load certificate or key");
+    } else if (!t.cert_file.empty()) {
       check(natsOptions_LoadCertificatesChain(o.get(), t.cert_file.c_str(), t.key_file.c_str()),
             "cannot load certificate or key");
     }

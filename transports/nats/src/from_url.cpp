@@ -7,13 +7,6 @@
 namespace roost::nats {
 namespace {
 
-bool millis(const url& u, std::string_view key, std::chrono::milliseconds& out) {
-  std::int64_t ms = out.count();
-  if (!u.param_number(key, ms) || ms < 0) return false;
-  out = std::chrono::milliseconds(ms);
-  return true;
-}
-
 bool flag(const url& u, std::string_view key, bool& out) {
   auto v = u.param(key);
   if (!v) return true;
@@ -30,9 +23,8 @@ bool flag(const url& u, std::string_view key, bool& out) {
 // What both sides share; false on a bad value.
 bool common(const url& u, connection_options& o) {
   if (u.scheme != "nats" && u.scheme != "nats+tls") return false;
-  const bool tls_param = u.param("ca") || u.param("cert") || u.param("key") || u.param("verify") ||
-                         u.param("servername");
-  const bool tls = u.scheme == "nats+tls" || tls_param || u.param("tls") == "true";
+  u.param_tls(u.scheme == "nats+tls" || u.param("tls") == "true", o.tls);
+  const bool tls = o.tls.has_value();
   o.servers.clear();
   for (const auto& hp : u.hosts) {
     // A host without a port gets NATS's 4222; an IPv6 address keeps its brackets.
@@ -49,8 +41,9 @@ bool common(const url& u, connection_options& o) {
   o.nkey_seed_file = u.param("seed").value_or("");
   if (o.nkey.empty() != o.nkey_seed_file.empty()) return false;
   o.name = u.param("name").value_or("");
-  if (!millis(u, "timeout", o.connect_timeout) || !millis(u, "connectTimeout", o.connect_timeout) ||
-      !millis(u, "reconnectTimeWait", o.reconnect_time_wait) ||
+  if (!u.param_millis("timeout", o.connect_timeout) ||
+      !u.param_millis("connectTimeout", o.connect_timeout) ||
+      !u.param_millis("reconnectTimeWait", o.reconnect_time_wait) ||
       !flag(u, "reconnect", o.reconnect)) {
     return false;
   }
@@ -72,16 +65,7 @@ bool common(const url& u, connection_options& o) {
     if (!u.param_number("ioBufferSize", size) || size < 0 || size > 64 * 1024 * 1024) return false;
     o.io_buffer_size = static_cast<int>(size);
   }
-  if (tls) {
-    tls_options t;
-    t.ca_file = u.param("ca").value_or("");
-    t.cert_file = u.param("cert").value_or("");
-    t.key_file = u.param("key").value_or("");
-    t.server_name = u.param("servername").value_or("");
-    t.verify_peer = u.param("verify").value_or("true") != "false";
-    if (t.cert_file.empty() != t.key_file.empty()) return false;
-    o.tls = std::move(t);
-  }
+  if (tls && o.tls->cert_file.empty() != o.tls->key_file.empty()) return false;
   return true;
 }
 
@@ -89,7 +73,7 @@ bool common(const url& u, connection_options& o) {
 
 boost::system::result<server_options> server_options_from(const url& u) {
   server_options o;
-  if (!common(u, o) || !millis(u, "gracePeriod", o.grace_period)) {
+  if (!common(u, o) || !u.param_millis("gracePeriod", o.grace_period)) {
     return make_error_code(error::invalid_argument);
   }
   o.queue = u.param("queue").value_or("");
@@ -98,7 +82,7 @@ boost::system::result<server_options> server_options_from(const url& u) {
     js.stream = *stream;
     js.durable = u.param("durable").value_or(js.durable);
     std::int64_t max_deliver = js.max_deliver;
-    if (js.stream.empty() || js.durable.empty() || !millis(u, "ackWait", js.ack_wait) ||
+    if (js.stream.empty() || js.durable.empty() || !u.param_millis("ackWait", js.ack_wait) ||
         !u.param_number("maxDeliver", max_deliver) || max_deliver < -1 || max_deliver == 0 ||
         max_deliver > 1'000'000'000) {
       return make_error_code(error::invalid_argument);

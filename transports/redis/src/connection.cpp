@@ -1,20 +1,15 @@
 #include "connection.hpp"
 
 #include <roost/errors.hpp>
+#include <roost/net/connect_attempt.hpp>
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 #include <hiredis/hiredis.h>
-#include <openssl/ssl.h>
 
 namespace roost::redis::detail {
 
@@ -28,94 +23,26 @@ namespace {
   throw connection_error(make_error_code(e), what);
 }
 
-// What one connection attempt owns; shared with the deadline's handler.
-struct attempt {
-  socket_type plain;
-  std::unique_ptr<tls_stream> tls;
-  bool timed_out = false;
-  socket_type& socket() { return tls ? tls->next_layer() : plain; }
-};
-
-template <class Stream>
-asio::awaitable<std::size_t> read_into(Stream& s, char* data, std::size_t size) {
-  co_return co_await s.async_read_some(asio::buffer(data, size), use_awaitable);
-}
-
 }  // namespace
-
-ssl::context make_tls_context(const tls_options& o) {
-  ssl::context ctx(ssl::context::tls_client);
-  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-  boost::system::error_code ec;
-  auto check = [&](const std::string& what) {
-    if (ec) fail(error::invalid_argument, "TLS: cannot load " + what + ": " + ec.message());
-  };
-  if (!o.cert_file.empty()) {
-    ctx.use_certificate_chain_file(o.cert_file, ec);
-    check("certificate " + o.cert_file);
-  }
-  if (!o.key_file.empty()) {
-    ctx.use_private_key_file(o.key_file, ssl::context::pem, ec);
-    check("private key " + o.key_file);
-  }
-  if (!o.ca_file.empty()) {
-    ctx.load_verify_file(o.ca_file, ec);
-    check("CA " + o.ca_file);
-  } else {
-    ctx.set_default_verify_paths(ec);
-  }
-  ctx.set_verify_mode(o.verify_peer ? ssl::verify_peer : ssl::verify_none);
-  return ctx;
-}
 
 asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_options& o,
                                                               ssl::context* tls, strand_type strand,
                                                               logger log, std::string_view side,
                                                               bool replies) {
-  const std::string where = o.host + ":" + std::to_string(o.port);
-  asio::ip::tcp::resolver resolver(strand);
-  auto [rec, endpoints] = co_await resolver.async_resolve(o.host, std::to_string(o.port),
-                                                          asio::as_tuple(use_awaitable));
-  if (rec) fail(error::not_connected, "cannot resolve " + o.host + ": " + rec.message());
-  auto a = std::make_shared<attempt>(attempt{socket_type(strand), nullptr});
-  // The deadline covers the whole handshake: it closes the socket, failing the current step.
-  asio::steady_timer deadline(strand, o.connect_timeout);
-  deadline.async_wait([a](boost::system::error_code ec) {
-    if (ec) return;
-    a->timed_out = true;
-    a->socket().close(ec);
-  });
-  auto timed_out = [&](const boost::system::error_code& ec) {
-    return a->timed_out ? std::string("timed out") : ec.message();
-  };
-  auto [cec, ep] = co_await asio::async_connect(a->plain, endpoints, asio::as_tuple(use_awaitable));
-  if (cec) {
-    fail(a->timed_out ? error::timeout : error::not_connected,
-         "cannot connect to " + where + ": " + timed_out(cec));
-  }
-  boost::system::error_code ignored;
-  a->plain.set_option(asio::ip::tcp::no_delay(true), ignored);
-  if (tls) {
-    a->tls = std::make_unique<tls_stream>(std::move(a->plain), *tls);
-    const std::string name = o.tls && !o.tls->server_name.empty() ? o.tls->server_name : o.host;
-    boost::system::error_code not_ip;
-    asio::ip::make_address(name, not_ip);
-    if (not_ip) SSL_set_tlsext_host_name(a->tls->native_handle(), name.c_str());
-    if (!o.tls || o.tls->verify_peer)
-      a->tls->set_verify_callback(ssl::host_name_verification(name));
-    auto [hec] =
-        co_await a->tls->async_handshake(ssl::stream_base::client, asio::as_tuple(use_awaitable));
-    if (hec) {
-      fail(error::not_connected, "TLS handshake with " + where + " failed: " + timed_out(hec));
-    }
-  }
+  // The deadline covers the whole greeting: AUTH and SELECT too.
+  net::connect_attempt a(strand, o.connect_timeout);
+  // In a statement of its own: GCC 12 destroys by-value arguments of a coroutine called inside
+  // a co_await expression twice.
+  auto connect = a.connect(o.host, o.port, tls, o.tls.value_or(tls_options{}));
+  co_await std::move(connect);
+  const std::string& where = a.where();
+  net::stream& s = a.stream();
   // Writing or reading the first commands failed. Under TLS that is most often the server
   // ending the session over the client's certificate (see the PING below): say so.
   auto lost = [&](const std::string& what, const boost::system::error_code& ec) {
-    std::string why = what + where + ": " + timed_out(ec);
-    if (a->tls && !a->timed_out) {
-      why += o.tls && !o.tls->cert_file.empty()
+    std::string why = what + where + ": " + a.why(ec);
+    if (s.is_tls() && !a.timed_out()) {
+      why += o.tls && (!o.tls->cert_file.empty() || !o.tls->cert_pem.empty())
                  ? " (the server may have refused the client certificate)"
                  : " (the server may require a client certificate: cert=, key=)";
     }
@@ -140,7 +67,7 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_o
   // client's side of the handshake is done: a refusal comes with the first reply. Some reply
   // must come before the connection is called up, or a broker requiring client certificates
   // would look reachable and drop every connection at once.
-  if (a->tls && expected == 0) {
+  if (s.is_tls() && expected == 0) {
     append_command(hello, {"PING"});
     ++expected;
   }
@@ -149,13 +76,7 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_o
   reader rd;
   if (!hello.empty()) {
     boost::system::error_code wec;
-    if (a->tls) {
-      co_await asio::async_write(*a->tls, asio::buffer(hello),
-                                 asio::redirect_error(use_awaitable, wec));
-    } else {
-      co_await asio::async_write(a->plain, asio::buffer(hello),
-                                 asio::redirect_error(use_awaitable, wec));
-    }
+    co_await s.async_write(asio::buffer(hello), asio::redirect_error(use_awaitable, wec));
     if (wec) lost("cannot write to ", wec);
     char buf[4096];
     while (expected > 0) {
@@ -168,36 +89,27 @@ asio::awaitable<std::shared_ptr<connection>> connection::open(const connection_o
       }
       std::size_t n = 0;
       try {
-        if (a->tls) {
-          n = co_await read_into(*a->tls, buf, sizeof buf);
-        } else {
-          n = co_await read_into(a->plain, buf, sizeof buf);
-        }
+        n = co_await s.async_read_some(asio::buffer(buf, sizeof buf), use_awaitable);
       } catch (const boost::system::system_error& e) {
         lost("cannot read from ", e.code());
       }
       rd.feed(std::string_view(buf, n));
     }
   }
-  deadline.cancel();
-  if (a->timed_out) fail(error::timeout, "cannot connect to " + where + ": timed out");
-  auto c =
-      std::make_shared<connection>(tag{}, std::move(a->plain), std::move(a->tls), strand,
-                                   std::move(rd), o.max_send_buffer_size, std::move(log), side);
+  auto c = std::make_shared<connection>(tag{}, a.finish(), strand, std::move(rd),
+                                        o.max_send_buffer_size, std::move(log), side);
   c->replies_ = replies;
   co_return c;
 }
 
-connection::connection(tag, socket_type plain, std::unique_ptr<tls_stream> tls, strand_type strand,
-                       reader rd, std::size_t max_send, logger log, std::string_view side)
-    : plain_(std::move(plain)),
-      tls_(std::move(tls)),
+connection::connection(tag, net::stream stream, strand_type strand, reader rd, std::size_t max_send,
+                       logger log, std::string_view side)
+    : stream_(std::move(stream)),
       strand_(std::move(strand)),
       reader_(std::move(rd)),
-      max_send_(max_send),
       log_(std::move(log)),
       side_(side),
-      writer_signal_(strand_) {}
+      outbox_(stream_, strand_, {max_send, net::outbox::overflow::refuse}) {}
 
 connection::~connection() = default;
 
@@ -208,27 +120,20 @@ void connection::start(bool subscriber, push_handler on_push, close_handler on_c
   on_close_ = std::move(on_close);
   on_served_ = std::move(on_served);
   // flush_now() writes on another connection's turn and must never block.
-  boost::system::error_code ec;
-  if (!tls_) plain_.non_blocking(true, ec);
+  stream_.set_non_blocking();
   auto self = shared_from_this();
   asio::co_spawn(
       strand_, [self]() { return self->reader_loop(); }, asio::detached);
-  asio::co_spawn(
-      strand_, [self]() { return self->writer_loop(); }, asio::detached);
+  outbox_.start_writer(self, [this](std::string_view why) { shut(why); });
 }
 
 template <class Build>
 bool connection::enqueue(Build&& build, reply_handler&& h) {
-  bool wake = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (!open_ || queue_.size() > max_send_) return false;
-    build(queue_);
+  const auto r = outbox_.push([&](std::string& q) {
+    build(q);
     if (!subscriber_ && replies_) handlers_.push_back(std::move(h));
-    wake = std::exchange(writer_waiting_, false);
-  }
-  if (wake) asio::post(strand_, [self = shared_from_this()] { self->writer_signal_.cancel(); });
-  return true;
+  });
+  return r == net::outbox::pushed::ok;
 }
 
 bool connection::command(std::span<const std::string_view> args, reply_handler h) {
@@ -260,25 +165,20 @@ asio::awaitable<void> connection::reader_loop() {
           if (++pushes % roost::detail::replies_per_part == 0 && on_served_) on_served_();
         } else {
           reply_handler h;
-          {
-            std::lock_guard lock(mutex_);
+          outbox_.locked([&] {
             if (!handlers_.empty()) {
               h = std::move(handlers_.front());
               handlers_.pop_front();
             }
-          }
+          });
           if (h) h(r->get());
         }
-        if (!open_) co_return;
+        if (!outbox_.is_open()) co_return;
       }
       if (pushes % roost::detail::replies_per_part != 0 && on_served_) on_served_();
       pushes = 0;
-      std::size_t n;
-      if (tls_) {
-        n = co_await tls_->async_read_some(asio::buffer(buffer.get(), buffer_size), use_awaitable);
-      } else {
-        n = co_await plain_.async_read_some(asio::buffer(buffer.get(), buffer_size), use_awaitable);
-      }
+      const std::size_t n =
+          co_await stream_.async_read_some(asio::buffer(buffer.get(), buffer_size), use_awaitable);
       reader_.feed(std::string_view(buffer.get(), n));
     }
   } catch (const boost::system::system_error& e) {
@@ -286,51 +186,8 @@ asio::awaitable<void> connection::reader_loop() {
   }
 }
 
-asio::awaitable<void> connection::writer_loop() {
-  auto self = shared_from_this();
-  std::string sending;
-  try {
-    while (open_) {
-      {
-        std::lock_guard lock(mutex_);
-        if (queue_.empty()) {
-          writer_waiting_ = true;
-        } else {
-          sending.swap(queue_);  // double buffering: both strings keep their capacity
-          writer_busy_ = true;
-        }
-      }
-      if (sending.empty()) {
-        writer_signal_.expires_at(std::chrono::steady_clock::time_point::max());
-        boost::system::error_code ec;
-        co_await writer_signal_.async_wait(asio::redirect_error(use_awaitable, ec));
-        continue;
-      }
-      if (tls_) {
-        co_await asio::async_write(*tls_, asio::buffer(sending), use_awaitable);
-      } else {
-        co_await asio::async_write(plain_, asio::buffer(sending), use_awaitable);
-      }
-      {
-        std::lock_guard lock(mutex_);
-        writer_busy_ = false;
-      }
-      sending.clear();
-    }
-  } catch (const boost::system::system_error& e) {
-    shut(e.code().message());
-  }
-}
-
 void connection::flush_now() {
-  if (tls_) return;
-  std::lock_guard lock(mutex_);
-  if (queue_.empty() || writer_busy_ || !open_) return;
-  // The writer is parked or about to take the queue under this lock: the socket is free. What
-  // it does not take, and any error, is left to the writer (woken when something was queued).
-  boost::system::error_code ec;
-  const std::size_t n = plain_.write_some(asio::buffer(queue_), ec);
-  if (!ec) queue_.erase(0, n);
+  outbox_.flush_now();
 }
 
 void connection::close() {
@@ -339,17 +196,7 @@ void connection::close() {
 
 void connection::shut(std::string_view why) {
   std::deque<reply_handler> orphans;
-  {
-    // Under the lock: flush_now() may be writing to the socket from another strand.
-    std::lock_guard lock(mutex_);
-    if (!open_.exchange(false)) return;
-    boost::system::error_code ec;
-    socket().shutdown(socket_type::shutdown_both, ec);
-    socket().close(ec);
-    orphans.swap(handlers_);
-    queue_.clear();
-  }
-  writer_signal_.cancel();
+  if (!outbox_.close([&] { orphans.swap(handlers_); })) return;
   for (auto& h : orphans) {
     if (h) h(nullptr);
   }

@@ -7,32 +7,23 @@
 #include "resp.hpp"
 
 #include <roost/log.hpp>
+#include <roost/net/outbox.hpp>
+#include <roost/net/stream.hpp>
 #include <roost/redis/options.hpp>
 #include <roost/server_transport.hpp>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
-#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <span>
 #include <string>
 
 namespace roost::redis::detail {
 
-using socket_type = boost::asio::ip::tcp::socket;
-using tls_stream = boost::asio::ssl::stream<socket_type>;
-using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
-
-/// A TLS context for `rediss://`. Throws connection_error when a file cannot be loaded.
-boost::asio::ssl::context make_tls_context(const tls_options& o);
+using strand_type = net::strand_type;
 
 class connection : public std::enable_shared_from_this<connection> {
  public:
@@ -79,26 +70,22 @@ class connection : public std::enable_shared_from_this<connection> {
 
   /// Closes the connection. Thread-safe; idempotent.
   void close();
-  bool is_open() const noexcept { return open_.load(); }
+  bool is_open() const noexcept { return outbox_.is_open(); }
   const strand_type& strand() const noexcept { return strand_; }
 
   struct tag {};
-  connection(tag, socket_type plain, std::unique_ptr<tls_stream> tls, strand_type strand, reader rd,
-             std::size_t max_send, logger log, std::string_view side);
+  connection(tag, net::stream stream, strand_type strand, reader rd, std::size_t max_send,
+             logger log, std::string_view side);
 
  private:
   template <class Build>
   bool enqueue(Build&& build, reply_handler&& h);
   boost::asio::awaitable<void> reader_loop();
-  boost::asio::awaitable<void> writer_loop();
   void shut(std::string_view why);
-  socket_type& socket() noexcept { return tls_ ? tls_->next_layer() : plain_; }
 
-  socket_type plain_;
-  std::unique_ptr<tls_stream> tls_;
+  net::stream stream_;
   strand_type strand_;
   reader reader_;
-  std::size_t max_send_;
   logger log_;
   std::string_view side_;
   bool subscriber_ = false;
@@ -106,14 +93,10 @@ class connection : public std::enable_shared_from_this<connection> {
   push_handler on_push_;
   close_handler on_close_;
   served_handler on_served_;
-  std::atomic<bool> open_{true};
 
-  std::mutex mutex_;
-  std::string queue_;                   // commands waiting for the writer
-  std::deque<reply_handler> handlers_;  // one per command sent or queued, in order
-  bool writer_waiting_ = false;
-  bool writer_busy_ = false;  // the writer has bytes in flight (taken out of queue_)
-  boost::asio::steady_timer writer_signal_;
+  net::outbox outbox_;                  // after stream_, which it writes to
+  std::deque<reply_handler> handlers_;  // one per command sent or queued, in order; under
+                                        // outbox_'s lock, which orders the commands
 };
 
 }  // namespace roost::redis::detail

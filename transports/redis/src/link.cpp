@@ -1,6 +1,7 @@
 #include "link.hpp"
 
 #include <roost/errors.hpp>
+#include <roost/net/tls_context.hpp>
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
@@ -30,7 +31,8 @@ link::link(connection_options o, logger log, std::string_view side, bool pub_rep
       log_(std::move(log)),
       side_(side),
       pub_replies_(pub_replies),
-      tls_(opts_.tls ? std::optional(make_tls_context(*opts_.tls)) : std::nullopt) {}
+      tls_(opts_.tls ? std::optional(net::make_tls_context(*opts_.tls, net::tls_side::client))
+                     : std::nullopt) {}
 
 std::shared_ptr<connection> link::pub() const {
   std::lock_guard lock(mutex_);

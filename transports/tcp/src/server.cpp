@@ -1,10 +1,11 @@
 #include <roost/tcp/server.hpp>
 
 #include "connection.hpp"
-#include "tls.hpp"
 
 #include <roost/dispatcher.hpp>
 #include <roost/errors.hpp>
+#include <roost/net/connect_attempt.hpp>
+#include <roost/net/tls_context.hpp>
 #include <roost/packet.hpp>
 #include <roost/tcp/context.hpp>
 
@@ -64,7 +65,8 @@ struct frame_origin {
 struct server::impl : std::enable_shared_from_this<impl> {
   explicit impl(server_options o)
       : opts(std::move(o)),
-        tls(opts.tls ? std::optional(detail::make_tls_context(*opts.tls, true)) : std::nullopt) {}
+        tls(opts.tls ? std::optional(net::make_tls_context(*opts.tls, net::tls_side::server))
+                     : std::nullopt) {}
 
   awaitable<void> listen(dispatcher& d) {
     disp.emplace(d);
@@ -116,27 +118,21 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                          detail::strand_type strand) {
     std::shared_ptr<connection> conn;
     if (self->tls) {
-      // The stream is shared with the deadline's handler, which may run after this frame ends.
-      auto stream = std::make_shared<std::unique_ptr<detail::tls_stream>>(
-          std::make_unique<detail::tls_stream>(std::move(socket), *self->tls));
       // A client that never finishes its handshake is dropped.
-      asio::steady_timer deadline(strand, self->opts.limits.incomplete_message_timeout.count() > 0
-                                              ? self->opts.limits.incomplete_message_timeout
-                                              : std::chrono::milliseconds(30'000));
-      deadline.async_wait([stream](boost::system::error_code ec) {
-        if (!ec && *stream) (*stream)->next_layer().close(ec);
-      });
-      auto [ec] = co_await (*stream)->async_handshake(asio::ssl::stream_base::server,
-                                                      asio::as_tuple(use_awaitable));
-      deadline.cancel();
-      if (ec) {
-        self->opts.log.warn(source, "TLS handshake failed: " + ec.message());
+      net::connect_attempt a(std::move(socket), strand,
+                             self->opts.limits.incomplete_message_timeout.count() > 0
+                                 ? self->opts.limits.incomplete_message_timeout
+                                 : std::chrono::milliseconds(30'000));
+      auto handshake = a.server_handshake(*self->tls);
+      const auto ec = co_await std::move(handshake);
+      if (ec || a.timed_out()) {
+        self->opts.log.warn(source, "TLS handshake failed: " + a.why(ec));
         co_return;
       }
-      conn = std::make_shared<connection>(std::move(*stream), strand, self->opts.limits,
-                                          self->opts.log, source);
+      conn = std::make_shared<connection>(a.finish(), strand, self->opts.limits, self->opts.log,
+                                          source);
     } else {
-      conn = std::make_shared<connection>(std::move(socket), strand, self->opts.limits,
+      conn = std::make_shared<connection>(net::stream(std::move(socket)), strand, self->opts.limits,
                                           self->opts.log, source);
     }
     {

@@ -3,6 +3,7 @@
 
 #include <roost/acknowledgement.hpp>
 #include <roost/log.hpp>
+#include <roost/tls_options.hpp>
 
 #include <chrono>
 #include <optional>
@@ -12,14 +13,8 @@
 
 namespace roost::nats {
 
-/// TLS settings (PEM files).
-struct tls_options {
-  std::string ca_file;      ///< CAs that sign the server's certificate; empty: the system's
-  std::string cert_file;    ///< this client's certificate chain, for servers that require one
-  std::string key_file;     ///< its private key
-  bool verify_peer = true;  ///< false: accept any server certificate (tests only)
-  std::string server_name;  ///< the name to expect in the server's certificate
-};
+/// TLS settings (roost/tls_options.hpp): files or in-memory PEM text.
+using tls_options = roost::tls_options;
 
 /// How to reach the NATS servers; shared by the server and the client side (NestJS passes
 /// these through to the NATS client library).

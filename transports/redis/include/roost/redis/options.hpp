@@ -3,6 +3,7 @@
 
 #include <roost/acknowledgement.hpp>
 #include <roost/log.hpp>
+#include <roost/tls_options.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -11,16 +12,8 @@
 
 namespace roost::redis {
 
-/// TLS settings (`rediss://`). Files or in-memory PEM text.
-struct tls_options {
-  std::string ca_file;    ///< CAs that sign the server's certificate (PEM); system CAs when empty
-  std::string cert_file;  ///< client certificate chain (PEM), for servers that require one
-  std::string key_file;   ///< its private key (PEM)
-  /// Verify the server's certificate and host name (`server_name`, or the host).
-  bool verify_peer = true;
-  /// The name sent (SNI) and checked in the certificate; defaults to the host when it is a name.
-  std::string server_name;
-};
+/// TLS settings (roost/tls_options.hpp): files or in-memory PEM text.
+using tls_options = roost::tls_options;
 
 /// How a lost connection is retried (NestJS's `retryAttempts` / `retryDelay`).
 struct retry_options {

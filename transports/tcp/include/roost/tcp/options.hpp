@@ -2,6 +2,7 @@
 /// \file Options of the TCP transport (NestJS `Transport.TCP`), with NestJS's defaults.
 
 #include <roost/log.hpp>
+#include <roost/tls_options.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -10,22 +11,8 @@
 
 namespace roost::tcp {
 
-/// TLS settings. Give files or in-memory PEM text (not both for the same item).
-struct tls_options {
-  std::string cert_file;  ///< this side's certificate chain (PEM file)
-  std::string key_file;   ///< this side's private key (PEM file)
-  std::string ca_file;    ///< CAs that sign the peer's certificate (PEM file)
-  std::string cert_pem;   ///< the same three as PEM text
-  std::string key_pem;
-  std::string ca_pem;
-  /// Client: verify the server's certificate and host name (`server_name`, or the host).
-  /// Server: when CAs are given (`ca_file`/`ca_pem`), require and verify a client certificate
-  /// (mutual TLS); without CAs a server never asks for one.
-  bool verify_peer = true;
-  /// Client: the name to send (SNI) and to check in the server's certificate; defaults to the
-  /// host when it is a name.
-  std::string server_name;
-};
+/// TLS settings (roost/tls_options.hpp): files or in-memory PEM text.
+using tls_options = roost::tls_options;
 
 /// Limits shared by the server and the client side of a connection.
 struct limits {
