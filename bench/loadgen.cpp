@@ -10,7 +10,7 @@
 // failed connection is counted apart, never as served, and makes the run fail (exit 1, with the
 // first few reasons on stderr).
 
-#include "frame_codec.hpp"
+#include <roost/tcp/detail/frame_codec.hpp>
 #include "reply_check.hpp"
 
 #include <boost/asio.hpp>

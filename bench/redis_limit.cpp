@@ -7,7 +7,7 @@
 // its numbers and id instead of parsed, and only `sum` served.
 //   redis_limit --port P [--host H]        (prints READY 0 once subscribed)
 
-#include "resp.hpp"
+#include <roost/redis/detail/resp.hpp>
 
 #include <boost/asio.hpp>
 

@@ -9,8 +9,8 @@
 // flight with the response 6 (--expect), and every PUBLISH must succeed. An error, a wrong
 // value, an unknown id or a request not answered 2 s after the end fails the run (exit 1).
 
+#include <roost/redis/detail/resp.hpp>
 #include "reply_check.hpp"
-#include "resp.hpp"
 
 #include <boost/asio.hpp>
 

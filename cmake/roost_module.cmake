@@ -1,7 +1,10 @@
-# roost_add_module(<name> [INTERNAL] SOURCES ... [DEPENDS ...] [PRIVATE_DEPENDS ...])
+# roost_add_module(<name> [INTERNAL] SOURCES ... [DEPENDS ...] [PRIVATE_DEPENDS ...] [PACKAGES ...])
 # Makes the library roost_<name> with the alias roost::<name>, public headers in
-# <dir>/include, and the project's warning flags on its own sources only. An INTERNAL module's
-# headers are for the build only (not installed); its library is, for static consumers.
+# <dir>/include, and the project's warning flags on its own sources only. PACKAGES are found
+# here (REQUIRED) and again by the installed roostConfig.cmake for whoever loads this module,
+# which also loads the roost::<m> modules this one links first: a module's needs are said once,
+# in its own folder. An INTERNAL module's headers are for the build only (not installed); its
+# library is, for static consumers.
 include_guard(GLOBAL)
 
 set(ROOST_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
@@ -12,7 +15,10 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
 endif()
 
 function(roost_add_module name)
-  cmake_parse_arguments(ARG "INTERNAL" "" "SOURCES;DEPENDS;PRIVATE_DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "INTERNAL" "" "SOURCES;DEPENDS;PRIVATE_DEPENDS;PACKAGES" ${ARGN})
+  foreach(p IN LISTS ARG_PACKAGES)
+    find_package(${p} REQUIRED)
+  endforeach()
   set(target roost_${name})
   add_library(${target} ${ARG_SOURCES})
   add_library(roost::${name} ALIAS ${target})
@@ -31,6 +37,24 @@ function(roost_add_module name)
   target_link_libraries(${target} PUBLIC ${ARG_DEPENDS} PRIVATE ${ARG_PRIVATE_DEPENDS})
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${name} POSITION_INDEPENDENT_CODE ON)
   set_property(GLOBAL APPEND PROPERTY ROOST_MODULES ${name})
+  set(uses "")
+  foreach(d IN LISTS ARG_DEPENDS ARG_PRIVATE_DEPENDS)
+    if(d MATCHES "^roost::(.+)$")
+      list(APPEND uses ${CMAKE_MATCH_1})
+    endif()
+  endforeach()
+  set_property(GLOBAL PROPERTY ROOST_MODULE_USES_${name} ${uses})
+  set_property(GLOBAL PROPERTY ROOST_MODULE_PACKAGES_${name} ${ARG_PACKAGES})
+endfunction()
+
+# roost_add_transport(<name> SOURCES ... [DEPENDS ...] [PRIVATE_DEPENDS ...] [PACKAGES ...])
+# A module that is also a transport: among its SOURCES, one (src/module.cpp by convention)
+# defines `const roost::transport_module& roost::<name>::declared_transport() noexcept`, its
+# name, URL schemes and factories (<roost/transport_module.hpp>). transports/any generates its
+# scheme table from every module declared this way, so a new transport needs no edit there.
+function(roost_add_transport name)
+  roost_add_module(${name} ${ARGN})
+  set_property(GLOBAL APPEND PROPERTY ROOST_TRANSPORT_MODULES ${name})
 endfunction()
 
 # roost_add_test(<name> SOURCES ... LIBS ... [LABELS ...])

@@ -5,7 +5,7 @@
 // transport does. Checked, besides the sanitizers: frames are valid UTF-8 within the limit, an
 // error is final, re-framing a frame gives it back, and, with no practical limit, the frames do
 // not depend on how the stream was cut into reads.
-#include "frame_codec.hpp"
+#include <roost/tcp/detail/frame_codec.hpp>
 
 #include <cstddef>
 #include <cstdint>

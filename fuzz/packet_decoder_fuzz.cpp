@@ -1,6 +1,7 @@
 // Fuzzes the packet codec: any bytes decode to a packet or an error, never a crash, and a
 // decoded packet re-encodes to JSON that decodes to the same packet.
 
+#include <roost/detail/json_reader.hpp>
 #include <roost/detail/json_writer.hpp>
 #include <roost/packet.hpp>
 #include <roost/route.hpp>

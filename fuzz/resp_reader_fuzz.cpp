@@ -1,6 +1,6 @@
 // Feeds arbitrary bytes, in arbitrary pieces, to the Redis transport's reply reader and
 // classifies every reply as a subscribed connection would: no crash, no leak, whatever comes.
-#include "resp.hpp"
+#include <roost/redis/detail/resp.hpp>
 
 #include <cstddef>
 #include <cstdint>

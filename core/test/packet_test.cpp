@@ -1,6 +1,6 @@
 #include <roost/packet.hpp>
 
-#include <roost/detail/json_writer.hpp>
+#include <roost/detail/json_reader.hpp>
 #include <roost/errors.hpp>
 
 #include <gtest/gtest.h>

@@ -1,5 +1,6 @@
 #include <roost/route.hpp>
 
+#include <roost/detail/json_reader.hpp>
 #include <roost/detail/json_writer.hpp>
 
 #include <gtest/gtest.h>

@@ -11,8 +11,12 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <utility>
 
 namespace roost::testing {
 
@@ -151,6 +155,23 @@ class memory_client final : public client_transport {
 }  // namespace
 
 memory_broker::memory_broker() : state_(std::make_shared<state>()) {}
+memory_broker::memory_broker(std::shared_ptr<state> s) : state_(std::move(s)) {}
+
+memory_broker memory_broker::named(const std::string& name) {
+  // The one shared table the project allows itself (STYLE: no globals): a name must reach the
+  // same broker from any two URLs, and the table holds no broker alive, only finds live ones.
+  static std::mutex mutex;
+  static std::map<std::string, std::weak_ptr<state>, std::less<>> brokers;
+  std::lock_guard lock(mutex);
+  std::erase_if(brokers, [](const auto& b) { return b.second.expired(); });
+  auto& slot = brokers[name];
+  auto s = slot.lock();
+  if (!s) {
+    s = std::make_shared<state>();
+    slot = s;
+  }
+  return memory_broker(std::move(s));
+}
 memory_broker::~memory_broker() = default;
 
 std::unique_ptr<server_transport> memory_broker::server() {

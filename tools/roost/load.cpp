@@ -1,6 +1,6 @@
 #include "load.hpp"
 
-#include "frame_codec.hpp"
+#include <roost/tcp/detail/frame_codec.hpp>
 
 #include <roost/client_proxy.hpp>
 #include <roost/detail/json_writer.hpp>

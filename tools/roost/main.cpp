@@ -161,10 +161,8 @@ json::value read_pattern(const std::string& p) {
 std::unique_ptr<roost::client_transport> make_transport(const common& c) {
   auto u = roost::url::parse(c.url);
   if (!u) throw bad_argument("not a transport URL: " + c.url);
-  auto known = roost::transport_schemes();
-  if (std::find(known.begin(), known.end(), u->scheme) == known.end()) {
-    throw bad_argument("this roost has no transport for '" + u->scheme + "://'");
-  }
+  if (!roost::find_transport(u->scheme))
+    throw bad_argument(roost::unknown_scheme_message(u->scheme));
   u->query.emplace_back("connectTimeout", std::to_string(c.timeout_ms));
   if (!c.cacert.empty()) u->query.emplace_back("ca", c.cacert);
   if (!c.cert.empty()) u->query.emplace_back("cert", c.cert);
@@ -420,6 +418,8 @@ int listen(const std::string& url_text, const std::vector<std::string>& patterns
       roost::log_level::warn, [](roost::log_level, std::string_view, std::string_view m) {
         std::fprintf(stderr, "roost: %.*s\n", static_cast<int>(m.size()), m.data());
       });
+  if (!roost::find_transport(u->scheme))
+    throw bad_argument(roost::unknown_scheme_message(u->scheme));
   auto transport = roost::make_server(*u, log);
   if (!transport) throw bad_argument("this roost cannot listen on " + url_text);
   roost::router r;

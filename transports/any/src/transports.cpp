@@ -2,105 +2,64 @@
 
 #include <roost/errors.hpp>
 
-#if ROOST_WITH_TCP
-#include <roost/tcp.hpp>
-#include <roost/tcp/from_url.hpp>
-#endif
-
-#if ROOST_WITH_NATS
-#include <roost/nats.hpp>
-#endif
-#if ROOST_WITH_REDIS
-#include <roost/redis.hpp>
-#endif
+#include "transport_table.hpp"
 
 #include <algorithm>
-#include <array>
+#include <utility>
+#include <vector>
 
 namespace roost {
 namespace {
 
-constexpr std::string_view schemes[] = {
-#if ROOST_WITH_TCP
-    "tcp",
-    "tls",
-#endif
-#if ROOST_WITH_NATS
-    "nats",
-    "nats+tls",
-#endif
-#if ROOST_WITH_REDIS
-    "redis",
-    "rediss",
-#endif
-};
-
-bool is(const url& u, std::initializer_list<std::string_view> names) {
-  return std::find(names.begin(), names.end(), u.scheme) != names.end();
+template <class Interface, class Factory>
+boost::system::result<std::unique_ptr<Interface>> make(const url& u, logger log,
+                                                       Factory transport_module::*factory) {
+  const transport_module* m = find_transport(u.scheme);
+  if (!m) {
+    log.error("roost", unknown_scheme_message(u.scheme));
+    return make_error_code(error::invalid_argument);
+  }
+  return (m->*factory)(u, std::move(log));
 }
 
 }  // namespace
 
 std::span<const std::string_view> transport_schemes() noexcept {
+  // Built once from the table, which is constant: a cache, not state.
+  static const std::vector<std::string_view> schemes = [] {
+    std::vector<std::string_view> all;
+    for (const transport_module* m : detail::transport_table())
+      all.insert(all.end(), m->schemes.begin(), m->schemes.end());
+    return all;
+  }();
   return schemes;
 }
 
+const transport_module* find_transport(std::string_view scheme) noexcept {
+  for (const transport_module* m : detail::transport_table()) {
+    if (std::find(m->schemes.begin(), m->schemes.end(), scheme) != m->schemes.end()) return m;
+  }
+  return nullptr;
+}
+
+std::string unknown_scheme_message(std::string_view scheme) {
+  std::string m = "no transport for '";
+  m.append(scheme).append("://' in this build (known schemes:");
+  const char* separator = " ";
+  for (std::string_view s : transport_schemes()) {
+    m.append(separator).append(s);
+    separator = ", ";
+  }
+  m.append(")");
+  return m;
+}
+
 boost::system::result<std::unique_ptr<server_transport>> make_server(const url& u, logger log) {
-#if ROOST_WITH_TCP
-  if (is(u, {"tcp", "tls"})) {
-    auto o = tcp::server_options_from(u);
-    if (!o) return o.error();
-    o->log = std::move(log);
-    return std::make_unique<tcp::server>(std::move(*o));
-  }
-#endif
-#if ROOST_WITH_NATS
-  if (is(u, {"nats", "nats+tls"})) {
-    auto o = nats::server_options_from(u);
-    if (!o) return o.error();
-    o->log = std::move(log);
-    return std::make_unique<nats::server>(std::move(*o));
-  }
-#endif
-#if ROOST_WITH_REDIS
-  if (is(u, {"redis", "rediss"})) {
-    auto o = redis::server_options_from(u);
-    if (!o) return o.error();
-    o->log = std::move(log);
-    return std::make_unique<redis::server>(std::move(*o));
-  }
-#endif
-  (void)log;
-  return make_error_code(error::invalid_argument);
+  return make<server_transport>(u, std::move(log), &transport_module::make_server);
 }
 
 boost::system::result<std::unique_ptr<client_transport>> make_client(const url& u, logger log) {
-#if ROOST_WITH_TCP
-  if (is(u, {"tcp", "tls"})) {
-    auto o = tcp::client_options_from(u);
-    if (!o) return o.error();
-    o->log = std::move(log);
-    return std::make_unique<tcp::client>(std::move(*o));
-  }
-#endif
-#if ROOST_WITH_NATS
-  if (is(u, {"nats", "nats+tls"})) {
-    auto o = nats::client_options_from(u);
-    if (!o) return o.error();
-    o->log = std::move(log);
-    return std::make_unique<nats::client>(std::move(*o));
-  }
-#endif
-#if ROOST_WITH_REDIS
-  if (is(u, {"redis", "rediss"})) {
-    auto o = redis::client_options_from(u);
-    if (!o) return o.error();
-    o->log = std::move(log);
-    return std::make_unique<redis::client>(std::move(*o));
-  }
-#endif
-  (void)log;
-  return make_error_code(error::invalid_argument);
+  return make<client_transport>(u, std::move(log), &transport_module::make_client);
 }
 
 }  // namespace roost

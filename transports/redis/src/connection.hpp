@@ -4,7 +4,7 @@
 // so commands issued together are pipelined. Replies go to the handlers queued with their
 // commands, in order; on a subscribed connection every reply is a push for push_handler.
 
-#include "resp.hpp"
+#include <roost/redis/detail/resp.hpp>
 
 #include <roost/log.hpp>
 #include <roost/net/outbox.hpp>

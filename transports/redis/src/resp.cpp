@@ -1,4 +1,4 @@
-#include "resp.hpp"
+#include <roost/redis/detail/resp.hpp>
 
 #include <roost/errors.hpp>
 

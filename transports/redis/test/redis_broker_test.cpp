@@ -5,7 +5,7 @@
 
 #include <roost/redis.hpp>
 
-#include "resp.hpp"
+#include <roost/redis/detail/resp.hpp>
 
 #include <roost/roost.hpp>
 #include <roost/testing/run.hpp>

@@ -2,7 +2,7 @@
 // One framed TCP (or TLS) connection: a reader and a writer coroutine on a strand, a bounded
 // write queue, the incomplete-message timeout and backpressure. Shared by server and client.
 
-#include "frame_codec.hpp"
+#include <roost/tcp/detail/frame_codec.hpp>
 
 #include <roost/log.hpp>
 #include <roost/net/outbox.hpp>

@@ -1,4 +1,4 @@
-#include "frame_codec.hpp"
+#include <roost/tcp/detail/frame_codec.hpp>
 
 #include <gtest/gtest.h>
 

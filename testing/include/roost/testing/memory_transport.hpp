@@ -1,11 +1,13 @@
 #pragma once
 /// \file An in-memory transport for unit tests of handlers and clients: no network, no broker,
-/// but every packet goes through roost's real JSON codec, as on a wire.
+/// but every packet goes through roost's real JSON codec, as on a wire. Also a transport module:
+/// `memory://NAME` URLs reach memory_broker::named(NAME).
 
 #include <roost/client_transport.hpp>
 #include <roost/server_transport.hpp>
 
 #include <memory>
+#include <string>
 
 namespace roost::testing {
 
@@ -24,6 +26,11 @@ class memory_broker {
   memory_broker(const memory_broker&) = delete;
   memory_broker& operator=(const memory_broker&) = delete;
 
+  /// The broker called `name`: every call with the same name, and every `memory://NAME` URL
+  /// (`roost::make_server` / `roost::make_client`), shares one for as long as a broker, server
+  /// or client of it is alive; after that the name starts afresh. Thread-safe.
+  static memory_broker named(const std::string& name);
+
   /// The server side (one per broker).
   std::unique_ptr<server_transport> server();
   /// A client side (as many as you like).
@@ -35,6 +42,8 @@ class memory_broker {
   struct state;
 
  private:
+  explicit memory_broker(std::shared_ptr<state> s);
+
   std::shared_ptr<state> state_;
 };
 
