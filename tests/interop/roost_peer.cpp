@@ -1,6 +1,6 @@
 // The roost side of the conformance suite: the handlers and client scenarios of SCENARIOS.md.
 //   roost_peer serve --url tcp://127.0.0.1:0
-//   roost_peer call --url tcp://127.0.0.1:PORT --scenario NAME
+//   roost_peer call --url tcp://127.0.0.1:PORT --scenario NAME[,NAME...] [--server-impl IMPL]
 
 #include <roost/roost.hpp>
 #include <roost/tcp.hpp>
@@ -526,33 +526,55 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
   return s;
 }
 
-int call(const args& a) {
-  auto u = roost::url::parse(a.url);
-  if (!u) return usage();
-  auto transport = roost::make_client(*u, roost::logger::silent());
+// Runs one scenario on a fresh client; prints PASS or FAIL; returns 0 or 1.
+int call_one(const args& a, const roost::url& u, const std::string& name) {
+  auto transport = roost::make_client(u, roost::logger::silent());
   if (!transport) return usage();
   auto all = scenarios(std::string((*transport)->name()), a.server_impl);
-  auto it = all.find(a.scenario);
+  auto it = all.find(name);
   if (it == all.end()) {
-    std::cerr << "unknown scenario " << a.scenario << "\n";
-    return 2;
+    std::printf("FAIL %s: unknown scenario\n", name.c_str());
+    std::fflush(stdout);
+    return 1;
   }
   boost::asio::io_context ioc;
   roost::client_proxy client(ioc.get_executor(), std::move(*transport));
-  int rc = 0;
+  int rc = 1;
+  bool reported = false;
   boost::asio::co_spawn(ioc, it->second(client), [&](std::exception_ptr e) {
     client.close();
+    reported = true;
     try {
       if (e) std::rethrow_exception(e);
-      std::printf("PASS %s\n", a.scenario.c_str());
+      std::printf("PASS %s\n", name.c_str());
+      rc = 0;
     } catch (const std::exception& ex) {
-      std::printf("FAIL %s: %s\n", a.scenario.c_str(), ex.what());
-      rc = 1;
+      std::printf("FAIL %s: %s\n", name.c_str(), ex.what());
     }
     std::fflush(stdout);
     ioc.stop();
   });
   ioc.run_for(60s);
+  if (!reported) {
+    std::printf("FAIL %s: no result after 60 s\n", name.c_str());
+    std::fflush(stdout);
+  }
+  return rc;
+}
+
+// `a.scenario`: one name, or several separated by commas, run one after the other, each on its
+// own client (one process start for many scenarios).
+int call(const args& a) {
+  auto u = roost::url::parse(a.url);
+  if (!u) return usage();
+  int rc = 0;
+  std::size_t from = 0;
+  while (from <= a.scenario.size()) {
+    const auto comma = std::min(a.scenario.find(',', from), a.scenario.size());
+    const std::string name = a.scenario.substr(from, comma - from);
+    if (!name.empty()) rc |= call_one(a, *u, name);
+    from = comma + 1;
+  }
   return rc;
 }
 

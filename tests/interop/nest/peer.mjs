@@ -4,8 +4,8 @@
 // server side, ClientProxyFactory/ClientTCP + rxjs on the client side).
 //
 //   node peer.mjs serve --url tcp://HOST:PORT                 -> prints "READY <port>", exits 0 on SIGTERM
-//   node peer.mjs call  --url tcp://HOST:PORT --scenario NAME -> prints "PASS NAME" (exit 0) or
-//                                                                "FAIL NAME: ..." (exit 1)
+//   node peer.mjs call  --url tcp://HOST:PORT --scenario NAME[,NAME...] [--server-impl IMPL]
+//                         -> prints "PASS NAME" or "FAIL NAME: ..." per scenario; exit 1 if any failed
 //
 // This file never imports Nest, rxjs or reflect-metadata statically: run directly (tests/interop/nest)
 // it loads them from tests/interop/nest/node_modules (NestJS 12), while tests/interop/nest11/peer.mjs
@@ -599,21 +599,15 @@ function scenarios({ rx, ms, nats }, t, serverImpl) {
   };
 }
 
-async function call(libs, t, name, serverImpl) {
-  const { common, ms } = libs;
-  common.Logger.overrideLogger(stderrLogger());
-  const all = scenarios(libs, t, serverImpl);
+// Runs one scenario on a fresh client; prints PASS or FAIL; returns 0 or 1.
+async function callOne(libs, t, all, name, io) {
+  const { ms } = libs;
   const run = all[name];
   if (!run) {
     process.stdout.write(`FAIL ${name}: unknown scenario (known: ${Object.keys(all).join(', ')})\n`);
     return 1;
   }
   const client = ms.ClientProxyFactory.create(t.client);
-  let readLine;
-  const io = {
-    say: (line) => process.stdout.write(`${line}\n`),
-    line: () => (readLine ??= stdinLines())(),
-  };
   const limit = Number(process.env.ROOST_SCENARIO_TIMEOUT_MS || 60000);
   let timer;
   const watchdog = new Promise((_, reject) => {
@@ -635,6 +629,22 @@ async function call(libs, t, name, serverImpl) {
   } catch {
     // the connection may already be gone
   }
+  return code;
+}
+
+// `names`: one scenario, or several separated by commas, run one after the other, each on its
+// own client (one process start for many scenarios).
+async function call(libs, t, names, serverImpl) {
+  const { common } = libs;
+  common.Logger.overrideLogger(stderrLogger());
+  const all = scenarios(libs, t, serverImpl);
+  let readLine;
+  const io = {
+    say: (line) => process.stdout.write(`${line}\n`),
+    line: () => (readLine ??= stdinLines())(),
+  };
+  let code = 0;
+  for (const name of names.split(',').filter(Boolean)) code |= await callOne(libs, t, all, name, io);
   return code;
 }
 
