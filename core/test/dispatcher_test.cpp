@@ -388,6 +388,14 @@ TEST(dispatcher_errors, rpc_exception_with_object_is_sent_as_given) {
       ElementsAre(R"({"err":{"code":42,"message":"obj err"},"isDisposed":true,"id":"x1"})"));
 }
 
+// An array is an object to JavaScript: NestJS's RpcException sends it as it is.
+TEST(dispatcher_errors, rpc_exception_with_array_is_sent_as_given) {
+  router r;
+  r.message("arrErr", [](int) -> int { throw rpc_exception(json::array{1, "two"}); });
+  EXPECT_THAT(serve(r, req(R"("arrErr")", "0")),
+              ElementsAre(R"({"err":[1,"two"],"isDisposed":true,"id":"x1"})"));
+}
+
 TEST(dispatcher_errors, any_other_exception_is_internal_server_error_and_logged) {
   router r;
   r.message("boom", [](int) -> int { throw std::runtime_error("secret detail"); });

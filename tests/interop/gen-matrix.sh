@@ -10,7 +10,11 @@ label() {
   case "$1" in roost) echo roost ;; nest12) echo "NestJS 12" ;; nest11) echo "NestJS 11" ;; *) echo "$1" ;; esac
 }
 heading() {
-  case "$1" in rediss) echo "REDIS over TLS (\`rediss://\`)" ;; *) echo "${1^^}" ;; esac
+  case "$1" in
+    rediss) echo "REDIS over TLS (\`rediss://\`)" ;;
+    tls) echo "TCP over TLS (\`tls://\`)" ;;
+    *) echo "${1^^}" ;;
+  esac
 }
 # What a transport's table holds beyond its name, as a paragraph; nothing for most.
 note() {
@@ -20,7 +24,17 @@ note() {
       echo "certificate, so every connection of both peers verifies the broker's certificate and"
       echo "presents the client certificate the URL names (\`ca=\`, \`cert=\`, \`key=\`), all signed"
       echo "by a CA made at start. Without it every peer, roost, NestJS 12 and NestJS 11, is refused"
-      echo "as server and as client (ctest \`interop_rediss_client_cert_required\`)."
+      echo "as server and as client, and says so (ctest \`interop_rediss_client_cert_required\`)."
+      echo ;;
+    tcp)
+      echo "Also \`interop_tcp_max_buffer\` (\`tests/interop/max-buffer.sh\`): in each direction a request"
+      echo "over the server's \`maxBufferSize\` fails at once with \`Connection closed\`, and the server"
+      echo "logs it and keeps serving."
+      echo ;;
+    tls)
+      echo "Mutual TLS (NestJS's \`tlsOptions\`): a CA and a certificate made for the run; the server"
+      echo "requires the client's certificate. The scenarios that stress the connection, not every"
+      echo "pattern and error form again."
       echo ;;
   esac
 }
@@ -31,7 +45,8 @@ Produced by the conformance suite (\`tests/interop/\`, scenarios in
 [tests/interop/SCENARIOS.md](../tests/interop/SCENARIOS.md)), not by hand:
 \`make test\` runs it and \`tests/interop/gen-matrix.sh build\` writes this page.
 Each column is one direction, *client → server*; NestJS → NestJS is the reference that shows
-the scenario itself is right. NestJS peers: @nestjs/microservices 12.1.1 and 11.2.6.
+the scenario itself is right. NestJS peers: @nestjs/microservices 12.1.1 and 11.2.6. What goes
+on the wire: [wire-protocol.md](wire-protocol.md).
 
 HEAD
 for transport in $(cut -f1 "${files[@]}" | sort -u); do

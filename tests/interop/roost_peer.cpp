@@ -1,6 +1,6 @@
 // The roost side of the conformance suite: the handlers and client scenarios of SCENARIOS.md.
 //   roost_peer serve --url tcp://127.0.0.1:0
-//   roost_peer call --url tcp://127.0.0.1:PORT --scenario NAME
+//   roost_peer call --url tcp://127.0.0.1:PORT --scenario NAME[,NAME...] [--server-impl IMPL]
 
 #include <roost/roost.hpp>
 #include <roost/tcp.hpp>
@@ -17,6 +17,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -35,12 +37,31 @@ using namespace std::chrono_literals;
 namespace {
 
 struct args {
-  std::string mode, url, scenario;
+  // server_impl: the server the harness started (roost, nest12, nest11), checked by `ctx`.
+  std::string mode, url, scenario, server_impl;
 };
 
 int usage() {
-  std::cerr << "usage: roost_peer serve --url URL | call --url URL --scenario NAME\n";
+  std::cerr << "usage: roost_peer serve --url URL | call --url URL --scenario NAME "
+               "[--server-impl NAME]\n";
   return 2;
+}
+
+// The same patterns as the NestJS peer's: their routes depend on key sorting at every level.
+json::value non_ascii_pattern() {
+  return json::parse(R"({"日本":4,"z":2,"é":1,"e":3,"Ω":5})");
+}
+json::value nested_pattern() {
+  return json::parse(
+      R"({"cmd":"nested","opts":{"z":[1,{"b":2,"a":"x"}],"a":true,"m":{"y":1,"x":2}}})");
+}
+
+// 3 MiB of UTF-8 (524,288 × "ab😀"), the NestJS peer's HUGE_STRING.
+json::value huge_string() {
+  std::string s;
+  s.reserve(3 * 1024 * 1024);
+  for (int i = 0; i < 524'288; ++i) s += "ab😀";
+  return json::string(s);
 }
 
 roost::awaitable<void> sleep_for(std::chrono::milliseconds d) {
@@ -69,6 +90,44 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
       co_yield i;
     }
   });
+  r.message("count.then-wait", [](int n) -> roost::stream<int> {
+    for (int i = 0; i < n; ++i) co_yield i;
+    co_await sleep_for(20ms);  // the end then goes alone, as {"isDisposed":true}
+  });
+  r.message("count.then-fail", [](int n) -> roost::stream<int> {
+    for (int i = 0; i < n; ++i) co_yield i;
+    co_await sleep_for(20ms);
+    throw roost::rpc_exception("stream broke");
+  });
+  r.message("nothing", [](json::value) {});
+  r.message("nothing.async",
+            [](json::value) -> roost::awaitable<void> { co_await sleep_for(5ms); });
+  // NestJS's `throw 'text'` and a thrown plain object: not an rpc_exception, so internal errors.
+  r.message("throw.string", [](json::value) -> int { throw std::string("text"); });
+  r.message("throw.object", [](json::value) -> int {
+    throw json::object{{"code", 7}, {"message", "plain object"}};
+  });
+  // NestJS's RpcException(42) is {"status":"error","message":42}.
+  r.message("fail.number", [](json::value) -> int {
+    throw roost::rpc_exception(json::object{{"status", "error"}, {"message", 42}});
+  });
+  r.message("fail.array", [](json::array a) -> int { throw roost::rpc_exception(std::move(a)); });
+  // NestJS's RpcException(new Error('inner')): an Error has no enumerable property, so `{}`.
+  r.message("fail.error", [](json::value) -> int { throw roost::rpc_exception(json::object{}); });
+  r.event("record.multi", [&](int v) {
+    std::lock_guard lock(m);
+    log.emplace_back("a:" + std::to_string(v));
+  });
+  r.event("record.multi", [&](int v) {
+    std::lock_guard lock(m);
+    log.emplace_back("b:" + std::to_string(v));
+  });
+  r.message(non_ascii_pattern(), [] { return std::string("non-ascii"); });
+  r.message(json::parse(R"({"Key":1})"), [] { return std::string("upper"); });
+  r.message(json::parse(R"({"key":1})"), [] { return std::string("lower"); });
+  r.message(json::parse(R"({"a":1,"A":2})"), [] { return std::string("both-cases"); });
+  r.message(nested_pattern(), [] { return std::string("nested"); });
+  r.message(42, [] { return std::string("numeric"); });
   r.message("slow", [](int ms) -> roost::awaitable<int> {
     co_await sleep_for(std::chrono::milliseconds(ms));
     co_return ms;
@@ -92,7 +151,7 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
     return v ? *v : json::value(nullptr);
   });
   r.message("ctx", [](roost::context& ctx) {
-    json::object out{{"transport", ctx.transport()}, {"pattern", ctx.pattern()}};
+    json::object out{{"transport", ctx.transport()}, {"pattern", ctx.pattern()}, {"impl", "roost"}};
     // Only when some came: the scenarios send none, and a NestJS peer never reports it.
     if (ctx.metadata()) out["metadata"] = *ctx.metadata();
     return out;
@@ -157,8 +216,10 @@ roost::awaitable<std::string> wait_line() {
 
 using scenario = std::function<roost::awaitable<void>(roost::client_proxy&)>;
 
-// `transport`: the name the server's `ctx` handler reports ("tcp", "redis"...).
-std::map<std::string, scenario> scenarios(const std::string& transport) {
+// `transport`: the name the server's `ctx` handler reports ("tcp", "redis"...); `server_impl`:
+// the server the harness started, which `ctx` reports back.
+std::map<std::string, scenario> scenarios(const std::string& transport,
+                                          const std::string& server_impl) {
   std::map<std::string, scenario> s;
   s["sum"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     const json::value a = json::array{1, 2, 3}, b = json::array{0.5, 0.25};
@@ -304,9 +365,136 @@ std::map<std::string, scenario> scenarios(const std::string& transport) {
     auto without = co_await c.send("headers", 0);
     expect(without, nullptr, "no headers");
   };
-  s["ctx"] = [transport](roost::client_proxy& c) -> roost::awaitable<void> {
+  s["ctx"] = [transport, server_impl](roost::client_proxy& c) -> roost::awaitable<void> {
+    // A stray server of another run on the same broker cannot pass for the one started.
+    if (server_impl.empty()) throw failure("ctx: no --server-impl given");
     auto r = co_await c.send("ctx", 0);
-    expect(r, json::object{{"transport", transport}, {"pattern", "ctx"}}, "ctx");
+    expect(r, json::object{{"transport", transport}, {"pattern", "ctx"}, {"impl", server_impl}},
+           "ctx");
+  };
+  s["object-pattern.non-ascii"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value p = json::parse(R"({"e":3,"Ω":5,"é":1,"z":2,"日本":4})");
+    auto r = co_await c.send(p, 0);
+    expect(r, "non-ascii", "non-ASCII keys");
+  };
+  s["object-pattern.case"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value upper = json::parse(R"({"Key":1})"), lower = json::parse(R"({"key":1})"),
+                      both = json::parse(R"({"A":2,"a":1})");
+    auto r1 = co_await c.send(upper, 0);
+    expect(r1, "upper", "{\"Key\":1}");
+    auto r2 = co_await c.send(lower, 0);
+    expect(r2, "lower", "{\"key\":1}");
+    auto r3 = co_await c.send(both, 0);
+    expect(r3, "both-cases", "{\"A\":2,\"a\":1}");
+  };
+  s["object-pattern.nested"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value p = json::parse(
+        R"({"opts":{"m":{"x":2,"y":1},"a":true,"z":[1,{"a":"x","b":2}]},"cmd":"nested"})");
+    auto r = co_await c.send(p, 0);
+    expect(r, "nested", "nested pattern");
+  };
+  s["numeric-pattern"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    auto r = co_await c.send(42, 0);
+    expect(r, "numeric", "pattern 42");
+  };
+  s["stream.then-wait"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    auto st3 = c.stream("count.then-wait", 3);
+    auto three = co_await roost::collect(std::move(st3));
+    expect(json::value(json::array(three.begin(), three.end())), json::array{0, 1, 2},
+           "count.then-wait 3");
+    auto st0 = c.stream("count.then-wait", 0);
+    auto none = co_await roost::collect(std::move(st0));
+    expect(json::value(json::array(none.begin(), none.end())), json::array{}, "count.then-wait 0");
+  };
+  s["stream.then-fail"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    auto st = c.stream("count.then-fail", 2);
+    json::array got;
+    std::optional<json::value> err;
+    try {
+      while (auto v = co_await st.next()) got.push_back(*v);
+    } catch (const roost::rpc_error& e) {
+      err = e.error();
+    }
+    expect(got, json::array{0, 1}, "count.then-fail 2 values");
+    if (!err) throw failure("count.then-fail 2: the stream completed without an error");
+    expect(*err, json::object{{"status", "error"}, {"message", "stream broke"}},
+           "count.then-fail 2 error");
+  };
+  s["stream.interleaved"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    // Three streams in flight on one connection, read in turns.
+    std::vector<roost::stream<json::value>> st;
+    const std::vector<int> sizes{3, 5, 4};
+    for (int n : sizes) st.push_back(c.stream("count.slow", n));
+    std::vector<json::array> got(sizes.size());
+    std::vector<bool> done(sizes.size(), false);
+    for (bool any = true; any;) {
+      any = false;
+      for (std::size_t k = 0; k < st.size(); ++k) {
+        if (done[k]) continue;
+        auto v = co_await st[k].next();
+        if (v)
+          got[k].push_back(*v);
+        else
+          done[k] = true;
+        any = true;
+      }
+    }
+    for (std::size_t k = 0; k < sizes.size(); ++k) {
+      json::array want;
+      for (int i = 0; i < sizes[k]; ++i) want.push_back(i);
+      expect(got[k], want, "count.slow " + std::to_string(sizes[k]) + " (one of 3 at once)");
+    }
+  };
+  s["void"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    // The reply is {"isDisposed":true} alone: a stream of no value; send() gives null.
+    const std::array<const char*, 2> patterns{"nothing", "nothing.async"};
+    for (const char* p : patterns) {
+      auto st = c.stream(p, 0);
+      auto values = co_await roost::collect(std::move(st));
+      expect(json::value(json::array(values.begin(), values.end())), json::array{},
+             std::string(p) + " as a stream");
+      auto r = co_await c.send(p, 0);
+      expect(r, nullptr, std::string(p) + " with send");
+    }
+  };
+  s["error.thrown"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value want = {{"status", "error"}, {"message", "Internal server error"}};
+    co_await expect_rpc_error([&] { return c.send("throw.string", 0); }, want, "throw.string");
+    co_await expect_rpc_error([&] { return c.send("throw.object", 0); }, want, "throw.object");
+  };
+  s["error.rpc-values"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value number = {{"status", "error"}, {"message", 42}};
+    co_await expect_rpc_error([&] { return c.send("fail.number", 0); }, number, "fail.number");
+    const json::value a = json::parse(R"([1,"two",{"three":3}])");
+    co_await expect_rpc_error([&] { return c.send("fail.array", a); }, a, "fail.array");
+    const json::value empty = json::object{};
+    co_await expect_rpc_error([&] { return c.send("fail.error", 0); }, empty, "fail.error");
+  };
+  s["events.multi"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    co_await c.send("records", 0);
+    std::vector<std::string> want;
+    for (int i = 1; i <= 10; ++i) {
+      co_await c.emit("record.multi", i);
+      want.push_back("a:" + std::to_string(i));
+      want.push_back("b:" + std::to_string(i));
+    }
+    co_await sleep_for(100ms);  // events have no reply: let the last ones land before asking
+    auto got = co_await c.send("records", 0);
+    // NestJS starts an event's handlers in turn but does not promise the order they finish in.
+    std::vector<std::string> seen;
+    if (got.is_array())
+      for (const auto& v : got.as_array())
+        seen.push_back(v.is_string() ? std::string(v.as_string()) : json::serialize(v));
+    std::sort(seen.begin(), seen.end());
+    std::sort(want.begin(), want.end());
+    if (seen != want) throw failure("record.multi 1..10 then records: got " + text(got));
+  };
+  s["echo.huge"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value v = huge_string();
+    auto r = co_await c.send("echo", v);
+    if (r != v)
+      throw failure("echo 3 MiB: got a " +
+                    std::string(r.is_string() ? "different string" : "non-string"));
   };
   s["reconnect"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     const json::value one = json::array{1}, two = json::array{2};
@@ -338,33 +526,55 @@ std::map<std::string, scenario> scenarios(const std::string& transport) {
   return s;
 }
 
-int call(const args& a) {
-  auto u = roost::url::parse(a.url);
-  if (!u) return usage();
-  auto transport = roost::make_client(*u, roost::logger::silent());
+// Runs one scenario on a fresh client; prints PASS or FAIL; returns 0 or 1.
+int call_one(const args& a, const roost::url& u, const std::string& name) {
+  auto transport = roost::make_client(u, roost::logger::silent());
   if (!transport) return usage();
-  auto all = scenarios(std::string((*transport)->name()));
-  auto it = all.find(a.scenario);
+  auto all = scenarios(std::string((*transport)->name()), a.server_impl);
+  auto it = all.find(name);
   if (it == all.end()) {
-    std::cerr << "unknown scenario " << a.scenario << "\n";
-    return 2;
+    std::printf("FAIL %s: unknown scenario\n", name.c_str());
+    std::fflush(stdout);
+    return 1;
   }
   boost::asio::io_context ioc;
   roost::client_proxy client(ioc.get_executor(), std::move(*transport));
-  int rc = 0;
+  int rc = 1;
+  bool reported = false;
   boost::asio::co_spawn(ioc, it->second(client), [&](std::exception_ptr e) {
     client.close();
+    reported = true;
     try {
       if (e) std::rethrow_exception(e);
-      std::printf("PASS %s\n", a.scenario.c_str());
+      std::printf("PASS %s\n", name.c_str());
+      rc = 0;
     } catch (const std::exception& ex) {
-      std::printf("FAIL %s: %s\n", a.scenario.c_str(), ex.what());
-      rc = 1;
+      std::printf("FAIL %s: %s\n", name.c_str(), ex.what());
     }
     std::fflush(stdout);
     ioc.stop();
   });
   ioc.run_for(60s);
+  if (!reported) {
+    std::printf("FAIL %s: no result after 60 s\n", name.c_str());
+    std::fflush(stdout);
+  }
+  return rc;
+}
+
+// `a.scenario`: one name, or several separated by commas, run one after the other, each on its
+// own client (one process start for many scenarios).
+int call(const args& a) {
+  auto u = roost::url::parse(a.url);
+  if (!u) return usage();
+  int rc = 0;
+  std::size_t from = 0;
+  while (from <= a.scenario.size()) {
+    const auto comma = std::min(a.scenario.find(',', from), a.scenario.size());
+    const std::string name = a.scenario.substr(from, comma - from);
+    if (!name.empty()) rc |= call_one(a, *u, name);
+    from = comma + 1;
+  }
   return rc;
 }
 
@@ -380,6 +590,8 @@ int main(int argc, char** argv) {
       a.url = argv[i + 1];
     else if (k == "--scenario")
       a.scenario = argv[i + 1];
+    else if (k == "--server-impl")
+      a.server_impl = argv[i + 1];
     else
       return usage();
   }

@@ -14,15 +14,15 @@ namespace roost {
 
 /// Conditions shared by every transport (DESIGN §6).
 enum class error {
-  timeout = 1,         ///< a call did not complete in time
-  connection_lost,     ///< the connection dropped while calls were pending
-  connection_closed,   ///< the client was closed by the application
-  not_connected,       ///< could not connect
-  payload_too_large,   ///< a message exceeded a configured limit
-  no_handler,          ///< no handler for the pattern
-  invalid_payload,     ///< the payload did not convert to the handler's type
-  protocol_error,      ///< malformed frame or packet
-  invalid_argument,    ///< bad pattern, data or URL given by the application
+  timeout = 1,        ///< a call did not complete in time
+  connection_lost,    ///< the connection dropped while calls were pending
+  connection_closed,  ///< the client was closed by the application
+  not_connected,      ///< could not connect
+  payload_too_large,  ///< a message exceeded a configured limit
+  no_handler,         ///< no handler for the pattern
+  invalid_payload,    ///< the payload did not convert to the handler's type
+  protocol_error,     ///< malformed frame or packet
+  invalid_argument,   ///< bad pattern, data or URL given by the application
 };
 
 const boost::system::error_category& error_category() noexcept;
@@ -32,11 +32,13 @@ inline boost::system::error_code make_error_code(error e) noexcept {
 }
 
 /// Thrown by a handler to send an error to the caller, as NestJS's RpcException.
-/// A string becomes `{"status":"error","message":...}`; an object is sent as it is.
+/// A string becomes `{"status":"error","message":...}`; an object or an array (an object to
+/// JavaScript) is sent as it is.
 class rpc_exception : public std::runtime_error {
  public:
   explicit rpc_exception(std::string message);
   explicit rpc_exception(json::object error);
+  explicit rpc_exception(json::array error);
   /// the `err` value that goes on the wire
   const json::value& error() const noexcept { return error_; }
 

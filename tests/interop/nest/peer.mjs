@@ -4,8 +4,8 @@
 // server side, ClientProxyFactory/ClientTCP + rxjs on the client side).
 //
 //   node peer.mjs serve --url tcp://HOST:PORT                 -> prints "READY <port>", exits 0 on SIGTERM
-//   node peer.mjs call  --url tcp://HOST:PORT --scenario NAME -> prints "PASS NAME" (exit 0) or
-//                                                                "FAIL NAME: ..." (exit 1)
+//   node peer.mjs call  --url tcp://HOST:PORT --scenario NAME[,NAME...] [--server-impl IMPL]
+//                         -> prints "PASS NAME" or "FAIL NAME: ..." per scenario; exit 1 if any failed
 //
 // This file never imports Nest, rxjs or reflect-metadata statically: run directly (tests/interop/nest)
 // it loads them from tests/interop/nest/node_modules (NestJS 12), while tests/interop/nest11/peer.mjs
@@ -41,8 +41,10 @@ function flat(mod) {
 }
 
 // `nats`: the NATS client library this NestJS loads (for its `headers()`), when available.
-export function libsFrom(common, core, microservices, rxjs, nats) {
+// `impl`: the name the `ctx` handler reports and run-suite.sh passes as --server-impl.
+export function libsFrom(common, core, microservices, rxjs, nats, impl = 'nest12') {
   return {
+    impl,
     common: flat(common),
     core: flat(core),
     ms: flat(microservices),
@@ -84,12 +86,16 @@ function safeJson(v) {
 // ---------------------------------------------------------------------------------------------
 // Server
 
-function buildAppModule({ common, ms, rx }, transportName) {
+// Patterns whose routes depend on key sorting (localeCompare) at every level.
+const NON_ASCII_PATTERN = { 日本: 4, z: 2, é: 1, e: 3, Ω: 5 };
+const NESTED_PATTERN = { cmd: 'nested', opts: { z: [1, { b: 2, a: 'x' }], a: true, m: { y: 1, x: 2 } } };
+
+function buildAppModule({ common, ms, rx, impl }, transportName) {
   const { Controller, Module } = common;
   const { MessagePattern, EventPattern, RpcException, Payload, Ctx } = ms;
   // TypeScript's __param: a parameter decorator applied as a method decorator.
   const param = (index, decorator) => (target, key) => decorator(target, key, index);
-  const { range, interval, take } = rx;
+  const { range, interval, take, concat, timer, ignoreElements, mergeMap, throwError } = rx;
 
   class AppController {
     constructor() {
@@ -114,6 +120,60 @@ function buildAppModule({ common, ms, rx }, transportName) {
     countSlow(n) {
       return interval(50).pipe(take(n));
     }
+    countThenWait(n) {
+      // All values at once, the completion 20 ms later: it goes alone, as {"isDisposed":true}.
+      return concat(range(0, n), timer(20).pipe(ignoreElements()));
+    }
+    countThenFail(n) {
+      return concat(
+        range(0, n),
+        timer(20).pipe(mergeMap(() => throwError(() => new RpcException('stream broke')))),
+      );
+    }
+    nothing() {}
+    async nothingAsync() {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throwString() {
+      throw 'text';
+    }
+    throwObject() {
+      throw { code: 7, message: 'plain object' };
+    }
+    failNumber() {
+      throw new RpcException(42);
+    }
+    failArray(data) {
+      throw new RpcException(data);
+    }
+    failError() {
+      // An Error's own properties (message, stack) are not enumerable: it goes out as {}.
+      throw new RpcException(new Error('inner'));
+    }
+    recordMultiA(data) {
+      this.recordLog.push(`a:${data}`);
+    }
+    recordMultiB(data) {
+      this.recordLog.push(`b:${data}`);
+    }
+    nonAscii() {
+      return 'non-ascii';
+    }
+    caseUpper() {
+      return 'upper';
+    }
+    caseLower() {
+      return 'lower';
+    }
+    caseBoth() {
+      return 'both-cases';
+    }
+    nested() {
+      return 'nested';
+    }
+    numeric() {
+      return 'numeric';
+    }
     async slow(ms) {
       await new Promise((resolve) => setTimeout(resolve, ms));
       return ms;
@@ -136,9 +196,10 @@ function buildAppModule({ common, ms, rx }, transportName) {
       return out;
     }
     headers(data, context) {
-      // NatsContext.getHeaders(): a MsgHdrs, or undefined without headers.
-      const h = context.getHeaders ? context.getHeaders() : undefined;
-      return h?.get('x-trace') || null;
+      // NatsContext.getHeaders(): a MsgHdrs, or undefined without headers. NestJS 12's TCP and
+      // Redis contexts: getMetadata(), the packet's `metadata` object.
+      if (context.getHeaders) return context.getHeaders()?.get('x-trace') || null;
+      return context.getMetadata?.()?.['x-trace'] ?? null;
     }
     ctx(data, context) {
       // TcpContext has getPattern(); NatsContext the subject and RedisContext the channel, which
@@ -148,7 +209,7 @@ function buildAppModule({ common, ms, rx }, transportName) {
         : context.getSubject
           ? context.getSubject()
           : context.getChannel();
-      return { transport: this.transportName, pattern };
+      return { transport: this.transportName, pattern, impl };
     }
   }
 
@@ -170,6 +231,24 @@ function buildAppModule({ common, ms, rx }, transportName) {
     // Only the payload reaches a handler by default; the context needs @Ctx().
     ['ctx', MessagePattern('ctx'), param(0, Payload()), param(1, Ctx())],
     ['headers', MessagePattern('headers'), param(0, Payload()), param(1, Ctx())],
+    ['countThenWait', MessagePattern('count.then-wait')],
+    ['countThenFail', MessagePattern('count.then-fail')],
+    ['nothing', MessagePattern('nothing')],
+    ['nothingAsync', MessagePattern('nothing.async')],
+    ['throwString', MessagePattern('throw.string')],
+    ['throwObject', MessagePattern('throw.object')],
+    ['failNumber', MessagePattern('fail.number')],
+    ['failArray', MessagePattern('fail.array')],
+    ['failError', MessagePattern('fail.error')],
+    // Two handlers of one event pattern: NestJS runs both.
+    ['recordMultiA', EventPattern('record.multi')],
+    ['recordMultiB', EventPattern('record.multi')],
+    ['nonAscii', MessagePattern(NON_ASCII_PATTERN)],
+    ['caseUpper', MessagePattern({ Key: 1 })],
+    ['caseLower', MessagePattern({ key: 1 })],
+    ['caseBoth', MessagePattern({ a: 1, A: 2 })],
+    ['nested', MessagePattern(NESTED_PATTERN)],
+    ['numeric', MessagePattern(42)],
   ];
   for (const [key, ...decorators] of handlers) {
     const proto = AppController.prototype;
@@ -287,7 +366,14 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // 524,288 UTF-16 code units.
 export const LARGE_STRING = 'é'.repeat(262144) + '😀'.repeat(131072);
 
-function scenarios({ rx, ms, nats }, t) {
+// The same string as roost_peer's: 3 MiB of UTF-8 (524,288 x "ab😀"), over 1 MiB both ways.
+const HUGE_STRING = 'ab😀'.repeat(524288);
+
+// Records the events' log entries sorted: NestJS starts an event's handlers one after the other
+// but does not promise the order in which they finish.
+const sorted = (xs) => [...xs].sort();
+
+function scenarios({ rx, ms, nats }, t, serverImpl) {
   const { timeout, lastValueFrom } = rx;
   return {
     async sum(c) {
@@ -387,7 +473,20 @@ function scenarios({ rx, ms, nats }, t) {
       expectValue('sum [1,2] after the timeout', await outcome(c.send('sum', [1, 2])), 3);
     },
     async headers(c) {
-      // NATS only: a NatsRecord with headers (NestJS's NatsRecordBuilder).
+      if (t.name !== 'nats') {
+        // NestJS 12 packet metadata: the dispatch hook may set `packet.metadata`.
+        if (!c.setOnDispatchHook) throw new Fail('headers: this NestJS has no packet metadata (setOnDispatchHook)');
+        let metadata;
+        c.setOnDispatchHook((packet) => {
+          if (metadata) packet.metadata = metadata;
+        });
+        metadata = { 'x-trace': 'abc' };
+        expectValue('metadata x-trace=abc', await outcome(c.send('headers', 0)), 'abc');
+        metadata = undefined;
+        expectValue('no metadata', await outcome(c.send('headers', 0)), null);
+        return;
+      }
+      // NATS: a NatsRecord with headers (NestJS's NatsRecordBuilder).
       if (!nats) throw new Fail('headers: no NATS client library loaded');
       const h = nats.headers();
       h.set('x-trace', 'abc');
@@ -396,7 +495,81 @@ function scenarios({ rx, ms, nats }, t) {
       expectValue('no headers', await outcome(c.send('headers', 0)), null);
     },
     async ctx(c) {
-      expectValue('ctx 0', await outcome(c.send('ctx', 0)), { transport: t.name, pattern: 'ctx' });
+      // `impl` names the server that answered: a stray server of another run on the same broker
+      // cannot pass for the one the harness started.
+      if (!serverImpl) throw new Fail('ctx: no --server-impl given');
+      expectValue('ctx 0', await outcome(c.send('ctx', 0)), { transport: t.name, pattern: 'ctx', impl: serverImpl });
+    },
+    async 'object-pattern.non-ascii'(c) {
+      const p = { e: 3, Ω: 5, é: 1, z: 2, 日本: 4 };
+      expectValue(`${JSON.stringify(p)} 0`, await outcome(c.send(p, 0)), 'non-ascii');
+    },
+    async 'object-pattern.case'(c) {
+      expectValue('{"Key":1}', await outcome(c.send({ Key: 1 }, 0)), 'upper');
+      expectValue('{"key":1}', await outcome(c.send({ key: 1 }, 0)), 'lower');
+      expectValue('{"A":2,"a":1}', await outcome(c.send({ A: 2, a: 1 }, 0)), 'both-cases');
+    },
+    async 'object-pattern.nested'(c) {
+      const p = { opts: { m: { x: 2, y: 1 }, a: true, z: [1, { a: 'x', b: 2 }] }, cmd: 'nested' };
+      expectValue(`${JSON.stringify(p)} 0`, await outcome(c.send(p, 0)), 'nested');
+    },
+    async 'numeric-pattern'(c) {
+      expectValue('42 0', await outcome(c.send(42, 0)), 'numeric');
+    },
+    async 'stream.then-wait'(c) {
+      expectValues('count.then-wait 3', await outcome(c.send('count.then-wait', 3)), [0, 1, 2]);
+      expectValues('count.then-wait 0', await outcome(c.send('count.then-wait', 0)), []);
+    },
+    async 'stream.then-fail'(c) {
+      const o = await outcome(c.send('count.then-fail', 2));
+      const want = { status: 'error', message: 'stream broke' };
+      if (!isDeepStrictEqual(o.values, [0, 1]) || !isDeepStrictEqual(o.error, want)) {
+        throw new Fail(`count.then-fail 2: expected values [0,1] then error ${show(want)}, got ${showOutcome(o)}`);
+      }
+    },
+    async 'stream.interleaved'(c) {
+      const all = await Promise.all([3, 5, 4].map((n) => outcome(c.send('count.slow', n))));
+      all.forEach((o, k) => {
+        const n = [3, 5, 4][k];
+        expectValues(`count.slow ${n} (one of 3 at once)`, o, Array.from({ length: n }, (_, i) => i));
+      });
+    },
+    async void(c) {
+      // undefined goes out as {"isDisposed":true} with no `response`: no value, then completion.
+      expectValues('nothing 0', await outcome(c.send('nothing', 0)), []);
+      expectValues('nothing.async 0', await outcome(c.send('nothing.async', 0)), []);
+    },
+    async 'error.thrown'(c) {
+      // Anything but an RpcException is an internal error, whatever was thrown.
+      const internal = { status: 'error', message: 'Internal server error' };
+      expectError('throw.string 0', await outcome(c.send('throw.string', 0)), internal);
+      expectError('throw.object 0', await outcome(c.send('throw.object', 0)), internal);
+    },
+    async 'error.rpc-values'(c) {
+      expectError('fail.number 0', await outcome(c.send('fail.number', 0)), { status: 'error', message: 42 });
+      const a = [1, 'two', { three: 3 }];
+      expectError('fail.array', await outcome(c.send('fail.array', a)), a);
+      expectError('fail.error 0', await outcome(c.send('fail.error', 0)), {});
+    },
+    async 'events.multi'(c) {
+      const first = await outcome(c.send('records', 0));
+      if (first.error !== undefined || first.values.length !== 1) throw new Fail(`records 0 (clear): got ${showOutcome(first)}`);
+      const sent = [];
+      for (let i = 1; i <= 10; i++) sent.push(lastValueFrom(c.emit('record.multi', i), { defaultValue: undefined }));
+      await Promise.all(sent);
+      await sleep(100); // events have no reply: let the last ones land before asking
+      const o = await outcome(c.send('records', 0));
+      const want = sorted(Array.from({ length: 10 }, (_, i) => [`a:${i + 1}`, `b:${i + 1}`]).flat());
+      if (o.error !== undefined || o.values.length !== 1 || !isDeepStrictEqual(sorted(o.values[0]), want)) {
+        throw new Fail(`record.multi 1..10 then records: expected (in any order) ${show(want)}, got ${showOutcome(o)}`);
+      }
+    },
+    async 'echo.huge'(c) {
+      const o = await outcome(c.send('echo', HUGE_STRING));
+      if (o.values.length === 1 && o.values[0] !== HUGE_STRING) {
+        throw new Fail(`echo 3 MiB string: got ${typeof o.values[0]} of length ${o.values[0]?.length}`);
+      }
+      expectValue('echo 3 MiB string', o, HUGE_STRING);
     },
     async reconnect(c, io) {
       expectValue('sum [1] before the restart', await outcome(c.send('sum', [1])), 1);
@@ -426,21 +599,15 @@ function scenarios({ rx, ms, nats }, t) {
   };
 }
 
-async function call(libs, t, name) {
-  const { common, ms } = libs;
-  common.Logger.overrideLogger(stderrLogger());
-  const all = scenarios(libs, t);
+// Runs one scenario on a fresh client; prints PASS or FAIL; returns 0 or 1.
+async function callOne(libs, t, all, name, io) {
+  const { ms } = libs;
   const run = all[name];
   if (!run) {
     process.stdout.write(`FAIL ${name}: unknown scenario (known: ${Object.keys(all).join(', ')})\n`);
     return 1;
   }
   const client = ms.ClientProxyFactory.create(t.client);
-  let readLine;
-  const io = {
-    say: (line) => process.stdout.write(`${line}\n`),
-    line: () => (readLine ??= stdinLines())(),
-  };
   const limit = Number(process.env.ROOST_SCENARIO_TIMEOUT_MS || 60000);
   let timer;
   const watchdog = new Promise((_, reject) => {
@@ -465,13 +632,29 @@ async function call(libs, t, name) {
   return code;
 }
 
+// `names`: one scenario, or several separated by commas, run one after the other, each on its
+// own client (one process start for many scenarios).
+async function call(libs, t, names, serverImpl) {
+  const { common } = libs;
+  common.Logger.overrideLogger(stderrLogger());
+  const all = scenarios(libs, t, serverImpl);
+  let readLine;
+  const io = {
+    say: (line) => process.stdout.write(`${line}\n`),
+    line: () => (readLine ??= stdinLines())(),
+  };
+  let code = 0;
+  for (const name of names.split(',').filter(Boolean)) code |= await callOne(libs, t, all, name, io);
+  return code;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Command line
 
 function usage(msg) {
   process.stderr.write(
     `${msg ? `peer: ${msg}\n` : ''}usage: peer.mjs serve --url URL (tcp://HOST:PORT, ...)\n` +
-      `       peer.mjs call --url URL --scenario NAME\n`,
+      `       peer.mjs call --url URL --scenario NAME [--server-impl roost|nest12|nest11]\n`,
   );
   return 2;
 }
@@ -480,7 +663,7 @@ export async function main(libs, argv) {
   const [cmd, ...rest] = argv;
   const opts = {};
   for (let i = 0; i < rest.length; i++) {
-    const m = /^--(url|scenario)(?:=(.*))?$/.exec(rest[i]);
+    const m = /^--(url|scenario|server-impl)(?:=(.*))?$/.exec(rest[i]);
     if (!m) return usage(`unexpected argument ${rest[i]}`);
     opts[m[1]] = m[2] ?? rest[++i];
   }
@@ -489,7 +672,7 @@ export async function main(libs, argv) {
   if (cmd === 'serve') return serve(libs, t);
   if (cmd === 'call') {
     if (!opts.scenario) return usage('call needs --scenario');
-    return call(libs, t, opts.scenario);
+    return call(libs, t, opts.scenario, opts['server-impl']);
   }
   return usage(`unknown command ${cmd ?? ''}`);
 }

@@ -20,14 +20,30 @@ function parse(text) {
   return { scheme: m[1].toLowerCase(), url: u, raw: m[2] };
 }
 
-const tcp = (ms, { url }) => {
+// tcp://host:port[?maxBufferSize=N], and tls://host:port?ca=FILE&cert=FILE&key=FILE for TLS (roost's
+// URL form, server/tls.cpp's parameters): NestJS's `tlsOptions`. A server given `ca` asks for and
+// verifies client certificates, as roost's does (verify=false turns verification off).
+const tcp = (ms, { scheme, url }) => {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = Number(url.port || 3000);
+  const q = url.searchParams;
   const options = { host, port };
+  if (q.has('maxBufferSize')) options.maxBufferSize = Number(q.get('maxBufferSize'));
+  const server = { ...options };
+  const client = { ...options };
+  if (scheme === 'tls' || ['ca', 'cert', 'key', 'verify'].some((k) => q.has(k))) {
+    const tls = redisTls(q);
+    server.tlsOptions = { ...tls };
+    if (tls.ca && q.get('verify') !== 'false') {
+      server.tlsOptions.requestCert = true;
+      server.tlsOptions.rejectUnauthorized = true;
+    }
+    client.tlsOptions = tls;
+  }
   return {
     name: 'tcp',
-    server: { transport: ms.Transport.TCP, options },
-    client: { transport: ms.Transport.TCP, options },
+    server: { transport: ms.Transport.TCP, options: server },
+    client: { transport: ms.Transport.TCP, options: client },
     ready: (app) => app.unwrap().address().port, // the net.Server: the real port when PORT was 0
   };
 };
@@ -102,7 +118,7 @@ const redis = (ms, { scheme, url }) => {
 };
 
 
-const schemes = { tcp, nats, 'nats+tls': nats, redis, rediss: redis };
+const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis };
 
 // The transport for `text`, or a string saying why there is none.
 export function transportFor(ms, text) {

@@ -15,5 +15,6 @@ await runMain(
     await import('@nestjs/microservices'),
     await import('rxjs'),
     await import('nats'),
+    'nest11',
   ),
 );

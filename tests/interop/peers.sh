@@ -1,0 +1,29 @@
+# Sourced by run-suite.sh and max-buffer.sh: the peers' commands, and starting a server peer.
+# The caller sets $build (the build directory) and $here (this directory).
+
+# The command of peer roost, nest12 or nest11.
+peer_cmd() {
+  case "$1" in
+    roost) echo "$build/tests/interop/roost_peer" ;;
+    nest12) echo "$here/nest/node.sh" ;;
+    nest11) echo "$here/nest11/node.sh" ;;
+    *) echo "unknown peer $1" >&2; return 2 ;;
+  esac
+}
+
+# start_peer_server CMD URL LOG: runs `CMD serve --url URL` in the background (stdout in LOG,
+# stderr in LOG.err); sets srv_pid, and port to what READY says. If the server exits or is not
+# ready within 10 s, prints its output and returns 1.
+start_peer_server() {
+  "$1" serve --url "$2" >"$3" 2>"$3.err" &
+  srv_pid=$!
+  port=""
+  for _ in $(seq 1 400); do
+    port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$3" 2>/dev/null)
+    [ -n "$port" ] && return 0
+    kill -0 "$srv_pid" 2>/dev/null || break
+    sleep 0.025
+  done
+  cat "$3" "$3.err"
+  return 1
+}
