@@ -40,6 +40,28 @@ inline awaitable<bool> wait_until(std::function<bool()> pred,
   co_return true;
 }
 
+/// A latch the test opens by hand. A handler that awaits it is certainly still running at any
+/// check made before `open()`: an order the test controls, where a sleep would be a bet that a
+/// slow machine (a sanitizer build, a busy CI host) could lose.
+class gate {
+ public:
+  void open() { open_ = true; }
+  bool is_open() const { return open_; }
+
+  /// Completes once `open()` has been called (polled every millisecond); throws when cancelled.
+  awaitable<void> wait() const {
+    const auto ex = co_await boost::asio::this_coro::executor;
+    boost::asio::steady_timer t(ex);
+    while (!open_) {
+      t.expires_after(std::chrono::milliseconds(1));
+      co_await t.async_wait(boost::asio::use_awaitable);
+    }
+  }
+
+ private:
+  bool open_ = false;
+};
+
 /// A logger that records every line, for asserting what roost logged.
 struct log_capture {
   struct line {
