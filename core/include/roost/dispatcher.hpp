@@ -91,8 +91,12 @@ class dispatcher {
   /// `route`: the route the handler is found by when the transport knows it (the
   /// subscription that received the message: NATS subjects and Redis channels, wildcards
   /// included); empty: normalized once from the packet's pattern. Never throws.
-  template <inbound_origin Origin>
-  void serve(const executor& ex, inbound_packet& packet, Origin origin,
+  ///
+  /// `ex` is taken as it is (a strand, say) and only used to start that coroutine: converting
+  /// it to `roost::executor` for every message would cost an allocation on the path that needs
+  /// no executor at all.
+  template <class Executor, inbound_origin Origin>
+  void serve(const Executor& ex, inbound_packet& packet, Origin origin,
              std::string_view route = {}) {
     constexpr bool answerable = requires {
       origin.make_sink();
