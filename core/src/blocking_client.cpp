@@ -11,7 +11,8 @@ namespace roost {
 
 struct blocking_client::impl {
   impl(std::unique_ptr<client_transport> t, client_options opts)
-      : work(ioc.get_executor()), proxy(ioc.get_executor(), std::move(t), opts),
+      : work(ioc.get_executor()),
+        proxy(ioc.get_executor(), std::move(t), opts),
         thread([this] { ioc.run(); }) {}
 
   ~impl() {
@@ -39,7 +40,9 @@ blocking_client::blocking_client(std::unique_ptr<client_transport> transport, cl
 
 blocking_client::~blocking_client() = default;
 
-void blocking_client::close() { impl_->proxy.close(); }
+void blocking_client::close() {
+  impl_->proxy.close();
+}
 
 json::value blocking_client::send_value(json::value pattern, json::value data, call_options opts) {
   return impl_->wait(impl_->proxy.send_value(std::move(pattern), std::move(data), std::move(opts)));

@@ -2,12 +2,16 @@
 
 namespace roost {
 
-context::context(std::string_view transport, json::value pattern,
-                 std::optional<json::object> metadata, roost::headers h)
+context::context(std::string_view transport, json::value&& pattern,
+                 std::optional<json::object>&& metadata, roost::headers&& h)
     : transport_(transport),
       pattern_(std::move(pattern)),
       metadata_(std::move(metadata)),
       headers_(std::move(h)) {}
+
+context::context(std::string_view transport, const json::value& pattern,
+                 std::optional<json::object> metadata, roost::headers h)
+    : context(transport, json::value(pattern), std::move(metadata), std::move(h)) {}
 
 context::~context() = default;
 

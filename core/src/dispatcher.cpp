@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <span>
+#include <utility>
 
 namespace roost {
 namespace {
@@ -61,16 +62,15 @@ const logger& dispatcher::log() const noexcept {
   return state_->log;
 }
 
-dispatcher::plan::plan(std::shared_ptr<dispatcher_state> s, const router::entry* e,
-                       std::string route)
-    : state_(std::move(s)), entry_(e), route_(std::move(route)) {
+dispatcher::plan::plan(dispatcher_state* s, const router::entry* e, std::string route)
+    : state_(s), entry_(e), route_(std::move(route)) {
   state_->in_flight.fetch_add(1, std::memory_order_relaxed);
 }
 
 dispatcher::plan::plan(plan&& o) noexcept
     : synchronous(o.synchronous),
       request(o.request),
-      state_(std::move(o.state_)),
+      state_(std::exchange(o.state_, nullptr)),
       entry_(o.entry_),
       route_(std::move(o.route_)) {}
 
@@ -83,7 +83,7 @@ dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_v
   std::string r =
       route.empty() ? state_->routes.routes().lookup_route(packet.pattern) : std::string(route);
   const router::entry* e = state_->routes.find(r);
-  plan p(state_, e, std::move(r));
+  plan p(state_.get(), e, std::move(r));
   p.request = packet.id.has_value() && answerable;
   if (p.request) {
     // A request to event handlers only (NestJS's forkJoin reply) takes the general path.
@@ -98,7 +98,7 @@ dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_v
   return p;
 }
 
-void dispatcher::serve_now(plan p, inbound_packet& packet, context& ctx, reply_sink* sink) const {
+void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_sink* sink) const {
   ctx.route_ = std::move(p.route_);
   ctx.request_ = p.request;
   const router::entry* e = p.entry_;
@@ -165,6 +165,11 @@ awaitable<void> dispatcher::dispatch(inbound_packet& packet, context& ctx, reply
   const std::string r =
       route.empty() ? state_->routes.routes().lookup_route(ctx.pattern()) : std::string(route);
   co_await run(prepare(packet, r, sink != nullptr, false), packet, ctx, sink);
+}
+
+json::value dispatcher::take_pattern(inbound_packet& p) {
+  if (p.pattern.storage().get() == json::storage_ptr().get()) return std::move(p.pattern);
+  return json::value(p.pattern, json::storage_ptr());
 }
 
 std::optional<json::object> dispatcher::metadata_copy(const inbound_packet& p) {

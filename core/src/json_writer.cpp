@@ -62,7 +62,8 @@ class sink {
   std::size_t pos_ = 0;
 };
 
-void write_string(std::string_view s, sink& out) {
+template <class Out>
+void write_string(std::string_view s, Out& out) {
   out.put('"');
   char const* run = s.data();
   char const* const end = run + s.size();
@@ -147,14 +148,15 @@ char* format_js_number(double d, char* buf) {
   return o;
 }
 
-template <class Int>
-void write_integer(Int i, sink& out) {
+template <class Int, class Out>
+void write_integer(Int i, Out& out) {
   char buf[24];
   auto const r = std::to_chars(buf, buf + sizeof buf, i);
   out.write(buf, static_cast<std::size_t>(r.ptr - buf));
 }
 
-void write_scalar(json::value const& v, sink& out) {
+template <class Out>
+void write_scalar(json::value const& v, Out& out) {
   switch (v.kind()) {
     case json::kind::null:
       out.write("null", 4);
@@ -188,6 +190,18 @@ void write_scalar(json::value const& v, sink& out) {
       break;
   }
 }
+
+// Output straight into the string, for a lone scalar (a reply's value or id, most often): a few
+// pieces, where the buffer would only add a copy.
+class direct_sink {
+ public:
+  explicit direct_sink(std::string& out) : out_(out) {}
+  void put(char c) { out_.push_back(c); }
+  void write(char const* p, std::size_t n) { out_.append(p, n); }
+
+ private:
+  std::string& out_;
+};
 
 // An open array or object of the explicit stack that replaces recursion, so a hostile depth
 // cannot overflow the call stack.
@@ -229,6 +243,11 @@ void write_js_number(double d, std::string& out) {
 }
 
 void write_json(json::value const& v, std::string& str) {
+  if (!v.is_structured()) {
+    direct_sink out(str);
+    write_scalar(v, out);
+    return;
+  }
   sink out(str);
   frame_stack stack;
   json::value const* cur = &v;

@@ -22,11 +22,16 @@ log_level level_from_env() {
 
 std::string_view name(log_level l) {
   switch (l) {
-    case log_level::debug: return "DEBUG";
-    case log_level::info: return "LOG";
-    case log_level::warn: return "WARN";
-    case log_level::error: return "ERROR";
-    case log_level::off: break;
+    case log_level::debug:
+      return "DEBUG";
+    case log_level::info:
+      return "LOG";
+    case log_level::warn:
+      return "WARN";
+    case log_level::error:
+      return "ERROR";
+    case log_level::off:
+      break;
   }
   return "";
 }
@@ -54,6 +59,8 @@ void logger::log(log_level level, std::string_view source, std::string_view mess
   if (enabled(level) && sink_) sink_(level, source, message);
 }
 
-logger logger::silent() { return logger(log_level::off, {}); }
+logger logger::silent() {
+  return logger(log_level::off, {});
+}
 
 }  // namespace roost

@@ -44,9 +44,15 @@ microservice& microservice::add_transport(std::unique_ptr<server_transport> t) {
   return *this;
 }
 
-boost::asio::io_context& microservice::io_context() noexcept { return impl_->ioc; }
-roost::dispatcher& microservice::dispatcher() noexcept { return impl_->disp; }
-const logger& microservice::log() const noexcept { return impl_->opts.log; }
+boost::asio::io_context& microservice::io_context() noexcept {
+  return impl_->ioc;
+}
+roost::dispatcher& microservice::dispatcher() noexcept {
+  return impl_->disp;
+}
+const logger& microservice::log() const noexcept {
+  return impl_->opts.log;
+}
 
 awaitable<void> microservice::start() {
   for (auto& t : impl_->transports) co_await t->listen(impl_->disp);
@@ -62,7 +68,9 @@ awaitable<void> microservice::shutdown() {
   for (auto& t : impl_->transports) t->close();
 }
 
-void microservice::on_ready(std::function<void()> f) { impl_->ready = std::move(f); }
+void microservice::on_ready(std::function<void()> f) {
+  impl_->ready = std::move(f);
+}
 
 void microservice::stop() {
   impl_->stop_requested = true;
@@ -95,7 +103,8 @@ int microservice::run() {
         if (i.ready) i.ready();
         if (!i.stop_requested) {
           boost::system::error_code ec;
-          co_await i.stop_timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+          co_await i.stop_timer.async_wait(
+              boost::asio::redirect_error(boost::asio::use_awaitable, ec));
         }
         signals.cancel();
         co_await shutdown();

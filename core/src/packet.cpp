@@ -93,7 +93,7 @@ member envelope_key(std::string_view text, std::size_t& at) {
 // `data` and `metadata` go through the parser. Anything else (other or repeated keys, escapes,
 // non-ASCII or non-string patterns and ids, bad JSON) returns false and takes the general path,
 // which decides it as before: the two agree on every input this accepts (tests and the packet
-// fuzzer check it). Fills `p` (whose values use the caller's storage); false may leave it
+// fuzzer check it). Fills `p` (each value in the storage it already has); false may leave it
 // partly filled.
 bool decode_plain_envelope(std::string_view text, inbound_packet& p) {
   const json::storage_ptr& sp = p.data.storage();
@@ -203,7 +203,10 @@ boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
                                                      const json::value& channel,
                                                      json::storage_ptr sp) {
   {
-    inbound_packet p{json::value(sp), json::value(sp)};
+    // The pattern read here goes to the handler's context, which owns it: it is built in the
+    // default storage at once, so that serving the packet moves it instead of copying it out
+    // of the caller's (a transport's scratch buffer).
+    inbound_packet p{json::value(), json::value(sp)};
     if (decode_plain_envelope(json_text, p)) return p;
   }
   boost::system::error_code ec;

@@ -25,7 +25,7 @@ class blocking_client {
  public:
   explicit blocking_client(std::unique_ptr<client_transport> transport, client_options opts = {});
   template <class T>
-    requires std::derived_from<std::remove_cvref_t<T>, client_transport>
+  requires std::derived_from<std::remove_cvref_t<T>, client_transport>
   explicit blocking_client(T&& transport, client_options opts = {})
       : blocking_client(std::unique_ptr<client_transport>(
                             std::make_unique<std::remove_cvref_t<T>>(std::forward<T>(transport))),
@@ -69,8 +69,7 @@ class blocking_client {
   void close();
 
   json::value send_value(json::value pattern, json::value data, call_options opts);
-  std::vector<json::value> collect_values(json::value pattern, json::value data,
-                                          call_options opts);
+  std::vector<json::value> collect_values(json::value pattern, json::value data, call_options opts);
   void emit_value(json::value pattern, json::value data, call_options opts);
 
  private:

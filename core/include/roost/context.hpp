@@ -30,8 +30,12 @@ class context {
  public:
   /// `transport` is the transport's name, a string literal. `metadata` is NestJS 12 packet
   /// metadata; `h` the transport's own headers (NATS headers...): give either, the other is
-  /// derived from it when asked for.
-  context(std::string_view transport, json::value pattern,
+  /// derived from it when asked for. Transports move what they built into it (every message
+  /// builds one context, so the parts are taken by reference, not moved through by-value
+  /// parameters); a copy of the pattern is made when given one to keep.
+  context(std::string_view transport, json::value&& pattern,
+          std::optional<json::object>&& metadata = std::nullopt, roost::headers&& h = {});
+  context(std::string_view transport, const json::value& pattern,
           std::optional<json::object> metadata = std::nullopt, roost::headers h = {});
   context(const context&) = delete;
   context& operator=(const context&) = delete;

@@ -109,16 +109,15 @@ class dispatcher {
     if (p.synchronous) {
       // What a handler can keep (its context's pattern and metadata; payloads are converted)
       // is copied out of the transport's scratch buffer.
-      auto ctx = origin.make_context(json::value(packet.pattern, json::storage_ptr()),
-                                     metadata_copy(packet));
+      auto ctx = origin.make_context(take_pattern(packet), metadata_copy(packet));
       if constexpr (answerable) {
         if (p.request) {
           auto sink = origin.make_sink();
-          serve_now(std::move(p), packet, ctx, &sink);
+          serve_now(p, packet, ctx, &sink);
           return;
         }
       }
-      serve_now(std::move(p), packet, ctx, nullptr);
+      serve_now(p, packet, ctx, nullptr);
       return;
     }
     if constexpr (requires { origin.retain(); }) origin.retain();
@@ -144,7 +143,9 @@ class dispatcher {
   const logger& log() const noexcept;
 
   /// How one message will be served: decided once, before its context is built. Counts as
-  /// in flight while it lives.
+  /// in flight while it lives. It is given back to the dispatcher that made it (serve_now() or
+  /// run(), members of a dispatcher whose state the plan counts in), so it points to that
+  /// state without owning it: every message pays for no reference count.
   class plan {
    public:
     plan(plan&&) noexcept;
@@ -156,8 +157,8 @@ class dispatcher {
 
    private:
     friend class dispatcher;
-    plan(std::shared_ptr<detail::dispatcher_state> s, const router::entry* e, std::string route);
-    std::shared_ptr<detail::dispatcher_state> state_;
+    plan(detail::dispatcher_state* s, const router::entry* e, std::string route);
+    detail::dispatcher_state* state_;
     const router::entry* entry_;
     std::string route_;
   };
@@ -165,7 +166,8 @@ class dispatcher {
   /// The parts of serve(), for transports that cannot use it as it is.
   plan prepare(const inbound_packet& packet, std::string_view route, bool answerable,
                bool immediate_sink) const;
-  void serve_now(plan p, inbound_packet& packet, context& ctx, reply_sink* sink) const;
+  /// Serves `p` at once (p.synchronous); its route moves to `ctx`.
+  void serve_now(plan& p, inbound_packet& packet, context& ctx, reply_sink* sink) const;
   awaitable<void> run(plan p, inbound_packet& packet, context& ctx, reply_sink* sink) const;
 
  private:
@@ -182,6 +184,8 @@ class dispatcher {
     co_await d.run(std::move(p), packet, ctx, nullptr);
   }
 
+  /// The pattern for a context that owns it: moved out when it uses the default storage.
+  static json::value take_pattern(inbound_packet& p);
   static std::optional<json::object> metadata_copy(const inbound_packet& p);
   /// The packet moved out when its values use the default storage, copied otherwise.
   static inbound_packet take_packet(inbound_packet& p);

@@ -20,12 +20,18 @@ class logger {
   logger();
   logger(log_level level, sink s);
 
-  bool enabled(log_level level) const noexcept { return level >= level_ && level_ != log_level::off; }
+  bool enabled(log_level level) const noexcept {
+    return level >= level_ && level_ != log_level::off;
+  }
   void log(log_level level, std::string_view source, std::string_view message) const;
-  void debug(std::string_view source, std::string_view m) const { log(log_level::debug, source, m); }
+  void debug(std::string_view source, std::string_view m) const {
+    log(log_level::debug, source, m);
+  }
   void info(std::string_view source, std::string_view m) const { log(log_level::info, source, m); }
   void warn(std::string_view source, std::string_view m) const { log(log_level::warn, source, m); }
-  void error(std::string_view source, std::string_view m) const { log(log_level::error, source, m); }
+  void error(std::string_view source, std::string_view m) const {
+    log(log_level::error, source, m);
+  }
 
   /// A logger that drops everything (tests, benchmarks).
   static logger silent();

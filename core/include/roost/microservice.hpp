@@ -10,8 +10,8 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
-#include <functional>
 #include <concepts>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -49,8 +49,8 @@ class microservice {
   /// Adds a transport given by value (`app.add_transport(roost::tcp::server({.port = 3000}))`)
   /// and returns it, e.g. to read the port it bound.
   template <class T>
-    requires std::derived_from<std::remove_cvref_t<T>, server_transport>
-  std::remove_cvref_t<T>& add_transport(T&& t) {
+  requires std::derived_from<std::remove_cvref_t<T>, server_transport> std::remove_cvref_t<T>
+  &add_transport(T&& t) {
     auto p = std::make_unique<std::remove_cvref_t<T>>(std::forward<T>(t));
     auto& ref = *p;
     add_transport(std::unique_ptr<server_transport>(std::move(p)));

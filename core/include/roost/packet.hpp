@@ -54,7 +54,8 @@ inline constexpr std::string_view no_handler_message =
 /// How a server decodes an incoming document (NestJS `IncomingRequestDeserializer`).
 /// `channel` is the channel/subject/topic the document arrived on, used as the pattern of an
 /// "external" message (one without `pattern` and `data`); TCP has none.
-/// The packet's values live in `sp` (e.g. a per-frame monotonic buffer).
+/// The packet's values live in `sp` (e.g. a per-frame monotonic buffer), except a string
+/// pattern, which may use the default storage (the context it goes to owns it).
 boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
                                                      const json::value& channel = nullptr,
                                                      json::storage_ptr sp = {});

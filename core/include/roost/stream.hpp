@@ -139,8 +139,7 @@ class stream<T>::promise_type {
     return {};
   }
   template <class U = T>
-    requires std::is_constructible_v<T, U&&>
-  std::suspend_always yield_value(U&& value) {
+  requires std::is_constructible_v<T, U&&> std::suspend_always yield_value(U&& value) {
     value_.emplace(std::forward<U>(value));
     state_ = state::has_value;
     return {};
@@ -201,9 +200,9 @@ class stream<T>::async_awaiter {
       h.resume();
       h.promise().resumed();
     };
-    boost::asio::co_spawn(promise_->executor_, std::move(op_),
-                          boost::asio::bind_cancellation_slot(promise_->cancel_->slot(),
-                                                              std::move(completion)));
+    boost::asio::co_spawn(
+        promise_->executor_, std::move(op_),
+        boost::asio::bind_cancellation_slot(promise_->cancel_->slot(), std::move(completion)));
   }
 
   U await_resume() {

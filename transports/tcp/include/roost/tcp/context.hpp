@@ -10,7 +10,7 @@ namespace roost::tcp {
 /// What a handler knows about a message that came over TCP.
 class context final : public roost::context {
  public:
-  context(json::value pattern, std::optional<json::object> metadata, std::string remote);
+  context(json::value&& pattern, std::optional<json::object>&& metadata, std::string remote);
   /// The client's address, "ip:port".
   const std::string& remote_endpoint() const noexcept { return remote_; }
 
