@@ -3,6 +3,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -104,10 +105,13 @@ class precise_handler {
   std::string number_;
 };
 
-}  // namespace
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
-json::value parse_json_prefix(std::string_view text, std::size_t& used, json::error_code& ec,
-                              json::storage_ptr sp, json::parse_options const& options) {
+// The general parser, for every text.
+json::value parse_general_prefix(std::string_view text, std::size_t& used, json::error_code& ec,
+                                 json::storage_ptr sp, json::parse_options const& options) {
   ec = {};
   json::basic_parser<precise_handler> parser(options, std::move(sp));
   used = parser.write_some(false, text.data(), text.size(), ec);
@@ -116,10 +120,156 @@ json::value parse_json_prefix(std::string_view text, std::size_t& used, json::er
   return parser.handler().release();
 }
 
+// One scalar of read_simple_json's set, read but not yet stored.
+// Trivial, so that an array of them costs nothing to set up.
+struct simple_token {
+  enum class kind : unsigned char { int64, string, true_, false_, null } k;
+  std::int64_t i;
+  const char* chars;
+  std::size_t size;
+};
+
+// Reads the scalar at text[at] into `t`, advancing `at` past it; false (with `at` anywhere)
+// for anything else.
+bool read_simple_token(std::string_view text, std::size_t& at, simple_token& t) {
+  const std::size_t n = text.size();
+  if (at >= n) return false;
+  const char c = text[at];
+  if (c == '"') {
+    const std::size_t begin = at + 1;
+    for (std::size_t i = begin; i < n; ++i) {
+      const auto u = static_cast<unsigned char>(text[i]);
+      if (u - 0x20u < 0x5fu && u != '"' && u != '\\') continue;  // printable ASCII
+      if (u != '"') return false;
+      t.k = simple_token::kind::string;
+      t.chars = text.data() + begin;
+      t.size = i - begin;
+      at = i + 1;
+      return true;
+    }
+    return false;
+  }
+  if (c == '-' || (c >= '0' && c <= '9')) {
+    std::size_t i = at + (c == '-');
+    const std::size_t digits = i;
+    std::int64_t v = 0;
+    while (i < n && i - digits < 18 && text[i] >= '0' && text[i] <= '9')
+      v = v * 10 + (text[i++] - '0');
+    const std::size_t count = i - digits;
+    // Leading zeros, -0, fractions, exponents and integers of 19 digits or more (a digit
+    // follows the 18 read) are the general parser's.
+    if (count == 0 || (text[digits] == '0' && (count > 1 || c == '-'))) return false;
+    if (i < n &&
+        (text[i] == '.' || text[i] == 'e' || text[i] == 'E' || (text[i] >= '0' && text[i] <= '9')))
+      return false;
+    t.k = simple_token::kind::int64;
+    t.i = c == '-' ? -v : v;
+    at = i;
+    return true;
+  }
+  const auto literal = [&](std::string_view word, simple_token::kind k) {
+    if (text.substr(at, word.size()) != word) return false;
+    t.k = k;
+    at += word.size();
+    return true;
+  };
+  switch (c) {
+    case 't':
+      return literal("true", simple_token::kind::true_);
+    case 'f':
+      return literal("false", simple_token::kind::false_);
+    case 'n':
+      return literal("null", simple_token::kind::null);
+    default:
+      return false;
+  }
+}
+
+void store(const simple_token& t, json::value& out) {
+  switch (t.k) {
+    case simple_token::kind::int64:
+      out.emplace_int64() = t.i;
+      break;
+    case simple_token::kind::string:
+      out.emplace_string().assign(t.chars, t.size);
+      break;
+    case simple_token::kind::true_:
+      out.emplace_bool() = true;
+      break;
+    case simple_token::kind::false_:
+      out.emplace_bool() = false;
+      break;
+    case simple_token::kind::null:
+      out.emplace_null();
+      break;
+  }
+}
+
+// Longer arrays are rare in requests; they take the general parser.
+constexpr std::size_t simple_array_max = 64;
+
+}  // namespace
+
+bool read_simple_json(std::string_view text, std::size_t& used, json::value& out) {
+  std::size_t at = 0;
+  const auto skip_space = [&] {
+    while (at < text.size() && is_space(text[at])) ++at;
+  };
+  skip_space();
+  if (at < text.size() && text[at] == '[') {
+    // Read every element first, so that the array is allocated once at its size.
+    std::array<simple_token, simple_array_max> items;
+    std::size_t count = 0;
+    ++at;
+    skip_space();
+    if (at < text.size() && text[at] == ']') {
+      ++at;
+    } else {
+      for (;;) {
+        if (count == items.size() || !read_simple_token(text, at, items[count])) return false;
+        ++count;
+        skip_space();
+        if (at >= text.size()) return false;
+        if (text[at] == ']') {
+          ++at;
+          break;
+        }
+        if (text[at] != ',') return false;
+        ++at;
+        skip_space();
+      }
+    }
+    skip_space();
+    json::array& a = out.emplace_array();
+    a.resize(count);
+    for (std::size_t i = 0; i < count; ++i) store(items[i], a[i]);
+    used = at;
+    return true;
+  }
+  simple_token t;
+  if (!read_simple_token(text, at, t)) return false;
+  skip_space();
+  store(t, out);
+  used = at;
+  return true;
+}
+
+json::value parse_json_prefix(std::string_view text, std::size_t& used, json::error_code& ec,
+                              json::storage_ptr sp, json::parse_options const& options) {
+  if (options.max_depth >= 1 && !options.allow_comments) {
+    json::value v(sp);
+    if (read_simple_json(text, used, v)) {
+      ec = {};
+      return v;
+    }
+  }
+  return parse_general_prefix(text, used, ec, std::move(sp), options);
+}
+
 json::value parse_json(std::string_view text, json::error_code& ec, json::storage_ptr sp,
                        json::parse_options const& options) {
   std::size_t used = 0;
-  json::value v = parse_json_prefix(text, used, ec, std::move(sp), options);
+  json::value v = parse_general_prefix(text, used, ec, std::move(sp), options);
   if (!ec && used < text.size()) {
     ec = json::error::extra_data;
     return nullptr;

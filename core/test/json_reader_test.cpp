@@ -92,5 +92,88 @@ TEST(parse_json_prefix, leaves_what_follows_the_document) {
   EXPECT_TRUE(ec);
 }
 
+// Equal values of the same kinds (json::value's == takes 1 and 1u for the same).
+bool same(const json::value& a, const json::value& b) {
+  if (a.kind() != b.kind()) return false;
+  if (!a.is_array()) return a == b;
+  const auto &x = a.get_array(), &y = b.get_array();
+  if (x.size() != y.size()) return false;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (!same(x[i], y[i])) return false;
+  }
+  return true;
+}
+
+TEST(read_simple_json, reads_what_the_general_parser_reads) {
+  for (std::string_view text :
+       {"0", "7", "-7", "123456789012345678", "-123456789012345678", "  42 ", "\"sum\"", "\"\"",
+        "\"a b ~!\"", "true", "false", "null", "[]", "[ ]", " [1,2,3] ", "[1, -2 ,3]",
+        "[\"a\",true,null,false,0]", "\t[\n1\r]\n"}) {
+    std::size_t used = 0;
+    json::value v;
+    ASSERT_TRUE(read_simple_json(text, used, v)) << text;
+    EXPECT_EQ(used, text.size()) << text;
+    json::error_code ec;
+    const json::value want = parse_json(text, ec);
+    ASSERT_FALSE(ec) << text;
+    EXPECT_TRUE(same(v, want)) << text << " read as " << to_json(v);
+  }
+}
+
+TEST(read_simple_json, stops_where_the_value_and_its_spaces_end) {
+  std::size_t used = 0;
+  json::value v;
+  ASSERT_TRUE(read_simple_json("[1,2]  ,\"id\":1", used, v));
+  EXPECT_EQ(used, 7u);
+  ASSERT_TRUE(read_simple_json("12}", used, v));
+  EXPECT_TRUE(same(v, json::value(12)));
+  EXPECT_EQ(used, 2u);
+}
+
+TEST(read_simple_json, leaves_everything_else_to_the_general_parser) {
+  for (std::string_view text : {"",
+                                " ",
+                                "-0",
+                                "01",
+                                "-",
+                                "1.5",
+                                "1e3",
+                                "2E1",
+                                "1234567890123456789",
+                                "-9223372036854775808",
+                                "18446744073709551615",
+                                "\"a\\nb\"",
+                                "\"caf\xc3\xa9\"",
+                                "\"tab\there\"",
+                                "\"open",
+                                "[[1]]",
+                                "[{}]",
+                                "{}",
+                                "[1,]",
+                                "[1 2]",
+                                "[1",
+                                "tru",
+                                "nul",
+                                "[-]"}) {
+    std::size_t used = 0;
+    json::value v = "unchanged";
+    EXPECT_FALSE(read_simple_json(text, used, v)) << text;
+    EXPECT_EQ(v, json::value("unchanged")) << text;
+  }
+}
+
+TEST(parse_json_prefix, agrees_with_parse_json_on_simple_and_other_values) {
+  for (std::string_view text : {"[1,2,3]", "[1.5,2]", "\"x\"", "[\"\\u00e9\"]", "-0", "[[1],2]"}) {
+    json::error_code ec1, ec2;
+    std::size_t used = 0;
+    const json::value a = parse_json_prefix(text, used, ec1);
+    const json::value b = parse_json(text, ec2);
+    ASSERT_FALSE(ec1) << text;
+    ASSERT_FALSE(ec2) << text;
+    EXPECT_TRUE(same(a, b)) << text;
+    EXPECT_EQ(used, text.size());
+  }
+}
+
 }  // namespace
 }  // namespace roost::detail
