@@ -121,16 +121,24 @@ peer_url() {  # $1: port, $2: query
 
 # Starts the server(s) on port $1 (TCP; 0: any port); sets srv_pids and port. Two servers (a
 # queue group) are named `<group>-1` and `<group>-2`, which the client expects in that order.
+# The servers start at once (a NestJS server takes seconds), then each must say READY.
 start_server() {
-  local i=0 query
+  local i=0 query logs=() pids=()
   for s in $servers; do
     query=$server_query
     [ -n "$client_query" ] && query="$query&name=$group-$((i + 1))"
-    if ! start_peer_server "${server_cmds[$i]}" "$(peer_url "$1" "$query")" "$work/server.$RANDOM.log"; then
+    logs+=("$work/server.$RANDOM.log")
+    launch_peer_server "${server_cmds[$i]}" "$(peer_url "$1" "$query")" "${logs[$i]}"
+    pids+=("$srv_pid")
+    srv_pids="$srv_pids $srv_pid"
+    i=$((i + 1))
+  done
+  i=0
+  for s in $servers; do
+    if ! await_peer_server "${logs[$i]}" "${pids[$i]}"; then
       echo "run-suite: the $s server did not start (its output is above)"
       return 1
     fi
-    srv_pids="$srv_pids $srv_pid"
     i=$((i + 1))
   done
 }
