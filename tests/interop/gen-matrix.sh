@@ -6,12 +6,18 @@ build=$1
 here=$(cd "$(dirname "$0")" && pwd)
 files=("$build"/interop/*.tsv)
 [ -e "${files[0]}" ] || { echo "gen-matrix: no results in $build/interop" >&2; exit 1; }
-label() {
-  case "$1" in roost) echo roost ;; nest12) echo "NestJS 12" ;; nest11) echo "NestJS 11" ;; *) echo "$1" ;; esac
+label() {  # a peer, or a queue group of two (roost+nest12)
+  local out="" p
+  for p in ${1//+/ }; do
+    case "$p" in roost) p=roost ;; nest12) p="NestJS 12" ;; nest11) p="NestJS 11" ;; esac
+    out+="${out:+ + }$p"
+  done
+  echo "$out"
 }
 heading() {
   case "$1" in
     rediss) echo "REDIS over TLS (\`rediss://\`)" ;;
+    nats-queue) echo "NATS queue groups (two servers)" ;;
     tls) echo "TCP over TLS (\`tls://\`)" ;;
     *) echo "${1^^}" ;;
   esac
@@ -25,6 +31,18 @@ note() {
       echo "presents the client certificate the URL names (\`ca=\`, \`cert=\`, \`key=\`), all signed"
       echo "by a CA made at start. Without it every peer, roost, NestJS 12 and NestJS 11, is refused"
       echo "as server and as client, and says so (ctest \`interop_rediss_client_cert_required\`)."
+      echo ;;
+    redis)
+      echo "\`wildcards\`: a server with \`wildcards=true\` (ctest \`interop_redis_wildcards_<client>_to_<server>\`,"
+      echo "\`run-suite.sh --config wildcards\`): \`orders.*\` answers \`orders.created\` and \`orders.42\`, naming"
+      echo "the server and the channel; \`audit.*\` takes events. Against NestJS 11 the requests time out:"
+      echo "it replies on \`orders.*.reply\`, where no client listens (checked as such)."
+      echo ;;
+    nats-queue)
+      echo "Two servers with the same \`queue\` (ctest \`interop_nats_queue_<client>_to_<server>_<server>\`,"
+      echo "\`run-suite.sh --config queue\`), of one implementation or mixed, in a group and on subjects of"
+      echo "the run alone. Counted per server: 40 requests each answered once, by the server that"
+      echo "counted it; 40 events each counted once; both servers took some."
       echo ;;
     tcp)
       echo "Also \`interop_tcp_max_buffer\` (\`tests/interop/max-buffer.sh\`): in each direction a request"
@@ -56,7 +74,8 @@ for transport in $(cut -f1 "${files[@]}" | sort -u); do
   dirs=()
   for f in "${files[@]}"; do
     d=$(awk -F'\t' -v t="$transport" '$1 == t { print $2 " " $3; exit }' "$f")
-    [ -n "$d" ] && dirs+=("$d")
+    # A direction's rows may come from several files (the suite and a second configuration).
+    [ -n "$d" ] && [[ " ${dirs[*]/%/|} " != *" $d| "* ]] && dirs+=("$d")
   done
   header="| scenario |"; rule="|---|"
   for d in "${dirs[@]}"; do

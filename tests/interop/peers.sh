@@ -15,15 +15,24 @@ peer_cmd() {
 # stderr in LOG.err); sets srv_pid, and port to what READY says. If the server exits or is not
 # ready within 10 s, prints its output and returns 1.
 start_peer_server() {
+  launch_peer_server "$@"
+  await_peer_server "$3" "$srv_pid"
+}
+
+# The two halves of start_peer_server, so that several servers can start at once:
+# launch_peer_server CMD URL LOG sets srv_pid; await_peer_server LOG PID sets port.
+launch_peer_server() {
   "$1" serve --url "$2" >"$3" 2>"$3.err" &
   srv_pid=$!
+}
+await_peer_server() {
   port=""
   for _ in $(seq 1 400); do
-    port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$3" 2>/dev/null)
+    port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$1" 2>/dev/null)
     [ -n "$port" ] && return 0
-    kill -0 "$srv_pid" 2>/dev/null || break
+    kill -0 "$2" 2>/dev/null || break
     sleep 0.025
   done
-  cat "$3" "$3.err"
+  cat "$1" "$1.err"
   return 1
 }

@@ -5,6 +5,9 @@
 #include <roost/roost.hpp>
 #include <roost/tcp.hpp>
 #include <roost/transports.hpp>
+#ifdef ROOST_PEER_WITH_REDIS
+#include <roost/redis/context.hpp>
+#endif
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -19,6 +22,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -158,6 +162,48 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
   });
 }
 
+// The channel a Redis message was published to (NestJS's getChannel()); the route elsewhere.
+std::string channel_of(roost::context& ctx) {
+#ifdef ROOST_PEER_WITH_REDIS
+  if (auto* redis = ctx.as<roost::redis::context>()) return redis->channel();
+#endif
+  return ctx.route();
+}
+
+// What the second-configuration handlers count: requests and events this server took.
+struct tally {
+  std::atomic<int> served{0}, events{0};
+};
+
+// The handlers of the scenarios that need a server configuration of their own (SCENARIOS.md,
+// "Second server configurations"); registered only under it, so the main suite is unchanged.
+void add_config_handlers(roost::router& r, const roost::url& u, std::vector<json::value>& log,
+                         std::mutex& m, tally& t) {
+  if (u.param("wildcards") == "true") {
+    // Subscribed as globs (PSUBSCRIBE): `orders.created` reaches `orders.*`.
+    r.message("orders.*", [](json::value v, roost::context& ctx) {
+      return json::object{{"impl", "roost"}, {"channel", channel_of(ctx)}, {"data", v}};
+    });
+    r.event("audit.*", [&](json::value v, roost::context& ctx) {
+      std::lock_guard lock(m);
+      log.emplace_back(channel_of(ctx) + ":" + json::serialize(v));
+    });
+  }
+  const auto queue = u.param("queue");
+  if (!queue || queue->empty()) return;
+  // In the queue group (the URL's `queue`), on subjects of this run's group alone; `name` tells
+  // the group's servers apart.
+  const std::string name = u.param("name").value_or("roost");
+  r.message(json::string(*queue + ".work"), [&t, name](json::value) {
+    ++t.served;
+    return json::object{{"impl", "roost"}, {"name", name}};
+  });
+  r.event(json::string(*queue + ".tally"), [&t](json::value) { ++t.events; });
+  r.message(json::string(*queue + ".stats." + name), [&t](json::value) {
+    return json::object{{"served", t.served.load()}, {"events", t.events.load()}};
+  });
+}
+
 int serve(const args& a) {
   auto u = roost::url::parse(a.url);
   if (!u) return usage();
@@ -166,7 +212,9 @@ int serve(const args& a) {
   roost::router r;
   std::vector<json::value> log;
   std::mutex m;
+  tally t;
   add_handlers(r, log, m);
+  add_config_handlers(r, *u, log, m, t);
   roost::microservice app{r, {.threads = 1, .drain_timeout = 2s}};
   // READY is followed by the bound port for TCP (the URL may ask for port 0), 0 otherwise.
   auto* tcp = dynamic_cast<roost::tcp::server*>(transport->get());
@@ -216,11 +264,108 @@ roost::awaitable<std::string> wait_line() {
 
 using scenario = std::function<roost::awaitable<void>(roost::client_proxy&)>;
 
+// `impls` split at '+': the servers the harness started, in order ("roost+nest12").
+std::vector<std::string> split_impls(const std::string& impls) {
+  std::vector<std::string> out;
+  for (std::size_t from = 0; from <= impls.size();) {
+    const auto plus = std::min(impls.find('+', from), impls.size());
+    out.push_back(impls.substr(from, plus - from));
+    from = plus + 1;
+  }
+  return out;
+}
+
+// Each queue-group server's count `key` ("served" or "events") since it started, from its
+// `<queue>.stats.<name>`: {"served":N,"events":N}.
+roost::awaitable<std::vector<int>> group_counts(roost::client_proxy& c,
+                                                std::vector<json::value> subjects,
+                                                std::string key) {
+  std::vector<int> out;
+  for (const auto& subject : subjects) {
+    auto st = co_await c.send(subject, 0);
+    const json::value* v = st.is_object() ? st.as_object().if_contains(key) : nullptr;
+    if (!v || !v->is_int64()) throw failure(text(subject) + ": expected counts, got " + text(st));
+    out.push_back(static_cast<int>(v->as_int64()));
+  }
+  co_return out;
+}
+
+// The scenarios of a queue group of two servers (SCENARIOS.md): server i of `--server-impl`
+// is named `<queue>-i`, serves `<queue>.work` and `<queue>.tally` in the group and tells its
+// counts on `<queue>.stats.<name>`, a subject of its own.
+void add_queue_scenarios(std::map<std::string, scenario>& s, const std::string& queue,
+                         const std::string& server_impl) {
+  constexpr int n = 40;
+  struct group {
+    std::vector<json::value> ids;    // what each server's `work` reply says
+    std::vector<json::value> stats;  // each server's stats subject
+  };
+  auto make_group = [queue, server_impl] {
+    const auto impls = split_impls(server_impl);
+    if (queue.empty() || impls.size() != 2) {
+      throw failure("needs a URL with ?queue= and two servers in --server-impl (a+b)");
+    }
+    group g;
+    for (std::size_t i = 0; i < impls.size(); ++i) {
+      const std::string name = queue + "-" + std::to_string(i + 1);
+      g.ids.push_back(json::object{{"impl", impls[i]}, {"name", name}});
+      g.stats.push_back(json::string(queue + ".stats." + name));
+    }
+    return g;
+  };
+  s["queue.requests"] = [queue, make_group](roost::client_proxy& c) -> roost::awaitable<void> {
+    const group g = make_group();
+    const json::value work = json::string(queue + ".work");
+    const auto before = co_await group_counts(c, g.stats, "served");
+    std::vector<int> answered(g.ids.size(), 0);
+    for (int i = 0; i < n; ++i) {
+      auto r = co_await c.send(work, i);
+      const auto it = std::find(g.ids.begin(), g.ids.end(), r);
+      if (it == g.ids.end()) throw failure("work: a reply from no server of the group: " + text(r));
+      ++answered[it - g.ids.begin()];
+    }
+    const auto after = co_await group_counts(c, g.stats, "served");
+    for (std::size_t k = 0; k < g.ids.size(); ++k) {
+      // Served more than it answered: another member answered the same request too.
+      const int served = after[k] - before[k];
+      if (served != answered[k] || answered[k] == 0) {
+        throw failure(text(g.ids[k]) + " answered " + std::to_string(answered[k]) + " and served " +
+                      std::to_string(served) + " of " + std::to_string(n) +
+                      " (each request once, by both servers)");
+      }
+    }
+  };
+  s["queue.events"] = [queue, make_group](roost::client_proxy& c) -> roost::awaitable<void> {
+    const group g = make_group();
+    const json::value tally = json::string(queue + ".tally");
+    const auto before = co_await group_counts(c, g.stats, "events");
+    for (int i = 0; i < n; ++i) co_await c.emit(tally, i);
+    // Events have no reply: read the counts until all have landed (or 3 s), then once more so
+    // that a copy delivered late to the other server shows.
+    std::vector<int> got(g.ids.size(), 0);
+    int total = 0;
+    for (int pass = 0, waited = 0; pass < 2; waited += 50) {
+      co_await sleep_for(total < n ? 50ms : 100ms);
+      const auto now = co_await group_counts(c, g.stats, "events");
+      total = 0;
+      for (std::size_t k = 0; k < g.ids.size(); ++k) total += got[k] = now[k] - before[k];
+      if (total >= n || waited >= 3000) ++pass;
+    }
+    if (total != n || std::count(got.begin(), got.end(), 0) != 0) {
+      throw failure("tally x" + std::to_string(n) + ": the servers counted " +
+                    std::to_string(got[0]) + " and " + std::to_string(got[1]) +
+                    " (each event once, by both servers)");
+    }
+  };
+}
+
 // `transport`: the name the server's `ctx` handler reports ("tcp", "redis"...); `server_impl`:
 // the server the harness started, which `ctx` reports back.
 std::map<std::string, scenario> scenarios(const std::string& transport,
-                                          const std::string& server_impl) {
+                                          const std::string& server_impl,
+                                          const std::string& queue) {
   std::map<std::string, scenario> s;
+  add_queue_scenarios(s, queue, server_impl);
   s["sum"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     const json::value a = json::array{1, 2, 3}, b = json::array{0.5, 0.25};
     auto r1 = co_await c.send("sum", a);
@@ -371,6 +516,40 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
     auto r = co_await c.send("ctx", 0);
     expect(r, json::object{{"transport", transport}, {"pattern", "ctx"}, {"impl", server_impl}},
            "ctx");
+  };
+  s["wildcards"] = [server_impl](roost::client_proxy& c) -> roost::awaitable<void> {
+    // A wildcards server: `orders.*` answers `orders.created` and `orders.42`; `audit.*`
+    // takes events on `audit.login` and `audit.logout`.
+    const std::array<std::string, 2> channels{"orders.created", "orders.42"};
+    for (const auto& name : channels) {
+      const json::value channel = json::string(name), data = json::string("to " + name);
+      if (server_impl == "nest11") {
+        // NestJS 11 publishes the reply on `orders.*.reply`, where no client listens.
+        bool timed_out = false;
+        try {
+          co_await c.send(channel, data, {.timeout = 500ms});
+        } catch (const roost::timeout_error&) {
+          timed_out = true;
+        }
+        if (!timed_out) throw failure(name + ": NestJS 11 should not answer on its channel");
+        break;
+      }
+      auto r = co_await c.send(channel, data);
+      expect(r, json::object{{"impl", server_impl}, {"channel", channel}, {"data", data}},
+             name + " to orders.*");
+    }
+    co_await c.send("records", 0);
+    co_await c.emit("audit.login", 1);
+    co_await c.emit("audit.logout", 2);
+    co_await sleep_for(100ms);  // events have no reply: let them land before asking
+    auto got = co_await c.send("records", 0);
+    std::vector<std::string> seen;
+    if (got.is_array())
+      for (const auto& v : got.as_array())
+        seen.push_back(v.is_string() ? v.as_string().c_str() : text(v));
+    std::sort(seen.begin(), seen.end());
+    const std::vector<std::string> want{"audit.login:1", "audit.logout:2"};
+    if (seen != want) throw failure("audit.login 1, audit.logout 2 then records: got " + text(got));
   };
   s["object-pattern.non-ascii"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     const json::value p = json::parse(R"({"e":3,"Ω":5,"é":1,"z":2,"日本":4})");
@@ -530,7 +709,8 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
 int call_one(const args& a, const roost::url& u, const std::string& name) {
   auto transport = roost::make_client(u, roost::logger::silent());
   if (!transport) return usage();
-  auto all = scenarios(std::string((*transport)->name()), a.server_impl);
+  auto all =
+      scenarios(std::string((*transport)->name()), a.server_impl, u.param("queue").value_or(""));
   auto it = all.find(name);
   if (it == all.end()) {
     std::printf("FAIL %s: unknown scenario\n", name.c_str());

@@ -2,13 +2,17 @@
 # Runs every scenario of SCENARIOS.md with one client peer against one server peer.
 #   run-suite.sh --server roost|nest12|nest11 --client roost|nest12|nest11 --build DIR
 #                [--transport tcp|tls|redis|...] [--url BROKER_URL] [--out results.tsv] [--only "s1 s2"]
+#                [--config wildcards|queue]
 # TCP servers listen on a free port of 127.0.0.1; a broker transport's peers both use --url.
 # `tls` is TCP over mutual TLS, with a CA and a certificate made here for the run.
+# --config runs the scenarios of a second server configuration instead (SCENARIOS.md): Redis
+# `wildcards` (the server PSUBSCRIBEs), or a NATS `queue` group of the two servers of
+# `--server a+b`, in a group and on subjects of this run alone.
 # What goes on the wire in each scenario: docs/wire-protocol.md (per transport).
 # Prints PASS/FAIL per scenario and "N passed, N failed"; exits 1 if any failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-server="" client="" build="" transport=tcp url="" out="" only=""
+server="" client="" build="" transport=tcp url="" out="" only="" config=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --server) server=$2; shift 2 ;;
@@ -18,15 +22,19 @@ while [ $# -gt 0 ]; do
     --url) url=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
+    --config) config=$2; shift 2 ;;
     *) echo "run-suite: unknown argument $1" >&2; exit 2 ;;
   esac
 done
 
 # shellcheck source=peers.sh
 . "$here/peers.sh"
-server_cmd=$(peer_cmd "$server") || exit 2
+# --server a+b starts two servers (a queue group).
+servers=${server//+/ }
+server_cmds=()
+for s in $servers; do server_cmds+=("$(peer_cmd "$s")") || exit 2; done
 client_cmd=$(peer_cmd "$client") || exit 2
-for c in "$server_cmd" "$client_cmd"; do
+for c in "${server_cmds[@]}" "$client_cmd"; do
   [ -x "$c" ] || { echo "run-suite: $c is missing (build it, or run scripts/install-interop.sh)"; exit 1; }
 done
 
@@ -54,13 +62,33 @@ if [ "$transport" != nats ] && { [ "$server" = nest11 ] || [ "$client" = nest11 
   excluded="$excluded headers"
 fi
 for x in $excluded; do all_scenarios=$(echo " $all_scenarios " | tr '\n' ' ' | sed "s/ $x / /"); done
+# A second server configuration: its own scenarios, and the server's (and client's) URL query.
+# `table`: the transport column of --out, the matrix's table (a queue group's columns name two
+# servers).
+table=$transport server_query="" client_query=""
+case "$config" in
+  "") ;;
+  wildcards)
+    case "$transport" in redis | rediss) ;; *) echo "run-suite: wildcards is a Redis option"; exit 2 ;; esac
+    all_scenarios="wildcards" server_query="wildcards=true" ;;
+  queue)
+    [ "$transport" = nats ] || { echo "run-suite: queue groups are a NATS option"; exit 2; }
+    [ "$(echo $servers | wc -w)" -eq 2 ] || { echo "run-suite: a queue group needs --server a+b"; exit 2; }
+    # A group and subjects no other run uses: no stray server can answer or count.
+    group="interop-q$$-$RANDOM"
+    all_scenarios="queue.requests queue.events" table=nats-queue
+    server_query="queue=$group" client_query="queue=$group" ;;
+  *) echo "run-suite: unknown --config $config"; exit 2 ;;
+esac
+[ "$(echo $servers | wc -w)" -eq 1 ] || [ "$config" = queue ] ||
+  { echo "run-suite: two servers only with --config queue"; exit 2; }
 scenarios=${only:-$all_scenarios}
 
 work=$(mktemp -d)
-srv_pid=""
+srv_pids=""
 port=0
 cleanup() {
-  [ -n "$srv_pid" ] && kill -9 "$srv_pid" 2>/dev/null
+  [ -n "$srv_pids" ] && kill -9 $srv_pids 2>/dev/null
   wait 2>/dev/null
   rm -rf "$work"
 }
@@ -77,26 +105,48 @@ if [ "$transport" = tls ]; then
     { echo "run-suite: making the TLS certificates failed:"; cat "$work/certs.log"; exit 1; }
   tls_query="ca=$work/ca.crt&cert=$work/peer.crt&key=$work/peer.key"
 fi
-# The URL both peers use: the server's port for TCP, the broker's URL otherwise.
-peer_url() {  # $1: port
+# The URL both peers use: the server's port for TCP, the broker's URL otherwise; $2, a query
+# to add.
+peer_url() {  # $1: port, $2: query
+  local u
   case "$transport" in
-    tcp) echo "tcp://127.0.0.1:$1" ;;
-    tls) echo "tls://127.0.0.1:$1?$tls_query" ;;
-    *) echo "$url" ;;
+    tcp) u="tcp://127.0.0.1:$1" ;;
+    tls) u="tls://127.0.0.1:$1?$tls_query" ;;
+    *) u="$url" ;;
   esac
+  if [ -z "$2" ]; then echo "$u"
+  elif [[ "$u" == *\?* ]]; then echo "$u&$2"
+  else echo "$u/?$2"; fi
 }
 
-# Starts the server on port $1 (TCP; 0: any port); sets srv_pid and port.
+# Starts the server(s) on port $1 (TCP; 0: any port); sets srv_pids and port. Two servers (a
+# queue group) are named `<group>-1` and `<group>-2`, which the client expects in that order.
+# The servers start at once (a NestJS server takes seconds), then each must say READY.
 start_server() {
-  start_peer_server "$server_cmd" "$(peer_url "$1")" "$work/server.$RANDOM.log" && return 0
-  echo "run-suite: the $server server did not start (its output is above)"
-  return 1
+  local i=0 query logs=() pids=()
+  for s in $servers; do
+    query=$server_query
+    [ -n "$client_query" ] && query="$query&name=$group-$((i + 1))"
+    logs+=("$work/server.$RANDOM.log")
+    launch_peer_server "${server_cmds[$i]}" "$(peer_url "$1" "$query")" "${logs[$i]}"
+    pids+=("$srv_pid")
+    srv_pids="$srv_pids $srv_pid"
+    i=$((i + 1))
+  done
+  i=0
+  for s in $servers; do
+    if ! await_peer_server "${logs[$i]}" "${pids[$i]}"; then
+      echo "run-suite: the $s server did not start (its output is above)"
+      return 1
+    fi
+    i=$((i + 1))
+  done
 }
 stop_server() {  # $1: signal
-  [ -z "$srv_pid" ] && return
-  kill "-$1" "$srv_pid" 2>/dev/null
-  wait "$srv_pid" 2>/dev/null
-  srv_pid=""
+  [ -z "$srv_pids" ] && return
+  kill "-$1" $srv_pids 2>/dev/null
+  wait $srv_pids 2>/dev/null
+  srv_pids=""
 }
 
 # Records one scenario's outcome: $1 name, $2 PASS|FAIL, $3 what failed, $4 milliseconds taken.
@@ -108,7 +158,7 @@ record() {
   fi
   # The sixth column is the scenario's wall time in seconds (the first of a batch includes the
   # client's start-up, a restart scenario the server's restart).
-  [ -n "$out" ] && printf '%s\t%s\t%s\t%s\t%s\t%d.%03d\n' "$transport" "$client" "$server" "$1" \
+  [ -n "$out" ] && printf '%s\t%s\t%s\t%s\t%s\t%d.%03d\n' "$table" "$client" "$server" "$1" \
     "$2" $(($4 / 1000)) $(($4 % 1000)) >>"$out"
 }
 
@@ -133,7 +183,7 @@ for unit in $batch $alone; do
   done_names=" "
   t0=$(date +%s%N)
   # --server-impl: the `ctx` scenario checks that the server it reaches is the one started here.
-  coproc CLIENT { exec timeout $((30 + 60 * n)) "$client_cmd" call --url "$(peer_url "$port")" \
+  coproc CLIENT { exec timeout $((30 + 60 * n)) "$client_cmd" call --url "$(peer_url "$port" "$client_query")" \
     --scenario "$unit" --server-impl "$server" 2>"$work/client.err"; }
   client_pid=$CLIENT_PID
   # Keep our own copies: bash unsets CLIENT once the client exits, which a fast one does.
@@ -158,7 +208,7 @@ for unit in $batch $alone; do
   wait "$client_pid" 2>/dev/null
   rc=$?
   exec {cout}<&- {cin}>&-
-  [ -z "$srv_pid" ] && { start_server "$port" || start_server 0 || exit 1; }
+  [ -z "$srv_pids" ] && { start_server "$port" || start_server 0 || exit 1; }
   # A scenario the client never reported on (it crashed, or timed out) failed.
   for name in $names; do
     case "$done_names" in
@@ -167,5 +217,5 @@ for unit in $batch $alone; do
     esac
   done
 done
-echo "$client -> $server over $transport: $passed passed, $failed failed"
+echo "$client -> $server over $transport${config:+ ($config)}: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -90,7 +90,45 @@ function safeJson(v) {
 const NON_ASCII_PATTERN = { 日本: 4, z: 2, é: 1, e: 3, Ω: 5 };
 const NESTED_PATTERN = { cmd: 'nested', opts: { z: [1, { b: 2, a: 'x' }], a: true, m: { y: 1, x: 2 } } };
 
-function buildAppModule({ common, ms, rx, impl }, transportName) {
+// The handlers of the scenarios that need a server configuration of their own (SCENARIOS.md,
+// "Second server configurations"), added only under it so that the main suite is unchanged:
+// with `wildcards=true` the globs `orders.*` and `audit.*`; with `queue=Q` (NATS), `Q.work` and
+// `Q.tally` in the group and `Q.stats.<name>`, `name` telling the group's servers apart.
+function configHandlers({ ms, impl }, query) {
+  const { MessagePattern, EventPattern, Payload, Ctx } = ms;
+  const param = (index, decorator) => (target, key) => decorator(target, key, index);
+  const methods = {};
+  const handlers = [];
+  if (query?.get('wildcards') === 'true') {
+    // RedisContext.getChannel(): the channel the message came on, not the glob.
+    methods.orders = (data, context) => ({ impl, channel: context.getChannel(), data });
+    // A method of the controller: `this` is the instance, whose log `records` returns.
+    methods.audit = function (data, context) {
+      this.recordLog.push(`${context.getChannel()}:${JSON.stringify(data)}`);
+    };
+    handlers.push(['orders', MessagePattern('orders.*'), param(0, Payload()), param(1, Ctx())]);
+    handlers.push(['audit', EventPattern('audit.*'), param(0, Payload()), param(1, Ctx())]);
+  }
+  const queue = query?.get('queue');
+  if (queue) {
+    const name = query.get('name') || impl;
+    const counts = { served: 0, events: 0 };
+    methods.work = () => {
+      counts.served++;
+      return { impl, name };
+    };
+    methods.tally = () => {
+      counts.events++;
+    };
+    methods.stats = () => ({ ...counts });
+    handlers.push(['work', MessagePattern(`${queue}.work`)]);
+    handlers.push(['tally', EventPattern(`${queue}.tally`)]);
+    handlers.push(['stats', MessagePattern(`${queue}.stats.${name}`)]);
+  }
+  return { methods, handlers };
+}
+
+function buildAppModule({ common, ms, rx, impl }, transportName, query) {
   const { Controller, Module } = common;
   const { MessagePattern, EventPattern, RpcException, Payload, Ctx } = ms;
   // TypeScript's __param: a parameter decorator applied as a method decorator.
@@ -213,7 +251,10 @@ function buildAppModule({ common, ms, rx, impl }, transportName) {
     }
   }
 
+  const extra = configHandlers({ ms, impl }, query);
+  Object.assign(AppController.prototype, extra.methods);
   const handlers = [
+    ...extra.handlers,
     ['sum', MessagePattern('sum')],
     ['sumMath', MessagePattern({ cmd: 'sum', role: 'math' })],
     // Registered "with the keys in this order"; note that JS itself puts the integer-like keys
@@ -280,7 +321,7 @@ async function serve(libs, t) {
 
   const logger = stderrLogger();
   common.Logger.overrideLogger(logger);
-  const AppModule = buildAppModule(libs, t.name);
+  const AppModule = buildAppModule(libs, t.name, t.query);
   app = await core.NestFactory.createMicroservice(AppModule, {
     ...t.server,
     logger,
@@ -372,6 +413,31 @@ const HUGE_STRING = 'ab😀'.repeat(524288);
 // Records the events' log entries sorted: NestJS starts an event's handlers one after the other
 // but does not promise the order in which they finish.
 const sorted = (xs) => [...xs].sort();
+
+// A queue group of two servers (SCENARIOS.md): server i of `--server-impl a+b` is named
+// `<queue>-i` (the harness gives it `name=`), and tells its counts on `<queue>.stats.<name>`.
+const QUEUE_N = 40;
+
+function queueGroup(t, serverImpl) {
+  const queue = t.query?.get('queue');
+  const impls = (serverImpl ?? '').split('+');
+  if (!queue || impls.length !== 2) throw new Fail('needs a URL with ?queue= and two servers in --server-impl (a+b)');
+  const names = impls.map((_, i) => `${queue}-${i + 1}`);
+  return { queue, ids: impls.map((impl, i) => ({ impl, name: names[i] })), stats: names.map((n) => `${queue}.stats.${n}`) };
+}
+
+async function groupStats(c, g) {
+  const out = [];
+  for (const subject of g.stats) {
+    const o = await outcome(c.send(subject, 0));
+    const st = o.values[0];
+    if (o.error !== undefined || o.values.length !== 1 || !Number.isInteger(st?.served) || !Number.isInteger(st?.events)) {
+      throw new Fail(`${subject}: expected counts, got ${showOutcome(o)}`);
+    }
+    out.push(st);
+  }
+  return out;
+}
 
 function scenarios({ rx, ms, nats }, t, serverImpl) {
   const { timeout, lastValueFrom } = rx;
@@ -499,6 +565,69 @@ function scenarios({ rx, ms, nats }, t, serverImpl) {
       // cannot pass for the one the harness started.
       if (!serverImpl) throw new Fail('ctx: no --server-impl given');
       expectValue('ctx 0', await outcome(c.send('ctx', 0)), { transport: t.name, pattern: 'ctx', impl: serverImpl });
+    },
+    async wildcards(c) {
+      // A wildcards server: `orders.*` answers `orders.created` and `orders.42`; `audit.*`
+      // takes events on `audit.login` and `audit.logout`.
+      for (const channel of ['orders.created', 'orders.42']) {
+        const data = `to ${channel}`;
+        if (serverImpl === 'nest11') {
+          // NestJS 11 publishes the reply on `orders.*.reply`, where no client listens.
+          const o = await outcome(c.send(channel, data).pipe(timeout(500)));
+          if (o.values.length !== 0 || o.error?.name !== 'TimeoutError') {
+            throw new Fail(`${channel}: NestJS 11 should not answer on its channel, got ${showOutcome(o)}`);
+          }
+          break;
+        }
+        expectValue(`${channel} to orders.*`, await outcome(c.send(channel, data)), { impl: serverImpl, channel, data });
+      }
+      const first = await outcome(c.send('records', 0));
+      if (first.error !== undefined || first.values.length !== 1) throw new Fail(`records 0 (clear): got ${showOutcome(first)}`);
+      await lastValueFrom(c.emit('audit.login', 1), { defaultValue: undefined });
+      await lastValueFrom(c.emit('audit.logout', 2), { defaultValue: undefined });
+      await sleep(100); // events have no reply: let them land before asking
+      const o = await outcome(c.send('records', 0));
+      const want = ['audit.login:1', 'audit.logout:2'];
+      if (o.error !== undefined || o.values.length !== 1 || !isDeepStrictEqual(sorted(o.values[0]), want)) {
+        throw new Fail(`audit.login 1, audit.logout 2 then records: expected (in any order) ${show(want)}, got ${showOutcome(o)}`);
+      }
+    },
+    async 'queue.requests'(c) {
+      const g = queueGroup(t, serverImpl);
+      const before = await groupStats(c, g); // counts are since the server started
+      const answered = g.ids.map(() => 0);
+      for (let i = 0; i < QUEUE_N; i++) {
+        const o = await outcome(c.send(`${g.queue}.work`, i));
+        const k = o.values.length === 1 ? g.ids.findIndex((id) => isDeepStrictEqual(id, o.values[0])) : -1;
+        if (k < 0) throw new Fail(`work: expected a reply from a server of the group, got ${showOutcome(o)}`);
+        answered[k]++;
+      }
+      const stats = await groupStats(c, g);
+      g.ids.forEach((id, k) => {
+        // Served more than it answered: another member answered the same request too.
+        const served = stats[k].served - before[k].served;
+        if (served !== answered[k] || answered[k] === 0) {
+          throw new Fail(`${show(id)} answered ${answered[k]} and served ${served} of ${QUEUE_N} (each request once, by both servers)`);
+        }
+      });
+    },
+    async 'queue.events'(c) {
+      const g = queueGroup(t, serverImpl);
+      const before = (await groupStats(c, g)).map((st) => st.events); // since the server started
+      for (let i = 0; i < QUEUE_N; i++) await lastValueFrom(c.emit(`${g.queue}.tally`, i), { defaultValue: undefined });
+      // Events have no reply: read the counts until all have landed (or 3 s), then once more so
+      // that a copy delivered late to the other server shows.
+      const counted = async () => (await groupStats(c, g)).map((st, k) => st.events - before[k]);
+      const total = (got) => got.reduce((a, b) => a + b, 0);
+      for (let waited = 0; waited < 3000; waited += 50) {
+        await sleep(50);
+        if (total(await counted()) >= QUEUE_N) break;
+      }
+      await sleep(100);
+      const got = await counted();
+      if (total(got) !== QUEUE_N || got.includes(0)) {
+        throw new Fail(`tally x${QUEUE_N}: the servers counted ${got.join(' and ')} (each event once, by both servers)`);
+      }
     },
     async 'object-pattern.non-ascii'(c) {
       const p = { e: 3, Ω: 5, é: 1, z: 2, 日本: 4 };

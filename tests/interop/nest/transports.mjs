@@ -4,6 +4,7 @@
 //   server:  options for NestFactory.createMicroservice
 //   client:  options for ClientProxyFactory.create
 //   ready:   what follows READY once the server listens (the bound port for TCP)
+//   query:   the URL's query (URLSearchParams), for the peer's second-configuration scenarios
 
 import { readFileSync } from 'node:fs';
 
@@ -45,6 +46,7 @@ const tcp = (ms, { scheme, url }) => {
     server: { transport: ms.Transport.TCP, options: server },
     client: { transport: ms.Transport.TCP, options: client },
     ready: (app) => app.unwrap().address().port, // the net.Server: the real port when PORT was 0
+    query: q,
   };
 };
 
@@ -72,6 +74,7 @@ const nats = (ms, { scheme, raw }) => {
     server: { transport: ms.Transport.NATS, options: server },
     client: { transport: ms.Transport.NATS, options },
     ready: () => 0,
+    query: params,
   };
 };
 
@@ -114,6 +117,7 @@ const redis = (ms, { scheme, url }) => {
     server: { transport: ms.Transport.REDIS, options: server },
     client: { transport: ms.Transport.REDIS, options },
     ready: () => 0, // no port of its own: both peers meet at the broker
+    query: q,
   };
 };
 
