@@ -6,6 +6,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <array>
 #include <cstring>
 
 namespace roost {
@@ -45,22 +46,28 @@ void append_key(std::string& out, std::string_view key) {
 }
 
 bool is_json_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+  // One comparison for the common case, a byte that is no space at all.
+  return static_cast<unsigned char>(c) <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r');
 }
 
 // The body of a JSON string at `text[at]` (the opening quote) that needs no decoding: printable
 // ASCII without escapes. Sets `at` past the closing quote; nullopt for any other string.
+// Bytes that may stand in such a string as they are: printable ASCII but '"' and '\\'.
+constexpr std::array<bool, 256> plain_byte = [] {
+  std::array<bool, 256> t{};
+  for (std::size_t c = 0x20; c < 0x7f; ++c) t[c] = c != '"' && c != '\\';
+  return t;
+}();
+
 std::optional<std::string_view> plain_string(std::string_view text, std::size_t& at) {
   if (at >= text.size() || text[at] != '"') return std::nullopt;
-  const std::size_t begin = at + 1;
-  for (std::size_t i = begin; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c - 0x20u < 0x5fu && c != '"' && c != '\\') continue;  // printable ASCII
-    if (c != '"') return std::nullopt;
-    at = i + 1;
-    return text.substr(begin, i - begin);
-  }
-  return std::nullopt;
+  const char* const begin = text.data() + at + 1;
+  const char* const end = text.data() + text.size();
+  const char* p = begin;
+  while (p != end && plain_byte[static_cast<unsigned char>(*p)]) ++p;
+  if (p == end || *p != '"') return std::nullopt;
+  at = static_cast<std::size_t>(p + 1 - text.data());
+  return std::string_view(begin, static_cast<std::size_t>(p - begin));
 }
 
 // Which envelope member the key at `text[at]` names (advancing past it), or none.
@@ -118,16 +125,21 @@ bool decode_plain_envelope(std::string_view text, inbound_packet& p) {
       if (seen) return false;
       seen = true;
       std::size_t used = 0;
-      json::error_code ec;
-      json::parse_options o = packet_parse_options();
-      --o.max_depth;  // one level is the envelope
-      json::value v = detail::parse_json_prefix(text.substr(at), used, ec, sp, o);
-      if (ec) return false;
-      at += used;
-      if (key == member::data) {
-        p.data = std::move(v);
-      } else if (v.is_object()) {  // NestJS ignores metadata that is not an object
-        p.metadata.emplace(std::move(v.get_object()));
+      // Most data is read in place; the rest goes through the parser.
+      if (key == member::data && detail::read_simple_json(text.substr(at), used, p.data)) {
+        at += used;
+      } else {
+        json::error_code ec;
+        json::parse_options o = packet_parse_options();
+        --o.max_depth;  // one level is the envelope
+        json::value v = detail::parse_json_prefix(text.substr(at), used, ec, sp, o);
+        if (ec) return false;
+        at += used;
+        if (key == member::data) {
+          p.data = std::move(v);
+        } else if (v.is_object()) {  // NestJS ignores metadata that is not an object
+          p.metadata.emplace(std::move(v.get_object()));
+        }
       }
     } else {
       bool& seen = key == member::pattern ? has_pattern : has_id;

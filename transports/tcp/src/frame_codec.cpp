@@ -67,12 +67,21 @@ struct unit_count {
 /// How many bytes of [p, p + n) are ASCII before the first that is not; eight at a time, since
 /// JSON text is mostly ASCII and every byte of every frame is counted.
 std::size_t ascii_run(const byte* p, std::size_t n) noexcept {
+  constexpr std::uint64_t high = 0x8080808080808080ull;
+  const auto word_at = [p](std::size_t i) {
+    std::uint64_t w;
+    std::memcpy(&w, p + i, sizeof w);
+    return w;
+  };
   std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    std::uint64_t word;
-    std::memcpy(&word, p + i, sizeof word);
-    if (word & 0x8080808080808080ull) break;
+  for (; i + 32 <= n; i += 32) {
+    if ((word_at(i) | word_at(i + 8) | word_at(i + 16) | word_at(i + 24)) & high) break;
   }
+  for (; i + 8 <= n; i += 8) {
+    if (word_at(i) & high) break;
+  }
+  // Fewer than eight bytes left: the last eight of the run (some checked already) in one go.
+  if (i + 8 > n && n >= 8 && !(word_at(n - 8) & high)) return n;
   while (i < n && p[i] < 0x80) ++i;
   return i;
 }
