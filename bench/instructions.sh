@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Instructions per request of roost's servers, counted by callgrind: the steady figure on a
+# shared machine, where requests/s and even CPU time swing with what else runs.
+#   bench/instructions.sh BUILD_DIR [OLD_BUILD_DIR]   (K=256, SECONDS_PER_POINT=5, BENCH_OUT=bench/results)
+# For each build and transport (tcp, then redis and nats through the brokers of
+# scripts/brokers.sh, whose URLs it reads from ROOST_REDIS_URL and ROOST_NATS_URL), runs
+# roost_peer under callgrind while this tree's load generator keeps K requests in flight (every
+# reply checked), and once idle (start, READY, stop). Requests are counted as the calls of
+# roost::decode_inbound (once per request on every transport); the idle run's instructions
+# (start-up and shutdown) are taken off: (total - idle) / requests.
+# Writes $BENCH_OUT/instructions.tsv: build transport K requests total_ir idle_ir ir_per_request
+set -uo pipefail
+cd "$(dirname "$0")/.."
+builds=("$@")
+[ ${#builds[@]} -ge 1 ] || { echo "usage: bench/instructions.sh BUILD_DIR [OLD_BUILD_DIR]"; exit 2; }
+k=${K:-256}
+secs=${SECONDS_PER_POINT:-5}
+out=${BENCH_OUT:-bench/results}
+mkdir -p "$out"
+command -v valgrind >/dev/null || { echo "bench-instructions: valgrind is not installed"; exit 1; }
+[ -n "${ROOST_REDIS_URL:-}" ] && [ -n "${ROOST_NATS_URL:-}" ] ||
+  { echo "bench-instructions: start the brokers and export their URLs (scripts/brokers.sh)"; exit 1; }
+redis_port=$(sed -E 's|.*:([0-9]+).*|\1|' <<<"$ROOST_REDIS_URL")
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# total Ir and calls of decode_inbound in a callgrind file (names are compressed: "(n) name"
+# the first time, "(n)" after).
+count() {
+  awk '
+    function name(s,   id) { if (match(s, /^\([0-9]+\)/)) { id = substr(s, 2, RLENGTH - 2)
+        if (length(s) > RLENGTH) names[id] = substr(s, RLENGTH + 2); return names[id] } return s }
+    /^fn=/ { name(substr($0, 4)) }
+    /^cfn=/ { callee = name(substr($0, 5)) }
+    /^calls=/ { split(substr($0, 7), c, " "); if (callee ~ /decode_inbound/) calls += c[1] }
+    /^(summary|totals):/ { total = $2 }
+    END { printf "%d %d\n", total, calls }' "$1"
+}
+
+# run BUILD TRANSPORT MODE(load|idle): prints "total calls"
+run() {
+  local b=$1 t=$2 mode=$3 url log="$work/log" f="$work/cg.out" pid port
+  case $t in
+    tcp) url=tcp://127.0.0.1:0 ;;
+    redis) url=$ROOST_REDIS_URL ;;
+    nats) url=$ROOST_NATS_URL ;;
+  esac
+  rm -f "$f" "$log"
+  valgrind --tool=callgrind --callgrind-out-file="$f" "$b/tests/interop/roost_peer" serve \
+    --url "$url" >"$log" 2>/dev/null &
+  pid=$!
+  for _ in $(seq 1 300); do grep -q '^READY' "$log" 2>/dev/null && break; sleep 0.1; done
+  port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$log")
+  sleep 1  # subscriptions taken
+  local rc=0
+  if [ "$mode" = load ]; then
+    case $t in
+      tcp) build/bench/loadgen --port "$port" --inflight "$k" --seconds "$secs" --warmup 1 ;;
+      redis) build/bench/redis_loadgen --port "$redis_port" --inflight "$k" --seconds "$secs" --warmup 1 ;;
+      nats) build/bench/nats_loadgen --url "$ROOST_NATS_URL" --inflight "$k" --seconds "$secs" --warmup 1 ;;
+    esac >"$work/lg" 2>&1
+    rc=$?
+  fi
+  kill -TERM "$pid"
+  wait "$pid"
+  [ $rc -eq 0 ] || { echo "bench-instructions: load generator failed: $(tail -1 "$work/lg")" >&2; return 1; }
+  count "$f"
+}
+
+tsv="$out/instructions.tsv"
+printf 'build\ttransport\tK\trequests\ttotal_ir\tidle_ir\tir_per_request\n' >"$tsv"
+for t in tcp redis nats; do
+  for b in "${builds[@]}"; do
+    read -r idle _ < <(run "$b" "$t" idle) || exit 1
+    read -r total calls < <(run "$b" "$t" load) || exit 1
+    [ "${calls:-0}" -gt 0 ] || { echo "bench-instructions: no request counted ($b, $t)"; exit 1; }
+    per=$(( (total - idle) / calls ))
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$b" "$t" "$k" "$calls" "$total" "$idle" "$per" >>"$tsv"
+    printf '%-24s %-6s K=%s: %s requests, %s instructions per request\n' "$b" "$t" "$k" "$calls" "$per"
+  done
+done
