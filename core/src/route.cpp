@@ -170,8 +170,9 @@ void append_js_string_of_array(json::array const& arr, std::string& out) {
 
 // Cheap rejection before setting up a parser: most incoming patterns are plain names.
 bool may_be_json(std::string_view s) {
-  std::size_t i = s.find_first_not_of(" \t\n\r");
-  if (i == std::string_view::npos) return false;
+  std::size_t i = 0;
+  while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+  if (i == s.size()) return false;
   char const c = s[i];
   return c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' ||
          c == 'f' || c == 'n';

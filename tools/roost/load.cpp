@@ -138,11 +138,11 @@ asio::awaitable<void> tcp_connection(run_state& rs, int inflight) {
   std::string out;
   auto issue = [&] {
     const auto id = ++rs.issued;
-    const auto start = out.size();
+    const auto start = tcp::detail::begin_frame(out);
     out += head;
     out += std::to_string(id);
     out += "\"}";
-    tcp::detail::frame_tail(out, start);
+    tcp::detail::end_frame(out, start);
     pending.emplace(id, clock_type::now());
   };
   for (int i = 0; i < inflight && rs.may_issue(); ++i) issue();

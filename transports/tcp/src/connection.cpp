@@ -134,9 +134,9 @@ void connection::end_batch() {
 
 bool connection::send_with(const std::function<void(std::string& out)>& encode) {
   const auto r = outbox_.push([&](std::string& out) {
-    const auto before = out.size();
+    const auto start = begin_frame(out);
     encode(out);
-    frame_tail(out, before);
+    end_frame(out, start);
   });
   if (r == net::outbox::pushed::overflow) {
     log_.error(side_, "more than " + std::to_string(limits_.max_send_buffer_size) +

@@ -175,12 +175,27 @@ void append_frame(std::string& out, std::string_view json) {
   out.append(json);
 }
 
-void frame_tail(std::string& out, std::size_t json_start) {
-  char digits[std::numeric_limits<std::size_t>::digits10 + 2];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits - 1,
-                                 utf16_length(std::string_view(out).substr(json_start)));
-  *end++ = '#';
-  out.insert(json_start, digits, static_cast<std::size_t>(end - digits));
+namespace {
+constexpr std::string_view frame_room = "00#";  // a two-digit length and '#'
+}  // namespace
+
+std::size_t begin_frame(std::string& out) {
+  const std::size_t start = out.size();
+  out.append(frame_room);
+  return start;
+}
+
+void end_frame(std::string& out, std::size_t frame_start) {
+  const std::size_t json_start = frame_start + frame_room.size();
+  char digits[std::numeric_limits<std::size_t>::digits10 + 1];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits,
+                                       utf16_length(std::string_view(out).substr(json_start)));
+  const auto n = static_cast<std::size_t>(end - digits);
+  if (n == frame_room.size() - 1) {
+    std::memcpy(out.data() + frame_start, digits, n);
+  } else {
+    out.replace(frame_start, frame_room.size() - 1, digits, n);
+  }
 }
 
 const boost::system::error_category& frame_category() noexcept {

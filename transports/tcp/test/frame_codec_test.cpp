@@ -16,10 +16,11 @@
 namespace {
 
 using roost::tcp::detail::append_frame;
+using roost::tcp::detail::begin_frame;
+using roost::tcp::detail::end_frame;
 using roost::tcp::detail::frame_decoder;
 using roost::tcp::detail::frame_error;
 using roost::tcp::detail::frame_limits;
-using roost::tcp::detail::frame_tail;
 using roost::tcp::detail::utf16_length;
 
 constexpr std::size_t nest_default_max = 134'217'728;
@@ -93,19 +94,24 @@ std::vector<std::string> mixed_frames() {
 
 // Replies are encoded straight into the write queue, then framed in place: the bytes must be
 // those of append_frame, after whatever the queue already held.
-TEST(frame_encoder, frame_tail_frames_in_place_like_append_frame) {
+TEST(frame_encoder, frames_in_place_like_append_frame) {
   std::string queued = "12#{\"queued\":1}";
   std::string expected = queued;
-  for (const auto& json : mixed_frames()) {
+  auto frames = mixed_frames();
+  // Lengths of one, two (prefixed in place) and three and more digits (the text moves).
+  frames.insert(frames.end(), {"1", "[1,2,3,4]", "{\"response\":6,\"isDisposed\":true}",
+                               std::string(100, ' ') + "1", "\"" + std::string(12345, 'x') + "\""});
+  for (const auto& json : frames) {
     append_frame(expected, json);
-    const auto start = queued.size();
+    const auto start = begin_frame(queued);
     queued += json;
-    frame_tail(queued, start);
+    end_frame(queued, start);
   }
   EXPECT_EQ(queued, expected);
   std::string one;
+  const auto start = begin_frame(one);
   one += spec_json;
-  frame_tail(one, 0);
+  end_frame(one, start);
   EXPECT_EQ(one, spec_frame);
 }
 

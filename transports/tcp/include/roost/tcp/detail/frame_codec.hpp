@@ -33,9 +33,12 @@ std::size_t utf16_length(std::string_view utf8) noexcept;
 
 /// Appends one frame `<N>#<json>` (N = `utf16_length(json)`, canonical decimal) to `out`.
 void append_frame(std::string& out, std::string_view json);
-/// Frames JSON text already appended to `out` from `json_start` on (inserts its length prefix),
-/// so a message can be encoded straight into a write buffer.
-void frame_tail(std::string& out, std::size_t json_start);
+/// A frame encoded straight into a write buffer: begin_frame() appends room for the length
+/// prefix and returns where the frame starts; the JSON text is then appended; end_frame() writes
+/// the prefix. The room fits a two-digit length, the common reply, so that most frames are
+/// prefixed in place; any other length moves the text once. The bytes are append_frame's.
+std::size_t begin_frame(std::string& out);
+void end_frame(std::string& out, std::size_t frame_start);
 
 /// Why `frame_decoder::next()` failed; the connection must be closed afterwards, as Nest does.
 enum class frame_error {
