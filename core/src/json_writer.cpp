@@ -203,6 +203,8 @@ class direct_sink {
   std::string& out_;
 };
 
+constexpr std::size_t short_string_max = 62;
+
 // An open array or object of the explicit stack that replaces recursion, so a hostile depth
 // cannot overflow the call stack.
 struct frame {
@@ -244,6 +246,19 @@ void write_js_number(double d, std::string& out) {
 
 void write_json(json::value const& v, std::string& str) {
   if (!v.is_structured()) {
+    if (v.is_string() && v.get_string().size() <= short_string_max) {
+      // A short string without escapes (an id, most often) in one append.
+      auto const& s = v.get_string();
+      if (std::none_of(s.begin(), s.end(),
+                       [](char c) { return escape_table[static_cast<unsigned char>(c)] != 0; })) {
+        std::array<char, short_string_max + 2> buf;
+        buf[0] = '"';
+        std::memcpy(buf.data() + 1, s.data(), s.size());
+        buf[s.size() + 1] = '"';
+        str.append(buf.data(), s.size() + 2);
+        return;
+      }
+    }
     direct_sink out(str);
     write_scalar(v, out);
     return;
