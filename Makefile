@@ -40,4 +40,4 @@ format:
 	clang-format-14 -i $$(git ls-files '*.hpp' '*.cpp')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_SAN) build-fuzz
+	rm -rf $(BUILD) $(BUILD_SAN) build-tsan build-fuzz

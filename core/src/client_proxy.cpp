@@ -121,14 +121,11 @@ awaitable<inbound_reply> take_reply(std::shared_ptr<call_state> st) {
   }
 }
 
-}  // namespace
-
-struct client_proxy::impl final : client_listener {
-  impl(executor e, std::unique_ptr<client_transport> t, client_options o)
-      : ex(std::move(e)), transport(std::move(t)), opts(o), rng(std::random_device{}()) {
-    transport->set_listener(this);
-  }
-
+// The pending calls and the connection status: what the transport reports to. Owned by the
+// proxy and by its transport, which may still report from its own threads while the proxy is
+// being destroyed on another (a connection closing on its strand): whoever may still run owns
+// what it touches.
+struct call_table final : client_listener {
   void on_reply(inbound_reply reply) override {
     const auto* id = reply.id.if_string();
     if (!id) return;
@@ -162,23 +159,47 @@ struct client_proxy::impl final : client_listener {
     if (f) f(s);
   }
 
+  std::shared_ptr<call_state> add(const std::string& id) {
+    auto st = std::make_shared<call_state>();
+    std::lock_guard lock(mutex);
+    calls.emplace(id, st);
+    return st;
+  }
+
+  void remove(const std::string& id) {
+    std::lock_guard lock(mutex);
+    calls.erase(id);
+  }
+
+  mutable std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<call_state>, detail::string_hash, std::equal_to<>>
+      calls;
+  connection_status status = connection_status::disconnected;
+  std::function<void(connection_status)> status_callback;
+};
+
+}  // namespace
+
+struct client_proxy::impl {
+  impl(executor e, std::unique_ptr<client_transport> t, client_options o)
+      : ex(std::move(e)),
+        table(std::make_shared<call_table>()),
+        transport(std::move(t)),
+        opts(o),
+        rng(std::random_device{}()) {
+    transport->set_listener(table);
+  }
+
   // 21 lowercase hex characters, like NestJS's ids; random, so that clients sharing a
   // broadcast reply channel (Redis, MQTT) do not take each other's replies.
   std::string new_id() {
     static constexpr char hex[] = "0123456789abcdef";
     std::string id(21, '0');
-    std::lock_guard lock(mutex);
+    std::lock_guard lock(rng_mutex);
     std::uint64_t a = rng(), b = rng();
     for (int i = 0; i < 16; ++i) id[i] = hex[(a >> (4 * i)) & 0xF];
     for (int i = 16; i < 21; ++i) id[i] = hex[(b >> (4 * (i - 16))) & 0xF];  // shift < 64
     return id;
-  }
-
-  std::shared_ptr<call_state> add_call(const std::string& id) {
-    auto st = std::make_shared<call_state>();
-    std::lock_guard lock(mutex);
-    calls.emplace(id, st);
-    return st;
   }
 
   std::chrono::milliseconds timeout_of(const call_options& o) const {
@@ -191,24 +212,18 @@ struct client_proxy::impl final : client_listener {
     impl& owner;
     const outbound_message& message;
     ~call_guard() {
-      {
-        std::lock_guard lock(owner.mutex);
-        owner.calls.erase(message.id);
-      }
+      owner.table->remove(message.id);
       owner.transport->end_request(message);
     }
   };
 
   executor ex;
+  std::shared_ptr<call_table> table;
   std::unique_ptr<client_transport> transport;
   client_options opts;
   route_normalizer routes;
-  mutable std::mutex mutex;
-  std::unordered_map<std::string, std::shared_ptr<call_state>, detail::string_hash, std::equal_to<>>
-      calls;
+  std::mutex rng_mutex;
   std::mt19937_64 rng;
-  connection_status status = connection_status::disconnected;
-  std::function<void(connection_status)> status_callback;
 };
 
 namespace {
@@ -237,7 +252,14 @@ client_proxy::client_proxy(executor ex, std::unique_ptr<client_transport> transp
     : impl_(std::make_shared<impl>(std::move(ex), std::move(transport), opts)) {}
 
 client_proxy::~client_proxy() {
-  if (impl_) impl_->transport->close();
+  if (!impl_) return;
+  {
+    // The transport may report a last status after this (its connection closes on its own
+    // executor): the callback's captures may be gone by then.
+    std::lock_guard lock(impl_->table->mutex);
+    impl_->table->status_callback = nullptr;
+  }
+  impl_->transport->close();
 }
 
 awaitable<void> client_proxy::connect() {
@@ -249,18 +271,18 @@ void client_proxy::close() {
 }
 
 connection_status client_proxy::status() const noexcept {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->status;
+  std::lock_guard lock(impl_->table->mutex);
+  return impl_->table->status;
 }
 
 void client_proxy::on_status(std::function<void(connection_status)> f) {
-  std::lock_guard lock(impl_->mutex);
-  impl_->status_callback = std::move(f);
+  std::lock_guard lock(impl_->table->mutex);
+  impl_->table->status_callback = std::move(f);
 }
 
 std::size_t client_proxy::pending() const noexcept {
-  std::lock_guard lock(impl_->mutex);
-  return impl_->calls.size();
+  std::lock_guard lock(impl_->table->mutex);
+  return impl_->table->calls.size();
 }
 
 namespace {
@@ -294,7 +316,7 @@ awaitable<json::value> client_proxy::send_value(json::value pattern, json::value
   const std::string route = self->routes.route(pattern);
   const std::string id = self->new_id();
   const outbound_message m = message_of(pattern, route, data, id, opts);
-  auto st = self->add_call(id);
+  auto st = self->table->add(id);
   impl::call_guard guard{*self, m};
   co_await self->transport->send_request(m);
   boost::asio::steady_timer timer(self->ex);
@@ -319,7 +341,7 @@ roost::stream<json::value> client_proxy::stream_values(json::value pattern, json
   const std::string route = self->routes.route(pattern);
   const std::string id = self->new_id();
   const outbound_message m = message_of(pattern, route, data, id, opts);
-  auto st = self->add_call(id);
+  auto st = self->table->add(id);
   impl::call_guard guard{*self, m};
   co_await self->transport->send_request(m);
   boost::asio::steady_timer timer(self->ex);

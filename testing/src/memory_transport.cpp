@@ -67,7 +67,9 @@ class memory_client final : public client_transport {
   explicit memory_client(std::shared_ptr<memory_broker::state> s) : state_(std::move(s)) {}
   ~memory_client() override { *alive_ = false; }
   std::string_view name() const noexcept override { return "memory"; }
-  void set_listener(client_listener* l) noexcept override { listener_ = l; }
+  void set_listener(std::shared_ptr<client_listener> l) noexcept override {
+    listener_ = std::move(l);
+  }
 
   awaitable<void> connect() override {
     server();
@@ -147,7 +149,7 @@ class memory_client final : public client_transport {
   }
 
   std::shared_ptr<memory_broker::state> state_;
-  client_listener* listener_ = nullptr;
+  std::shared_ptr<client_listener> listener_;
   std::atomic<bool> connected_{false};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -12,6 +12,7 @@
 
 #include <any>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -55,8 +56,10 @@ class client_transport {
 
   virtual std::string_view name() const noexcept = 0;
 
-  /// Set once by the owning client_proxy before any other call.
-  virtual void set_listener(client_listener* l) noexcept = 0;
+  /// Set once by the owning client_proxy before any other call. The transport shares the
+  /// listener's ownership: it may report from its own threads (a connection closing on its
+  /// executor) while the proxy is being destroyed on another.
+  virtual void set_listener(std::shared_ptr<client_listener> l) noexcept = 0;
 
   /// Connects unless already connected; completes when connected. Throws connection_error.
   /// Concurrent calls share one attempt.

@@ -199,7 +199,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
   }
 
   client_options opts;
-  client_listener* listener = nullptr;
+  std::shared_ptr<client_listener> listener;
   std::mutex mutex;
   std::shared_ptr<detail::connection> conn;
   std::string inbox;                                    // "<prefix>.<nuid>."
@@ -210,14 +210,11 @@ struct client::impl : std::enable_shared_from_this<impl> {
 client::client(client_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
 client::client(client&&) noexcept = default;
 client::~client() {
-  if (impl_) {
-    impl_->listener = nullptr;
-    impl_->close();
-  }
+  if (impl_) impl_->close();
 }
 
-void client::set_listener(client_listener* l) noexcept {
-  impl_->listener = l;
+void client::set_listener(std::shared_ptr<client_listener> l) noexcept {
+  impl_->listener = std::move(l);
 }
 
 awaitable<void> client::connect() {

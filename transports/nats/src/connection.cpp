@@ -4,12 +4,7 @@
 
 #include <roost/errors.hpp>
 
-#include <boost/asio/append.hpp>
-#include <boost/asio/associated_executor.hpp>
-#include <boost/asio/async_result.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <cstdlib>
 #include <shared_mutex>
@@ -28,23 +23,6 @@ struct gate {
 };
 
 namespace {
-
-// Runs `f` (a blocking nats.c call) on a thread of its own and completes with its result on the
-// caller's executor. The thread owns everything it touches, so an abandoned caller costs
-// nothing but the result.
-template <class R>
-awaitable<R> off_executor(std::function<R()> f) {
-  auto init = [f = std::move(f)](auto handler) mutable {
-    std::thread([f = std::move(f), h = std::move(handler)]() mutable {
-      R r = f();
-      auto ex = asio::get_associated_executor(h);
-      asio::post(ex, asio::append(std::move(h), std::move(r)));
-    }).detach();
-  };
-  R r = co_await asio::async_initiate<const asio::use_awaitable_t<>, void(R)>(init,
-                                                                              asio::use_awaitable);
-  co_return r;
-}
 
 struct options_deleter {
   void operator()(natsOptions* o) const noexcept { natsOptions_Destroy(o); }
@@ -244,7 +222,10 @@ awaitable<void> connection::open() {
     if (r.status != NATS_OK) r.why = status_text(r.status);
     return r;
   };
-  auto r = co_await off_executor(std::move(connect));
+  // In statements of their own: GCC 12 destroys by-value arguments of a coroutine called
+  // inside a co_await expression twice.
+  auto connecting = calls_.run(std::move(connect));
+  auto r = co_await std::move(connecting);
   if (r.status != NATS_OK || !r.nc) {
     delete holder;
     std::string where;
@@ -338,7 +319,8 @@ awaitable<void> connection::ensure_stream(std::string name, std::vector<std::str
     }
     return r;
   };
-  auto r = co_await off_executor(std::move(f));
+  auto call = calls_.run(std::move(f));
+  auto r = co_await std::move(call);
   if (r.status != NATS_OK) {
     throw connection_error(make_error_code(error::not_connected),
                            "nats: cannot find or create JetStream stream " + name + ": " + r.why +
@@ -404,7 +386,8 @@ awaitable<void> connection::js_subscribe(std::string stream, std::string subject
     if (r.status != NATS_OK) r.why = status_text(r.status);
     return r;
   };
-  auto r = co_await off_executor(std::move(f));
+  auto call = calls_.run(std::move(f));
+  auto r = co_await std::move(call);
   if (r.status != NATS_OK) {
     delete *holder;
     throw connection_error(make_error_code(error::not_connected),
@@ -451,7 +434,8 @@ awaitable<bool> connection::flush(std::chrono::milliseconds timeout) {
   std::function<bool()> f = [nc, timeout] {
     return natsConnection_FlushTimeout(nc.get(), timeout.count()) == NATS_OK;
   };
-  bool ok = co_await off_executor(std::move(f));
+  auto call = calls_.run(std::move(f));
+  bool ok = co_await std::move(call);
   co_return ok;
 }
 
@@ -535,6 +519,9 @@ void connection::close() {
   }
   if (js) jsCtx_Destroy(js);
   if (flusher_.joinable() && flusher_.get_id() != std::this_thread::get_id()) flusher_.join();
+  // After the library's close, which ends a flush or request in progress; a connect in
+  // progress is waited for (at most its timeout).
+  calls_.join();
   for (auto* sub : subs) natsSubscription_Destroy(sub);
   // The connection is destroyed when its last user (a flush in progress) lets go.
 }

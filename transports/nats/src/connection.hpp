@@ -8,6 +8,7 @@
 #include <roost/nats/context.hpp>
 #include <roost/nats/options.hpp>
 
+#include "blocking_calls.hpp"
 #include "socket_driver.hpp"
 
 #include <nats/nats.h>
@@ -138,6 +139,7 @@ class connection {
   bool flush_wanted_ = false, flush_stop_ = false;
   std::atomic<bool> flush_pending_{false};
   void flush_loop();
+  blocking_calls calls_;  // joined by close()
 };
 
 }  // namespace roost::nats::detail

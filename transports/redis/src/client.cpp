@@ -230,7 +230,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   client_options opts;
   std::shared_ptr<detail::link> link;
-  client_listener* listener = nullptr;
+  std::shared_ptr<client_listener> listener;
   std::mutex mutex;
   std::unordered_map<std::string, subscription, roost::detail::string_hash, std::equal_to<>> subs;
 };
@@ -243,8 +243,8 @@ client::~client() {
   if (impl_) impl_->link->close();
 }
 
-void client::set_listener(client_listener* l) noexcept {
-  impl_->listener = l;
+void client::set_listener(std::shared_ptr<client_listener> l) noexcept {
+  impl_->listener = std::move(l);
 }
 
 awaitable<void> client::connect() {

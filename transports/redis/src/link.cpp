@@ -137,20 +137,11 @@ awaitable<void> link::connect_loop(std::shared_ptr<link> self, bool reconnecting
       failure = std::current_exception();
     }
     if (!failure) {
-      {
-        std::lock_guard lock(self->mutex_);
-        if (self->generation_ != generation) {
-          pub->close();
-          sub->close();
-          co_return;
-        }
-        self->pub_ = pub;
-        self->sub_ = sub;
-        self->state_ = state::up;
-      }
       std::weak_ptr<link> weak = self;
       const connection* pub_id = pub.get();
       const connection* sub_id = sub.get();
+      // Started before they are published below: from then on any thread may send on them,
+      // and sending reads what start() sets.
       sub->start(
           true,
           [weak](const redisReply& r) {
@@ -167,6 +158,31 @@ awaitable<void> link::connect_loop(std::shared_ptr<link> self, bool reconnecting
       pub->start(false, {}, [weak, pub_id](std::string_view why) {
         if (auto s = weak.lock()) s->lost(pub_id, why);
       });
+      bool published = false;
+      {
+        std::lock_guard lock(self->mutex_);
+        if (self->generation_ != generation) {
+          pub->close();
+          sub->close();
+          co_return;
+        }
+        // One that closed before it is published goes unreported (lost() ignores a connection
+        // that is not the current one): the attempt failed then. One that closes after is
+        // reported.
+        if (pub->is_open() && sub->is_open()) {
+          self->pub_ = pub;
+          self->sub_ = sub;
+          self->state_ = state::up;
+          published = true;
+        }
+      }
+      if (!published) {
+        sub->close();
+        failure = std::make_exception_ptr(connection_error(make_error_code(error::connection_lost),
+                                                           "connection closed while connecting"));
+      }
+    }
+    if (!failure) {
       if (self->hooks_.on_up) self->hooks_.on_up(*pub, *sub);
       self->log_.info(self->side_, std::string(reconnecting ? "reconnected to " : "connected to ") +
                                        self->opts_.host + ":" + std::to_string(self->opts_.port));

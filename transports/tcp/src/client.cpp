@@ -118,7 +118,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   client_options opts;
   std::optional<asio::ssl::context> tls;
-  client_listener* listener = nullptr;
+  std::shared_ptr<client_listener> listener;
   std::mutex mutex;
   std::shared_ptr<connection> conn;
   roost::detail::single_flight<std::shared_ptr<connection>> flight;
@@ -130,8 +130,8 @@ client::~client() {
   if (impl_) impl_->close();
 }
 
-void client::set_listener(client_listener* l) noexcept {
-  impl_->listener = l;
+void client::set_listener(std::shared_ptr<client_listener> l) noexcept {
+  impl_->listener = std::move(l);
 }
 
 awaitable<void> client::connect() {

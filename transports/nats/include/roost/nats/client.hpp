@@ -25,7 +25,7 @@ class client final : public client_transport {
   ~client() override;
 
   std::string_view name() const noexcept override { return "nats"; }
-  void set_listener(client_listener* l) noexcept override;
+  void set_listener(std::shared_ptr<client_listener> l) noexcept override;
   awaitable<void> connect() override;
   awaitable<void> send_request(const outbound_message& m) override;
   void end_request(const outbound_message& m) noexcept override;

@@ -18,7 +18,7 @@ class client final : public client_transport {
   ~client() override;
 
   std::string_view name() const noexcept override { return "tcp"; }
-  void set_listener(client_listener* l) noexcept override;
+  void set_listener(std::shared_ptr<client_listener> l) noexcept override;
   awaitable<void> connect() override;
   awaitable<void> send_request(const outbound_message& m) override;
   awaitable<void> send_event(const outbound_message& m) override;
