@@ -8,12 +8,16 @@
 # SERVER_BIN: a `roost_peer`; LOADGEN_BIN: bench/nats_loadgen or bench/nats_client_loadgen
 # (both take --url --inflight --seconds --warmup). MODE: cpu (default), strace or callgrind.
 # Prints one TSV row: mode K requests rps cpu_us_per_req ctxsw_per_req [syscall counts or Ir].
+# TARGET=client: the load generator is measured instead of the server (cpu: /usr/bin/time over
+# its whole run; callgrind: COUNT_FN defaults to client::impl::headers_for, called once a request).
 # SERVER_QUERY: appended to the server's URL (e.g. ?eventLoop=true). COUNT_FN: the function
 # counted as one request (serve_message).
 # Starts its own nats-server on a free loopback port (the shared brokers are not touched).
 set -uo pipefail
+cd "$(dirname "$0")/.."
 server_bin=$1 loadgen=$2 k=$3 secs=${4:-4} mode=${5:-cpu}
-count_fn=${COUNT_FN:-serve_message}
+target=${TARGET:-server}
+if [ "$target" = client ]; then count_fn=${COUNT_FN:-client::impl::headers_for}; else count_fn=${COUNT_FN:-serve_message}; fi
 port=17390
 while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 url="nats://127.0.0.1:$port"
@@ -32,8 +36,8 @@ for _ in $(seq 1 200); do
   [ "$(bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; head -c 4 <&3" 2>/dev/null)" = INFO ] && break
   sleep 0.02
 done
-case $mode in
-  callgrind)
+case $mode-$target in
+  callgrind-server)
     taskset -c 1 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
       "$server_bin" serve --url "$url${SERVER_QUERY:-}" >"$work/server.log" 2>"$work/vg.log" &
     ;;
@@ -44,6 +48,29 @@ for _ in $(seq 1 3000); do grep -q '^READY' "$work/server.log" && break; sleep 0
 grep -q '^READY' "$work/server.log" || { echo "profile: the server did not start" >&2; exit 1; }
 ctxsw() { cat /proc/"$spid"/task/*/status 2>/dev/null | awk '/_ctxt_switches/ { n += $2 } END { print n + 0 }'; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$spid/stat"; }
+if [ "$target" = client ]; then
+  taskset -c 0 "$loadgen" --url "$url" --inflight "$k" --seconds 1 --warmup 0 >/dev/null 2>&1
+  if [ "$mode" = callgrind ]; then
+    taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
+      "$loadgen" --url "$url" --inflight "$k" --seconds "$secs" --warmup 0 >"$work/res" 2>"$work/vg.log"
+  else
+    /usr/bin/time -o "$work/time" -f '%U %S %w %c' taskset -c 0 \
+      "$loadgen" --url "$url" --inflight "$k" --seconds "$secs" --warmup 0 >"$work/res" 2>&1
+  fi
+  res=$(grep '"rps"' "$work/res" | tail -1)
+  n=$(sed -E 's/.*"requests":([0-9]+).*/\1/' <<<"$res")
+  rps=$(sed -E 's/.*"rps":([0-9.]+).*/\1/' <<<"$res")
+  if [ "$mode" = callgrind ]; then
+    read -r ir calls < <(python3 bench/callgrind-count.py "$count_fn" "$work"/cg.out*)
+    printf 'client-callgrind\t%s\t%s\t%s\tcalls=%s\tIr/req=%s\n' "$k" "$n" "$rps" "$calls" \
+      "$(awk -v i="$ir" -v c="$calls" 'BEGIN { if (c) printf "%.0f", i / c }')"
+  else
+    read -r u sy w c <"$work/time"
+    printf 'client-cpu\t%s\t%s\t%s\t%s\n' "$k" "$n" "$rps" \
+      "$(awk -v n="$n" -v u="$u" -v s="$sy" -v w="$w" -v c="$c" 'BEGIN { printf "%.1f\t%.2f", (u + s) * 1e6 / n, (w + c) / n }')"
+  fi
+  exit 0
+fi
 # Warm-up run first, so that start-up costs are not counted.
 taskset -c 0 "$loadgen" --url "$url" --inflight "$k" --seconds 1 --warmup 0 >/dev/null 2>&1
 case $mode in
@@ -73,25 +100,7 @@ case $mode in
     sleep 1
     f=$(ls -t "$work"/cg.out* | head -1)
     # Instructions of every thread (callgrind's totals) over the calls of $count_fn.
-    read -r ir calls < <(python3 - "$count_fn" "$work"/cg.out* <<'PY'
-import re, sys
-fn, total, calls = sys.argv[1], 0, 0
-for path in sys.argv[2:]:
-    names, cur = {}, None
-    for line in open(path, errors="replace"):
-        if line.startswith("summary:"):
-            total += int(line.split()[1])
-        m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
-        if m:
-            if m.group(3):
-                names[m.group(2)] = m.group(3)
-            if m.group(1) == "cfn":
-                cur = names.get(m.group(2), "")
-        elif line.startswith("calls=") and cur and fn in cur:
-            calls += int(line[6:].split()[0])
-print(total, calls)
-PY
-)
+    read -r ir calls < <(python3 bench/callgrind-count.py "$count_fn" "$work"/cg.out*)
     printf 'callgrind\t%s\t%s\t%s\t%s\tcalls=%s\tIr/req=%s\n' "$k" "$n" "$rps" "$base" "$calls" \
       "$(awk -v i="$ir" -v c="$calls" 'BEGIN { if (c) printf "%.0f", i / c }')"
     ;;
