@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -67,46 +68,97 @@ struct client::impl : std::enable_shared_from_this<impl> {
     co_return co_await std::move(c);
   }
 
+  // A message on the inbox, decoded on whichever thread read it: a reply, or the id of a call
+  // that no one answered (no responders), or neither (not JSON: logged and dropped).
+  struct inbox_message {
+    std::optional<inbound_reply> reply;
+    std::string unanswered;
+  };
+
+  static std::optional<inbox_message> decode_inbox(natsMsg* m, const std::string& prefix,
+                                                   const logger& log) {
+    std::string_view subject = natsMsg_GetSubject(m);
+    const auto text = detail::data_of(m);
+    if (natsMsg_IsNoResponders(m) || text.empty()) {
+      return inbox_message{{},
+                           std::string(subject.substr(std::min(prefix.size(), subject.size())))};
+    }
+    auto reply = decode_reply(text);
+    if (!reply) {
+      log.error(source, "a reply on " + std::string(subject) + " is not JSON; dropped");
+      return std::nullopt;
+    }
+    return inbox_message{std::move(*reply), {}};
+  }
+
+  // On our executor.
+  void deliver(inbox_message& m) {
+    if (m.reply) {
+      if (listener) listener->on_reply(std::move(*m.reply));
+    } else {
+      no_responders(m.unanswered);
+    }
+  }
+
+  // Replies taken on the thread that reads the socket (connection::take_inline), handed to the
+  // listener right after the read that brought them. Shared with the reading thread.
+  struct inline_replies {
+    std::string prefix;
+    logger log;
+    std::mutex mutex;
+    std::vector<inbox_message> items;
+
+    void take(detail::msg_ptr& m) {
+      if (std::string_view(natsMsg_GetSubject(m.get())).substr(0, prefix.size()) != prefix) return;
+      auto decoded = decode_inbox(m.get(), prefix, log);
+      m.reset();  // taken, and freed here
+      if (!decoded) return;
+      std::lock_guard lock(mutex);
+      items.push_back(std::move(*decoded));
+    }
+  };
+
   awaitable<std::shared_ptr<detail::connection>> open() {
     const executor on = co_await asio::this_coro::executor;
-    auto c = make_connection(weak_from_this(), on);
-    co_await c->open();
     // One wildcard subscription for every reply: `<prefix>.<nuid>.*`.
     natsInbox* inbox_raw = nullptr;
     if (natsInbox_Create(&inbox_raw) != NATS_OK) {
-      c->close();
       throw connection_error(make_error_code(error::not_connected), "nats: cannot make an inbox");
     }
     std::string nuid = inbox_raw;  // "_INBOX.<nuid>"
     natsInbox_Destroy(inbox_raw);
     nuid = nuid.substr(nuid.rfind('.') + 1);
     std::string prefix = opts.inbox_prefix + "." + nuid + ".";
+    std::weak_ptr<impl> weak = weak_from_this();
+    auto c = make_connection(weak, on);
+    auto taken = std::make_shared<inline_replies>();
+    taken->prefix = prefix;
+    taken->log = opts.log;
+    c->take_inline([taken](detail::msg_ptr& m) { taken->take(m); },
+                   [weak, taken, batch = std::vector<inbox_message>()]() mutable {
+                     {
+                       std::lock_guard lock(taken->mutex);
+                       if (taken->items.empty()) return;
+                       batch.swap(taken->items);
+                     }
+                     if (auto s = weak.lock()) {
+                       for (auto& m : batch) s->deliver(m);
+                     }
+                     batch.clear();
+                   });
+    co_await c->open();
     {
       std::lock_guard lock(mutex);
       inbox = prefix;
     }
-    std::weak_ptr<impl> weak = weak_from_this();
-    // Never takes a strong reference on the library's thread: the client's last one must not
-    // be dropped there (closing the connection waits for this very callback).
+    // Replies the reading thread did not take (the library's threads run the socket) come
+    // here. Never takes a strong reference on the library's thread: the client's last one
+    // must not be dropped there (closing the connection waits for this very callback).
     auto on_reply = [weak, ex = on, prefix, log = opts.log](detail::msg_ptr m) {
-      // Decoded here, on the library's thread; handed to the listener on our executor.
-      std::string_view subject = natsMsg_GetSubject(m.get());
-      std::string id(subject.substr(std::min(prefix.size(), subject.size())));
-      const auto text = detail::data_of(m.get());
-      if (natsMsg_IsNoResponders(m.get()) || text.empty()) {
-        asio::post(ex, [weak, id = std::move(id)] {
-          if (auto s = weak.lock()) s->no_responders(id);
-        });
-        return;
-      }
-      auto reply = decode_reply(text);
-      if (!reply) {
-        log.error(source, "a reply on " + std::string(subject) + " is not JSON; dropped");
-        return;
-      }
-      asio::post(ex, [weak, r = std::move(*reply)]() mutable {
-        auto s = weak.lock();
-        if (s && s->listener) s->listener->on_reply(std::move(r));
+      auto decoded = decode_inbox(m.get(), prefix, log);
+      if (!decoded) return;
+      asio::post(ex, [weak, d = std::move(*decoded)]() mutable {
+        if (auto s = weak.lock()) s->deliver(d);
       });
     };
     c->subscribe(prefix + "*", "", std::move(on_reply));

@@ -6,6 +6,8 @@
 
 #include <boost/asio/this_coro.hpp>
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <shared_mutex>
 #include <thread>
@@ -59,6 +61,9 @@ void on_complete(void* closure) {
 struct connection::bridge {
   connection_events events;
   std::shared_ptr<detail::gate> gate = std::make_shared<detail::gate>();
+  std::function<void(msg_ptr&)> take;  // see take_inline(); set before open()
+  msg_deleter free_taken;              // how a taken message is freed
+  std::function<void()> after_read;
   // Signs for NKey or .creds authentication (null without); here because the library calls
   // it until the connection is closed, which may be after the connection object is gone.
   std::unique_ptr<detail::signer> auth;
@@ -72,6 +77,39 @@ struct connection::bridge {
 
 namespace {
 using bridge_holder = std::shared_ptr<connection::bridge>;
+
+// The library's message filter: its one hook that sees a message on the reading thread before
+// the message is queued for a delivery thread. It is exported but not in the public header (the
+// library's own tests use it), hence looked up at run time: a library without it leaves every
+// message to the delivery threads, as before. Likewise its function that frees a message at
+// once (what its collector thread calls).
+using message_filter = void (*)(natsConnection*, natsMsg**, void*);
+using set_filter_fn = void (*)(natsConnection*, message_filter, void*);
+using free_msg_fn = void (*)(void*);
+
+// Runs on the thread reading the socket (our executor's, in event-loop mode), under the
+// library's read, with none of its locks held.
+void filter_message(natsConnection*, natsMsg** m, void* closure) {
+  auto* b = static_cast<connection::bridge*>(closure);
+  std::shared_lock lock(b->gate->mutex);
+  if (!b->gate->open) return;
+  msg_ptr owned(*m, b->free_taken);
+  b->take(owned);
+  *m = owned.release();  // null when taken
+}
+
+bool install_filter(natsConnection* nc, connection::bridge* b) {
+  auto set =
+      reinterpret_cast<set_filter_fn>(::dlsym(RTLD_DEFAULT, "natsConn_setFilterWithClosure"));
+  if (!set) return false;
+  if (auto free = reinterpret_cast<free_msg_fn>(::dlsym(RTLD_DEFAULT, "natsMsg_free"))) {
+    // A taken message belongs to no subscription and is not shared: nothing but its memory
+    // to free.
+    b->free_taken.free = free;
+  }
+  set(nc, &filter_message, b);
+  return true;
+}
 }  // namespace
 
 std::string status_text(natsStatus s) {
@@ -141,6 +179,7 @@ awaitable<void> connection::open() {
   if (event_loop_) {
     executor ex = co_await asio::this_coro::executor;
     driver_ = std::make_shared<socket_driver>(std::move(ex));
+    if (bridge_->take) driver_->after_read(bridge_->after_read);
     check(driver_->install(o.get()), "cannot drive the socket");
   }
   if (opts_.io_buffer_size > 0) {
@@ -238,12 +277,21 @@ awaitable<void> connection::open() {
     nc_ = std::shared_ptr<natsConnection>(r.nc,
                                           [](natsConnection* nc) { natsConnection_Destroy(nc); });
   }
+  // Before any subscription: no message of ours has arrived yet. The filter only ever runs
+  // inside the driver's reads, which end (on detach) before close() returns, while the bridge
+  // lives as long as this object.
+  if (driver_ && bridge_->take) install_filter(r.nc, bridge_.get());
   if (driver_) co_return;  // our executor writes: no flush thread
   {
     std::lock_guard lock(flush_mutex_);
     flush_stop_ = false;
   }
   if (!flusher_.joinable()) flusher_ = std::thread([this] { flush_loop(); });
+}
+
+void connection::take_inline(std::function<void(msg_ptr&)> take, std::function<void()> after_read) {
+  bridge_->take = std::move(take);
+  bridge_->after_read = std::move(after_read);
 }
 
 std::int64_t connection::subscribe(const std::string& subject, const std::string& queue,

@@ -27,7 +27,16 @@
 namespace roost::nats::detail {
 
 struct msg_deleter {
-  void operator()(natsMsg* m) const noexcept { natsMsg_Destroy(m); }
+  // natsMsg_Destroy hands a message the library made to its collector thread, waking it (a
+  // futex call and a context switch per message); a message taken inline is freed here.
+  void (*free)(void*) = nullptr;  // null: natsMsg_Destroy
+  void operator()(natsMsg* m) const noexcept {
+    if (free) {
+      free(m);
+    } else {
+      natsMsg_Destroy(m);
+    }
+  }
 };
 using msg_ptr = std::unique_ptr<natsMsg, msg_deleter>;
 
@@ -65,6 +74,15 @@ class connection {
   /// Connects (nats.c connects synchronously: on a thread of its own, so the executor is not
   /// blocked). Throws connection_error.
   awaitable<void> open();
+
+  /// Serves messages without the library's delivery thread when the executor runs the socket
+  /// (event-loop mode): `take` sees each message on the reading thread as soon as it is
+  /// parsed, in arrival order, and either keeps it (moves it away) or leaves it to its
+  /// subscription's callback; `after_read` runs on the executor after each
+  /// read. One wake-up per read instead of a hand-off to a delivery thread and back. Set before
+  /// open(); ignored with the library's threads or when the library cannot hand messages over
+  /// this way (then every message goes to its subscription's callback).
+  void take_inline(std::function<void(msg_ptr&)> take, std::function<void()> after_read);
 
   /// Subscribes `subject` in `queue` (empty: none); `on_message` runs on a nats.c thread.
   /// Returns the subscription's id for unsubscribe(), or throws connection_error.

@@ -2,6 +2,7 @@
 
 #include "connection.hpp"
 
+#include <roost/detail/string_hash.hpp>
 #include <roost/detail/thread_bridge.hpp>
 #include <roost/dispatcher.hpp>
 #include <roost/errors.hpp>
@@ -17,6 +18,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace roost::nats {
@@ -77,6 +79,49 @@ struct server::impl : std::enable_shared_from_this<impl> {
     detail::msg_ptr msg;
   };
 
+  // The messages of plain subscriptions taken on the thread that reads the socket (the
+  // executor's, see connection::take_inline), served right after the read that brought them.
+  // Shared with the reading thread, which must not hold the server.
+  struct inline_queue {
+    std::mutex mutex;
+    std::vector<delivery> items;
+    std::unordered_map<std::string, const subscribed_route*, roost::detail::string_hash,
+                       std::equal_to<>>
+        routes;  // by subject: only literal subjects, each subscribed once
+    std::atomic<bool> taking{true};
+
+    void take(detail::msg_ptr& m) {
+      if (!taking.load(std::memory_order_relaxed)) return;
+      std::lock_guard lock(mutex);
+      auto it = routes.find(std::string_view(natsMsg_GetSubject(m.get())));
+      if (it == routes.end()) return;  // JetStream's: left to its subscription
+      items.push_back({it->second, std::move(m)});
+    }
+  };
+
+  // A message only says its subject: with a wildcard subscription, a subject could belong to
+  // two subscriptions and come once for each, so such a server leaves every message to the
+  // delivery thread.
+  static bool has_wildcard(std::string_view subject) {
+    for (std::size_t at = 0; at <= subject.size();) {
+      const auto end = std::min(subject.find('.', at), subject.size());
+      const auto token = subject.substr(at, end - at);
+      if (token == "*" || token == ">") return true;
+      at = end + 1;
+    }
+    return false;
+  }
+
+  void serve_taken() {
+    {
+      std::lock_guard lock(taken->mutex);
+      if (taken->items.empty()) return;
+      taken_batch.swap(taken->items);
+    }
+    serve_batch(taken_batch);
+    taken_batch.clear();
+  }
+
   awaitable<void> listen(dispatcher& d) {
     disp.emplace(d);
     ex = co_await asio::this_coro::executor;
@@ -95,10 +140,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // Ordered delivery: an event published before a request (on another subject) is served
     // first, as NestJS serves its socket in order.
     // Unless told otherwise, a server reconnects for ever (-1).
-    // Unless told otherwise, a server reads with the library's thread: it carries more
-    // requests per second when the server is saturated (see options.hpp).
-    conn = std::make_shared<detail::connection>(opts, std::move(events), true, -1, false);
-    co_await conn->open();
+    // Unless told otherwise, a server runs its socket on the executor and serves what each
+    // read brings at once, on the same thread (docs/benchmarks.md, "NATS: where the time
+    // goes").
+    conn = std::make_shared<detail::connection>(opts, std::move(events), true, -1, true);
     // With JetStream (roost extension), routes served only by event handlers are consumed
     // from the stream; everything else is a plain subscription, as NestJS subscribes.
     std::vector<const router::entry*> plain, durable;
@@ -106,6 +151,14 @@ struct server::impl : std::enable_shared_from_this<impl> {
       const bool events_only = !e->message && !e->events.empty();
       (opts.jetstream && events_only ? durable : plain).push_back(e);
     }
+    for (const auto* e : plain) {
+      if (has_wildcard(e->route)) taken->taking = false;
+    }
+    conn->take_inline([q = taken](detail::msg_ptr& m) { q->take(m); },
+                      [weak = weak_from_this()] {
+                        if (auto s = weak.lock()) s->serve_taken();
+                      });
+    co_await conn->open();
     if (!durable.empty()) {
       std::vector<std::string> subjects;
       for (const auto* e : durable) subjects.push_back(e->route);
@@ -217,6 +270,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   void subscribe(const std::string& route, const std::string& queue) {
     const subscribed_route* sr = add_route(route, false);
+    {
+      std::lock_guard lock(taken->mutex);
+      taken->routes.emplace(route, sr);
+    }
     // Runs on a library thread: it only queues the message, and takes no reference to the
     // server there (closing the connection waits for these callbacks).
     auto on_msg = [sr, bridge = bridge](detail::msg_ptr m) { bridge->push({sr, std::move(m)}); };
@@ -280,6 +337,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void stop_accepting() {
+    // What arrives from now on goes through the subscriptions, which the drain ends.
+    taken->taking = false;
     if (conn) conn->drain_subscriptions();
   }
 
@@ -303,6 +362,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<detail::connection> conn;
   std::vector<std::unique_ptr<subscribed_route>> subscribed;
   std::shared_ptr<roost::detail::thread_bridge<delivery>> bridge;
+  std::shared_ptr<inline_queue> taken = std::make_shared<inline_queue>();
+  std::vector<delivery> taken_batch;  // served on the socket's strand only
   // Set by close(): the connection's end is then expected. Shared with a library callback.
   std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
 };

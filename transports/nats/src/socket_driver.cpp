@@ -141,6 +141,7 @@ void socket_driver::read_now(unsigned generation) {
   for (int i = 0; i < reads_per_turn; ++i) {
     if (!desc_ || desc_generation_ != generation || !wants_read(generation)) return;
     process_read();  // also sees the end of the stream and errors
+    if (after_read_) after_read_();
     // Readiness is reported by edges, and an edge with no wait queued is lost: arm before
     // looking, so that data arriving after the look completes the wait.
     arm_read(generation);

@@ -30,6 +30,10 @@ class socket_driver : public std::enable_shared_from_this<socket_driver> {
   /// Hands the connection's socket to this driver (before connecting).
   natsStatus install(natsOptions* o);
 
+  /// Runs `f` on the strand after each read from the socket (before waiting for the next).
+  /// Set before install().
+  void after_read(std::function<void()> f) { after_read_ = std::move(f); }
+
   /// Writes what the library has buffered, now, on the calling thread (one non-blocking
   /// write; what the socket does not take is written when it is writable). Thread-safe.
   void write_now();
@@ -70,6 +74,7 @@ class socket_driver : public std::enable_shared_from_this<socket_driver> {
   bool process_write();
 
   strand_type strand_;
+  std::function<void()> after_read_;
 
   std::mutex mutex_;  // what the callbacks set
   natsConnection* nc_ = nullptr;

@@ -143,7 +143,9 @@ struct service_state {
   }
 };
 
-router make_router(const std::string& p, service_state& st) {
+// `wildcards`: with the two wildcard routes (which keep the server's messages on the library's
+// delivery thread, see server.cpp) or without (served on the thread that reads them).
+router make_router(const std::string& p, service_state& st, bool wildcards = true) {
   router r;
   r.message(json::value(p + ".sum"), [&st](std::vector<double> xs) {
     ++st.served;
@@ -155,10 +157,12 @@ router make_router(const std::string& p, service_state& st) {
     for (int i = 0; i < n; ++i) co_yield i;
   });
   r.message(json::value(p + ".boom"), []() -> int { throw rpc_exception("bad thing"); });
-  r.message(json::value(p + ".users.*"),
-            [](json::value, nats::context& ctx) { return ctx.subject(); });
-  r.message(json::value(p + ".deep.>"),
-            [](json::value, roost::context& ctx) { return ctx.route(); });
+  if (wildcards) {
+    r.message(json::value(p + ".users.*"),
+              [](json::value, nats::context& ctx) { return ctx.subject(); });
+    r.message(json::value(p + ".deep.>"),
+              [](json::value, roost::context& ctx) { return ctx.route(); });
+  }
   r.message(json::value(p + ".headers"), [](json::value, nats::context& ctx) {
     json::object o;
     for (const auto& [k, v] : ctx.headers()) o[k] = v;
@@ -312,39 +316,58 @@ TEST_F(nats_broker, non_json_and_replyless_requests_cost_nothing) {
   });
 }
 
-// A server whose executor runs its socket (eventLoop, off by default for servers) serves the
-// same: requests, a stream, and events in arrival order across subjects; and a client that
-// does not (eventLoop=false, on by default for clients) calls it the same.
-TEST_F(nats_broker, a_server_on_the_event_loop_and_a_client_on_the_library_threads) {
-  testing::run([&]() -> awaitable<void> {
-    auto so = options_from<server_options>(url);
-    so.event_loop = true;
-    microservice app(r, app_opts());
-    app.add_transport(nats::server(so));
-    co_await app.start();
-    auto ex = co_await asio::this_coro::executor;
-    auto co = options_from<client_options>(url);
-    co.event_loop = false;
-    client_proxy c(ex, nats::client(co));
-    for (int i = 1; i <= 50; ++i) {
-      const std::vector<double> xs{1, 2, static_cast<double>(i)};
-      const double sum = co_await c.send<double>(json::value(p + ".sum"), xs);
-      EXPECT_EQ(sum, 3 + i);
-    }
-    auto counter = c.stream<int>(json::value(p + ".count"), 300);
-    int next = 0;
-    for (;;) {
-      auto v = co_await counter.next();
-      if (!v) break;
-      EXPECT_EQ(*v, next++);
-    }
-    EXPECT_EQ(next, 300);
-    const auto expected = publish_alternating_events(url, p);
-    const bool all = co_await eventually([&] { return st.events.load() == 400; });
-    EXPECT_TRUE(all);
-    EXPECT_EQ(st.all(), expected);
-    c.close();
-    co_await app.shutdown();
+// Serves `r` with `so` and calls it with `co`: requests, a stream, headers, and 400 events
+// alternating between two subjects, which must be served in arrival order.
+awaitable<void> serve_and_call(std::string url, std::string p, router& r, service_state& st,
+                               server_options so, client_options co) {
+  microservice app(r, app_opts());
+  app.add_transport(nats::server(std::move(so)));
+  co_await app.start();
+  auto ex = co_await asio::this_coro::executor;
+  client_proxy c(ex, nats::client(std::move(co)));
+  for (int i = 1; i <= 50; ++i) {
+    const std::vector<double> xs{1, 2, static_cast<double>(i)};
+    const double sum = co_await c.send<double>(json::value(p + ".sum"), xs);
+    EXPECT_EQ(sum, 3 + i);
+  }
+  auto counter = c.stream<int>(json::value(p + ".count"), 300);
+  int next = 0;
+  for (;;) {
+    auto v = co_await counter.next();
+    if (!v) break;
+    EXPECT_EQ(*v, next++);
+  }
+  EXPECT_EQ(next, 300);
+  call_options o;
+  o.metadata = json::object{{"x-trace", "abc"}};
+  const json::value got = co_await c.send(json::value(p + ".headers"), 0, o);
+  EXPECT_EQ(got, json::parse(R"({"x-trace":"abc","transport":"nats"})")) << json::serialize(got);
+  const auto expected = publish_alternating_events(url, p);
+  const bool all = co_await eventually([&] { return st.events.load() == 400; });
+  EXPECT_TRUE(all);
+  EXPECT_EQ(st.all(), expected);
+  c.close();
+  co_await app.shutdown();
+}
+
+// A server and a client on the library's threads (eventLoop=false; on by default) serve and
+// call the same.
+TEST_F(nats_broker, a_server_and_a_client_on_the_library_threads) {
+  auto so = options_from<server_options>(url);
+  so.event_loop = false;
+  auto co = options_from<client_options>(url);
+  co.event_loop = false;
+  testing::run([&] { return serve_and_call(url, p, r, st, so, co); });
+}
+
+// A server without wildcard routes serves each message on the thread that read it from the
+// socket, without the library's delivery thread (connection::take_inline), the same as on the
+// delivery thread.
+TEST_F(nats_broker, a_server_without_wildcard_routes_serves_on_the_reading_thread) {
+  router literal = make_router(p, st, false);
+  testing::run([&] {
+    return serve_and_call(url, p, literal, st, options_from<server_options>(url),
+                          options_from<client_options>(url));
   });
 }
 

@@ -46,10 +46,11 @@ struct connection_options {
   int io_buffer_size = 8192;
   /// On a plain TCP connection, the executor reads and writes the socket itself (nats.c's
   /// event-loop mode, `eventLoop`): what is published is written without a PING round trip
-  /// and no reader or flush thread runs, which lowers latency and CPU at low and moderate
-  /// load. Without it, nats.c's reader thread reads while the executor serves, which carries
-  /// more requests per second when a server is saturated. Unset: on for a client, off for a
-  /// server. TLS connections always use the library's threads.
+  /// and no reader or flush thread runs; a server without wildcard routes also serves each
+  /// message on the thread that read it, and a client takes its replies there, without the
+  /// library's delivery thread. Fewer wake-ups and less CPU per message at every load
+  /// (docs/benchmarks.md). Off: nats.c's reader and delivery threads hand messages to the
+  /// executor. Unset: on. TLS connections always use the library's threads.
   std::optional<bool> event_loop;
   roost::logger log;
 };
