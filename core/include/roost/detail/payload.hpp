@@ -90,13 +90,29 @@ std::optional<payload_problem> convert_payload(json::value& v, T& out) {
       }
     }
     return std::nullopt;
+  } else if constexpr (std::is_same_v<T, double>) {
+    // As value_to<double> converts, without building an error code per number.
+    switch (v.kind()) {
+      case json::kind::double_:
+        out = v.get_double();
+        return std::nullopt;
+      case json::kind::int64:
+        out = static_cast<double>(v.get_int64());
+        return std::nullopt;
+      case json::kind::uint64:
+        out = static_cast<double>(v.get_uint64());
+        return std::nullopt;
+      default:
+        return payload_problem{{}, std::string(expected_kind(false, true, false, false))};
+    }
   } else {
     auto r = json::try_value_to<T>(v);
     if (!r) {
       constexpr bool string_like = std::is_convertible_v<std::string, T>;
-      return payload_problem{{}, std::string(expected_kind(std::is_same_v<T, bool>,
-                                                           std::is_arithmetic_v<T>, string_like,
-                                                           requires { typename T::value_type; }))};
+      return payload_problem{{},
+                             std::string(expected_kind(
+                                 std::is_same_v<T, bool>, std::is_arithmetic_v<T>, string_like,
+                                 requires { typename T::value_type; }))};
     }
     out = std::move(*r);
     return std::nullopt;
