@@ -26,8 +26,8 @@ class blocking_client_test : public ::testing::Test {
     r_.message("fail", [](int) -> int { throw roost::rpc_exception("no"); });
     r_.event("record", [this](int x) { recorded_.set_value(x); });
     app_ = std::make_unique<roost::microservice>(
-        r_, roost::microservice_options{.threads = 1, .handle_signals = false,
-                                        .log = roost::logger::silent()});
+        r_, roost::microservice_options{
+                .threads = 1, .handle_signals = false, .log = roost::logger::silent()});
     app_->add_transport(broker_.server());
     std::promise<void> ready;
     app_->on_ready([&] { ready.set_value(); });

@@ -21,7 +21,9 @@ int main(int argc, char** argv) {
   });
   r.message("divide", [](std::vector<double> xs) -> double {
     if (xs.size() != 2) throw roost::rpc_exception("divide takes [a, b]");
-    if (xs[1] == 0) throw roost::rpc_exception(roost::json::object{{"code", 400}, {"message", "division by zero"}});
+    if (xs[1] == 0)
+      throw roost::rpc_exception(
+          roost::json::object{{"code", 400}, {"message", "division by zero"}});
     return xs[0] / xs[1];
   });
   r.event("number.recorded", [](double x, roost::context& ctx) {

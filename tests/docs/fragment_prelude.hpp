@@ -36,13 +36,17 @@ struct invoice {
 };
 BOOST_DESCRIBE_STRUCT(invoice, (), (number, amount))
 
-inline order load_order(const std::string& id) { return {id, 1}; }
+inline order load_order(const std::string& id) {
+  return {id, 1};
+}
 inline std::optional<user> find_user(int id) {
   if (id <= 0) return std::nullopt;
   return user{id, "ada"};
 }
 inline void save(const order&) {}
-inline bool valid(const invoice& i) { return i.amount >= 0; }
+inline bool valid(const invoice& i) {
+  return i.amount >= 0;
+}
 inline void store(const invoice&) {}
 inline void use(int) {}
 inline const order my_order{"o1", 2};
