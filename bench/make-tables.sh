@@ -204,8 +204,8 @@ if [ -f "$idle" ]; then
     while ((getline line < extra) > 0) { split(line, f, "\t"); if (f[2] == "nestjs") x[++n] = f[4] }
     if (n) {
       nest = median(x, n)
-      printf "\nNestJS idles at %s KiB (median of the %d rounds of `tcp-extra-runs.tsv`): roost (`roost_peer serve`) at %s KiB is 1/%.1f of it, the math example 1/%.1f.\n",
-        commas(nest), n, commas(m(last, "roost", total)), nest / m(last, "roost", total), nest / m(last, "math", total)
+      printf "\nNestJS idles at %s KiB (median of %d round%s of `tcp-extra-runs.tsv`): roost (`roost_peer serve`) at %s KiB is 1/%.1f of it, the math example 1/%.1f.\n",
+        commas(nest), n, n == 1 ? "" : "s", commas(m(last, "roost", total)), nest / m(last, "roost", total), nest / m(last, "math", total)
     }
   }' "$idle" >"$work/idle-memory"
 else
