@@ -142,6 +142,76 @@ BEGIN {
       cell(file, S[i], "-", 0, "tail_fast_p99_us", "int")
 }' >"$work/tcp-extra"
 
+# Other shapes of load (TCP): a shape per row group, "CONNECTIONS x IN_FLIGHT_EACH" in the
+# client column of tcp-shapes-runs.tsv. Older data has none.
+shapes=$data/tcp-shapes-runs.tsv
+if [ -f "$shapes" ]; then
+  awk -v file="$shapes" "$lib$names"'
+  BEGIN {
+    load(file)
+    while ((getline line < file) > 0) { split(line, f, "\t"); if (++n > 1 && !(f[3] in seen)) { seen[f[3]] = 1; shape[++nshapes] = f[3] } }
+    print "| server | connections × in flight on each | requests/s | p50 µs | p99 µs | server CPU µs/req | server core used | ÷ limit req/s | ÷ limit CPU µs/req |"
+    print "|---|---|---|---|---|---|---|---|---|"
+    ns = split("roost nestjs limit", S, " ")
+    for (j = 1; j <= nshapes; j++) for (i = 1; i <= ns; i++) {
+      split(shape[j], p, "x"); k = p[1] * p[2]; sh = shape[j]
+      if (stat(file, S[i], sh, k, "rps") == "") continue
+      printf "| %s | %s × %s | %s | %s | %s | %s | %s | %s | %s |\n", name[S[i]], commas(p[1]), p[2],
+        cell(file, S[i], sh, k, "rps", "int"), cell(file, S[i], sh, k, "p50_us", "int"),
+        cell(file, S[i], sh, k, "p99_us", "int"), cell(file, S[i], sh, k, "server_cpu_us", "num"),
+        cell(file, S[i], sh, k, "core_use", "pct"),
+        S[i] == "limit" ? "—" : rcell(file, S[i], sh, k, file, "limit", sh, k, "rps", "pct"),
+        S[i] == "limit" ? "—" : rcell(file, S[i], sh, k, file, "limit", sh, k, "server_cpu_us", "times")
+    }
+  }' >"$work/tcp-shapes"
+else
+  echo "No run in \`$data\` has these shapes yet: \`bench/run.sh\` writes them to \`tcp-shapes-runs.tsv\`." >"$work/tcp-shapes"
+fi
+
+# Where idle memory goes (bench/idle-memory.sh): medians per kind of mapping, for the first
+# and the last build (label) in the file, against NestJS's idle RSS from the TCP runs.
+idle=$data/idle-memory-runs.tsv
+if [ -f "$idle" ]; then
+  awk -F'\t' -v extra="$data/tcp-extra-runs.tsv" '
+  function median(x, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && x[j - 1] > x[j]; j--) { t = x[j]; x[j] = x[j - 1]; x[j - 1] = t }
+    return n % 2 ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2 }
+  function commas(x,   s) { x = sprintf("%.0f", x); s = ""; while (length(x) > 3) { s = "," substr(x, length(x) - 2) s; x = substr(x, 1, length(x) - 3) }; return x s }
+  function m(l, s, c,   r, x, n) { n = 0; for (r = 1; r <= runs[l, s]; r++) x[++n] = v[l, s, c, r]; return n ? median(x, n) : "" }
+  NR == 1 { for (i = 4; i <= NF; i++) col[i] = $i; nf = NF; next }
+  {
+    if (!($1 in seen)) { seen[$1] = 1; label[++nl] = $1 }
+    r = ++runs[$1, $3]; for (i = 4; i <= nf; i++) v[$1, $3, i, r] = $i
+  }
+  END {
+    first = label[1]; last = label[nl]
+    desc["threads"] = "threads"; desc["total_kb"] = "**total RSS, KiB**"
+    desc["executable"] = "the executable (code and data it touched)"; desc["libstdcxx"] = "libstdc++"
+    desc["c_runtime"] = "libc, libm, libgcc_s, the dynamic loader"; desc["openssl"] = "OpenSSL (libssl, libcrypto)"
+    desc["icu"] = "ICU (collation, opened for non-ASCII pattern keys)"; desc["boost"] = "Boost.JSON"
+    desc["broker_clients"] = "nats.c, hiredis, protobuf-c"; desc["other_libs"] = "other libraries"
+    desc["heap"] = "main malloc heap"; desc["arenas"] = "malloc arenas of other threads"
+    desc["thread_stacks"] = "thread stacks"; desc["other_anon"] = "other anonymous memory"
+    printf "| KiB (median of the runs) | roost, %s | roost, %s | math example, %s | math example, %s | limit |\n", first, last, first, last
+    print "|---|---|---|---|---|---|"
+    for (i = 4; i <= nf; i++) {
+      c = col[i]
+      printf "| %s | %s | %s | %s | %s | %s |\n", desc[c], commas(m(first, "roost", i)), commas(m(last, "roost", i)),
+        commas(m(first, "math", i)), commas(m(last, "math", i)), commas(m(last, "limit", i))
+      if (c == "total_kb") { total = i }
+    }
+    # NestJS: the idle RSS of its rounds in the TCP run.
+    n = 0
+    while ((getline line < extra) > 0) { split(line, f, "\t"); if (f[2] == "nestjs") x[++n] = f[4] }
+    if (n) {
+      nest = median(x, n)
+      printf "\nNestJS idles at %s KiB (median of %d round%s of `tcp-extra-runs.tsv`): roost (`roost_peer serve`) at %s KiB is 1/%.1f of it, the math example 1/%.1f.\n",
+        commas(nest), n, n == 1 ? "" : "s", commas(m(last, "roost", total)), nest / m(last, "roost", total), nest / m(last, "math", total)
+    }
+  }' "$idle" >"$work/idle-memory"
+else
+  echo "No idle-memory run in \`$data\` yet: \`bench/idle-memory.sh\` writes \`idle-memory-runs.tsv\`." >"$work/idle-memory"
+fi
+
 # What the runs were made on.
 {
   echo "| | TCP | Redis | NATS |"
@@ -180,7 +250,7 @@ splice() {  # FILE NAME PART
     $0 == "<!-- /bench:" name " -->" { skip = 0 }
     !skip' "$file" >"$work/spliced" && cat "$work/spliced" >"$file"
 }
-for t in headline tcp tcp-extra redis nats meta; do splice docs/benchmarks.md "$t" "$work/$t"; done
+for t in headline tcp tcp-shapes tcp-extra idle-memory redis nats meta; do splice docs/benchmarks.md "$t" "$work/$t"; done
 splice README.md speed "$work/speed"
 echo "make-tables: docs/benchmarks.md and README.md updated from $data"
 

@@ -6,7 +6,10 @@
 # weighs on all alike) and each is measured with the C++ load generator (bench/loadgen,
 # K = 1, 16, 256 in flight), with a NestJS ClientTCP (bench/nest/loadgen.mjs, K = 16, 256),
 # for the long tail (K = 16, 1% of requests wait 5 ms) and for memory (idle, and with 1,000
-# idle connections). Writes $BENCH_OUT/tcp-runs.tsv (see bench/lib.sh), tcp-extra-runs.tsv and
+# idle connections), and with other shapes of load (SHAPES: connections x requests in flight on
+# each; 64 x 4 and 1,000 x 1 by default), so that no gain comes from tuning to one connection.
+# Writes $BENCH_OUT/tcp-runs.tsv (see bench/lib.sh), tcp-shapes-runs.tsv (the same columns, with
+# the shape, e.g. 64x4, in the client column and the total in flight as K), tcp-extra-runs.tsv and
 # tcp-meta.tsv; bench/make-tables.sh makes the tables of docs/benchmarks.md from them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +21,10 @@ for f in "$loadgen" "$build/bench/limit_server" "$build/tests/interop/roost_peer
   [ -x "$f" ] || { echo "bench: $f is missing (build first)"; exit 1; }
 done
 trap stop_server EXIT
+# A thousand connections take a thousand descriptors in the load generator and in the server.
+shapes=(${SHAPES:-64x4 1000x1})
+[ "$(ulimit -n)" -ge 4096 ] || ulimit -n 4096 ||
+  { echo "bench: cannot raise the open file limit to 4096 (ulimit -n) for 1,000 connections"; exit 1; }
 
 declare -A cmd=(
   [roost]="$build/tests/interop/roost_peer serve --url tcp://127.0.0.1:0"
@@ -28,8 +35,10 @@ servers=(roost nestjs limit)
 
 runs="$out/tcp-runs.tsv"
 extra="$out/tcp-extra-runs.tsv"
+shape_runs="$out/tcp-shapes-runs.tsv"
 write_meta "$out/tcp-meta.tsv" "$build"
 runs_header "$runs"
+runs_header "$shape_runs"
 printf 'round\tserver\tstartup_ms\trss_idle_kb\trss_1000_conns_kb\ttail_fast_p99_us\n' >"$extra"
 for round in $(seq 1 "$rounds"); do
   for s in "${servers[@]}"; do
@@ -40,6 +49,13 @@ for round in $(seq 1 "$rounds"); do
     for k in 1 16 256; do
       run_point "$pid" - "$loadgen" --port "$port" --inflight "$k" --seconds "$secs" --warmup "$warmup"
       emit_row "$runs" "$round" "$s" loadgen "$k"
+    done
+    for shape in "${shapes[@]}"; do
+      shape_conns=${shape%x*}
+      k=$((shape_conns * ${shape#*x}))
+      run_point "$pid" - "$loadgen" --port "$port" --connections "$shape_conns" --inflight "$k" \
+        --seconds "$secs" --warmup "$warmup"
+      emit_row "$shape_runs" "$round" "$s" "$shape" "$k"
     done
     tail_p99=-
     if [ "$s" != limit ]; then
@@ -65,7 +81,7 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 end_meta "$out/tcp-meta.tsv"
-echo "bench: TCP done: $runs, $extra"
+echo "bench: TCP done: $runs, $shape_runs, $extra"
 
 [ "${TCP_ONLY:-0}" = 1 ] && exit 0
 status=0

@@ -1,6 +1,7 @@
 #include <roost/net/connect_attempt.hpp>
 
 #include <roost/errors.hpp>
+#include <roost/net/resolve.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
@@ -66,9 +67,7 @@ awaitable<void> connect_attempt::connect(std::string host, std::uint16_t port,
   host_ = std::move(host);
   where_ = host_ + ":" + std::to_string(port);
   socket_type& socket = state_->stream.plain();
-  asio::ip::tcp::resolver resolver(socket.get_executor());
-  auto [rec, endpoints] =
-      co_await resolver.async_resolve(host_, std::to_string(port), asio::as_tuple(use_awaitable));
+  auto [rec, endpoints] = co_await resolve(host_, port);
   if (rec) fail(error::not_connected, "cannot resolve " + host_ + ": " + rec.message());
   auto [cec, ep] = co_await asio::async_connect(socket, endpoints, asio::as_tuple(use_awaitable));
   if (cec) {

@@ -26,7 +26,6 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
-#include <iostream>
 #include <map>
 #include <mutex>
 #include <numeric>
@@ -46,8 +45,9 @@ struct args {
 };
 
 int usage() {
-  std::cerr << "usage: roost_peer serve --url URL | call --url URL --scenario NAME "
-               "[--server-impl NAME]\n";
+  std::fputs(
+      "usage: roost_peer serve --url URL | call --url URL --scenario NAME [--server-impl NAME]\n",
+      stderr);
   return 2;
 }
 

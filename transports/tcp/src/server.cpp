@@ -5,6 +5,7 @@
 #include <roost/dispatcher.hpp>
 #include <roost/errors.hpp>
 #include <roost/net/connect_attempt.hpp>
+#include <roost/net/resolve.hpp>
 #include <roost/net/tls_context.hpp>
 #include <roost/packet.hpp>
 #include <roost/tcp/context.hpp>
@@ -71,15 +72,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
   awaitable<void> listen(dispatcher& d) {
     disp.emplace(d);
     ex = co_await asio::this_coro::executor;
-    asio::ip::tcp::resolver resolver(ex);
-    auto [rec, results] = co_await resolver.async_resolve(opts.host, std::to_string(opts.port),
-                                                          asio::ip::tcp::resolver::passive,
-                                                          asio::as_tuple(use_awaitable));
-    if (rec || results.empty()) {
+    auto [rec, endpoints] = co_await net::resolve(opts.host, opts.port, /*passive=*/true);
+    if (rec) {
       throw connection_error(make_error_code(error::not_connected),
                              "tcp: cannot resolve " + opts.host + ": " + rec.message());
     }
-    auto ep = results.begin()->endpoint();
+    auto ep = endpoints.front();
     acceptor.emplace(ex);
     boost::system::error_code ec;
     acceptor->open(ep.protocol(), ec);

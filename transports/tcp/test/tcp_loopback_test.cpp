@@ -4,6 +4,8 @@
 
 #include "loopback_support.hpp"
 
+#include <filesystem>
+
 namespace roost::tcp::test {
 namespace {
 
@@ -27,6 +29,28 @@ awaitable<bool> echo_matches(client_proxy& c, int i) {
 awaitable<std::string> hold_call(client_proxy& c) {
   const json::value v = co_await c.send("hold", 0);
   co_return str(v);
+}
+
+std::size_t threads_of_this_process() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& t : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+  return n;
+}
+
+// A server listening on an address and a client connecting to one take it as it is: the
+// resolver would start a thread of its own, kept idle as long as the io_context.
+TEST_F(loopback, numeric_addresses_start_no_resolver_thread) {
+  const std::size_t before = threads_of_this_process();
+  testing::run([&]() -> awaitable<void> {
+    service svc(r);
+    co_await svc.app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, tcp::client(client_opts(svc.port())));
+    const double sum = co_await c.send<double>("sum", one_two_three);
+    EXPECT_EQ(sum, 6);
+    EXPECT_EQ(threads_of_this_process(), before);
+    co_await svc.app.shutdown();
+  });
 }
 
 TEST_F(loopback, send_stream_and_emit) {
