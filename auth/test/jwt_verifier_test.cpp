@@ -403,4 +403,65 @@ TEST(jwt_verifier, hmac_secrets_come_from_files_and_the_environment) {
   EXPECT_EQ(jwt_key::hmac("").error().code, jwt_error::invalid_key);
 }
 
+TEST(jwt_verifier, tokens_signed_outside_roost_verify) {
+  // Signed with a plain HMAC and with OpenSSL's command line (ECDSA converted to r||s), not
+  // with jwt_signer; the same tokens seed the jwt_verify fuzzer (fuzz/corpus/jwt_verify).
+  const auto keys = ok(jwt_key_set::from_jwks(R"({"keys": [
+    {"kty": "EC", "crv": "P-256", "kid": "e", "use": "sig",
+     "x": "7IC2gPgTnC8skSTkclsAMGdMejI7_v5f9zoxSRA3i7Y",
+     "y": "4EOPzw3ZlAHdZCtmtsd9bpDSCpQfQzom2J1DiK_tJmw"},
+    {"kty": "OKP", "crv": "Ed25519", "kid": "d", "alg": "EdDSA",
+     "x": "WOj79NbMhYFt6pI8Nz9J7PX1qBulcnDkyif6OQMo46Q"},
+    {"kty": "oct", "kid": "h",
+     "k": "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}
+  ]})"));
+  auto rules = rules_at_now();
+  rules.issuers = {"joe"};
+  rules.audiences = {"svc"};
+  jwt_verifier v(rules, keys);
+  const std::string claims_part =
+      "eyJpc3MiOiJqb2UiLCJleHAiOjQxMDI0NDQ4MDAsImF1ZCI6WyJzdmMiLCJvdGhlciJdLCJuYmYiOjEwMDAsImlhdCI6"
+      "MTAwMCwic3ViIjoidSJ9";
+  for (const auto& [header, signature] : std::vector<std::pair<std::string, std::string>>{
+           {"eyJhbGciOiJIUzI1NiIsImtpZCI6ImgifQ", "IFZRvYZWhRMGzhiU6Sj--8YubsXI58K2znSZ1vUcUAI"},
+           {"eyJhbGciOiJFUzI1NiIsImtpZCI6ImUifQ",
+            "kaqQ9cpr7ZIkkdXJHaOi0tZ7EUdBlHih0TYdQ7lukBobvRITIiHvVMD4rp5_ls6fZJ1l1bHBVotKKv2_"
+            "ITTNYQ"},
+           {"eyJhbGciOiJFZERTQSIsImtpZCI6ImQifQ",
+            "OJDr0JQFTl_JwbBYQES_EfIKIw4vE3i_4r3aSZ97i5myK4K_"
+            "p9R9xZagtRBceFszqVYmpxskFkivLOSeZ44nCg"},
+       }) {
+    auto claims = v.verify(header + "." + claims_part + "." + signature);
+    ASSERT_TRUE(claims) << header << ": " << claims.error().message();
+    EXPECT_EQ(claims->at("sub"), "u");
+  }
+}
+
+TEST(jwt_verifier, verifies_the_hs256_example_of_rfc_7515) {
+  // RFC 7515 appendix A.1: its key, its token (with CRLFs inside the JSON), valid until
+  // 1300819380.
+  const auto key = ok(jwt_key::from_jwk(
+      object{{"kty", "oct"},
+             {"k",
+              "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9"
+              "CAow"}}));
+  jwt_rules rules;
+  rules.algorithms = {jwt_algorithm::hs256};
+  rules.issuers = {"joe"};
+  rules.clock = [] {
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1300819000));
+  };
+  const std::string token =
+      "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9."
+      "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVl"
+      "fQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+  auto claims = jwt_verifier(rules, key).verify(token);
+  ASSERT_TRUE(claims) << claims.error().message();
+  EXPECT_EQ(claims->at("http://example.com/is_root"), true);
+  rules.clock = [] {
+    return std::chrono::system_clock::time_point(std::chrono::seconds(1300819380));
+  };
+  EXPECT_EQ(refusal(jwt_verifier(rules, key), token), jwt_error::expired);
+}
+
 }  // namespace
