@@ -35,6 +35,19 @@ TEST(base64url, refuses_padding_standard_alphabet_whitespace_and_bad_lengths) {
 TEST(base64url, refuses_non_canonical_trailing_bits) {
   EXPECT_TRUE(base64url_decode("Zg"));
   EXPECT_FALSE(base64url_decode("Zh"));  // same byte, a trailing bit set
+  EXPECT_TRUE(base64url_decode("Zm8"));
+  EXPECT_FALSE(base64url_decode("Zm9"));  // "fo" with a trailing bit set
+}
+
+TEST(base64url, refuses_a_bad_character_in_any_position) {
+  const std::string good = "Zm9vYmFy";  // "foobar"
+  for (std::size_t n : {good.size(), good.size() - 1, good.size() - 2}) {
+    for (std::size_t i = 0; i < n; ++i) {
+      auto bad = good.substr(0, n);
+      bad[i] = '.';
+      EXPECT_FALSE(base64url_decode(bad)) << bad;
+    }
+  }
 }
 
 }  // namespace
