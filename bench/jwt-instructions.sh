@@ -14,13 +14,17 @@ command -v valgrind >/dev/null || { echo "jwt-instructions: valgrind is not inst
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 tsv="$out/jwt-verify-instructions.tsv"
-printf 'alg\tverifications\ttoken_bytes\tinstructions\tinstructions_per_verify\n' >"$tsv"
-for alg in HS256 RS256 PS256 ES256 ES384 EdDSA; do
-  valgrind --tool=callgrind --callgrind-out-file="$work/$alg.out" \
+# Every verification complete (kept tokens off), then the same token again and again with kept
+# tokens on (one complete verification, the rest found kept).
+printf 'alg\tkept\tverifications\ttoken_bytes\tinstructions\tinstructions_per_verify\n' >"$tsv"
+for run in HS256:off RS256:off PS256:off ES256:off ES384:off EdDSA:off HS256:kept RS256:kept; do
+  alg=${run%:*} kept=${run#*:}
+  valgrind --tool=callgrind --callgrind-out-file="$work/$run.out" \
     --toggle-collect='roost::auth::jwt_verifier::verify*' \
-    "$build/bench/jwt_verify" "$alg" "$n" >"$work/$alg.txt" 2>/dev/null
-  read -r _ count bytes _ <"$work/$alg.txt"
-  total=$(grep -E '^(summary|totals):' "$work/$alg.out" | head -1 | awk '{print $2}')
-  printf '%s\t%s\t%s\t%s\t%s\n' "$alg" "$count" "$bytes" "$total" $((total / count)) >>"$tsv"
+    "$build/bench/jwt_verify" "$alg" "$n" "$kept" >"$work/$run.txt" 2>/dev/null
+  read -r _ count bytes _ <"$work/$run.txt"
+  total=$(grep -E '^(summary|totals):' "$work/$run.out" | head -1 | awk '{print $2}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$alg" "$kept" "$count" "$bytes" "$total" $((total / count)) \
+    >>"$tsv"
 done
 column -t "$tsv"

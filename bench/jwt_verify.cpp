@@ -1,9 +1,11 @@
 // The cost of one roost::auth::jwt_verifier::verify per algorithm, for a JWT guard's budget:
-//   jwt_verify ALG N   (ALG a JOSE name: HS256, RS256, PS256, ES256, ES384, EdDSA)
+//   jwt_verify ALG N [kept]   (ALG a JOSE name: HS256, RS256, PS256, ES256, ES384, EdDSA)
 // Makes a key (RSA 2048, EC on the algorithm's curve, Ed25519, a 32-byte secret), signs one
-// token with typical claims and verifies it N times; prints the wall-clock time per
-// verification. bench/jwt-instructions.sh runs it under callgrind, collecting inside verify()
-// only, for instruction counts that do not depend on the machine's load.
+// token with typical claims and verifies it N times, with the verifier's kept tokens off (every
+// verification complete) or, given `kept`, on (the first verification complete, the others
+// finding the token kept); prints the wall-clock time per verification. bench/jwt-instructions.sh
+// runs it under callgrind, collecting inside verify() only, for instruction counts that do not
+// depend on the machine's load.
 #include <roost/auth/jwt_signer.hpp>
 #include <roost/auth/jwt_verifier.hpp>
 
@@ -51,9 +53,9 @@ std::string private_pem(jwt_algorithm alg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const auto alg = argc == 3 ? parse_jwt_algorithm(argv[1]) : std::nullopt;
+  const auto alg = argc == 3 || argc == 4 ? parse_jwt_algorithm(argv[1]) : std::nullopt;
   if (!alg) {
-    std::fprintf(stderr, "usage: jwt_verify ALG N\n");
+    std::fprintf(stderr, "usage: jwt_verify ALG N [kept]\n");
     return 2;
   }
   const long n = std::atol(argv[2]);
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
   rules.algorithms = {*alg};
   rules.issuers = {"https://id.example"};
   rules.audiences = {"orders"};
+  rules.verified_cache_size = argc == 4 && std::string(argv[3]) == "kept" ? 1024 : 0;
   jwt_key_set keys;
   keys.add(key, "k1");
   const jwt_verifier verifier(rules, keys);

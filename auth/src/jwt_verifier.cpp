@@ -4,6 +4,7 @@
 #include <roost/detail/json_reader.hpp>
 
 #include "signature.hpp"
+#include "verified_tokens.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -45,7 +46,11 @@ bool contains(const std::vector<std::string>& list, std::string_view s) {
 }  // namespace
 
 jwt_verifier::jwt_verifier(jwt_rules rules, jwt_key_set keys)
-    : rules_(std::move(rules)), keys_(std::make_shared<const jwt_key_set>(std::move(keys))) {}
+    : rules_(std::move(rules)),
+      keys_(std::make_shared<const jwt_key_set>(std::move(keys))),
+      verified_(std::make_unique<detail::verified_tokens>(rules_.verified_cache_size)) {}
+
+jwt_verifier::~jwt_verifier() = default;
 
 jwt_verifier::jwt_verifier(jwt_rules rules, jwt_key key)
     : jwt_verifier(std::move(rules), jwt_key_set(std::move(key))) {}
@@ -54,6 +59,7 @@ void jwt_verifier::replace_keys(jwt_key_set keys) {
   auto next = std::make_shared<const jwt_key_set>(std::move(keys));
   std::lock_guard lock(keys_mutex_);
   keys_.swap(next);
+  ++key_generation_;
   // The old set is released outside the lock (by `next`), or later by verifications using it.
 }
 
@@ -74,6 +80,15 @@ jwt_result<json::object> jwt_verifier::verify(std::string_view token) const {
   const std::string_view header_part = token.substr(0, dot1);
   const std::string_view claims_part = token.substr(dot1 + 1, dot2 - dot1 - 1);
   const std::string_view signature_part = token.substr(dot2 + 1);
+
+  std::shared_ptr<const jwt_key_set> keys;
+  std::uint64_t generation;
+  {
+    std::lock_guard lock(keys_mutex_);
+    keys = keys_;
+    generation = key_generation_;
+  }
+  if (auto claims = verified_->find(token, generation)) return check_claims(std::move(*claims));
 
   auto header = decode_object(header_part, "header");
   if (!header) return header.error();
@@ -102,7 +117,6 @@ jwt_result<json::object> jwt_verifier::verify(std::string_view token) const {
     kid_text = k->get_string();
     kid = &kid_text;
   }
-  const auto keys = this->keys();
   auto key = keys->select(kid);
   if (!key) return key.error();
   if (!key->accepts(*alg))
@@ -119,7 +133,10 @@ jwt_result<json::object> jwt_verifier::verify(std::string_view token) const {
   // the header.
   auto claims = decode_object(claims_part, "claims");
   if (!claims) return claims.error();
-  return check_claims(std::move(*claims));
+  auto checked = check_claims(std::move(*claims));
+  // Kept only once valid: a token refused for its time (nbf) is verified again when it comes.
+  if (checked) verified_->insert(token, generation, *checked);
+  return checked;
 }
 
 jwt_result<json::object> jwt_verifier::check_claims(json::object claims) const {

@@ -385,6 +385,43 @@ TEST(jwt_verifier, verifications_during_rotations_use_one_whole_key_set) {
   EXPECT_GE(accepted + refused_unknown, 100);
 }
 
+TEST(jwt_verifier, a_token_verified_before_is_still_checked_for_time_and_keys) {
+  // The second verify of the same bytes finds the token kept: its time claims still count.
+  auto now = std::make_shared<std::int64_t>(now_s);
+  auto rules = rules_at_now();
+  rules.clock = [now] { return std::chrono::system_clock::time_point(std::chrono::seconds(*now)); };
+  jwt_verifier v(rules, jwks_of({{"a", &keys().p256}}));
+  const auto token = sign_with(keys().p256, jwt_algorithm::es256, "a");
+  auto first = v.verify(token);
+  auto second = v.verify(token);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(*first, *second);
+  *now = now_s + 61;  // past exp (now + 60)
+  EXPECT_EQ(refusal(v, token), jwt_error::expired);
+  *now = now_s;
+  EXPECT_TRUE(v.verify(token));
+  v.replace_keys(jwks_of({{"a", &keys().p384}}));
+  EXPECT_EQ(refusal(v, token), jwt_error::key_mismatch);
+}
+
+TEST(jwt_verifier, keeps_working_past_its_verified_token_capacity_or_without_one) {
+  for (std::size_t capacity : {0u, 2u}) {
+    auto rules = rules_at_now();
+    rules.verified_cache_size = capacity;
+    jwt_verifier v(rules, keys_for(jwt_algorithm::hs256).second);
+    for (int round = 0; round < 2; ++round) {
+      for (int i = 0; i < 5; ++i) {
+        auto claims = valid_claims();
+        claims["n"] = i;
+        auto verified = v.verify(sign(jwt_algorithm::hs256, claims));
+        ASSERT_TRUE(verified) << capacity << ": " << verified.error().message();
+        EXPECT_EQ(verified->at("n"), i);
+      }
+    }
+  }
+}
+
 TEST(jwt_verifier, hmac_secrets_come_from_files_and_the_environment) {
   const auto file =
       std::filesystem::temp_directory_path() / ("roost-jwt-secret-" + std::to_string(::getpid()));

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,10 @@
 #include <vector>
 
 namespace roost::auth {
+
+namespace detail {
+class verified_tokens;
+}
 
 /// What a token must satisfy besides its signature. docs/security.md says which threat each
 /// answers.
@@ -37,6 +42,10 @@ struct jwt_rules {
   bool require_expiry = true;
   /// Tokens longer than this are refused before they are decoded.
   std::size_t max_token_size = 16 * 1024;
+  /// Tokens whose signature held are kept (by their exact text, up to this many) so that the
+  /// same token sent again skips signature verification and parsing; the time claims are
+  /// checked again each time, and a key rotation makes every kept token count as new. 0: off.
+  std::size_t verified_cache_size = 1024;
   /// The time tokens are checked against; empty: the system clock. Tests inject a fixed time.
   std::function<std::chrono::system_clock::time_point()> clock;
 };
@@ -52,6 +61,7 @@ class jwt_verifier {
   jwt_verifier(jwt_rules rules, jwt_key_set keys);
   /// One key, used whatever the token's `kid`.
   jwt_verifier(jwt_rules rules, jwt_key key);
+  ~jwt_verifier();
 
   /// The token's claims, or why it is refused. Never throws on bad input.
   jwt_result<json::object> verify(std::string_view token) const;
@@ -68,8 +78,10 @@ class jwt_verifier {
   jwt_result<json::object> check_claims(json::object claims) const;
 
   jwt_rules rules_;
-  mutable std::mutex keys_mutex_;  // guards the pointer only; the set itself is immutable
+  mutable std::mutex keys_mutex_;  // guards the pointer and the generation; a set is immutable
   std::shared_ptr<const jwt_key_set> keys_;
+  std::uint64_t key_generation_ = 0;  // which set verified a kept token
+  std::unique_ptr<detail::verified_tokens> verified_;
 };
 
 }  // namespace roost::auth
