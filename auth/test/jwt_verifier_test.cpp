@@ -5,6 +5,8 @@
 
 #include "test_keys.hpp"
 
+#include <openssl/hmac.h>
+
 #include <gtest/gtest.h>
 #include <boost/json/serialize.hpp>
 
@@ -281,6 +283,25 @@ TEST(jwt_verifier, alg_none_is_refused_even_if_listed_nowhere) {
     EXPECT_EQ(r.error().code, jwt_error::algorithm_not_allowed);
     EXPECT_NE(r.error().detail.find("none"), std::string::npos) << r.error().detail;
   }
+}
+
+TEST(jwt_verifier, a_repeated_header_member_counts_by_its_last_value) {
+  // RFC 7515 §5.2: reject duplicates or take the lexically last; roost's JSON reader takes the
+  // last, so the `alg` checked is the one after any earlier copy. Signed here with OpenSSL's
+  // HMAC directly, as jwt_signer writes its own header.
+  auto signed_token = [](std::string_view header) {
+    const auto input =
+        base64url_encode(header) + "." + base64url_encode(roost::json::serialize(valid_claims()));
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len);
+    return input + "." + base64url_encode({reinterpret_cast<const char*>(mac), len});
+  };
+  jwt_verifier v(rules_at_now({jwt_algorithm::hs256}), keys_for(jwt_algorithm::hs256).second);
+  EXPECT_TRUE(v.verify(signed_token(R"({"alg":"none","alg":"HS256"})")));
+  EXPECT_EQ(refusal(v, signed_token(R"({"alg":"HS256","alg":"none"})")),
+            jwt_error::algorithm_not_allowed);
 }
 
 TEST(jwt_verifier, an_algorithm_outside_the_allowed_list_is_refused) {
