@@ -2,6 +2,7 @@
 #include <roost/auth/jwt_key.hpp>
 
 #include "jwt_key_impl.hpp"
+#include "printable.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -276,7 +277,7 @@ jwt_result<jwt_key> jwt_key::from_jwk(const json::object& jwk) {
     impl->secret = std::move(*k);
     impl->has_private = true;
   } else {
-    jwt_result<pkey_ptr> pkey = invalid("JWK 'kty' " + std::string(type) + " not supported");
+    jwt_result<pkey_ptr> pkey = invalid("JWK 'kty' " + detail::printable(type) + " not supported");
     if (type == "RSA") {
       pkey = rsa_from_jwk(jwk);
     } else if (type == "EC" || type == "OKP") {
@@ -286,11 +287,11 @@ jwt_result<jwt_key> jwt_key::from_jwk(const json::object& jwk) {
       if (type == "OKP" && name == "Ed25519") {
         pkey = ed25519_from_jwk(jwk);
       } else if (type == "EC") {
-        pkey = invalid("EC JWK 'crv' " + std::string(name) + " not supported");
+        pkey = invalid("EC JWK 'crv' " + detail::printable(name) + " not supported");
         for (const auto& c : curves)
           if (c.jose == name) pkey = ec_from_jwk(jwk, c);
       } else {
-        pkey = invalid("OKP JWK 'crv' " + std::string(name) + " not supported (Ed25519 is)");
+        pkey = invalid("OKP JWK 'crv' " + detail::printable(name) + " not supported (Ed25519 is)");
       }
     }
     if (!pkey) return pkey.error();

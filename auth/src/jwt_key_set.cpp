@@ -2,6 +2,8 @@
 
 #include <roost/detail/json_reader.hpp>
 
+#include "printable.hpp"
+
 namespace roost::auth {
 
 void jwt_key_set::add(jwt_key key, std::string kid) {
@@ -57,7 +59,7 @@ jwt_result<jwt_key> jwt_key_set::select(const std::string* kid) const {
   }
   if (unnamed) return *unnamed;
   if (!kid && keys_.size() == 1) return keys_.front().second;
-  if (kid) return jwt_failure{jwt_error::unknown_key, "no key with kid '" + *kid + "'"};
+  if (kid) return jwt_failure{jwt_error::unknown_key, "no key with kid " + detail::printable(*kid)};
   return jwt_failure{jwt_error::unknown_key, "the token has no kid and the key set has " +
                                                  std::to_string(keys_.size()) + " keys"};
 }

@@ -3,6 +3,7 @@
 
 #include <roost/detail/json_reader.hpp>
 
+#include "printable.hpp"
 #include "signature.hpp"
 #include "verified_tokens.hpp"
 
@@ -101,7 +102,7 @@ jwt_result<json::object> jwt_verifier::verify(std::string_view token) const {
     return fail(jwt_error::algorithm_not_allowed,
                 alg_name == "none" || alg_name == "None" || alg_name == "NONE"
                     ? "alg 'none' (unsecured token) is never accepted"
-                    : "unknown alg '" + std::string(alg_name) + "'");
+                    : "unknown alg " + detail::printable(alg_name));
   }
   if (std::find(rules_.algorithms.begin(), rules_.algorithms.end(), *alg) ==
       rules_.algorithms.end())

@@ -356,6 +356,20 @@ std::string sign_with(const test::pem_pair& pair, jwt_algorithm alg, std::string
                 .sign(valid_claims()));
 }
 
+TEST(jwt_verifier, failure_texts_quote_token_text_safely_for_logs) {
+  jwt_verifier v(rules_at_now(), jwks_of({{"a", &keys().p256}}));
+  const std::string forged_log_line = "X\nlevel=info msg=\"login ok\" " + std::string(200, 'y');
+  auto r = v.verify(raw_token(R"({"alg":")" + std::string("X\\nlevel=info") + R"("})", "{}"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().detail, "unknown alg 'X\\x0alevel=info'");
+  roost::json::object header{{"alg", "ES256"}, {"kid", forged_log_line}};
+  r = v.verify(raw_token(roost::json::serialize(header), "{}"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, jwt_error::unknown_key);
+  EXPECT_EQ(r.error().detail.find('\n'), std::string::npos) << r.error().detail;
+  EXPECT_LT(r.error().detail.size(), 120u) << r.error().detail;
+}
+
 TEST(jwt_verifier, kid_selects_the_key_and_an_unknown_kid_is_refused) {
   jwt_verifier v(rules_at_now(), jwks_of({{"r1", &keys().rsa}, {"e1", &keys().p256}}));
   EXPECT_TRUE(v.verify(sign_with(keys().rsa, jwt_algorithm::rs256, "r1")));
