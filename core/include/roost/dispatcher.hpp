@@ -3,6 +3,7 @@
 
 #include <roost/awaitable.hpp>
 #include <roost/context.hpp>
+#include <roost/enhancers.hpp>
 #include <roost/log.hpp>
 #include <roost/packet.hpp>
 #include <roost/router.hpp>
@@ -132,6 +133,11 @@ class dispatcher {
   /// last reply was queued or every event handler finished.
   awaitable<void> dispatch(inbound_packet& packet, context& ctx, reply_sink* sink,
                            std::string_view route = {});
+
+  /// The microservice-wide enhancers: they apply to every route of the router, on every
+  /// transport this dispatcher serves, before the router's and the route's own. Set them up
+  /// before serving; shared by the copies of this dispatcher.
+  enhancers& enhance() noexcept;
 
   /// Packets being served right now (from serve() until their last reply is queued).
   std::size_t in_flight() const noexcept;
