@@ -84,8 +84,15 @@ handler_result enhancer_run::call_sync() const {
       if (!g.sync_(ctx)) throw guard_denied();
     }
   }
-  start_timing();
   const std::size_t n = interceptor_count();
+  if (n == 0) {
+    // Guards and pipes only (the common case): nothing to unwind, the result goes straight out.
+    for (const enhancers* s : scopes.scopes) {
+      for (const pipe& p : s->pipes_) p.sync_(data, ctx);
+    }
+    return handler.call(data, ctx);
+  }
+  ctx.started_ = std::chrono::steady_clock::now();
   std::size_t entered = 0;  // interceptors whose `before` ran and let the call through
   std::optional<handler_result> result;
   std::exception_ptr failure;
