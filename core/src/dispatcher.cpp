@@ -249,7 +249,8 @@ awaitable<detail::handler_result> dispatcher_state::call(const erased_handler& h
     auto r = co_await h(data, ctx);
     co_return r;
   }
-  auto r = co_await enhancer_run{s, h, data, ctx}.call();
+  const enhancer_run run{s, h, data, ctx};
+  auto r = co_await run.call();
   co_return r;
 }
 

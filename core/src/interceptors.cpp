@@ -73,7 +73,9 @@ interceptor timeout_interceptor(std::chrono::milliseconds limit) {
     timer.expires_after(limit);
     auto call = next();
     auto expiry = timer.async_wait(boost::asio::use_awaitable);
-    auto outcome = co_await (std::move(call) || std::move(expiry));
+    // Named, not a temporary of the co_await expression (GCC 12, docs/contributing.md).
+    auto race = std::move(call) || std::move(expiry);
+    auto outcome = co_await std::move(race);
     if (outcome.index() == 1) throw rpc_exception(std::string("Request timed out"));
     co_return std::move(std::get<0>(outcome));
   });
