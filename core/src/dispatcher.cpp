@@ -169,8 +169,9 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
         call(handlers[i], copy);
       }
     } catch (...) {
-      ctx.failed_ = true;
-      (void)state_->filtered_error(std::current_exception(), ctx, scopes);
+      const auto failure = std::current_exception();
+      ctx.failed_ = !detail::denied(failure);
+      (void)state_->filtered_error(failure, ctx, scopes);
     }
   }
   ctx.finish();
@@ -392,7 +393,7 @@ awaitable<void> dispatcher_state::serve_event(const router::entry* e, inbound_pa
       failure = std::current_exception();
     }
     if (failure) {
-      ctx.failed_ = true;
+      ctx.failed_ = !denied(failure);
       (void)co_await filtered_error_async(failure, ctx, scopes);
     }
   };

@@ -16,6 +16,10 @@ class guard_denied : public rpc_exception {
   guard_denied() : rpc_exception(std::string("Forbidden resource")) {}
 };
 
+/// True when `e` is a guard's denial. A denied event is not a failed one: delivering it again
+/// (an acknowledging transport's outcome for a failure) would be denied again.
+bool denied(const std::exception_ptr& e) noexcept;
+
 /// The scopes that apply to one route, outermost first: microservice, router, route.
 struct enhancer_scopes {
   std::array<const enhancers*, 3> scopes;

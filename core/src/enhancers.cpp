@@ -60,6 +60,16 @@ enhancers& enhancers::use_filter(exception_filter f) {
 
 namespace detail {
 
+bool denied(const std::exception_ptr& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const guard_denied&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 std::size_t enhancer_run::interceptor_count() const noexcept {
   std::size_t n = 0;
   for (const enhancers* s : scopes.scopes) n += s->interceptors_.size();
