@@ -88,7 +88,8 @@ dispatcher::plan::plan(plan&& o) noexcept
       request(o.request),
       state_(std::exchange(o.state_, nullptr)),
       entry_(o.entry_),
-      route_(std::move(o.route_)) {}
+      route_(std::move(o.route_)),
+      enhanced_(o.enhanced_) {}
 
 dispatcher::plan::~plan() {
   if (state_) state_->in_flight.fetch_sub(1, std::memory_order_acq_rel);
@@ -101,7 +102,8 @@ dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_v
   const router::entry* e = state_->routes.find(r);
   plan p(state_.get(), e, std::move(r));
   p.request = packet.id.has_value() && answerable;
-  if (e && !state_->scopes_of(*e).is_sync()) {
+  p.enhanced_ = e && !state_->scopes_of(*e).empty();
+  if (p.enhanced_ && !state_->scopes_of(*e).is_sync()) {
     p.synchronous = false;
   } else if (p.request) {
     // A request to event handlers only (NestJS's forkJoin reply) takes the general path.
@@ -130,7 +132,7 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
     const auto scopes = state_->scopes_of(*e);
     std::exception_ptr failure;
     try {
-      auto r = scopes.empty()
+      auto r = !p.enhanced_
                    ? e->message.call(packet.data, ctx)
                    : detail::enhancer_run{scopes, e->message, packet.data, ctx}.call_sync();
       reply_packet reply =
@@ -154,7 +156,7 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
   const auto& handlers = e->events.empty() ? std::span(&e->message, 1) : std::span(e->events);
   const auto scopes = state_->scopes_of(*e);
   auto call = [&](const detail::erased_handler& h, json::value& data) {
-    if (scopes.empty()) {
+    if (!p.enhanced_) {
       h.call(data, ctx);
     } else {
       detail::enhancer_run{scopes, h, data, ctx}.call_sync();

@@ -36,24 +36,28 @@ interceptor interceptor::around(around_fn f) {
 
 enhancers& enhancers::use_guard(guard g) {
   sync_ = sync_ && g.is_sync();
+  ++count_;
   guards_.push_back(std::move(g));
   return *this;
 }
 
 enhancers& enhancers::use_pipe(pipe p) {
   sync_ = sync_ && p.is_sync();
+  ++count_;
   pipes_.push_back(std::move(p));
   return *this;
 }
 
 enhancers& enhancers::use_interceptor(interceptor i) {
   sync_ = sync_ && i.is_sync();
+  ++count_;
   interceptors_.push_back(std::move(i));
   return *this;
 }
 
 enhancers& enhancers::use_filter(exception_filter f) {
   sync_ = sync_ && f.is_sync();
+  ++count_;
   filters_.push_back(std::move(f));
   return *this;
 }

@@ -167,6 +167,7 @@ class dispatcher {
     detail::dispatcher_state* state_;
     const router::entry* entry_;
     std::string route_;
+    bool enhanced_ = false;  // some scope of the route has enhancers
   };
 
   /// The parts of serve(), for transports that cannot use it as it is.

@@ -11,6 +11,7 @@
 #include <boost/json/value.hpp>
 
 #include <concepts>
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <optional>
@@ -164,9 +165,7 @@ class enhancers {
   enhancers& use_interceptor(interceptor i);
   enhancers& use_filter(exception_filter f);
 
-  bool empty() const noexcept {
-    return guards_.empty() && pipes_.empty() && interceptors_.empty() && filters_.empty();
-  }
+  bool empty() const noexcept { return count_ == 0; }
   /// true when every enhancer of the scope is synchronous
   bool is_sync() const noexcept { return sync_; }
 
@@ -176,6 +175,7 @@ class enhancers {
   std::vector<pipe> pipes_;
   std::vector<interceptor> interceptors_;
   std::vector<exception_filter> filters_;
+  std::size_t count_ = 0;  // of all kinds: one load tells a route without enhancers
   bool sync_ = true;
 };
 
