@@ -2,6 +2,8 @@
 # Instructions per request of roost's servers, counted by callgrind: the steady figure on a
 # shared machine, where requests/s and even CPU time swing with what else runs.
 #   bench/instructions.sh BUILD_DIR [OLD_BUILD_DIR]   (K=256, SECONDS_PER_POINT=5, BENCH_OUT=bench/results)
+# TRANSPORTS="tcp" measures only those; PEER_ARGS="--guards 1" is given to the server (one
+# synchronous guard on every request: the cost of an enhancer, docs/enhancers.md).
 # For each build and transport (tcp, then redis and nats through the brokers of
 # scripts/brokers.sh, whose URLs it reads from ROOST_REDIS_URL and ROOST_NATS_URL), runs
 # roost_peer under callgrind while this tree's load generator keeps K requests in flight (every
@@ -18,9 +20,12 @@ secs=${SECONDS_PER_POINT:-5}
 out=${BENCH_OUT:-bench/results}
 mkdir -p "$out"
 command -v valgrind >/dev/null || { echo "bench-instructions: valgrind is not installed"; exit 1; }
-[ -n "${ROOST_REDIS_URL:-}" ] && [ -n "${ROOST_NATS_URL:-}" ] ||
-  { echo "bench-instructions: start the brokers and export their URLs (scripts/brokers.sh)"; exit 1; }
-redis_port=$(sed -E 's|.*:([0-9]+).*|\1|' <<<"$ROOST_REDIS_URL")
+transports=${TRANSPORTS:-tcp redis nats}
+if [ "$transports" != tcp ]; then
+  [ -n "${ROOST_REDIS_URL:-}" ] && [ -n "${ROOST_NATS_URL:-}" ] ||
+    { echo "bench-instructions: start the brokers and export their URLs (scripts/brokers.sh)"; exit 1; }
+fi
+redis_port=$(sed -E 's|.*:([0-9]+).*|\1|' <<<"${ROOST_REDIS_URL:-}")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -46,8 +51,9 @@ run() {
     nats) url=$ROOST_NATS_URL ;;
   esac
   rm -f "$f" "$log"
+  # shellcheck disable=SC2086 # PEER_ARGS is a list of arguments
   valgrind --tool=callgrind --callgrind-out-file="$f" "$b/tests/interop/roost_peer" serve \
-    --url "$url" >"$log" 2>/dev/null &
+    --url "$url" ${PEER_ARGS:-} >"$log" 2>/dev/null &
   pid=$!
   for _ in $(seq 1 300); do grep -q '^READY' "$log" 2>/dev/null && break; sleep 0.1; done
   port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$log")
@@ -69,7 +75,7 @@ run() {
 
 tsv="$out/instructions.tsv"
 printf 'build\ttransport\tK\trequests\ttotal_ir\tidle_ir\tir_per_request\n' >"$tsv"
-for t in tcp redis nats; do
+for t in $transports; do
   for b in "${builds[@]}"; do
     read -r idle _ < <(run "$b" "$t" idle) || exit 1
     read -r total calls < <(run "$b" "$t" load) || exit 1

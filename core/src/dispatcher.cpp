@@ -3,6 +3,8 @@
 #include <roost/detail/json_writer.hpp>
 #include <roost/errors.hpp>
 
+#include "enhancer_run.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -34,6 +36,16 @@ struct dispatcher_state {
   dispatcher_state(const router& r, logger l) : routes(r), log(std::move(l)) {}
 
   json::value error_value(std::exception_ptr e, const context& ctx) const;
+  /// The `err` for a failure: the exception filters' answer, else error_value().
+  json::value filtered_error(std::exception_ptr e, context& ctx, const enhancer_scopes& s) const;
+  awaitable<json::value> filtered_error_async(std::exception_ptr e, context& ctx,
+                                              const enhancer_scopes& s) const;
+  enhancer_scopes scopes_of(const router::entry& e) const noexcept {
+    return {{&global, &routes.enhance(), &e.scope}};
+  }
+  /// Runs one handler, through the route's enhancers when it has any.
+  awaitable<handler_result> call(const erased_handler& h, const enhancer_scopes& s,
+                                 json::value& data, context& ctx) const;
   awaitable<void> serve_request(const router::entry* e, inbound_packet& p, context& ctx,
                                 reply_sink& sink) const;
   awaitable<void> serve_event(const router::entry* e, inbound_packet& p, context& ctx) const;
@@ -42,6 +54,7 @@ struct dispatcher_state {
 
   const router& routes;
   logger log;
+  enhancers global;
   std::atomic<std::size_t> in_flight{0};
 };
 
@@ -61,6 +74,9 @@ const router& dispatcher::routes() const noexcept {
 const logger& dispatcher::log() const noexcept {
   return state_->log;
 }
+enhancers& dispatcher::enhance() noexcept {
+  return state_->global;
+}
 
 dispatcher::plan::plan(dispatcher_state* s, const router::entry* e, std::string route)
     : state_(s), entry_(e), route_(std::move(route)) {
@@ -72,7 +88,8 @@ dispatcher::plan::plan(plan&& o) noexcept
       request(o.request),
       state_(std::exchange(o.state_, nullptr)),
       entry_(o.entry_),
-      route_(std::move(o.route_)) {}
+      route_(std::move(o.route_)),
+      enhanced_(o.enhanced_) {}
 
 dispatcher::plan::~plan() {
   if (state_) state_->in_flight.fetch_sub(1, std::memory_order_acq_rel);
@@ -85,7 +102,10 @@ dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_v
   const router::entry* e = state_->routes.find(r);
   plan p(state_.get(), e, std::move(r));
   p.request = packet.id.has_value() && answerable;
-  if (p.request) {
+  p.enhanced_ = e && !state_->scopes_of(*e).empty();
+  if (p.enhanced_ && !state_->scopes_of(*e).is_sync()) {
+    p.synchronous = false;
+  } else if (p.request) {
     // A request to event handlers only (NestJS's forkJoin reply) takes the general path.
     p.synchronous = immediate_sink && (!e || (e->message && e->message.is_sync()));
   } else if (!e) {
@@ -109,9 +129,12 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
       ctx.finish();
       return;
     }
+    const auto scopes = state_->scopes_of(*e);
     std::exception_ptr failure;
     try {
-      auto r = e->message.call(packet.data, ctx);
+      auto r = !p.enhanced_
+                   ? e->message.call(packet.data, ctx)
+                   : detail::enhancer_run{scopes, e->message, packet.data, ctx}.call_sync();
       reply_packet reply =
           r.value ? reply_packet::value(std::move(*r.value), true) : reply_packet::end();
       sink->send_now(std::move(reply), id);
@@ -120,7 +143,7 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
     }
     if (failure) {
       ctx.failed_ = true;
-      sink->send_now(reply_packet::error(state_->error_value(failure, ctx)), id);
+      sink->send_now(reply_packet::error(state_->filtered_error(failure, ctx, scopes)), id);
     }
     ctx.finish();
     return;
@@ -131,17 +154,26 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
     return;
   }
   const auto& handlers = e->events.empty() ? std::span(&e->message, 1) : std::span(e->events);
+  const auto scopes = state_->scopes_of(*e);
+  auto call = [&](const detail::erased_handler& h, json::value& data) {
+    if (!p.enhanced_) {
+      h.call(data, ctx);
+    } else {
+      detail::enhancer_run{scopes, h, data, ctx}.call_sync();
+    }
+  };
   for (std::size_t i = 0; i < handlers.size(); ++i) {
     try {
       if (i + 1 == handlers.size()) {
-        handlers[i].call(packet.data, ctx);
+        call(handlers[i], packet.data);
       } else {
         json::value copy = packet.data;
-        handlers[i].call(copy, ctx);
+        call(handlers[i], copy);
       }
     } catch (...) {
-      ctx.failed_ = true;
-      (void)state_->error_value(std::current_exception(), ctx);
+      const auto failure = std::current_exception();
+      ctx.failed_ = !detail::denied(failure);
+      (void)state_->filtered_error(failure, ctx, scopes);
     }
   }
   ctx.finish();
@@ -191,9 +223,49 @@ void dispatcher_state::log_no_event_handler(const context& ctx) const {
                 ctx.route());
 }
 
+json::value dispatcher_state::filtered_error(std::exception_ptr ep, context& ctx,
+                                             const enhancer_scopes& s) const {
+  try {
+    auto v = enhancer_run::filter_sync(s, ep, ctx);
+    if (v) return std::move(*v);
+  } catch (...) {
+    ep = std::current_exception();  // a filter that throws: its exception is encoded instead
+  }
+  return error_value(ep, ctx);
+}
+
+awaitable<json::value> dispatcher_state::filtered_error_async(std::exception_ptr ep, context& ctx,
+                                                              const enhancer_scopes& s) const {
+  try {
+    auto v = co_await enhancer_run::filter(s, ep, ctx);
+    if (v) co_return std::move(*v);
+  } catch (...) {
+    ep = std::current_exception();
+  }
+  co_return error_value(ep, ctx);
+}
+
+awaitable<detail::handler_result> dispatcher_state::call(const erased_handler& h,
+                                                         const enhancer_scopes& s,
+                                                         json::value& data, context& ctx) const {
+  if (s.empty()) {
+    auto r = co_await h(data, ctx);
+    co_return r;
+  }
+  const enhancer_run run{s, h, data, ctx};
+  auto r = co_await run.call();
+  co_return r;
+}
+
 json::value dispatcher_state::error_value(std::exception_ptr ep, const context& ctx) const {
   try {
     std::rethrow_exception(ep);
+  } catch (const guard_denied& e) {
+    // NestJS answers a request with the error; an event has no one to tell, so say it here.
+    if (!ctx.is_request()) {
+      log.warn(source, "event \"" + ctx.route() + "\" dropped: " + e.what());
+    }
+    return e.error();
   } catch (const rpc_exception& e) {
     return e.error();
   } catch (const std::exception& e) {
@@ -211,10 +283,11 @@ awaitable<void> dispatcher_state::serve_request(const router::entry* e, inbound_
     co_await sink.send(reply_packet::no_handler(), id);
     co_return;
   }
+  const auto scopes = scopes_of(*e);
   std::exception_ptr failure;
   try {
     if (e->message) {
-      auto r = co_await e->message(p.data, ctx);
+      auto r = co_await call(e->message, scopes, p.data, ctx);
       co_await send_result(std::move(r), sink, id);
       co_return;
     }
@@ -223,7 +296,7 @@ awaitable<void> dispatcher_state::serve_request(const router::entry* e, inbound_
     std::vector<std::optional<json::value>> values;
     for (const auto& h : e->events) {
       json::value data = p.data;
-      auto r = co_await h(data, ctx);
+      auto r = co_await call(h, scopes, data, ctx);
       values.push_back(std::move(r.value));
     }
     std::optional<json::value> combined = values.back();
@@ -242,7 +315,8 @@ awaitable<void> dispatcher_state::serve_request(const router::entry* e, inbound_
     failure = std::current_exception();
   }
   ctx.failed_ = true;
-  reply_packet error_reply = reply_packet::error(error_value(failure, ctx));
+  auto err = co_await filtered_error_async(failure, ctx, scopes);
+  reply_packet error_reply = reply_packet::error(std::move(err));
   co_await sink.send(std::move(error_reply), id);
 }
 
@@ -305,9 +379,11 @@ awaitable<void> dispatcher_state::serve_event(const router::entry* e, inbound_pa
     co_return;  // not a failure: delivering it again would not find a handler either
   }
   const auto ex = co_await boost::asio::this_coro::executor;
+  const auto scopes = scopes_of(*e);
   auto run = [&](const detail::erased_handler& h, json::value& data) -> awaitable<void> {
+    std::exception_ptr failure;
     try {
-      auto r = co_await h(data, ctx);
+      auto r = co_await call(h, scopes, data, ctx);
       // A streamed result still runs to its end, as NestJS connects the observable.
       if (r.stream) {
         for (;;) {
@@ -316,8 +392,11 @@ awaitable<void> dispatcher_state::serve_event(const router::entry* e, inbound_pa
         }
       }
     } catch (...) {
-      ctx.failed_ = true;
-      (void)error_value(std::current_exception(), ctx);
+      failure = std::current_exception();
+    }
+    if (failure) {
+      ctx.failed_ = !denied(failure);
+      (void)co_await filtered_error_async(failure, ctx, scopes);
     }
   };
   if (e->events.empty()) {

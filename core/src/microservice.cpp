@@ -53,6 +53,9 @@ roost::dispatcher& microservice::dispatcher() noexcept {
 const logger& microservice::log() const noexcept {
   return impl_->opts.log;
 }
+enhancers& microservice::enhance() noexcept {
+  return impl_->disp.enhance();
+}
 
 awaitable<void> microservice::start() {
   for (auto& t : impl_->transports) co_await t->listen(impl_->disp);

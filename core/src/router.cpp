@@ -15,7 +15,7 @@ router::entry& router::slot(json::value pattern) {
   if (auto it = index_.find(route); it != index_.end()) return *entries_[it->second];
   index_.emplace(route, entries_.size());
   entries_.push_back(
-      std::make_unique<entry>(entry{std::move(route), std::move(pattern), {}, {}, {}}));
+      std::make_unique<entry>(entry{std::move(route), std::move(pattern), {}, {}, {}, {}}));
   return *entries_.back();
 }
 
@@ -34,15 +34,24 @@ router& router::set_extras(json::value pattern, json::object extras) {
   return *this;
 }
 
+enhancers& router::enhance(json::value pattern) {
+  return slot(std::move(pattern)).scope;
+}
+
 const router::entry* router::find(std::string_view route) const {
   auto it = index_.find(route);
-  return it == index_.end() ? nullptr : entries_[it->second].get();
+  if (it == index_.end()) return nullptr;
+  const entry* e = entries_[it->second].get();
+  return e->message || !e->events.empty() ? e : nullptr;
 }
 
 std::vector<const router::entry*> router::entries() const {
   std::vector<const entry*> out;
   out.reserve(entries_.size());
-  for (const auto& e : entries_) out.push_back(e.get());
+  for (const auto& e : entries_) {
+    // A route given enhancers but no handler yet is not served.
+    if (e->message || !e->events.empty()) out.push_back(e.get());
+  }
   return out;
 }
 

@@ -138,6 +138,17 @@ TEST(acknowledgement, manual_mode_leaves_settling_to_the_handler) {
               ElementsAre(settlement::drop));
 }
 
+TEST(acknowledgement, an_event_denied_by_a_guard_is_acknowledged_not_redelivered) {
+  router r = ack_router();
+  r.enhance("ok").use_guard([](context&) { return false; });
+  r.enhance("ok.later").use_guard([](context&) -> awaitable<bool> { co_return false; });
+  // A guard that throws is a failure like a handler's.
+  r.enhance("acks").use_guard([](context&) -> bool { throw std::runtime_error("no key"); });
+  EXPECT_THAT(settle(r, R"({"pattern":"ok","data":1})"), ElementsAre(settlement::ack));
+  EXPECT_THAT(settle(r, R"({"pattern":"ok.later","data":1})"), ElementsAre(settlement::ack));
+  EXPECT_THAT(settle(r, R"({"pattern":"acks","data":1})"), ElementsAre(settlement::redeliver));
+}
+
 TEST(acknowledgement, a_message_of_a_transport_without_acknowledgements) {
   context ctx("test", "p");
   EXPECT_FALSE(ctx.acknowledgeable());

@@ -42,11 +42,15 @@ namespace {
 struct args {
   // server_impl: the server the harness started (roost, nest12, nest11), checked by `ctx`.
   std::string mode, url, scenario, server_impl;
+  // serve --guards N: N synchronous guards that let everything through, at the microservice
+  // scope (bench/instructions.sh measures what one costs).
+  int guards = 0;
 };
 
 int usage() {
   std::fputs(
-      "usage: roost_peer serve --url URL | call --url URL --scenario NAME [--server-impl NAME]\n",
+      "usage: roost_peer serve --url URL [--guards N] | call --url URL --scenario NAME "
+      "[--server-impl NAME]\n",
       stderr);
   return 2;
 }
@@ -216,6 +220,9 @@ int serve(const args& a) {
   add_handlers(r, log, m);
   add_config_handlers(r, *u, log, m, t);
   roost::microservice app{r, {.threads = 1, .drain_timeout = 2s}};
+  for (int i = 0; i < a.guards; ++i) {
+    app.enhance().use_guard([](roost::context& ctx) { return !ctx.route().empty(); });
+  }
   // READY is followed by the bound port for TCP (the URL may ask for port 0), 0 otherwise.
   auto* tcp = dynamic_cast<roost::tcp::server*>(transport->get());
   app.add_transport(std::move(*transport));
@@ -772,6 +779,8 @@ int main(int argc, char** argv) {
       a.scenario = argv[i + 1];
     else if (k == "--server-impl")
       a.server_impl = argv[i + 1];
+    else if (k == "--guards")
+      a.guards = std::stoi(argv[i + 1]);
     else
       return usage();
   }

@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -18,6 +19,7 @@ namespace roost {
 class dispatcher;
 namespace detail {
 struct dispatcher_state;
+struct enhancer_run;
 }  // namespace detail
 
 /// The context of one inbound message, as NestJS's TcpContext, RedisContext, NatsContext...
@@ -66,6 +68,10 @@ class context {
   /// the error). An event without a handler is not a failure.
   bool handler_failed() const noexcept { return failed_; }
 
+  /// When the message's interceptors started running (set only on a route with interceptors,
+  /// so that the timing of one costs nothing to the routes without).
+  std::chrono::steady_clock::time_point started() const noexcept { return started_; }
+
   /// Whether the message's transport acknowledges it (Redis Streams, JetStream...).
   bool acknowledgeable() const noexcept { return static_cast<bool>(settle_); }
   /// Manual acknowledgement (`ack_policy::manual`): the message is done with. Returns false,
@@ -85,6 +91,7 @@ class context {
  private:
   friend class dispatcher;
   friend struct detail::dispatcher_state;
+  friend struct detail::enhancer_run;
   void settle(settlement s);
   /// After the handlers ran: the automatic rule, unless manual or settled already.
   void finish();
@@ -98,6 +105,7 @@ class context {
   bool request_ = false;
   bool failed_ = false;
   bool settled_ = false;
+  std::chrono::steady_clock::time_point started_{};
   ack_policy policy_;
   std::function<void(settlement)> settle_;
 };

@@ -3,6 +3,7 @@
 
 #include <roost/awaitable.hpp>
 #include <roost/context.hpp>
+#include <roost/enhancers.hpp>
 #include <roost/log.hpp>
 #include <roost/packet.hpp>
 #include <roost/router.hpp>
@@ -133,6 +134,11 @@ class dispatcher {
   awaitable<void> dispatch(inbound_packet& packet, context& ctx, reply_sink* sink,
                            std::string_view route = {});
 
+  /// The microservice-wide enhancers: they apply to every route of the router, on every
+  /// transport this dispatcher serves, before the router's and the route's own. Set them up
+  /// before serving; shared by the copies of this dispatcher.
+  enhancers& enhance() noexcept;
+
   /// Packets being served right now (from serve() until their last reply is queued).
   std::size_t in_flight() const noexcept;
 
@@ -161,6 +167,7 @@ class dispatcher {
     detail::dispatcher_state* state_;
     const router::entry* entry_;
     std::string route_;
+    bool enhanced_ = false;  // some scope of the route has enhancers
   };
 
   /// The parts of serve(), for transports that cannot use it as it is.

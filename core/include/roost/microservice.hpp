@@ -82,6 +82,11 @@ class microservice {
   roost::dispatcher& dispatcher() noexcept;
   const logger& log() const noexcept;
 
+  /// The service-wide enhancers (guards, pipes, interceptors, filters; roost/enhancers.hpp).
+  /// Unlike a NestJS hybrid app, they apply to every transport of the service. Set them up
+  /// before run() or start().
+  enhancers& enhance() noexcept;
+
  private:
   struct impl;
   std::unique_ptr<impl> impl_;

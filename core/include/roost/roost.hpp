@@ -7,7 +7,9 @@
 #include <roost/client_transport.hpp>
 #include <roost/context.hpp>
 #include <roost/dispatcher.hpp>
+#include <roost/enhancers.hpp>
 #include <roost/errors.hpp>
+#include <roost/interceptors.hpp>
 #include <roost/json.hpp>
 #include <roost/log.hpp>
 #include <roost/microservice.hpp>

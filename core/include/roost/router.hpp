@@ -3,6 +3,7 @@
 
 #include <roost/detail/handler.hpp>
 #include <roost/detail/string_hash.hpp>
+#include <roost/enhancers.hpp>
 #include <roost/json.hpp>
 #include <roost/route.hpp>
 
@@ -38,6 +39,8 @@ class router {
     /// Transport options of the handler, as NestJS's handler `extras` (e.g. `{"queue":"q"}`
     /// for a NATS queue group); the last registration that gives any wins.
     json::object extras;
+    /// The route's own enhancers (router::enhance(pattern)).
+    roost::enhancers scope;
   };
 
   router();
@@ -71,6 +74,13 @@ class router {
     return set_extras(std::move(pattern), std::move(extras));
   }
 
+  /// The enhancers of every route of this router (guards, pipes, interceptors, filters; see
+  /// roost/enhancers.hpp), run after the microservice's and before each route's own.
+  roost::enhancers& enhance() noexcept { return scope_; }
+  const roost::enhancers& enhance() const noexcept { return scope_; }
+  /// The enhancers of one route (creating its entry if needed), run after the router's.
+  roost::enhancers& enhance(json::value pattern);
+
   /// The entry for a route, or nullptr.
   const entry* find(std::string_view route) const;
   /// Every registered route, in registration order (transports subscribe to these).
@@ -88,6 +98,7 @@ class router {
   entry& slot(json::value pattern);
 
   route_normalizer normalizer_;
+  roost::enhancers scope_;
   std::unordered_map<std::string, std::size_t, detail::string_hash, std::equal_to<>> index_;
   std::vector<std::unique_ptr<entry>> entries_;
 };

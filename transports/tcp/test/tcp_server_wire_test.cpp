@@ -391,6 +391,32 @@ TEST_F(server_wire, a_peer_that_does_not_read_is_dropped_past_max_send_buffer_si
       30s);
 }
 
+// Enhancers reach the TCP transport through the dispatcher with no change to it: a guard of
+// the microservice reads NestJS 12 metadata, and its denial is the frame a Nest server sends
+// for `RpcException('Forbidden resource')`.
+TEST_F(server_wire, a_service_guard_denies_with_nestjs_forbidden_frame) {
+  testing::run([&]() -> awaitable<void> {
+    service svc(r);
+    svc.app.enhance().use_guard([](roost::context& ctx) {
+      const auto* token = ctx.headers().get("authorization");
+      return token && *token == "Bearer ok";
+    });
+    co_await svc.app.start();
+    auto peer = co_await raw_peer::connect(svc.port());
+    co_await peer.write(sum_request);
+    const std::string denied = co_await peer.read_frame();
+    EXPECT_EQ(
+        denied,
+        frame(
+            R"({"err":{"status":"error","message":"Forbidden resource"},"isDisposed":true,"id":"a1"})"));
+    co_await peer.write(frame(
+        R"({"pattern":"sum","data":[1,2,3],"id":"a2","metadata":{"authorization":"Bearer ok"}})"));
+    const std::string allowed = co_await peer.read_frame();
+    EXPECT_EQ(allowed, frame(R"({"response":6,"isDisposed":true,"id":"a2"})"));
+    co_await svc.app.shutdown();
+  });
+}
+
 }  // namespace
 
 // A long run of frames in one read is answered in parts: the first replies leave while the
