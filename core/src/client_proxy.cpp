@@ -61,8 +61,9 @@ struct call_state {
 
   bool has_reply() const { return taken < replies.size(); }
 
-  inbound_reply take() {
-    auto r = std::move(replies[taken++]);
+  // The next reply, moved once: its three JSON values are not moved again on the way out.
+  std::optional<inbound_reply> take() {
+    std::optional<inbound_reply> r(std::in_place, std::move(replies[taken++]));
     if (taken == replies.size()) {
       replies.clear();
       taken = 0;

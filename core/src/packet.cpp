@@ -232,43 +232,41 @@ bool read_reply_member(std::string_view text, std::size_t& at, reply_member key,
 // The replies NestJS servers send (`{"response":<any>,"isDisposed":true,"id":"<id>"}`, an error,
 // the end of a stream, no handler), read without building a document for the envelope: values
 // read_simple_json takes are read in place, others parsed alone. Anything else (other or
-// repeated keys, an empty object, bad JSON) returns nullopt and takes the general path, which
+// repeated keys, an empty object, bad JSON) returns false and takes the general path, which
 // decides it as before: the two agree on every input this accepts (tests and the packet fuzzer
-// check it).
-std::optional<inbound_reply> decode_plain_reply(std::string_view text) {
+// check it). Fills `r`, a default one; false may leave it partly filled.
+bool decode_plain_reply(std::string_view text, inbound_reply& r) {
   std::size_t at = 0;
   const auto skip_space = [&] {
     while (at < text.size() && is_json_space(text[at])) ++at;
   };
   skip_space();
-  if (at >= text.size() || text[at] != '{') return std::nullopt;
+  if (at >= text.size() || text[at] != '{') return false;
   ++at;
-  inbound_reply r;
   unsigned seen = 0;
   for (;;) {
     skip_space();
     const reply_member key = reply_key(text, at);
-    if (key == reply_member::other) return std::nullopt;
+    if (key == reply_member::other) return false;
     const unsigned bit = 1u << static_cast<unsigned>(key);
-    if (seen & bit) return std::nullopt;
+    if (seen & bit) return false;
     seen |= bit;
     skip_space();
-    if (at >= text.size() || text[at] != ':') return std::nullopt;
+    if (at >= text.size() || text[at] != ':') return false;
     ++at;
     skip_space();
-    if (!read_reply_member(text, at, key, r)) return std::nullopt;
+    if (!read_reply_member(text, at, key, r)) return false;
     skip_space();
     if (at < text.size() && text[at] == ',') {
       ++at;
       continue;
     }
-    if (at >= text.size() || text[at] != '}') return std::nullopt;
+    if (at >= text.size() || text[at] != '}') return false;
     ++at;
     break;
   }
   skip_space();
-  if (at != text.size()) return std::nullopt;
-  return r;
+  return at == text.size();
 }
 
 }  // namespace
@@ -362,7 +360,9 @@ inbound_reply reply_from_value(json::value doc) {
 }
 
 boost::system::result<inbound_reply> decode_reply(std::string_view json_text) {
-  if (auto r = decode_plain_reply(json_text)) return std::move(*r);
+  // Filled in place: each move of a reply moves (and destroys) three JSON values.
+  boost::system::result<inbound_reply> r(boost::system::in_place_value);
+  if (decode_plain_reply(json_text, *r)) return r;
   boost::system::error_code ec;
   json::value doc = detail::parse_json(json_text, ec, {}, packet_parse_options());
   if (ec) return make_error_code(error::protocol_error);
