@@ -227,6 +227,10 @@ struct call_table final : client_listener {
     const std::uint64_t number = next_number.fetch_add(1, std::memory_order_relaxed);
     {
       std::lock_guard lock(mutex);
+      // Kept at most a quarter full: calls come and go all the time, and each erasure in a
+      // crowded table brings its next rehash closer (a rehash every few hundred calls at
+      // K = 256 when it grew only as needed).
+      if (calls.size() * 4 >= calls.bucket_count()) calls.reserve(calls.size() * 8 + 32);
       calls.emplace(number, st);
     }
     return {std::move(st), ids.format(number)};
