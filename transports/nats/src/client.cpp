@@ -79,20 +79,23 @@ struct client::impl : std::enable_shared_from_this<impl> {
     std::string unanswered;
   };
 
-  static std::optional<inbox_message> decode_inbox(natsMsg* m, const std::string& prefix,
-                                                   const logger& log) {
+  // Decodes into `out` (an empty one); false when there is nothing to deliver. Filled in
+  // place: each move of a reply moves three JSON values.
+  static bool decode_inbox(natsMsg* m, const std::string& prefix, const logger& log,
+                           inbox_message& out) {
     std::string_view subject = natsMsg_GetSubject(m);
     const auto text = detail::data_of(m);
     if (natsMsg_IsNoResponders(m) || text.empty()) {
-      return inbox_message{{},
-                           std::string(subject.substr(std::min(prefix.size(), subject.size())))};
+      out.unanswered = subject.substr(std::min(prefix.size(), subject.size()));
+      return true;
     }
     auto reply = decode_reply(text);
     if (!reply) {
       log.error(source, "a reply on " + std::string(subject) + " is not JSON; dropped");
-      return std::nullopt;
+      return false;
     }
-    return inbox_message{std::move(*reply), {}};
+    out.reply.emplace(std::move(*reply));
+    return true;
   }
 
   // On our executor.
@@ -114,11 +117,12 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
     void take(detail::msg_ptr& m) {
       if (std::string_view(natsMsg_GetSubject(m.get())).substr(0, prefix.size()) != prefix) return;
-      auto decoded = decode_inbox(m.get(), prefix, log);
+      inbox_message decoded;
+      const bool deliver = decode_inbox(m.get(), prefix, log, decoded);
       m.reset();  // taken, and freed here
-      if (!decoded) return;
+      if (!deliver) return;
       std::lock_guard lock(mutex);
-      items.push_back(std::move(*decoded));
+      items.push_back(std::move(decoded));
     }
   };
 
@@ -159,9 +163,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
     // here. Never takes a strong reference on the library's thread: the client's last one
     // must not be dropped there (closing the connection waits for this very callback).
     auto on_reply = [weak, ex = on, prefix, log = opts.log](detail::msg_ptr m) {
-      auto decoded = decode_inbox(m.get(), prefix, log);
-      if (!decoded) return;
-      asio::post(ex, [weak, d = std::move(*decoded)]() mutable {
+      inbox_message decoded;
+      if (!decode_inbox(m.get(), prefix, log, decoded)) return;
+      asio::post(ex, [weak, d = std::move(decoded)]() mutable {
         if (auto s = weak.lock()) s->deliver(d);
       });
     };
