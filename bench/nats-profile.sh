@@ -5,7 +5,7 @@
 # and its instructions (callgrind, a separate run; requests counted by the calls of a function
 # called once per request).
 #   bench/nats-profile.sh SERVER_BIN LOADGEN_BIN K [SECONDS] [MODE]
-# SERVER_BIN: a `roost_peer`; LOADGEN_BIN: bench/nats_loadgen or bench/nats_client_loadgen
+# SERVER_BIN: a `roost_peer`; LOADGEN_BIN: bench/nats_loadgen or bench/client_loadgen
 # (both take --url --inflight --seconds --warmup). MODE: cpu (default), strace or callgrind.
 # Prints one TSV row: mode K requests rps cpu_us_per_req ctxsw_per_req [syscall counts or Ir].
 # TARGET=client: the load generator is measured instead of the server (cpu: /usr/bin/time over

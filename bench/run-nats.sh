@@ -5,7 +5,7 @@
 # are not touched). The server under test runs on core 1; nats-server and the load generator
 # share core 0 (BROKER_CPUS=0,1 lets nats-server use what the server leaves of core 1).
 # ROUNDS rounds; in each, the servers take turns, each measured with bench/nats_loadgen (raw
-# NATS protocol, K = 1, 16, 256), roost's own client (bench/nats_client_loadgen) and NestJS's
+# NATS protocol, K = 1, 16, 256), roost's own client (bench/client_loadgen) and NestJS's
 # ClientNats (bench/nest/loadgen.mjs), K = 16, 256. Writes $BENCH_OUT/nats-runs.tsv (see
 # bench/lib.sh), nats-extra-runs.tsv and nats-meta.tsv.
 set -uo pipefail
@@ -62,8 +62,8 @@ for round in $(seq 1 "$rounds"); do
     loaded=$(rss_kb "$pid")
     # Each framework's own client as the load: roost's client_proxy, NestJS's ClientNats.
     for k in 16 256; do
-      if [ -x "$build/bench/nats_client_loadgen" ]; then
-        run_point "$pid" "$broker" "$build/bench/nats_client_loadgen" --url "$url" --inflight "$k" \
+      if [ -x "$build/bench/client_loadgen" ]; then
+        run_point "$pid" "$broker" "$build/bench/client_loadgen" --url "$url" --inflight "$k" \
           --seconds "$secs" --warmup "$warmup"
         emit_row "$runs" "$round" "$s" roost "$k"
       fi

@@ -87,7 +87,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (in->id && to_json(*again->id) != to_json(*in->id)) std::abort();
   }
 
-  if (auto reply = roost::decode_reply(text)) {
+  // decode_reply reads common replies on a path of its own too: the same agreement.
+  const auto reply = roost::decode_reply(text);
+  {
+    roost::json::error_code ec;
+    roost::json::parse_options o;
+    o.max_depth = 512;
+    const auto doc = roost::detail::parse_json(text, ec, {}, o);
+    if (ec.failed() != !reply) std::abort();
+    if (reply) {
+      const auto want = roost::reply_from_value(doc);
+      if (!same(want.id, reply->id) || want.disposed != reply->disposed ||
+          want.response.has_value() != reply->response.has_value() ||
+          want.err.has_value() != reply->err.has_value() ||
+          (want.response && !same(*want.response, *reply->response)) ||
+          (want.err && !same(*want.err, *reply->err)))
+        std::abort();
+    }
+  }
+  if (reply) {
     std::string out;
     const roost::json::value id = reply->id;
     if (reply->err) {

@@ -1,7 +1,5 @@
 #include <roost/client_proxy.hpp>
 
-#include <roost/detail/string_hash.hpp>
-
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -10,10 +8,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <deque>
+#include <boost/container/small_vector.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include <atomic>
 #include <mutex>
+#include <optional>
 #include <random>
-#include <unordered_map>
 
 namespace roost {
 
@@ -40,7 +41,10 @@ enum class failure_kind { none, timeout, connection, cancelled };
 // The replies of one call, filled by the transport's thread and read by the caller's.
 struct call_state {
   std::mutex mutex;
-  std::deque<inbound_reply> replies;
+  // Replies not taken yet, from `taken` on. A call mostly has one: it is kept inline, where a
+  // deque would allocate twice per call before the first reply.
+  boost::container::small_vector<inbound_reply, 1> replies;
+  std::size_t taken = 0;
   failure_kind failure = failure_kind::none;
   boost::system::error_code failure_code;
   std::string failure_text;
@@ -55,7 +59,19 @@ struct call_state {
     boost::asio::post(std::move(waiter_executor), [h = std::move(h)]() mutable { std::move(h)(); });
   }
 
-  void push(inbound_reply r) {
+  bool has_reply() const { return taken < replies.size(); }
+
+  // The next reply, moved once: its three JSON values are not moved again on the way out.
+  std::optional<inbound_reply> take() {
+    std::optional<inbound_reply> r(std::in_place, std::move(replies[taken++]));
+    if (taken == replies.size()) {
+      replies.clear();
+      taken = 0;
+    }
+    return r;
+  }
+
+  void push(inbound_reply&& r) {
     std::unique_lock lock(mutex);
     replies.push_back(std::move(r));
     wake(lock);
@@ -71,68 +87,114 @@ struct call_state {
   }
 };
 
+// The next reply of the call, nullopt when none came yet; throws the error that ended it.
+std::optional<inbound_reply> poll_reply(call_state& st) {
+  std::unique_lock lock(st.mutex);
+  if (st.has_reply()) return st.take();
+  switch (st.failure) {
+    case failure_kind::none:
+      break;
+    case failure_kind::timeout:
+      throw timeout_error("Timeout has occurred");
+    case failure_kind::connection:
+      throw connection_error(st.failure_code, st.failure_text);
+    case failure_kind::cancelled:
+      throw boost::system::system_error(boost::asio::error::operation_aborted);
+  }
+  return std::nullopt;
+}
+
+// Completes once the call has a reply or has failed. Not a coroutine: the operation it returns
+// owns a reference to the state. Callers make the awaitable in a statement of its own: GCC 12
+// destroys a by-value shared_ptr argument of a call written inside a co_await expression twice.
+awaitable<void> reply_or_failure(std::shared_ptr<call_state> st) {
+  // A named lambda, not a temporary: GCC 12 destroys a temporary lambda argument of a
+  // co_awaited async_initiate twice, which released `st` once too often.
+  auto wait_for_reply = [st = std::move(st)](auto handler) {
+    std::unique_lock lock(st->mutex);
+    st->waiter_executor = boost::asio::get_associated_executor(handler);
+    // Not operator=: in Boost 1.81 it wraps the handler in itself instead of moving it.
+    boost::asio::any_completion_handler<void()>(std::move(handler)).swap(st->waiter);
+    // Only now: wrapping installs the wrapper's own cancellation state in the handler's slot,
+    // replacing whatever was assigned there before. Weak, as the waiter lives in `st`.
+    auto slot = st->waiter.get_cancellation_slot();
+    if (slot.is_connected()) {
+      slot.assign([w = std::weak_ptr<call_state>(st)](boost::asio::cancellation_type) {
+        if (auto s = w.lock()) {
+          s->fail(failure_kind::cancelled, boost::asio::error::operation_aborted, "cancelled");
+        }
+      });
+    }
+    // A reply or failure that came before we stored the waiter must still wake us.
+    if (st->has_reply() || st->failure != failure_kind::none) st->wake(lock);
+  };
+  return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void()>(
+      std::move(wait_for_reply), boost::asio::use_awaitable);
+}
+
 // Completes with the next reply of the call, or throws the error that ended it. Owns a
 // reference to the state: inside a roost::stream body this runs as its own operation, which
-// outlives the body's frame when the stream is destroyed mid-wait. Callers make the awaitable
-// in a statement of its own: GCC 12 destroys a by-value shared_ptr argument of a call written
-// inside a co_await expression twice.
+// outlives the body's frame when the stream is destroyed mid-wait. Made in a statement of its
+// own, as reply_or_failure.
 awaitable<inbound_reply> take_reply(std::shared_ptr<call_state> st) {
   for (;;) {
-    {
-      std::unique_lock lock(st->mutex);
-      if (!st->replies.empty()) {
-        auto r = std::move(st->replies.front());
-        st->replies.pop_front();
-        co_return r;
-      }
-      switch (st->failure) {
-        case failure_kind::none:
-          break;
-        case failure_kind::timeout:
-          throw timeout_error("Timeout has occurred");
-        case failure_kind::connection:
-          throw connection_error(st->failure_code, st->failure_text);
-        case failure_kind::cancelled:
-          throw boost::system::system_error(boost::asio::error::operation_aborted);
-      }
-    }
-    // A named lambda, not a temporary: GCC 12 destroys a temporary lambda argument of a
-    // co_awaited async_initiate twice, which released `st` once too often.
-    auto wait_for_reply = [st = st](auto handler) {
-      std::unique_lock lock(st->mutex);
-      st->waiter_executor = boost::asio::get_associated_executor(handler);
-      // Not operator=: in Boost 1.81 it wraps the handler in itself instead of moving it.
-      boost::asio::any_completion_handler<void()>(std::move(handler)).swap(st->waiter);
-      // Only now: wrapping installs the wrapper's own cancellation state in the handler's slot,
-      // replacing whatever was assigned there before. Weak, as the waiter lives in `st`.
-      auto slot = st->waiter.get_cancellation_slot();
-      if (slot.is_connected()) {
-        slot.assign([w = std::weak_ptr<call_state>(st)](boost::asio::cancellation_type) {
-          if (auto s = w.lock()) {
-            s->fail(failure_kind::cancelled, boost::asio::error::operation_aborted, "cancelled");
-          }
-        });
-      }
-      // A reply or failure that came before we stored the waiter must still wake us.
-      if (!st->replies.empty() || st->failure != failure_kind::none) st->wake(lock);
-    };
-    co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void()>(
-        std::move(wait_for_reply), boost::asio::use_awaitable);
+    if (auto r = poll_reply(*st)) co_return std::move(*r);
+    auto ready = reply_or_failure(st);
+    co_await std::move(ready);
   }
 }
+
+// The ids of one proxy's calls: 21 lowercase hex characters, like NestJS's ids: a call's number
+// (16) then the proxy's random salt (5). Numbers start at a random value, so that clients sharing
+// a broadcast reply channel (Redis, MQTT) do not take each other's replies; the table is keyed
+// by the number, read back from a reply's id without a string key per call.
+class call_ids {
+ public:
+  explicit call_ids(std::uint32_t salt) {
+    for (int i = 0; i < 5; ++i) salt_[i] = hex[(salt >> (4 * i)) & 0xF];
+  }
+
+  std::string format(std::uint64_t number) const {
+    std::string id(21, '0');
+    for (int i = 0; i < 16; ++i) id[i] = hex[(number >> (4 * (15 - i))) & 0xF];
+    for (int i = 0; i < 5; ++i) id[16 + i] = salt_[i];
+    return id;
+  }
+
+  // The number of an id this object formatted; nullopt for any other text.
+  std::optional<std::uint64_t> number_of(std::string_view id) const {
+    if (id.size() != 21 || id.substr(16) != std::string_view(salt_, 5)) return std::nullopt;
+    std::uint64_t n = 0;
+    for (int i = 0; i < 16; ++i) {
+      const char c = id[i];
+      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (d < 0) return std::nullopt;
+      n = (n << 4) | static_cast<std::uint64_t>(d);
+    }
+    return n;
+  }
+
+ private:
+  static constexpr char hex[] = "0123456789abcdef";
+  char salt_[5];
+};
 
 // The pending calls and the connection status: what the transport reports to. Owned by the
 // proxy and by its transport, which may still report from its own threads while the proxy is
 // being destroyed on another (a connection closing on its strand): whoever may still run owns
 // what it touches.
 struct call_table final : client_listener {
+  explicit call_table(std::uint32_t salt) : ids(salt) {}
+
   void on_reply(inbound_reply reply) override {
     const auto* id = reply.id.if_string();
     if (!id) return;
+    const auto number = ids.number_of(*id);
+    if (!number) return;  // not one of this proxy's ids
     std::shared_ptr<call_state> st;
     {
       std::lock_guard lock(mutex);
-      auto it = calls.find(std::string_view(*id));
+      auto it = calls.find(*number);
       if (it == calls.end()) return;  // a late reply to a call that timed out or was cancelled
       st = it->second;
     }
@@ -159,21 +221,32 @@ struct call_table final : client_listener {
     if (f) f(s);
   }
 
-  std::shared_ptr<call_state> add(const std::string& id) {
+  // A new pending call: its state and its id.
+  std::pair<std::shared_ptr<call_state>, std::string> add() {
     auto st = std::make_shared<call_state>();
-    std::lock_guard lock(mutex);
-    calls.emplace(id, st);
-    return st;
+    const std::uint64_t number = next_number.fetch_add(1, std::memory_order_relaxed);
+    {
+      std::lock_guard lock(mutex);
+      // Kept at most a quarter full: calls come and go all the time, and each erasure in a
+      // crowded table brings its next rehash closer (a rehash every few hundred calls at
+      // K = 256 when it grew only as needed).
+      if (calls.size() * 4 >= calls.bucket_count()) calls.reserve(calls.size() * 8 + 32);
+      calls.emplace(number, st);
+    }
+    return {std::move(st), ids.format(number)};
   }
 
   void remove(const std::string& id) {
+    const auto number = ids.number_of(id);
+    if (!number) return;
     std::lock_guard lock(mutex);
-    calls.erase(id);
+    calls.erase(*number);
   }
 
+  const call_ids ids;
+  std::atomic<std::uint64_t> next_number{0};
   mutable std::mutex mutex;
-  std::unordered_map<std::string, std::shared_ptr<call_state>, detail::string_hash, std::equal_to<>>
-      calls;
+  boost::unordered_flat_map<std::uint64_t, std::shared_ptr<call_state>> calls;
   connection_status status = connection_status::disconnected;
   std::function<void(connection_status)> status_callback;
 };
@@ -182,24 +255,15 @@ struct call_table final : client_listener {
 
 struct client_proxy::impl {
   impl(executor e, std::unique_ptr<client_transport> t, client_options o)
-      : ex(std::move(e)),
-        table(std::make_shared<call_table>()),
-        transport(std::move(t)),
-        opts(o),
-        rng(std::random_device{}()) {
+      : ex(std::move(e)), table(new_table()), transport(std::move(t)), opts(o) {
     transport->set_listener(table);
   }
 
-  // 21 lowercase hex characters, like NestJS's ids; random, so that clients sharing a
-  // broadcast reply channel (Redis, MQTT) do not take each other's replies.
-  std::string new_id() {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string id(21, '0');
-    std::lock_guard lock(rng_mutex);
-    std::uint64_t a = rng(), b = rng();
-    for (int i = 0; i < 16; ++i) id[i] = hex[(a >> (4 * i)) & 0xF];
-    for (int i = 16; i < 21; ++i) id[i] = hex[(b >> (4 * (i - 16))) & 0xF];  // shift < 64
-    return id;
+  static std::shared_ptr<call_table> new_table() {
+    std::mt19937_64 rng(std::random_device{}());
+    auto t = std::make_shared<call_table>(static_cast<std::uint32_t>(rng()));
+    t->next_number = rng();
+    return t;
   }
 
   std::chrono::milliseconds timeout_of(const call_options& o) const {
@@ -222,18 +286,17 @@ struct client_proxy::impl {
   std::unique_ptr<client_transport> transport;
   client_options opts;
   route_normalizer routes;
-  std::mutex rng_mutex;
-  std::mt19937_64 rng;
 };
 
 namespace {
 
-// (Re)arms the per-reply timeout of a call.
-void arm(boost::asio::steady_timer& t, std::chrono::milliseconds timeout,
-         const std::shared_ptr<call_state>& st) {
+// (Re)arms the per-reply timeout of a call; a call without one has no timer.
+void arm(std::optional<boost::asio::steady_timer>& t, const executor& ex,
+         std::chrono::milliseconds timeout, const std::shared_ptr<call_state>& st) {
   if (timeout.count() <= 0) return;
-  t.expires_after(timeout);
-  t.async_wait([st](boost::system::error_code ec) {
+  if (!t) t.emplace(ex);
+  t->expires_after(timeout);
+  t->async_wait([st](boost::system::error_code ec) {
     if (!ec)
       st->fail(failure_kind::timeout, make_error_code(error::timeout), "Timeout has occurred");
   });
@@ -314,22 +377,26 @@ awaitable<json::value> client_proxy::send_value(json::value pattern, json::value
   check_pattern(pattern);
   auto self = impl_;  // the proxy may be destroyed while this call is suspended
   const std::string route = self->routes.route(pattern);
-  const std::string id = self->new_id();
+  auto [st, id] = self->table->add();
   const outbound_message m = message_of(pattern, route, data, id, opts);
-  auto st = self->table->add(id);
   impl::call_guard guard{*self, m};
   co_await self->transport->send_request(m);
-  boost::asio::steady_timer timer(self->ex);
+  std::optional<boost::asio::steady_timer> timer;
   const auto timeout = self->timeout_of(opts);
-  arm(timer, timeout, st);
+  arm(timer, self->ex, timeout, st);
   json::value last;
   for (;;) {
-    auto next_reply = take_reply(st);
-    auto r = co_await std::move(next_reply);
-    if (r.err) throw rpc_error(std::move(*r.err));
-    if (r.response) last = std::move(*r.response);
-    if (r.disposed) break;
-    arm(timer, timeout, st);
+    // Waited for here, not through take_reply: one coroutine frame less per call.
+    auto r = poll_reply(*st);
+    if (!r) {
+      auto ready = reply_or_failure(st);
+      co_await std::move(ready);
+      continue;
+    }
+    if (r->err) throw rpc_error(std::move(*r->err));
+    if (r->response) last = std::move(*r->response);
+    if (r->disposed) break;
+    arm(timer, self->ex, timeout, st);
   }
   co_return last;
 }
@@ -339,21 +406,20 @@ roost::stream<json::value> client_proxy::stream_values(json::value pattern, json
   check_pattern(pattern);
   auto self = impl_;
   const std::string route = self->routes.route(pattern);
-  const std::string id = self->new_id();
+  auto [st, id] = self->table->add();
   const outbound_message m = message_of(pattern, route, data, id, opts);
-  auto st = self->table->add(id);
   impl::call_guard guard{*self, m};
   co_await self->transport->send_request(m);
-  boost::asio::steady_timer timer(self->ex);
+  std::optional<boost::asio::steady_timer> timer;
   const auto timeout = self->timeout_of(opts);
-  arm(timer, timeout, st);
+  arm(timer, self->ex, timeout, st);
   for (;;) {
     auto next_reply = take_reply(st);
     auto r = co_await std::move(next_reply);
     if (r.err) throw rpc_error(std::move(*r.err));
     if (r.response) co_yield std::move(*r.response);
     if (r.disposed) co_return;
-    arm(timer, timeout, st);
+    arm(timer, self->ex, timeout, st);
   }
 }
 

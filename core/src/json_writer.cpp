@@ -244,20 +244,27 @@ void write_js_number(double d, std::string& out) {
   out.append(buf, end);
 }
 
+void write_json_string(std::string_view s, std::string& str) {
+  if (s.size() <= short_string_max && std::none_of(s.begin(), s.end(), [](char c) {
+        return escape_table[static_cast<unsigned char>(c)] != 0;
+      })) {
+    // A short string without escapes (an id, most often) in one append.
+    std::array<char, short_string_max + 2> buf;
+    buf[0] = '"';
+    std::memcpy(buf.data() + 1, s.data(), s.size());
+    buf[s.size() + 1] = '"';
+    str.append(buf.data(), s.size() + 2);
+    return;
+  }
+  direct_sink out(str);
+  write_string(s, out);
+}
+
 void write_json(json::value const& v, std::string& str) {
   if (!v.is_structured()) {
-    if (v.is_string() && v.get_string().size() <= short_string_max) {
-      // A short string without escapes (an id, most often) in one append.
-      auto const& s = v.get_string();
-      if (std::none_of(s.begin(), s.end(),
-                       [](char c) { return escape_table[static_cast<unsigned char>(c)] != 0; })) {
-        std::array<char, short_string_max + 2> buf;
-        buf[0] = '"';
-        std::memcpy(buf.data() + 1, s.data(), s.size());
-        buf[s.size() + 1] = '"';
-        str.append(buf.data(), s.size() + 2);
-        return;
-      }
+    if (v.is_string()) {
+      write_json_string(v.get_string(), str);
+      return;
     }
     direct_sink out(str);
     write_scalar(v, out);

@@ -159,6 +159,116 @@ bool decode_plain_envelope(std::string_view text, inbound_packet& p) {
   return at == text.size() && has_pattern;
 }
 
+// Which reply member the key at `text[at]` names (advancing past it), or none.
+enum class reply_member { id, err, response, is_disposed, status, other };
+reply_member reply_key(std::string_view text, std::size_t& at) {
+  const auto rest = text.substr(at);
+  const auto is = [&]<std::size_t n>(const char(&quoted)[n]) {
+    if (rest.size() < n - 1 || std::memcmp(rest.data(), quoted, n - 1) != 0) return false;
+    at += n - 1;
+    return true;
+  };
+  if (rest.size() < 2) return reply_member::other;
+  switch (rest[1]) {
+    case 'i':
+      return is("\"id\"")           ? reply_member::id
+             : is("\"isDisposed\"") ? reply_member::is_disposed
+                                    : reply_member::other;
+    case 'e':
+      return is("\"err\"") ? reply_member::err : reply_member::other;
+    case 'r':
+      return is("\"response\"") ? reply_member::response : reply_member::other;
+    case 's':
+      return is("\"status\"") ? reply_member::status : reply_member::other;
+    default:
+      return reply_member::other;
+  }
+}
+
+// Reads the value of `key` at `text[at]` into `r` and advances past it; false for bad JSON.
+bool read_reply_member(std::string_view text, std::size_t& at, reply_member key, inbound_reply& r) {
+  // The usual id and end flag straight from the text (a bad byte after them fails the caller).
+  if (key == reply_member::id) {
+    std::size_t end = at;
+    if (auto id = plain_string(text, end)) {
+      r.id.emplace_string().assign(*id);
+      at = end;
+      return true;
+    }
+  } else if (key == reply_member::is_disposed && text.compare(at, 4, "true") == 0) {
+    r.disposed = true;
+    at += 4;
+    return true;
+  }
+  json::value v;
+  std::size_t used = 0;
+  if (!detail::read_simple_json(text.substr(at), used, v)) {
+    json::error_code ec;
+    json::parse_options o = packet_parse_options();
+    --o.max_depth;  // one level is the envelope
+    v = detail::parse_json_prefix(text.substr(at), used, ec, {}, o);
+    if (ec) return false;
+  }
+  at += used;
+  switch (key) {
+    case reply_member::id:
+      r.id = std::move(v);
+      break;
+    case reply_member::err:
+      if (!is_falsy(v)) r.err = std::move(v);
+      break;
+    case reply_member::response:
+      r.response = std::move(v);
+      break;
+    case reply_member::is_disposed:
+      r.disposed = !is_falsy(v);
+      break;
+    default:
+      break;
+  }
+  return true;
+}
+
+// The replies NestJS servers send (`{"response":<any>,"isDisposed":true,"id":"<id>"}`, an error,
+// the end of a stream, no handler), read without building a document for the envelope: values
+// read_simple_json takes are read in place, others parsed alone. Anything else (other or
+// repeated keys, an empty object, bad JSON) returns false and takes the general path, which
+// decides it as before: the two agree on every input this accepts (tests and the packet fuzzer
+// check it). Fills `r`, a default one; false may leave it partly filled.
+bool decode_plain_reply(std::string_view text, inbound_reply& r) {
+  std::size_t at = 0;
+  const auto skip_space = [&] {
+    while (at < text.size() && is_json_space(text[at])) ++at;
+  };
+  skip_space();
+  if (at >= text.size() || text[at] != '{') return false;
+  ++at;
+  unsigned seen = 0;
+  for (;;) {
+    skip_space();
+    const reply_member key = reply_key(text, at);
+    if (key == reply_member::other) return false;
+    const unsigned bit = 1u << static_cast<unsigned>(key);
+    if (seen & bit) return false;
+    seen |= bit;
+    skip_space();
+    if (at >= text.size() || text[at] != ':') return false;
+    ++at;
+    skip_space();
+    if (!read_reply_member(text, at, key, r)) return false;
+    skip_space();
+    if (at < text.size() && text[at] == ',') {
+      ++at;
+      continue;
+    }
+    if (at >= text.size() || text[at] != '}') return false;
+    ++at;
+    break;
+  }
+  skip_space();
+  return at == text.size();
+}
+
 }  // namespace
 
 inbound_packet inbound_from_value(json::value doc, const json::value& channel) {
@@ -250,14 +360,19 @@ inbound_reply reply_from_value(json::value doc) {
 }
 
 boost::system::result<inbound_reply> decode_reply(std::string_view json_text) {
+  // Filled in place: each move of a reply moves (and destroys) three JSON values.
+  boost::system::result<inbound_reply> r(boost::system::in_place_value);
+  if (decode_plain_reply(json_text, *r)) return r;
   boost::system::error_code ec;
   json::value doc = detail::parse_json(json_text, ec, {}, packet_parse_options());
   if (ec) return make_error_code(error::protocol_error);
   return reply_from_value(std::move(doc));
 }
 
-void encode_request(std::string& out, const json::value& pattern, const json::value& data,
-                    const json::value& id, const json::object* metadata) {
+namespace {
+// A request up to its id: `{"pattern":..,"data":..[,"metadata":..],"id":`.
+void encode_request_head(std::string& out, const json::value& pattern, const json::value& data,
+                         const json::object* metadata) {
   out += "{\"pattern\":";
   detail::write_json(pattern, out);
   out += ",\"data\":";
@@ -267,7 +382,20 @@ void encode_request(std::string& out, const json::value& pattern, const json::va
     detail::write_json(*metadata, out);
   }
   out += ",\"id\":";
+}
+}  // namespace
+
+void encode_request(std::string& out, const json::value& pattern, const json::value& data,
+                    const json::value& id, const json::object* metadata) {
+  encode_request_head(out, pattern, data, metadata);
   detail::write_json(id, out);
+  out += '}';
+}
+
+void encode_request(std::string& out, const json::value& pattern, const json::value& data,
+                    std::string_view id, const json::object* metadata) {
+  encode_request_head(out, pattern, data, metadata);
+  detail::write_json_string(id, out);
   out += '}';
 }
 

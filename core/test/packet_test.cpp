@@ -459,6 +459,58 @@ TEST(packet_decode_reply, no_handler_is_an_error) {
   EXPECT_EQ(r->id, json::value("n1"));
 }
 
+// decode_reply reads common replies without a document for the envelope; whatever it returns
+// must be what the general path (parse the whole document, then read its members) gives.
+TEST(packet_decode_reply, same_as_general_path) {
+  const std::string_view cases[] = {
+      R"({"response":6,"isDisposed":true,"id":"0123456789abcdef01234"})",
+      R"( { "id" : "x" , "response" : [1, 2, "a"] , "isDisposed" : true } )",
+      R"({"response":{"a":[1,{"b":2}]},"isDisposed":true,"id":"x"})",
+      R"({"response":1.5,"id":"x"})",
+      R"({"response":"caf\u00e9","id":"x"})",
+      R"({"err":{"status":"error","message":"m"},"isDisposed":true,"id":7})",
+      R"({"id":"n1","status":"error","err":"no"})",
+      R"({"err":null,"response":0,"isDisposed":0,"id":null})",
+      R"({"err":"","response":false,"isDisposed":"","id":"x"})",
+      R"({"isDisposed":true})",
+      R"({"id":"a","id":"b","response":1})",       // repeated key: general path
+      R"({"response":1,"id":"a","pattern":"p"})",  // other key: the whole document
+      R"({})",                                     // no envelope
+      R"([1,2])",
+      R"("text")",
+      R"(6)",
+      R"({"response":1,"id":"a"} x)",  // bad JSON after the object
+      R"({"response":1,"id":"a",})",
+      R"({"response":,"id":"a"})",
+      R"({"response":1 "id":"a"})",
+      R"({"response":1,"id":"a")",
+      R"({"response":[1,2],"isDisposed":tru,"id":"a"})",
+      R"({"response":1,"isDisposed":truex,"id":"a"})",
+      R"({"response":1,"isDisposed":true"id":"a"})",
+      R"({"response":1,"id":"a"x})",
+      R"({"response":1,"id":"a\"b"})",
+      R"({"response":1,"id":""})",
+  };
+  for (const auto text : cases) {
+    json::error_code ec;
+    json::parse_options o;
+    o.max_depth = 512;
+    const json::value doc = detail::parse_json(text, ec, {}, o);
+    auto got = decode_reply(text);
+    if (ec) {
+      EXPECT_FALSE(got) << text;
+      continue;
+    }
+    ASSERT_TRUE(got) << text;
+    const auto want = reply_from_value(doc);
+    EXPECT_EQ(got->id, want.id) << text;
+    EXPECT_EQ(got->id.kind(), want.id.kind()) << text;
+    EXPECT_EQ(got->response, want.response) << text;
+    EXPECT_EQ(got->err, want.err) << text;
+    EXPECT_EQ(got->disposed, want.disposed) << text;
+  }
+}
+
 TEST(packet_decode_reply, null_response_is_a_value) {
   auto r = decode_reply(R"({"response":null,"isDisposed":true,"id":"x"})");
   ASSERT_TRUE(r);

@@ -74,6 +74,9 @@ inbound_reply reply_from_value(json::value doc);
 /// Appends a request `{"pattern","data"[,"metadata"],"id"}` as NestJS writes it.
 void encode_request(std::string& out, const json::value& pattern, const json::value& data,
                     const json::value& id, const json::object* metadata = nullptr);
+/// The same with a string id (a client's own), written without a json::value for it.
+void encode_request(std::string& out, const json::value& pattern, const json::value& data,
+                    std::string_view id, const json::object* metadata = nullptr);
 /// Appends an event `{"pattern","data"[,"metadata"]}`.
 void encode_event(std::string& out, const json::value& pattern, const json::value& data,
                   const json::object* metadata = nullptr);

@@ -5,17 +5,19 @@
 #include <roost/detail/json_writer.hpp>
 #include <roost/detail/reported_attempt.hpp>
 #include <roost/detail/single_flight.hpp>
+#include <roost/detail/string_hash.hpp>
 #include <roost/errors.hpp>
 #include <roost/packet.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/container/small_vector.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <atomic>
 #include <mutex>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
 namespace roost::nats {
@@ -51,11 +53,13 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   // An open connection with its inbox subscription, opening one if needed; concurrent
   // callers share one attempt.
+  std::shared_ptr<detail::connection> current() {
+    std::lock_guard lock(mutex);
+    return conn;
+  }
+
   awaitable<std::shared_ptr<detail::connection>> connection_for_call() {
-    auto ready = [this] {
-      std::lock_guard lock(mutex);
-      return conn;
-    };
+    auto ready = [this] { return current(); };
     auto attempt = [this]() -> awaitable<std::shared_ptr<detail::connection>> {
       auto open_reported = roost::detail::reported_attempt<std::shared_ptr<detail::connection>>(
           listener, [this] { return open(); });
@@ -75,20 +79,23 @@ struct client::impl : std::enable_shared_from_this<impl> {
     std::string unanswered;
   };
 
-  static std::optional<inbox_message> decode_inbox(natsMsg* m, const std::string& prefix,
-                                                   const logger& log) {
+  // Decodes into `out` (an empty one); false when there is nothing to deliver. Filled in
+  // place: each move of a reply moves three JSON values.
+  static bool decode_inbox(natsMsg* m, const std::string& prefix, const logger& log,
+                           inbox_message& out) {
     std::string_view subject = natsMsg_GetSubject(m);
     const auto text = detail::data_of(m);
     if (natsMsg_IsNoResponders(m) || text.empty()) {
-      return inbox_message{{},
-                           std::string(subject.substr(std::min(prefix.size(), subject.size())))};
+      out.unanswered = subject.substr(std::min(prefix.size(), subject.size()));
+      return true;
     }
     auto reply = decode_reply(text);
     if (!reply) {
       log.error(source, "a reply on " + std::string(subject) + " is not JSON; dropped");
-      return std::nullopt;
+      return false;
     }
-    return inbox_message{std::move(*reply), {}};
+    out.reply.emplace(std::move(*reply));
+    return true;
   }
 
   // On our executor.
@@ -110,11 +117,12 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
     void take(detail::msg_ptr& m) {
       if (std::string_view(natsMsg_GetSubject(m.get())).substr(0, prefix.size()) != prefix) return;
-      auto decoded = decode_inbox(m.get(), prefix, log);
+      inbox_message decoded;
+      const bool deliver = decode_inbox(m.get(), prefix, log, decoded);
       m.reset();  // taken, and freed here
-      if (!decoded) return;
+      if (!deliver) return;
       std::lock_guard lock(mutex);
-      items.push_back(std::move(*decoded));
+      items.push_back(std::move(decoded));
     }
   };
 
@@ -155,9 +163,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
     // here. Never takes a strong reference on the library's thread: the client's last one
     // must not be dropped there (closing the connection waits for this very callback).
     auto on_reply = [weak, ex = on, prefix, log = opts.log](detail::msg_ptr m) {
-      auto decoded = decode_inbox(m.get(), prefix, log);
-      if (!decoded) return;
-      asio::post(ex, [weak, d = std::move(*decoded)]() mutable {
+      inbox_message decoded;
+      if (!decode_inbox(m.get(), prefix, log, decoded)) return;
+      asio::post(ex, [weak, d = std::move(decoded)]() mutable {
         if (auto s = weak.lock()) s->deliver(d);
       });
     };
@@ -254,8 +262,10 @@ struct client::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<client_listener> listener;
   std::mutex mutex;
   std::shared_ptr<detail::connection> conn;
-  std::string inbox;                                    // "<prefix>.<nuid>."
-  std::unordered_map<std::string, std::string> routes;  // pending request id -> route
+  std::string inbox;  // "<prefix>.<nuid>."
+  // pending request id -> route; flat, so that a call costs no node of its own
+  boost::unordered_flat_map<std::string, std::string, roost::detail::string_hash, std::equal_to<>>
+      routes;
   roost::detail::single_flight<std::shared_ptr<detail::connection>> flight;
 };
 
@@ -274,17 +284,23 @@ awaitable<void> client::connect() {
 }
 
 awaitable<void> client::send_request(const outbound_message& m) {
-  auto c = co_await impl_->connection_for_call();
+  // Connected (nearly every call): no coroutine of connection_for_call's to go through.
+  auto c = impl_->current();
+  if (!c) c = co_await impl_->connection_for_call();
   std::string text;
-  encode_request(text, m.pattern, m.data, json::value(m.id), nullptr);
-  std::string reply;
+  text.reserve(128);  // a usual request in one allocation, not four growing ones
+  encode_request(text, m.pattern, m.data, std::string_view(m.id), nullptr);
+  // "<inbox><id>", NUL-terminated for the library, on the stack for the usual lengths.
+  boost::container::small_vector<char, 96> reply;
   {
     std::lock_guard lock(impl_->mutex);
-    reply = impl_->inbox + m.id;
-    impl_->routes[m.id] = m.route;
+    reply.assign(impl_->inbox.begin(), impl_->inbox.end());
+    impl_->routes.insert_or_assign(m.id, m.route);
   }
+  reply.insert(reply.end(), m.id.begin(), m.id.end());
+  reply.push_back('\0');
   const auto h = impl_->headers_for(m.metadata);
-  const natsStatus s = c->publish(m.route.c_str(), reply.c_str(), text, &h);
+  const natsStatus s = c->publish(m.route.c_str(), reply.data(), text, &h);
   c->kick();
   if (s != NATS_OK) {
     {

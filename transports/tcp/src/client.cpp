@@ -38,11 +38,14 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   // Completes with an open connection, opening one if needed; concurrent callers share one
   // attempt.
+  // The open connection, if there is one.
+  std::shared_ptr<connection> open_connection() {
+    std::lock_guard lock(mutex);
+    return conn && conn->is_open() ? conn : nullptr;
+  }
+
   awaitable<std::shared_ptr<connection>> connection_for_call() {
-    auto ready = [this]() -> std::shared_ptr<connection> {
-      std::lock_guard lock(mutex);
-      return conn && conn->is_open() ? conn : nullptr;
-    };
+    auto ready = [this] { return open_connection(); };
     auto attempt = [this]() -> awaitable<std::shared_ptr<connection>> {
       auto open_reported = roost::detail::reported_attempt<std::shared_ptr<connection>>(
           listener, [this] { return open(); });
@@ -139,10 +142,14 @@ awaitable<void> client::connect() {
 }
 
 awaitable<void> client::send_request(const outbound_message& m) {
-  auto c = co_await impl_->connection_for_call();
-  std::string text;
-  encode_request(text, m.pattern, m.data, json::value(m.id), m.metadata);
-  if (!c->send(text)) throw_closed();
+  // Connected (nearly every call): no coroutine of connection_for_call's to go through.
+  auto c = impl_->open_connection();
+  if (!c) c = co_await impl_->connection_for_call();
+  // Encoded straight into the connection's output.
+  const bool sent = c->send_with([&m](std::string& out) {
+    encode_request(out, m.pattern, m.data, std::string_view(m.id), m.metadata);
+  });
+  if (!sent) throw_closed();
 }
 
 awaitable<void> client::send_event(const outbound_message& m) {

@@ -17,6 +17,9 @@ namespace roost::detail {
 /// unchanged. Never throws except `std::bad_alloc`; does not recurse, so any depth is fine.
 void write_json(json::value const& v, std::string& out);
 
+/// Appends the string `s` as `write_json` writes a JSON string holding it.
+void write_json_string(std::string_view s, std::string& out);
+
 /// `write_json` into a new string.
 std::string to_json(json::value const& v);
 

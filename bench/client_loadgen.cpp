@@ -1,14 +1,15 @@
-// The roost client side of the NATS benchmark: roost::client_proxy over roost::nats::client,
-// K coroutines each calling `sum [1,2,3]` in a loop for a fixed time; prints the same JSON as
-// bench/nats_loadgen. Every reply is checked, warm-up included: an error or a value other than
-// 6 is counted apart, never as served, and fails the run (exit 1), as does a request still
-// unanswered 5 s after the end.
-//   nats_client_loadgen --url nats://127.0.0.1:4222 [--inflight K] [--seconds S] [--warmup W]
+// roost's own client as a load generator: roost::client_proxy over the client transport the URL
+// names (tcp://, redis://, nats://...), K coroutines each calling `sum [1,2,3]` in a loop for a
+// fixed time; prints the same JSON as bench/loadgen, redis_loadgen and nats_loadgen. Every reply
+// is checked, warm-up included: an error or a value other than 6 is counted apart, never as
+// served, and fails the run (exit 1), as does a request still unanswered 5 s after the end.
+// `--inflight 0` connects and closes without a call (the idle run of bench/client-instructions.sh).
+//   client_loadgen --url nats://127.0.0.1:4222 [--inflight K] [--seconds S] [--warmup W]
 
 #include "reply_check.hpp"
 
-#include <roost/nats.hpp>
 #include <roost/roost.hpp>
+#include <roost/transports.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -30,7 +31,7 @@ struct run_state {
   clock_type::time_point measure_from, stop;
   std::vector<std::uint32_t> latencies_us;
   std::uint64_t completed = 0;
-  bench::failures failed{"nats_client_loadgen"};
+  bench::failures failed{"client_loadgen"};
   int running = 0;
 };
 
@@ -85,20 +86,19 @@ int main(int argc, char** argv) {
     } else if (k == "--warmup") {
       warmup = std::stod(v);
     } else {
-      std::fprintf(stderr, "nats_client_loadgen: unknown option %s\n", k.c_str());
+      std::fprintf(stderr, "client_loadgen: unknown option %s\n", k.c_str());
       return 2;
     }
   }
   auto u = roost::url::parse(url);
-  auto opts =
-      u ? roost::nats::client_options_from(*u) : make_error_code(roost::error::invalid_argument);
-  if (!opts) {
-    std::fprintf(stderr, "nats_client_loadgen: bad --url %s\n", url.c_str());
+  auto transport = u ? roost::make_client(*u, roost::logger::silent())
+                     : make_error_code(roost::error::invalid_argument);
+  if (!transport) {
+    std::fprintf(stderr, "client_loadgen: bad --url %s\n", url.c_str());
     return 2;
   }
-  opts->log = roost::logger::silent();
   boost::asio::io_context ioc(1);
-  roost::client_proxy c(ioc.get_executor(), roost::nats::client(*opts));
+  roost::client_proxy c(ioc.get_executor(), std::move(*transport));
   run_state rs;
   int failed = 0;
   boost::asio::co_spawn(
@@ -140,5 +140,6 @@ int main(int argc, char** argv) {
       "\"p999_us\":%.0f}\n",
       failed, rs.completed / seconds, pct(l, 50), pct(l, 99), pct(l, 99.9));
   std::fflush(stdout);
+  if (inflight == 0) return failed == 0 && rs.failed.total() == 0 ? 0 : 1;  // the idle run
   return rs.failed.verdict(rs.completed, failed);
 }
