@@ -14,7 +14,9 @@
 #include <boost/json/serialize.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 // The JWT guard served through a microservice over the in-memory transport, as a caller sees
 // it: the reply (the handler's view of the claims) or NestJS's Forbidden resource.
@@ -56,12 +58,13 @@ call_options bearer(const std::string& t) {
 /// A service whose `whoami` route is behind a jwt_guard and answers the claims it was given.
 class guarded_service {
  public:
-  explicit guarded_service(jwt_guard_options options) {
+  /// `options.log` stays silent unless `log` is given.
+  explicit guarded_service(jwt_guard_options options, std::optional<logger> log = std::nullopt) {
     r_.message("whoami", [](const json::value&, context& ctx) -> json::value {
       const json::object* claims = jwt_claims(ctx);
       return claims ? json::value(*claims) : json::value(nullptr);
     });
-    options.log = logger::silent();
+    options.log = log ? *log : logger::silent();
     r_.enhance("whoami").use_guard(jwt_guard(hs256_verifier(), std::move(options)));
     microservice_options o;
     o.threads = 1;
@@ -151,6 +154,31 @@ TEST(jwt_guard, required_scopes_from_scope_or_scp) {
   EXPECT_NE(svc.call(nullptr, bearer(token(scp))), forbidden) << "scp array";
   scp["scp"] = json::array{"orders:read"};
   EXPECT_EQ(svc.call(nullptr, bearer(token(scp))), forbidden) << "scp without the scope";
+}
+
+TEST(jwt_guard, a_denial_is_logged_with_its_reason_and_without_the_token) {
+  std::vector<std::string> lines;
+  const logger capture(log_level::debug, [&](log_level, std::string_view, std::string_view m) {
+    lines.emplace_back(m);
+  });
+  guarded_service svc({}, capture);
+  auto expired = good_claims();
+  expired["exp"] = now_s - 1;
+  const std::string t = token(expired);
+  ASSERT_EQ(svc.call(nullptr, bearer(t)), forbidden);
+  ASSERT_EQ(svc.call(nullptr), forbidden);
+  std::vector<std::string> denials;
+  for (const auto& l : lines) {
+    if (l.find("denied") != std::string::npos) denials.push_back(l);
+  }
+  ASSERT_EQ(denials.size(), 2u);
+  EXPECT_NE(denials[0].find("expired"), std::string::npos) << denials[0];
+  EXPECT_NE(denials[0].find("whoami"), std::string::npos) << denials[0];
+  EXPECT_NE(denials[1].find("no bearer token"), std::string::npos) << denials[1];
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.find(t.substr(t.rfind('.') + 1)), std::string::npos) << "signature in " << l;
+    EXPECT_EQ(l.find(t.substr(0, t.find('.'))), std::string::npos) << "token header in " << l;
+  }
 }
 
 }  // namespace
