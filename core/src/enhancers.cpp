@@ -92,10 +92,27 @@ void enhancer_run::start_timing() const {
   if (interceptor_count() > 0) ctx.started_ = std::chrono::steady_clock::now();
 }
 
+/// Shows the payload to the guards (context::guarded_data) for as long as they run.
+class data_shown_to_guards {
+ public:
+  data_shown_to_guards(context& ctx, const json::value& data) : ctx_(ctx) {
+    ctx_.guarded_data_ = &data;
+  }
+  data_shown_to_guards(const data_shown_to_guards&) = delete;
+  data_shown_to_guards& operator=(const data_shown_to_guards&) = delete;
+  ~data_shown_to_guards() { ctx_.guarded_data_ = nullptr; }
+
+ private:
+  context& ctx_;
+};
+
 handler_result enhancer_run::call_sync() const {
-  for (const enhancers* s : scopes.scopes) {
-    for (const guard& g : s->guards_) {
-      if (!g.sync_(ctx)) throw guard_denied();
+  {
+    const data_shown_to_guards shown(ctx, data);
+    for (const enhancers* s : scopes.scopes) {
+      for (const guard& g : s->guards_) {
+        if (!g.sync_(ctx)) throw guard_denied();
+      }
     }
   }
   const std::size_t n = interceptor_count();
@@ -148,15 +165,18 @@ handler_result enhancer_run::call_sync() const {
 }
 
 awaitable<handler_result> enhancer_run::call() const {
-  for (const enhancers* s : scopes.scopes) {
-    for (const guard& g : s->guards_) {
-      bool allowed = false;
-      if (g.sync_) {
-        allowed = g.sync_(ctx);
-      } else {
-        allowed = co_await g.async_(ctx);
+  {
+    const data_shown_to_guards shown(ctx, data);
+    for (const enhancers* s : scopes.scopes) {
+      for (const guard& g : s->guards_) {
+        bool allowed = false;
+        if (g.sync_) {
+          allowed = g.sync_(ctx);
+        } else {
+          allowed = co_await g.async_(ctx);
+        }
+        if (!allowed) throw guard_denied();
       }
-      if (!allowed) throw guard_denied();
     }
   }
   start_timing();

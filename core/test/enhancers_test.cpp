@@ -248,6 +248,44 @@ TEST(enhancers_guards, guard_reads_the_message_headers) {
   EXPECT_THAT(serve(d, wrong).replies, ElementsAre(forbidden_frame));
 }
 
+// A guard may judge the payload (NestJS's getData()) and leave what it learned to the handler
+// through the context's attributes; on both paths the payload is visible to guards only.
+TEST(enhancers_guards, guard_sees_the_payload_and_hands_attributes_to_the_handler) {
+  router r;
+  auto handler = [](const json::value& data, context& ctx) {
+    return json::value{{"seen_by_guard", ctx.attributes().at("seen")},
+                       {"data_in_handler", ctx.guarded_data() != nullptr},
+                       {"data", data}};
+  };
+  auto judge = [](context& ctx) {
+    const json::value* data = ctx.guarded_data();
+    if (!data || !data->is_int64() || data->as_int64() < 0) return false;
+    ctx.attributes()["seen"] = *data;
+    return true;
+  };
+  r.message("sync", handler);
+  r.enhance("sync").use_guard(judge);
+  r.message("async", handler);
+  r.enhance("async").use_guard([judge](context& ctx) -> awaitable<bool> {
+    co_await sleep_for(1ms);
+    co_return judge(ctx);
+  });
+  dispatcher d(r, logger::silent());
+  for (const char* route : {R"("sync")", R"("async")"}) {
+    EXPECT_THAT(serve(d, req(route, "7")).replies,
+                ElementsAre(response(R"({"seen_by_guard":7,"data_in_handler":false,"data":7})")))
+        << route;
+    EXPECT_THAT(serve(d, req(route, "-1")).replies, ElementsAre(forbidden_frame)) << route;
+  }
+}
+
+TEST(enhancers_guards, attributes_are_empty_without_a_guard) {
+  router r;
+  r.message("n", [](context& ctx) { return ctx.attributes().size(); });
+  dispatcher d(r, logger::silent());
+  EXPECT_THAT(serve(d, req(R"("n")", "null")).replies, ElementsAre(response("0")));
+}
+
 TEST(enhancers_guards, async_guard_allows_and_denies) {
   router r;
   r.message("n", [](int x) { return x; });

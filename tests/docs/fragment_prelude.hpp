@@ -6,6 +6,12 @@
 #include <roost/roost.hpp>
 #include <roost/tcp.hpp>
 
+#if __has_include(<roost/auth/jwt_guard.hpp>)  // built with roost::auth (ROOST_WITH_AUTH)
+#include <roost/auth/bearer_token.hpp>
+#include <roost/auth/jwt_guard.hpp>
+#include <roost/auth/jwt_verifier.hpp>
+#endif
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/describe/class.hpp>
 

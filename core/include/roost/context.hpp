@@ -20,6 +20,7 @@ class dispatcher;
 namespace detail {
 struct dispatcher_state;
 struct enhancer_run;
+class data_shown_to_guards;
 }  // namespace detail
 
 /// The context of one inbound message, as NestJS's TcpContext, RedisContext, NatsContext...
@@ -58,6 +59,15 @@ class context {
   /// true for a request, false for an event
   bool is_request() const noexcept { return request_; }
 
+  /// The payload while the guards run (what NestJS's `switchToRpc().getData()` gives a guard);
+  /// null before and after them: pipes and handlers get the payload as their argument.
+  const json::value* guarded_data() const noexcept { return guarded_data_; }
+
+  /// What enhancers attach to this message for its handler (a JWT guard's claims...), by name.
+  /// Empty and unallocated until an enhancer sets something.
+  json::object& attributes() noexcept { return attributes_; }
+  const json::object& attributes() const noexcept { return attributes_; }
+
   /// The transport's own context, or nullptr when this message came on another transport.
   template <class Context>
   Context* as() noexcept {
@@ -92,6 +102,7 @@ class context {
   friend class dispatcher;
   friend struct detail::dispatcher_state;
   friend struct detail::enhancer_run;
+  friend class detail::data_shown_to_guards;
   void settle(settlement s);
   /// After the handlers ran: the automatic rule, unless manual or settled already.
   void finish();
@@ -101,7 +112,9 @@ class context {
   std::string route_;
   mutable std::optional<json::object> metadata_;
   mutable roost::headers headers_;
-  mutable bool derived_ = false;  // metadata_ or headers_ was derived from the other
+  mutable bool derived_ = false;               // metadata_ or headers_ was derived from the other
+  const json::value* guarded_data_ = nullptr;  // set by enhancer_run around the guards only
+  json::object attributes_;
   bool request_ = false;
   bool failed_ = false;
   bool settled_ = false;
