@@ -37,8 +37,11 @@ const root_collator::library* root_collator::open() const {
   std::call_once(opened_, [this] {
     auto lib = std::make_unique<library>();
     // The collation service lives in i18n, which brings in uc and the data library.
-    lib->handle =
-        dlopen("libicui18n.so." ROOST_ICU_STR(U_ICU_VERSION_MAJOR_NUM), RTLD_NOW | RTLD_LOCAL);
+    // RTLD_NODELETE: ICU keeps process-wide caches that its own code owns and never frees;
+    // unloading it on dlclose would leave them unreachable (a leak per close, 13.5 KB), so it
+    // stays mapped once opened and a later open is a reference count.
+    lib->handle = dlopen("libicui18n.so." ROOST_ICU_STR(U_ICU_VERSION_MAJOR_NUM),
+                         RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!lib->handle) return;
     auto open =
         reinterpret_cast<decltype(&ucol_open)>(dlsym(lib->handle, ROOST_ICU_SYMBOL(ucol_open)));
