@@ -4,13 +4,13 @@
 #      starts the real brokers on loopback (scripts/brokers.sh; stopped on exit)
 #   1. the main build (RelWithDebInfo) and its ctest tests, except what tier 2 runs
 #   2. ASan + UBSan: unit, loopback and broker tests, the interop directions with a roost peer
-#      (its own sanitized roost_peer) and the CLI tests (32 tests)
-#   3. TSan: unit, loopback and broker tests (9 test programs); TSAN=0 skips it
+#      (its own sanitized roost_peer) and the CLI tests (58 tests)
+#   3. TSan: unit, loopback and broker tests (11 test programs); TSAN=0 skips it
 #   4. the libFuzzer targets, each for a short fixed time on its seed corpus
 #   5. the consumer test: install roost, build examples/math against the installed package
-# Cost on 2 cores (measured by hand, docs/contributing.md has the detail): tier 2 runs in about
-# 7.5 min (interop 7 min of it), tier 3 in 25 s; each sanitizer build is a full compile of the
-# programs it runs, about 8 min of 2 cores with a cold compiler cache, about 1 min warm.
+# Cost on 2 cores, otherwise idle (docs/contributing.md has the detail): about 27 min on a fresh
+# clone with a cold compiler cache (the sanitizer builds are most of it: ASan 11 min, TSan 5),
+# about 5 min warm; the tests themselves about 4 min.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
