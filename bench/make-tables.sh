@@ -238,7 +238,7 @@ BEGIN {
   printf "a hand-written server that does nothing else (the limit) does %s, roost %s of it, spending %s its CPU per request. ", m(tcp, "limit", "loadgen", 256, "rps"), p(tcp, "roost", "limit", "loadgen", "rps"), r(tcp, "roost", "limit", "loadgen", "server_cpu_us")
   printf "Over Redis %s NestJS'"'"'s throughput and %s of what the limit reaches through the same broker; over NATS %s. ", r(redis, "roost", "nestjs", "loadgen", "rps"), p(redis, "roost", "limit", "loadgen", "rps"), r(nats, "roost", "nestjs", "loadgen", "rps")
   printf "A NestJS client calling roost instead of NestJS gets %s as many replies over TCP, %s over Redis, %s over NATS. ", r(tcp, "roost", "nestjs", "nestjs", "rps"), r(redis, "roost", "nestjs", "nestjs", "rps"), r(nats, "roost", "nestjs", "nestjs", "rps")
-  print "Measured on a 2-core machine shared with other work: the ratios and the CPU time per request hold better than the rates. Every run is in `bench/data/`; details and commands in [docs/benchmarks.md](docs/benchmarks.md)."
+  print "Measured on a 2-core machine, one server core each (the load average of each run is in docs/benchmarks.md): the ratios and the CPU time per request hold better than the rates. Every run is in `bench/data/`; details and commands in [docs/benchmarks.md](docs/benchmarks.md)."
 }' >"$work/speed"
 
 # Replaces the text between the markers of NAME in FILE by the contents of PART.
