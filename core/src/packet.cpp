@@ -64,17 +64,60 @@ std::optional<std::string_view> plain_string(std::string_view text, std::size_t&
   return std::string_view(begin, static_cast<std::size_t>(p - begin));
 }
 
+// Advances `at` past `quoted` (a key with its quotes) when the text there starts with it.
+template <std::size_t n>
+bool take(std::string_view text, std::size_t& at, const char (&quoted)[n]) {
+  if (text.size() - at < n - 1 || std::memcmp(text.data() + at, quoted, n - 1) != 0) return false;
+  at += n - 1;
+  return true;
+}
+
+// Reads the flat JSON object that is the whole of `text`, member by member, for the envelopes
+// read without a document: `key(at)` names the member whose key is at `text[at]` and advances
+// past the key (an enumerator below 32), or returns `Other`; `value(k, at)` reads its value and
+// advances past it. False for a member not taken, a repeated one, or bad JSON between them;
+// `seen` gets a bit per member read, for the caller to check what must be there.
+template <auto Other, class Key, class Value>
+bool scan_plain_object(std::string_view text, Key key, Value value, unsigned& seen) {
+  std::size_t at = 0;
+  const auto skip_space = [&] {
+    while (at < text.size() && is_json_space(text[at])) ++at;
+  };
+  skip_space();
+  if (at >= text.size() || text[at] != '{') return false;
+  ++at;
+  seen = 0;
+  for (;;) {
+    skip_space();
+    const auto k = key(at);
+    if (k == Other) return false;
+    const unsigned bit = 1u << static_cast<unsigned>(k);
+    if (seen & bit) return false;
+    seen |= bit;
+    skip_space();
+    if (at >= text.size() || text[at] != ':') return false;
+    ++at;
+    skip_space();
+    if (!value(k, at)) return false;
+    skip_space();
+    if (at < text.size() && text[at] == ',') {
+      ++at;
+      continue;
+    }
+    if (at >= text.size() || text[at] != '}') return false;
+    ++at;
+    break;
+  }
+  skip_space();
+  return at == text.size();
+}
+
 // Which envelope member the key at `text[at]` names (advancing past it), or none.
 enum class member { pattern, data, id, metadata, other };
 member envelope_key(std::string_view text, std::size_t& at) {
-  const auto rest = text.substr(at);
-  const auto is = [&]<std::size_t n>(const char(&quoted)[n]) {
-    if (rest.size() < n - 1 || std::memcmp(rest.data(), quoted, n - 1) != 0) return false;
-    at += n - 1;
-    return true;
-  };
-  if (rest.size() < 2) return member::other;
-  switch (rest[1]) {
+  const auto is = [&]<std::size_t n>(const char(&quoted)[n]) { return take(text, at, quoted); };
+  if (text.size() - at < 2) return member::other;
+  switch (text[at + 1]) {
     case 'p':
       return is("\"pattern\"") ? member::pattern : member::other;
     case 'd':
@@ -98,78 +141,47 @@ member envelope_key(std::string_view text, std::size_t& at) {
 // partly filled.
 bool decode_plain_envelope(std::string_view text, inbound_packet& p) {
   const json::storage_ptr& sp = p.data.storage();
-  std::size_t at = 0;
-  const auto skip_space = [&] {
-    while (at < text.size() && is_json_space(text[at])) ++at;
-  };
-  skip_space();
-  if (at >= text.size() || text[at] != '{') return false;
-  ++at;
-  bool has_pattern = false, has_data = false, has_id = false, has_metadata = false;
-  for (;;) {
-    skip_space();
-    const member key = envelope_key(text, at);
-    if (key == member::other) return false;
-    skip_space();
-    if (at >= text.size() || text[at] != ':') return false;
-    ++at;
-    skip_space();
-    if (key == member::data || key == member::metadata) {
-      bool& seen = key == member::data ? has_data : has_metadata;
-      if (seen) return false;
-      seen = true;
-      std::size_t used = 0;
-      // Most data is read in place; the rest goes through the parser.
-      if (key == member::data && detail::read_simple_json(text.substr(at), used, p.data)) {
-        at += used;
-      } else {
-        json::error_code ec;
-        json::parse_options o = packet_parse_options();
-        --o.max_depth;  // one level is the envelope
-        json::value v = detail::parse_json_prefix(text.substr(at), used, ec, sp, o);
-        if (ec) return false;
-        at += used;
-        if (key == member::data) {
-          p.data = std::move(v);
-        } else if (v.is_object()) {  // NestJS ignores metadata that is not an object
-          p.metadata.emplace(std::move(v.get_object()));
-        }
-      }
-    } else {
-      bool& seen = key == member::pattern ? has_pattern : has_id;
-      if (seen) return false;
-      seen = true;
+  const auto key = [&](std::size_t& at) { return envelope_key(text, at); };
+  const auto value = [&](member key, std::size_t& at) {
+    if (key == member::pattern || key == member::id) {
       const auto value = plain_string(text, at);
       if (!value) return false;
       if (key == member::pattern)
         p.pattern.emplace_string().assign(*value);
       else
         p.id.emplace(json::string(*value, sp));
+      return true;
     }
-    skip_space();
-    if (at < text.size() && text[at] == ',') {
-      ++at;
-      continue;
+    std::size_t used = 0;
+    // Most data is read in place; the rest goes through the parser.
+    if (key == member::data && detail::read_simple_json(text.substr(at), used, p.data)) {
+      at += used;
+      return true;
     }
-    if (at >= text.size() || text[at] != '}') return false;
-    ++at;
-    break;
-  }
-  skip_space();
-  return at == text.size() && has_pattern;
+    json::error_code ec;
+    json::parse_options o = packet_parse_options();
+    --o.max_depth;  // one level is the envelope
+    json::value v = detail::parse_json_prefix(text.substr(at), used, ec, sp, o);
+    if (ec) return false;
+    at += used;
+    if (key == member::data) {
+      p.data = std::move(v);
+    } else if (v.is_object()) {  // NestJS ignores metadata that is not an object
+      p.metadata.emplace(std::move(v.get_object()));
+    }
+    return true;
+  };
+  unsigned seen = 0;
+  return scan_plain_object<member::other>(text, key, value, seen) &&
+         (seen & (1u << static_cast<unsigned>(member::pattern)));
 }
 
 // Which reply member the key at `text[at]` names (advancing past it), or none.
 enum class reply_member { id, err, response, is_disposed, status, other };
 reply_member reply_key(std::string_view text, std::size_t& at) {
-  const auto rest = text.substr(at);
-  const auto is = [&]<std::size_t n>(const char(&quoted)[n]) {
-    if (rest.size() < n - 1 || std::memcmp(rest.data(), quoted, n - 1) != 0) return false;
-    at += n - 1;
-    return true;
-  };
-  if (rest.size() < 2) return reply_member::other;
-  switch (rest[1]) {
+  const auto is = [&]<std::size_t n>(const char(&quoted)[n]) { return take(text, at, quoted); };
+  if (text.size() - at < 2) return reply_member::other;
+  switch (text[at + 1]) {
     case 'i':
       return is("\"id\"")           ? reply_member::id
              : is("\"isDisposed\"") ? reply_member::is_disposed
@@ -236,37 +248,12 @@ bool read_reply_member(std::string_view text, std::size_t& at, reply_member key,
 // decides it as before: the two agree on every input this accepts (tests and the packet fuzzer
 // check it). Fills `r`, a default one; false may leave it partly filled.
 bool decode_plain_reply(std::string_view text, inbound_reply& r) {
-  std::size_t at = 0;
-  const auto skip_space = [&] {
-    while (at < text.size() && is_json_space(text[at])) ++at;
+  const auto key = [&](std::size_t& at) { return reply_key(text, at); };
+  const auto value = [&](reply_member key, std::size_t& at) {
+    return read_reply_member(text, at, key, r);
   };
-  skip_space();
-  if (at >= text.size() || text[at] != '{') return false;
-  ++at;
   unsigned seen = 0;
-  for (;;) {
-    skip_space();
-    const reply_member key = reply_key(text, at);
-    if (key == reply_member::other) return false;
-    const unsigned bit = 1u << static_cast<unsigned>(key);
-    if (seen & bit) return false;
-    seen |= bit;
-    skip_space();
-    if (at >= text.size() || text[at] != ':') return false;
-    ++at;
-    skip_space();
-    if (!read_reply_member(text, at, key, r)) return false;
-    skip_space();
-    if (at < text.size() && text[at] == ',') {
-      ++at;
-      continue;
-    }
-    if (at >= text.size() || text[at] != '}') return false;
-    ++at;
-    break;
-  }
-  skip_space();
-  return at == text.size();
+  return scan_plain_object<reply_member::other>(text, key, value, seen);
 }
 
 }  // namespace
