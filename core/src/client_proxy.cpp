@@ -51,12 +51,15 @@ struct call_state {
   boost::asio::any_completion_handler<void()> waiter;
   executor waiter_executor;  // the waiter's own, kept apart: 1.81's erased one cannot post
 
-  // Wakes the waiting caller, if any. Call with the mutex held; posts after unlocking.
+  // Wakes the waiting caller, if any. Call with the mutex held; it stays held through the post:
+  // the caller takes it to read what woke it, so it cannot go on (and destroy its executor,
+  // as blocking_client does) while this thread is still inside the post, which signals the
+  // executor's thread after the handler is already runnable (a race TSan found).
   void wake(std::unique_lock<std::mutex>& lock) {
     if (!waiter) return;
     auto h = std::move(waiter);
-    lock.unlock();
     boost::asio::post(std::move(waiter_executor), [h = std::move(h)]() mutable { std::move(h)(); });
+    lock.unlock();
   }
 
   bool has_reply() const { return taken < replies.size(); }
