@@ -2,6 +2,7 @@
 // `authorization: Bearer <token>` as NestJS 12 metadata; tokens are HS256, signed with the
 // secret in the environment variable ORDERS_JWT_SECRET, for the audience "orders".
 //   ORDERS_JWT_SECRET=... orders_service [port]   (default 3000; prints READY <port>)
+// nest-client.mjs beside this file is a NestJS 12 client that calls it with its token.
 
 #include <roost/auth/jwt_guard.hpp>
 #include <roost/roost.hpp>

@@ -48,6 +48,10 @@ note() {
       echo "Also \`interop_tcp_max_buffer\` (\`tests/interop/max-buffer.sh\`): in each direction a request"
       echo "over the server's \`maxBufferSize\` fails at once with \`Connection closed\`, and the server"
       echo "logs it and keeps serving."
+      echo
+      echo "Also \`interop_orders_example_nest12_client\` (\`tests/interop/orders-example.sh\`): the"
+      echo "\`examples/orders\` service called by its NestJS 12 client (\`examples/orders/nest-client.mjs\`),"
+      echo "which sends its token as packet metadata: allowed, missing scope and missing token."
       echo ;;
     tls)
       echo "Mutual TLS (NestJS's \`tlsOptions\`): a CA and a certificate made for the run; the server"
@@ -65,6 +69,14 @@ Produced by the conformance suite (\`tests/interop/\`, scenarios in
 Each column is one direction, *client → server*; NestJS → NestJS is the reference that shows
 the scenario itself is right. NestJS peers: @nestjs/microservices 12.1.1 and 11.2.6. What goes
 on the wire: [wire-protocol.md](wire-protocol.md).
+
+\`jwt\` is a guarded service called with a token, both ways: the client sends
+\`authorization: Bearer <RS256 token>\` (NestJS 12 packet metadata on TCP and Redis, a NATS
+header); the server's guard (roost's \`jwt_guard\`, or a NestJS guard verifying with
+\`jsonwebtoken\`) lets the valid token reach the handler, which answers its \`sub\`, and answers
+\`Forbidden resource\` to none, an expired, a forged and another audience's
+([security.md](security.md#how-credentials-travel)). — marks a scenario a direction does not run:
+NestJS 11 has no packet metadata, so \`headers\` and \`jwt\` do not run with it on TCP and Redis.
 
 HEAD
 for transport in $(cut -f1 "${files[@]}" | sort -u); do

@@ -8,6 +8,10 @@
 #ifdef ROOST_PEER_WITH_REDIS
 #include <roost/redis/context.hpp>
 #endif
+#ifdef ROOST_PEER_WITH_AUTH
+#include <roost/auth/jwt_guard.hpp>
+#include <roost/auth/jwt_signer.hpp>
+#endif
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -25,6 +29,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -208,6 +214,48 @@ void add_config_handlers(roost::router& r, const roost::url& u, std::vector<json
   });
 }
 
+// The `jwt` scenario (SCENARIOS.md), as nest/jwt.mjs: what the tokens say, and where the
+// harness (run-suite.sh) put the run's keys (make-jwt-keys.sh: issuer.key, issuer.pub,
+// forger.key) and the guarded route, `jwt.whoami.<run>`, a route of this run alone.
+constexpr std::string_view jwt_issuer = "roost-interop", jwt_audience = "interop",
+                           jwt_subject = "ada";
+
+std::string environment(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+#ifdef ROOST_PEER_WITH_AUTH
+// The guarded route when the harness made keys: a jwt_guard trusting the issuer's public key
+// (RS256, this issuer and audience); the handler answers the token's `sub`, which only the guard
+// could have handed it. False (said on stderr) when the key cannot be read.
+bool add_jwt_route(roost::router& r) {
+  const std::string dir = environment("ROOST_INTEROP_JWT_KEYS");
+  const std::string route = environment("ROOST_INTEROP_JWT_ROUTE");
+  if (dir.empty() || route.empty()) return true;
+  const auto file = std::filesystem::path(dir) / "issuer.pub";
+  auto key = roost::auth::jwt_key::from_pem_file(file);
+  if (!key) {
+    std::fprintf(stderr, "roost_peer: %s: %s\n", file.c_str(), key.error().message().c_str());
+    return false;
+  }
+  roost::auth::jwt_rules rules;
+  rules.algorithms = {roost::auth::jwt_algorithm::rs256};
+  rules.issuers = {std::string(jwt_issuer)};
+  rules.audiences = {std::string(jwt_audience)};
+  auto verifier = std::make_shared<const roost::auth::jwt_verifier>(std::move(rules), *key);
+  r.message(json::string(route), [](roost::context& ctx) {
+    return json::object{{"sub", roost::auth::jwt_claims(ctx)->at("sub")}, {"impl", "roost"}};
+  });
+  r.enhance(json::string(route)).use_guard(roost::auth::jwt_guard(std::move(verifier)));
+  return true;
+}
+#else
+bool add_jwt_route(roost::router&) {
+  return true;  // the client's `jwt` scenario fails, saying why
+}
+#endif
+
 int serve(const args& a) {
   auto u = roost::url::parse(a.url);
   if (!u) return usage();
@@ -219,6 +267,7 @@ int serve(const args& a) {
   tally t;
   add_handlers(r, log, m);
   add_config_handlers(r, *u, log, m, t);
+  if (!add_jwt_route(r)) return 1;
   roost::microservice app{r, {.threads = 1, .drain_timeout = 2s}};
   for (int i = 0; i < a.guards; ++i) {
     app.enhance().use_guard([](roost::context& ctx) { return !ctx.route().empty(); });
@@ -366,6 +415,74 @@ void add_queue_scenarios(std::map<std::string, scenario>& s, const std::string& 
   };
 }
 
+#ifdef ROOST_PEER_WITH_AUTH
+// The scenario's claims, as `overrides` changes them, signed RS256 with the private key in `file`.
+std::string sign_token(const std::filesystem::path& file, const json::object& overrides) {
+  auto key = roost::auth::jwt_key::from_pem_file(file);
+  if (!key) throw failure(file.string() + ": " + key.error().message());
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  json::object claims{{"sub", jwt_subject},
+                      {"iss", jwt_issuer},
+                      {"aud", jwt_audience},
+                      {"iat", now},
+                      {"exp", now + 300}};
+  for (const auto& [k, v] : overrides) claims[k] = v;
+  auto token = roost::auth::jwt_signer(*key, roost::auth::jwt_algorithm::rs256).sign(claims);
+  if (!token) throw failure("signing a token: " + token.error().message());
+  return *token;
+}
+
+// A bearer token as a roost client sends it: the `authorization` header of the call, which goes
+// out as NestJS 12 packet metadata on TCP and Redis and as a NATS header. The server's guard lets
+// only the valid token through, and its handler answers the token's `sub`.
+void add_jwt_scenario(std::map<std::string, scenario>& s, const std::string& server_impl) {
+  s["jwt"] = [server_impl](roost::client_proxy& c) -> roost::awaitable<void> {
+    const std::string dir = environment("ROOST_INTEROP_JWT_KEYS");
+    const std::string route = environment("ROOST_INTEROP_JWT_ROUTE");
+    if (dir.empty() || route.empty()) {
+      throw failure("jwt: no keys or route (ROOST_INTEROP_JWT_KEYS and _ROUTE, from run-suite.sh)");
+    }
+    const auto issuer = std::filesystem::path(dir) / "issuer.key";
+    const auto forger = std::filesystem::path(dir) / "forger.key";
+    const json::value pattern = json::string(route);
+    auto whoami = [&c, &pattern](const std::string& token) {
+      roost::call_options o;
+      if (!token.empty()) o.headers.set("authorization", "Bearer " + token);
+      return c.send(pattern, 0, std::move(o));
+    };
+    const std::string valid = sign_token(issuer, {});
+    const json::value want = {{"sub", jwt_subject}, {"impl", server_impl}};
+    auto got = co_await whoami(valid);
+    expect(got, want, "a valid token");
+
+    const json::value forbidden = {{"status", "error"}, {"message", "Forbidden resource"}};
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    const json::object expired_claims{{"iat", now - 600}, {"exp", now - 300}};
+    const json::object other_audience{{"aud", "not-" + std::string(jwt_audience)}};
+    const std::string expired = sign_token(issuer, expired_claims);
+    const std::string forged = sign_token(forger, {});
+    const std::string misdirected = sign_token(issuer, other_audience);
+    co_await expect_rpc_error([&] { return whoami(""); }, forbidden, "no token");
+    co_await expect_rpc_error([&] { return whoami(expired); }, forbidden, "an expired token");
+    co_await expect_rpc_error([&] { return whoami(forged); }, forbidden,
+                              "a token signed by another key");
+    co_await expect_rpc_error([&] { return whoami(misdirected); }, forbidden,
+                              "a token for another audience");
+  };
+}
+#else
+void add_jwt_scenario(std::map<std::string, scenario>& s, const std::string&) {
+  s["jwt"] = [](roost::client_proxy&) -> roost::awaitable<void> {
+    throw failure("jwt: roost_peer was built without roost::auth (ROOST_WITH_AUTH=OFF)");
+    co_return;
+  };
+}
+#endif
+
 // `transport`: the name the server's `ctx` handler reports ("tcp", "redis"...); `server_impl`:
 // the server the harness started, which `ctx` reports back.
 std::map<std::string, scenario> scenarios(const std::string& transport,
@@ -373,6 +490,7 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
                                           const std::string& queue) {
   std::map<std::string, scenario> s;
   add_queue_scenarios(s, queue, server_impl);
+  add_jwt_scenario(s, server_impl);
   s["sum"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     const json::value a = json::array{1, 2, 3}, b = json::array{0.5, 0.25};
     auto r1 = co_await c.send("sum", a);

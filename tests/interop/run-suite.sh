@@ -42,24 +42,24 @@ all_scenarios="sum echo.strings echo.nested echo.large echo.huge echo.falsy echo
 object-pattern object-pattern.mixed-keys object-pattern.non-ascii object-pattern.case
 object-pattern.nested numeric-pattern stream.0 stream.1 stream.1000 stream.then-wait
 stream.then-fail stream.interleaved void error.rpc error.object error.internal error.thrown
-error.rpc-values no-handler events events.multi concurrent timeout ctx headers reconnect
+error.rpc-values no-handler events events.multi concurrent timeout ctx headers jwt reconnect
 server-close-mid-stream"
 # Scenarios that mean nothing on a transport (SCENARIOS.md says why); both peers agree. A broker
 # transport cannot see a server die (the broker stays up); on Redis no server subscribes to a
-# route without a handler, so there is no "no handler" reply. `headers` needs NATS headers or
-# NestJS 12's packet metadata: NestJS 11 has none on TCP and Redis.
+# route without a handler, so there is no "no handler" reply. `headers` and `jwt` need NATS
+# headers or NestJS 12's packet metadata: NestJS 11 has none on TCP and Redis.
 # TLS changes the bytes under the frames, not the packets: it runs the scenarios that stress the
 # connection (sizes, streams, concurrency, restarts), not every pattern and error form again.
 [ "$transport" = tls ] && all_scenarios="sum echo.strings echo.large echo.huge object-pattern
-stream.1000 stream.then-wait error.rpc no-handler events concurrent timeout ctx headers reconnect
-server-close-mid-stream"
+stream.1000 stream.then-wait error.rpc no-handler events concurrent timeout ctx headers jwt
+reconnect server-close-mid-stream"
 case "$transport" in
   nats) excluded="server-close-mid-stream" ;;
   redis | rediss) excluded="no-handler server-close-mid-stream" ;;
   *) excluded="" ;;
 esac
 if [ "$transport" != nats ] && { [ "$server" = nest11 ] || [ "$client" = nest11 ]; }; then
-  excluded="$excluded headers"
+  excluded="$excluded headers jwt"
 fi
 for x in $excluded; do all_scenarios=$(echo " $all_scenarios " | tr '\n' ' ' | sed "s/ $x / /"); done
 # A second server configuration: its own scenarios, and the server's (and client's) URL query.
@@ -104,6 +104,16 @@ if [ "$transport" = tls ]; then
   bash "$here/make-certs.sh" "$work" >"$work/certs.log" 2>&1 ||
     { echo "run-suite: making the TLS certificates failed:"; cat "$work/certs.log"; exit 1; }
   tls_query="ca=$work/ca.crt&cert=$work/peer.crt&key=$work/peer.key"
+fi
+# `jwt`: an issuer's key pair and a forger's key, made for the run; the servers trust the
+# issuer's public key, the clients sign with either (make-jwt-keys.sh). Both peers find them in
+# ROOST_INTEROP_JWT_KEYS, and the guarded route in ROOST_INTEROP_JWT_ROUTE: a route of this run
+# alone, as a server of another run on the same broker trusts other keys and would refuse our
+# tokens. A server without them has no guarded route.
+if [[ " $(echo $scenarios) " == *" jwt "* ]]; then
+  mkdir "$work/jwt" && bash "$here/make-jwt-keys.sh" "$work/jwt" >"$work/jwt.log" 2>&1 ||
+    { echo "run-suite: making the JWT keys failed:"; cat "$work/jwt.log"; exit 1; }
+  export ROOST_INTEROP_JWT_KEYS="$work/jwt" ROOST_INTEROP_JWT_ROUTE="jwt.whoami.$$-$RANDOM"
 fi
 # The URL both peers use: the server's port for TCP, the broker's URL otherwise; $2, a query
 # to add.

@@ -21,6 +21,7 @@ import { realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { transportFor } from './transports.mjs';
+import { AUDIENCE, SUBJECT, jwtGuard, jwtKey, jwtRoute, signToken } from './jwt.mjs';
 import { isDeepStrictEqual } from 'node:util';
 
 // `serve` exits 0 on SIGTERM/SIGINT, even while Nest is still loading: the listeners go on at once
@@ -42,7 +43,8 @@ function flat(mod) {
 
 // `nats`: the NATS client library this NestJS loads (for its `headers()`), when available.
 // `impl`: the name the `ctx` handler reports and run-suite.sh passes as --server-impl.
-export function libsFrom(common, core, microservices, rxjs, nats, impl = 'nest12') {
+// `jwt`: jsonwebtoken, for the `jwt` scenario's guard and tokens.
+export function libsFrom(common, core, microservices, rxjs, nats, impl, jwt) {
   return {
     impl,
     common: flat(common),
@@ -50,6 +52,7 @@ export function libsFrom(common, core, microservices, rxjs, nats, impl = 'nest12
     ms: flat(microservices),
     rx: flat(rxjs),
     nats: nats ? flat(nats) : null,
+    jwt: flat(jwt),
   };
 }
 
@@ -128,7 +131,32 @@ function configHandlers({ ms, impl }, query) {
   return { methods, handlers };
 }
 
-function buildAppModule({ common, ms, rx, impl }, transportName, query) {
+// The `jwt` scenario's route when the harness made its keys (ROOST_INTEROP_JWT_KEYS and _ROUTE):
+// `jwt.whoami.<run>`, behind a guard that verifies the message's bearer token against the
+// issuer's public key; the handler answers the token's `sub`, which only the guard could have
+// handed it.
+function jwtHandlers({ common, ms, jwt, impl }) {
+  const publicKey = jwtKey('issuer.pub');
+  if (!publicKey || !jwtRoute()) return { methods: {}, handlers: [] };
+  const { UseGuards } = common;
+  const { MessagePattern, Payload, Ctx } = ms;
+  const param = (index, decorator) => (target, key) => decorator(target, key, index);
+  const claimsOf = new WeakMap();
+  return {
+    methods: { jwtWhoami: (data, context) => ({ sub: claimsOf.get(context).sub, impl }) },
+    handlers: [
+      [
+        'jwtWhoami',
+        MessagePattern(jwtRoute()),
+        UseGuards(jwtGuard(jwt, publicKey, claimsOf)),
+        param(0, Payload()),
+        param(1, Ctx()),
+      ],
+    ],
+  };
+}
+
+function buildAppModule({ common, ms, rx, impl, jwt }, transportName, query) {
   const { Controller, Module } = common;
   const { MessagePattern, EventPattern, RpcException, Payload, Ctx } = ms;
   // TypeScript's __param: a parameter decorator applied as a method decorator.
@@ -252,9 +280,11 @@ function buildAppModule({ common, ms, rx, impl }, transportName, query) {
   }
 
   const extra = configHandlers({ ms, impl }, query);
-  Object.assign(AppController.prototype, extra.methods);
+  const guarded = jwtHandlers({ common, ms, jwt, impl });
+  Object.assign(AppController.prototype, extra.methods, guarded.methods);
   const handlers = [
     ...extra.handlers,
+    ...guarded.handlers,
     ['sum', MessagePattern('sum')],
     ['sumMath', MessagePattern({ cmd: 'sum', role: 'math' })],
     // Registered "with the keys in this order"; note that JS itself puts the integer-like keys
@@ -439,7 +469,7 @@ async function groupStats(c, g) {
   return out;
 }
 
-function scenarios({ rx, ms, nats }, t, serverImpl) {
+function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
   const { timeout, lastValueFrom } = rx;
   return {
     async sum(c) {
@@ -559,6 +589,60 @@ function scenarios({ rx, ms, nats }, t, serverImpl) {
       const record = new ms.NatsRecordBuilder(0).setHeaders(h).build();
       expectValue('headers x-trace=abc', await outcome(c.send('headers', record)), 'abc');
       expectValue('no headers', await outcome(c.send('headers', 0)), null);
+    },
+    async jwt(c) {
+      // A bearer token as a NestJS client sends it: NestJS 12 packet metadata on TCP and Redis
+      // (set in the dispatch hook), a NATS header (NatsRecordBuilder). The server's guard lets
+      // only the valid one through and its handler answers the token's `sub`.
+      const issuerKey = jwtKey('issuer.key');
+      const forgerKey = jwtKey('forger.key');
+      const route = jwtRoute();
+      if (!issuerKey || !forgerKey || !route) throw new Fail('jwt: no keys or route (ROOST_INTEROP_JWT_KEYS and _ROUTE, from run-suite.sh)');
+      let metadata;
+      if (t.name !== 'nats') {
+        if (!c.setOnDispatchHook) throw new Fail('jwt: this NestJS has no packet metadata (setOnDispatchHook)');
+        c.setOnDispatchHook((packet) => {
+          if (metadata) packet.metadata = metadata;
+        });
+      } else if (!nats) {
+        throw new Fail('jwt: no NATS client library loaded');
+      }
+      const whoami = (token) => {
+        if (t.name !== 'nats') {
+          metadata = token ? { authorization: `Bearer ${token}` } : undefined;
+          return outcome(c.send(route, 0));
+        }
+        if (!token) return outcome(c.send(route, 0));
+        const h = nats.headers();
+        h.set('authorization', `Bearer ${token}`);
+        return outcome(c.send(route, new ms.NatsRecordBuilder(0).setHeaders(h).build()));
+      };
+      expectValue('a valid token', await whoami(signToken(jwt, issuerKey)), { sub: SUBJECT, impl: serverImpl });
+      const forbidden = { status: 'error', message: 'Forbidden resource' };
+      const now = Math.floor(Date.now() / 1000);
+      expectError('no token', await whoami(null), forbidden);
+      expectError('an expired token', await whoami(signToken(jwt, issuerKey, { iat: now - 600, exp: now - 300 })), forbidden);
+      expectError('a token signed by another key', await whoami(signToken(jwt, forgerKey)), forbidden);
+      expectError('a token for another audience', await whoami(signToken(jwt, issuerKey, { aud: `not-${AUDIENCE}` })), forbidden);
+      if (t.name !== 'nats') return;
+      // NATS, the other ways a NestJS client may try: the client option `headers`, which NestJS
+      // adds to every message, is a header too; NestJS 12's packet metadata is not (it goes
+      // inside the JSON body, where no server looks).
+      const bearer = `Bearer ${signToken(jwt, issuerKey)}`;
+      const withOption = ms.ClientProxyFactory.create({
+        ...t.client,
+        options: { ...t.client.options, headers: { authorization: bearer } },
+      });
+      try {
+        expectValue('a valid token in the client option `headers`', await outcome(withOption.send(route, 0)), { sub: SUBJECT, impl: serverImpl });
+      } finally {
+        await withOption.close();
+      }
+      if (!c.setOnDispatchHook) return; // NestJS 11: no packet metadata
+      c.setOnDispatchHook((packet) => {
+        packet.metadata = { authorization: bearer };
+      });
+      expectError('a valid token as packet metadata, on NATS', await outcome(c.send(route, 0)), forbidden);
     },
     async ctx(c) {
       // `impl` names the server that answered: a stray server of another run on the same broker
@@ -834,6 +918,8 @@ if (isEntry) {
     await import('@nestjs/microservices'),
     await import('rxjs'),
     await import('@nats-io/transport-node'),
+    'nest12',
+    await import('jsonwebtoken'),
   );
   await runMain(libs);
 }

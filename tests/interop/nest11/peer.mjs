@@ -16,5 +16,6 @@ await runMain(
     await import('rxjs'),
     await import('nats'),
     'nest11',
+    await import('jsonwebtoken'),
   ),
 );
