@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 // Tier 2 (sans transport): guards, pipes, interceptors and exception filters at the three
@@ -544,6 +545,156 @@ TEST(enhancers_interceptors, timeout_interceptor_fails_a_slow_coroutine_handler)
   EXPECT_GE(std::chrono::steady_clock::now() - started, 30ms);  // not before the limit
   EXPECT_TRUE(cancelled);
   EXPECT_THAT(serve(d, req(R"("fast")", "0")).replies, ElementsAre(response("2")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cache interceptor
+
+std::string req_with(std::string_view pattern, std::string_view data, std::string_view metadata) {
+  return R"({"pattern":)" + std::string(pattern) + R"(,"data":)" + std::string(data) +
+         R"(,"id":"x1","metadata":)" + std::string(metadata) + "}";
+}
+
+TEST(enhancers_cache, equal_payloads_are_answered_from_the_cache_on_both_paths) {
+  int calls = 0;
+  router r;
+  r.message("price", [&calls](const json::value& v) {
+    ++calls;
+    return json::value{{"call", calls}, {"for", v}};
+  });
+  r.message("price-async", [&calls](const json::value& v) -> awaitable<json::value> {
+    ++calls;
+    co_return json::value{{"call", calls}, {"for", v}};
+  });
+  r.enhance().use_interceptor(cache_interceptor({}));
+  dispatcher d(r, logger::silent());
+  const auto first = serve(d, req(R"("price")", R"({"sku":"a","n":[1,{"x":1,"y":2}]})"));
+  EXPECT_THAT(first.replies,
+              ElementsAre(response(R"({"call":1,"for":{"sku":"a","n":[1,{"x":1,"y":2}]}})")));
+  EXPECT_TRUE(first.inline_) << "synchronous hooks keep the fast path";
+  // The same payload, members in another order: the first answer again.
+  EXPECT_THAT(serve(d, req(R"("price")", R"({"n":[1,{"y":2,"x":1}],"sku":"a"})")).replies,
+              ElementsAre(response(R"({"call":1,"for":{"sku":"a","n":[1,{"x":1,"y":2}]}})")));
+  // Another payload, another route (same interceptor): their own answers.
+  EXPECT_THAT(serve(d, req(R"("price")", R"({"sku":"b"})")).replies,
+              ElementsAre(response(R"({"call":2,"for":{"sku":"b"}})")));
+  EXPECT_THAT(serve(d, req(R"("price-async")", R"({"sku":"a"})")).replies,
+              ElementsAre(response(R"({"call":3,"for":{"sku":"a"}})")));
+  EXPECT_THAT(serve(d, req(R"("price-async")", R"({"sku":"a"})")).replies,
+              ElementsAre(response(R"({"call":3,"for":{"sku":"a"}})")));
+  EXPECT_THAT(serve(d, req(R"("price")", R"({"sku":"b"})")).replies,
+              ElementsAre(response(R"({"call":2,"for":{"sku":"b"}})")));
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(enhancers_cache, answers_expire_after_their_time_to_live) {
+  int calls = 0;
+  router r;
+  r.message("n", [&calls] { return ++calls; });
+  cache_options o;
+  o.ttl = 20ms;
+  r.enhance("n").use_interceptor(cache_interceptor(o));
+  dispatcher d(r, logger::silent());
+  EXPECT_THAT(serve(d, req(R"("n")", "0")).replies, ElementsAre(response("1")));
+  std::this_thread::sleep_for(40ms);  // past the ttl: a lower bound, safe on a slow machine
+  EXPECT_THAT(serve(d, req(R"("n")", "0")).replies, ElementsAre(response("2")));
+}
+
+TEST(enhancers_cache, the_least_recently_used_answer_goes_first_when_full) {
+  std::vector<std::string> ran;
+  router r;
+  r.message("k", [&ran](const std::string& k) {
+    ran.push_back(k);
+    return k;
+  });
+  cache_options o;
+  o.max_entries = 2;
+  o.ttl = std::chrono::hours(1);
+  r.enhance("k").use_interceptor(cache_interceptor(o));
+  dispatcher d(r, logger::silent());
+  for (const char* k : {R"("a")", R"("b")", R"("a")", R"("c")", R"("a")", R"("b")"}) {
+    EXPECT_THAT(serve(d, req(R"("k")", k)).replies, ElementsAre(response(k)));
+  }
+  // a, b run; a is a hit (now most recent); c evicts b; a is a hit; b runs again.
+  EXPECT_THAT(ran, ElementsAre("a", "b", "c", "b"));
+}
+
+TEST(enhancers_cache, errors_streams_and_events_are_not_cached) {
+  int calls = 0;
+  router r;
+  r.message("flaky", [&calls]() -> int {
+    if (++calls == 1) throw rpc_exception("try again");
+    return calls;
+  });
+  r.message("count", [&calls](int n) -> stream<int> {
+    ++calls;
+    for (int i = 1; i <= n; ++i) co_yield i;
+  });
+  int events = 0;
+  r.event("seen", [&events](int) { ++events; });
+  r.enhance().use_interceptor(cache_interceptor({}));
+  dispatcher d(r, logger::silent());
+  EXPECT_THAT(serve(d, req(R"("flaky")", "0")).replies,
+              ElementsAre(error_frame(R"({"status":"error","message":"try again"})")));
+  EXPECT_THAT(serve(d, req(R"("flaky")", "0")).replies, ElementsAre(response("2")));
+  EXPECT_THAT(serve(d, req(R"("flaky")", "0")).replies, ElementsAre(response("2")));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THAT(serve(d, req(R"("count")", "1")).replies,
+                ElementsAre(R"({"response":1,"isDisposed":true,"id":"x1"})"));
+  }
+  EXPECT_EQ(calls, 4);
+  serve(d, evt(R"("seen")", "1"));
+  serve(d, evt(R"("seen")", "1"));
+  EXPECT_EQ(events, 2);
+}
+
+TEST(enhancers_cache, chosen_headers_are_part_of_the_key) {
+  int calls = 0;
+  router r;
+  r.message("mine", [&calls](context& ctx) {
+    ++calls;
+    const std::string* tenant = ctx.headers().get("x-tenant");
+    EXPECT_TRUE(ctx.attributes().contains("roost.cache_key")) << "the key, until the way out";
+    return tenant ? *tenant : std::string("none");
+  });
+  cache_options o;
+  o.headers = {"x-tenant"};
+  r.enhance("mine").use_interceptor(cache_interceptor(o));
+  dispatcher d(r, logger::silent());
+  EXPECT_THAT(serve(d, req_with(R"("mine")", "1", R"({"x-tenant":"a"})")).replies,
+              ElementsAre(response(R"("a")")));
+  EXPECT_THAT(serve(d, req_with(R"("mine")", "1", R"({"x-tenant":"b"})")).replies,
+              ElementsAre(response(R"("b")")));
+  EXPECT_THAT(serve(d, req(R"("mine")", "1")).replies, ElementsAre(response(R"("none")")));
+  EXPECT_THAT(serve(d, req_with(R"("mine")", "1", R"({"x-tenant":"a","other":"x"})")).replies,
+              ElementsAre(response(R"("a")")));
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(enhancers_cache, interceptors_see_the_payload_on_the_way_in_only) {
+  std::vector<std::string> seen;
+  router r;
+  r.message("n", [](int x) { return x; });
+  r.enhance().use_interceptor(interceptor::hooks(
+      [&seen](context& ctx) -> std::optional<call_result> {
+        seen.push_back(ctx.guarded_data() ? json::serialize(*ctx.guarded_data()) : "null");
+        return std::nullopt;
+      },
+      [&seen](context& ctx, call_result&) {
+        seen.push_back(ctx.guarded_data() ? "after: shown" : "after: hidden");
+      }));
+  dispatcher d(r, logger::silent());
+  EXPECT_THAT(serve(d, req(R"("n")", "5")).replies, ElementsAre(response("5")));
+  EXPECT_THAT(seen, ElementsAre("5", "after: hidden"));
+}
+
+TEST(enhancers_cache, refuses_a_cache_that_keeps_nothing) {
+  cache_options o;
+  o.max_entries = 0;
+  EXPECT_THROW(cache_interceptor(o), std::invalid_argument);
+  o.max_entries = 1;
+  o.ttl = 0ms;
+  EXPECT_THROW(cache_interceptor(o), std::invalid_argument);
 }
 
 // ---------------------------------------------------------------------------------------------
