@@ -71,9 +71,8 @@ class type_constraint final : public PolyConstraint {
   }
 
  private:
-  static constexpr std::array<std::string_view, 7> names = {"array",   "boolean", "integer",
-                                                            "null",    "number",  "object",
-                                                            "string"};
+  static constexpr std::array<std::string_view, 7> names = {"array",  "boolean", "integer", "null",
+                                                            "number", "object",  "string"};
   static constexpr unsigned integer = 2, number = 4;
 
   /// The index in `names` of the value's type. A whole number counts as an integer where
