@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 
+#include <atomic>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 // json_schema on its own: what a schema accepts, what it reports (pointer, rule, value) and
@@ -245,6 +247,25 @@ TEST(json_schema, schemas_it_cannot_enforce_are_refused_when_made) {
   draft7.draft = schema_draft::draft7;
   EXPECT_THAT(refusal(R"({"$schema":"https://json-schema.org/draft/2020-12/schema"})", draft7),
               HasSubstr("another draft"));
+}
+
+// One compiled schema checked from several threads at once, as a multi-threaded service's
+// routes do (TSan looks at it in its tier).
+TEST(json_schema, checks_from_many_threads_share_one_schema) {
+  const auto s = json_schema::parse(order_schema);
+  const auto good = js(R"({"customer":"ada","items":[{"sku":"ABC-1","qty":2}]})");
+  const auto bad = js(R"({"customer":"ada","items":[{"sku":"abc","qty":2}]})");
+  std::atomic<int> right{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (s.accepts(good) && s.check(bad).size() == 1) ++right;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(right.load(), 800);
 }
 
 TEST(json_schema, boolean_schemas) {
