@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <new>
 #include <set>
 #include <stdexcept>
@@ -194,6 +195,34 @@ class format_constraint final : public PolyConstraint {
   std::string format_;
 };
 
+/// `maxLength` (`Max` true) and `minLength`, in characters (code points) of the whole string.
+template <bool Max>
+class length_constraint final : public PolyConstraint {
+ public:
+  explicit length_constraint(const Adapter& value) {
+    double d = 0;
+    value.getNumber(d);  // the review let through non-negative integers only
+    limit_ = d >= 1e18 ? std::uint64_t(1e18) : static_cast<std::uint64_t>(d);
+  }
+
+  bool validate(const Adapter& target, const std::vector<std::string>& context,
+                ValidationResults* results) const override {
+    if (!target.isString()) return true;
+    const std::string s = target.asString();
+    std::uint64_t n = 0;
+    for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // not a continuation
+    if (Max ? n <= limit_ : n >= limit_) return true;
+    report(results, context, (Max ? "maxLength " : "minLength ") + std::to_string(limit_));
+    return false;
+  }
+
+ private:
+  Constraint* cloneInto(void* where) const override { return new (where) length_constraint(*this); }
+  std::size_t sizeOf() const override { return sizeof(length_constraint); }
+
+  std::uint64_t limit_ = 0;
+};
+
 template <class C>
 class builder final : public valijson::ConstraintBuilder {
  public:
@@ -206,6 +235,16 @@ struct payload_scan {
   std::vector<std::string> refused;  // problems that stop the check before valijson runs
 };
 
+bool has_nul(const json::value& v) {
+  const json::string* s = v.if_string();
+  return s && s->find('\0') != json::string::npos;
+}
+
+/// Whether the walk has anything to look at in `v`.
+bool worth_a_look(const json::value& v) {
+  return v.is_structured() || v.is_uint64() || has_nul(v);
+}
+
 /// One walk, without recursion (a caller's own value may be deeper than any stack). The
 /// pointers of what it refuses are built only `with_paths` (a second walk, once something is
 /// refused: no string is made for a payload that passes).
@@ -217,21 +256,29 @@ payload_scan scan(const json::value& payload, const schema_options& options, boo
     std::string where;
     std::size_t depth;
   };
+  auto refuse = [&](const std::string& where, const std::string& what) {
+    if (found.refused.size() < options.max_problems) {
+      found.refused.push_back((where.empty() ? std::string() : where + ": ") + what);
+    }
+  };
   std::vector<place> todo{{&payload, std::string(), 0}};
   while (!todo.empty()) {
     place p = std::move(todo.back());
     todo.pop_back();
     if (p.v->is_uint64()) found.has_uint64 = true;
+    if (has_nul(*p.v)) {
+      // valijson's adapter reads a string up to its first NUL: what follows would go unchecked.
+      refuse(p.where,
+             "a string with a NUL character (\\u0000), which the schema check cannot read");
+    }
     if (p.v->is_structured() && p.depth == options.max_depth) {
       // valijson descends by recursion: a limit keeps it off the end of the stack.
-      found.refused.push_back((p.where.empty() ? std::string() : p.where + ": ") +
-                              "nested deeper than " + std::to_string(options.max_depth) +
-                              " levels");
-      return found;
+      refuse(p.where, "nested deeper than " + std::to_string(options.max_depth) + " levels");
+      continue;
     }
     if (const json::array* a = p.v->if_array()) {
       for (std::size_t i = 0; i < a->size(); ++i) {
-        if ((*a)[i].is_structured() || (*a)[i].is_uint64()) {
+        if (worth_a_look((*a)[i])) {
           todo.push_back({&(*a)[i], with_paths ? p.where + "/" + std::to_string(i) : std::string(),
                           p.depth + 1});
         }
@@ -239,15 +286,13 @@ payload_scan scan(const json::value& payload, const schema_options& options, boo
     } else if (const json::object* o = p.v->if_object()) {
       bool reported = false;
       for (const auto& [name, item] : *o) {
-        if (names_matter && name.size() > options.max_pattern_name_chars && !reported &&
-            found.refused.size() < options.max_problems) {
-          found.refused.push_back((p.where.empty() ? std::string() : p.where + ": ") +
-                                  "property name longer than " +
-                                  std::to_string(options.max_pattern_name_chars) +
-                                  " characters (not matched against patternProperties)");
+        if (names_matter && name.size() > options.max_pattern_name_chars && !reported) {
+          refuse(p.where, "property name longer than " +
+                              std::to_string(options.max_pattern_name_chars) +
+                              " characters (not matched against patternProperties)");
           reported = true;
         }
-        if (item.is_structured() || item.is_uint64()) {
+        if (worth_a_look(item)) {
           todo.push_back(
               {&item, with_paths ? p.where + "/" + detail::pointer_segment(name) : std::string(),
                p.depth + 1});
@@ -299,6 +344,10 @@ json_schema::json_schema(const json::value& schema, const schema_options& option
                                 new builder<pattern_constraint>);
     parser.addConstraintBuilder(std::string(detail::format_keyword),
                                 new builder<format_constraint>);
+    parser.addConstraintBuilder(std::string(detail::max_length_keyword),
+                                new builder<length_constraint<true>>);
+    parser.addConstraintBuilder(std::string(detail::min_length_keyword),
+                                new builder<length_constraint<false>>);
     const valijson::adapters::BoostJsonAdapter document(reviewed.schema);
     parser.populateSchema(document, c->schema);
   } catch (const std::exception& e) {

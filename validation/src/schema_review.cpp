@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdint>
 #include <map>
 #include <regex>
 #include <set>
@@ -130,6 +131,9 @@ class reviewer {
         if (!value.is_string()) refuse(here, "must be a string");
         check_regex(here, value.get_string());
         out.emplace(pattern_keyword, value);
+      } else if (key == "maxLength" || key == "minLength") {
+        check_count(here, value);
+        out.emplace(key == "maxLength" ? max_length_keyword : min_length_keyword, value);
       } else if (key == "format") {
         if (!value.is_string()) refuse(here, "must be a string");
         out.emplace(format_keyword, value);
@@ -281,6 +285,14 @@ class reviewer {
     } else {
       named(value);
     }
+  }
+
+  static void check_count(const std::string& where, const json::value& value) {
+    const bool whole =
+        value.is_uint64() || (value.is_int64() && value.get_int64() >= 0) ||
+        (value.is_double() && value.get_double() >= 0 &&
+         value.get_double() == static_cast<double>(static_cast<std::int64_t>(value.get_double())));
+    if (!whole) refuse(where, "must be a non-negative integer");
   }
 
   static void check_regex(const std::string& where, std::string_view pattern) {

@@ -17,6 +17,8 @@ namespace roost::validation::detail {
 inline constexpr std::string_view type_keyword = "roost:type";
 inline constexpr std::string_view pattern_keyword = "roost:pattern";
 inline constexpr std::string_view format_keyword = "roost:format";
+inline constexpr std::string_view max_length_keyword = "roost:maxLength";
+inline constexpr std::string_view min_length_keyword = "roost:minLength";
 
 struct reviewed_schema {
   json::value schema;  ///< the copy for valijson, keywords renamed; `$schema` and `$id` removed

@@ -106,6 +106,14 @@ TEST(json_schema, long_values_are_cut) {
   EXPECT_EQ(p[0], "maxLength 3, got \"" + std::string(39, 'x') + "...");
 }
 
+TEST(json_schema, lengths_count_every_character) {
+  EXPECT_THAT(check(R"({"maxLength":2,"minLength":2})", R"("é😀")"), ElementsAre())
+      << "characters, not bytes";
+  EXPECT_THAT(check(R"({"minLength":3})", R"("ab")"), ElementsAre("minLength 3, got \"ab\""));
+  EXPECT_THAT(refusal(R"({"maxLength":-1})"),
+              HasSubstr("/maxLength: must be a non-negative integer"));
+}
+
 TEST(json_schema, applicators_and_other_keywords_report_in_their_own_words) {
   EXPECT_THAT(check(R"({"enum":[1,2]})", "3"), ElementsAre("enum, got 3"));
   EXPECT_THAT(check(R"({"const":"a"})", "\"b\""), ElementsAre("const, got \"b\""));
@@ -197,8 +205,20 @@ TEST(json_schema, garbage_and_large_payloads_are_checked_without_harm) {
   ASSERT_EQ(p.size(), 21u);
   EXPECT_EQ(p[0], "/customer: minLength 1, got \"\"");
   EXPECT_THAT(p[20], HasSubstr("more"));
-  EXPECT_THAT(s.check(js(R"("\u0000\u00ff\ud83d\ude00")")),
-              ElementsAre("type object, got \"\\u0000ÿ😀\""));
+  EXPECT_THAT(s.check(js(R"("\u00ff\ud83d\ude00\u0001")")),
+              ElementsAre("type object, got \"ÿ😀\\u0001\""));
+}
+
+// The check reads a string up to its first NUL (valijson's adapter does): a string holding one
+// is refused rather than half checked, "admin\u0000..." would otherwise pass an enum of "admin".
+TEST(json_schema, strings_holding_a_nul_are_refused) {
+  const auto s = json_schema::parse(R"({"properties":{"role":{"enum":["admin","user"]},
+                                                      "name":{"maxLength":3}}})");
+  EXPECT_THAT(s.check(js(R"({"role":"user\u0000; drop","name":"ab"})")),
+              ElementsAre("/role: a string with a NUL character (\\u0000), which the schema "
+                          "check cannot read"));
+  EXPECT_EQ(s.check(js(R"(["\u0000"])")).size(), 1u);
+  EXPECT_THAT(s.check(js(R"({"role":"user","name":"ab"})")), ElementsAre());
 }
 
 TEST(json_schema, nesting_is_checked_to_a_limit) {
