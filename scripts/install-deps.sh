@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev
   libicu-dev libssl-dev openssl
+  libvalijson-dev
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev clang-format-14
   libcli11-dev help2man

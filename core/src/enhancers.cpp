@@ -92,7 +92,8 @@ void enhancer_run::start_timing() const {
   if (interceptor_count() > 0) ctx.started_ = std::chrono::steady_clock::now();
 }
 
-/// Shows the payload to the guards (context::guarded_data) for as long as they run.
+/// Shows the payload (context::guarded_data) to the guards and to the interceptors on their way
+/// in, until the pipes start (hide()) or the call is over.
 class data_shown_to_guards {
  public:
   data_shown_to_guards(context& ctx, const json::value& data) : ctx_(ctx) {
@@ -100,24 +101,24 @@ class data_shown_to_guards {
   }
   data_shown_to_guards(const data_shown_to_guards&) = delete;
   data_shown_to_guards& operator=(const data_shown_to_guards&) = delete;
-  ~data_shown_to_guards() { ctx_.guarded_data_ = nullptr; }
+  ~data_shown_to_guards() { hide(); }
+  void hide() noexcept { ctx_.guarded_data_ = nullptr; }
 
  private:
   context& ctx_;
 };
 
 handler_result enhancer_run::call_sync() const {
-  {
-    const data_shown_to_guards shown(ctx, data);
-    for (const enhancers* s : scopes.scopes) {
-      for (const guard& g : s->guards_) {
-        if (!g.sync_(ctx)) throw guard_denied();
-      }
+  data_shown_to_guards shown(ctx, data);
+  for (const enhancers* s : scopes.scopes) {
+    for (const guard& g : s->guards_) {
+      if (!g.sync_(ctx)) throw guard_denied();
     }
   }
   const std::size_t n = interceptor_count();
   if (n == 0) {
     // Guards and pipes only (the common case): nothing to unwind, the result goes straight out.
+    shown.hide();
     for (const enhancers* s : scopes.scopes) {
       for (const pipe& p : s->pipes_) p.sync_(data, ctx);
     }
@@ -138,6 +139,7 @@ handler_result enhancer_run::call_sync() const {
       }
     }
     if (!result) {
+      shown.hide();
       for (const enhancers* s : scopes.scopes) {
         for (const pipe& p : s->pipes_) p.sync_(data, ctx);
       }
@@ -146,6 +148,7 @@ handler_result enhancer_run::call_sync() const {
   } catch (...) {
     failure = std::current_exception();
   }
+  shown.hide();
   // On the way out, innermost first: an `after` that throws turns the call into a failure
   // that the outer interceptors' `on_error` see, as an error thrown in an RxJS map would.
   for (std::size_t k = entered; k-- > 0;) {
@@ -165,18 +168,16 @@ handler_result enhancer_run::call_sync() const {
 }
 
 awaitable<handler_result> enhancer_run::call() const {
-  {
-    const data_shown_to_guards shown(ctx, data);
-    for (const enhancers* s : scopes.scopes) {
-      for (const guard& g : s->guards_) {
-        bool allowed = false;
-        if (g.sync_) {
-          allowed = g.sync_(ctx);
-        } else {
-          allowed = co_await g.async_(ctx);
-        }
-        if (!allowed) throw guard_denied();
+  const data_shown_to_guards shown(ctx, data);  // until from() reaches the pipes
+  for (const enhancers* s : scopes.scopes) {
+    for (const guard& g : s->guards_) {
+      bool allowed = false;
+      if (g.sync_) {
+        allowed = g.sync_(ctx);
+      } else {
+        allowed = co_await g.async_(ctx);
       }
+      if (!allowed) throw guard_denied();
     }
   }
   start_timing();
@@ -186,6 +187,7 @@ awaitable<handler_result> enhancer_run::call() const {
 
 awaitable<handler_result> enhancer_run::from(std::size_t index) const {
   if (index == interceptor_count()) {
+    ctx.guarded_data_ = nullptr;  // the pipes and the handler take the payload as an argument
     for (const enhancers* s : scopes.scopes) {
       for (const pipe& p : s->pipes_) {
         if (p.sync_) {
@@ -205,7 +207,10 @@ awaitable<handler_result> enhancer_run::from(std::size_t index) const {
   }
   if (i.before_) {
     auto answer = i.before_(ctx);
-    if (answer) co_return std::move(*answer);
+    if (answer) {
+      ctx.guarded_data_ = nullptr;  // the way out starts here
+      co_return std::move(*answer);
+    }
   }
   handler_result r;
   std::exception_ptr failure;
@@ -215,6 +220,7 @@ awaitable<handler_result> enhancer_run::from(std::size_t index) const {
     failure = std::current_exception();
   }
   if (failure) {
+    ctx.guarded_data_ = nullptr;  // failed before the pipes, maybe: the way out starts here
     if (i.on_error_) i.on_error_(ctx, failure);
     std::rethrow_exception(failure);
   }

@@ -1,10 +1,14 @@
 #include <roost/interceptors.hpp>
 
+#include "response_cache.hpp"
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
@@ -13,6 +17,8 @@ namespace roost {
 namespace {
 
 constexpr std::string_view source = "interceptor";
+// Where cache_interceptor's way in leaves the key for its way out.
+constexpr std::string_view cache_key_attribute = "roost.cache_key";
 
 std::chrono::nanoseconds elapsed(const context& ctx) {
   return std::chrono::steady_clock::now() - ctx.started();
@@ -79,6 +85,40 @@ interceptor timeout_interceptor(std::chrono::milliseconds limit) {
     if (outcome.index() == 1) throw rpc_exception(std::string("Request timed out"));
     co_return std::move(std::get<0>(outcome));
   });
+}
+
+interceptor cache_interceptor(cache_options options) {
+  if (options.ttl <= std::chrono::milliseconds::zero() || options.max_entries == 0) {
+    throw std::invalid_argument("cache_interceptor: ttl and max_entries must be above zero");
+  }
+  auto cache = std::make_shared<detail::response_cache>(options.ttl, options.max_entries);
+  auto before = [cache,
+                 headers = std::move(options.headers)](context& ctx) -> std::optional<call_result> {
+    const json::value* data = ctx.guarded_data();
+    if (!ctx.is_request() || !data) return std::nullopt;
+    std::string key = ctx.route();
+    key += '\0';
+    detail::append_canonical(key, *data);
+    for (const std::string& name : headers) {
+      const std::string* value = ctx.headers().get(name);
+      key += '\0';
+      if (value) key += "=" + *value;  // absent and empty differ
+    }
+    if (auto hit = cache->find(key)) return call_result{std::move(*hit), nullptr};
+    ctx.attributes()[cache_key_attribute] = std::move(key);
+    return std::nullopt;
+  };
+  auto after = [cache](context& ctx, call_result& result) {
+    json::object& attributes = ctx.attributes();
+    const auto it = attributes.find(cache_key_attribute);
+    if (it == attributes.end()) return;
+    if (!result.stream) cache->store(std::string(it->value().get_string()), result.value);
+    attributes.erase(it);
+  };
+  auto on_error = [](context& ctx, const std::exception_ptr&) {
+    ctx.attributes().erase(cache_key_attribute);
+  };
+  return interceptor::hooks(std::move(before), std::move(after), std::move(on_error));
 }
 
 }  // namespace roost

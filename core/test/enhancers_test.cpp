@@ -15,16 +15,20 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 // Tier 2 (sans transport): guards, pipes, interceptors and exception filters at the three
@@ -544,6 +548,204 @@ TEST(enhancers_interceptors, timeout_interceptor_fails_a_slow_coroutine_handler)
   EXPECT_GE(std::chrono::steady_clock::now() - started, 30ms);  // not before the limit
   EXPECT_TRUE(cancelled);
   EXPECT_THAT(serve(d, req(R"("fast")", "0")).replies, ElementsAre(response("2")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cache interceptor
+
+std::string req_with(std::string_view pattern, std::string_view data, std::string_view metadata) {
+  return R"({"pattern":)" + std::string(pattern) + R"(,"data":)" + std::string(data) +
+         R"(,"id":"x1","metadata":)" + std::string(metadata) + "}";
+}
+
+TEST(enhancers_cache, equal_payloads_are_answered_from_the_cache_on_both_paths) {
+  int calls = 0;
+  router r;
+  r.message("price", [&calls](const json::value& v) {
+    ++calls;
+    return json::value{{"call", calls}, {"for", v}};
+  });
+  r.message("price-async", [&calls](const json::value& v) -> awaitable<json::value> {
+    ++calls;
+    co_return json::value{{"call", calls}, {"for", v}};
+  });
+  r.enhance().use_interceptor(cache_interceptor({}));
+  dispatcher d(r, logger::silent());
+  const auto first = serve(d, req(R"("price")", R"({"sku":"a","n":[1,{"x":1,"y":2}]})"));
+  EXPECT_THAT(first.replies,
+              ElementsAre(response(R"({"call":1,"for":{"sku":"a","n":[1,{"x":1,"y":2}]}})")));
+  EXPECT_TRUE(first.inline_) << "synchronous hooks keep the fast path";
+  // The same payload, members in another order: the first answer again.
+  EXPECT_THAT(serve(d, req(R"("price")", R"({"n":[1,{"y":2,"x":1}],"sku":"a"})")).replies,
+              ElementsAre(response(R"({"call":1,"for":{"sku":"a","n":[1,{"x":1,"y":2}]}})")));
+  // Another payload, another route (same interceptor): their own answers.
+  EXPECT_THAT(serve(d, req(R"("price")", R"({"sku":"b"})")).replies,
+              ElementsAre(response(R"({"call":2,"for":{"sku":"b"}})")));
+  EXPECT_THAT(serve(d, req(R"("price-async")", R"({"sku":"a"})")).replies,
+              ElementsAre(response(R"({"call":3,"for":{"sku":"a"}})")));
+  EXPECT_THAT(serve(d, req(R"("price-async")", R"({"sku":"a"})")).replies,
+              ElementsAre(response(R"({"call":3,"for":{"sku":"a"}})")));
+  EXPECT_THAT(serve(d, req(R"("price")", R"({"sku":"b"})")).replies,
+              ElementsAre(response(R"({"call":2,"for":{"sku":"b"}})")));
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(enhancers_cache, answers_expire_after_their_time_to_live) {
+  int calls = 0;
+  router r;
+  r.message("n", [&calls] { return ++calls; });
+  cache_options o;
+  o.ttl = 20ms;
+  r.enhance("n").use_interceptor(cache_interceptor(o));
+  dispatcher d(r, logger::silent());
+  EXPECT_THAT(serve(d, req(R"("n")", "0")).replies, ElementsAre(response("1")));
+  std::this_thread::sleep_for(40ms);  // past the ttl: a lower bound, safe on a slow machine
+  EXPECT_THAT(serve(d, req(R"("n")", "0")).replies, ElementsAre(response("2")));
+}
+
+TEST(enhancers_cache, the_least_recently_used_answer_goes_first_when_full) {
+  std::vector<std::string> ran;
+  router r;
+  r.message("k", [&ran](const std::string& k) {
+    ran.push_back(k);
+    return k;
+  });
+  cache_options o;
+  o.max_entries = 2;
+  o.ttl = std::chrono::hours(1);
+  r.enhance("k").use_interceptor(cache_interceptor(o));
+  dispatcher d(r, logger::silent());
+  for (const char* k : {R"("a")", R"("b")", R"("a")", R"("c")", R"("a")", R"("b")"}) {
+    EXPECT_THAT(serve(d, req(R"("k")", k)).replies, ElementsAre(response(k)));
+  }
+  // a, b run; a is a hit (now most recent); c evicts b; a is a hit; b runs again.
+  EXPECT_THAT(ran, ElementsAre("a", "b", "c", "b"));
+}
+
+TEST(enhancers_cache, errors_streams_and_events_are_not_cached) {
+  int calls = 0;
+  router r;
+  r.message("flaky", [&calls]() -> int {
+    if (++calls == 1) throw rpc_exception("try again");
+    return calls;
+  });
+  r.message("count", [&calls](int n) -> stream<int> {
+    ++calls;
+    for (int i = 1; i <= n; ++i) co_yield i;
+  });
+  int events = 0;
+  r.event("seen", [&events](int) { ++events; });
+  r.enhance().use_interceptor(cache_interceptor({}));
+  dispatcher d(r, logger::silent());
+  EXPECT_THAT(serve(d, req(R"("flaky")", "0")).replies,
+              ElementsAre(error_frame(R"({"status":"error","message":"try again"})")));
+  EXPECT_THAT(serve(d, req(R"("flaky")", "0")).replies, ElementsAre(response("2")));
+  EXPECT_THAT(serve(d, req(R"("flaky")", "0")).replies, ElementsAre(response("2")));
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THAT(serve(d, req(R"("count")", "1")).replies,
+                ElementsAre(R"({"response":1,"isDisposed":true,"id":"x1"})"));
+  }
+  EXPECT_EQ(calls, 4);
+  serve(d, evt(R"("seen")", "1"));
+  serve(d, evt(R"("seen")", "1"));
+  EXPECT_EQ(events, 2);
+}
+
+TEST(enhancers_cache, chosen_headers_are_part_of_the_key) {
+  int calls = 0;
+  router r;
+  r.message("mine", [&calls](context& ctx) {
+    ++calls;
+    const std::string* tenant = ctx.headers().get("x-tenant");
+    EXPECT_TRUE(ctx.attributes().contains("roost.cache_key")) << "the key, until the way out";
+    return tenant ? *tenant : std::string("none");
+  });
+  cache_options o;
+  o.headers = {"x-tenant"};
+  r.enhance("mine").use_interceptor(cache_interceptor(o));
+  dispatcher d(r, logger::silent());
+  EXPECT_THAT(serve(d, req_with(R"("mine")", "1", R"({"x-tenant":"a"})")).replies,
+              ElementsAre(response(R"("a")")));
+  EXPECT_THAT(serve(d, req_with(R"("mine")", "1", R"({"x-tenant":"b"})")).replies,
+              ElementsAre(response(R"("b")")));
+  EXPECT_THAT(serve(d, req(R"("mine")", "1")).replies, ElementsAre(response(R"("none")")));
+  EXPECT_THAT(serve(d, req_with(R"("mine")", "1", R"({"x-tenant":"a","other":"x"})")).replies,
+              ElementsAre(response(R"("a")")));
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(enhancers_cache, interceptors_see_the_payload_on_the_way_in_only) {
+  std::vector<std::string> seen;
+  router r;
+  r.message("n", [](int x) { return x; });
+  r.enhance().use_interceptor(interceptor::hooks(
+      [&seen](context& ctx) -> std::optional<call_result> {
+        seen.push_back(ctx.guarded_data() ? json::serialize(*ctx.guarded_data()) : "null");
+        return std::nullopt;
+      },
+      [&seen](context& ctx, call_result&) {
+        seen.push_back(ctx.guarded_data() ? "after: shown" : "after: hidden");
+      }));
+  dispatcher d(r, logger::silent());
+  EXPECT_THAT(serve(d, req(R"("n")", "5")).replies, ElementsAre(response("5")));
+  EXPECT_THAT(seen, ElementsAre("5", "after: hidden"));
+}
+
+// Many calls at once on a service with two threads: every answer is right, whether it came from
+// the handler or from the cache (TSan checks the cache's locking here).
+TEST(enhancers_cache, concurrent_calls_share_one_cache) {
+  std::atomic<int> calls{0};
+  router r;
+  r.message("square", [&calls](int x) {
+    ++calls;
+    return x * x;
+  });
+  cache_options co;
+  co.max_entries = 4;  // fewer than the payloads: entries come and go while others read
+  co.ttl = std::chrono::hours(1);
+  r.enhance("square").use_interceptor(cache_interceptor(co));
+  microservice_options o;
+  o.threads = 2;
+  o.handle_signals = false;
+  o.log = logger::silent();
+  microservice app(r, o);
+  roost::testing::memory_broker broker;
+  app.add_transport(broker.server());
+  constexpr int n = 300;
+  int right = 0;
+  int done = 0;
+  roost::testing::run([&]() -> awaitable<void> {
+    const auto ex = co_await boost::asio::this_coro::executor;
+    co_await app.start();
+    client_proxy client(ex, broker.client());
+    for (int i = 0; i < n; ++i) {
+      boost::asio::co_spawn(
+          ex,
+          [&, i]() -> awaitable<void> {
+            const int x = i % 10;
+            const int y = co_await client.send<int>("square", x);
+            if (y == x * x) ++right;
+            ++done;
+          },
+          boost::asio::detached);
+    }
+    const bool all = co_await roost::test::wait_until([&] { return done == n; }, 20s);
+    EXPECT_TRUE(all);
+    client.close();
+    co_await app.shutdown();
+  });
+  EXPECT_EQ(right, n);
+  EXPECT_GE(calls.load(), 10);
+  EXPECT_LE(calls.load(), n);
+}
+
+TEST(enhancers_cache, refuses_a_cache_that_keeps_nothing) {
+  cache_options o;
+  o.max_entries = 0;
+  EXPECT_THROW(cache_interceptor(o), std::invalid_argument);
+  o.max_entries = 1;
+  o.ttl = 0ms;
+  EXPECT_THROW(cache_interceptor(o), std::invalid_argument);
 }
 
 // ---------------------------------------------------------------------------------------------

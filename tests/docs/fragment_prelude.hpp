@@ -11,6 +11,10 @@
 #include <roost/auth/jwt_guard.hpp>
 #include <roost/auth/jwt_verifier.hpp>
 #endif
+#if __has_include(<roost/validation/schema_pipe.hpp>)  // built with roost::validation
+#include <roost/validation/json_schema.hpp>
+#include <roost/validation/schema_pipe.hpp>
+#endif
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/describe/class.hpp>

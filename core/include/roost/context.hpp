@@ -59,8 +59,10 @@ class context {
   /// true for a request, false for an event
   bool is_request() const noexcept { return request_; }
 
-  /// The payload while the guards run (what NestJS's `switchToRpc().getData()` gives a guard);
-  /// null before and after them: pipes and handlers get the payload as their argument.
+  /// The payload as it came, while the guards run and the interceptors see the call on its way
+  /// in (what NestJS's `switchToRpc().getData()` gives them); null before, and from the pipes
+  /// on (pipes and handlers get the payload as their argument; interceptors on the way out see
+  /// the result).
   const json::value* guarded_data() const noexcept { return guarded_data_; }
 
   /// What enhancers attach to this message for its handler (a JWT guard's claims...), by name.
@@ -113,7 +115,7 @@ class context {
   mutable std::optional<json::object> metadata_;
   mutable roost::headers headers_;
   mutable bool derived_ = false;               // metadata_ or headers_ was derived from the other
-  const json::value* guarded_data_ = nullptr;  // set by enhancer_run around the guards only
+  const json::value* guarded_data_ = nullptr;  // set by enhancer_run until the pipes start
   json::object attributes_;
   bool request_ = false;
   bool failed_ = false;
