@@ -268,9 +268,10 @@ awaitable<jwt_result<json::object>> jwks_source::verify(std::string token) const
   auto self = impl_;
   auto claims = self->verifier->verify(token);
   if (claims || claims.error().code != jwt_error::unknown_key) co_return claims;
+  // Verified again whatever the refresh did: a fetch that ended just before this one was
+  // refused by the rate limit may have brought the key.
   auto refreshed = self->refresh_limited();
-  const bool fresh = co_await std::move(refreshed);
-  if (!fresh) co_return claims;
+  (void)co_await std::move(refreshed);
   co_return self->verifier->verify(token);
 }
 
@@ -291,6 +292,7 @@ namespace {
 
 struct guard_state {
   jwks_source keys;
+  std::shared_ptr<const jwt_verifier> verifier;  // keys.verifier(), which never changes
   jwt_guard_options options;
 };
 
@@ -306,12 +308,14 @@ awaitable<bool> admit_after_fetch(std::shared_ptr<const guard_state> s, context&
 }  // namespace
 
 roost::guard jwt_guard(jwks_source keys, jwt_guard_options options, unknown_key_policy policy) {
-  auto s = std::make_shared<const guard_state>(guard_state{std::move(keys), std::move(options)});
+  auto verifier = keys.verifier();
+  auto s = std::make_shared<const guard_state>(
+      guard_state{std::move(keys), std::move(verifier), std::move(options)});
   if (policy == unknown_key_policy::refuse_and_refresh) {
     return roost::guard([s](context& ctx) {
       const auto token = detail::guard_token(ctx, s->options);
       if (!token) return false;
-      auto claims = s->keys.verifier()->verify(*token);
+      auto claims = s->verifier->verify(*token);
       if (!claims && claims.error().code == jwt_error::unknown_key) s->keys.refresh_soon();
       return detail::guard_admit(ctx, s->options, std::move(claims));
     });
