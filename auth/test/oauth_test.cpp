@@ -29,6 +29,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -207,32 +208,33 @@ TEST(client_credentials, concurrent_callers_share_one_request) {
   provider.hold_tokens();
   client_credentials creds(credentials_for(provider));
   constexpr int callers = 8;
+  std::mutex m;
   std::vector<std::string> tokens;
+  std::atomic<int> done{0};
+  // Two threads: the callers resume on either.
   roost::testing::run(
       [&]() -> awaitable<void> {
         auto ex = co_await asio::this_coro::executor;
-        int done = 0;
-        asio::steady_timer all_done(ex, std::chrono::steady_clock::time_point::max());
+        auto pause = [ex]() -> awaitable<void> {
+          asio::steady_timer t(ex, 10ms);
+          co_await t.async_wait(asio::use_awaitable);
+        };
         for (int i = 0; i < callers; ++i) {
           asio::co_spawn(
               ex,
               [&]() -> awaitable<void> {
-                tokens.push_back(co_await creds.token());
-                if (++done == callers) all_done.cancel();
+                std::string t = co_await creds.token();
+                std::lock_guard lock(m);
+                tokens.push_back(std::move(t));
+                ++done;
               },
               asio::detached);
         }
         // Every caller is waiting before the provider answers.
-        while (provider.count("/token") == 0) {
-          asio::steady_timer t(ex, 10ms);
-          co_await t.async_wait(asio::use_awaitable);
-        }
-        for (int i = 0; i < 5; ++i) {
-          asio::steady_timer t(ex, 10ms);
-          co_await t.async_wait(asio::use_awaitable);
-        }
+        while (provider.count("/token") == 0) co_await pause();
+        for (int i = 0; i < 5; ++i) co_await pause();
         provider.release_tokens();
-        co_await all_done.async_wait(asio::as_tuple(asio::use_awaitable));
+        while (done < callers) co_await pause();
       },
       20s, 2);
   ASSERT_EQ(tokens.size(), static_cast<std::size_t>(callers));
