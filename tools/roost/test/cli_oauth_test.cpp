@@ -83,14 +83,15 @@ TEST(roost_cli_oauth, client_credentials_fetch_a_token_the_service_accepts) {
                       auth::jwt_algorithm::es256, "ec-1"}});
   const std::string token_url = provider.base() + "/token";
 
-  router r;
-  r.message("whoami", [](context& ctx) -> json::value {
-    const json::object* c = auth::jwt_claims(ctx);
-    return c ? json::value(c->at("sub")) : json::value(nullptr);
-  });
   roost::testing::run(
       [&]() -> awaitable<void> {
         const auto ex = co_await boost::asio::this_coro::executor;
+        // The route's guard holds the key source, which must go before its executor does.
+        router r;
+        r.message("whoami", [](context& ctx) -> json::value {
+          const json::object* c = auth::jwt_claims(ctx);
+          return c ? json::value(c->at("sub")) : json::value(nullptr);
+        });
         auth::jwt_rules rules;
         rules.algorithms = {auth::jwt_algorithm::es256};
         rules.audiences = {"orders"};
@@ -109,7 +110,8 @@ TEST(roost_cli_oauth, client_credentials_fetch_a_token_the_service_accepts) {
         mo.handle_signals = false;
         mo.log = logger::silent();
         microservice app(r, mo);
-        auto& srv = app.add_transport(tcp::server({.host = "127.0.0.1", .port = 0, .log = logger::silent()}));
+        auto& srv = app.add_transport(
+            tcp::server({.host = "127.0.0.1", .port = 0, .log = logger::silent()}));
         co_await app.start();
         const std::string url = "tcp://127.0.0.1:" + std::to_string(srv.port());
         const std::string common = "call " + url + " whoami --client-credentials " + token_url +

@@ -52,7 +52,8 @@ struct jwks_options {
 ///
 /// Thread-safe: verify, refresh and verifier may be called from any thread. Copies share one
 /// source. Destroying the last copy stops the background refresh (a fetch in progress finishes
-/// on its own).
+/// on its own). Like any Asio object, the source (and a guard or router holding a copy) must
+/// go before the execution context of its executor.
 class jwks_source {
  public:
   /// Nothing is fetched until start() or the first refresh(). `rules` are the verifier's
