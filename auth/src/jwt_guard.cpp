@@ -1,5 +1,7 @@
-#include <roost/auth/bearer_token.hpp>
 #include <roost/auth/jwt_guard.hpp>
+
+#include <roost/auth/bearer_token.hpp>
+#include <roost/auth/detail/guard_steps.hpp>
 
 #include <boost/json/string.hpp>
 
@@ -51,34 +53,43 @@ std::string where(const context& ctx) {
 
 }  // namespace
 
+namespace detail {
+
+std::optional<std::string_view> guard_token(const context& ctx, const jwt_guard_options& o) {
+  auto token = token_of(ctx, o);
+  if (!token && o.log.enabled(log_level::debug)) {
+    o.log.debug(source, "denied " + where(ctx) + ": no bearer token");
+  }
+  return token;
+}
+
+bool guard_admit(context& ctx, const jwt_guard_options& o, jwt_result<json::object> claims) {
+  if (!claims) {
+    if (o.log.enabled(log_level::warn)) {
+      o.log.warn(source, "denied " + where(ctx) + ": " + claims.error().message());
+    }
+    return false;
+  }
+  for (const std::string& scope : o.required_scopes) {
+    if (!grants(*claims, scope)) {
+      if (o.log.enabled(log_level::warn)) {
+        o.log.warn(source, "denied " + where(ctx) + ": scope '" + scope + "' not granted");
+      }
+      return false;
+    }
+  }
+  ctx.attributes()[claims_attribute] = std::move(*claims);
+  return true;
+}
+
+}  // namespace detail
+
 roost::guard jwt_guard(std::shared_ptr<const jwt_verifier> verifier, jwt_guard_options options) {
-  return roost::guard([verifier = std::move(verifier),
-                       options = std::move(options)](context& ctx) -> bool {
-    const auto token = token_of(ctx, options);
-    if (!token) {
-      if (options.log.enabled(log_level::debug)) {
-        options.log.debug(source, "denied " + where(ctx) + ": no bearer token");
-      }
-      return false;
-    }
-    auto claims = verifier->verify(*token);
-    if (!claims) {
-      if (options.log.enabled(log_level::warn)) {
-        options.log.warn(source, "denied " + where(ctx) + ": " + claims.error().message());
-      }
-      return false;
-    }
-    for (const std::string& scope : options.required_scopes) {
-      if (!grants(*claims, scope)) {
-        if (options.log.enabled(log_level::warn)) {
-          options.log.warn(source, "denied " + where(ctx) + ": scope '" + scope + "' not granted");
-        }
-        return false;
-      }
-    }
-    ctx.attributes()[claims_attribute] = std::move(*claims);
-    return true;
-  });
+  return roost::guard(
+      [verifier = std::move(verifier), options = std::move(options)](context& ctx) -> bool {
+        const auto token = detail::guard_token(ctx, options);
+        return token && detail::guard_admit(ctx, options, verifier->verify(*token));
+      });
 }
 
 const json::object* jwt_claims(const context& ctx) noexcept {

@@ -1,8 +1,8 @@
 #include <roost/auth/detail/base64url.hpp>
 #include <roost/auth/jwt_key.hpp>
 
+#include <roost/auth/detail/printable.hpp>
 #include "jwt_key_impl.hpp"
-#include "printable.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>

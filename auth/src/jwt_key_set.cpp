@@ -2,7 +2,7 @@
 
 #include <roost/detail/json_reader.hpp>
 
-#include "printable.hpp"
+#include <roost/auth/detail/printable.hpp>
 
 namespace roost::auth {
 

@@ -3,7 +3,7 @@
 
 #include <roost/detail/json_reader.hpp>
 
-#include "printable.hpp"
+#include <roost/auth/detail/printable.hpp>
 #include "signature.hpp"
 #include "verified_tokens.hpp"
 

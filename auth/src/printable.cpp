@@ -1,4 +1,4 @@
-#include "printable.hpp"
+#include <roost/auth/detail/printable.hpp>
 
 namespace roost::auth::detail {
 

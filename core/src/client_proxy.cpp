@@ -258,7 +258,7 @@ struct call_table final : client_listener {
 
 struct client_proxy::impl {
   impl(executor e, std::unique_ptr<client_transport> t, client_options o)
-      : ex(std::move(e)), table(new_table()), transport(std::move(t)), opts(o) {
+      : ex(std::move(e)), table(new_table()), transport(std::move(t)), opts(std::move(o)) {
     transport->set_listener(table);
   }
 
@@ -315,7 +315,7 @@ void check_pattern(const json::value& pattern) {
 
 client_proxy::client_proxy(executor ex, std::unique_ptr<client_transport> transport,
                            client_options opts)
-    : impl_(std::make_shared<impl>(std::move(ex), std::move(transport), opts)) {}
+    : impl_(std::make_shared<impl>(std::move(ex), std::move(transport), std::move(opts))) {}
 
 client_proxy::~client_proxy() {
   if (!impl_) return;
@@ -379,6 +379,10 @@ awaitable<json::value> client_proxy::send_value(json::value pattern, json::value
                                                 call_options opts) {
   check_pattern(pattern);
   auto self = impl_;  // the proxy may be destroyed while this call is suspended
+  if (self->opts.prepare) {
+    auto prepared = self->opts.prepare(opts);
+    co_await std::move(prepared);
+  }
   const std::string route = self->routes.route(pattern);
   auto [st, id] = self->table->add();
   const outbound_message m = message_of(pattern, route, data, id, opts);
@@ -408,6 +412,10 @@ roost::stream<json::value> client_proxy::stream_values(json::value pattern, json
                                                        call_options opts) {
   check_pattern(pattern);
   auto self = impl_;
+  if (self->opts.prepare) {
+    auto prepared = self->opts.prepare(opts);
+    co_await std::move(prepared);
+  }
   const std::string route = self->routes.route(pattern);
   auto [st, id] = self->table->add();
   const outbound_message m = message_of(pattern, route, data, id, opts);
@@ -429,6 +437,10 @@ roost::stream<json::value> client_proxy::stream_values(json::value pattern, json
 awaitable<void> client_proxy::emit_value(json::value pattern, json::value data, call_options opts) {
   check_pattern(pattern);
   auto self = impl_;
+  if (self->opts.prepare) {
+    auto prepared = self->opts.prepare(opts);
+    co_await std::move(prepared);
+  }
   const std::string route = self->routes.route(pattern);
   const std::string no_id;
   const outbound_message m = message_of(pattern, route, data, no_id, opts);

@@ -15,6 +15,10 @@
 #include <roost/validation/json_schema.hpp>
 #include <roost/validation/schema_pipe.hpp>
 #endif
+#if __has_include(<roost/auth/jwks_source.hpp>)  // built with roost::oauth
+#include <roost/auth/client_credentials.hpp>
+#include <roost/auth/jwks_source.hpp>
+#endif
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/describe/class.hpp>

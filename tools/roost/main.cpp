@@ -1,10 +1,14 @@
 // roost — the command-line client: call, stream, emit, listen and bench on any transport URL
 // roost speaks.
 //   roost call tcp://127.0.0.1:3000 sum '[1,2,3]'
-// Exit codes: 0 ok, 1 remote error, 2 bad arguments, 3 timeout, 4 connection failure.
+// Exit codes: 0 ok, 1 remote error, 2 bad arguments, 3 timeout, 4 connection failure, 5 no
+// token from the OAuth2 token endpoint.
 
 #include "load.hpp"
 
+#include <roost/auth/client_credentials.hpp>
+#include <roost/auth/detail/base64url.hpp>
+#include <roost/auth/oauth_error.hpp>
 #include <roost/detail/json_writer.hpp>
 #include <roost/microservice.hpp>
 #include <roost/roost.hpp>
@@ -21,6 +25,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -43,7 +48,8 @@ enum exit_code {
   remote_error = 1,
   bad_arguments = 2,
   timed_out = 3,
-  connection_failed = 4
+  connection_failed = 4,
+  no_token = 5
 };
 
 struct bad_argument : std::runtime_error {
@@ -57,36 +63,9 @@ struct common {
   std::string cacert, cert, key;
   bool insecure = false;
   std::string jwt;  // a token, or @file holding one
+  // OAuth2 client credentials: the token endpoint, the client, what to ask for
+  std::string token_url, client_id, client_secret, scope, audience, token_cacert;
 };
-
-// Base64url without padding, as JWTs use it; nullopt when `s` is not.
-std::optional<std::string> base64url_decode(std::string_view s) {
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char ch : s) {
-    int v;
-    if (ch >= 'A' && ch <= 'Z')
-      v = ch - 'A';
-    else if (ch >= 'a' && ch <= 'z')
-      v = ch - 'a' + 26;
-    else if (ch >= '0' && ch <= '9')
-      v = ch - '0' + 52;
-    else if (ch == '-')
-      v = 62;
-    else if (ch == '_')
-      v = 63;
-    else
-      return std::nullopt;
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return out;
-}
 
 // The token of --jwt (given inline or as @file), checked for the shape of a JWT: three
 // base64url parts whose first two are JSON objects. An expired `exp` is only warned about: the
@@ -108,7 +87,7 @@ std::string read_jwt(const std::string& arg) {
   const std::string_view views[2] = {std::string_view(token).substr(0, d1),
                                      std::string_view(token).substr(d1 + 1, d2 - d1 - 1)};
   for (int i = 0; i < 2; ++i) {
-    auto text = base64url_decode(views[i]);
+    auto text = roost::auth::detail::base64url_decode(views[i]);
     boost::system::error_code ec;
     if (text) parts[i] = json::parse(*text, ec);
     if (!text || ec || !parts[i].is_object()) {
@@ -177,9 +156,51 @@ std::unique_ptr<roost::client_transport> make_transport(const common& c) {
   return std::move(*t);
 }
 
+// An access token from the token endpoint of --client-credentials (RFC 6749 §4.4). The id and
+// secret come from the options or from ROOST_CLIENT_ID / ROOST_CLIENT_SECRET (which keep the
+// secret out of the process list and the shell's history).
+std::string fetch_token(const common& c) {
+  roost::auth::client_credentials_options o;
+  o.token_url = c.token_url;
+  o.client_id = c.client_id;
+  o.client_secret = c.client_secret;
+  if (o.client_id.empty()) {
+    if (const char* v = std::getenv("ROOST_CLIENT_ID")) o.client_id = v;
+  }
+  if (o.client_secret.empty()) {
+    if (const char* v = std::getenv("ROOST_CLIENT_SECRET")) o.client_secret = v;
+  }
+  if (o.client_id.empty()) {
+    throw bad_argument("--client-credentials needs --client-id (or ROOST_CLIENT_ID)");
+  }
+  o.scope = c.scope;
+  o.audience = c.audience;
+  o.http.tls.ca_file = c.token_cacert;
+  o.http.timeout = std::chrono::milliseconds(c.timeout_ms);
+  o.log = roost::logger::silent();
+  std::optional<roost::auth::client_credentials> creds;
+  try {
+    creds.emplace(std::move(o));
+  } catch (const roost::auth::oauth_error& e) {
+    throw bad_argument(std::string("--client-credentials: ") + e.what());
+  }
+  boost::asio::io_context ioc;
+  std::string token;
+  std::exception_ptr failure;
+  boost::asio::co_spawn(
+      ioc, [&]() -> roost::awaitable<void> { token = co_await creds->token(); },
+      [&](std::exception_ptr e) { failure = e; });
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+  return token;
+}
+
 roost::call_options call_options_of(const common& c) {
   roost::call_options o{.timeout = std::chrono::milliseconds(c.timeout_ms)};
-  if (!c.headers.empty() || !c.jwt.empty()) {
+  if (!c.jwt.empty() && !c.token_url.empty()) {
+    throw bad_argument("--jwt and --client-credentials cannot be used together");
+  }
+  if (!c.headers.empty() || !c.jwt.empty() || !c.token_url.empty()) {
     json::object md;
     for (const auto& h : c.headers) {
       auto eq = h.find('=');
@@ -188,6 +209,7 @@ roost::call_options call_options_of(const common& c) {
     }
     // As an HTTP client sends it, and where NestJS guards usually look for it.
     if (!c.jwt.empty()) md["authorization"] = "Bearer " + read_jwt(c.jwt);
+    if (!c.token_url.empty()) md["authorization"] = "Bearer " + fetch_token(c);
     o.metadata = std::move(md);
   }
   return o;
@@ -462,6 +484,19 @@ void add_common(CLI::App* cmd, common& c, bool with_data = true) {
   cmd->add_flag("--insecure", c.insecure, "do not verify the server's certificate");
   cmd->add_option("--jwt", c.jwt,
                   "a JWT (or @file) sent as the metadata/header authorization: Bearer <token>");
+  cmd->add_option("--client-credentials", c.token_url,
+                  "OAuth2 token endpoint (https://...): fetch an access token with the client "
+                  "credentials grant and send it as authorization: Bearer <token>");
+  cmd->add_option("--client-id", c.client_id,
+                  "OAuth2 client id (default: the environment variable ROOST_CLIENT_ID)");
+  cmd->add_option("--client-secret", c.client_secret,
+                  "OAuth2 client secret (default: the environment variable ROOST_CLIENT_SECRET, "
+                  "which keeps it out of the process list)");
+  cmd->add_option("--scope", c.scope, "OAuth2 scopes to ask for, space-separated");
+  cmd->add_option("--audience", c.audience, "OAuth2 audience to ask for (servers that take one)");
+  cmd->add_option("--token-cacert", c.token_cacert,
+                  "CA certificates (PEM) to verify the token endpoint with (default: the "
+                  "system's)");
 }
 
 }  // namespace
@@ -479,7 +514,10 @@ int main(int argc, char** argv) {
       "  echo '{\"id\":1}' | roost emit tcp://127.0.0.1:3000 order.created\n"
       "  roost listen redis://127.0.0.1:6379 order.created\n"
       "  roost bench tcp://127.0.0.1:3000 sum '[1,2,3]' --concurrency 256 --duration 10s\n"
-      "Exit codes: 0 ok, 1 remote error, 2 bad arguments, 3 timeout, 4 connection failure.");
+      "  roost call tls://host:3443 orders.place @order.json \\\n"
+      "    --client-credentials https://id.example.com/oauth/token --client-id orders-cli\n"
+      "Exit codes: 0 ok, 1 remote error, 2 bad arguments, 3 timeout, 4 connection failure,\n"
+      "5 no token from the OAuth2 token endpoint.");
 
   common call_args, stream_args, emit_args;
   auto* call = app.add_subcommand("call", "send one request and print its reply");
@@ -563,5 +601,7 @@ int main(int argc, char** argv) {
     });
   } catch (const bad_argument& e) {
     return fail(bad_arguments, e.what());
+  } catch (const roost::auth::oauth_error& e) {
+    return fail(no_token, e.what());
   }
 }

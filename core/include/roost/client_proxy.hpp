@@ -42,6 +42,11 @@ struct call_options {
 struct client_options {
   /// Timeout of calls that do not set their own; zero means none (NestJS's default).
   std::chrono::milliseconds default_timeout{0};
+  /// Runs in the calling coroutine before each call (send, stream, emit) is sent, and may change
+  /// its options: add a header such as `authorization: Bearer ...` (a token source's, e.g.
+  /// `roost::auth::client_credentials::bearer()`), set a timeout. A coroutine, as it may need
+  /// I/O (fetching a token); what it throws fails the call. Empty: nothing runs.
+  std::function<awaitable<void>(call_options&)> prepare;
 };
 
 /// Sends requests and events to a remote service over one client transport.
