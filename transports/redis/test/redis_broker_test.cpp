@@ -1296,6 +1296,53 @@ TEST(redis_limits, a_message_too_large_is_refused_before_it_is_parsed) {
   });
 }
 
+// In the Streams mode an entry too large is answered (a request) and acknowledged: it would never
+// be served, so it does not stay pending to be claimed again and again.
+TEST(redis_limits, a_stream_entry_too_large_is_answered_and_acknowledged) {
+  const auto p = unique("bigs.");
+  const std::string group = p + "group";
+  recorded rec;
+  router r = make_router(p, rec);
+  testing::run(
+      [&]() -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto o = server_opts();
+        o.streams = streams_in(group, "a");
+        o.serving.max_message_size = 300;
+        service svc(r, std::move(o));
+        co_await svc.app.start();
+        client_options co;
+        co.connection = broker();
+        co.streams.enabled = true;
+        co.log = logger::silent();
+        client_proxy c(ex, redis::client(std::move(co)));
+        const json::value echo = J(p + "echo"), note = J(p + "note"), big(std::string(400, 'x'));
+        const std::string refused = co_await error_of(c, echo, big);
+        EXPECT_EQ(refused.rfind("Message too large: ", 0), 0u) << refused;
+        co_await c.emit(note, big);
+        co_await c.emit(note, std::string("small"));
+        const bool one = co_await eventually([&] { return rec.size() == 1; });
+        EXPECT_TRUE(one);
+        auto raw = co_await raw_redis::open(broker());
+        // Every entry acknowledged: nothing pending in the group (XACKs are sent without
+        // waiting, so poll).
+        const auto count = [](const detail::reply_ptr& r) {
+          return r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? r->element[0]->integer : -1;
+        };
+        long long left = -1;
+        for (int i = 0; i < 500 && left != 0; ++i) {
+          auto echo_pending = co_await raw.call("XPENDING", p + "echo", group);
+          auto note_pending = co_await raw.call("XPENDING", p + "note", group);
+          const long long a = count(echo_pending), b = count(note_pending);
+          left = a < 0 || b < 0 ? -1 : a + b;
+          if (left != 0) co_await pause_for(10ms);
+        }
+        EXPECT_EQ(left, 0);
+        co_await svc.app.shutdown();
+      },
+      40s, 2);
+}
+
 TEST(redis_limits, read_from_the_url) {
   auto u = url::parse("redis://127.0.0.1:6379?maxMessageSize=1000&maxInFlight=5");
   ASSERT_TRUE(u);
