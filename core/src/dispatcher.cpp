@@ -117,7 +117,7 @@ dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_v
   const router::entry* e = state_->routes.find(r);
   plan p(state_.get(), e, std::move(r));
   p.request = packet.id.has_value() && answerable;
-  if (gauge) {
+  if (gauge && gauge->counts()) [[unlikely]] {
     const auto& l = gauge->limits();
     if (l.max_in_flight != 0 && p.ahead_ >= l.max_in_flight) {
       p.refused_ = plan::refusal::service;

@@ -107,7 +107,7 @@ class dispatcher {
     detail::flight_gauge* gauge = nullptr;
     if constexpr (requires { origin.gauge(); }) gauge = &origin.gauge();
     plan p = prepare(packet, route, answerable<Origin>(), immediate<Origin>(), gauge);
-    serve_planned(ex, p, packet, std::move(origin));
+    serve_planned(ex, p, packet, origin);
   }
 
   /// Answers a message the transport did not decode because it is larger than its
@@ -123,7 +123,7 @@ class dispatcher {
     if constexpr (requires { origin.gauge(); }) limit = origin.gauge().limits().max_message_size;
     plan p = prepare_too_large(packet, route, answerable<Origin>(), immediate<Origin>(),
                                text.size(), limit);
-    serve_planned(ex, p, packet, std::move(origin));
+    serve_planned(ex, p, packet, origin);
   }
 
   /// Serves one packet with a context the caller built, from a coroutine of its own (tests,
@@ -204,8 +204,11 @@ class dispatcher {
     }
   }
 
+  // Inlined into serve(), as it was before refuse_too_large() shared it: as a call, it cost
+  // every message the origin's move and a frame (docs/benchmarks.md, "Limits").
   template <class Executor, class Origin>
-  void serve_planned(const Executor& ex, plan& p, inbound_packet& packet, Origin origin) {
+  [[gnu::always_inline]] inline void serve_planned(const Executor& ex, plan& p,
+                                                   inbound_packet& packet, Origin& origin) {
     if (p.synchronous) {
       // What a handler can keep (its context's pattern and metadata; payloads are converted)
       // is copied out of the transport's scratch buffer.

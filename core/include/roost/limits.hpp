@@ -49,9 +49,12 @@ namespace detail {
 /// from any thread.
 class flight_gauge {
  public:
-  explicit flight_gauge(const roost::limits& l) noexcept : limits_(l) {}
+  explicit flight_gauge(const roost::limits& l) noexcept
+      : limits_(l), counts_(l.max_in_flight != 0 || l.max_in_flight_per_connection != 0) {}
 
   const roost::limits& limits() const noexcept { return limits_; }
+  /// Whether an in-flight limit is set: one test on the way of every message.
+  bool counts() const noexcept { return counts_; }
   /// Whether a message of `size` bytes goes over max_message_size.
   bool too_large(std::size_t size) const noexcept {
     return limits_.max_message_size != 0 && size > limits_.max_message_size;
@@ -72,6 +75,7 @@ class flight_gauge {
 
  private:
   const roost::limits limits_;
+  const bool counts_;
   std::atomic<std::size_t> running_{0};
 };
 
