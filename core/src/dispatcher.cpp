@@ -22,6 +22,10 @@ json::value internal_error() {
   return json::object{{"status", "error"}, {"message", "Internal server error"}};
 }
 
+json::value error_with(std::string_view message) {
+  return json::object{{"status", "error"}, {"message", message}};
+}
+
 }  // namespace
 
 awaitable<void> immediate_reply_sink::send(reply_packet reply, const json::value& id) {
@@ -51,6 +55,9 @@ struct dispatcher_state {
   awaitable<void> serve_event(const router::entry* e, inbound_packet& p, context& ctx) const;
   awaitable<void> send_result(handler_result r, reply_sink& sink, const json::value& id) const;
   void log_no_event_handler(const context& ctx) const;
+  /// The error a refused message gets (roost/limits.hpp); an event's is logged here, and
+  /// settled when acknowledgeable.
+  json::value refuse(const dispatcher::plan& p, context& ctx) const;
 
   const router& routes;
   logger log;
@@ -79,9 +86,10 @@ enhancers& dispatcher::enhance() noexcept {
 }
 
 dispatcher::plan::plan(dispatcher_state* s, const router::entry* e, std::string route)
-    : state_(s), entry_(e), route_(std::move(route)) {
-  state_->in_flight.fetch_add(1, std::memory_order_relaxed);
-}
+    : state_(s),
+      entry_(e),
+      route_(std::move(route)),
+      ahead_(state_->in_flight.fetch_add(1, std::memory_order_relaxed)) {}
 
 dispatcher::plan::plan(plan&& o) noexcept
     : synchronous(o.synchronous),
@@ -89,19 +97,43 @@ dispatcher::plan::plan(plan&& o) noexcept
       state_(std::exchange(o.state_, nullptr)),
       entry_(o.entry_),
       route_(std::move(o.route_)),
-      enhanced_(o.enhanced_) {}
+      ahead_(o.ahead_),
+      gauge_(std::exchange(o.gauge_, nullptr)),
+      size_(o.size_),
+      limit_(o.limit_),
+      enhanced_(o.enhanced_),
+      refused_(o.refused_) {}
 
 dispatcher::plan::~plan() {
+  if (gauge_) gauge_->leave();
   if (state_) state_->in_flight.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_view route,
-                                     bool answerable, bool immediate_sink) const {
+                                     bool answerable, bool immediate_sink,
+                                     detail::flight_gauge* gauge) const {
   std::string r =
       route.empty() ? state_->routes.routes().lookup_route(packet.pattern) : std::string(route);
   const router::entry* e = state_->routes.find(r);
   plan p(state_.get(), e, std::move(r));
   p.request = packet.id.has_value() && answerable;
+  if (gauge && gauge->counts()) [[unlikely]] {
+    const auto& l = gauge->limits();
+    if (l.max_in_flight != 0 && p.ahead_ >= l.max_in_flight) {
+      p.refused_ = plan::refusal::service;
+    } else if (l.max_in_flight_per_connection != 0) {
+      if (gauge->enter()) {
+        p.gauge_ = gauge;
+      } else {
+        p.refused_ = plan::refusal::connection;
+      }
+    }
+    if (p.refused_ != plan::refusal::none) {
+      // Answered at once, when the sink allows it: nothing of the handler runs.
+      p.synchronous = !p.request || immediate_sink;
+      return p;
+    }
+  }
   p.enhanced_ = e && !state_->scopes_of(*e).empty();
   if (p.enhanced_ && !state_->scopes_of(*e).is_sync()) {
     p.synchronous = false;
@@ -118,9 +150,29 @@ dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_v
   return p;
 }
 
+dispatcher::plan dispatcher::prepare_too_large(const inbound_packet& packet, std::string_view route,
+                                               bool answerable, bool immediate_sink,
+                                               std::size_t size, std::size_t limit) const {
+  std::string r =
+      route.empty() ? state_->routes.routes().lookup_route(packet.pattern) : std::string(route);
+  plan p(state_.get(), nullptr, std::move(r));
+  p.request = packet.id.has_value() && answerable;
+  p.refused_ = plan::refusal::too_large;
+  p.size_ = size;
+  p.limit_ = limit;
+  p.synchronous = !p.request || immediate_sink;
+  return p;
+}
+
 void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_sink* sink) const {
   ctx.route_ = std::move(p.route_);
   ctx.request_ = p.request;
+  if (p.refused_ != plan::refusal::none) [[unlikely]] {
+    auto err = state_->refuse(p, ctx);
+    if (p.request) sink->send_now(reply_packet::error(std::move(err)), *packet.id);
+    ctx.finish();
+    return;
+  }
   const router::entry* e = p.entry_;
   if (p.request) {
     const json::value& id = *packet.id;
@@ -183,6 +235,15 @@ awaitable<void> dispatcher::run(plan p, inbound_packet& packet, context& ctx,
                                 reply_sink* sink) const {
   ctx.route_ = p.route_;
   ctx.request_ = p.request;
+  if (p.refused_ != plan::refusal::none) {
+    auto err = state_->refuse(p, ctx);
+    if (p.request) {
+      reply_packet reply = reply_packet::error(std::move(err));
+      co_await sink->send(std::move(reply), *packet.id);
+    }
+    ctx.finish();
+    co_return;
+  }
   if (p.request) {
     co_await state_->serve_request(p.entry_, packet, ctx, *sink);
   } else {
@@ -221,6 +282,33 @@ void dispatcher_state::log_no_event_handler(const context& ctx) const {
   log.error(source,
             "There is no matching event handler defined in the remote service. Event pattern: " +
                 ctx.route());
+}
+
+json::value dispatcher_state::refuse(const dispatcher::plan& p, context& ctx) const {
+  using refusal = dispatcher::plan::refusal;
+  std::string message;
+  if (p.refused_ == refusal::too_large) {
+    message = "Message too large: " + std::to_string(p.size_) + " bytes, the limit is " +
+              std::to_string(p.limit_);
+    // A peer sending such messages is worth knowing about, request or event.
+    log.warn(source, std::string(ctx.is_request() ? "request" : "event") + " to \"" + ctx.route() +
+                         "\" refused: " + message);
+  } else {
+    message = p.refused_ == refusal::service ? too_many_in_flight_message
+                                             : too_many_on_connection_message;
+    // The peer of a request is told; no one is told of an event.
+    if (!ctx.is_request()) {
+      log.warn(source, "event \"" + ctx.route() + "\" dropped: " + message);
+    } else if (log.enabled(log_level::debug)) {
+      log.debug(source, "request to \"" + ctx.route() + "\" refused: " + message);
+    }
+  }
+  if (!ctx.is_request() && ctx.acknowledgeable() && !ctx.settled()) {
+    // An event refused for the load comes back later, when there is room; one too large never
+    // would be served, so it is let go.
+    ctx.settle(p.refused_ == refusal::too_large ? settlement::drop : settlement::redeliver);
+  }
+  return error_with(message);
 }
 
 json::value dispatcher_state::filtered_error(std::exception_ptr ep, context& ctx,

@@ -256,7 +256,95 @@ bool decode_plain_reply(std::string_view text, inbound_reply& r) {
   return scan_plain_object<reply_member::other>(text, key, value, seen);
 }
 
+// Advances `at` past the JSON value at `text[at]` without reading it: strings by their quotes
+// (escapes skipped), objects and arrays by their brackets, a scalar up to the next delimiter.
+// Nothing is checked beyond that; false when the text ends first.
+bool skip_value(std::string_view text, std::size_t& at) {
+  const std::size_t n = text.size();
+  std::size_t depth = 0;
+  do {
+    if (at >= n) return false;
+    const char c = text[at];
+    if (c == '"') {
+      for (++at; at < n && text[at] != '"'; ++at) {
+        if (text[at] == '\\') ++at;
+      }
+      if (at >= n) return false;
+      ++at;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      ++at;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) return false;
+      --depth;
+      ++at;
+    } else if (depth == 0) {
+      while (at < n && text[at] != ',' && text[at] != '}' && text[at] != ']' &&
+             !is_json_space(text[at])) {
+        ++at;
+      }
+      return true;
+    } else {
+      ++at;
+    }
+  } while (depth > 0);
+  return true;
+}
+
+// A value found by peek_inbound, parsed alone when it is short enough.
+std::optional<json::value> short_value(std::string_view text) {
+  constexpr std::size_t longest = 4096;
+  if (text.size() > longest) return std::nullopt;
+  json::error_code ec;
+  json::value v = detail::parse_json(text, ec, {}, packet_parse_options());
+  if (ec) return std::nullopt;
+  return v;
+}
+
 }  // namespace
+
+inbound_packet peek_inbound(std::string_view text, const json::value& channel) {
+  inbound_packet p;
+  std::optional<std::string_view> pattern, id;
+  bool data = false;
+  std::size_t at = 0;
+  const auto skip_space = [&] {
+    while (at < text.size() && is_json_space(text[at])) ++at;
+  };
+  skip_space();
+  if (at < text.size() && text[at] == '{') {
+    ++at;
+    for (;;) {
+      skip_space();
+      const std::size_t key_at = at;
+      if (at >= text.size() || text[at] != '"' || !skip_value(text, at)) break;
+      const std::string_view key = text.substr(key_at, at - key_at);
+      skip_space();
+      if (at >= text.size() || text[at] != ':') break;
+      ++at;
+      skip_space();
+      const std::size_t value_at = at;
+      if (!skip_value(text, at)) break;
+      // The last of repeated members counts, as JSON.parse keeps it.
+      if (key == "\"pattern\"") pattern = text.substr(value_at, at - value_at);
+      if (key == "\"id\"") id = text.substr(value_at, at - value_at);
+      if (key == "\"data\"") data = true;
+      skip_space();
+      if (at >= text.size() || text[at] != ',') break;
+      ++at;
+    }
+  }
+  // As inbound_from_value decides: neither member makes it an external message.
+  if (!pattern && !data) {
+    p.pattern = channel;
+    return p;
+  }
+  if (pattern) {
+    if (auto v = short_value(*pattern)) p.pattern = std::move(*v);
+  }
+  if (id) p.id = short_value(*id);
+  return p;
+}
 
 inbound_packet inbound_from_value(json::value doc, const json::value& channel) {
   // The members share the document's storage, so moving them out does not copy.

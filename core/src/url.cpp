@@ -174,4 +174,19 @@ void url::param_tls(bool on, std::optional<tls_options>& out) const {
   out = std::move(t);
 }
 
+bool url::param_limits(limits& out) const {
+  std::uint64_t size = out.max_message_size, per_connection = out.max_in_flight_per_connection,
+                in_flight = out.max_in_flight, connections = out.max_connections;
+  if (!param_number("maxMessageSize", size) ||
+      !param_number("maxInFlightPerConnection", per_connection) ||
+      !param_number("maxInFlight", in_flight) || !param_number("maxConnections", connections)) {
+    return false;
+  }
+  out.max_message_size = size;
+  out.max_in_flight_per_connection = per_connection;
+  out.max_in_flight = in_flight;
+  out.max_connections = connections;
+  return true;
+}
+
 }  // namespace roost

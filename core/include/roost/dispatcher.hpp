@@ -4,6 +4,7 @@
 #include <roost/awaitable.hpp>
 #include <roost/context.hpp>
 #include <roost/enhancers.hpp>
+#include <roost/limits.hpp>
 #include <roost/log.hpp>
 #include <roost/packet.hpp>
 #include <roost/router.hpp>
@@ -64,8 +65,12 @@ struct dispatcher_state;
 ///   my::context make_context(json::value pattern, std::optional<json::object> metadata);
 ///   my_reply_sink make_sink();  // optional: without it, every message is an event
 ///   void retain();              // optional
+///   detail::flight_gauge& gauge();  // optional: the connection's limits (roost/limits.hpp)
 /// };
 /// \endcode
+///
+/// The gauge, when there is one, must live as long as the origin keeps the connection (it is
+/// a member of the connection, or of the server a broker transport's origin holds).
 template <class O>
 concept inbound_origin = std::movable<O> &&
     requires(O& o, json::value pattern, std::optional<json::object> metadata) {
@@ -99,32 +104,26 @@ class dispatcher {
   template <class Executor, inbound_origin Origin>
   void serve(const Executor& ex, inbound_packet& packet, Origin origin,
              std::string_view route = {}) {
-    constexpr bool answerable = requires {
-      origin.make_sink();
-    };
-    bool immediate = false;
-    if constexpr (answerable) {
-      immediate = std::derived_from<decltype(origin.make_sink()), immediate_reply_sink>;
-    }
-    plan p = prepare(packet, route, answerable, immediate);
-    if (p.synchronous) {
-      // What a handler can keep (its context's pattern and metadata; payloads are converted)
-      // is copied out of the transport's scratch buffer.
-      auto ctx = origin.make_context(take_pattern(packet), metadata_copy(packet));
-      if constexpr (answerable) {
-        if (p.request) {
-          auto sink = origin.make_sink();
-          serve_now(p, packet, ctx, &sink);
-          return;
-        }
-      }
-      serve_now(p, packet, ctx, nullptr);
-      return;
-    }
-    if constexpr (requires { origin.retain(); }) origin.retain();
-    boost::asio::co_spawn(ex,
-                          serve_later(*this, std::move(p), take_packet(packet), std::move(origin)),
-                          boost::asio::detached);
+    detail::flight_gauge* gauge = nullptr;
+    if constexpr (requires { origin.gauge(); }) gauge = &origin.gauge();
+    plan p = prepare(packet, route, answerable<Origin>(), immediate<Origin>(), gauge);
+    serve_planned(ex, p, packet, origin);
+  }
+
+  /// Answers a message the transport did not decode because it is larger than its
+  /// connection's `max_message_size` (`origin.gauge().too_large(text.size())`): a request
+  /// (its id found by peek_inbound(), which does not parse the message) gets the error
+  /// "Message too large", an event is dropped with a warning (an acknowledgeable one is
+  /// dropped with the broker: it would never be served). Never throws.
+  template <class Executor, inbound_origin Origin>
+  void refuse_too_large(const Executor& ex, std::string_view text, const json::value& channel,
+                        Origin origin, std::string_view route = {}) {
+    auto packet = peek_inbound(text, channel);
+    std::size_t limit = 0;
+    if constexpr (requires { origin.gauge(); }) limit = origin.gauge().limits().max_message_size;
+    plan p = prepare_too_large(packet, route, answerable<Origin>(), immediate<Origin>(),
+                               text.size(), limit);
+    serve_planned(ex, p, packet, origin);
   }
 
   /// Serves one packet with a context the caller built, from a coroutine of its own (tests,
@@ -163,21 +162,73 @@ class dispatcher {
 
    private:
     friend class dispatcher;
+    friend struct detail::dispatcher_state;
+    // Why a message is answered with an error instead of being served (roost/limits.hpp).
+    enum class refusal : unsigned char { none, too_large, service, connection };
     plan(detail::dispatcher_state* s, const router::entry* e, std::string route);
     detail::dispatcher_state* state_;
     const router::entry* entry_;
     std::string route_;
-    bool enhanced_ = false;  // some scope of the route has enhancers
+    std::size_t ahead_ = 0;                  // messages of the service in flight before this one
+    detail::flight_gauge* gauge_ = nullptr;  // counted in, when it has a per-connection limit
+    std::size_t size_ = 0, limit_ = 0;       // of a message refused for its size
+    bool enhanced_ = false;                  // some scope of the route has enhancers
+    refusal refused_ = refusal::none;
   };
 
-  /// The parts of serve(), for transports that cannot use it as it is.
+  /// The parts of serve(), for transports that cannot use it as it is. With a `gauge` (the
+  /// connection's, roost/limits.hpp), a message over its in-flight limits is planned as a
+  /// refusal, which serve_now() or run() answer with the error.
   plan prepare(const inbound_packet& packet, std::string_view route, bool answerable,
-               bool immediate_sink) const;
+               bool immediate_sink, detail::flight_gauge* gauge = nullptr) const;
+  /// The plan of refuse_too_large(): a message of `size` bytes over `limit`.
+  plan prepare_too_large(const inbound_packet& packet, std::string_view route, bool answerable,
+                         bool immediate_sink, std::size_t size, std::size_t limit) const;
   /// Serves `p` at once (p.synchronous); its route moves to `ctx`.
   void serve_now(plan& p, inbound_packet& packet, context& ctx, reply_sink* sink) const;
   awaitable<void> run(plan p, inbound_packet& packet, context& ctx, reply_sink* sink) const;
 
  private:
+  template <class Origin>
+  static constexpr bool answerable() {
+    return requires(Origin o) {
+      o.make_sink();
+    };
+  }
+  template <class Origin>
+  static constexpr bool immediate() {
+    if constexpr (answerable<Origin>()) {
+      return std::derived_from<decltype(std::declval<Origin&>().make_sink()), immediate_reply_sink>;
+    } else {
+      return false;
+    }
+  }
+
+  // Inlined into serve(), as it was before refuse_too_large() shared it: as a call, it cost
+  // every message the origin's move and a frame (docs/benchmarks.md, "Limits").
+  template <class Executor, class Origin>
+  [[gnu::always_inline]] inline void serve_planned(const Executor& ex, plan& p,
+                                                   inbound_packet& packet, Origin& origin) {
+    if (p.synchronous) {
+      // What a handler can keep (its context's pattern and metadata; payloads are converted)
+      // is copied out of the transport's scratch buffer.
+      auto ctx = origin.make_context(take_pattern(packet), metadata_copy(packet));
+      if constexpr (answerable<Origin>()) {
+        if (p.request) {
+          auto sink = origin.make_sink();
+          serve_now(p, packet, ctx, &sink);
+          return;
+        }
+      }
+      serve_now(p, packet, ctx, nullptr);
+      return;
+    }
+    if constexpr (requires { origin.retain(); }) origin.retain();
+    boost::asio::co_spawn(ex,
+                          serve_later(*this, std::move(p), take_packet(packet), std::move(origin)),
+                          boost::asio::detached);
+  }
+
   template <class Origin>
   static awaitable<void> serve_later(dispatcher d, plan p, inbound_packet packet, Origin origin) {
     auto ctx = origin.make_context(std::move(packet.pattern), std::move(packet.metadata));

@@ -63,6 +63,14 @@ boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
 /// buffer that must outlive it (served later by a coroutine).
 inbound_packet with_default_storage(const inbound_packet& p);
 
+/// The pattern and id of a message a server refuses to decode (larger than its
+/// `limits::max_message_size`): the envelope's top level is scanned, every value but these two
+/// skipped by its brackets and quotes without being parsed or checked, so the cost is one pass
+/// over the bytes and no memory. `data` stays null. Without a `pattern` member the message is
+/// an external one (`channel` its pattern, no id); a pattern or id longer than 4 KiB is left
+/// out (null pattern, no id). Never throws.
+inbound_packet peek_inbound(std::string_view json_text, const json::value& channel = nullptr);
+
 /// Same as decode_inbound for an already parsed document.
 inbound_packet inbound_from_value(json::value doc, const json::value& channel = nullptr);
 

@@ -2,6 +2,7 @@
 /// \file roost::url: transport URLs (`tcp://host:3000`, `nats://a:4222,b:4222`,
 /// `amqp://user:pass@host/?queue=orders`).
 
+#include <roost/limits.hpp>
 #include <roost/tls_options.hpp>
 
 #include <boost/system/result.hpp>
@@ -49,6 +50,11 @@ struct url {
   /// (a TLS scheme such as `tls://` or `rediss://`) or when any of them is given; leaves it
   /// unchanged otherwise.
   void param_tls(bool on, std::optional<tls_options>& out) const;
+
+  /// The limits every server reads the same way (roost/limits.hpp): `maxMessageSize`,
+  /// `maxInFlightPerConnection`, `maxInFlight`, `maxConnections`, whole decimal numbers (0: no
+  /// limit). Those given replace `out`'s; false when one is not a number.
+  bool param_limits(limits& out) const;
 };
 
 }  // namespace roost

@@ -73,7 +73,8 @@ bool common(const url& u, connection_options& o) {
 
 boost::system::result<server_options> server_options_from(const url& u) {
   server_options o;
-  if (!common(u, o) || !u.param_millis("gracePeriod", o.grace_period)) {
+  if (!common(u, o) || !u.param_millis("gracePeriod", o.grace_period) ||
+      !u.param_limits(o.serving)) {
     return make_error_code(error::invalid_argument);
   }
   o.queue = u.param("queue").value_or("");

@@ -227,9 +227,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
       return nats::context(std::move(pattern), natsMsg_GetSubject(msg.get()),
                            detail::headers_of(msg.get()), std::move(ack));
     }
+    roost::detail::flight_gauge& gauge() { return server->gauge; }
   };
 
   void serve_durable(const subscribed_route& sr, detail::msg_ptr m) {
+    if (gauge.too_large(detail::data_of(m.get()).size())) [[unlikely]] {
+      // An event, whatever it says (see below): dropped with the stream, never parsed.
+      std::shared_ptr<natsMsg> msg(m.release(), detail::msg_deleter{});
+      const std::string_view text = detail::data_of(msg.get());
+      disp->refuse_too_large(ex, text, sr.channel, durable_origin{shared_from_this(), msg},
+                             sr.route);
+      return;
+    }
     auto packet = decode_inbound(detail::data_of(m.get()), sr.channel);
     if (!packet) {
       opts.log.error(source, "The invalid received message from nats subject " +
@@ -305,6 +314,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (const char* r = natsMsg_GetReply(msg)) reply = r;
       msg = nullptr;
     }
+    roost::detail::flight_gauge& gauge() { return server->gauge; }
   };
 
   void serve_batch(std::vector<delivery>& batch) {
@@ -322,6 +332,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void serve_message(const subscribed_route& sr, natsMsg* m) {
+    if (gauge.too_large(detail::data_of(m).size())) [[unlikely]] {
+      disp->refuse_too_large(ex, detail::data_of(m), sr.channel, message_origin{this, m}, sr.route);
+      return;
+    }
     // Most messages are served before this returns: their JSON lives in a scratch buffer that
     // is dropped at once instead of being freed value by value.
     alignas(std::max_align_t) unsigned char scratch[4096];
@@ -357,6 +371,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   server_options opts;
+  roost::detail::flight_gauge gauge{opts.serving};  // the connection's
   std::optional<dispatcher> disp;
   executor ex;
   std::shared_ptr<detail::connection> conn;

@@ -29,6 +29,16 @@ TEST(nats_from_url, servers_credentials_and_queue) {
   EXPECT_FALSE(o->tls);
 }
 
+TEST(nats_from_url, server_limits) {
+  auto o = server_options_from(
+      parse("nats://h:1/?maxMessageSize=65536&maxInFlightPerConnection=32&maxInFlight=128"));
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->serving.max_message_size, 65536u);
+  EXPECT_EQ(o->serving.max_in_flight_per_connection, 32u);
+  EXPECT_EQ(o->serving.max_in_flight, 128u);
+  EXPECT_FALSE(server_options_from(parse("nats://h:1/?maxInFlight=x")));
+}
+
 TEST(nats_from_url, client_options) {
   auto o = client_options_from(
       parse("nats://h:1/?token=t0k&connectTimeout=250&maxReconnectAttempts=-1&reconnectTimeWait=50"

@@ -56,7 +56,9 @@ bool streams(const url& u, stream_options& s) {
 boost::system::result<server_options> server_options_from(const url& u) {
   server_options o;
   if (!common(u, o.connection)) return make_error_code(error::invalid_argument);
-  if (!streams(u, o.streams)) return make_error_code(error::invalid_argument);
+  if (!streams(u, o.streams) || !u.param_limits(o.serving)) {
+    return make_error_code(error::invalid_argument);
+  }
   if (auto w = u.param("wildcards")) {
     if (*w != "true" && *w != "false") return make_error_code(error::invalid_argument);
     o.wildcards = *w == "true";

@@ -275,11 +275,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
         ack(key, id);
         continue;
       }
+      json::value chan(key);
+      if (gauge.too_large(payload->size())) [[unlikely]] {
+        // Answered (or dropped) and acknowledged without being parsed: it never would be served.
+        disp->refuse_too_large(ex, *payload, chan,
+                               entry_origin{shared_from_this(), std::string(key), std::string(id)},
+                               key);
+        continue;
+      }
       {
         std::lock_guard lock(mutex);
         ++stream_in_flight;
       }
-      json::value chan(key);
       auto packet = decode_inbound(*payload, chan);
       inbound_packet p = packet ? std::move(*packet)
                                 : inbound_from_value(json::value(json::string(*payload)), chan);
@@ -313,6 +320,20 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
     self->maybe_read();
   }
+
+  // An entry refused for its size: a request is answered, and the entry acknowledged.
+  struct entry_origin {
+    std::shared_ptr<impl> server;
+    std::string key, id;
+
+    redis::context make_context(json::value, std::optional<json::object> metadata) {
+      acknowledgement ack{
+          server->opts.streams.ack,
+          [server = server, key = key, id = id](settlement s) { server->settle(key, id, {}, s); }};
+      return redis::context(json::value(key), std::move(metadata), key, id, std::move(ack));
+    }
+    channel_reply_sink make_sink() { return channel_reply_sink(server->link, key + ".reply"); }
+  };
 
   // Ack and drop: XACK. Redeliver: left pending, claimed again after claim_idle. Dead letter:
   // XADD to `<route>:dead`, then XACK (the XADD is sent first on the same connection).
@@ -401,6 +422,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
   void serve_message(std::string_view key, std::string_view channel, std::string_view payload) {
     if (!accepting.load(std::memory_order_relaxed)) return;
     json::value chan(channel);
+    if (gauge.too_large(payload.size())) [[unlikely]] {
+      disp->refuse_too_large(ex, payload, chan, message_origin{this, key, channel, nullptr, {}, {}},
+                             key);
+      return;
+    }
     auto packet = decode_inbound(payload, chan);
     inbound_packet p;
     if (packet) {
@@ -440,6 +466,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       channel_copy = channel_view;
       owner = server->shared_from_this();
     }
+    roost::detail::flight_gauge& gauge() { return server->gauge; }
   };
 
   void stop_accepting() {
@@ -465,6 +492,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   server_options opts;
   std::shared_ptr<detail::link> link;
+  roost::detail::flight_gauge gauge{opts.serving};  // the subscription connection's
   std::optional<dispatcher> disp;
   executor ex;
   std::vector<std::string> routes;

@@ -31,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -1199,6 +1200,157 @@ TEST(redis_broker_tls, client_certificate_is_required) {
     EXPECT_EQ(again, 3);
     co_await svc.app.shutdown();
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits (roost/limits.hpp): on Redis "per connection" is the server's subscription connection,
+// so the limit is the server's; the requests already running complete, and once they have the
+// server answers again.
+
+// The message of the error a call failed with ("" when it did not fail).
+awaitable<std::string> error_of(client_proxy& c, json::value pattern, json::value data) {
+  try {
+    (void)co_await c.send(std::move(pattern), std::move(data));
+  } catch (const rpc_error& e) {
+    co_return e.message();
+  }
+  co_return std::string();
+}
+
+awaitable<void> call_and_record(client_proxy& c, json::value pattern, int x,
+                                std::vector<int>& results, std::atomic<int>& done) {
+  const int v = co_await c.send<int>(std::move(pattern), x);
+  results.push_back(v);
+  ++done;
+}
+
+TEST(redis_limits, requests_over_the_in_flight_limit_get_the_error_and_the_held_ones_complete) {
+  const auto p = unique("lim.");
+  recorded rec;
+  router r = make_router(p, rec);
+  std::atomic<bool> open{false};
+  std::atomic<int> held{0};
+  r.message(J(p + "hold"), [&](int x) -> awaitable<int> {
+    ++held;
+    while (!open) co_await pause_for(2ms);
+    co_return x;
+  });
+  testing::run([&]() -> awaitable<void> {
+    auto o = server_opts();
+    o.serving.max_in_flight_per_connection = 2;
+    service svc(r, o);
+    co_await svc.app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, make_client());
+    client_proxy other(ex, make_client());
+    std::atomic<int> done{0};
+    std::vector<int> results;
+    for (int i = 1; i <= 2; ++i) {
+      asio::co_spawn(ex, call_and_record(c, J(p + "hold"), i, results, done), asio::detached);
+    }
+    const bool both_held = co_await eventually([&] { return held == 2; });
+    EXPECT_TRUE(both_held);
+    json::value sum_pattern = J(p + "sum"), one_two = json::array{1, 2};
+    const std::string refused = co_await error_of(other, sum_pattern, one_two);
+    EXPECT_EQ(refused, "Too many requests in flight on this connection");
+    open = true;
+    const bool finished = co_await eventually([&] { return done == 2; });
+    EXPECT_TRUE(finished);
+    std::sort(results.begin(), results.end());
+    EXPECT_EQ(results, (std::vector<int>{1, 2}));
+    const std::vector<double> xs{1, 2};
+    const double sum = co_await other.send<double>(J(p + "sum"), xs);
+    EXPECT_EQ(sum, 3);
+    EXPECT_EQ(svc.app.dispatcher().in_flight(), 0u);
+    co_await svc.app.shutdown();
+  });
+}
+
+TEST(redis_limits, a_message_too_large_is_refused_before_it_is_parsed) {
+  const auto p = unique("big.");
+  recorded rec;
+  router r = make_router(p, rec);
+  testing::run([&]() -> awaitable<void> {
+    auto o = server_opts();
+    o.serving.max_message_size = 300;
+    service svc(r, o);
+    co_await svc.app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, make_client());
+    const json::value echo = J(p + "echo"), note = J(p + "note"), big(std::string(400, 'x'));
+    const std::string refused = co_await error_of(c, echo, big);
+    EXPECT_EQ(refused.rfind("Message too large: ", 0), 0u) << refused;
+    EXPECT_NE(refused.find("bytes, the limit is 300"), std::string::npos) << refused;
+    // An event that large is dropped; the next one is served.
+    co_await c.emit(note, big);
+    co_await c.emit(note, std::string("small"));
+    const bool one = co_await eventually([&] { return rec.size() == 1; });
+    EXPECT_TRUE(one);
+    {
+      std::lock_guard lock(rec.mutex);
+      EXPECT_EQ(rec.events, (std::vector<std::string>{R"("small")"}));
+    }
+    const std::string echoed = co_await c.send<std::string>(echo, std::string("ok"));
+    EXPECT_EQ(echoed, "ok");
+    co_await svc.app.shutdown();
+  });
+}
+
+// In the Streams mode an entry too large is answered (a request) and acknowledged: it would never
+// be served, so it does not stay pending to be claimed again and again.
+TEST(redis_limits, a_stream_entry_too_large_is_answered_and_acknowledged) {
+  const auto p = unique("bigs.");
+  const std::string group = p + "group";
+  recorded rec;
+  router r = make_router(p, rec);
+  testing::run(
+      [&]() -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto o = server_opts();
+        o.streams = streams_in(group, "a");
+        o.serving.max_message_size = 300;
+        service svc(r, std::move(o));
+        co_await svc.app.start();
+        client_options co;
+        co.connection = broker();
+        co.streams.enabled = true;
+        co.log = logger::silent();
+        client_proxy c(ex, redis::client(std::move(co)));
+        const json::value echo = J(p + "echo"), note = J(p + "note"), big(std::string(400, 'x'));
+        const std::string refused = co_await error_of(c, echo, big);
+        EXPECT_EQ(refused.rfind("Message too large: ", 0), 0u) << refused;
+        co_await c.emit(note, big);
+        co_await c.emit(note, std::string("small"));
+        const bool one = co_await eventually([&] { return rec.size() == 1; });
+        EXPECT_TRUE(one);
+        auto raw = co_await raw_redis::open(broker());
+        // Every entry acknowledged: nothing pending in the group (XACKs are sent without
+        // waiting, so poll).
+        const auto count = [](const detail::reply_ptr& r) {
+          return r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 ? r->element[0]->integer : -1;
+        };
+        long long left = -1;
+        for (int i = 0; i < 500 && left != 0; ++i) {
+          auto echo_pending = co_await raw.call("XPENDING", p + "echo", group);
+          auto note_pending = co_await raw.call("XPENDING", p + "note", group);
+          const long long a = count(echo_pending), b = count(note_pending);
+          left = a < 0 || b < 0 ? -1 : a + b;
+          if (left != 0) co_await pause_for(10ms);
+        }
+        EXPECT_EQ(left, 0);
+        co_await svc.app.shutdown();
+      },
+      40s, 2);
+}
+
+TEST(redis_limits, read_from_the_url) {
+  auto u = url::parse("redis://127.0.0.1:6379?maxMessageSize=1000&maxInFlight=5");
+  ASSERT_TRUE(u);
+  auto o = server_options_from(*u);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->serving.max_message_size, 1000u);
+  EXPECT_EQ(o->serving.max_in_flight, 5u);
+  EXPECT_EQ(o->serving.max_in_flight_per_connection, 0u);
 }
 
 }  // namespace roost::redis::test

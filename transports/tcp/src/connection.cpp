@@ -14,13 +14,14 @@ namespace asio = boost::asio;
 using asio::use_awaitable;
 
 connection::connection(net::stream stream, strand_type strand, const limits& lim, const logger& log,
-                       std::string_view side)
+                       std::string_view side, const roost::limits& serving)
     : stream_(std::move(stream)),
       strand_(std::move(strand)),
       limits_(lim),
       log_(log),
       side_(side),
       remote_(stream_.remote()),
+      gauge_(serving),
       decoder_(frame_limits{lim.max_buffer_size}),
       outbox_(stream_, strand_,
               {lim.max_send_buffer_size, net::outbox::overflow::close, lim.send_high_water_mark}),

@@ -4,6 +4,7 @@
 
 #include <roost/tcp/detail/frame_codec.hpp>
 
+#include <roost/limits.hpp>
 #include <roost/log.hpp>
 #include <roost/net/outbox.hpp>
 #include <roost/net/stream.hpp>
@@ -29,9 +30,10 @@ class connection : public std::enable_shared_from_this<connection> {
   /// Called once on the strand when the connection is gone; `why` is empty after close().
   using close_handler = std::function<void(connection&, std::string_view why)>;
 
-  /// A connected stream (plain, or TLS with its handshake done).
+  /// A connected stream (plain, or TLS with its handshake done). `serving`: a server's limits
+  /// on what the peer sends (roost/limits.hpp), counted on this connection.
   connection(net::stream stream, strand_type strand, const limits& lim, const logger& log,
-             std::string_view side);
+             std::string_view side, const roost::limits& serving = {});
   ~connection();
 
   /// Starts the reader and writer. Set the handlers first.
@@ -53,6 +55,7 @@ class connection : public std::enable_shared_from_this<connection> {
   bool is_open() const noexcept { return outbox_.is_open(); }
   const std::string& remote() const noexcept { return remote_; }
   const strand_type& strand() const noexcept { return strand_; }
+  roost::detail::flight_gauge& gauge() noexcept { return gauge_; }
 
  private:
   boost::asio::awaitable<void> reader();
@@ -73,6 +76,7 @@ class connection : public std::enable_shared_from_this<connection> {
   logger log_;
   std::string_view side_;
   std::string remote_;
+  roost::detail::flight_gauge gauge_;
   frame_decoder decoder_;
   frame_handler on_frame_;
   close_handler on_close_;

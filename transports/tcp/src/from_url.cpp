@@ -29,7 +29,9 @@ bool common(const url& u, std::string& host, std::uint16_t& port, tcp::limits& l
 
 boost::system::result<server_options> server_options_from(const url& u) {
   server_options o;
-  if (!common(u, o.host, o.port, o.limits, o.tls)) return make_error_code(error::invalid_argument);
+  if (!common(u, o.host, o.port, o.limits, o.tls) || !u.param_limits(o.serving)) {
+    return make_error_code(error::invalid_argument);
+  }
   return o;
 }
 

@@ -59,6 +59,7 @@ struct frame_origin {
   }
   socket_reply_sink make_sink() { return socket_reply_sink(*conn); }
   void retain() { owner = conn->shared_from_this(); }
+  roost::detail::flight_gauge& gauge() { return conn->gauge(); }
 };
 
 }  // namespace
@@ -106,14 +107,44 @@ struct server::impl : std::enable_shared_from_this<impl> {
         co_await t.async_wait(asio::as_tuple(use_awaitable));
         continue;
       }
+      if (!self->take_slot(socket)) continue;
       auto strand = asio::make_strand(self->ex);
       asio::co_spawn(strand, self->open_connection(self, std::move(socket), strand),
                      asio::detached);
     }
   }
 
+  // Counts a connection just accepted against max_connections (from its accept until it
+  // closes, its TLS handshake included); beyond it, closes the socket at once.
+  bool take_slot(detail::socket_type& socket) {
+    const auto max = opts.serving.max_connections;
+    if (max == 0) return true;
+    if (open.fetch_add(1, std::memory_order_relaxed) < max) return true;
+    open.fetch_sub(1, std::memory_order_relaxed);
+    boost::system::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    opts.log.warn(source,
+                  "connection from " +
+                      (ec ? std::string("an unknown peer")
+                          : peer.address().to_string() + ":" + std::to_string(peer.port())) +
+                      " refused: " + std::to_string(max) +
+                      " connections open already (max_connections)");
+    socket.close(ec);
+    return false;
+  }
+  void release_slot() {
+    if (opts.serving.max_connections != 0) open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
   static awaitable<void> open_connection(std::shared_ptr<impl> self, detail::socket_type socket,
                                          detail::strand_type strand) {
+    // The slot take_slot() counted, given back when the connection does not open.
+    struct slot {
+      impl* server;
+      ~slot() {
+        if (server) server->release_slot();
+      }
+    } held{self.get()};
     std::shared_ptr<connection> conn;
     if (self->tls) {
       // A client that never finishes its handshake is dropped.
@@ -128,16 +159,17 @@ struct server::impl : std::enable_shared_from_this<impl> {
         co_return;
       }
       conn = std::make_shared<connection>(a.finish(), strand, self->opts.limits, self->opts.log,
-                                          source);
+                                          source, self->opts.serving);
     } else {
       conn = std::make_shared<connection>(net::stream(std::move(socket)), strand, self->opts.limits,
-                                          self->opts.log, source);
+                                          self->opts.log, source, self->opts.serving);
     }
     {
       std::lock_guard lock(self->mutex);
       if (!self->accepting) co_return;
       self->connections.insert(conn);
     }
+    held.server = nullptr;  // given back by the close handler from now on
     std::weak_ptr<impl> weak = self;
     conn->start(
         [weak](connection& c, std::string_view frame) {
@@ -145,6 +177,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         },
         [weak](connection& c, std::string_view) {
           if (auto s = weak.lock()) {
+            s->release_slot();
             std::lock_guard lock(s->mutex);
             s->connections.erase(c.shared_from_this());
           }
@@ -152,6 +185,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void on_frame(connection& c, std::string_view frame) {
+    if (c.gauge().too_large(frame.size())) [[unlikely]] {
+      // Answered without being parsed; the connection goes on (unlike maxBufferSize).
+      disp->refuse_too_large(c.strand(), frame, json::value(), frame_origin{&c, nullptr});
+      return;
+    }
     // Most packets are served before this returns: their JSON lives in a scratch buffer that
     // is dropped at once instead of being freed value by value.
     alignas(std::max_align_t) unsigned char scratch[4096];
@@ -193,6 +231,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   executor ex;
   std::optional<asio::ip::tcp::acceptor> acceptor;
   std::atomic<std::uint16_t> port{0};
+  std::atomic<std::size_t> open{0};  // connections counted against max_connections
   mutable std::mutex mutex;
   bool accepting = true;
   std::unordered_set<std::shared_ptr<connection>> connections;

@@ -161,6 +161,35 @@ TEST_F(tls, calls_over_tls) {
   });
 }
 
+// max_connections (roost/limits.hpp) counts TLS connections too; one beyond it is closed as
+// soon as it is accepted, before its handshake, and its client sees a failed connection.
+TEST_F(tls, connections_beyond_the_limit_are_refused_before_the_handshake) {
+  testing::run([&]() -> awaitable<void> {
+    server_options so = tls_server(false);
+    so.serving.max_connections = 1;
+    service svc(r, so);
+    co_await svc.app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy first(ex, tcp::client(tls_client(svc.port(), trusting())));
+    const std::string served = co_await try_sum(first);
+    EXPECT_EQ(served, "ok:6");
+    client_proxy second(ex, tcp::client(tls_client(svc.port(), trusting())));
+    const std::string refused = co_await try_sum(second);
+    EXPECT_TRUE(starts_with(refused, "connection_error:")) << refused;
+    const std::string still = co_await try_sum(first);
+    EXPECT_EQ(still, "ok:6");
+    // Once the first is gone, its place is free (the server sees the close a moment later).
+    first.close();
+    std::string later;
+    for (int attempt = 0; attempt < 200 && !starts_with(later, "ok:"); ++attempt) {
+      later = co_await try_sum(second);
+      if (!starts_with(later, "ok:")) co_await pause_for(10ms);
+    }
+    EXPECT_EQ(later, "ok:6");
+    co_await svc.app.shutdown();
+  });
+}
+
 // The same with PEM text instead of files; with no server_name the client checks the
 // certificate against the IP address it connects to (SAN IP:127.0.0.1), or against the host
 // name it was given.

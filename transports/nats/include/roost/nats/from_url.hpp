@@ -14,7 +14,9 @@ namespace roost::nats {
 /// and its seed file), `name`, `timeout`/`connectTimeout` (ms), `reconnect=false`,
 /// `maxReconnectAttempts`, `reconnectTimeWait` (ms), `inboxPrefix` (client), `gracePeriod` (ms,
 /// server), `headers.K=V` (client default headers), `jetstream=STREAM` with `durable`, `ackWait`
-/// (ms) and `maxDeliver` (server: JetStream durable consumers for events, a roost extension), and
+/// (ms) and `maxDeliver` (server: JetStream durable consumers for events, a roost extension), the
+/// serving limits `maxMessageSize`, `maxInFlightPerConnection`, `maxInFlight` (server,
+/// roost/limits.hpp), and
 /// the TLS ones `ca`, `cert`, `key`,
 /// `verify=false`, `servername` (any of them turns TLS on for `nats://` too). Returns
 /// roost::error::invalid_argument for another scheme or a bad value.

@@ -2,6 +2,7 @@
 /// \file Options of the NATS transport (NestJS `Transport.NATS`), with NestJS's defaults.
 
 #include <roost/acknowledgement.hpp>
+#include <roost/limits.hpp>
 #include <roost/log.hpp>
 #include <roost/tls_options.hpp>
 
@@ -88,6 +89,11 @@ struct server_options : connection_options {
   std::chrono::milliseconds grace_period{10'000};
   /// JetStream durable consumers for events (roost extension); none: plain subscriptions.
   std::optional<jetstream_options> jetstream;
+  /// What the server takes from its peers (roost/limits.hpp). "Per connection" is the
+  /// server's connection to NATS, which carries all its messages; `max_connections` does not
+  /// apply (the server opens one). A JetStream event refused for the load is given back
+  /// (Nak) and comes again; one too large is acknowledged and dropped.
+  roost::limits serving;
 };
 
 struct client_options : connection_options {

@@ -12,8 +12,9 @@ namespace roost::redis {
 /// NestJS's option names in the query: `retryAttempts`, `retryDelay` (ms), `wildcards=true`
 /// (servers), `connectTimeout` (ms); for TLS `ca`, `cert`, `key` (PEM files), `servername`,
 /// `verify=false`; for the Streams mode (roost extension) `streams=true`, `group`, `consumer`,
-/// `batch`, `block` (ms), `claimIdle` (ms), `maxLength`. Returns roost::error::invalid_argument
-/// for another scheme or a bad value.
+/// `batch`, `block` (ms), `claimIdle` (ms), `maxLength`; for servers the serving limits
+/// `maxMessageSize`, `maxInFlightPerConnection`, `maxInFlight` (roost/limits.hpp). Returns
+/// roost::error::invalid_argument for another scheme or a bad value.
 boost::system::result<server_options> server_options_from(const url& u);
 boost::system::result<client_options> client_options_from(const url& u);
 

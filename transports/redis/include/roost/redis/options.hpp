@@ -2,6 +2,7 @@
 /// \file Options of the Redis transport (NestJS `Transport.REDIS`), with NestJS's defaults.
 
 #include <roost/acknowledgement.hpp>
+#include <roost/limits.hpp>
 #include <roost/log.hpp>
 #include <roost/tls_options.hpp>
 
@@ -80,6 +81,12 @@ struct server_options {
   bool wildcards = false;
   /// The Streams mode (roost extension, off by default); not together with `wildcards`.
   stream_options streams;
+  /// What the server takes from its peers (roost/limits.hpp). "Per connection" is the
+  /// server's subscription connection, which carries all its messages; `max_connections` does
+  /// not apply (the server opens its own two). In the Streams mode the in-flight limits refuse
+  /// nothing: the server reads no more entries while it has `4 * streams.batch` in hand, and
+  /// the rest wait in the streams.
+  roost::limits serving;
   roost::logger log;
 };
 

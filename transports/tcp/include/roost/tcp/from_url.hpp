@@ -12,7 +12,9 @@ namespace roost::tcp {
 /// `maxBufferSize`, `incompleteMessageTimeout` (ms), `maxSendBufferSize`; for TLS `ca`, `cert`,
 /// `key` (PEM files), `servername`, and `verify=false` to skip verifying the peer (any of `ca`,
 /// `cert`, `key`, `verify` turns TLS on for `tcp://` too). A server given `ca` requires client
-/// certificates signed by it (mutual TLS). Clients also take `connectTimeout` (ms).
+/// certificates signed by it (mutual TLS). Clients also take `connectTimeout` (ms); servers the
+/// serving limits `maxMessageSize`, `maxInFlightPerConnection`, `maxInFlight`, `maxConnections`
+/// (roost/limits.hpp).
 /// Returns roost::error::invalid_argument for another scheme or a bad value.
 boost::system::result<server_options> server_options_from(const url& u);
 boost::system::result<client_options> client_options_from(const url& u);

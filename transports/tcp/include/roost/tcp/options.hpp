@@ -1,6 +1,7 @@
 #pragma once
 /// \file Options of the TCP transport (NestJS `Transport.TCP`), with NestJS's defaults.
 
+#include <roost/limits.hpp>
 #include <roost/log.hpp>
 #include <roost/tls_options.hpp>
 
@@ -34,6 +35,11 @@ struct server_options {
   std::string host = "localhost";  ///< NestJS's default; "0.0.0.0" or "::" for every interface
   std::uint16_t port = 3000;       ///< 0 picks a free port (see server::port())
   tcp::limits limits;
+  /// What the server takes from its peers: message size, requests in flight per connection
+  /// and for the service, connections (roost/limits.hpp). On TCP `limits.max_buffer_size`
+  /// still closes a connection whose frame goes over it, as NestJS does; a frame within it but
+  /// over `serving.max_message_size` (bytes) gets an error reply, and the connection stays.
+  roost::limits serving;
   std::optional<tls_options> tls;
   roost::logger log;
 };
