@@ -1,0 +1,66 @@
+#pragma once
+/// \file Options of the RabbitMQ transport (NestJS `Transport.RMQ`), with NestJS's defaults.
+
+#include <roost/acknowledgement.hpp>
+#include <roost/log.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace roost::rmq {
+
+/// The queue both sides use, and how to reach the broker; shared by the server and the client
+/// (NestJS's `urls`, `queue`, `queueOptions`, `noAssert`).
+struct connection_options {
+  std::string host = "localhost";
+  std::uint16_t port = 5672;
+  std::string user = "guest";
+  std::string password = "guest";
+  std::string vhost = "/";
+  /// The queue requests and events go to (NestJS's `queue`; its default is an empty name,
+  /// which gives a server a queue of the broker's naming that no client can address).
+  std::string queue;
+  /// `queueOptions` when asserting the queue. A queue that exists with other properties is
+  /// refused by the broker (406 PRECONDITION_FAILED), so both sides must agree; amqplib's
+  /// defaults (which NestJS's `queueOptions: {}` gets) are durable, not exclusive, not
+  /// auto-deleted.
+  bool durable = true;
+  bool exclusive = false;
+  bool auto_delete = false;
+  /// Uses the queue as it is instead of asserting it (`noAssert`).
+  bool no_assert = false;
+  /// Gives up connecting (TCP and the AMQP handshake) after this long (`connectTimeout`).
+  std::chrono::milliseconds connect_timeout{5'000};
+  roost::logger log;
+};
+
+struct server_options : connection_options {
+  /// Messages count as acknowledged when the broker sends them (`noAck`, true by default in
+  /// NestJS's code whatever its documentation says). False: each is acknowledged after its
+  /// handlers ran, by the rule of roost/acknowledgement.hpp (`ack`).
+  bool no_ack = true;
+  /// Unacknowledged messages the broker sends at most (`prefetchCount`; 0: no limit), per
+  /// consumer or, with `is_global_prefetch_count`, per channel. Only matters with no_ack false.
+  std::uint16_t prefetch_count = 0;
+  bool is_global_prefetch_count = false;
+  /// With no_ack false: how messages are settled (an event whose handler threw is requeued by
+  /// default; `dead_letter` rejects it without requeue, for the queue's dead-letter exchange).
+  ack_policy ack;
+  /// After a lost connection, the server connects again after this long, declares its queue
+  /// and consumes again, for ever.
+  std::chrono::milliseconds reconnect_time{5'000};
+};
+
+struct client_options : connection_options {
+  /// Headers sent with every request and event (NestJS's client option `headers`); a call's
+  /// own headers win over these.
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// Messages are stored by the broker (delivery mode 2) rather than kept in memory only
+  /// (`persistent`).
+  bool persistent = false;
+};
+
+}  // namespace roost::rmq
