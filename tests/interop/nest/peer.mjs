@@ -265,6 +265,8 @@ function buildAppModule({ common, ms, rx, impl, jwt }, transportName, query) {
       // NatsContext.getHeaders(): a MsgHdrs, or undefined without headers. NestJS 12's TCP and
       // Redis contexts: getMetadata(), the packet's `metadata` object.
       if (context.getHeaders) return context.getHeaders()?.get('x-trace') || null;
+      // RmqContext: the AMQP message's headers.
+      if (context.getChannelRef) return context.getMessage()?.properties?.headers?.['x-trace'] ?? null;
       return context.getMetadata?.()?.['x-trace'] ?? null;
     }
     ctx(data, context) {
@@ -569,6 +571,13 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       expectValue('sum [1,2] after the timeout', await outcome(c.send('sum', [1, 2])), 3);
     },
     async headers(c) {
+      if (t.name === 'rmq') {
+        // RabbitMQ: AMQP headers of an RmqRecord (NestJS's RmqRecordBuilder).
+        const record = new ms.RmqRecordBuilder(0).setOptions({ headers: { 'x-trace': 'abc' } }).build();
+        expectValue('headers x-trace=abc', await outcome(c.send('headers', record)), 'abc');
+        expectValue('no headers', await outcome(c.send('headers', 0)), null);
+        return;
+      }
       if (t.name !== 'nats') {
         // NestJS 12 packet metadata: the dispatch hook may set `packet.metadata`.
         if (!c.setOnDispatchHook) throw new Fail('headers: this NestJS has no packet metadata (setOnDispatchHook)');
