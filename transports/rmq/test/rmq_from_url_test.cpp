@@ -75,7 +75,7 @@ TEST(rmq_from_url, bad_values_are_refused) {
        {"tcp://h:1", "amqp://a:1,b:2", "amqp://h/a/b", "amqp://h/%2", "amqp://h/%zz",
         "amqp://h/?durable=maybe", "amqp://h/?noAck=yes", "amqp://h/?prefetchCount=-1",
         "amqp://h/?prefetchCount=65536", "amqp://h/?prefetchCount=x", "amqp://h/?connectTimeout=-5",
-        "amqp://h/?persistent=2"}) {
+        "amqp://h/?persistent=2", "amqp://h/?ca=/ca.pem", "amqp://h/?verify=false"}) {
     auto u = url::parse(text);
     ASSERT_TRUE(u) << text;
     const bool server_ok = static_cast<bool>(server_options_from(*u));

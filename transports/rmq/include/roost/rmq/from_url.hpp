@@ -13,7 +13,8 @@ namespace roost::rmq {
 /// `durable`, `exclusive`, `autoDelete` (queueOptions), `noAssert`, `connectTimeout` (ms);
 /// server: `noAck`, `prefetchCount`, `isGlobalPrefetchCount`, `reconnectTime` (ms); client:
 /// `persistent`, `headers.K=V` (default headers). Returns roost::error::invalid_argument for
-/// another scheme, several hosts, or a bad value.
+/// another scheme, several hosts, a bad value, or TLS parameters (`ca`, `cert`, `key`,
+/// `verify`, `servername`: TLS is not there yet).
 boost::system::result<server_options> server_options_from(const url& u);
 boost::system::result<client_options> client_options_from(const url& u);
 
