@@ -223,9 +223,21 @@ std::string connection::connect_and_set_up() {
   }
   amqp_set_handshake_timeout(state_, &limit);
   amqp_set_rpc_timeout(state_, &limit);
+  // The broker tells a consumer it cancelled (its queue was deleted) only to a client that
+  // says it understands; rabbitmq-c adds these to its own capabilities.
+  amqp_table_entry_t capability{};
+  capability.key = amqp_cstring_bytes("consumer_cancel_notify");
+  capability.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  capability.value.value.boolean = 1;
+  amqp_table_entry_t property{};
+  property.key = amqp_cstring_bytes("capabilities");
+  property.value.kind = AMQP_FIELD_KIND_TABLE;
+  property.value.value.table = amqp_table_t{1, &capability};
+  const amqp_table_t properties{1, &property};
   // No heartbeats yet (the docs' "not yet" list): a dead peer is noticed when writing.
-  auto login = amqp_login(state_, opts_.vhost.c_str(), 0, frame_max, 0, AMQP_SASL_METHOD_PLAIN,
-                          opts_.user.c_str(), opts_.password.c_str());
+  auto login = amqp_login_with_properties(state_, opts_.vhost.c_str(), 0, frame_max, 0, &properties,
+                                          AMQP_SASL_METHOD_PLAIN, opts_.user.c_str(),
+                                          opts_.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     return "cannot log in to " + where + " (vhost " + opts_.vhost + ") as " + opts_.user + ": " +
            reason(login);

@@ -502,5 +502,76 @@ TEST_F(rmq_broker, close_fails_pending_calls_and_the_next_call_reconnects) {
   });
 }
 
+// The broker cancels the server's consumer (its queue was deleted): the server connects again,
+// declares the queue and consumes again by itself; calls then go through.
+TEST_F(rmq_broker, the_server_comes_back_after_losing_its_consumer) {
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(r, app_opts());
+        app.add_transport(
+            rmq::server(options_from<server_options>(with_query(url, "reconnectTime=100"))));
+        co_await app.start();
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, rmq::client(options_from<client_options>(url)));
+        const std::vector<double> xs{1, 2};
+        const double before = co_await c.send<double>("sum", xs);
+        EXPECT_EQ(before, 3);
+        {
+          raw_amqp raw(base);
+          raw.remove(queue);
+        }
+        // Until the server has declared the queue again, a request goes nowhere (the default
+        // exchange drops what no queue takes): try with a short timeout until one is answered.
+        call_options o;
+        o.timeout = 300ms;
+        bool answered = false;
+        for (int attempt = 0; attempt < 30 && !answered; ++attempt) {
+          try {
+            const double after = co_await c.send<double>("sum", xs, o);
+            answered = after == 3;
+          } catch (const timeout_error&) {
+          }
+        }
+        EXPECT_TRUE(answered);
+        co_await app.shutdown();
+      },
+      30s, 2);
+}
+
+// Shutting down lets the request in flight finish: its reply still reaches the caller.
+TEST_F(rmq_broker, shutdown_answers_what_is_in_flight) {
+  testing::run(
+      [&]() -> awaitable<void> {
+        router slow;
+        std::atomic<bool> started{false};
+        slow.message("slow", [&started](int ms) -> awaitable<int> {
+          started = true;
+          auto ex = co_await asio::this_coro::executor;
+          asio::steady_timer t(ex, milliseconds(ms));
+          co_await t.async_wait(asio::use_awaitable);
+          co_return ms;
+        });
+        auto app = std::make_shared<microservice>(slow, app_opts());
+        app->add_transport(rmq::server(options_from<server_options>(url)));
+        co_await app->start();
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, rmq::client(options_from<client_options>(url)));
+        std::atomic<int> got{0};
+        asio::co_spawn(
+            ex,
+            [&]() -> awaitable<void> {
+              const int v = co_await c.send<int>("slow", 300);
+              got = v;
+            },
+            asio::detached);
+        const bool running = co_await eventually([&] { return started.load(); });
+        EXPECT_TRUE(running);
+        co_await app->shutdown();
+        const bool answered = co_await eventually([&] { return got.load() == 300; });
+        EXPECT_TRUE(answered);
+      },
+      30s, 2);
+}
+
 }  // namespace
 }  // namespace roost::rmq::test
