@@ -131,6 +131,7 @@ connection::connection(connection_options opts, setup s, connection_events event
       reconnect_(reconnect),
       reconnect_time_(reconnect_time),
       queue_(opts_.queue),
+      consumed_(opts_.queue),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
 connection::~connection() {
@@ -252,8 +253,10 @@ std::string connection::connect_and_set_up() {
     if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
       return "cannot assert queue \"" + opts_.queue + "\": " + reason(r);
     }
-    // The broker's name for a queue asked for without one.
-    queue_.assign(text_of(ok->queue));
+    // The broker's name for a queue asked for without one (a new one at each reconnection).
+    consumed_.assign(text_of(ok->queue));
+    // queue() is read by other threads once open() completed: it is written before only.
+    if (generation_.load() == 0) queue_ = consumed_;
   }
   if (setup_.consume_queue) {
     if (setup_.prefetch_count > 0) {
@@ -262,10 +265,10 @@ std::string connection::connect_and_set_up() {
         return "cannot set the prefetch count: " + reason(r);
       }
     }
-    const auto* ok = amqp_basic_consume(state_, channel, bytes_of(queue_), amqp_empty_bytes, 0,
+    const auto* ok = amqp_basic_consume(state_, channel, bytes_of(consumed_), amqp_empty_bytes, 0,
                                         setup_.no_ack, 0, amqp_empty_table);
     if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
-      return "cannot consume queue \"" + queue_ + "\": " + reason(r);
+      return "cannot consume queue \"" + consumed_ + "\": " + reason(r);
     }
     consumer_tag_.assign(text_of(ok->consumer_tag));
   }
@@ -405,7 +408,7 @@ bool connection::handle_other_frame(std::string& why) {
     }
     case AMQP_BASIC_CANCEL_METHOD:
       // The broker cancelled the consumer (its queue was deleted).
-      why = "the broker cancelled the consumer (was queue \"" + queue_ + "\" deleted?)";
+      why = "the broker cancelled the consumer (was queue \"" + consumed_ + "\" deleted?)";
       return false;
     default:
       return true;  // cancel-ok and the like

@@ -140,7 +140,8 @@ class connection {
   std::chrono::milliseconds reconnect_time_;
   amqp_connection_state_t state_ = nullptr;  // the thread's alone
   std::string consumer_tag_;                 // the thread's alone
-  std::string queue_;
+  std::string queue_;                        // as first declared; read-only once open() completed
+  std::string consumed_;  // the thread's alone: the queue as declared on this connection
   int wake_fd_ = -1;
   std::thread thread_;
   std::mutex mutex_;
