@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <any>
 #include <mutex>
 
 namespace roost::rmq {
@@ -112,21 +113,34 @@ struct client::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  // The headers of one message: the call's (its metadata: strings as they are, other values
-  // as JSON), then the client's defaults for names the call did not give.
-  roost::headers headers_for(const json::object* metadata) const {
-    roost::headers h = metadata ? roost::headers::from_metadata(*metadata) : roost::headers();
-    for (const auto& [k, v] : opts.headers) {
+  // The headers of one message: its record's, then the call's (its metadata: strings as they
+  // are, other values as JSON), then the client's defaults, each for names not given before.
+  roost::headers headers_for(const json::object* metadata, const record* rec) const {
+    roost::headers h = rec ? rec->headers : roost::headers();
+    auto add = [&h](const std::string& k, const std::string& v) {
       if (!h.contains(k)) h.add(k, v);
+    };
+    if (metadata) {
+      for (const auto& [k, v] : roost::headers::from_metadata(*metadata)) add(k, v);
     }
+    for (const auto& [k, v] : opts.headers) add(k, v);
     return h;
   }
 
   detail::outgoing message_for(const detail::connection& c, const outbound_message& m) const {
+    // NestJS's RmqRecord: a call's own properties (another type of record is ignored).
+    const record* rec = m.record ? std::any_cast<record>(m.record) : nullptr;
     detail::outgoing op;
     op.routing_key = c.queue();
-    op.delivery_mode = opts.persistent ? 2 : 1;
-    op.headers = headers_for(m.metadata);
+    const bool persistent = rec && rec->persistent ? *rec->persistent : opts.persistent;
+    op.delivery_mode = persistent ? 2 : 1;
+    op.headers = headers_for(m.metadata, rec);
+    if (rec) {
+      op.priority = rec->priority;
+      if (rec->expiration) op.expiration = std::to_string(rec->expiration->count());
+      op.message_id = rec->message_id;
+      op.content_type = rec->content_type;
+    }
     return op;
   }
 

@@ -335,6 +335,22 @@ bool connection::write_queued(std::string& why) {
           p._flags |= AMQP_BASIC_DELIVERY_MODE_FLAG;
           p.delivery_mode = *op.delivery_mode;
         }
+        if (op.priority) {
+          p._flags |= AMQP_BASIC_PRIORITY_FLAG;
+          p.priority = *op.priority;
+        }
+        if (!op.expiration.empty()) {
+          p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+          p.expiration = bytes_of(op.expiration);
+        }
+        if (!op.message_id.empty()) {
+          p._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+          p.message_id = bytes_of(op.message_id);
+        }
+        if (!op.content_type.empty()) {
+          p._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
+          p.content_type = bytes_of(op.content_type);
+        }
         if (!op.reply_to.empty()) {
           p._flags |= AMQP_BASIC_REPLY_TO_FLAG;
           p.reply_to = bytes_of(op.reply_to);

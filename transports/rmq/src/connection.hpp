@@ -67,6 +67,10 @@ struct outgoing {
   std::string correlation_id;
   roost::headers headers;
   std::optional<std::uint8_t> delivery_mode;  // 1 transient, 2 persistent; none: not sent
+  std::optional<std::uint8_t> priority;
+  std::string expiration;  // milliseconds, as text; empty: none
+  std::string message_id;
+  std::string content_type;
 };
 
 /// What to set up on each (re)connection, in this order.

@@ -63,6 +63,9 @@ message_info info_of(const amqp_envelope_t& e) {
   if (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG) m.correlation_id = text_of(p.correlation_id);
   if (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) m.message_id = text_of(p.message_id);
   if (p._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) m.content_type = text_of(p.content_type);
+  if (p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) m.delivery_mode = p.delivery_mode;
+  if (p._flags & AMQP_BASIC_PRIORITY_FLAG) m.priority = p.priority;
+  if (p._flags & AMQP_BASIC_EXPIRATION_FLAG) m.expiration = text_of(p.expiration);
   return m;
 }
 

@@ -200,6 +200,11 @@ router make_router(service_state& st) {
     o["transport"] = std::string(ctx.transport());
     o["routing_key"] = ctx.message().routing_key;
     o["has_reply_to"] = !ctx.message().reply_to.empty();
+    o["delivery_mode"] = ctx.message().delivery_mode;
+    if (ctx.message().priority) o["priority"] = ctx.message().priority;
+    if (!ctx.message().message_id.empty()) o["message_id"] = ctx.message().message_id;
+    if (!ctx.message().content_type.empty()) o["content_type"] = ctx.message().content_type;
+    if (!ctx.message().expiration.empty()) o["expiration"] = ctx.message().expiration;
     return o;
   });
   r.event("note", [&st](json::value v) {
@@ -375,8 +380,28 @@ TEST_F(rmq_broker, headers_both_ways) {
     const json::value got = co_await c.send("whoami", 0, o);
     EXPECT_EQ(got, json::parse(R"({"x-trace":"abc","n":"5","x-default":"d","transport":"rmq",)"
                                R"("routing_key":")" +
-                               queue + R"(","has_reply_to":true})"))
+                               queue + R"(","has_reply_to":true,"delivery_mode":1})"))
         << json::serialize(got);
+    // A call's own properties (NestJS's RmqRecordBuilder): its headers win over the call's and
+    // the client's.
+    call_options own;
+    own.metadata = json::object{{"x-trace", "call"}};
+    rmq::record rec;
+    rec.headers.add("x-trace", "record");
+    rec.priority = 3;
+    rec.expiration = 60s;
+    rec.message_id = "m-1";
+    rec.persistent = true;
+    rec.content_type = "application/json";
+    own.record = rec;
+    const json::value with_record = co_await c.send("whoami", 0, own);
+    EXPECT_EQ(with_record, json::parse(R"({"x-trace":"record","x-default":"d","transport":"rmq",)"
+                                       R"("routing_key":")" +
+                                       queue +
+                                       R"(","has_reply_to":true,"delivery_mode":2,"priority":3,)"
+                                       R"("message_id":"m-1","content_type":"application/json",)"
+                                       R"("expiration":"60000"})"))
+        << json::serialize(with_record);
     co_await app.shutdown();
   });
 }

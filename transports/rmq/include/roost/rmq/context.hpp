@@ -19,6 +19,9 @@ struct message_info {
   std::string correlation_id;  ///< a request's id, which its replies carry
   std::string message_id;
   std::string content_type;
+  std::uint8_t delivery_mode = 0;  ///< 2: persistent, 1: transient, 0: not given
+  std::uint8_t priority = 0;       ///< 0 when not given
+  std::string expiration;          ///< in milliseconds, as sent; empty: none
 };
 
 /// What a handler knows about a message that came over RabbitMQ. Its headers() are the

@@ -2,10 +2,12 @@
 /// \file Options of the RabbitMQ transport (NestJS `Transport.RMQ`), with NestJS's defaults.
 
 #include <roost/acknowledgement.hpp>
+#include <roost/headers.hpp>
 #include <roost/log.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +63,19 @@ struct client_options : connection_options {
   /// Messages are stored by the broker (delivery mode 2) rather than kept in memory only
   /// (`persistent`).
   bool persistent = false;
+};
+
+/// One message's own AMQP properties, NestJS's `new RmqRecordBuilder(data).setOptions({...})`:
+/// given as `call_options::record` to a call or an emit (`o.record = rmq::record{...}`).
+struct record {
+  /// AMQP headers, over the call's headers and the client's `headers` of the same names.
+  roost::headers headers;
+  std::optional<std::uint8_t> priority;  ///< `priority` (for a queue with `x-max-priority`)
+  /// `expiration`: the broker drops the message if it waits in the queue longer than this.
+  std::optional<std::chrono::milliseconds> expiration;
+  std::string message_id;          ///< `messageId`
+  std::optional<bool> persistent;  ///< `persistent`, over the client's option
+  std::string content_type;        ///< `contentType` (NestJS sends none by default)
 };
 
 }  // namespace roost::rmq
