@@ -57,6 +57,9 @@ note() {
     rmq)
       echo "Each direction on a queue of its own (\`durable=false\`), requests answered by direct reply-to."
       echo "\`headers\` travels as AMQP headers (NestJS: \`RmqRecordBuilder\`), NestJS 11 included."
+      echo "\`wildcards\`: both peers with \`wildcards=true\` (ctest \`interop_rmq_wildcards_<client>_to_<server>\`):"
+      echo "the client publishes to the exchange, the server bound every route; \`orders.*\` answers"
+      echo "\`orders.created\` and \`orders.42\` with the routing key, \`audit.*\` takes events."
       echo ;;
     tls)
       echo "Mutual TLS (NestJS's \`tlsOptions\`): a CA and a certificate made for the run; the server"

@@ -71,8 +71,13 @@ table=$transport server_query="" client_query=""
 case "$config" in
   "") ;;
   wildcards)
-    case "$transport" in redis | rediss) ;; *) echo "run-suite: wildcards is a Redis option"; exit 2 ;; esac
-    all_scenarios="wildcards" server_query="wildcards=true" ;;
+    case "$transport" in
+      redis | rediss) server_query="wildcards=true" ;;
+      # RabbitMQ: the client publishes to the exchange too (NestJS's client option).
+      rmq) ;;
+      *) echo "run-suite: wildcards is a Redis and RabbitMQ option"; exit 2 ;;
+    esac
+    all_scenarios="wildcards" ;;
   queue)
     [ "$transport" = nats ] || { echo "run-suite: queue groups are a NATS option"; exit 2; }
     [ "$(echo $servers | wc -w)" -eq 2 ] || { echo "run-suite: a queue group needs --server a+b"; exit 2; }
@@ -104,6 +109,7 @@ esac
 # cannot take its messages), not durable (it goes with the broker).
 broker_query=""
 [ "$transport" = rmq ] && broker_query="queue=interop-$client-$server-$$-$RANDOM&durable=false"
+[ "$transport" = rmq ] && [ "$config" = wildcards ] && broker_query="$broker_query&wildcards=true"
 # TLS: a throwaway CA and one certificate it signs (for 127.0.0.1, usable by a server and by a
 # client), so both peers verify each other: the server asks for the client's certificate.
 if [ "$transport" = tls ]; then

@@ -123,7 +123,8 @@ const redis = (ms, { scheme, url }) => {
 
 
 // amqp://[user:password@]host[:port][/vhost][?queue=Q&durable=false&noAck=false&prefetchCount=N
-// &noAssert=true&persistent=true]: the same URL roost reads (NestJS's option names, queueOptions
+// &noAssert=true&persistent=true&wildcards=true&exchange=E&exchangeType=T&routingKey=K]: the same
+// URL roost reads (NestJS's option names, queueOptions
 // flattened), mapped onto NestJS's RMQ options.
 const rmq = (ms, { url }) => {
   const q = url.searchParams;
@@ -137,6 +138,8 @@ const rmq = (ms, { url }) => {
   if (q.has('autoDelete')) queueOptions.autoDelete = flag('autoDelete');
   options.queueOptions = queueOptions;
   if (q.has('noAssert')) options.noAssert = flag('noAssert');
+  if (q.has('wildcards')) options.wildcards = flag('wildcards');
+  for (const k of ['exchange', 'exchangeType', 'routingKey']) if (q.get(k)) options[k] = q.get(k);
   const server = { ...options };
   if (q.has('noAck')) server.noAck = flag('noAck');
   if (q.has('prefetchCount')) server.prefetchCount = Number(q.get('prefetchCount'));

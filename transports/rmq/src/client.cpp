@@ -10,6 +10,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <any>
 #include <mutex>
@@ -131,7 +132,15 @@ struct client::impl : std::enable_shared_from_this<impl> {
     // NestJS's RmqRecord: a call's own properties (another type of record is ignored).
     const record* rec = m.record ? std::any_cast<record>(m.record) : nullptr;
     detail::outgoing op;
-    op.routing_key = c.queue();
+    if (opts.wildcards || opts.exchange_type == "fanout") {
+      // NestJS's ClientRMQ: to the exchange (the queue's name when none), the pattern as the
+      // routing key (a string as it is, another pattern as its JSON, in the caller's order).
+      op.exchange = opts.exchange.empty() ? opts.queue : opts.exchange;
+      op.routing_key =
+          m.pattern.is_string() ? std::string(m.pattern.get_string()) : json::serialize(m.pattern);
+    } else {
+      op.routing_key = c.queue();
+    }
     const bool persistent = rec && rec->persistent ? *rec->persistent : opts.persistent;
     op.delivery_mode = persistent ? 2 : 1;
     op.headers = headers_for(m.metadata, rec);

@@ -247,7 +247,10 @@ std::string connection::connect_and_set_up() {
   if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
     return "cannot open a channel: " + reason(r);
   }
-  if (setup_.assert_queue && !(opts_.no_assert && !opts_.queue.empty())) {
+  // NestJS's client asserts the queue only when it publishes to it (no wildcards, no fanout).
+  const bool to_exchange =
+      setup_.consume_replies && (opts_.wildcards || opts_.exchange_type == "fanout");
+  if (setup_.assert_queue && !to_exchange && !(opts_.no_assert && !opts_.queue.empty())) {
     const auto* ok = amqp_queue_declare(state_, channel, bytes_of(opts_.queue), 0, opts_.durable,
                                         opts_.exclusive, opts_.auto_delete, amqp_empty_table);
     if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
@@ -258,6 +261,7 @@ std::string connection::connect_and_set_up() {
     // queue() is read by other threads once open() completed: it is written before only.
     if (generation_.load() == 0) queue_ = consumed_;
   }
+  if (std::string failed = set_up_exchange(); !failed.empty()) return failed;
   if (setup_.consume_queue) {
     if (setup_.prefetch_count > 0) {
       amqp_basic_qos(state_, channel, 0, setup_.prefetch_count, setup_.global_prefetch);
@@ -282,6 +286,49 @@ std::string connection::connect_and_set_up() {
   }
   // From here on a message is read whole however long its frames take to come.
   amqp_set_rpc_timeout(state_, nullptr);
+  return {};
+}
+
+std::string connection::bind(const std::string& exchange, const std::string& key) {
+  amqp_queue_bind(state_, channel, bytes_of(consumed_), bytes_of(exchange), bytes_of(key),
+                  amqp_empty_table);
+  if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+    return "cannot bind queue \"" + consumed_ + "\" to exchange \"" + exchange + "\" with key \"" +
+           key + "\": " + reason(r);
+  }
+  return {};
+}
+
+// The exchange, as NestJS sets it up: a server (or a wildcards or fanout client) asserts it
+// durable; a server binds its queue with the routing key (fanout: '') and, with wildcards,
+// with each handler's route; a client that publishes to its queue binds it only when given
+// both an exchange and a routing key.
+std::string connection::set_up_exchange() {
+  const bool fanout = opts_.exchange_type == "fanout";
+  const std::string exchange = opts_.exchange.empty() ? opts_.queue : opts_.exchange;
+  const bool server = setup_.consume_queue;
+  if (!server && !opts_.wildcards && !fanout) {
+    if (opts_.exchange.empty() || opts_.routing_key.empty()) return {};
+    return bind(opts_.exchange, opts_.routing_key);
+  }
+  if (server && opts_.exchange.empty() && !opts_.wildcards) return {};
+  amqp_exchange_declare(state_, channel, bytes_of(exchange), bytes_of(opts_.exchange_type), 0, 1, 0,
+                        0, amqp_empty_table);
+  if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+    return "cannot assert exchange \"" + exchange + "\" (" + opts_.exchange_type +
+           "): " + reason(r);
+  }
+  if (!server) return {};
+  if (!opts_.routing_key.empty() || fanout) {
+    if (auto failed = bind(exchange, fanout ? std::string() : opts_.routing_key); !failed.empty()) {
+      return failed;
+    }
+  }
+  if (opts_.wildcards) {
+    for (const auto& key : setup_.bind_keys) {
+      if (auto failed = bind(exchange, key); !failed.empty()) return failed;
+    }
+  }
   return {};
 }
 
@@ -372,8 +419,8 @@ bool connection::write_queued(std::string& why) {
           p.headers.num_entries = static_cast<int>(entries.size());
           p.headers.entries = entries.data();
         }
-        status = amqp_basic_publish(state_, channel, amqp_empty_bytes, bytes_of(op.routing_key), 0,
-                                    0, &p, bytes_of(op.body));
+        status = amqp_basic_publish(state_, channel, bytes_of(op.exchange),
+                                    bytes_of(op.routing_key), 0, 0, &p, bytes_of(op.body));
         break;
       }
       case outgoing::kind::ack:

@@ -53,7 +53,7 @@ roost::headers headers_of(const amqp_basic_properties_t& p);
 /// Something for the connection's thread to write.
 struct outgoing {
   enum class kind : unsigned char {
-    publish,  ///< `body` to queue `routing_key` through the default exchange
+    publish,  ///< `body` to `exchange` (empty: the default one, to queue `routing_key`)
     ack,      ///< basic.ack of `delivery_tag`
     requeue,  ///< basic.nack with requeue
     reject,   ///< basic.nack without requeue (to the queue's dead-letter exchange, if any)
@@ -61,6 +61,7 @@ struct outgoing {
   kind what = kind::publish;
   std::uint64_t generation = 0;  // ack, requeue, reject: the connection that delivered it
   std::uint64_t delivery_tag = 0;
+  std::string exchange;
   std::string routing_key;
   std::string body;
   std::string reply_to;
@@ -80,7 +81,8 @@ struct setup {
   bool no_ack = true;          // for consume_queue
   std::uint16_t prefetch_count = 0;
   bool global_prefetch = false;
-  bool consume_replies = false;  // basic.consume of direct reply-to, no-ack (the client)
+  bool consume_replies = false;        // basic.consume of direct reply-to, no-ack (the client)
+  std::vector<std::string> bind_keys;  // the server's, with `wildcards`: one binding each
 };
 
 /// Called on the connection's thread: they must only hand over (post, push, log).
@@ -128,8 +130,10 @@ class connection {
 
   // On the connection's thread.
   std::string connect_and_set_up();  // empty on success, else why
-  void run();                        // serves until closed or lost for good
-  bool serve();                      // until lost (false) or closing (true)
+  std::string set_up_exchange();     // likewise
+  std::string bind(const std::string& exchange, const std::string& key);
+  void run();    // serves until closed or lost for good
+  bool serve();  // until lost (false) or closing (true)
   bool write_queued(std::string& why);
   bool handle_other_frame(std::string& why);
   bool wait_to_reconnect();  // false when closing

@@ -66,9 +66,13 @@ bool common(const url& u, connection_options& o) {
   if (!vhost) return false;
   o.vhost = std::move(*vhost);
   o.queue = u.param("queue").value_or("");
+  o.exchange = u.param("exchange").value_or("");
+  o.exchange_type = u.param("exchangeType").value_or(o.exchange_type);
+  o.routing_key = u.param("routingKey").value_or("");
+  if (o.exchange_type.empty()) return false;
   return flag(u, "durable", o.durable) && flag(u, "exclusive", o.exclusive) &&
-         flag(u, "autoDelete", o.auto_delete) && flag(u, "noAssert", o.no_assert) &&
-         u.param_millis("connectTimeout", o.connect_timeout);
+         flag(u, "wildcards", o.wildcards) && flag(u, "autoDelete", o.auto_delete) &&
+         flag(u, "noAssert", o.no_assert) && u.param_millis("connectTimeout", o.connect_timeout);
 }
 
 }  // namespace

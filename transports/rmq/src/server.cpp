@@ -1,15 +1,18 @@
 #include <roost/rmq/server.hpp>
 
 #include "connection.hpp"
+#include "topic.hpp"
 
 #include <roost/detail/thread_bridge.hpp>
 #include <roost/dispatcher.hpp>
 #include <roost/errors.hpp>
 #include <roost/packet.hpp>
 #include <roost/rmq/context.hpp>
+#include <roost/route.hpp>
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <optional>
 
@@ -99,6 +102,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
     s.no_ack = opts.no_ack;
     s.prefetch_count = opts.prefetch_count;
     s.global_prefetch = opts.is_global_prefetch_count;
+    if (opts.wildcards) {
+      // Every route is bound to the exchange; the wildcard ones also match patterns.
+      for (const auto* e : d.routes().entries()) {
+        s.bind_keys.push_back(e->route);
+        if (detail::is_wildcard(e->route)) wildcard_routes.push_back(e->route);
+      }
+    }
     // These run on the connection's thread: they hand over and log, and take no reference to
     // the server (its last one must not be dropped there).
     detail::connection_events events;
@@ -182,7 +192,22 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
     std::shared_ptr<const amqp_envelope_t> shared(dv.envelope.release(),
                                                   detail::envelope_deleter{});
-    disp->serve(ex, *packet, message_origin{shared_from_this(), std::move(shared), dv.generation});
+    disp->serve(ex, *packet, message_origin{shared_from_this(), std::move(shared), dv.generation},
+                wildcard_route(packet->pattern));
+  }
+
+  // With wildcards, the wildcard route that a pattern no handler has exactly matches (NestJS:
+  // the pattern as a string, an object as its JSON); empty otherwise (the dispatcher then
+  // finds the handler, or none, by the pattern's route).
+  std::string wildcard_route(const json::value& pattern) const {
+    if (wildcard_routes.empty()) return {};
+    if (disp->routes().find(normalizer.lookup_route(pattern))) return {};
+    const std::string key =
+        pattern.is_string() ? std::string(pattern.get_string()) : json::serialize(pattern);
+    for (const auto& w : wildcard_routes) {
+      if (detail::topic_matches(w, key)) return w;
+    }
+    return {};
   }
 
   void stop_accepting() {
@@ -198,6 +223,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   executor ex;
   std::shared_ptr<detail::connection> conn;
   std::shared_ptr<roost::detail::thread_bridge<detail::delivery>> bridge;
+  std::vector<std::string> wildcard_routes;  // with wildcards: handler routes with `*` or `#`
+  route_normalizer normalizer;
 };
 
 server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}

@@ -234,6 +234,7 @@ class rmq_broker : public ::testing::Test {
     try {
       raw_amqp raw(base);
       raw.remove(queue);
+      amqp_exchange_delete(raw.conn, 1, bytes(queue), 0);  // a wildcards test's
     } catch (...) {
     }
   }
@@ -528,6 +529,54 @@ TEST_F(rmq_broker, close_fails_pending_calls_and_the_next_call_reconnects) {
     const std::vector<double> ones{1, 1};
     const double sum = co_await c.send<double>("sum", ones);
     EXPECT_EQ(sum, 2);
+    co_await app.shutdown();
+  });
+}
+
+// wildcards (NestJS's option): the client publishes to the exchange (the queue's name) with the
+// pattern as the routing key; the server bound each handler route, and a pattern without a
+// handler of its own is served by the wildcard route it matches (topic rules).
+TEST_F(rmq_broker, wildcards_route_through_the_exchange) {
+  testing::run([&]() -> awaitable<void> {
+    router w;
+    w.message("sum", [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
+    w.message("orders.*", [](json::value v, rmq::context& ctx) {
+      return json::object{{"route", ctx.route()},
+                          {"routing_key", ctx.message().routing_key},
+                          {"exchange", ctx.message().exchange},
+                          {"data", v}};
+    });
+    w.event("audit.#", [this](json::value v, rmq::context& ctx) {
+      st.record(ctx.route() + " " + ctx.message().routing_key + " " + json::serialize(v));
+      ++st.events;
+    });
+    const std::string wild = with_query(url, "wildcards=true");
+    microservice app(w, app_opts());
+    app.add_transport(rmq::server(options_from<server_options>(wild)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, rmq::client(options_from<client_options>(wild)));
+    const std::vector<double> xs{1, 2};
+    const double sum = co_await c.send<double>("sum", xs);
+    EXPECT_EQ(sum, 3);
+    const json::value got = co_await c.send("orders.created", 7);
+    EXPECT_EQ(got, (json::value{{"route", "orders.*"},
+                                {"routing_key", "orders.created"},
+                                {"exchange", queue},
+                                {"data", 7}}))
+        << json::serialize(got);
+    co_await c.emit("audit.user.login", 1);
+    const bool noted = co_await eventually([&] { return st.events.load() == 1; });
+    EXPECT_TRUE(noted);
+    EXPECT_EQ(st.all(), (std::vector<std::string>{"audit.# audit.user.login 1"}));
+    // No binding takes `nope.x`: the exchange drops it, and the call times out.
+    call_options o;
+    o.timeout = 300ms;
+    try {
+      (void)co_await c.send("nope.x", 1, o);
+      ADD_FAILURE() << "answered";
+    } catch (const timeout_error&) {
+    }
     co_await app.shutdown();
   });
 }

@@ -29,6 +29,10 @@ TEST(rmq_from_url, nestjs_defaults) {
   EXPECT_TRUE(s->no_ack);  // NestJS's code, whatever its documentation says
   EXPECT_EQ(s->prefetch_count, 0);
   EXPECT_FALSE(s->is_global_prefetch_count);
+  EXPECT_EQ(s->exchange, "");
+  EXPECT_EQ(s->exchange_type, "topic");
+  EXPECT_EQ(s->routing_key, "");
+  EXPECT_FALSE(s->wildcards);
   auto c = client_options_from(parse("amqp://h:1234/"));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->port, 1234);
@@ -60,6 +64,20 @@ TEST(rmq_from_url, credentials_vhost_and_flattened_options) {
   EXPECT_EQ(s->reconnect_time.count(), 100);
 }
 
+TEST(rmq_from_url, exchanges) {
+  auto s = server_options_from(
+      parse("amqp://h/?queue=q&exchange=events&exchangeType=fanout&routingKey=rk&wildcards=true"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->exchange, "events");
+  EXPECT_EQ(s->exchange_type, "fanout");
+  EXPECT_EQ(s->routing_key, "rk");
+  EXPECT_TRUE(s->wildcards);
+  auto c = client_options_from(parse("amqp://h/?queue=q&wildcards=1"));
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->wildcards);
+  EXPECT_EQ(c->exchange, "");
+}
+
 TEST(rmq_from_url, client_headers_and_persistence) {
   auto c = client_options_from(
       parse("amqp://h/?queue=q&persistent=true&headers.x-app=a&headers.x-trace=t"));
@@ -75,7 +93,8 @@ TEST(rmq_from_url, bad_values_are_refused) {
        {"tcp://h:1", "amqp://a:1,b:2", "amqp://h/a/b", "amqp://h/%2", "amqp://h/%zz",
         "amqp://h/?durable=maybe", "amqp://h/?noAck=yes", "amqp://h/?prefetchCount=-1",
         "amqp://h/?prefetchCount=65536", "amqp://h/?prefetchCount=x", "amqp://h/?connectTimeout=-5",
-        "amqp://h/?persistent=2", "amqp://h/?ca=/ca.pem", "amqp://h/?verify=false"}) {
+        "amqp://h/?persistent=2", "amqp://h/?ca=/ca.pem", "amqp://h/?verify=false",
+        "amqp://h/?exchangeType=", "amqp://h/?wildcards=maybe"}) {
     auto u = url::parse(text);
     ASSERT_TRUE(u) << text;
     const bool server_ok = static_cast<bool>(server_options_from(*u));

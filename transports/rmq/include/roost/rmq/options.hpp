@@ -34,6 +34,18 @@ struct connection_options {
   bool auto_delete = false;
   /// Uses the queue as it is instead of asserting it (`noAssert`).
   bool no_assert = false;
+  /// An exchange (`exchange`; with `wildcards` and none given, the queue's name), asserted
+  /// durable with `exchange_type` (`exchangeType`). A server binds its queue to it with
+  /// `routing_key` (`routingKey`; a fanout exchange with `''`), and with `wildcards` with every
+  /// handler's route too; a client with `wildcards` or a fanout exchange publishes to the
+  /// exchange, with the pattern as the routing key, instead of to the queue.
+  std::string exchange;
+  std::string exchange_type = "topic";
+  std::string routing_key;
+  /// `wildcards`: as above, and a server matches a message's pattern against its handlers'
+  /// routes with AMQP topic rules (`*` one word, `#` any words, as the last word only) when no
+  /// handler has the exact route.
+  bool wildcards = false;
   /// Gives up connecting (TCP and the AMQP handshake) after this long (`connectTimeout`).
   std::chrono::milliseconds connect_timeout{5'000};
   roost::logger log;
