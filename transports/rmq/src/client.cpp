@@ -8,8 +8,12 @@
 #include <roost/errors.hpp>
 #include <roost/packet.hpp>
 
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <any>
@@ -93,6 +97,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     };
     detail::setup s;
     s.consume_replies = true;
+    s.confirms = true;  // emit completes when the broker confirmed, as NestJS's (a confirm channel)
     auto c = std::make_shared<detail::connection>(opts, s, std::move(events));
     *slot = c;
     co_await c->open();
@@ -204,7 +209,24 @@ awaitable<void> client::send_event(const outbound_message& m) {
   if (!c) c = co_await impl_->connection_for_call();
   auto op = impl_->message_for(*c, m);
   encode_event(op.body, m.pattern, m.data, nullptr);
-  if (!c->send(std::move(op))) throw_closed();
+  // Completes when the broker confirmed the event (NestJS's emit resolves then too), or fails
+  // with why it did not. The connection's thread calls `confirmed` once, and only hands over.
+  auto init = [&c, &op](auto handler) {
+    auto ex = asio::get_associated_executor(handler);
+    auto h = std::make_shared<decltype(handler)>(std::move(handler));
+    op.confirmed = [h, ex](const std::string& failed) {
+      asio::post(ex, asio::append(std::move(*h), failed));
+    };
+    if (!c->send(std::move(op))) {
+      asio::post(ex, asio::append(std::move(*h), std::string("Connection closed")));
+    }
+  };
+  std::string failed =
+      co_await asio::async_initiate<const asio::use_awaitable_t<>, void(std::string)>(
+          init, asio::use_awaitable);
+  if (!failed.empty()) {
+    throw connection_error(make_error_code(error::connection_lost), "rmq: " + failed);
+  }
 }
 
 void client::close() {

@@ -163,10 +163,12 @@ awaitable<void> connection::open() {
 }
 
 bool connection::send(outgoing op) {
-  if (closing_.load() || ended_.load()) return false;
   bool was_empty = false;
   {
+    // Under the lock: once the thread has ended (and failed what was queued), nothing more
+    // is taken, so nothing waits for a confirmation that cannot come.
     std::lock_guard lock(mutex_);
+    if (closing_.load() || ended_.load()) return false;
     was_empty = queued_.empty();
     queued_.push_back(std::move(op));
   }
@@ -246,6 +248,13 @@ std::string connection::connect_and_set_up() {
   amqp_channel_open(state_, channel);
   if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
     return "cannot open a channel: " + reason(r);
+  }
+  if (setup_.confirms) {
+    amqp_confirm_select(state_, channel);
+    if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+      return "cannot turn publisher confirms on: " + reason(r);
+    }
+    next_sequence_ = 1;
   }
   // NestJS's client asserts the queue only when it publishes to it (no wildcards, no fanout).
   const bool to_exchange =
@@ -351,11 +360,8 @@ bool connection::wait_to_reconnect() {
       wait_readable(false, static_cast<int>(left.count()));
     }
     if (closing_.load()) return false;
-    {
-      // What was queued for the lost connection (replies, acks) has nowhere to go.
-      std::lock_guard lock(mutex_);
-      queued_.clear();
-    }
+    // What was queued for the lost connection (replies, acks) has nowhere to go.
+    fail_unconfirmed("Connection closed");
     std::string failed = connect_and_set_up();
     if (failed.empty()) {
       ++generation_;
@@ -421,6 +427,11 @@ bool connection::write_queued(std::string& why) {
         }
         status = amqp_basic_publish(state_, channel, bytes_of(op.exchange),
                                     bytes_of(op.routing_key), 0, 0, &p, bytes_of(op.body));
+        if (status == AMQP_STATUS_OK && setup_.confirms) {
+          // Every publish of a confirm channel is numbered, awaited or not.
+          const auto sequence = next_sequence_++;
+          if (op.confirmed) unconfirmed_.emplace_back(sequence, std::move(op.confirmed));
+        }
         break;
       }
       case outgoing::kind::ack:
@@ -437,12 +448,40 @@ bool connection::write_queued(std::string& why) {
     }
     if (status != AMQP_STATUS_OK) {
       why = std::string("cannot write to the broker: ") + amqp_error_string2(status);
-      writing_.clear();
-      return false;
+      return false;  // what was not written fails with the connection (fail_unconfirmed)
     }
   }
   writing_.clear();
   return true;
+}
+
+void connection::settle_confirms(std::uint64_t tag, bool multiple, const std::string& failed) {
+  auto done = [&](const auto& entry) { return multiple ? entry.first <= tag : entry.first == tag; };
+  std::vector<std::function<void(const std::string&)>> settled;
+  std::erase_if(unconfirmed_, [&](auto& entry) {
+    if (!done(entry)) return false;
+    settled.push_back(std::move(entry.second));
+    return true;
+  });
+  for (auto& f : settled) f(failed);
+}
+
+void connection::fail_unconfirmed(const std::string& why) {
+  std::vector<std::function<void(const std::string&)>> failed;
+  for (auto& [sequence, f] : unconfirmed_) failed.push_back(std::move(f));
+  unconfirmed_.clear();
+  for (auto& op : writing_) {
+    if (op.confirmed) failed.push_back(std::move(op.confirmed));
+  }
+  writing_.clear();
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& op : queued_) {
+      if (op.confirmed) failed.push_back(std::move(op.confirmed));
+    }
+    queued_.clear();
+  }
+  for (auto& f : failed) f(why);
 }
 
 // A frame other than a delivery (amqp_consume_message left it for us). False when it ends
@@ -469,6 +508,16 @@ bool connection::handle_other_frame(std::string& why) {
       amqp_send_method(state_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
       return false;
     }
+    case AMQP_BASIC_ACK_METHOD: {
+      const auto* m = static_cast<const amqp_basic_ack_t*>(frame.payload.method.decoded);
+      settle_confirms(m->delivery_tag, m->multiple != 0, {});
+      return true;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+      const auto* m = static_cast<const amqp_basic_nack_t*>(frame.payload.method.decoded);
+      settle_confirms(m->delivery_tag, m->multiple != 0, "the broker refused the message");
+      return true;
+    }
     case AMQP_BASIC_CANCEL_METHOD:
       // The broker cancelled the consumer (its queue was deleted).
       why = "the broker cancelled the consumer (was queue \"" + consumed_ + "\" deleted?)";
@@ -485,6 +534,7 @@ bool connection::serve() {
     if (closing_.load()) {
       write_queued(why);  // the replies of what was served still go
       disconnect(true);
+      fail_unconfirmed("Connection closed");
       return true;
     }
     if (!write_queued(why)) break;
@@ -521,6 +571,7 @@ bool connection::serve() {
   opts_.log.error(
       source, "connection to " + opts_.host + ":" + std::to_string(opts_.port) + " lost: " + why);
   disconnect(false);
+  fail_unconfirmed("Connection closed: " + why);
   if (events_.lost) events_.lost(why);
   return false;
 }
@@ -541,7 +592,11 @@ void connection::disconnect(bool graceful) {
 
 void connection::finish() {
   disconnect(false);
-  ended_ = true;
+  {
+    std::lock_guard lock(mutex_);
+    ended_ = true;
+  }
+  fail_unconfirmed("Connection closed");
 }
 
 }  // namespace roost::rmq::detail

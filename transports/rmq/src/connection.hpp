@@ -72,6 +72,10 @@ struct outgoing {
   std::string expiration;  // milliseconds, as text; empty: none
   std::string message_id;
   std::string content_type;
+  /// With `setup::confirms`: called once on the connection's thread when the broker confirmed
+  /// the message (empty text) or refused it, or the connection went before it did (why). It
+  /// must only hand over.
+  std::function<void(const std::string& failed)> confirmed;
 };
 
 /// What to set up on each (re)connection, in this order.
@@ -83,6 +87,7 @@ struct setup {
   bool global_prefetch = false;
   bool consume_replies = false;        // basic.consume of direct reply-to, no-ack (the client)
   std::vector<std::string> bind_keys;  // the server's, with `wildcards`: one binding each
+  bool confirms = false;  // publisher confirms (confirm.select): see outgoing::confirmed
 };
 
 /// Called on the connection's thread: they must only hand over (post, push, log).
@@ -140,6 +145,8 @@ class connection {
   void disconnect(bool graceful);
   void finish();
   bool wait_readable(bool for_socket, int timeout_ms);
+  void settle_confirms(std::uint64_t tag, bool multiple, const std::string& failed);
+  void fail_unconfirmed(const std::string& why);  // every callback still waiting
 
   connection_options opts_;
   setup setup_;
@@ -155,6 +162,10 @@ class connection {
   std::mutex mutex_;
   std::vector<outgoing> queued_;   // with mutex_
   std::vector<outgoing> writing_;  // the thread's alone
+  // Publisher confirms, the thread's alone: the next publish's sequence number on this
+  // connection, and the callbacks of those not confirmed yet, in sequence order.
+  std::uint64_t next_sequence_ = 1;
+  std::vector<std::pair<std::uint64_t, std::function<void(const std::string&)>>> unconfirmed_;
   std::atomic<bool> closing_{false};
   std::atomic<bool> cancel_wanted_{false};
   std::atomic<bool> ended_{false};

@@ -581,6 +581,29 @@ TEST_F(rmq_broker, wildcards_route_through_the_exchange) {
   });
 }
 
+// emit completes once the broker confirmed the event (publisher confirms, as NestJS's confirm
+// channel); an event the broker cannot take fails the emit with the broker's reason.
+TEST_F(rmq_broker, emit_waits_for_the_broker_and_fails_clearly) {
+  testing::run(
+      [&]() -> awaitable<void> {
+        const std::string wild = with_query(url, "wildcards=true");
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, rmq::client(options_from<client_options>(wild)));
+        co_await c.emit("audit.x", 1);  // confirmed: the exchange takes it (and drops it)
+        {
+          raw_amqp raw(base);
+          amqp_exchange_delete(raw.conn, 1, bytes(queue), 0);
+        }
+        try {
+          co_await c.emit("audit.x", 2);
+          ADD_FAILURE() << "confirmed without an exchange";
+        } catch (const connection_error& e) {
+          EXPECT_NE(std::string(e.what()).find("NOT_FOUND"), std::string::npos) << e.what();
+        }
+      },
+      20s, 2);
+}
+
 // The broker cancels the server's consumer (its queue was deleted): the server connects again,
 // declares the queue and consumes again by itself; calls then go through.
 TEST_F(rmq_broker, the_server_comes_back_after_losing_its_consumer) {
