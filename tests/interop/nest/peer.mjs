@@ -604,27 +604,33 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
     },
     async jwt(c) {
       // A bearer token as a NestJS client sends it: NestJS 12 packet metadata on TCP and Redis
-      // (set in the dispatch hook), a NATS header (NatsRecordBuilder). The server's guard lets
-      // only the valid one through and its handler answers the token's `sub`.
+      // (set in the dispatch hook), a NATS header (NatsRecordBuilder), an AMQP header
+      // (RmqRecordBuilder). The server's guard lets only the valid one through and its handler
+      // answers the token's `sub`.
+      const ownHeaders = t.name === 'nats' || t.name === 'rmq';
       const issuerKey = jwtKey('issuer.key');
       const forgerKey = jwtKey('forger.key');
       const route = jwtRoute();
       if (!issuerKey || !forgerKey || !route) throw new Fail('jwt: no keys or route (ROOST_INTEROP_JWT_KEYS and _ROUTE, from run-suite.sh)');
       let metadata;
-      if (t.name !== 'nats') {
+      if (!ownHeaders) {
         if (!c.setOnDispatchHook) throw new Fail('jwt: this NestJS has no packet metadata (setOnDispatchHook)');
         c.setOnDispatchHook((packet) => {
           if (metadata) packet.metadata = metadata;
         });
-      } else if (!nats) {
+      } else if (t.name === 'nats' && !nats) {
         throw new Fail('jwt: no NATS client library loaded');
       }
       const whoami = (token) => {
-        if (t.name !== 'nats') {
+        if (!ownHeaders) {
           metadata = token ? { authorization: `Bearer ${token}` } : undefined;
           return outcome(c.send(route, 0));
         }
         if (!token) return outcome(c.send(route, 0));
+        if (t.name === 'rmq') {
+          const headers = { authorization: `Bearer ${token}` };
+          return outcome(c.send(route, new ms.RmqRecordBuilder(0).setOptions({ headers }).build()));
+        }
         const h = nats.headers();
         h.set('authorization', `Bearer ${token}`);
         return outcome(c.send(route, new ms.NatsRecordBuilder(0).setHeaders(h).build()));
@@ -636,10 +642,10 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       expectError('an expired token', await whoami(signToken(jwt, issuerKey, { iat: now - 600, exp: now - 300 })), forbidden);
       expectError('a token signed by another key', await whoami(signToken(jwt, forgerKey)), forbidden);
       expectError('a token for another audience', await whoami(signToken(jwt, issuerKey, { aud: `not-${AUDIENCE}` })), forbidden);
-      if (t.name !== 'nats') return;
-      // NATS, the other ways a NestJS client may try: the client option `headers`, which NestJS
-      // adds to every message, is a header too; NestJS 12's packet metadata is not (it goes
-      // inside the JSON body, where no server looks).
+      if (!ownHeaders) return;
+      // NATS and RabbitMQ, the other ways a NestJS client may try: the client option `headers`,
+      // which NestJS adds to every message, is a header too; NestJS 12's packet metadata is not
+      // (it goes inside the JSON body, where no server looks).
       const bearer = `Bearer ${signToken(jwt, issuerKey)}`;
       const withOption = ms.ClientProxyFactory.create({
         ...t.client,
@@ -654,7 +660,7 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       c.setOnDispatchHook((packet) => {
         packet.metadata = { authorization: bearer };
       });
-      expectError('a valid token as packet metadata, on NATS', await outcome(c.send(route, 0)), forbidden);
+      expectError(`a valid token as packet metadata, on ${t.name}`, await outcome(c.send(route, 0)), forbidden);
     },
     async ctx(c) {
       // `impl` names the server that answered: a stray server of another run on the same broker

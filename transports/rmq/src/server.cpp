@@ -139,7 +139,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<const amqp_envelope_t> envelope;
     std::uint64_t generation;
 
-    rmq::context make_context(json::value pattern, std::optional<json::object> metadata) {
+    // The body's NestJS 12 `metadata` is not read: a NestJS RMQ server reads none either, and
+    // a guard must find credentials where NestJS's would (the AMQP headers), nowhere else.
+    rmq::context make_context(json::value pattern, std::optional<json::object>) {
       acknowledgement ack;
       if (!server->opts.no_ack) {
         ack.policy = server->opts.ack;
@@ -152,7 +154,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
           conn->send(std::move(op));
         };
       }
-      return rmq::context(std::move(pattern), std::move(metadata),
+      return rmq::context(std::move(pattern), std::nullopt,
                           detail::headers_of(envelope->message.properties), info_of(*envelope),
                           std::move(ack));
     }

@@ -26,7 +26,8 @@ struct message_info {
 
 /// What a handler knows about a message that came over RabbitMQ. Its headers() are the
 /// message's AMQP headers (string values as they are, numbers and booleans as text);
-/// metadata() gives them as an object, or NestJS 12's packet metadata when the body had some.
+/// metadata() gives them as an object. A NestJS 12 `metadata` in the body is not read (NestJS's
+/// RMQ server reads none either).
 class context final : public roost::context {
  public:
   /// `ack`: with `noAck` false, how the message is settled (roost/acknowledgement.hpp).
