@@ -11,12 +11,15 @@
 set -uo pipefail
 
 dir=${ROOST_BROKERS_DIR:-/tmp/roost-brokers}
-all=(redis rediss nats natsjs)
+all=(redis rediss nats natsjs rabbitmq)
 
 port_redis=16379
 port_rediss=16380
 port_nats=16222
 port_natsjs=16223
+port_rabbitmq=16672
+# RabbitMQ's Erlang VM: its private epmd (rabbitmq_env below; never the system's 4369).
+port_rabbitmq_epmd=16369
 
 url_of() {
   case "$1" in
@@ -28,6 +31,7 @@ url_of() {
       echo "rediss://127.0.0.1:$port_rediss/?ca=$d/ca.pem&cert=$d/client.pem&key=$d/client.key" ;;
     nats) echo "nats://127.0.0.1:$port_nats" ;;
     natsjs) echo "nats://127.0.0.1:$port_natsjs" ;;
+    rabbitmq) echo "amqp://guest:guest@127.0.0.1:$port_rabbitmq" ;;
   esac
 }
 env_of() {
@@ -36,6 +40,7 @@ env_of() {
     rediss) echo ROOST_REDISS_URL ;;
     nats) echo ROOST_NATS_URL ;;
     natsjs) echo ROOST_NATS_JS_URL ;;
+    rabbitmq) echo ROOST_RABBITMQ_URL ;;
   esac
 }
 port_of() { local v="port_$1"; echo "${!v}"; }
@@ -66,6 +71,9 @@ ready() {
         --key "$dir/rediss/client.key" -h 127.0.0.1 -p "$port_rediss" ping 2>/dev/null |
         grep -q PONG ;;
     nats | natsjs) [ "$(bash -c "exec 3<>/dev/tcp/127.0.0.1/$(port_of "$1"); head -c 4 <&3" 2>/dev/null)" = INFO ] ;;
+    # An AMQP 0-9-1 protocol header answered by a frame of type 1 (Connection.Start): the port
+    # opens before the broker can log clients in; this answer comes once it can.
+    rabbitmq) [ "$(amqp_greeting)" = 01 ] ;;
   esac
 }
 
@@ -89,6 +97,53 @@ make_certificates() {  # folder
       openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
         -extfile client.ext -out client.pem
   ) >"$1/openssl.log" 2>&1 || { echo "brokers: openssl failed:"; cat "$1/openssl.log"; return 1; }
+}
+
+# The first byte of the broker's answer to an AMQP 0-9-1 protocol header, in hex.
+amqp_greeting() {
+  bash -c "exec 3<>/dev/tcp/127.0.0.1/$port_rabbitmq && printf 'AMQP\\x00\\x00\\x09\\x01' >&3 &&
+    timeout 2 head -c1 <&3 | od -An -tx1 | tr -d ' '" 2>/dev/null
+}
+
+# The environment of RabbitMQ's scripts for the broker in folder $1: everything under that
+# folder, on loopback, with its own Erlang cookie, node name and epmd, and no plugins.
+rabbitmq_env() {
+  local d=$1
+  export HOME="$d/home"
+  export RABBITMQ_CONF_ENV_FILE="$d/rabbitmq-env.conf"  # empty: not /etc/rabbitmq's
+  export RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf"
+  export RABBITMQ_ADVANCED_CONFIG_FILE="$d/advanced.config"
+  export RABBITMQ_ENABLED_PLUGINS_FILE="$d/enabled_plugins"
+  export RABBITMQ_NODENAME=roost@localhost  # @localhost: whatever the host name resolves to
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$port_rabbitmq
+  export RABBITMQ_DIST_PORT=$((port_rabbitmq + 1))
+  export RABBITMQ_CTL_DIST_PORT_MIN=$((port_rabbitmq + 2))
+  export RABBITMQ_CTL_DIST_PORT_MAX=$((port_rabbitmq + 12))
+  export ERL_EPMD_PORT=$port_rabbitmq_epmd ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_MNESIA_BASE="$d/mnesia" RABBITMQ_LOG_BASE="$d/logs"
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+# RabbitMQ's own start script (not Debian's /usr/sbin wrapper, which switches to the rabbitmq
+# user and its HOME), in the foreground, detached; a fresh folder each time (reusing one saves
+# nothing). Its pid file holds the script's pid: a TERM to it stops the broker.
+launch_rabbitmq() {
+  local d=$1
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] ||
+    { echo "brokers: rabbitmq-server is not installed"; return 1; }
+  mkdir -p "$d/home" "$d/mnesia" "$d/logs"
+  : >"$d/rabbitmq-env.conf"
+  echo '[].' >"$d/enabled_plugins"
+  echo '[].' >"$d/advanced.config"
+  printf 'loopback_users = none\nlisteners.tcp.default = 127.0.0.1:%s\nlog.console = false\nlog.file.level = warning\n' \
+    "$port_rabbitmq" >"$d/rabbitmq.conf"
+  printf 'ROOST%s' "$(date +%s%N)" >"$d/home/.erlang.cookie"
+  chmod 400 "$d/home/.erlang.cookie"
+  (
+    rabbitmq_env "$d"
+    setsid /usr/lib/rabbitmq/bin/rabbitmq-server </dev/null >"$d/log" 2>&1 &
+    echo $! >"$d/pid"
+  )
 }
 
 launch() {
@@ -119,6 +174,7 @@ launch() {
       printf 'max_payload: 8MB\njetstream {max_mem: 256M, max_file: 1G}\n' >"$d/js.conf"
       setsid nats-server -c "$d/js.conf" -a 127.0.0.1 -p "$port_natsjs" -js -sd "$d/store" \
         -P "$d/pid" -l "$d/log" </dev/null >/dev/null 2>&1 & ;;
+    rabbitmq) launch_rabbitmq "$d" ;;
   esac
 }
 
@@ -130,7 +186,8 @@ start_one() {
     return 1
   fi
   launch "$b" || return 1
-  if wait_for 20 ready "$b"; then
+  # RabbitMQ's Erlang VM takes 5-7 s to boot (10 s on a cold page cache).
+  if wait_for 60 ready "$b"; then
     echo "brokers: $b ready at $(url_of "$b")"
   else
     echo "brokers: $b did not start; its log:"
@@ -147,6 +204,10 @@ stop_one() {
   wait_for 10 bash -c "! [ -r /proc/$pid/stat ] || [ \"\$(awk '{print \$3}' /proc/$pid/stat)\" = Z ]" ||
     kill -KILL "$pid" 2>/dev/null
   rm -f "$dir/$b/pid"
+  # The Erlang VM started its epmd as a daemon, which outlives it.
+  if [ "$b" = rabbitmq ] && command -v epmd >/dev/null; then
+    ERL_EPMD_PORT=$port_rabbitmq_epmd epmd -kill >/dev/null 2>&1
+  fi
 }
 
 cmd=${1:-}

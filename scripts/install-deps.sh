@@ -14,6 +14,7 @@ packages=(
   gnuplot-nox curl
   redis-server redis-tools libhiredis-dev
   nats-server libnats-dev
+  rabbitmq-server librabbitmq-dev
 )
 
 missing=()

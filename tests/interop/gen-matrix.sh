@@ -19,6 +19,7 @@ heading() {
     rediss) echo "REDIS over TLS (\`rediss://\`)" ;;
     nats-queue) echo "NATS queue groups (two servers)" ;;
     tls) echo "TCP over TLS (\`tls://\`)" ;;
+    rmq) echo "RabbitMQ (\`amqp://\`)" ;;
     *) echo "${1^^}" ;;
   esac
 }
@@ -52,6 +53,13 @@ note() {
       echo "Also \`interop_orders_example_nest12_client\` (\`tests/interop/orders-example.sh\`): the"
       echo "\`examples/orders\` service called by its NestJS 12 client (\`examples/orders/nest-client.mjs\`),"
       echo "which sends its token as packet metadata: allowed, missing scope and missing token."
+      echo ;;
+    rmq)
+      echo "Each direction on a queue of its own (\`durable=false\`), requests answered by direct reply-to."
+      echo "\`headers\` travels as AMQP headers (NestJS: \`RmqRecordBuilder\`), NestJS 11 included."
+      echo "\`wildcards\`: both peers with \`wildcards=true\` (ctest \`interop_rmq_wildcards_<client>_to_<server>\`):"
+      echo "the client publishes to the exchange, the server bound every route; \`orders.*\` answers"
+      echo "\`orders.created\` and \`orders.42\` with the routing key, \`audit.*\` takes events."
       echo ;;
     tls)
       echo "Mutual TLS (NestJS's \`tlsOptions\`): a CA and a certificate made for the run; the server"

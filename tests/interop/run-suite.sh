@@ -54,11 +54,13 @@ server-close-mid-stream"
 stream.1000 stream.then-wait error.rpc no-handler events concurrent timeout ctx headers jwt
 reconnect server-close-mid-stream"
 case "$transport" in
-  nats) excluded="server-close-mid-stream" ;;
+  nats | rmq) excluded="server-close-mid-stream" ;;
   redis | rediss) excluded="no-handler server-close-mid-stream" ;;
   *) excluded="" ;;
 esac
-if [ "$transport" != nats ] && { [ "$server" = nest11 ] || [ "$client" = nest11 ]; }; then
+# NATS and RabbitMQ carry headers of their own, which NestJS 11 sends and reads too.
+if [ "$transport" != nats ] && [ "$transport" != rmq ] &&
+  { [ "$server" = nest11 ] || [ "$client" = nest11 ]; }; then
   excluded="$excluded headers jwt"
 fi
 for x in $excluded; do all_scenarios=$(echo " $all_scenarios " | tr '\n' ' ' | sed "s/ $x / /"); done
@@ -69,8 +71,13 @@ table=$transport server_query="" client_query=""
 case "$config" in
   "") ;;
   wildcards)
-    case "$transport" in redis | rediss) ;; *) echo "run-suite: wildcards is a Redis option"; exit 2 ;; esac
-    all_scenarios="wildcards" server_query="wildcards=true" ;;
+    case "$transport" in
+      redis | rediss) server_query="wildcards=true" ;;
+      # RabbitMQ: the client publishes to the exchange too (NestJS's client option).
+      rmq) ;;
+      *) echo "run-suite: wildcards is a Redis and RabbitMQ option"; exit 2 ;;
+    esac
+    all_scenarios="wildcards" ;;
   queue)
     [ "$transport" = nats ] || { echo "run-suite: queue groups are a NATS option"; exit 2; }
     [ "$(echo $servers | wc -w)" -eq 2 ] || { echo "run-suite: a queue group needs --server a+b"; exit 2; }
@@ -98,6 +105,11 @@ case "$transport" in
   tcp | tls) ;;
   *) [ -n "$url" ] || { echo "run-suite: --transport $transport needs --url"; exit 2; } ;;
 esac
+# RabbitMQ: a queue of this run alone (each direction its own: a stray server of another run
+# cannot take its messages), not durable (it goes with the broker).
+broker_query=""
+[ "$transport" = rmq ] && broker_query="queue=interop-$client-$server-$$-$RANDOM&durable=false"
+[ "$transport" = rmq ] && [ "$config" = wildcards ] && broker_query="$broker_query&wildcards=true"
 # TLS: a throwaway CA and one certificate it signs (for 127.0.0.1, usable by a server and by a
 # client), so both peers verify each other: the server asks for the client's certificate.
 if [ "$transport" = tls ]; then
@@ -124,6 +136,9 @@ peer_url() {  # $1: port, $2: query
     tls) u="tls://127.0.0.1:$1?$tls_query" ;;
     *) u="$url" ;;
   esac
+  local q=$2
+  [ -n "$broker_query" ] && q="$broker_query${q:+&$q}"
+  set -- "$1" "$q"
   if [ -z "$2" ]; then echo "$u"
   elif [[ "$u" == *\?* ]]; then echo "$u&$2"
   else echo "$u/?$2"; fi

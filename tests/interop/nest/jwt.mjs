@@ -24,10 +24,15 @@ export function jwtRoute() {
   return process.env.ROOST_INTEROP_JWT_ROUTE || null;
 }
 
-// The bearer token of a message: NATS headers (NatsContext.getHeaders(), a MsgHdrs), or NestJS
-// 12's packet metadata on TCP and Redis (getMetadata(), a plain object).
+// The bearer token of a message: NATS headers (NatsContext.getHeaders(), a MsgHdrs), AMQP headers
+// (RmqContext.getMessage().properties.headers), or NestJS 12's packet metadata on TCP and Redis
+// (getMetadata(), a plain object).
 function bearerToken(ctx) {
-  const value = ctx.getHeaders ? ctx.getHeaders()?.get('authorization') : ctx.getMetadata?.()?.authorization;
+  const value = ctx.getHeaders
+    ? ctx.getHeaders()?.get('authorization')
+    : ctx.getChannelRef
+      ? ctx.getMessage()?.properties?.headers?.authorization
+      : ctx.getMetadata?.()?.authorization;
   const m = /^Bearer +(\S+)$/i.exec(typeof value === 'string' ? value : '');
   return m ? m[1] : null;
 }

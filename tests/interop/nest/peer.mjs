@@ -103,11 +103,14 @@ function configHandlers({ ms, impl }, query) {
   const methods = {};
   const handlers = [];
   if (query?.get('wildcards') === 'true') {
-    // RedisContext.getChannel(): the channel the message came on, not the glob.
-    methods.orders = (data, context) => ({ impl, channel: context.getChannel(), data });
+    // RedisContext.getChannel(): the channel the message came on, not the glob; RabbitMQ's
+    // routing key (the client publishes to the exchange with the pattern as the key).
+    const channelOf = (context) =>
+      context.getChannel ? context.getChannel() : context.getMessage().fields.routingKey;
+    methods.orders = (data, context) => ({ impl, channel: channelOf(context), data });
     // A method of the controller: `this` is the instance, whose log `records` returns.
     methods.audit = function (data, context) {
-      this.recordLog.push(`${context.getChannel()}:${JSON.stringify(data)}`);
+      this.recordLog.push(`${channelOf(context)}:${JSON.stringify(data)}`);
     };
     handlers.push(['orders', MessagePattern('orders.*'), param(0, Payload()), param(1, Ctx())]);
     handlers.push(['audit', EventPattern('audit.*'), param(0, Payload()), param(1, Ctx())]);
@@ -265,6 +268,8 @@ function buildAppModule({ common, ms, rx, impl, jwt }, transportName, query) {
       // NatsContext.getHeaders(): a MsgHdrs, or undefined without headers. NestJS 12's TCP and
       // Redis contexts: getMetadata(), the packet's `metadata` object.
       if (context.getHeaders) return context.getHeaders()?.get('x-trace') || null;
+      // RmqContext: the AMQP message's headers.
+      if (context.getChannelRef) return context.getMessage()?.properties?.headers?.['x-trace'] ?? null;
       return context.getMetadata?.()?.['x-trace'] ?? null;
     }
     ctx(data, context) {
@@ -569,6 +574,13 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       expectValue('sum [1,2] after the timeout', await outcome(c.send('sum', [1, 2])), 3);
     },
     async headers(c) {
+      if (t.name === 'rmq') {
+        // RabbitMQ: AMQP headers of an RmqRecord (NestJS's RmqRecordBuilder).
+        const record = new ms.RmqRecordBuilder(0).setOptions({ headers: { 'x-trace': 'abc' } }).build();
+        expectValue('headers x-trace=abc', await outcome(c.send('headers', record)), 'abc');
+        expectValue('no headers', await outcome(c.send('headers', 0)), null);
+        return;
+      }
       if (t.name !== 'nats') {
         // NestJS 12 packet metadata: the dispatch hook may set `packet.metadata`.
         if (!c.setOnDispatchHook) throw new Fail('headers: this NestJS has no packet metadata (setOnDispatchHook)');
@@ -592,27 +604,33 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
     },
     async jwt(c) {
       // A bearer token as a NestJS client sends it: NestJS 12 packet metadata on TCP and Redis
-      // (set in the dispatch hook), a NATS header (NatsRecordBuilder). The server's guard lets
-      // only the valid one through and its handler answers the token's `sub`.
+      // (set in the dispatch hook), a NATS header (NatsRecordBuilder), an AMQP header
+      // (RmqRecordBuilder). The server's guard lets only the valid one through and its handler
+      // answers the token's `sub`.
+      const ownHeaders = t.name === 'nats' || t.name === 'rmq';
       const issuerKey = jwtKey('issuer.key');
       const forgerKey = jwtKey('forger.key');
       const route = jwtRoute();
       if (!issuerKey || !forgerKey || !route) throw new Fail('jwt: no keys or route (ROOST_INTEROP_JWT_KEYS and _ROUTE, from run-suite.sh)');
       let metadata;
-      if (t.name !== 'nats') {
+      if (!ownHeaders) {
         if (!c.setOnDispatchHook) throw new Fail('jwt: this NestJS has no packet metadata (setOnDispatchHook)');
         c.setOnDispatchHook((packet) => {
           if (metadata) packet.metadata = metadata;
         });
-      } else if (!nats) {
+      } else if (t.name === 'nats' && !nats) {
         throw new Fail('jwt: no NATS client library loaded');
       }
       const whoami = (token) => {
-        if (t.name !== 'nats') {
+        if (!ownHeaders) {
           metadata = token ? { authorization: `Bearer ${token}` } : undefined;
           return outcome(c.send(route, 0));
         }
         if (!token) return outcome(c.send(route, 0));
+        if (t.name === 'rmq') {
+          const headers = { authorization: `Bearer ${token}` };
+          return outcome(c.send(route, new ms.RmqRecordBuilder(0).setOptions({ headers }).build()));
+        }
         const h = nats.headers();
         h.set('authorization', `Bearer ${token}`);
         return outcome(c.send(route, new ms.NatsRecordBuilder(0).setHeaders(h).build()));
@@ -624,10 +642,10 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       expectError('an expired token', await whoami(signToken(jwt, issuerKey, { iat: now - 600, exp: now - 300 })), forbidden);
       expectError('a token signed by another key', await whoami(signToken(jwt, forgerKey)), forbidden);
       expectError('a token for another audience', await whoami(signToken(jwt, issuerKey, { aud: `not-${AUDIENCE}` })), forbidden);
-      if (t.name !== 'nats') return;
-      // NATS, the other ways a NestJS client may try: the client option `headers`, which NestJS
-      // adds to every message, is a header too; NestJS 12's packet metadata is not (it goes
-      // inside the JSON body, where no server looks).
+      if (!ownHeaders) return;
+      // NATS and RabbitMQ, the other ways a NestJS client may try: the client option `headers`,
+      // which NestJS adds to every message, is a header too; NestJS 12's packet metadata is not
+      // (it goes inside the JSON body, where no server looks).
       const bearer = `Bearer ${signToken(jwt, issuerKey)}`;
       const withOption = ms.ClientProxyFactory.create({
         ...t.client,
@@ -642,7 +660,7 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       c.setOnDispatchHook((packet) => {
         packet.metadata = { authorization: bearer };
       });
-      expectError('a valid token as packet metadata, on NATS', await outcome(c.send(route, 0)), forbidden);
+      expectError(`a valid token as packet metadata, on ${t.name}`, await outcome(c.send(route, 0)), forbidden);
     },
     async ctx(c) {
       // `impl` names the server that answered: a stray server of another run on the same broker
@@ -655,7 +673,7 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       // takes events on `audit.login` and `audit.logout`.
       for (const channel of ['orders.created', 'orders.42']) {
         const data = `to ${channel}`;
-        if (serverImpl === 'nest11') {
+        if (serverImpl === 'nest11' && t.name === 'redis') {
           // NestJS 11 publishes the reply on `orders.*.reply`, where no client listens.
           const o = await outcome(c.send(channel, data).pipe(timeout(500)));
           if (o.values.length !== 0 || o.error?.name !== 'TimeoutError') {

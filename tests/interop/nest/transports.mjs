@@ -122,7 +122,39 @@ const redis = (ms, { scheme, url }) => {
 };
 
 
-const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis };
+// amqp://[user:password@]host[:port][/vhost][?queue=Q&durable=false&noAck=false&prefetchCount=N
+// &noAssert=true&persistent=true&wildcards=true&exchange=E&exchangeType=T&routingKey=K]: the same
+// URL roost reads (NestJS's option names, queueOptions
+// flattened), mapped onto NestJS's RMQ options.
+const rmq = (ms, { url }) => {
+  const q = url.searchParams;
+  const auth = url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
+  const vhost = url.pathname.replace(/^\//, '');
+  const options = { urls: [`amqp://${auth}${url.host}${vhost ? `/${vhost}` : ''}`], queue: q.get('queue') ?? '' };
+  const flag = (k) => q.get(k) !== 'false' && q.get(k) !== '0';
+  const queueOptions = {};
+  if (q.has('durable')) queueOptions.durable = flag('durable');
+  if (q.has('exclusive')) queueOptions.exclusive = flag('exclusive');
+  if (q.has('autoDelete')) queueOptions.autoDelete = flag('autoDelete');
+  options.queueOptions = queueOptions;
+  if (q.has('noAssert')) options.noAssert = flag('noAssert');
+  if (q.has('wildcards')) options.wildcards = flag('wildcards');
+  for (const k of ['exchange', 'exchangeType', 'routingKey']) if (q.get(k)) options[k] = q.get(k);
+  const server = { ...options };
+  if (q.has('noAck')) server.noAck = flag('noAck');
+  if (q.has('prefetchCount')) server.prefetchCount = Number(q.get('prefetchCount'));
+  const client = { ...options };
+  if (q.has('persistent')) client.persistent = flag('persistent');
+  return {
+    name: 'rmq',
+    server: { transport: ms.Transport.RMQ, options: server },
+    client: { transport: ms.Transport.RMQ, options: client },
+    ready: () => 0, // no port of its own: both peers meet at the broker
+    query: q,
+  };
+};
+
+const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq };
 
 // The transport for `text`, or a string saying why there is none.
 export function transportFor(ms, text) {

@@ -1,0 +1,46 @@
+#pragma once
+/// \file roost::rmq::context, as NestJS's RmqContext.
+
+#include <roost/context.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace roost::rmq {
+
+/// The AMQP side of a delivered message (what NestJS's `getMessage()` gives as `fields` and
+/// `properties`; the headers are the context's headers()).
+struct message_info {
+  std::string exchange;     ///< empty: the default exchange (sent straight to the queue)
+  std::string routing_key;  ///< the queue's name for a message sent to the queue
+  std::uint64_t delivery_tag = 0;
+  bool redelivered = false;
+  std::string reply_to;        ///< a request's reply address (`amq.rabbitmq.reply-to...`)
+  std::string correlation_id;  ///< a request's id, which its replies carry
+  std::string message_id;
+  std::string content_type;
+  std::uint8_t delivery_mode = 0;  ///< 2: persistent, 1: transient, 0: not given
+  std::uint8_t priority = 0;       ///< 0 when not given
+  std::string expiration;          ///< in milliseconds, as sent; empty: none
+};
+
+/// What a handler knows about a message that came over RabbitMQ. Its headers() are the
+/// message's AMQP headers (string values as they are, numbers and booleans as text);
+/// metadata() gives them as an object. A NestJS 12 `metadata` in the body is not read (NestJS's
+/// RMQ server reads none either).
+class context final : public roost::context {
+ public:
+  /// `ack`: with `noAck` false, how the message is settled (roost/acknowledgement.hpp).
+  context(json::value pattern, std::optional<json::object> metadata, roost::headers h,
+          message_info m, acknowledgement ack = {});
+
+  /// The message's delivery fields and properties (NestJS's `getMessage()`).
+  const message_info& message() const noexcept { return message_; }
+  /// The first value of header `key`, or nullptr.
+  const std::string* header(std::string_view key) const { return headers().get(key); }
+
+ private:
+  message_info message_;
+};
+
+}  // namespace roost::rmq

@@ -1,0 +1,21 @@
+#pragma once
+/// \file RabbitMQ options from a URL: `amqp://user:pass@host:5672/vhost?queue=orders`.
+
+#include <roost/rmq/options.hpp>
+#include <roost/url.hpp>
+
+#include <boost/system/result.hpp>
+
+namespace roost::rmq {
+
+/// Options from `amqp://[user[:pass]@]HOST[:PORT][/VHOST][?...]` (vhost percent-encoded, as
+/// `%2F`; none: `/`). The query takes NestJS's option names, nested ones flattened: `queue`,
+/// `durable`, `exclusive`, `autoDelete` (queueOptions), `noAssert`, `connectTimeout` (ms);
+/// server: `noAck`, `prefetchCount`, `isGlobalPrefetchCount`, `reconnectTime` (ms); client:
+/// `persistent`, `headers.K=V` (default headers). Returns roost::error::invalid_argument for
+/// another scheme, several hosts, a bad value, or TLS parameters (`ca`, `cert`, `key`,
+/// `verify`, `servername`: TLS is not there yet).
+boost::system::result<server_options> server_options_from(const url& u);
+boost::system::result<client_options> client_options_from(const url& u);
+
+}  // namespace roost::rmq

@@ -1,0 +1,93 @@
+#pragma once
+/// \file Options of the RabbitMQ transport (NestJS `Transport.RMQ`), with NestJS's defaults.
+
+#include <roost/acknowledgement.hpp>
+#include <roost/headers.hpp>
+#include <roost/log.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace roost::rmq {
+
+/// The queue both sides use, and how to reach the broker; shared by the server and the client
+/// (NestJS's `urls`, `queue`, `queueOptions`, `noAssert`).
+struct connection_options {
+  std::string host = "localhost";
+  std::uint16_t port = 5672;
+  std::string user = "guest";
+  std::string password = "guest";
+  std::string vhost = "/";
+  /// The queue requests and events go to (NestJS's `queue`; its default is an empty name,
+  /// which gives a server a queue of the broker's naming that no client can address).
+  std::string queue;
+  /// `queueOptions` when asserting the queue. A queue that exists with other properties is
+  /// refused by the broker (406 PRECONDITION_FAILED), so both sides must agree; amqplib's
+  /// defaults (which NestJS's `queueOptions: {}` gets) are durable, not exclusive, not
+  /// auto-deleted.
+  bool durable = true;
+  bool exclusive = false;
+  bool auto_delete = false;
+  /// Uses the queue as it is instead of asserting it (`noAssert`).
+  bool no_assert = false;
+  /// An exchange (`exchange`; with `wildcards` and none given, the queue's name), asserted
+  /// durable with `exchange_type` (`exchangeType`). A server binds its queue to it with
+  /// `routing_key` (`routingKey`; a fanout exchange with `''`), and with `wildcards` with every
+  /// handler's route too; a client with `wildcards` or a fanout exchange publishes to the
+  /// exchange, with the pattern as the routing key, instead of to the queue.
+  std::string exchange;
+  std::string exchange_type = "topic";
+  std::string routing_key;
+  /// `wildcards`: as above, and a server matches a message's pattern against its handlers'
+  /// routes with AMQP topic rules (`*` one word, `#` any words, as the last word only) when no
+  /// handler has the exact route.
+  bool wildcards = false;
+  /// Gives up connecting (TCP and the AMQP handshake) after this long (`connectTimeout`).
+  std::chrono::milliseconds connect_timeout{5'000};
+  roost::logger log;
+};
+
+struct server_options : connection_options {
+  /// Messages count as acknowledged when the broker sends them (`noAck`, true by default in
+  /// NestJS's code whatever its documentation says). False: each is acknowledged after its
+  /// handlers ran, by the rule of roost/acknowledgement.hpp (`ack`).
+  bool no_ack = true;
+  /// Unacknowledged messages the broker sends at most (`prefetchCount`; 0: no limit), per
+  /// consumer or, with `is_global_prefetch_count`, per channel. Only matters with no_ack false.
+  std::uint16_t prefetch_count = 0;
+  bool is_global_prefetch_count = false;
+  /// With no_ack false: how messages are settled (an event whose handler threw is requeued by
+  /// default; `dead_letter` rejects it without requeue, for the queue's dead-letter exchange).
+  ack_policy ack;
+  /// After a lost connection, the server connects again after this long, declares its queue
+  /// and consumes again, for ever.
+  std::chrono::milliseconds reconnect_time{5'000};
+};
+
+struct client_options : connection_options {
+  /// Headers sent with every request and event (NestJS's client option `headers`); a call's
+  /// own headers win over these.
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// Messages are stored by the broker (delivery mode 2) rather than kept in memory only
+  /// (`persistent`).
+  bool persistent = false;
+};
+
+/// One message's own AMQP properties, NestJS's `new RmqRecordBuilder(data).setOptions({...})`:
+/// given as `call_options::record` to a call or an emit (`o.record = rmq::record{...}`).
+struct record {
+  /// AMQP headers, over the call's headers and the client's `headers` of the same names.
+  roost::headers headers;
+  std::optional<std::uint8_t> priority;  ///< `priority` (for a queue with `x-max-priority`)
+  /// `expiration`: the broker drops the message if it waits in the queue longer than this.
+  std::optional<std::chrono::milliseconds> expiration;
+  std::string message_id;          ///< `messageId`
+  std::optional<bool> persistent;  ///< `persistent`, over the client's option
+  std::string content_type;        ///< `contentType` (NestJS sends none by default)
+};
+
+}  // namespace roost::rmq

@@ -1,0 +1,602 @@
+#include "connection.hpp"
+
+#include <roost/errors.hpp>
+
+#include <amqp_tcp_socket.h>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+
+namespace roost::rmq::detail {
+
+namespace {
+
+constexpr std::string_view source = "rmq";
+constexpr amqp_channel_t channel = 1;
+// The largest frame we ask for (the broker's default, 128 KiB); bigger bodies go in several.
+constexpr int frame_max = 131072;
+
+amqp_bytes_t bytes_of(std::string_view s) noexcept {
+  return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
+}
+
+timeval timeval_of(std::chrono::milliseconds d) noexcept {
+  const auto ms = d.count() < 1 ? 1 : d.count();
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+// The broker's reason for a failed RPC, or the library's.
+std::string reason(const amqp_rpc_reply_t& r) {
+  switch (r.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+      return "ok";
+    case AMQP_RESPONSE_NONE:
+      return "no reply from the broker";
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return amqp_error_string2(r.library_error);
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        const auto* m = static_cast<const amqp_connection_close_t*>(r.reply.decoded);
+        return "the broker closed the connection: " + std::string(text_of(m->reply_text));
+      }
+      if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        const auto* m = static_cast<const amqp_channel_close_t*>(r.reply.decoded);
+        return "the broker closed the channel: " + std::string(text_of(m->reply_text));
+      }
+      return "unexpected reply from the broker (" + std::string(amqp_method_name(r.reply.id)) + ")";
+  }
+  return "unknown error";
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+std::string_view text_of(const amqp_bytes_t& b) noexcept {
+  return b.len ? std::string_view(static_cast<const char*>(b.bytes), b.len) : std::string_view();
+}
+
+roost::headers headers_of(const amqp_basic_properties_t& p) {
+  roost::headers h;
+  if (!(p._flags & AMQP_BASIC_HEADERS_FLAG)) return h;
+  for (int i = 0; i < p.headers.num_entries; ++i) {
+    const auto& e = p.headers.entries[i];
+    std::string key(text_of(e.key));
+    const auto& v = e.value;
+    switch (v.kind) {
+      case AMQP_FIELD_KIND_UTF8:
+      case AMQP_FIELD_KIND_BYTES:
+        h.add(std::move(key), std::string(text_of(v.value.bytes)));
+        break;
+      case AMQP_FIELD_KIND_BOOLEAN:
+        h.add(std::move(key), v.value.boolean ? "true" : "false");
+        break;
+      case AMQP_FIELD_KIND_I8:
+        h.add(std::move(key), std::to_string(v.value.i8));
+        break;
+      case AMQP_FIELD_KIND_U8:
+        h.add(std::move(key), std::to_string(v.value.u8));
+        break;
+      case AMQP_FIELD_KIND_I16:
+        h.add(std::move(key), std::to_string(v.value.i16));
+        break;
+      case AMQP_FIELD_KIND_U16:
+        h.add(std::move(key), std::to_string(v.value.u16));
+        break;
+      case AMQP_FIELD_KIND_I32:
+        h.add(std::move(key), std::to_string(v.value.i32));
+        break;
+      case AMQP_FIELD_KIND_U32:
+        h.add(std::move(key), std::to_string(v.value.u32));
+        break;
+      case AMQP_FIELD_KIND_I64:
+        h.add(std::move(key), std::to_string(v.value.i64));
+        break;
+      case AMQP_FIELD_KIND_U64:
+        h.add(std::move(key), std::to_string(v.value.u64));
+        break;
+      case AMQP_FIELD_KIND_F32:
+        h.add(std::move(key), number_text(v.value.f32));
+        break;
+      case AMQP_FIELD_KIND_F64:
+        h.add(std::move(key), number_text(v.value.f64));
+        break;
+      default:
+        break;  // tables, arrays, decimals, timestamps, void: not text
+    }
+  }
+  return h;
+}
+
+connection::connection(connection_options opts, setup s, connection_events events, bool reconnect,
+                       std::chrono::milliseconds reconnect_time)
+    : opts_(std::move(opts)),
+      setup_(s),
+      events_(std::move(events)),
+      reconnect_(reconnect),
+      reconnect_time_(reconnect_time),
+      queue_(opts_.queue),
+      consumed_(opts_.queue),
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+connection::~connection() {
+  close();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+template <class Handler>
+void connection::start(Handler h) {
+  thread_ = std::thread([this, h = std::move(h)]() mutable {
+    std::string failed = connect_and_set_up();
+    const bool ok = failed.empty();
+    if (ok) ++generation_;
+    auto ex = boost::asio::get_associated_executor(h);
+    boost::asio::post(ex, boost::asio::append(std::move(h), std::move(failed)));
+    if (ok) run();
+    finish();
+  });
+}
+
+awaitable<void> connection::open() {
+  auto init = [this](auto handler) { start(std::move(handler)); };
+  std::string failed =
+      co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>, void(std::string)>(
+          init, boost::asio::use_awaitable);
+  if (!failed.empty()) {
+    throw connection_error(make_error_code(error::not_connected), "rmq: " + failed);
+  }
+}
+
+bool connection::send(outgoing op) {
+  bool was_empty = false;
+  {
+    // Under the lock: once the thread has ended (and failed what was queued), nothing more
+    // is taken, so nothing waits for a confirmation that cannot come.
+    std::lock_guard lock(mutex_);
+    if (closing_.load() || ended_.load()) return false;
+    was_empty = queued_.empty();
+    queued_.push_back(std::move(op));
+  }
+  // One wake-up per batch: the thread takes everything queued when it wakes.
+  if (was_empty) wake();
+  return true;
+}
+
+void connection::cancel_consumer() {
+  cancel_wanted_ = true;
+  wake();
+}
+
+void connection::close() {
+  closing_ = true;
+  wake();
+  if (thread_.joinable()) {
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();  // our own thread dropped the last reference: it ends by itself
+    } else {
+      thread_.join();
+    }
+  }
+}
+
+void connection::wake() noexcept {
+  if (wake_fd_ < 0) return;
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+}
+
+// True when `for_socket` (else the wake-up descriptor) is readable; waits at most timeout_ms
+// (-1: for ever). The wake-up descriptor is drained when it fired.
+bool connection::wait_readable(bool for_socket, int timeout_ms) {
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {-1, POLLIN, 0}};
+  if (for_socket && state_) fds[1].fd = amqp_get_sockfd(state_);
+  const int n = ::poll(fds, fds[1].fd >= 0 ? 2 : 1, timeout_ms);
+  if (n <= 0) return false;
+  if (fds[0].revents) {
+    std::uint64_t count;
+    [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof count);
+  }
+  return fds[1].fd >= 0 && fds[1].revents != 0;
+}
+
+std::string connection::connect_and_set_up() {
+  state_ = amqp_new_connection();
+  if (!state_) return "out of memory";
+  amqp_socket_t* socket = amqp_tcp_socket_new(state_);
+  if (!socket) return "cannot make a socket";
+  const timeval limit = timeval_of(opts_.connect_timeout);
+  const std::string where = opts_.host + ":" + std::to_string(opts_.port);
+  if (int s = amqp_socket_open_noblock(socket, opts_.host.c_str(), opts_.port, &limit); s < 0) {
+    return "cannot connect to " + where + ": " + amqp_error_string2(s);
+  }
+  amqp_set_handshake_timeout(state_, &limit);
+  amqp_set_rpc_timeout(state_, &limit);
+  // The broker tells a consumer it cancelled (its queue was deleted) only to a client that
+  // says it understands; rabbitmq-c adds these to its own capabilities.
+  amqp_table_entry_t capability{};
+  capability.key = amqp_cstring_bytes("consumer_cancel_notify");
+  capability.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+  capability.value.value.boolean = 1;
+  amqp_table_entry_t property{};
+  property.key = amqp_cstring_bytes("capabilities");
+  property.value.kind = AMQP_FIELD_KIND_TABLE;
+  property.value.value.table = amqp_table_t{1, &capability};
+  const amqp_table_t properties{1, &property};
+  // No heartbeats yet (the docs' "not yet" list): a dead peer is noticed when writing.
+  auto login = amqp_login_with_properties(state_, opts_.vhost.c_str(), 0, frame_max, 0, &properties,
+                                          AMQP_SASL_METHOD_PLAIN, opts_.user.c_str(),
+                                          opts_.password.c_str());
+  if (login.reply_type != AMQP_RESPONSE_NORMAL) {
+    return "cannot log in to " + where + " (vhost " + opts_.vhost + ") as " + opts_.user + ": " +
+           reason(login);
+  }
+  amqp_channel_open(state_, channel);
+  if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+    return "cannot open a channel: " + reason(r);
+  }
+  if (setup_.confirms) {
+    amqp_confirm_select(state_, channel);
+    if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+      return "cannot turn publisher confirms on: " + reason(r);
+    }
+    next_sequence_ = 1;
+  }
+  // NestJS's client asserts the queue only when it publishes to it (no wildcards, no fanout).
+  const bool to_exchange =
+      setup_.consume_replies && (opts_.wildcards || opts_.exchange_type == "fanout");
+  if (setup_.assert_queue && !to_exchange && !(opts_.no_assert && !opts_.queue.empty())) {
+    const auto* ok = amqp_queue_declare(state_, channel, bytes_of(opts_.queue), 0, opts_.durable,
+                                        opts_.exclusive, opts_.auto_delete, amqp_empty_table);
+    if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
+      return "cannot assert queue \"" + opts_.queue + "\": " + reason(r);
+    }
+    // The broker's name for a queue asked for without one (a new one at each reconnection).
+    consumed_.assign(text_of(ok->queue));
+    // queue() is read by other threads once open() completed: it is written before only.
+    if (generation_.load() == 0) queue_ = consumed_;
+  }
+  if (std::string failed = set_up_exchange(); !failed.empty()) return failed;
+  if (setup_.consume_queue) {
+    if (setup_.prefetch_count > 0) {
+      amqp_basic_qos(state_, channel, 0, setup_.prefetch_count, setup_.global_prefetch);
+      if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+        return "cannot set the prefetch count: " + reason(r);
+      }
+    }
+    const auto* ok = amqp_basic_consume(state_, channel, bytes_of(consumed_), amqp_empty_bytes, 0,
+                                        setup_.no_ack, 0, amqp_empty_table);
+    if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
+      return "cannot consume queue \"" + consumed_ + "\": " + reason(r);
+    }
+    consumer_tag_.assign(text_of(ok->consumer_tag));
+  }
+  if (setup_.consume_replies) {
+    // Direct reply-to: consumed without acks, on the channel requests are published on.
+    amqp_basic_consume(state_, channel, bytes_of(direct_reply_to), amqp_empty_bytes, 0, 1, 0,
+                       amqp_empty_table);
+    if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+      return "cannot consume " + std::string(direct_reply_to) + ": " + reason(r);
+    }
+  }
+  // From here on a message is read whole however long its frames take to come.
+  amqp_set_rpc_timeout(state_, nullptr);
+  return {};
+}
+
+std::string connection::bind(const std::string& exchange, const std::string& key) {
+  amqp_queue_bind(state_, channel, bytes_of(consumed_), bytes_of(exchange), bytes_of(key),
+                  amqp_empty_table);
+  if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+    return "cannot bind queue \"" + consumed_ + "\" to exchange \"" + exchange + "\" with key \"" +
+           key + "\": " + reason(r);
+  }
+  return {};
+}
+
+// The exchange, as NestJS sets it up: a server (or a wildcards or fanout client) asserts it
+// durable; a server binds its queue with the routing key (fanout: '') and, with wildcards,
+// with each handler's route; a client that publishes to its queue binds it only when given
+// both an exchange and a routing key.
+std::string connection::set_up_exchange() {
+  const bool fanout = opts_.exchange_type == "fanout";
+  const std::string exchange = opts_.exchange.empty() ? opts_.queue : opts_.exchange;
+  const bool server = setup_.consume_queue;
+  if (!server && !opts_.wildcards && !fanout) {
+    if (opts_.exchange.empty() || opts_.routing_key.empty()) return {};
+    return bind(opts_.exchange, opts_.routing_key);
+  }
+  if (server && opts_.exchange.empty() && !opts_.wildcards) return {};
+  amqp_exchange_declare(state_, channel, bytes_of(exchange), bytes_of(opts_.exchange_type), 0, 1, 0,
+                        0, amqp_empty_table);
+  if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+    return "cannot assert exchange \"" + exchange + "\" (" + opts_.exchange_type +
+           "): " + reason(r);
+  }
+  if (!server) return {};
+  if (!opts_.routing_key.empty() || fanout) {
+    if (auto failed = bind(exchange, fanout ? std::string() : opts_.routing_key); !failed.empty()) {
+      return failed;
+    }
+  }
+  if (opts_.wildcards) {
+    for (const auto& key : setup_.bind_keys) {
+      if (auto failed = bind(exchange, key); !failed.empty()) return failed;
+    }
+  }
+  return {};
+}
+
+void connection::run() {
+  for (;;) {
+    if (serve()) return;  // closing
+    if (!reconnect_ || closing_.load()) return;
+    if (!wait_to_reconnect()) return;
+    if (events_.reconnected) events_.reconnected();
+  }
+}
+
+bool connection::wait_to_reconnect() {
+  for (;;) {
+    const auto until = std::chrono::steady_clock::now() + reconnect_time_;
+    while (!closing_.load()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      wait_readable(false, static_cast<int>(left.count()));
+    }
+    if (closing_.load()) return false;
+    // What was queued for the lost connection (replies, acks) has nowhere to go.
+    fail_unconfirmed("Connection closed");
+    std::string failed = connect_and_set_up();
+    if (failed.empty()) {
+      ++generation_;
+      return true;
+    }
+    disconnect(false);
+    opts_.log.warn(source, "reconnecting failed: " + failed);
+  }
+}
+
+bool connection::write_queued(std::string& why) {
+  {
+    std::lock_guard lock(mutex_);
+    writing_.swap(queued_);
+  }
+  const auto current = generation_.load();
+  std::vector<amqp_table_entry_t> entries;
+  for (auto& op : writing_) {
+    int status = AMQP_STATUS_OK;
+    switch (op.what) {
+      case outgoing::kind::publish: {
+        amqp_basic_properties_t p{};
+        if (op.delivery_mode) {
+          p._flags |= AMQP_BASIC_DELIVERY_MODE_FLAG;
+          p.delivery_mode = *op.delivery_mode;
+        }
+        if (op.priority) {
+          p._flags |= AMQP_BASIC_PRIORITY_FLAG;
+          p.priority = *op.priority;
+        }
+        if (!op.expiration.empty()) {
+          p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+          p.expiration = bytes_of(op.expiration);
+        }
+        if (!op.message_id.empty()) {
+          p._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+          p.message_id = bytes_of(op.message_id);
+        }
+        if (!op.content_type.empty()) {
+          p._flags |= AMQP_BASIC_CONTENT_TYPE_FLAG;
+          p.content_type = bytes_of(op.content_type);
+        }
+        if (!op.reply_to.empty()) {
+          p._flags |= AMQP_BASIC_REPLY_TO_FLAG;
+          p.reply_to = bytes_of(op.reply_to);
+        }
+        if (!op.correlation_id.empty()) {
+          p._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+          p.correlation_id = bytes_of(op.correlation_id);
+        }
+        if (!op.headers.empty()) {
+          entries.clear();
+          for (const auto& [k, v] : op.headers) {
+            amqp_table_entry_t e{};
+            e.key = bytes_of(k);
+            e.value.kind = AMQP_FIELD_KIND_UTF8;
+            e.value.value.bytes = bytes_of(v);
+            entries.push_back(e);
+          }
+          p._flags |= AMQP_BASIC_HEADERS_FLAG;
+          p.headers.num_entries = static_cast<int>(entries.size());
+          p.headers.entries = entries.data();
+        }
+        status = amqp_basic_publish(state_, channel, bytes_of(op.exchange),
+                                    bytes_of(op.routing_key), 0, 0, &p, bytes_of(op.body));
+        if (status == AMQP_STATUS_OK && setup_.confirms) {
+          // Every publish of a confirm channel is numbered, awaited or not.
+          const auto sequence = next_sequence_++;
+          if (op.confirmed) unconfirmed_.emplace_back(sequence, std::move(op.confirmed));
+        }
+        break;
+      }
+      case outgoing::kind::ack:
+      case outgoing::kind::requeue:
+      case outgoing::kind::reject:
+        // A tag of an earlier connection means nothing on this one (the broker delivers
+        // that message again anyway).
+        if (op.generation != current) break;
+        status = op.what == outgoing::kind::ack
+                     ? amqp_basic_ack(state_, channel, op.delivery_tag, 0)
+                     : amqp_basic_nack(state_, channel, op.delivery_tag, 0,
+                                       op.what == outgoing::kind::requeue);
+        break;
+    }
+    if (status != AMQP_STATUS_OK) {
+      why = std::string("cannot write to the broker: ") + amqp_error_string2(status);
+      return false;  // what was not written fails with the connection (fail_unconfirmed)
+    }
+  }
+  writing_.clear();
+  return true;
+}
+
+void connection::settle_confirms(std::uint64_t tag, bool multiple, const std::string& failed) {
+  auto done = [&](const auto& entry) { return multiple ? entry.first <= tag : entry.first == tag; };
+  std::vector<std::function<void(const std::string&)>> settled;
+  std::erase_if(unconfirmed_, [&](auto& entry) {
+    if (!done(entry)) return false;
+    settled.push_back(std::move(entry.second));
+    return true;
+  });
+  for (auto& f : settled) f(failed);
+}
+
+void connection::fail_unconfirmed(const std::string& why) {
+  std::vector<std::function<void(const std::string&)>> failed;
+  for (auto& [sequence, f] : unconfirmed_) failed.push_back(std::move(f));
+  unconfirmed_.clear();
+  for (auto& op : writing_) {
+    if (op.confirmed) failed.push_back(std::move(op.confirmed));
+  }
+  writing_.clear();
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& op : queued_) {
+      if (op.confirmed) failed.push_back(std::move(op.confirmed));
+    }
+    queued_.clear();
+  }
+  for (auto& f : failed) f(why);
+}
+
+// A frame other than a delivery (amqp_consume_message left it for us). False when it ends
+// the connection.
+bool connection::handle_other_frame(std::string& why) {
+  amqp_frame_t frame;
+  if (int s = amqp_simple_wait_frame(state_, &frame); s != AMQP_STATUS_OK) {
+    why = amqp_error_string2(s);
+    return false;
+  }
+  if (frame.frame_type != AMQP_FRAME_METHOD) return true;  // a stray header or body: skipped
+  switch (frame.payload.method.id) {
+    case AMQP_CHANNEL_CLOSE_METHOD: {
+      const auto* m = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
+      why = "the broker closed the channel: " + std::string(text_of(m->reply_text));
+      amqp_channel_close_ok_t ok{};
+      amqp_send_method(state_, channel, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+      return false;
+    }
+    case AMQP_CONNECTION_CLOSE_METHOD: {
+      const auto* m = static_cast<const amqp_connection_close_t*>(frame.payload.method.decoded);
+      why = "the broker closed the connection: " + std::string(text_of(m->reply_text));
+      amqp_connection_close_ok_t ok{};
+      amqp_send_method(state_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+      return false;
+    }
+    case AMQP_BASIC_ACK_METHOD: {
+      const auto* m = static_cast<const amqp_basic_ack_t*>(frame.payload.method.decoded);
+      settle_confirms(m->delivery_tag, m->multiple != 0, {});
+      return true;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+      const auto* m = static_cast<const amqp_basic_nack_t*>(frame.payload.method.decoded);
+      settle_confirms(m->delivery_tag, m->multiple != 0, "the broker refused the message");
+      return true;
+    }
+    case AMQP_BASIC_CANCEL_METHOD:
+      // The broker cancelled the consumer (its queue was deleted).
+      why = "the broker cancelled the consumer (was queue \"" + consumed_ + "\" deleted?)";
+      return false;
+    default:
+      return true;  // cancel-ok and the like
+  }
+}
+
+bool connection::serve() {
+  std::string why;
+  bool poll_first = false;
+  for (;;) {
+    if (closing_.load()) {
+      write_queued(why);  // the replies of what was served still go
+      disconnect(true);
+      fail_unconfirmed("Connection closed");
+      return true;
+    }
+    if (!write_queued(why)) break;
+    if (cancel_wanted_.exchange(false) && !consumer_tag_.empty()) {
+      amqp_basic_cancel(state_, channel, bytes_of(consumer_tag_));
+      consumer_tag_.clear();
+      if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+        why = "cannot cancel the consumer: " + reason(r);
+        break;
+      }
+    }
+    if (poll_first || (!amqp_frames_enqueued(state_) && !amqp_data_in_buffer(state_))) {
+      poll_first = false;
+      if (!wait_readable(true, -1)) continue;  // woken: write, cancel or close
+    }
+    amqp_envelope_t envelope{};
+    const timeval now{0, 0};
+    auto r = amqp_consume_message(state_, &envelope, &now, 0);
+    if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+      auto owned = envelope_ptr(new amqp_envelope_t(envelope));
+      if (events_.delivered) events_.delivered({std::move(owned), generation_.load()});
+    } else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+               r.library_error == AMQP_STATUS_TIMEOUT) {
+      poll_first = true;  // only part of a frame was there
+    } else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+               r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+      if (!handle_other_frame(why)) break;
+    } else {
+      why = reason(r);
+      break;
+    }
+    amqp_maybe_release_buffers(state_);
+  }
+  opts_.log.error(
+      source, "connection to " + opts_.host + ":" + std::to_string(opts_.port) + " lost: " + why);
+  disconnect(false);
+  fail_unconfirmed("Connection closed: " + why);
+  if (events_.lost) events_.lost(why);
+  return false;
+}
+
+void connection::disconnect(bool graceful) {
+  if (!state_) return;
+  if (graceful) {
+    // Bounded: a broker that does not answer does not hold close() up.
+    const timeval limit = timeval_of(std::chrono::seconds(2));
+    amqp_set_rpc_timeout(state_, &limit);
+    amqp_channel_close(state_, channel, AMQP_REPLY_SUCCESS);
+    amqp_connection_close(state_, AMQP_REPLY_SUCCESS);
+  }
+  amqp_destroy_connection(state_);
+  state_ = nullptr;
+  consumer_tag_.clear();
+}
+
+void connection::finish() {
+  disconnect(false);
+  {
+    std::lock_guard lock(mutex_);
+    ended_ = true;
+  }
+  fail_unconfirmed("Connection closed");
+}
+
+}  // namespace roost::rmq::detail

@@ -1,0 +1,176 @@
+#pragma once
+// One rabbitmq-c connection with one channel, shared by the server and the client side.
+// rabbitmq-c is synchronous and not thread-safe, so the connection lives on a thread of its
+// own that does all of its I/O: it waits on the socket and on a wake-up descriptor, writes what
+// the executor queued (publishes, acks), and hands each delivered message to a callback,
+// which passes it on to the executor (roost::detail::thread_bridge). No user code runs on it.
+
+#include <roost/awaitable.hpp>
+#include <roost/headers.hpp>
+#include <roost/rmq/options.hpp>
+
+#include <amqp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace roost::rmq::detail {
+
+/// The name RabbitMQ gives direct reply-to (no queue: replies go straight to the consumer).
+inline constexpr std::string_view direct_reply_to = "amq.rabbitmq.reply-to";
+
+struct envelope_deleter {
+  void operator()(amqp_envelope_t* e) const noexcept {
+    amqp_destroy_envelope(e);
+    delete e;
+  }
+};
+/// A delivered message; it owns its memory (freed with plain free()), so any thread may hold
+/// and free it.
+using envelope_ptr = std::unique_ptr<amqp_envelope_t, envelope_deleter>;
+
+/// A delivered message and the connection it came on (its delivery tag means nothing on
+/// another: the server acks only on the connection that delivered it).
+struct delivery {
+  envelope_ptr envelope;
+  std::uint64_t generation = 0;
+};
+
+std::string_view text_of(const amqp_bytes_t& b) noexcept;
+/// The AMQP headers of a message as roost headers: strings as they are, numbers and booleans
+/// as their text; other kinds (tables, arrays, timestamps...) are left out.
+roost::headers headers_of(const amqp_basic_properties_t& p);
+
+/// Something for the connection's thread to write.
+struct outgoing {
+  enum class kind : unsigned char {
+    publish,  ///< `body` to `exchange` (empty: the default one, to queue `routing_key`)
+    ack,      ///< basic.ack of `delivery_tag`
+    requeue,  ///< basic.nack with requeue
+    reject,   ///< basic.nack without requeue (to the queue's dead-letter exchange, if any)
+  };
+  kind what = kind::publish;
+  std::uint64_t generation = 0;  // ack, requeue, reject: the connection that delivered it
+  std::uint64_t delivery_tag = 0;
+  std::string exchange;
+  std::string routing_key;
+  std::string body;
+  std::string reply_to;
+  std::string correlation_id;
+  roost::headers headers;
+  std::optional<std::uint8_t> delivery_mode;  // 1 transient, 2 persistent; none: not sent
+  std::optional<std::uint8_t> priority;
+  std::string expiration;  // milliseconds, as text; empty: none
+  std::string message_id;
+  std::string content_type;
+  /// With `setup::confirms`: called once on the connection's thread when the broker confirmed
+  /// the message (empty text) or refused it, or the connection went before it did (why). It
+  /// must only hand over.
+  std::function<void(const std::string& failed)> confirmed;
+};
+
+/// What to set up on each (re)connection, in this order.
+struct setup {
+  bool assert_queue = true;    // queue.declare with the options' queueOptions
+  bool consume_queue = false;  // basic.consume of the queue (the server)
+  bool no_ack = true;          // for consume_queue
+  std::uint16_t prefetch_count = 0;
+  bool global_prefetch = false;
+  bool consume_replies = false;        // basic.consume of direct reply-to, no-ack (the client)
+  std::vector<std::string> bind_keys;  // the server's, with `wildcards`: one binding each
+  bool confirms = false;  // publisher confirms (confirm.select): see outgoing::confirmed
+};
+
+/// Called on the connection's thread: they must only hand over (post, push, log).
+struct connection_events {
+  std::function<void(delivery)> delivered;
+  std::function<void(const std::string& why)> lost;  // the connection is gone
+  std::function<void()> reconnected;                 // with `reconnect`: it is back
+};
+
+class connection {
+ public:
+  /// `reconnect`: after a lost connection, connect again every `reconnect_time`, for ever
+  /// (until close()); otherwise the thread ends and send() fails from then on.
+  connection(connection_options opts, setup s, connection_events events, bool reconnect = false,
+             std::chrono::milliseconds reconnect_time = std::chrono::seconds(5));
+  ~connection();  // close()
+  connection(const connection&) = delete;
+  connection& operator=(const connection&) = delete;
+
+  /// Starts the thread, which connects and sets up; completes once done. Throws
+  /// connection_error with the broker's reason.
+  awaitable<void> open();
+
+  /// Queues `op` for the thread; false (nothing queued) when the connection is gone for good.
+  /// Thread-safe, never blocks on the network.
+  bool send(outgoing op);
+
+  /// Cancels the consumer of the queue (basic.cancel): no new deliveries. Thread-safe.
+  void cancel_consumer();
+
+  /// Writes what is queued, closes the channel and the connection and joins the thread.
+  /// Idempotent; a no-op from the connection's own thread (which then ends by itself).
+  void close();
+
+  /// The queue's name, as the broker confirmed it (set once open() completed).
+  const std::string& queue() const noexcept { return queue_; }
+  /// Which connection is current: it grows at each (re)connection.
+  std::uint64_t generation() const noexcept { return generation_.load(); }
+  bool alive() const noexcept { return !ended_.load(); }
+
+ private:
+  // Starts the thread, which completes `h` with the outcome of connecting (empty: done).
+  template <class Handler>
+  void start(Handler h);
+
+  // On the connection's thread.
+  std::string connect_and_set_up();  // empty on success, else why
+  std::string set_up_exchange();     // likewise
+  std::string bind(const std::string& exchange, const std::string& key);
+  void run();    // serves until closed or lost for good
+  bool serve();  // until lost (false) or closing (true)
+  bool write_queued(std::string& why);
+  bool handle_other_frame(std::string& why);
+  bool wait_to_reconnect();  // false when closing
+  void disconnect(bool graceful);
+  void finish();
+  bool wait_readable(bool for_socket, int timeout_ms);
+  void settle_confirms(std::uint64_t tag, bool multiple, const std::string& failed);
+  void fail_unconfirmed(const std::string& why);  // every callback still waiting
+
+  connection_options opts_;
+  setup setup_;
+  connection_events events_;
+  bool reconnect_;
+  std::chrono::milliseconds reconnect_time_;
+  amqp_connection_state_t state_ = nullptr;  // the thread's alone
+  std::string consumer_tag_;                 // the thread's alone
+  std::string queue_;                        // as first declared; read-only once open() completed
+  std::string consumed_;  // the thread's alone: the queue as declared on this connection
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::vector<outgoing> queued_;   // with mutex_
+  std::vector<outgoing> writing_;  // the thread's alone
+  // Publisher confirms, the thread's alone: the next publish's sequence number on this
+  // connection, and the callbacks of those not confirmed yet, in sequence order.
+  std::uint64_t next_sequence_ = 1;
+  std::vector<std::pair<std::uint64_t, std::function<void(const std::string&)>>> unconfirmed_;
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> cancel_wanted_{false};
+  std::atomic<bool> ended_{false};
+  std::atomic<std::uint64_t> generation_{0};
+  void wake() noexcept;
+};
+
+}  // namespace roost::rmq::detail

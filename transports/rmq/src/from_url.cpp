@@ -1,0 +1,108 @@
+#include <roost/rmq/from_url.hpp>
+
+#include <roost/errors.hpp>
+
+#include <limits>
+#include <optional>
+
+namespace roost::rmq {
+namespace {
+
+// A boolean option: absent leaves `out`; `true`/`1`/empty and `false`/`0` set it.
+bool flag(const url& u, std::string_view key, bool& out) {
+  auto v = u.param(key);
+  if (!v) return true;
+  if (*v == "true" || *v == "1" || v->empty()) {
+    out = true;
+  } else if (*v == "false" || *v == "0") {
+    out = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The vhost of the URL's path: percent-decoded (`%2F` is `/`); none or empty is `/`. A path
+// with a raw `/` in it names no vhost.
+std::optional<std::string> vhost_of(std::string_view path) {
+  if (path.empty()) return "/";
+  std::string out;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '/') return std::nullopt;
+    if (path[i] != '%') {
+      out += path[i];
+      continue;
+    }
+    if (i + 2 >= path.size()) return std::nullopt;
+    const int hi = hex_digit(path[i + 1]), lo = hex_digit(path[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// What both sides share; false on a bad value.
+bool common(const url& u, connection_options& o) {
+  if (u.scheme != "amqp" || u.hosts.size() != 1) return false;
+  o.host = u.host;
+  o.port = u.port.value_or(5672);
+  if (!u.user.empty()) {
+    o.user = u.user;
+    o.password = u.password;
+  }
+  // TLS (amqps://) is not there yet: its parameters are refused rather than ignored.
+  for (const char* tls : {"ca", "cert", "key", "verify", "servername"}) {
+    if (u.param(tls)) return false;
+  }
+  auto vhost = vhost_of(u.path);
+  if (!vhost) return false;
+  o.vhost = std::move(*vhost);
+  o.queue = u.param("queue").value_or("");
+  o.exchange = u.param("exchange").value_or("");
+  o.exchange_type = u.param("exchangeType").value_or(o.exchange_type);
+  o.routing_key = u.param("routingKey").value_or("");
+  if (o.exchange_type.empty()) return false;
+  return flag(u, "durable", o.durable) && flag(u, "exclusive", o.exclusive) &&
+         flag(u, "wildcards", o.wildcards) && flag(u, "autoDelete", o.auto_delete) &&
+         flag(u, "noAssert", o.no_assert) && u.param_millis("connectTimeout", o.connect_timeout);
+}
+
+}  // namespace
+
+boost::system::result<server_options> server_options_from(const url& u) {
+  server_options o;
+  std::int64_t prefetch = 0;
+  if (!common(u, o) || !flag(u, "noAck", o.no_ack) ||
+      !flag(u, "isGlobalPrefetchCount", o.is_global_prefetch_count) ||
+      !u.param_number("prefetchCount", prefetch) || prefetch < 0 ||
+      prefetch > std::numeric_limits<std::uint16_t>::max() ||
+      !u.param_millis("reconnectTime", o.reconnect_time)) {
+    return make_error_code(error::invalid_argument);
+  }
+  o.prefetch_count = static_cast<std::uint16_t>(prefetch);
+  return o;
+}
+
+boost::system::result<client_options> client_options_from(const url& u) {
+  client_options o;
+  if (!common(u, o) || !flag(u, "persistent", o.persistent)) {
+    return make_error_code(error::invalid_argument);
+  }
+  constexpr std::string_view header_prefix = "headers.";
+  for (const auto& [k, v] : u.query) {
+    if (k.size() > header_prefix.size() && k.starts_with(header_prefix)) {
+      o.headers.emplace_back(k.substr(header_prefix.size()), v);
+    }
+  }
+  return o;
+}
+
+}  // namespace roost::rmq

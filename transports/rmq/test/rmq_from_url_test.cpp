@@ -1,0 +1,115 @@
+#include <roost/rmq/from_url.hpp>
+
+#include <roost/errors.hpp>
+
+#include <gtest/gtest.h>
+
+namespace roost::rmq {
+namespace {
+
+url parse(std::string_view text) {
+  auto u = url::parse(text);
+  EXPECT_TRUE(u) << text;
+  return *u;
+}
+
+TEST(rmq_from_url, nestjs_defaults) {
+  auto s = server_options_from(parse("amqp://h"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->host, "h");
+  EXPECT_EQ(s->port, 5672);
+  EXPECT_EQ(s->user, "guest");
+  EXPECT_EQ(s->password, "guest");
+  EXPECT_EQ(s->vhost, "/");
+  EXPECT_EQ(s->queue, "");
+  EXPECT_TRUE(s->durable);  // amqplib's default for a queueOptions without it
+  EXPECT_FALSE(s->exclusive);
+  EXPECT_FALSE(s->auto_delete);
+  EXPECT_FALSE(s->no_assert);
+  EXPECT_TRUE(s->no_ack);  // NestJS's code, whatever its documentation says
+  EXPECT_EQ(s->prefetch_count, 0);
+  EXPECT_FALSE(s->is_global_prefetch_count);
+  EXPECT_EQ(s->exchange, "");
+  EXPECT_EQ(s->exchange_type, "topic");
+  EXPECT_EQ(s->routing_key, "");
+  EXPECT_FALSE(s->wildcards);
+  auto c = client_options_from(parse("amqp://h:1234/"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->port, 1234);
+  EXPECT_EQ(c->vhost, "/");
+  EXPECT_FALSE(c->persistent);
+  EXPECT_TRUE(c->headers.empty());
+}
+
+TEST(rmq_from_url, credentials_vhost_and_flattened_options) {
+  auto s = server_options_from(
+      parse("amqp://me:s%40cret@broker:5673/my%2Fvhost?queue=orders&durable=false&noAck=false"
+            "&prefetchCount=50&isGlobalPrefetchCount=true&autoDelete=true&exclusive=1"
+            "&noAssert=true&connectTimeout=250&reconnectTime=100"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->user, "me");
+  EXPECT_EQ(s->password, "s@cret");
+  EXPECT_EQ(s->host, "broker");
+  EXPECT_EQ(s->port, 5673);
+  EXPECT_EQ(s->vhost, "my/vhost");
+  EXPECT_EQ(s->queue, "orders");
+  EXPECT_FALSE(s->durable);
+  EXPECT_TRUE(s->exclusive);
+  EXPECT_TRUE(s->auto_delete);
+  EXPECT_TRUE(s->no_assert);
+  EXPECT_FALSE(s->no_ack);
+  EXPECT_EQ(s->prefetch_count, 50);
+  EXPECT_TRUE(s->is_global_prefetch_count);
+  EXPECT_EQ(s->connect_timeout.count(), 250);
+  EXPECT_EQ(s->reconnect_time.count(), 100);
+}
+
+TEST(rmq_from_url, exchanges) {
+  auto s = server_options_from(
+      parse("amqp://h/?queue=q&exchange=events&exchangeType=fanout&routingKey=rk&wildcards=true"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->exchange, "events");
+  EXPECT_EQ(s->exchange_type, "fanout");
+  EXPECT_EQ(s->routing_key, "rk");
+  EXPECT_TRUE(s->wildcards);
+  auto c = client_options_from(parse("amqp://h/?queue=q&wildcards=1"));
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->wildcards);
+  EXPECT_EQ(c->exchange, "");
+}
+
+TEST(rmq_from_url, client_headers_and_persistence) {
+  auto c = client_options_from(
+      parse("amqp://h/?queue=q&persistent=true&headers.x-app=a&headers.x-trace=t"));
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->persistent);
+  ASSERT_EQ(c->headers.size(), 2u);
+  EXPECT_EQ(c->headers[0], (std::pair<std::string, std::string>{"x-app", "a"}));
+  EXPECT_EQ(c->headers[1], (std::pair<std::string, std::string>{"x-trace", "t"}));
+}
+
+TEST(rmq_from_url, bad_values_are_refused) {
+  for (const char* text :
+       {"tcp://h:1", "amqp://a:1,b:2", "amqp://h/a/b", "amqp://h/%2", "amqp://h/%zz",
+        "amqp://h/?durable=maybe", "amqp://h/?noAck=yes", "amqp://h/?prefetchCount=-1",
+        "amqp://h/?prefetchCount=65536", "amqp://h/?prefetchCount=x", "amqp://h/?connectTimeout=-5",
+        "amqp://h/?persistent=2", "amqp://h/?ca=/ca.pem", "amqp://h/?verify=false",
+        "amqp://h/?exchangeType=", "amqp://h/?wildcards=maybe"}) {
+    auto u = url::parse(text);
+    ASSERT_TRUE(u) << text;
+    const bool server_ok = static_cast<bool>(server_options_from(*u));
+    const bool client_ok = static_cast<bool>(client_options_from(*u));
+    EXPECT_FALSE(server_ok && client_ok) << text;
+    if (std::string_view(text).find("persistent") == std::string_view::npos &&
+        std::string_view(text).find("noAck") == std::string_view::npos &&
+        std::string_view(text).find("prefetch") == std::string_view::npos) {
+      EXPECT_FALSE(client_ok) << text;
+    }
+    if (std::string_view(text).find("persistent") == std::string_view::npos) {
+      EXPECT_FALSE(server_ok) << text;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace roost::rmq
