@@ -84,7 +84,7 @@ boost::system::result<server_options> server_options_from(const url& u) {
       !flag(u, "isGlobalPrefetchCount", o.is_global_prefetch_count) ||
       !u.param_number("prefetchCount", prefetch) || prefetch < 0 ||
       prefetch > std::numeric_limits<std::uint16_t>::max() ||
-      !u.param_millis("reconnectTime", o.reconnect_time)) {
+      !u.param_millis("reconnectTime", o.reconnect_time) || !u.param_limits(o.serving)) {
     return make_error_code(error::invalid_argument);
   }
   o.prefetch_count = static_cast<std::uint16_t>(prefetch);

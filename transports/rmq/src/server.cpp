@@ -168,10 +168,20 @@ struct server::impl : std::enable_shared_from_this<impl> {
       return queue_reply_sink(server->conn, std::move(reply_to), std::move(correlation_id),
                               server->opts.log);
     }
+    roost::detail::flight_gauge& gauge() { return server->gauge; }
   };
 
   void serve_message(detail::delivery& dv) {
     const auto& env = *dv.envelope;
+    if (gauge.too_large(env.message.body.len)) [[unlikely]] {
+      // Never parsed: a request is answered from its envelope's top level, an event dropped.
+      std::shared_ptr<const amqp_envelope_t> shared(dv.envelope.release(),
+                                                    detail::envelope_deleter{});
+      const std::string_view text = detail::text_of(shared->message.body);
+      disp->refuse_too_large(ex, text, nullptr,
+                             message_origin{shared_from_this(), shared, dv.generation});
+      return;
+    }
     // Most messages are served before this returns: their JSON lives in a scratch buffer that
     // is dropped at once instead of being freed value by value.
     alignas(std::max_align_t) unsigned char scratch[4096];
@@ -221,6 +231,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   server_options opts;
+  roost::detail::flight_gauge gauge{opts.serving};  // the connection's
   std::optional<dispatcher> disp;
   executor ex;
   std::shared_ptr<detail::connection> conn;

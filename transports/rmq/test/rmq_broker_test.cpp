@@ -675,5 +675,76 @@ TEST_F(rmq_broker, shutdown_answers_what_is_in_flight) {
       30s, 2);
 }
 
+// Limits (roost/limits.hpp): "per connection" is the server's connection to the broker, so the
+// limit is the server's; the requests already running complete, and then it answers again.
+
+// The message of the error a call failed with ("" when it did not fail).
+awaitable<std::string> error_of(client_proxy& c, json::value pattern, json::value data) {
+  try {
+    (void)co_await c.send(std::move(pattern), std::move(data));
+  } catch (const rpc_error& e) {
+    co_return e.message();
+  }
+  co_return std::string();
+}
+
+awaitable<void> call_and_count(client_proxy& c, json::value pattern, std::atomic<int>& done) {
+  (void)co_await c.send<int>(std::move(pattern), 1);
+  ++done;
+}
+
+TEST_F(rmq_broker, limits_refuse_what_goes_over_them_and_the_rest_is_served) {
+  std::atomic<bool> open{false};
+  std::atomic<int> held{0};
+  r.message("hold", [&](int x) -> awaitable<int> {
+    ++held;
+    while (!open) {
+      auto ex = co_await asio::this_coro::executor;
+      asio::steady_timer t(ex, 2ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    co_return x;
+  });
+  testing::run([&]() -> awaitable<void> {
+    auto o = options_from<server_options>(
+        with_query(url, "maxInFlightPerConnection=2&maxMessageSize=300"));
+    EXPECT_EQ(o.serving.max_in_flight_per_connection, 2u);
+    microservice app(r, app_opts());
+    app.add_transport(rmq::server(std::move(o)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, rmq::client(options_from<client_options>(url)));
+    client_proxy other(ex, rmq::client(options_from<client_options>(url)));
+    std::atomic<int> done{0};
+    for (int i = 0; i < 2; ++i) {
+      asio::co_spawn(ex, call_and_count(c, json::value("hold"), done), asio::detached);
+    }
+    const bool both_held = co_await eventually([&] { return held == 2; });
+    EXPECT_TRUE(both_held);
+    json::value sum = json::value("sum"), xs = json::array{1, 2};
+    const std::string refused = co_await error_of(other, sum, xs);
+    EXPECT_EQ(refused, "Too many requests in flight on this connection");
+    open = true;
+    const bool finished = co_await eventually([&] { return done == 2; });
+    EXPECT_TRUE(finished);
+    const double served = co_await other.send<double>(sum, xs);
+    EXPECT_EQ(served, 3);
+    // Too large: refused without being parsed; an event that large is dropped.
+    const json::value big(std::string(400, 'x'));
+    const std::string too_large = co_await error_of(c, sum, big);
+    EXPECT_EQ(too_large.rfind("Message too large: ", 0), 0u) << too_large;
+    const json::value note("note");
+    co_await c.emit(note, big);
+    co_await c.emit(note, std::string("small"));
+    const bool one = co_await eventually([&] { return st.events == 1; });
+    EXPECT_TRUE(one);
+    EXPECT_EQ(st.all(), (std::vector<std::string>{R"("small")"}));
+    EXPECT_EQ(app.dispatcher().in_flight(), 0u);
+    c.close();
+    other.close();
+    co_await app.shutdown();
+  });
+}
+
 }  // namespace
 }  // namespace roost::rmq::test

@@ -11,7 +11,8 @@ namespace roost::rmq {
 /// Options from `amqp://[user[:pass]@]HOST[:PORT][/VHOST][?...]` (vhost percent-encoded, as
 /// `%2F`; none: `/`). The query takes NestJS's option names, nested ones flattened: `queue`,
 /// `durable`, `exclusive`, `autoDelete` (queueOptions), `noAssert`, `connectTimeout` (ms);
-/// server: `noAck`, `prefetchCount`, `isGlobalPrefetchCount`, `reconnectTime` (ms); client:
+/// server: `noAck`, `prefetchCount`, `isGlobalPrefetchCount`, `reconnectTime` (ms), the serving
+/// limits `maxMessageSize`, `maxInFlightPerConnection`, `maxInFlight` (roost/limits.hpp); client:
 /// `persistent`, `headers.K=V` (default headers). Returns roost::error::invalid_argument for
 /// another scheme, several hosts, a bad value, or TLS parameters (`ca`, `cert`, `key`,
 /// `verify`, `servername`: TLS is not there yet).

@@ -3,6 +3,7 @@
 
 #include <roost/acknowledgement.hpp>
 #include <roost/headers.hpp>
+#include <roost/limits.hpp>
 #include <roost/log.hpp>
 
 #include <chrono>
@@ -66,6 +67,12 @@ struct server_options : connection_options {
   /// After a lost connection, the server connects again after this long, declares its queue
   /// and consumes again, for ever.
   std::chrono::milliseconds reconnect_time{5'000};
+  /// What the server takes from its peers (roost/limits.hpp). "Per connection" is the
+  /// server's connection to the broker, which carries all its messages; `max_connections` does
+  /// not apply (the server opens one). A message refused for the load is settled as a handler
+  /// failure would be (with no_ack false: by `ack`); one too large is answered with the error
+  /// when it is a request and, with no_ack false, acknowledged and dropped.
+  roost::limits serving;
 };
 
 struct client_options : connection_options {
