@@ -37,6 +37,7 @@ async function call(pattern, data) {
 bearer = token({ sub: 'ada', scope: 'orders:read orders:write' });
 await call('orders.whoami', {});
 await call('orders.place', { item: 'book', quantity: 2 });
+await call('orders.place', { item: '', quantity: 0 }); // refused by the schema, both fields named
 
 bearer = token({ sub: 'bob', scope: 'orders:read' }); // no orders:write: may ask, may not place
 await call('orders.whoami', {});

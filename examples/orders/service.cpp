@@ -1,12 +1,15 @@
 // The orders service: routes behind a JWT guard, served on TCP. Callers send
 // `authorization: Bearer <token>` as NestJS 12 metadata; tokens are HS256, signed with the
-// secret in the environment variable ORDERS_JWT_SECRET, for the audience "orders".
+// secret in the environment variable ORDERS_JWT_SECRET, for the audience "orders". An order is
+// checked against a JSON Schema before its handler runs, and a refused one is answered with a
+// code of the service's own (an exception filter).
 //   ORDERS_JWT_SECRET=... orders_service [port]   (default 3000; prints READY <port>)
 // nest-client.mjs beside this file is a NestJS 12 client that calls it with its token.
 
 #include <roost/auth/jwt_guard.hpp>
 #include <roost/roost.hpp>
 #include <roost/tcp.hpp>
+#include <roost/validation/schema_pipe.hpp>
 
 #include <cstdio>
 #include <memory>
@@ -37,7 +40,29 @@ int main(int argc, char** argv) {
   });
   r.enhance("orders.whoami").use_guard(roost::auth::jwt_guard(verifier));
   r.enhance("orders.place")
-      .use_guard(roost::auth::jwt_guard(verifier, {.required_scopes = {"orders:write"}}));
+      .use_guard(roost::auth::jwt_guard(verifier, {.required_scopes = {"orders:write"}}))
+      .use_pipe(roost::validation::schema_pipe(roost::validation::json_schema::parse(R"({
+        "type": "object",
+        "properties": {
+          "item": {"type": "string", "minLength": 1},
+          "quantity": {"type": "integer", "minimum": 1, "maximum": 100}
+        },
+        "required": ["item", "quantity"],
+        "additionalProperties": false
+      })")));
+  // A refused payload keeps its message and gains the code the service's callers test for.
+  r.enhance().use_filter(
+      [](std::exception_ptr e, roost::context&) -> std::optional<roost::json::value> {
+        try {
+          std::rethrow_exception(e);
+        } catch (const roost::payload_rejected& x) {
+          roost::json::value err = x.error();
+          err.as_object()["code"] = "invalid_order";
+          return err;
+        } catch (...) {
+          return std::nullopt;  // the default encoding
+        }
+      });
 
   roost::microservice app{r};
   auto& tcp = app.add_transport(roost::tcp::server({.host = "127.0.0.1", .port = port}));

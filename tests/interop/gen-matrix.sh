@@ -52,7 +52,9 @@ note() {
       echo
       echo "Also \`interop_orders_example_nest12_client\` (\`tests/interop/orders-example.sh\`): the"
       echo "\`examples/orders\` service called by its NestJS 12 client (\`examples/orders/nest-client.mjs\`),"
-      echo "which sends its token as packet metadata: allowed, missing scope and missing token."
+      echo "which sends its token as packet metadata: allowed, refused by the order's JSON Schema (every"
+      echo "field's problem and the service's own code, from its exception filter), missing scope and"
+      echo "missing token."
       echo ;;
     rmq)
       echo "Each direction on a queue of its own (\`durable=false\`), requests answered by direct reply-to."

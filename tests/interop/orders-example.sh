@@ -6,6 +6,7 @@
 # Checks that the token sent as packet metadata reaches the service's guard: a token with the
 # orders:write scope may ask who it is and place an order (placed by its `sub`), one without it
 # may only ask, and no token gets NestJS's `Forbidden resource`.
+# An order the schema refuses gets the problems of every field and the filter's code.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -57,6 +58,7 @@ forbidden='error \{"status":"error","message":"Forbidden resource"\}'
 expected=(
   '^orders\.whoami -> \{.*"sub":"ada".*\}$'
   '^orders\.place -> \{"item":"book","quantity":2,"placed_by":"ada"\}$'
+  '^orders\.place -> error \{"status":"error","message":"Invalid payload: (.*/item: .*/quantity: minimum 1, got 0.*|.*/quantity: minimum 1, got 0.*/item: .*)","code":"invalid_order"\}$'
   '^orders\.whoami -> \{.*"sub":"bob".*\}$'
   "^orders\\.place -> $forbidden\$"
   "^orders\\.whoami -> $forbidden\$"
