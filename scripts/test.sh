@@ -4,7 +4,7 @@
 #      starts the real brokers on loopback (scripts/brokers.sh; stopped on exit)
 #   1. the main build (RelWithDebInfo) and its ctest tests, except what tier 2 runs
 #   2. ASan + UBSan: unit, loopback and broker tests, the interop directions with a roost peer
-#      (its own sanitized roost_peer) and the CLI tests (75 tests)
+#      (its own sanitized roost_peer) and the CLI tests (76 tests)
 #   3. TSan: unit, loopback and broker tests (17 test programs); TSAN=0 skips it
 #   4. the libFuzzer targets, each for a short fixed time on its seed corpus
 #   5. the consumer test: install roost, build examples/math against the installed package
