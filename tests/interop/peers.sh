@@ -22,6 +22,10 @@ start_peer_server() {
 # The two halves of start_peer_server, so that several servers can start at once:
 # launch_peer_server CMD URL LOG sets srv_pid; await_peer_server LOG PID sets port.
 launch_peer_server() {
+  # Emptied here, not only by the background job's redirection: a log reused from an earlier
+  # server could otherwise still show its READY line (and port) to await_peer_server.
+  : >"$3"
+  : >"$3.err"
   "$1" serve --url "$2" >"$3" 2>"$3.err" &
   srv_pid=$!
 }
