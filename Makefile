@@ -18,7 +18,8 @@ deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DROOST_TEST_PROGRAMS_IN_ALL=ON $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: deps
