@@ -3,6 +3,7 @@
 # without systemd. Each broker runs from its own folder under $ROOST_BROKERS_DIR.
 #   brokers.sh start [redis] [rediss] [nats] ...   (no names: all of them)
 #   brokers.sh stop  [names...]
+#   brokers.sh check [names...]           exits non-zero unless each one answers its probe
 #   brokers.sh env                        prints the URLs the tests read, one NAME='URL' a line
 #                                         (quoted for the shell: a URL may hold `&`), e.g.
 #     eval "$(bash scripts/brokers.sh env | sed 's/^/export /')"
@@ -222,6 +223,10 @@ case "$cmd" in
     exit $rc ;;
   stop)
     for b in "${names[@]}"; do stop_one "$b"; done ;;
+  check)
+    rc=0
+    for b in "${names[@]}"; do ready "$b" || { echo "brokers: $b does not answer"; rc=1; }; done
+    exit $rc ;;
   env)
     sq="'\\''"  # a quote inside single quotes (the folder may be anywhere)
     for b in "${names[@]}"; do
@@ -229,6 +234,6 @@ case "$cmd" in
       printf "%s='%s'\n" "$(env_of "$b")" "${u//\'/$sq}"
     done ;;
   *)
-    echo "usage: brokers.sh start|stop|env [${all[*]}]" >&2
+    echo "usage: brokers.sh start|stop|check|env [${all[*]}]" >&2
     exit 2 ;;
 esac

@@ -41,10 +41,17 @@ bash scripts/install-interop.sh
 record "interop peers install" $?
 
 step "brokers"
-trap 'bash scripts/brokers.sh stop' EXIT
-bash scripts/brokers.sh stop >/dev/null 2>&1
-bash scripts/brokers.sh start
-record "brokers start" $?
+# BROKERS=running uses the brokers already up (`bash scripts/brokers.sh start`) and leaves them
+# up: for a run beside other work that needs them.
+if [ "${BROKERS:-}" = running ]; then
+  bash scripts/brokers.sh check
+  record "brokers running" $?
+else
+  trap 'bash scripts/brokers.sh stop' EXIT
+  bash scripts/brokers.sh stop >/dev/null 2>&1
+  bash scripts/brokers.sh start
+  record "brokers start" $?
+fi
 # The tests read the brokers' URLs from ROOST_<BROKER>_URL; one that is unset or down fails them.
 # `env` prints NAME='URL' lines, quoted for the shell (the TLS URL holds `&`).
 eval "$(bash scripts/brokers.sh env | sed 's/^/export /')"
@@ -81,10 +88,9 @@ fi
 # A sanitizer tier: an unoptimized build (-O0, or -Og for TSan, below) with line tables only
 # (-g1: the reports keep their files and lines), of only the programs its tests run (each test
 # program is named after its test) plus the named extra targets, then those tests. Every
-# sanitizer report
-# goes to <dir>/sanitizer/ (log_path), because a peer that a script starts (the interop suite's
-# roost_peer server, the CLI tests' server) has its stderr thrown away; any report fails the
-# tier, even when the test that caused it passed.
+# sanitizer report goes to <dir>/sanitizer/ (log_path), because a peer that a script starts (the
+# interop suite's roost_peer server, the CLI tests' server) has its stderr thrown away; any
+# report fails the tier, even when the test that caused it passed.
 sanitizer_tier() {  # name, dir, compile flags, link flags, ctest -L, ctest -E, targets beyond tests
   local name=$1 dir=$2 cflags=$3 lflags=$4 labels=$5 exclude=$6 rc=0 t targets=()
   shift 6
