@@ -1,16 +1,17 @@
-// roost::auth::jwt_guard over the real Redis broker ($ROOST_REDIS_URL, scripts/brokers.sh): a
-// roost client sends its token as the call's `authorization` header, which the Redis transport
-// carries as NestJS 12 packet metadata, and the guard reads it back as the message's headers.
-// A valid token reaches the handler, which answers the claims it was given; a missing, expired,
-// forged or malformed one gets NestJS's `Forbidden resource` and the handler does not run. The
-// test fails, never skips, when the broker is missing; its route is its own, as the broker is
-// shared with other tests and runs.
+// roost::auth::jwt_guard over every broker transport of this build, against the real brokers
+// (scripts/brokers.sh; each one's URL in its ROOST_<BROKER>_URL): a roost client sends its token
+// as the call's `authorization` header, which each transport carries its own way (NestJS 12
+// packet metadata on Redis, a message header on NATS, an AMQP header on RabbitMQ), and the guard
+// reads it back as the message's headers. A valid token reaches the handler, which answers the
+// claims it was given; a missing, expired, forged or malformed one gets NestJS's `Forbidden
+// resource` and the handler does not run. A broker whose URL is unset fails its case, never
+// skips it; the routes are the test's own, as the brokers are shared with other tests and runs.
 
 #include <roost/auth/jwt_guard.hpp>
 #include <roost/auth/jwt_signer.hpp>
-#include <roost/redis.hpp>
 #include <roost/roost.hpp>
 #include <roost/testing/run.hpp>
+#include <roost/transports.hpp>
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
@@ -24,10 +25,11 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
-namespace roost::redis::test {
+namespace roost::test {
 namespace {
 
 namespace asio = boost::asio;
@@ -37,28 +39,48 @@ constexpr std::string_view secret = "a 256-bit secret for the guard tests, not f
 constexpr std::string_view forger_secret = "another secret, which the service does not trust";
 constexpr std::string_view forbidden = R"({"status":"error","message":"Forbidden resource"})";
 
-url broker_url() {
-  const char* text = std::getenv("ROOST_REDIS_URL");
-  if (!text || !*text) {
-    throw std::runtime_error(
-        "ROOST_REDIS_URL is not set (run `bash scripts/brokers.sh start` and export what "
-        "`bash scripts/brokers.sh env` prints)");
+std::string unique_name(std::string_view what) {
+  std::random_device rd;
+  return "t" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 1'000'000) + "." +
+         std::string(what);
+}
+
+struct broker {
+  std::string name;      // the test's name for it
+  std::string scheme;    // of its URL: the case runs when this build has that transport
+  std::string variable;  // where scripts/brokers.sh puts its URL
+  std::string query;     // added to that URL's query: what keeps the test to itself
+};
+
+// The brokers of this build's transports. On RabbitMQ the requests go to a queue, which every
+// server consuming it shares: the test's is its own, and goes with its consumer.
+std::vector<broker> brokers() {
+  const std::vector<broker> all{
+      {"redis", "redis", "ROOST_REDIS_URL", ""},
+      {"nats", "nats", "ROOST_NATS_URL", ""},
+      {"rabbitmq", "amqp", "ROOST_RABBITMQ_URL",
+       "queue=" + unique_name("guarded") + "&durable=false&autoDelete=true"}};
+  std::vector<broker> built;
+  for (const auto& b : all) {
+    if (find_transport(b.scheme)) built.push_back(b);
   }
-  auto u = url::parse(text);
-  if (!u) throw std::runtime_error(std::string("bad ROOST_REDIS_URL ") + text);
+  return built;
+}
+
+url broker_url(const broker& b) {
+  const char* text = std::getenv(b.variable.c_str());
+  if (!text || !*text) {
+    throw std::runtime_error(b.variable +
+                             " is not set (run `bash scripts/brokers.sh start` and export what "
+                             "`bash scripts/brokers.sh env` prints)");
+  }
+  std::string full = text;
+  if (!b.query.empty()) {
+    full += (full.find('?') == std::string::npos ? "/?" : "&") + b.query;
+  }
+  auto u = url::parse(full);
+  if (!u) throw std::runtime_error("bad " + b.variable + " " + full);
   return *u;
-}
-
-server_options server_opts() {
-  auto o = server_options_from(broker_url()).value();
-  o.log = logger::silent();
-  return o;
-}
-
-client_options client_opts() {
-  auto o = client_options_from(broker_url()).value();
-  o.log = logger::silent();
-  return o;
 }
 
 microservice_options app_opts() {
@@ -68,11 +90,6 @@ microservice_options app_opts() {
   o.handle_signals = false;
   o.log = logger::silent();
   return o;
-}
-
-std::string unique_route() {
-  std::random_device rd;
-  return "t" + std::to_string(::getpid()) + "-" + std::to_string(rd() % 1'000'000) + ".whoami";
 }
 
 std::int64_t seconds_from_now(std::int64_t s) {
@@ -88,8 +105,8 @@ std::string sign(std::string_view key, const json::object& claims) {
       .value();
 }
 
-// What a call sending `authorization: <value>` (none when empty) gets: the reply, or the error,
-// as JSON text.
+// What a call sending `<name>: <value>` (no header when the value is empty) gets: the reply, or
+// the error, as JSON text.
 awaitable<std::string> call_with(client_proxy& c, json::value route, std::string name,
                                  std::string value) {
   call_options o;
@@ -102,7 +119,10 @@ awaitable<std::string> call_with(client_proxy& c, json::value route, std::string
   }
 }
 
-TEST(redis_jwt_guard, a_valid_token_in_the_headers_reaches_the_handler_others_are_forbidden) {
+class jwt_guard_on : public ::testing::TestWithParam<broker> {};
+
+TEST_P(jwt_guard_on, a_valid_token_in_the_headers_reaches_the_handler_others_are_forbidden) {
+  const url where = broker_url(GetParam());
   auth::jwt_rules rules;
   rules.algorithms = {auth::jwt_algorithm::hs256};
   rules.audiences = {"orders"};
@@ -113,7 +133,7 @@ TEST(redis_jwt_guard, a_valid_token_in_the_headers_reaches_the_handler_others_ar
   const std::string valid = sign(secret, claims), expired = sign(secret, old),
                     forged = sign(forger_secret, claims);
 
-  const json::value route = json::string(unique_route());
+  const json::value route = json::string(unique_name("whoami"));
   std::atomic<int> handled{0};
   router r;
   r.message(route, [&handled](context& ctx) -> json::value {
@@ -127,10 +147,10 @@ TEST(redis_jwt_guard, a_valid_token_in_the_headers_reaches_the_handler_others_ar
 
   testing::run([&]() -> awaitable<void> {
     microservice app(r, app_opts());
-    app.add_transport(redis::server(server_opts()));
+    app.add_transport(make_server(where, logger::silent()).value());
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
-    client_proxy c(ex, redis::client(client_opts()));
+    client_proxy c(ex, make_client(where, logger::silent()).value());
 
     const std::string seen = co_await call_with(c, route, "authorization", "Bearer " + valid);
     EXPECT_EQ(seen, json::serialize(claims));
@@ -155,5 +175,10 @@ TEST(redis_jwt_guard, a_valid_token_in_the_headers_reaches_the_handler_others_ar
   });
 }
 
+INSTANTIATE_TEST_SUITE_P(brokers, jwt_guard_on, ::testing::ValuesIn(brokers()),
+                         [](const ::testing::TestParamInfo<broker>& info) {
+                           return info.param.name;
+                         });
+
 }  // namespace
-}  // namespace roost::redis::test
+}  // namespace roost::test
