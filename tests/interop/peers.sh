@@ -1,4 +1,5 @@
-# Sourced by run-suite.sh and max-buffer.sh: the peers' commands, and starting a server peer.
+# Sourced by run-suite.sh, max-buffer.sh and max-message.sh: the peers' commands, starting a
+# server peer, and one direction of a limit check.
 # The caller sets $build (the build directory) and $here (this directory).
 
 # The command of peer roost, nest12 or nest11.
@@ -39,4 +40,39 @@ await_peer_server() {
   done
   cat "$1" "$1.err"
   return 1
+}
+
+# over_limit_direction CLIENT SERVER QUERY CLIENT_ERROR SERVER_LOG: one direction of a limit
+# check over TCP. A SERVER peer serving with QUERY receives CLIENT's `echo.huge` call; the call
+# must fail promptly (20 s at most, never hang) with CLIENT_ERROR in its output (a grep
+# pattern), the server must log SERVER_LOG (an extended grep pattern) and serve a `sum` call
+# afterwards, on a new connection. Prints PASS or FAIL with the reason; returns 1 on FAIL. The
+# caller sets $work (a folder for the logs) and kills $srv_pid on exit.
+over_limit_direction() {
+  local client=$1 server=$2 query=$3 client_error=$4 server_log=$5
+  local name="$1 -> $2" url rc took after t0 why=""
+  if ! start_peer_server "$(peer_cmd "$server")" "tcp://127.0.0.1:0?$query" "$work/srv"; then
+    echo "FAIL $name: the server did not start (its output is above)"
+    kill -9 "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=""
+    return 1
+  fi
+  url="tcp://127.0.0.1:$port"
+  t0=$(date +%s)
+  timeout 30 "$(peer_cmd "$client")" call --url "$url" --scenario echo.huge >"$work/cli.out" 2>"$work/cli.err"
+  rc=$? took=$(($(date +%s) - t0))
+  timeout 30 "$(peer_cmd "$client")" call --url "$url" --scenario sum >"$work/after.out" 2>&1
+  after=$?
+  sleep 0.2  # the server's log line
+  if [ $rc -eq 0 ] || [ $rc -eq 124 ]; then why="the over-limit call did not fail (exit $rc)"
+  elif ! grep -q "$client_error" "$work/cli.out"; then why="the call failed, but not with $client_error: $(cat "$work/cli.out")"
+  elif [ $took -gt 20 ]; then why="the failure took ${took}s"
+  elif ! grep -Eq "$server_log" "$work/srv.err"; then why="the server did not log it"
+  elif [ $after -ne 0 ]; then why="the server did not serve the next call: $(cat "$work/after.out")"
+  fi
+  kill -TERM "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; srv_pid=""
+  if [ -n "$why" ]; then
+    echo "FAIL $name: $why"; sed 's/^/    /' "$work/srv.err" | tail -3
+    return 1
+  fi
+  echo "PASS $name: $client_error after ${took}s; the server logged it and kept serving"
 }
