@@ -59,8 +59,9 @@ eval "$(bash scripts/brokers.sh env | sed 's/^/export /')"
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
-# The interop directions with a roost peer, the client-certificate check and the CLI tests.
-covered_by_asan='^interop_.*(_roost_to_|_to_roost$)|^interop_rediss_client_cert_required$|^roost_cli_'
+# The interop directions with a roost peer, the client-certificate check, the route vectors
+# (they run the unit test program, which this tier does not build) and the CLI tests.
+covered_by_asan='^interop_.*(_roost_to_|_to_roost$)|^interop_rediss_client_cert_required$|^interop_route_vectors_|^roost_cli_'
 
 # The test programs (labels unit, loopback, broker) are built and run by the sanitizer tiers,
 # each of them twice (ASan + UBSan, TSan): this optimized build leaves them out, which halves its
