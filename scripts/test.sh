@@ -2,15 +2,14 @@
 # `make test`: builds and runs every test tier, then prints one "N passed, N failed" line.
 #   0. installs the NestJS peers of the interop suite (npm, from the committed lock files) and
 #      starts the real brokers on loopback (scripts/brokers.sh; stopped on exit)
-#   1. the main build (RelWithDebInfo) and its ctest tests, except what tier 2 runs
+#   1. the main build (RelWithDebInfo, without the test programs) and the tests only it runs
 #   2. ASan + UBSan: unit, loopback and broker tests, the interop directions with a roost peer
-#      (its own sanitized roost_peer) and the CLI tests (76 tests)
-#   3. TSan: unit, loopback and broker tests (17 test programs); TSAN=0 skips it
+#      (its own sanitized roost_peer), the route vectors and the CLI tests
+#   3. TSan: unit, loopback and broker tests; TSAN=0 skips it
 #   4. the libFuzzer targets, each for a short fixed time on its seed corpus
 #   5. the consumer test: install roost, build examples/math against the installed package
-# Cost on 2 cores, otherwise idle (docs/contributing.md has the detail): about 27 min on a fresh
-# clone with a cold compiler cache (the sanitizer builds are most of it: ASan 11 min, TSan 5),
-# about 5 min warm; the tests themselves about 4 min.
+# Cost on 2 cores (docs/contributing.md has the detail): 17.5 min on a fresh clone in CI; each
+# step prints when it starts, and the last line the total.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +19,8 @@ passed=0
 failed=0
 failures=()
 
-step() { echo; echo "== $*"; }
+# Each step says when it starts (seconds since the start): where the time goes, in every log.
+step() { echo; echo "== $* (at ${SECONDS} s)"; }
 record() {  # name, exit code
   if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
 }
@@ -229,5 +229,5 @@ echo
 if [ ${#failures[@]} -gt 0 ]; then
   echo "failures:"; printf '  %s\n' "${failures[@]}"
 fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed (${SECONDS} s)"
 [ "$failed" -eq 0 ]
