@@ -6,7 +6,7 @@
 // `--inflight 0` connects and closes without a call (the idle run of bench/client-instructions.sh).
 //   client_loadgen --url nats://127.0.0.1:4222 [--inflight K] [--seconds S] [--warmup W]
 
-#include "reply_check.hpp"
+#include "load_run.hpp"
 
 #include <roost/roost.hpp>
 #include <roost/transports.hpp>
@@ -23,68 +23,48 @@
 #include <string>
 #include <vector>
 
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 
 namespace {
 
 struct run_state {
-  clock_type::time_point measure_from, stop;
-  std::vector<std::uint32_t> latencies_us;
-  std::uint64_t completed = 0;
-  bench::failures failed{"client_loadgen"};
-  int running = 0;
+  bench::load_run run{"client_loadgen"};
+  int running = 0;  // workers still calling
 };
 
 roost::awaitable<void> worker(roost::client_proxy& c, run_state& rs) {
   const std::vector<int> xs{1, 2, 3};
-  while (clock_type::now() < rs.stop) {
+  while (rs.run.running(clock_type::now())) {
     const auto sent = clock_type::now();
     bool ok = false;
     try {
       const int v = co_await c.send<int>("sum", xs);
       ok = v == 6;
       if (!ok) {
-        ++rs.failed.wrong;
+        ++rs.run.failed.wrong;
         const auto text = std::to_string(v);
-        rs.failed.complain("a wrong value", text);
+        rs.run.failed.complain("a wrong value", text);
       }
     } catch (const std::exception& e) {
-      ++rs.failed.errors;
-      rs.failed.complain("an error reply", e.what());
+      ++rs.run.failed.errors;
+      rs.run.failed.complain("an error reply", e.what());
     }
-    const auto now = clock_type::now();
-    if (ok && sent >= rs.measure_from && now < rs.stop) {
-      ++rs.completed;
-      rs.latencies_us.push_back(static_cast<std::uint32_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count()));
-    }
+    if (ok) rs.run.served(sent, clock_type::now());
   }
   --rs.running;
-}
-
-double pct(std::vector<std::uint32_t>& v, double p) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(p / 100.0 * (v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + k, v.end());
-  return v[k];
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string url = "nats://127.0.0.1:4222";
-  int inflight = 16;
-  double seconds = 5, warmup = 1;
+  bench::load_options o;  // the call is always `sum [1,2,3]`, typed: no --pattern, --data
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--url") {
       url = v;
-    } else if (k == "--inflight") {
-      inflight = std::stoi(v);
-    } else if (k == "--seconds") {
-      seconds = std::stod(v);
-    } else if (k == "--warmup") {
-      warmup = std::stod(v);
+    } else if (k == "--inflight" || k == "--seconds" || k == "--warmup") {
+      o.read(k, v);
     } else {
       std::fprintf(stderr, "client_loadgen: unknown option %s\n", k.c_str());
       return 2;
@@ -105,15 +85,9 @@ int main(int argc, char** argv) {
       ioc,
       [&]() -> roost::awaitable<void> {
         co_await c.connect();
-        std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
-        std::fflush(stdout);
-        const auto start = clock_type::now();
-        rs.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
-                                      std::chrono::duration<double>(warmup));
-        rs.stop = rs.measure_from + std::chrono::duration_cast<clock_type::duration>(
-                                        std::chrono::duration<double>(seconds));
-        rs.running = inflight;
-        for (int k = 0; k < inflight; ++k) {
+        rs.run.start(o);
+        rs.running = o.inflight;
+        for (int k = 0; k < o.inflight; ++k) {
           boost::asio::co_spawn(ioc, worker(c, rs), boost::asio::detached);
         }
       },
@@ -123,23 +97,16 @@ int main(int argc, char** argv) {
   // Runs until every worker has seen the stop time.
   while (!ioc.stopped()) {
     ioc.run_for(std::chrono::milliseconds(50));
-    if (failed || (rs.running == 0 && rs.stop != clock_type::time_point{})) break;
-    if (rs.stop != clock_type::time_point{} &&
-        clock_type::now() > rs.stop + std::chrono::seconds(5)) {
-      rs.failed.lost = static_cast<std::uint64_t>(rs.running);  // each worker waits for one reply
+    if (failed || (rs.running == 0 && rs.run.started())) break;
+    if (rs.run.started() && clock_type::now() > rs.run.stop() + std::chrono::seconds(5)) {
+      rs.run.failed.lost = static_cast<std::uint64_t>(rs.running);  // each waits for one reply
       break;
     }
   }
   c.close();
-  auto& l = rs.latencies_us;
-  std::printf("{\"inflight\":%d,\"connections\":1,\"seconds\":%.1f,\"requests\":%llu,", inflight,
-              seconds, static_cast<unsigned long long>(rs.completed));
-  rs.failed.print_fields();
-  std::printf(
-      "\"failed_connections\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
-      "\"p999_us\":%.0f}\n",
-      failed, rs.completed / seconds, pct(l, 50), pct(l, 99), pct(l, 99.9));
-  std::fflush(stdout);
-  if (inflight == 0) return failed == 0 && rs.failed.total() == 0 ? 0 : 1;  // the idle run
-  return rs.failed.verdict(rs.completed, failed);
+  if (o.inflight == 0) {  // the idle run: nothing to serve
+    rs.run.report(o, 1, failed);
+    return failed == 0 && rs.run.failed.total() == 0 ? 0 : 1;
+  }
+  return rs.run.finish(o, 1, failed);
 }

@@ -13,54 +13,41 @@
 // first few reasons on stderr).
 
 #include <roost/tcp/detail/frame_codec.hpp>
-#include "reply_check.hpp"
+#include "load_run.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 namespace asio = boost::asio;
-namespace json = boost::json;
 using asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 
 namespace {
 
-struct options {
+struct options : bench::load_options {
   std::string host = "127.0.0.1";
   unsigned short port = 0;
-  int inflight = 16;
   int connections = 1;
-  double seconds = 5;
-  double warmup = 1;
-  std::string pattern = "sum", data = "[1,2,3]";
   int slow_every = 0;
   int idle = 0;  // open this many connections, send nothing, hold them for `seconds`
   std::string slow_pattern = "slow", slow_data = "5";
-  double expect = 6, slow_expect = 5;
+  double slow_expect = 5;
   bool slow_expect_given = false;
-};
-
-struct stats {
-  std::vector<std::uint32_t> latencies_us;  // fast requests only
-  std::uint64_t completed = 0;
-  std::uint64_t in_flight = 0;  // what is left when the run ends is lost
-  bench::failures failed{"loadgen"};
 };
 
 struct run_state {
   const options* opt;
   tcp::resolver::results_type endpoints;  // resolved once for all connections
-  clock_type::time_point start, measure_from, stop;
+  bench::load_run run{"loadgen"};         // the latencies are the fast requests' only
+  std::uint64_t in_flight = 0;            // what is left when the run ends is lost
   std::uint64_t next_id = 0;
 };
 
@@ -72,7 +59,7 @@ std::string frame_for(const std::string& pattern, const std::string& data, std::
   return out;
 }
 
-asio::awaitable<void> connection(run_state& rs, stats& st, int inflight) {
+asio::awaitable<void> connection(run_state& rs, int inflight) {
   auto ex = co_await asio::this_coro::executor;
   tcp::socket s(ex);
   co_await asio::async_connect(s, rs.endpoints, asio::use_awaitable);
@@ -85,7 +72,7 @@ asio::awaitable<void> connection(run_state& rs, stats& st, int inflight) {
     out += slow ? frame_for(rs.opt->slow_pattern, rs.opt->slow_data, id)
                 : frame_for(rs.opt->pattern, rs.opt->data, id);
     pending.emplace(id, std::pair{clock_type::now(), slow});
-    ++st.in_flight;
+    ++rs.in_flight;
   };
   for (int i = 0; i < inflight; ++i) issue();
   roost::tcp::detail::frame_decoder dec;
@@ -113,30 +100,18 @@ asio::awaitable<void> connection(run_state& rs, stats& st, int inflight) {
       const bench::reply r = bench::read_reply(**f);
       auto it = r.has_id ? pending.find(r.id) : pending.end();
       if (it == pending.end()) {
-        st.failed.not_in_flight(**f);
+        rs.run.failed.not_in_flight(**f);
         continue;
       }
       const auto [sent, slow] = it->second;
       pending.erase(it);
-      --st.in_flight;
-      const bool good = st.failed.check(r, slow ? rs.opt->slow_expect : rs.opt->expect, **f);
-      if (good && sent >= rs.measure_from && now < rs.stop) {
-        ++st.completed;
-        if (!slow) {
-          st.latencies_us.push_back(static_cast<std::uint32_t>(
-              std::chrono::duration_cast<std::chrono::microseconds>(now - sent).count()));
-        }
+      --rs.in_flight;
+      if (rs.run.failed.check(r, slow ? rs.opt->slow_expect : rs.opt->expect, **f)) {
+        rs.run.served(sent, now, !slow);
       }
-      if (now < rs.stop) issue();
+      if (rs.run.running(now)) issue();
     }
   }
-}
-
-double pct(std::vector<std::uint32_t>& v, double p) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(p / 100.0 * (v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + k, v.end());
-  return v[k];
 }
 
 }  // namespace
@@ -145,22 +120,13 @@ int main(int argc, char** argv) {
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
+    if (o.read(k, v)) continue;
     if (k == "--host")
       o.host = v;
     else if (k == "--port")
       o.port = static_cast<unsigned short>(std::stoi(v));
-    else if (k == "--inflight")
-      o.inflight = std::stoi(v);
     else if (k == "--connections")
       o.connections = std::stoi(v);
-    else if (k == "--seconds")
-      o.seconds = std::stod(v);
-    else if (k == "--warmup")
-      o.warmup = std::stod(v);
-    else if (k == "--pattern")
-      o.pattern = v;
-    else if (k == "--data")
-      o.data = v;
     else if (k == "--slow-every")
       o.slow_every = std::stoi(v);
     else if (k == "--slow-pattern")
@@ -169,8 +135,6 @@ int main(int argc, char** argv) {
       o.slow_data = v;
     else if (k == "--idle")
       o.idle = std::stoi(v);
-    else if (k == "--expect")
-      o.expect = std::stod(v);
     else if (k == "--slow-expect") {
       o.slow_expect = std::stod(v);
       o.slow_expect_given = true;
@@ -202,34 +166,17 @@ int main(int argc, char** argv) {
   }
   run_state rs{&o};
   rs.endpoints = tcp::resolver(ioc).resolve(o.host, std::to_string(o.port));
-  std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
-  std::fflush(stdout);
-  rs.start = clock_type::now();
-  rs.measure_from = rs.start + std::chrono::duration_cast<clock_type::duration>(
-                                   std::chrono::duration<double>(o.warmup));
-  rs.stop = rs.measure_from + std::chrono::duration_cast<clock_type::duration>(
-                                  std::chrono::duration<double>(o.seconds));
-  stats st;
+  rs.run.start(o);
   int failed = 0;
   for (int c = 0; c < o.connections; ++c) {
     const int share = o.inflight / o.connections + (c < o.inflight % o.connections ? 1 : 0);
-    asio::co_spawn(ioc, connection(rs, st, std::max(share, 1)), [&](std::exception_ptr e) {
+    asio::co_spawn(ioc, connection(rs, std::max(share, 1)), [&](std::exception_ptr e) {
       if (e) ++failed;
     });
   }
   // A server that stops answering must not hang the run: what is still in flight 5 s after
   // the end is lost.
-  ioc.run_until(rs.stop + std::chrono::seconds(5));
-  st.failed.lost = st.in_flight;
-  const double rate = st.completed / o.seconds;
-  auto& l = st.latencies_us;
-  std::printf("{\"inflight\":%d,\"connections\":%d,\"seconds\":%.1f,\"requests\":%llu,", o.inflight,
-              o.connections, o.seconds, static_cast<unsigned long long>(st.completed));
-  st.failed.print_fields();
-  std::printf(
-      "\"failed_connections\":%d,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
-      "\"p999_us\":%.0f}\n",
-      failed, rate, pct(l, 50), pct(l, 99), pct(l, 99.9));
-  std::fflush(stdout);
-  return st.failed.verdict(st.completed, failed);
+  ioc.run_until(rs.run.stop() + std::chrono::seconds(5));
+  rs.run.failed.lost = rs.in_flight;
+  return rs.run.finish(o, o.connections, failed);
 }

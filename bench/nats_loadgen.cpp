@@ -12,7 +12,7 @@
 //   nats_loadgen --url nats://127.0.0.1:4222 [--inflight K] [--seconds S] [--warmup W]
 //                [--pattern sum] [--data '[1,2,3]']
 
-#include "reply_check.hpp"
+#include "load_run.hpp"
 
 #include <boost/asio.hpp>
 
@@ -27,16 +27,12 @@
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 
 namespace {
 
-struct options {
+struct options : bench::load_options {
   std::string url = "nats://127.0.0.1:4222";
-  int inflight = 16;
-  double seconds = 5, warmup = 1;
-  std::string pattern = "sum", data = "[1,2,3]";
-  double expect = 6;
 };
 
 std::size_t number(std::string_view digits) {
@@ -51,10 +47,8 @@ struct state {
   std::string inbox = "_INBOX.bench.";
   std::vector<clock_type::time_point> sent;  // by slot
   std::vector<std::uint64_t> slot_id;        // the id in flight in each slot, 0 for none
-  std::vector<std::uint32_t> latencies_us;
-  std::uint64_t completed = 0, next_id = 0;
-  bench::failures failed{"nats_loadgen"};
-  clock_type::time_point measure_from, stop;
+  std::uint64_t next_id = 0;
+  bench::load_run run{"nats_loadgen"};
   std::string in, out, writing;
   std::vector<char> buf = std::vector<char>(256 * 1024);
   bool write_busy = false;
@@ -100,28 +94,23 @@ struct state {
     const auto slot =
         subject.size() > inbox.size() ? number(subject.substr(inbox.size())) : sent.size();
     if (slot >= sent.size() || slot_id[slot] == 0) {
-      failed.not_in_flight(payload);
+      run.failed.not_in_flight(payload);
       return;
     }
     if (payload.empty()) {  // a status message: no responders, or a timeout
-      ++failed.errors;
-      failed.complain("a reply without a payload (no responders?)", subject);
+      ++run.failed.errors;
+      run.failed.complain("a reply without a payload (no responders?)", subject);
       return;  // the slot stays busy: its request is lost
     }
     const auto reply = bench::read_reply(payload);
     if (!reply.has_id || reply.id != slot_id[slot]) {
-      failed.not_in_flight(payload);
+      run.failed.not_in_flight(payload);
       return;
     }
     slot_id[slot] = 0;
     --outstanding;
-    const auto at = sent[slot];
-    if (failed.check(reply, opt.expect, payload) && at >= measure_from && now < stop) {
-      ++completed;
-      latencies_us.push_back(static_cast<std::uint32_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(now - at).count()));
-    }
-    if (now < stop) issue(static_cast<int>(slot));
+    if (run.failed.check(reply, opt.expect, payload)) run.served(sent[slot], now);
+    if (run.running(now)) issue(static_cast<int>(slot));
   }
 
   // Consumes the complete protocol lines (and MSG/HMSG payloads) buffered in `in`.
@@ -170,7 +159,7 @@ struct state {
         return;
       }
       flush();
-      if (now < stop || outstanding > 0) {
+      if (run.running(now) || outstanding > 0) {
         read();
       } else {
         io.stop();  // every reply is in: done
@@ -179,38 +168,21 @@ struct state {
   }
 };
 
-double percentile(std::vector<std::uint32_t>& v, double q) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
-    if (k == "--url")
+    if (o.read(k, v)) continue;
+    if (k == "--url") {
       o.url = v;
-    else if (k == "--inflight")
-      o.inflight = std::max(1, std::stoi(v));
-    else if (k == "--seconds")
-      o.seconds = std::stod(v);
-    else if (k == "--warmup")
-      o.warmup = std::stod(v);
-    else if (k == "--pattern")
-      o.pattern = v;
-    else if (k == "--data")
-      o.data = v;
-    else if (k == "--expect")
-      o.expect = std::stod(v);
-    else {
+    } else {
       std::fprintf(stderr, "nats_loadgen: unknown option %s\n", k.c_str());
       return 2;
     }
   }
+  o.inflight = std::max(1, o.inflight);
   // nats://host:port (the benchmark's broker has no authentication).
   std::string hostport =
       o.url.substr(o.url.find("://") == std::string::npos ? 0 : o.url.find("://") + 3);
@@ -249,27 +221,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "nats_loadgen: cannot connect to %s: %s\n", o.url.c_str(), e.what());
     return 1;
   }
-  std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
-  std::fflush(stdout);
-  const auto start = clock_type::now();
-  s.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
-                               std::chrono::duration<double>(o.warmup));
-  s.stop = s.measure_from + std::chrono::duration_cast<clock_type::duration>(
-                                std::chrono::duration<double>(o.seconds));
+  s.run.start(o);
   for (int k = 0; k < o.inflight; ++k) s.issue(k);
   s.flush();
   s.read();
-  io.run_until(s.stop + std::chrono::seconds(2));
-  const double rps = static_cast<double>(s.completed) / o.seconds;
-  auto& l = s.latencies_us;
-  s.failed.lost = static_cast<std::uint64_t>(std::max(0, s.outstanding));
-  std::printf("{\"inflight\":%d,\"connections\":1,\"seconds\":%.1f,\"requests\":%llu,", o.inflight,
-              o.seconds, static_cast<unsigned long long>(s.completed));
-  s.failed.print_fields();
-  std::printf(
-      "\"failed_connections\":0,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,"
-      "\"p999_us\":%.0f}\n",
-      rps, percentile(l, 0.5), percentile(l, 0.99), percentile(l, 0.999));
-  std::fflush(stdout);
-  return s.failed.verdict(s.completed);
+  io.run_until(s.run.stop() + std::chrono::seconds(2));
+  s.run.failed.lost = static_cast<std::uint64_t>(std::max(0, s.outstanding));
+  return s.run.finish(o, 1, 0);
 }

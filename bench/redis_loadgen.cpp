@@ -10,7 +10,7 @@
 // value, an unknown id or a request not answered 2 s after the end fails the run (exit 1).
 
 #include <roost/redis/detail/resp.hpp>
-#include "reply_check.hpp"
+#include "load_run.hpp"
 
 #include <boost/asio.hpp>
 
@@ -24,19 +24,14 @@
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
 namespace rd = roost::redis::detail;
 
 namespace {
 
-struct options {
+struct options : bench::load_options {
   std::string host = "127.0.0.1";
   unsigned short port = 6379;
-  int inflight = 16;
-  double seconds = 5;
-  double warmup = 1;
-  std::string pattern = "sum", data = "[1,2,3]";
-  double expect = 6;
 };
 
 struct state {
@@ -44,10 +39,8 @@ struct state {
   tcp::socket pub, sub;
   rd::reader sub_reader, pub_reader;
   std::vector<clock_type::time_point> sent;  // by id (ids are indexes); {} once answered
-  std::vector<std::uint32_t> latencies_us;
-  std::uint64_t completed = 0, next_id = 0;
-  bench::failures failed{"redis_loadgen"};
-  clock_type::time_point measure_from, stop;
+  std::uint64_t next_id = 0;
+  bench::load_run run{"redis_loadgen"};
   std::string out, writing;
   bool write_busy = false;
   std::vector<char> sub_buf = std::vector<char>(256 * 1024), pub_buf = std::vector<char>(64 * 1024);
@@ -91,8 +84,8 @@ struct state {
         auto r = pub_reader.next();
         if (!r || !*r) break;
         if ((*r)->type == REDIS_REPLY_ERROR) {
-          ++failed.errors;
-          failed.complain("PUBLISH failed", rd::text(**r));
+          ++run.failed.errors;
+          run.failed.complain("PUBLISH failed", rd::text(**r));
         }
       }
       read_pub();
@@ -112,21 +105,17 @@ struct state {
         const auto reply = bench::read_reply(p.payload);
         const auto id = reply.id;
         if (!reply.has_id || id >= next_id || sent[id] == clock_type::time_point{}) {
-          failed.not_in_flight(p.payload);
+          run.failed.not_in_flight(p.payload);
           continue;
         }
         --outstanding;
         const auto at = sent[id];
         sent[id] = {};
-        if (failed.check(reply, opt.expect, p.payload) && at >= measure_from && now < stop) {
-          ++completed;
-          latencies_us.push_back(static_cast<std::uint32_t>(
-              std::chrono::duration_cast<std::chrono::microseconds>(now - at).count()));
-        }
-        if (now < stop) queue_request();
+        if (run.failed.check(reply, opt.expect, p.payload)) run.served(at, now);
+        if (run.running(now)) queue_request();
       }
       flush();
-      if (now < stop || outstanding > 0) {
+      if (run.running(now) || outstanding > 0) {
         read_sub();
       } else {
         io.stop();  // every reply is in: done
@@ -135,35 +124,17 @@ struct state {
   }
 };
 
-double percentile(std::vector<std::uint32_t>& v, double q) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
+    if (o.read(k, v)) continue;
     if (k == "--host")
       o.host = v;
     else if (k == "--port")
       o.port = static_cast<unsigned short>(std::stoi(v));
-    else if (k == "--inflight")
-      o.inflight = std::stoi(v);
-    else if (k == "--seconds")
-      o.seconds = std::stod(v);
-    else if (k == "--warmup")
-      o.warmup = std::stod(v);
-    else if (k == "--pattern")
-      o.pattern = v;
-    else if (k == "--data")
-      o.data = v;
-    else if (k == "--expect")
-      o.expect = std::stod(v);
     else {
       std::fprintf(stderr, "redis_loadgen: unknown option %s\n", k.c_str());
       return 2;
@@ -188,29 +159,15 @@ int main(int argc, char** argv) {
     auto r = s.sub_reader.next();
     if (r && *r) break;
   }
-  std::printf("START\n");  // the warm-up begins: bench/lib.sh times its CPU samples from here
-  std::fflush(stdout);
-  const auto start = clock_type::now();
-  s.measure_from = start + std::chrono::duration_cast<clock_type::duration>(
-                               std::chrono::duration<double>(o.warmup));
-  s.stop = s.measure_from + std::chrono::duration_cast<clock_type::duration>(
-                                std::chrono::duration<double>(o.seconds));
+  s.run.start(o);
   for (int i = 0; i < o.inflight; ++i) s.queue_request();
   s.flush();
   s.read_pub();
   s.read_sub();
   // Stop at the end even if replies stopped coming (a server that fell over).
-  asio::steady_timer end(io, s.stop + std::chrono::seconds(2));
+  asio::steady_timer end(io, s.run.stop() + std::chrono::seconds(2));
   end.async_wait([&](boost::system::error_code) { io.stop(); });
-  io.run_until(s.stop + std::chrono::seconds(3));
-  const double rps = static_cast<double>(s.completed) / o.seconds;
-  auto& l = s.latencies_us;
-  s.failed.lost = static_cast<std::uint64_t>(std::max(0, s.outstanding));
-  std::printf("{\"inflight\":%d,\"seconds\":%.1f,\"requests\":%llu,", o.inflight, o.seconds,
-              static_cast<unsigned long long>(s.completed));
-  s.failed.print_fields();
-  std::printf("\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"p999_us\":%.0f}\n", rps,
-              percentile(l, 0.5), percentile(l, 0.99), percentile(l, 0.999));
-  std::fflush(stdout);
-  return s.failed.verdict(s.completed);
+  io.run_until(s.run.stop() + std::chrono::seconds(3));
+  s.run.failed.lost = static_cast<std::uint64_t>(std::max(0, s.outstanding));
+  return s.run.finish(o, 2, 0);  // a subscriber and a publisher, as a NestJS client has
 }

@@ -1,23 +1,60 @@
 #!/usr/bin/env bash
-# Checks that the TCP load generator fails a run it must not publish: against the limit server,
-# a correct run passes, and a wrong expected value, an unknown pattern (error replies) and a
-# server that stops answering each make it exit 1.
-#   bench/selftest.sh BUILD_DIR        (ctest runs it as bench_selftest)
+# Checks that a load generator fails a run it must not publish: a correct run passes, and a
+# wrong expected value, an unknown pattern (error replies, or none) and a server that stops
+# answering each make it exit 1.
+#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|client]
+# tcp: bench/loadgen against the limit server; redis, nats: redis_loadgen and nats_loadgen
+# against roost_peer through the test broker (ROOST_REDIS_URL, ROOST_NATS_URL; a broker that is
+# down fails the check); client: roost's client (client_loadgen, which only calls `sum`) against
+# the limit server. ctest runs each as bench_selftest[_<transport>].
 set -uo pipefail
-build=$1
+build=$1 transport=${2:-tcp}
 log=$(mktemp)
-"$build/bench/limit_server" 0 >"$log" &
-server=$!
-trap 'kill -CONT $server 2>/dev/null; kill $server 2>/dev/null; rm -f "$log"' EXIT
-for _ in $(seq 1 200); do grep -q '^READY' "$log" && break; sleep 0.01; done
-port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$log")
-[ -n "$port" ] || { echo "selftest: the limit server did not start"; exit 1; }
-run() { "$build/bench/loadgen" --port "$port" --inflight 16 --seconds 0.3 --warmup 0.1 "$@" >/dev/null 2>&1; }
+server=""
+trap '[ -n "$server" ] && { kill -CONT $server; kill $server; } 2>/dev/null; rm -f "$log"' EXIT
+start() {  # a server that prints "READY <port>"
+  "$@" >"$log" 2>&1 &
+  server=$!
+  for _ in $(seq 1 500); do grep -q '^READY' "$log" && break; sleep 0.01; done
+  port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$log")
+  [ -n "$port" ] || { echo "selftest: the server did not start: $*"; cat "$log"; exit 1; }
+}
+need_url() {
+  [ -n "${!1:-}" ] || { echo "selftest: $1 is not set (scripts/brokers.sh env)"; exit 1; }
+}
+case $transport in
+  tcp | client) start "$build/bench/limit_server" 0 ;;
+  redis | nats)
+    var=ROOST_${transport^^}_URL
+    need_url "$var"
+    start "$build/tests/interop/roost_peer" serve --url "${!var}"
+    ;;
+  *) echo "selftest: unknown transport $transport"; exit 2 ;;
+esac
+case $transport in
+  tcp) gen=("$build/bench/loadgen" --port "$port") ;;
+  client) gen=("$build/bench/client_loadgen" --url "tcp://127.0.0.1:$port") ;;
+  redis)
+    hostport=${ROOST_REDIS_URL#*://}
+    hostport=${hostport%%/*}
+    gen=("$build/bench/redis_loadgen" --host "${hostport%:*}" --port "${hostport##*:}")
+    ;;
+  nats) gen=("$build/bench/nats_loadgen" --url "$ROOST_NATS_URL") ;;
+esac
+out=$(mktemp)
+run() { "${gen[@]}" --inflight 16 --seconds 0.3 --warmup 0.1 "$@" >"$out" 2>&1; }
 fail=0
-run || { echo "selftest: a correct run failed"; fail=1; }
-run --expect 7 && { echo "selftest: wrong values did not fail the run"; fail=1; }
-run --pattern nope && { echo "selftest: error replies did not fail the run"; fail=1; }
+if ! run || ! grep -q '"rps":[1-9]' "$out"; then
+  echo "selftest: a correct run failed:"; cat "$out"; fail=1
+fi
+if [ "$transport" != client ]; then
+  run --expect 7 && { echo "selftest: wrong values did not fail the run"; fail=1; }
+  run --pattern nope && { echo "selftest: an unknown pattern did not fail the run"; fail=1; }
+fi
 (sleep 0.2; kill -STOP $server) &
+stopper=$!
 run && { echo "selftest: unanswered requests did not fail the run"; fail=1; }
-[ $fail = 0 ] && echo "selftest: the load generator fails every run it must"
+wait $stopper
+rm -f "$out"
+[ $fail = 0 ] && echo "selftest: $(basename "${gen[0]}") fails every run it must"
 exit $fail

@@ -66,7 +66,7 @@ covered_by_asan='^interop_.*(_roost_to_|_to_roost$)|^interop_rediss_client_cert_
 # The test programs (labels unit, loopback, broker) are built and run by the sanitizer tiers,
 # each of them twice (ASan + UBSan, TSan): this optimized build leaves them out, which halves its
 # cost. What it runs is what only it can: the examples, the docs' blocks, NestJS against NestJS
-# and the benchmark's self-test (the optimized roost_peer under load, every reply checked).
+# and the load generators' self-tests (the optimized roost_peer under load, every reply checked).
 # Line tables only (-g1), as in the sanitizer tiers: the same code, about a quarter less
 # compile time than full debug information.
 sanitized_programs='unit|loopback|broker'
