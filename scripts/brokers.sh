@@ -12,13 +12,14 @@
 set -uo pipefail
 
 dir=${ROOST_BROKERS_DIR:-/tmp/roost-brokers}
-all=(redis rediss nats natsjs rabbitmq)
+all=(redis rediss nats natsjs rabbitmq mosquitto)
 
 port_redis=16379
 port_rediss=16380
 port_nats=16222
 port_natsjs=16223
 port_rabbitmq=16672
+port_mosquitto=16883
 # RabbitMQ's Erlang VM: its private epmd (rabbitmq_env below; never the system's 4369).
 port_rabbitmq_epmd=16369
 
@@ -33,6 +34,7 @@ url_of() {
     nats) echo "nats://127.0.0.1:$port_nats" ;;
     natsjs) echo "nats://127.0.0.1:$port_natsjs" ;;
     rabbitmq) echo "amqp://guest:guest@127.0.0.1:$port_rabbitmq" ;;
+    mosquitto) echo "mqtt://127.0.0.1:$port_mosquitto" ;;
   esac
 }
 env_of() {
@@ -42,6 +44,7 @@ env_of() {
     nats) echo ROOST_NATS_URL ;;
     natsjs) echo ROOST_NATS_JS_URL ;;
     rabbitmq) echo ROOST_RABBITMQ_URL ;;
+    mosquitto) echo ROOST_MQTT_URL ;;
   esac
 }
 port_of() { local v="port_$1"; echo "${!v}"; }
@@ -75,6 +78,10 @@ ready() {
     # An AMQP 0-9-1 protocol header answered by a frame of type 1 (Connection.Start): the port
     # opens before the broker can log clients in; this answer comes once it can.
     rabbitmq) [ "$(amqp_greeting)" = 01 ] ;;
+    # A message read from the broker's own topic: it takes clients, not only connections.
+    mosquitto)
+      timeout 3 mosquitto_sub -h 127.0.0.1 -p "$port_mosquitto" -t '$SYS/broker/version' -C 1 \
+        -W 2 >/dev/null 2>&1 ;;
   esac
 }
 
@@ -176,6 +183,15 @@ launch() {
       setsid nats-server -c "$d/js.conf" -a 127.0.0.1 -p "$port_natsjs" -js -sd "$d/store" \
         -P "$d/pid" -l "$d/log" </dev/null >/dev/null 2>&1 & ;;
     rabbitmq) launch_rabbitmq "$d" ;;
+    mosquitto)
+      command -v mosquitto >/dev/null || { echo "brokers: mosquitto is not installed"; return 1; }
+      # One listener for MQTT 3.1.1 and 5; nothing persisted. `user` (the caller): run as root, it
+      # would otherwise switch to the mosquitto user, which cannot write its log here. Messages
+      # up to 8 MB (the conformance suite echoes 1 MiB of text).
+      printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nuser %s\nmessage_size_limit 8388608\nlog_dest file %s\nlog_type error\nlog_type warning\nlog_type notice\n' \
+        "$port_mosquitto" "$(id -un)" "$d/log" >"$d/mosquitto.conf"
+      setsid mosquitto -c "$d/mosquitto.conf" </dev/null >"$d/stderr.log" 2>&1 &
+      echo $! >"$d/pid" ;;
   esac
 }
 

@@ -15,6 +15,7 @@ packages=(
   redis-server redis-tools libhiredis-dev
   nats-server libnats-dev
   rabbitmq-server librabbitmq-dev
+  mosquitto mosquitto-clients libmosquitto-dev
 )
 
 missing=()
