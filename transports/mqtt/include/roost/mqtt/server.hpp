@@ -1,0 +1,39 @@
+#pragma once
+/// \file roost::mqtt::server: the server side of the MQTT transport.
+
+#include <roost/mqtt/options.hpp>
+#include <roost/server_transport.hpp>
+
+#include <memory>
+
+namespace roost::mqtt {
+
+/// Serves NestJS `Transport.MQTT` clients (and roost ones), as NestJS's ServerMqtt: subscribes
+/// to every handler's route as a topic (MQTT wildcards `+` and `#`, and `$share/GROUP/`
+/// shared subscriptions, as they are), finds a message's handler by the topic it came on (the
+/// exact route first, then the wildcard routes, `$share/GROUP/` left out), and publishes a
+/// request's replies to that concrete topic + `/reply`. libmosquitto runs on the executor,
+/// through its socket: no thread of its own. A lost connection is made again every
+/// `reconnect_period`, and the topics subscribed again.
+class server final : public server_transport {
+ public:
+  explicit server(server_options opts = {});
+  server(server&&) noexcept;
+  ~server() override;
+
+  std::string_view name() const noexcept override { return "mqtt"; }
+  /// Connects and subscribes; completes when the broker confirmed every subscription. Throws
+  /// connection_error (with the broker's reason).
+  awaitable<void> listen(dispatcher& d) override;
+  /// Unsubscribes: no new messages arrive; the replies of those in flight still go.
+  void stop_accepting() override;
+  /// Disconnects.
+  void close() override;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+}  // namespace roost::mqtt

@@ -1,0 +1,73 @@
+#include <roost/mqtt/from_url.hpp>
+
+#include <roost/errors.hpp>
+
+namespace roost::mqtt {
+namespace {
+
+// A boolean option: absent leaves `out`; `true`/`1`/empty and `false`/`0` set it.
+bool flag(const url& u, std::string_view key, bool& out) {
+  auto v = u.param(key);
+  if (!v) return true;
+  if (*v == "true" || *v == "1" || v->empty()) {
+    out = true;
+  } else if (*v == "false" || *v == "0") {
+    out = false;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// A whole number in [lo, hi]: absent leaves `out`.
+bool bounded(const url& u, std::string_view key, int& out, int lo, int hi) {
+  std::int64_t v = out;
+  if (!u.param_number(key, v) || v < lo || v > hi) return false;
+  out = static_cast<int>(v);
+  return true;
+}
+
+// What both sides share; false on a bad value.
+bool common(const url& u, connection_options& o) {
+  if (u.scheme != "mqtt" || u.hosts.size() != 1) return false;
+  // TLS (mqtts://) is not there yet: its parameters are refused rather than ignored.
+  for (const char* tls : {"ca", "cert", "key", "verify", "servername"}) {
+    if (u.param(tls)) return false;
+  }
+  if (!u.path.empty()) return false;
+  o.host = u.host;
+  o.port = u.port.value_or(1883);
+  o.username = u.param("username").value_or(u.user);
+  o.password = u.param("password").value_or(u.password);
+  o.client_id = u.param("clientId").value_or("");
+  if (!bounded(u, "protocolVersion", o.protocol_version, 4, 5)) return false;
+  return bounded(u, "keepalive", o.keepalive, 0, 65535) && flag(u, "clean", o.clean) &&
+         u.param_millis("reconnectPeriod", o.reconnect_period) &&
+         u.param_millis("connectTimeout", o.connect_timeout);
+}
+
+}  // namespace
+
+boost::system::result<server_options> server_options_from(const url& u) {
+  server_options o;
+  if (!common(u, o) || !bounded(u, "qos", o.qos, 0, 2) || !u.param_limits(o.serving)) {
+    return make_error_code(error::invalid_argument);
+  }
+  return o;
+}
+
+boost::system::result<client_options> client_options_from(const url& u) {
+  client_options o;
+  if (!common(u, o) || !bounded(u, "qos", o.qos, 0, 2)) {
+    return make_error_code(error::invalid_argument);
+  }
+  constexpr std::string_view prefix = "userProperties.";
+  for (const auto& [k, v] : u.query) {
+    if (k.size() > prefix.size() && k.starts_with(prefix)) {
+      o.user_properties.add(k.substr(prefix.size()), v);
+    }
+  }
+  return o;
+}
+
+}  // namespace roost::mqtt

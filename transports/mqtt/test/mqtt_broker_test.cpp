@@ -1,0 +1,419 @@
+// The MQTT transport against a real mosquitto (ROOST_MQTT_URL; scripts/brokers.sh starts one),
+// over MQTT 3.1.1 and 5. Each test uses topics under a prefix of its own, so tests may share
+// the broker and run in parallel. The reconnection test starts a private mosquitto on a free
+// port, which it stops and starts again.
+// GCC 12: no co_await inside call arguments or conditions, and no owning temporaries in a
+// co_await full-expression (see docs/contributing.md).
+
+#include <roost/mqtt.hpp>
+
+#include <roost/roost.hpp>
+#include <roost/testing/run.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace roost::mqtt::test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+std::string broker_url() {
+  const char* u = std::getenv("ROOST_MQTT_URL");
+  if (!u || !*u) {
+    ADD_FAILURE() << "ROOST_MQTT_URL is not set (run `bash scripts/brokers.sh start` and export "
+                     "what `bash scripts/brokers.sh env` prints)";
+    throw std::runtime_error("ROOST_MQTT_URL is not set");
+  }
+  return u;
+}
+
+// A topic prefix no other test (or run) uses.
+std::string unique_prefix(std::string_view test) {
+  std::random_device rd;
+  return "roost-test/" + std::to_string(rd() % 1'000'000'000) + "-" + std::string(test) + "/";
+}
+
+std::string with_query(const std::string& url, const std::string& query) {
+  return url + (url.find('?') == std::string::npos ? "/?" : "&") + query;
+}
+
+template <class Options>
+Options options_from(const std::string& text) {
+  auto u = url::parse(text);
+  if (!u) throw std::runtime_error("bad url " + text);
+  auto o = [&] {
+    if constexpr (std::is_same_v<Options, server_options>) {
+      return server_options_from(*u);
+    } else {
+      return client_options_from(*u);
+    }
+  }();
+  if (!o) throw std::runtime_error("bad url " + text);
+  if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
+  return *o;
+}
+
+microservice_options app_opts() {
+  microservice_options o;
+  o.threads = 1;
+  o.drain_timeout = 5s;
+  o.handle_signals = false;
+  if (!std::getenv("ROOST_TEST_LOG")) o.log = logger::silent();
+  return o;
+}
+
+awaitable<bool> eventually(std::function<bool()> pred, milliseconds timeout = 10s) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer t(ex);
+  for (;;) {
+    if (pred()) co_return true;
+    if (std::chrono::steady_clock::now() >= until) co_return false;
+    t.expires_after(5ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+bool wait_until(const std::function<bool()>& pred, milliseconds timeout = 10s) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// A plain libmosquitto client on the library's own thread, for exact topics, bytes and
+// properties, as a NestJS peer sees them.
+class raw_mqtt {
+ public:
+  struct received {
+    std::string topic;
+    std::string payload;
+    std::vector<std::pair<std::string, std::string>> user_properties;
+  };
+
+  raw_mqtt(const std::string& text_url, bool v5) {
+    auto u = url::parse(text_url);
+    if (!u) throw std::runtime_error("bad url " + text_url);
+    mosquitto_lib_init();
+    m_ = mosquitto_new(nullptr, true, this);
+    mosquitto_int_option(m_, MOSQ_OPT_PROTOCOL_VERSION, v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_message_v5_callback_set(m_, &raw_mqtt::on_message);
+    mosquitto_subscribe_v5_callback_set(
+        m_, [](mosquitto*, void* self, int, int, const int*, const mosquitto_property*) {
+          ++static_cast<raw_mqtt*>(self)->subacks_;
+        });
+    if (mosquitto_connect(m_, u->host.c_str(), u->port.value_or(1883), 60) != MOSQ_ERR_SUCCESS) {
+      throw std::runtime_error("raw connection failed");
+    }
+    mosquitto_loop_start(m_);
+  }
+  ~raw_mqtt() {
+    mosquitto_disconnect(m_);
+    mosquitto_loop_stop(m_, false);
+    mosquitto_destroy(m_);
+  }
+
+  void subscribe(const std::string& filter) {
+    const int before = subacks_.load();
+    mosquitto_subscribe(m_, nullptr, filter.c_str(), 0);
+    if (!wait_until([&] { return subacks_.load() > before; })) {
+      throw std::runtime_error("raw subscribe failed");
+    }
+  }
+  void publish(const std::string& topic, const std::string& payload,
+               std::vector<std::pair<std::string, std::string>> props = {}) {
+    mosquitto_property* list = nullptr;
+    for (const auto& [k, v] : props) {
+      mosquitto_property_add_string_pair(&list, MQTT_PROP_USER_PROPERTY, k.c_str(), v.c_str());
+    }
+    mosquitto_publish_v5(m_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
+                         payload.data(), 0, false, list);
+    mosquitto_property_free_all(&list);
+  }
+  // The first message `pred` takes, waiting for it up to 10 s (without blocking the
+  // executor, which the service may share); nullopt when none came.
+  awaitable<std::optional<received>> find(std::function<bool(const received&)> pred) {
+    std::optional<received> found;
+    auto seen = [&] {
+      std::lock_guard lock(mutex_);
+      for (const auto& r : got_) {
+        if (pred(r)) {
+          found = r;
+          return true;
+        }
+      }
+      return false;
+    };
+    co_await eventually(seen);
+    co_return found;
+  }
+  awaitable<std::optional<received>> on(std::string topic) {
+    auto f = find([topic](const received& r) { return r.topic == topic; });
+    co_return co_await std::move(f);
+  }
+
+ private:
+  static void on_message(mosquitto*, void* self, const mosquitto_message* m,
+                         const mosquitto_property* props) {
+    received r;
+    r.topic = m->topic;
+    r.payload.assign(static_cast<const char*>(m->payload), m->payloadlen);
+    for (const auto* p = props; p; p = mosquitto_property_next(p)) {
+      char* k = nullptr;
+      char* v = nullptr;
+      if (mosquitto_property_identifier(p) == MQTT_PROP_USER_PROPERTY &&
+          mosquitto_property_read_string_pair(p, MQTT_PROP_USER_PROPERTY, &k, &v, false)) {
+        r.user_properties.emplace_back(k, v);
+      }
+      std::free(k);
+      std::free(v);
+    }
+    auto* s = static_cast<raw_mqtt*>(self);
+    std::lock_guard lock(s->mutex_);
+    s->got_.push_back(std::move(r));
+  }
+
+  mosquitto* m_ = nullptr;
+  std::atomic<int> subacks_{0};
+  std::mutex mutex_;
+  std::vector<received> got_;
+};
+
+struct service_state {
+  std::atomic<int> events{0};
+  std::mutex mutex;
+  std::vector<std::string> seen;
+  void record(std::string s) {
+    std::lock_guard lock(mutex);
+    seen.push_back(std::move(s));
+  }
+  std::vector<std::string> all() {
+    std::lock_guard lock(mutex);
+    return seen;
+  }
+};
+
+// A pattern: the prefix and a name.
+json::value topic_of(const std::string& prefix, std::string_view name) {
+  return json::string(prefix + std::string(name));
+}
+
+router make_router(const std::string& p, service_state& st) {
+  router r;
+  r.message(topic_of(p, "sum"),
+            [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
+  r.message(json::value{{"cmd", p + "sum"}, {"role", "math"}},
+            [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
+  r.message(topic_of(p, "count"), [](int n) -> stream<int> {
+    for (int i = 0; i < n; ++i) co_yield i;
+  });
+  r.message(topic_of(p, "boom"), []() -> int { throw rpc_exception("bad thing"); });
+  // A wildcard handler: answers on the concrete topic.
+  r.message(topic_of(p, "sensors/+/temp"),
+            [](json::value, mqtt::context& ctx) { return ctx.topic(); });
+  r.message(topic_of(p, "whoami"), [](json::value, mqtt::context& ctx) {
+    json::object o;
+    for (const auto& [k, v] : ctx.headers()) o[k] = v;
+    o["transport"] = std::string(ctx.transport());
+    o["topic"] = ctx.topic();
+    o["qos"] = ctx.qos();
+    o["retain"] = ctx.retain();
+    return o;
+  });
+  r.event(topic_of(p, "note"), [&st](json::value v, mqtt::context& ctx) {
+    st.record(json::serialize(v) + " " + json::serialize(ctx.pattern()));
+    ++st.events;
+  });
+  return r;
+}
+
+// Over MQTT 3.1.1 (protocolVersion 4) and 5.
+class mqtt_broker : public ::testing::TestWithParam<int> {
+ protected:
+  std::string base = broker_url();
+  std::string prefix =
+      unique_prefix(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  std::string url = with_query(base, "protocolVersion=" + std::to_string(GetParam()));
+  bool v5 = GetParam() == 5;
+  service_state st;
+  router r = make_router(prefix, st);
+};
+
+TEST_P(mqtt_broker, send_stream_emit_errors_and_wildcards) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(mqtt::server(options_from<server_options>(url)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
+
+    const std::vector<double> xs{1, 2, 3};
+    const double sum = co_await c.send<double>(topic_of(prefix, "sum"), xs);
+    EXPECT_EQ(sum, 6);
+    // An object pattern: its normalized route is the topic.
+    const json::value by_object = {{"role", "math"}, {"cmd", prefix + "sum"}};
+    const double by_object_sum = co_await c.send<double>(by_object, xs);
+    EXPECT_EQ(by_object_sum, 6);
+
+    auto counter = c.stream<int>(topic_of(prefix, "count"), 200);
+    int next = 0;
+    for (;;) {
+      auto v = co_await counter.next();
+      if (!v) break;
+      EXPECT_EQ(*v, next++);
+    }
+    EXPECT_EQ(next, 200);
+
+    try {
+      (void)co_await c.send<int>(topic_of(prefix, "boom"), 0);
+      ADD_FAILURE() << "no error";
+    } catch (const rpc_error& e) {
+      EXPECT_EQ(json::serialize(e.error()), R"({"status":"error","message":"bad thing"})");
+    }
+
+    const std::string topic = co_await c.send<std::string>(topic_of(prefix, "sensors/7/temp"), 21);
+    EXPECT_EQ(topic, prefix + "sensors/7/temp");
+
+    for (int i = 0; i < 50; ++i) co_await c.emit(topic_of(prefix, "note"), i);
+    const bool got = co_await eventually([&] { return st.events.load() == 50; });
+    EXPECT_TRUE(got);
+    std::vector<std::string> want;
+    for (int i = 0; i < 50; ++i) want.push_back(std::to_string(i) + " \"" + prefix + "note\"");
+    EXPECT_EQ(st.all(), want);  // one topic, one subscriber: in order
+    EXPECT_EQ(c.pending(), 0u);
+    c.close();
+    co_await app.shutdown();
+  });
+}
+
+// Many requests in flight on one client share the reply topic's subscription; each reply
+// finds its call by the id in its body.
+TEST_P(mqtt_broker, concurrent_requests_match_their_replies) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(mqtt::server(options_from<server_options>(url)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
+    std::atomic<int> right{0}, done{0};
+    for (int i = 0; i < 300; ++i) {
+      asio::co_spawn(
+          ex,
+          [&, i]() -> awaitable<void> {
+            const std::vector<double> xs{static_cast<double>(i), 1};
+            const double v = co_await c.send<double>(topic_of(prefix, "sum"), xs);
+            if (v == i + 1) ++right;
+            ++done;
+          },
+          asio::detached);
+    }
+    const bool all = co_await eventually([&] { return done.load() == 300; });
+    EXPECT_TRUE(all);
+    EXPECT_EQ(right, 300);
+    // Done with: the next call subscribes again, and is answered.
+    const std::vector<double> one{1};
+    const double again = co_await c.send<double>(topic_of(prefix, "sum"), one);
+    EXPECT_EQ(again, 1);
+    co_await app.shutdown();
+  });
+}
+
+// What goes on the wire, as a NestJS peer sees it.
+TEST_P(mqtt_broker, exact_topics_and_bytes) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(mqtt::server(options_from<server_options>(url)));
+    co_await app.start();
+    raw_mqtt raw(base, v5);
+    raw.subscribe(prefix + "#");
+    // A request, as NestJS's client writes it: the reply on the topic + /reply, id last.
+    raw.publish(prefix + "sum", R"({"pattern":")" + prefix + R"(sum","data":[1,2],"id":"x1"})");
+    auto wait_reply = raw.on(prefix + "sum/reply");
+    auto reply = co_await std::move(wait_reply);
+    EXPECT_TRUE(reply);
+    if (reply) {
+      EXPECT_EQ(reply->payload, R"({"response":3,"isDisposed":true,"id":"x1"})");
+    }
+    // A wildcard handler answers on the concrete topic.
+    raw.publish(prefix + "sensors/42/temp",
+                R"({"pattern":")" + prefix + R"(sensors/42/temp","data":1,"id":"x2"})");
+    auto wait_concrete = raw.on(prefix + "sensors/42/temp/reply");
+    auto concrete = co_await std::move(wait_concrete);
+    EXPECT_TRUE(concrete);
+    if (concrete) {
+      EXPECT_EQ(concrete->payload,
+                R"({"response":")" + prefix + R"(sensors/42/temp","isDisposed":true,"id":"x2"})");
+    }
+    // Not JSON: an external event, its data the text, its pattern the topic (as NestJS).
+    raw.publish(prefix + "note", "hello");
+    const bool noted = co_await eventually([&] { return st.events.load() == 1; });
+    EXPECT_TRUE(noted);
+    EXPECT_EQ(st.all(), std::vector<std::string>{"\"hello\" \"" + prefix + "note\""});
+
+    // And the roost client's request, as a NestJS server sees it.
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
+    const std::vector<double> xs{2, 2};
+    const double four = co_await c.send<double>(topic_of(prefix, "sum"), xs);
+    EXPECT_EQ(four, 4);
+    auto wait_request = raw.find([&](const raw_mqtt::received& m) {
+      return m.topic == prefix + "sum" && m.payload.find("[2,2]") != std::string::npos;
+    });
+    auto request = co_await std::move(wait_request);
+    EXPECT_TRUE(request);
+    if (request) {
+      const std::string head = R"({"pattern":")" + prefix + R"(sum","data":[2,2],"id":")";
+      EXPECT_EQ(request->payload.substr(0, head.size()), head) << request->payload;
+      EXPECT_TRUE(request->payload.ends_with("\"}")) << request->payload;
+    }
+    co_await c.emit(topic_of(prefix, "note"), 7);
+    auto wait_event = raw.find([&](const raw_mqtt::received& m) {
+      return m.topic == prefix + "note" && m.payload != "hello";
+    });
+    auto event = co_await std::move(wait_event);
+    EXPECT_TRUE(event);
+    if (event) {
+      EXPECT_EQ(event->payload, R"({"pattern":")" + prefix + R"(note","data":7})");
+    }
+    co_await app.shutdown();
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(protocol, mqtt_broker, ::testing::Values(4, 5),
+                         [](const auto& info) { return "v" + std::to_string(info.param); });
+
+}  // namespace
+}  // namespace roost::mqtt::test

@@ -1,0 +1,114 @@
+// The MQTT transport without a broker: its URL options and its topic filters.
+
+#include "topic.hpp"
+
+#include <roost/errors.hpp>
+#include <roost/mqtt/from_url.hpp>
+
+#include <gtest/gtest.h>
+
+namespace roost::mqtt {
+namespace {
+
+url parse(std::string_view text) {
+  auto u = url::parse(text);
+  EXPECT_TRUE(u) << text;
+  return *u;
+}
+
+TEST(mqtt_from_url, nestjs_defaults) {
+  auto s = server_options_from(parse("mqtt://h"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->host, "h");
+  EXPECT_EQ(s->port, 1883);
+  EXPECT_EQ(s->protocol_version, 4);  // MQTT 3.1.1, as NestJS's library
+  EXPECT_EQ(s->client_id, "");        // made at connection
+  EXPECT_EQ(s->keepalive, 60);
+  EXPECT_TRUE(s->clean);
+  EXPECT_EQ(s->reconnect_period, std::chrono::milliseconds(1000));
+  EXPECT_EQ(s->qos, 0);
+  auto c = client_options_from(parse("mqtt://h:1884/"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->port, 1884);
+  EXPECT_EQ(c->qos, 0);
+  EXPECT_TRUE(c->user_properties.empty());
+}
+
+TEST(mqtt_from_url, nestjs_option_names) {
+  auto s = server_options_from(
+      parse("mqtt://me:s%40cret@broker:1885/?protocolVersion=5&clientId=svc-1&qos=1&keepalive=10"
+            "&clean=false&reconnectPeriod=250&connectTimeout=500&maxMessageSize=1024"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->username, "me");
+  EXPECT_EQ(s->password, "s@cret");
+  EXPECT_EQ(s->host, "broker");
+  EXPECT_EQ(s->port, 1885);
+  EXPECT_EQ(s->protocol_version, 5);
+  EXPECT_EQ(s->client_id, "svc-1");
+  EXPECT_EQ(s->qos, 1);
+  EXPECT_EQ(s->keepalive, 10);
+  EXPECT_FALSE(s->clean);
+  EXPECT_EQ(s->reconnect_period, std::chrono::milliseconds(250));
+  EXPECT_EQ(s->connect_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(s->serving.max_message_size, 1024u);
+  // NestJS's `username` / `password` options win over the URL's user information.
+  auto c = client_options_from(
+      parse("mqtt://a:b@h/"
+            "?username=u&password=p&qos=2&userProperties.x-version=1.0.0&userProperties.t=1"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->username, "u");
+  EXPECT_EQ(c->password, "p");
+  EXPECT_EQ(c->qos, 2);
+  ASSERT_EQ(c->user_properties.size(), 2u);
+  EXPECT_EQ(*c->user_properties.get("x-version"), "1.0.0");
+  EXPECT_EQ(*c->user_properties.get("t"), "1");
+}
+
+TEST(mqtt_from_url, bad_values_are_refused) {
+  for (const char* bad :
+       {"redis://h", "mqtt://a:1,b:2", "mqtt://h/?protocolVersion=3", "mqtt://h/?protocolVersion=x",
+        "mqtt://h/?qos=3", "mqtt://h/?clean=maybe", "mqtt://h/?keepalive=-1",
+        "mqtt://h/?reconnectPeriod=soon", "mqtt://h/?ca=/tmp/ca.pem", "mqtt://h/path"}) {
+    auto s = server_options_from(parse(bad));
+    EXPECT_FALSE(s) << bad;
+    if (!s) {
+      EXPECT_EQ(s.error(), make_error_code(error::invalid_argument)) << bad;
+    }
+    EXPECT_FALSE(client_options_from(parse(bad))) << bad;
+  }
+}
+
+TEST(mqtt_topic, wildcards_as_nestjs_matches_them) {
+  using detail::topic_matches;
+  EXPECT_TRUE(topic_matches("sum", "sum"));
+  EXPECT_FALSE(topic_matches("sum", "sum/reply"));
+  EXPECT_TRUE(topic_matches("sensors/+/temp", "sensors/7/temp"));
+  EXPECT_FALSE(topic_matches("sensors/+/temp", "sensors/7/humidity"));
+  EXPECT_FALSE(topic_matches("sensors/+/temp", "sensors/7/temp/x"));
+  EXPECT_FALSE(topic_matches("sensors/+", "sensors"));
+  EXPECT_FALSE(topic_matches("sensors/+", "sensors/"));  // NestJS: `+` takes no empty level
+  EXPECT_TRUE(topic_matches("a//b", "a//b"));
+  EXPECT_TRUE(topic_matches("sensors/#", "sensors/1/2/3"));
+  EXPECT_TRUE(topic_matches("sensors/#", "sensors"));  // `#` covers the parent level too
+  EXPECT_TRUE(topic_matches("#", "a/b"));
+  EXPECT_FALSE(topic_matches("a/#/b", "a/x/b"));  // `#` only as the last level
+  EXPECT_TRUE(topic_matches("+/+", "a/b"));
+  EXPECT_FALSE(topic_matches("+/+", "a"));
+}
+
+TEST(mqtt_topic, shared_subscription_prefix) {
+  using detail::is_filter;
+  using detail::without_share_prefix;
+  EXPECT_EQ(without_share_prefix("$share/workers/jobs/+"), "jobs/+");
+  EXPECT_EQ(without_share_prefix("$share/workers/sum"), "sum");
+  EXPECT_EQ(without_share_prefix("$share/nogroup"), "$share/nogroup");
+  EXPECT_EQ(without_share_prefix("sum"), "sum");
+  EXPECT_TRUE(is_filter("$share/g/sum"));
+  EXPECT_TRUE(is_filter("a/+/b"));
+  EXPECT_TRUE(is_filter("a/#"));
+  EXPECT_FALSE(is_filter("sum"));
+  EXPECT_FALSE(is_filter("{\"cmd\":\"sum\"}"));
+}
+
+}  // namespace
+}  // namespace roost::mqtt
