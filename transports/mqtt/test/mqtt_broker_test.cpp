@@ -114,6 +114,55 @@ bool wait_until(const std::function<bool()>& pred, milliseconds timeout = 10s) {
   return true;
 }
 
+std::uint16_t free_port() {
+  asio::io_context ioc;
+  asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+// A mosquitto of this test's own on 127.0.0.1:port (it stops and starts it).
+class private_broker {
+ public:
+  explicit private_broker(std::uint16_t port) : port_(port) { start(); }
+  ~private_broker() { stop(); }
+
+  void start() {
+    const std::string p = std::to_string(port_);
+    std::vector<const char*> argv{ROOST_MOSQUITTO_COMMAND, "-p", p.c_str(), nullptr};
+    posix_spawn_file_actions_t quiet;
+    posix_spawn_file_actions_init(&quiet);
+    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
+    const int rc = posix_spawn(&pid_, ROOST_MOSQUITTO_COMMAND, &quiet, nullptr,
+                               const_cast<char* const*>(argv.data()), environ);
+    posix_spawn_file_actions_destroy(&quiet);
+    if (rc != 0) throw std::runtime_error("cannot start " ROOST_MOSQUITTO_COMMAND);
+    for (int i = 0; i < 300; ++i) {  // ready once it accepts connections
+      asio::io_context ioc;
+      asio::ip::tcp::socket sock(ioc);
+      boost::system::error_code ec;
+      sock.connect({asio::ip::make_address("127.0.0.1"), port_}, ec);
+      if (!ec) return;
+      ::usleep(10'000);
+    }
+    throw std::runtime_error("mosquitto did not start on port " + p);
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  std::string url() const { return "mqtt://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  std::uint16_t port_;
+  pid_t pid_ = -1;
+};
+
 // A plain libmosquitto client on the library's own thread, for exact topics, bytes and
 // properties, as a NestJS peer sees them.
 class raw_mqtt {
@@ -246,7 +295,11 @@ router make_router(const std::string& p, service_state& st) {
             [](json::value, mqtt::context& ctx) { return ctx.topic(); });
   r.message(topic_of(p, "whoami"), [](json::value, mqtt::context& ctx) {
     json::object o;
-    for (const auto& [k, v] : ctx.headers()) o[k] = v;
+    for (const auto& [k, v] : ctx.headers()) {
+      // A repeated name (MQTT 5 allows it): its values joined, in order.
+      auto* seen = o.if_contains(k);
+      o[k] = seen ? json::string(std::string(seen->as_string()) + "," + v) : json::string(v);
+    }
     o["transport"] = std::string(ctx.transport());
     o["topic"] = ctx.topic();
     o["qos"] = ctx.qos();
@@ -410,6 +463,130 @@ TEST_P(mqtt_broker, exact_topics_and_bytes) {
     }
     co_await app.shutdown();
   });
+}
+
+// A call's headers reach the handler: as MQTT 5 user properties (with the client's own and a
+// record's), or over 3.1.1 in the body as NestJS 12 metadata. A raw MQTT 5 peer's user
+// properties are the context's headers too.
+TEST_P(mqtt_broker, headers_both_ways) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    // Subscribed with QoS 1: a message published with QoS 1 is delivered with it.
+    app.add_transport(mqtt::server(options_from<server_options>(with_query(url, "qos=1"))));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(
+        ex, mqtt::client(options_from<client_options>(with_query(url, "userProperties.x-v=1"))));
+    call_options o;
+    o.headers.add("authorization", "Bearer t");
+    mqtt::record rec;
+    rec.qos = 1;
+    rec.user_properties.add("x-record", "r");
+    o.record = rec;
+    const json::value who = co_await c.send<json::value>(topic_of(prefix, "whoami"), 0, o);
+    const auto& w = who.as_object();
+    EXPECT_EQ(w.at("transport"), "mqtt");
+    EXPECT_EQ(w.at("topic"), json::value(json::string(prefix + "whoami")));
+    EXPECT_EQ(w.at("authorization"), "Bearer t");
+    if (v5) {
+      EXPECT_EQ(w.at("qos"), 1);  // the record's
+      EXPECT_EQ(w.at("x-v"), "1");
+      EXPECT_EQ(w.at("x-record"), "r");
+    } else {
+      EXPECT_EQ(w.at("qos"), 1);
+      EXPECT_FALSE(w.contains("x-v"));  // no user properties over 3.1.1
+    }
+    if (v5) {
+      raw_mqtt raw(base, true);
+      raw.subscribe(prefix + "whoami/reply");
+      raw.publish(prefix + "whoami", R"({"pattern":")" + prefix + R"(whoami","data":0,"id":"h1"})",
+                  {{"tenant", "t1"}, {"tenant", "t2"}});
+      auto wait_reply = raw.on(prefix + "whoami/reply");
+      auto reply = co_await std::move(wait_reply);
+      EXPECT_TRUE(reply);
+      if (reply) {
+        EXPECT_NE(reply->payload.find(R"("tenant":"t1,t2")"), std::string::npos) << reply->payload;
+        EXPECT_TRUE(reply->user_properties.empty());  // NestJS's replies carry none
+      }
+    }
+    co_await app.shutdown();
+  });
+}
+
+// `$share/GROUP/` handlers: two services share the topic's events, each served once.
+TEST_P(mqtt_broker, shared_subscription_splits_the_work) {
+  testing::run([&]() -> awaitable<void> {
+    std::random_device rd;
+    const std::string shared =
+        "$share/g" + std::to_string(rd() % 1'000'000) + "/" + prefix + "jobs";
+    std::atomic<int> a{0}, b{0};
+    router ra, rb;
+    ra.event(json::string(shared), [&a](int) { ++a; });
+    rb.event(json::string(shared), [&b](int) { ++b; });
+    microservice app_a(ra, app_opts()), app_b(rb, app_opts());
+    app_a.add_transport(mqtt::server(options_from<server_options>(url)));
+    app_b.add_transport(mqtt::server(options_from<server_options>(url)));
+    co_await app_a.start();
+    co_await app_b.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
+    for (int i = 0; i < 40; ++i) co_await c.emit(topic_of(prefix, "jobs"), i);
+    const bool all = co_await eventually([&] { return a.load() + b.load() == 40; });
+    EXPECT_TRUE(all);
+    EXPECT_GT(a.load(), 0);
+    EXPECT_GT(b.load(), 0);
+    const bool no_more = co_await eventually([&] { return a.load() + b.load() > 40; }, 200ms);
+    EXPECT_FALSE(no_more);  // each event once
+    co_await app_a.shutdown();
+    co_await app_b.shutdown();
+  });
+}
+
+// The broker goes away and comes back: both sides connect again by themselves, the server
+// subscribes again, and calls are answered again.
+TEST(mqtt_private_broker, reconnects_and_subscribes_again) {
+  private_broker broker(free_port());
+  const std::string url = broker.url() + "/?protocolVersion=5&reconnectPeriod=100";
+  const std::string prefix = unique_prefix("reconnect");
+  service_state st;
+  router r = make_router(prefix, st);
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(r, app_opts());
+        app.add_transport(mqtt::server(options_from<server_options>(url)));
+        co_await app.start();
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
+        const std::vector<double> xs{1, 2};
+        const double before = co_await c.send<double>(topic_of(prefix, "sum"), xs);
+        EXPECT_EQ(before, 3);
+
+        broker.stop();
+        broker.start();
+        // Calls made while the connections come back may fail; one is answered in the end.
+        call_options quick;
+        quick.timeout = 500ms;
+        double after = 0;
+        const auto until = std::chrono::steady_clock::now() + 15s;
+        while (after == 0 && std::chrono::steady_clock::now() < until) {
+          bool failed = false;
+          try {
+            after = co_await c.send<double>(topic_of(prefix, "sum"), xs, quick);
+          } catch (const std::exception&) {
+            failed = true;
+          }
+          if (failed) {
+            asio::steady_timer t(ex, 50ms);
+            co_await t.async_wait(asio::use_awaitable);
+          }
+        }
+        EXPECT_EQ(after, 3);
+        co_await c.emit(topic_of(prefix, "note"), 1);
+        const bool noted = co_await eventually([&] { return st.events.load() == 1; });
+        EXPECT_TRUE(noted);
+        co_await app.shutdown();
+      },
+      30s);
 }
 
 INSTANTIATE_TEST_SUITE_P(protocol, mqtt_broker, ::testing::Values(4, 5),
