@@ -20,6 +20,8 @@ heading() {
     nats-queue) echo "NATS queue groups (two servers)" ;;
     tls) echo "TCP over TLS (\`tls://\`)" ;;
     rmq) echo "RabbitMQ (\`amqp://\`)" ;;
+    mqtt) echo "MQTT 3.1.1 (\`mqtt://\`)" ;;
+    mqtt5) echo "MQTT 5 (\`mqtt://...?protocolVersion=5\`)" ;;
     *) echo "${1^^}" ;;
   esac
 }

@@ -273,13 +273,15 @@ function buildAppModule({ common, ms, rx, impl, jwt }, transportName, query) {
       return context.getMetadata?.()?.['x-trace'] ?? null;
     }
     ctx(data, context) {
-      // TcpContext has getPattern(); NatsContext the subject and RedisContext the channel, which
-      // are the route.
+      // TcpContext has getPattern(); NatsContext the subject, RedisContext the channel and
+      // MqttContext the topic, which are the route.
       const pattern = context.getPattern
         ? context.getPattern()
         : context.getSubject
           ? context.getSubject()
-          : context.getChannel();
+          : context.getTopic
+            ? context.getTopic()
+            : context.getChannel();
       return { transport: this.transportName, pattern, impl };
     }
   }

@@ -154,7 +154,35 @@ const rmq = (ms, { url }) => {
   };
 };
 
-const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq };
+// mqtt://[user:password@]host[:port][/?protocolVersion=5&clientId=ID&qos=N&keepalive=S&clean=false
+// &reconnectPeriod=MS&userProperties.K=V]: the same URL roost reads (NestJS's MQTT option names;
+// the server's `qos` is its subscribeOptions'), mapped onto NestJS's MQTT options.
+const mqtt = (ms, { url }) => {
+  const q = url.searchParams;
+  const options = { url: `mqtt://${url.host}` };
+  if (url.username) options.username = decodeURIComponent(url.username);
+  if (url.password) options.password = decodeURIComponent(url.password);
+  for (const k of ['username', 'password', 'clientId']) if (q.get(k)) options[k] = q.get(k);
+  for (const k of ['protocolVersion', 'keepalive', 'reconnectPeriod', 'connectTimeout']) {
+    if (q.has(k)) options[k] = Number(q.get(k));
+  }
+  if (q.has('clean')) options.clean = q.get('clean') !== 'false' && q.get('clean') !== '0';
+  const server = { ...options };
+  if (q.has('qos')) server.subscribeOptions = { qos: Number(q.get('qos')) };
+  const client = { ...options };
+  const userProperties = {};
+  for (const [k, v] of q) if (k.startsWith('userProperties.')) userProperties[k.slice(15)] = v;
+  if (Object.keys(userProperties).length) client.userProperties = userProperties;
+  return {
+    name: 'mqtt',
+    server: { transport: ms.Transport.MQTT, options: server },
+    client: { transport: ms.Transport.MQTT, options: client },
+    ready: () => 0, // no port of its own: both peers meet at the broker
+    query: q,
+  };
+};
+
+const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq, mqtt };
 
 // The transport for `text`, or a string saying why there is none.
 export function transportFor(ms, text) {

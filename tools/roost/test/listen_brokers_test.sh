@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # `roost listen` on the broker transports: events sent with `roost emit` through the real broker
 # come out as JSON lines, and --count ends the listener.
-#   listen_brokers_test.sh ROOST_BINARY      (reads ROOST_REDIS_URL, ROOST_NATS_URL and
-#                                             ROOST_RABBITMQ_URL)
+#   listen_brokers_test.sh ROOST_BINARY      (reads ROOST_REDIS_URL, ROOST_NATS_URL,
+#                                             ROOST_RABBITMQ_URL and ROOST_MQTT_URL)
 set -uo pipefail
 roost=$1
 passed=0 failed=0
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for var in ROOST_REDIS_URL ROOST_NATS_URL ROOST_RABBITMQ_URL; do
+for var in ROOST_REDIS_URL ROOST_NATS_URL ROOST_RABBITMQ_URL ROOST_MQTT_URL; do
   url=${!var:-}
   if [ -z "$url" ]; then
     failed=$((failed + 1)); echo "FAIL $var is not set (scripts/brokers.sh env)"; continue
