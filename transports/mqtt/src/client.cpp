@@ -16,6 +16,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <any>
+#include <cstdint>
 #include <map>
 #include <mutex>
 
@@ -56,6 +57,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
   // subscriptionsCount): made by the first, dropped after the last.
   struct reply_subscription {
     std::size_t users = 0;
+    std::uint64_t generation = 0;  // which subscription of the topic this is
     bool granted = false;
     std::string failed;                                            // the broker refused it
     std::vector<std::function<void(const std::string&)>> waiting;  // until granted
@@ -161,15 +163,22 @@ struct client::impl : std::enable_shared_from_this<impl> {
     if (!s.subscribe(topic, 0, done)) done("not connected");
   }
 
-  // Takes a share of `topic`'s subscription, subscribing first when it is the first; `done`
-  // (now, or once the broker answered) gets empty text or why not.
-  void acquire(detail::session& s, const std::string& topic,
+  // Takes a share of `topic`'s subscription for request `id`, subscribing first when it is the
+  // first; `done` (now, or once the broker answered) gets empty text or why not.
+  void acquire(detail::session& s, const std::string& topic, const std::string& id,
                std::function<void(const std::string&)> done) {
+    if (!s.connected()) {
+      // Not while reconnecting: the broker would not answer before the connection is back.
+      done("not connected");
+      return;
+    }
     bool first = false;
     {
       std::lock_guard lock(mutex);
       auto& sub = replies[topic];
       first = sub.users++ == 0;
+      if (first) sub.generation = ++generations;
+      holders[id] = {topic, sub.generation};
       if (!first && sub.granted) {
         // Already subscribed.
       } else {
@@ -184,14 +193,23 @@ struct client::impl : std::enable_shared_from_this<impl> {
     if (first) subscribe_reply(s, topic);
   }
 
-  void release(const std::string& topic) {
+  // Gives request `id`'s share back (if it took one, of the subscription that is still there);
+  // the last one unsubscribes.
+  void release(const std::string& id) {
     std::shared_ptr<detail::session> s;
+    std::string topic;
     {
       std::lock_guard lock(mutex);
-      auto it = replies.find(topic);
-      if (it == replies.end() || --it->second.users > 0) return;
+      auto h = holders.find(id);
+      if (h == holders.end()) return;
+      auto [held, generation] = std::move(h->second);
+      holders.erase(h);
+      auto it = replies.find(held);
+      if (it == replies.end() || it->second.generation != generation) return;
+      if (--it->second.users > 0) return;
       replies.erase(it);
       s = sess;
+      topic = std::move(held);
     }
     if (s) s->unsubscribe(topic);
   }
@@ -216,6 +234,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
       std::lock_guard lock(mutex);
       s = std::move(sess);
       replies.clear();
+      holders.clear();
     }
     if (!s) return;
     s->close();
@@ -230,6 +249,9 @@ struct client::impl : std::enable_shared_from_this<impl> {
   std::mutex mutex;
   std::shared_ptr<detail::session> sess;
   std::map<std::string, reply_subscription, std::less<>> replies;
+  // The requests holding a share: the topic and the generation of its subscription.
+  std::map<std::string, std::pair<std::string, std::uint64_t>, std::less<>> holders;
+  std::uint64_t generations = 0;
   roost::detail::single_flight<std::shared_ptr<detail::session>> flight;
 };
 
@@ -253,7 +275,7 @@ awaitable<void> client::send_request(const outbound_message& m) {
   // NestJS's ClientMqtt: subscribed to `<topic>/reply` before the request goes out.
   const std::string reply_topic = m.route + "/reply";
   auto start = [&](std::function<void(const std::string&)> done) {
-    impl_->acquire(*s, reply_topic, std::move(done));
+    impl_->acquire(*s, reply_topic, m.id, std::move(done));
   };
   auto subscribed = answer_of(start);
   std::string failed = co_await std::move(subscribed);
@@ -278,9 +300,9 @@ awaitable<void> client::send_request(const outbound_message& m) {
 
 void client::end_request(const outbound_message& m) noexcept {
   try {
-    impl_->release(m.route + "/reply");
+    impl_->release(m.id);
   } catch (...) {
-    // Out of memory for the topic's name: the subscription stays until the connection goes.
+    // Cannot happen (nothing above allocates); the subscription would stay until closed.
   }
 }
 

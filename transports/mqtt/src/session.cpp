@@ -180,9 +180,12 @@ void session::on_subscribe(mosquitto*, void* self, int mid, int count, const int
 }
 
 void session::on_publish(mosquitto*, void* self, int mid, int reason, const mqtt5__property*) {
+  auto* s = static_cast<session*>(self);
+  // Most messages (QoS 0, replies) have nobody waiting: nothing to record.
+  if (!s->waiters_.contains(mid)) return;
   std::string failed;
   if (reason >= 0x80) failed = "the broker refused the message (" + std::to_string(reason) + ")";
-  static_cast<session*>(self)->happened_.acks.emplace_back(mid, std::move(failed));
+  s->happened_.acks.emplace_back(mid, std::move(failed));
 }
 
 session::happened session::take_locked() {
