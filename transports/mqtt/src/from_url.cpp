@@ -53,6 +53,11 @@ boost::system::result<server_options> server_options_from(const url& u) {
   if (!common(u, o) || !bounded(u, "qos", o.qos, 0, 2) || !u.param_limits(o.serving)) {
     return make_error_code(error::invalid_argument);
   }
+  // A group name is one topic level, without wildcards.
+  o.share = u.param("share").value_or("");
+  if (o.share.find_first_of("/+#") != std::string::npos) {
+    return make_error_code(error::invalid_argument);
+  }
   return o;
 }
 

@@ -57,7 +57,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
     disp.emplace(d);
     const executor ex = co_await asio::this_coro::executor;
     for (const auto* e : d.routes().entries()) {
-      topics.push_back(e->route);
+      const bool shared = opts.share.empty() || e->route.starts_with("$share/");
+      topics.push_back(shared ? e->route : "$share/" + opts.share + "/" + e->route);
       if (detail::is_filter(e->route)) filters.push_back(e->route);
     }
     sess = std::make_shared<detail::session>(ex, opts, source, true);
@@ -205,7 +206,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   roost::detail::flight_gauge gauge{opts.serving};  // the connection's
   std::optional<dispatcher> disp;
   std::shared_ptr<detail::session> sess;
-  std::vector<std::string> topics;   // every handler's route, subscribed as it is
+  std::vector<std::string> topics;   // every handler's route as subscribed (with `share`)
   std::vector<std::string> filters;  // those with wildcards or a $share/ prefix
   route_normalizer normalizer;
   std::atomic<bool> accepting{true};

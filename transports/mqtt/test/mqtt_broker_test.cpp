@@ -539,6 +539,25 @@ TEST_P(mqtt_broker, shared_subscription_splits_the_work) {
     EXPECT_FALSE(no_more);  // each event once
     co_await app_a.shutdown();
     co_await app_b.shutdown();
+
+    // The same with the server option: plain handlers, every topic subscribed in the group.
+    std::atomic<int> c1{0}, c2{0};
+    router r1, r2;
+    r1.event(topic_of(prefix, "work"), [&c1](int) { ++c1; });
+    r2.event(topic_of(prefix, "work"), [&c2](int) { ++c2; });
+    const std::string group_url = with_query(url, "share=w" + std::to_string(rd() % 1'000'000));
+    microservice app_1(r1, app_opts()), app_2(r2, app_opts());
+    app_1.add_transport(mqtt::server(options_from<server_options>(group_url)));
+    app_2.add_transport(mqtt::server(options_from<server_options>(group_url)));
+    co_await app_1.start();
+    co_await app_2.start();
+    for (int i = 0; i < 40; ++i) co_await c.emit(topic_of(prefix, "work"), i);
+    const bool shared_all = co_await eventually([&] { return c1.load() + c2.load() == 40; });
+    EXPECT_TRUE(shared_all);
+    EXPECT_GT(c1.load(), 0);
+    EXPECT_GT(c2.load(), 0);
+    co_await app_1.shutdown();
+    co_await app_2.shutdown();
   });
 }
 

@@ -51,6 +51,13 @@ TEST(mqtt_from_url, nestjs_option_names) {
   EXPECT_EQ(s->reconnect_period, std::chrono::milliseconds(250));
   EXPECT_EQ(s->connect_timeout, std::chrono::milliseconds(500));
   EXPECT_EQ(s->serving.max_message_size, 1024u);
+  EXPECT_EQ(s->share, "");
+  auto shared = server_options_from(parse("mqtt://h/?share=workers"));
+  ASSERT_TRUE(shared);
+  EXPECT_EQ(shared->share, "workers");
+  // A group is one topic level, without wildcards (a server option: a client has none).
+  EXPECT_FALSE(server_options_from(parse("mqtt://h/?share=a/b")));
+  EXPECT_FALSE(server_options_from(parse("mqtt://h/?share=%2B")));
   // NestJS's `username` / `password` options win over the URL's user information.
   auto c = client_options_from(
       parse("mqtt://a:b@h/"

@@ -11,6 +11,7 @@ namespace roost::mqtt {
 /// Options from `mqtt://[user[:pass]@]HOST[:PORT][/][?...]`. The query takes NestJS's option
 /// names: `protocolVersion` (4 or 5), `clientId`, `username`, `password`, `keepalive` (s),
 /// `clean`, `reconnectPeriod` (ms), `connectTimeout` (ms); server: `qos` (its subscriptions'),
+/// `share` (a shared subscription group),
 /// the serving limits `maxMessageSize`, `maxInFlightPerConnection`, `maxInFlight`
 /// (roost/limits.hpp); client: `userProperties.K=V`. Returns roost::error::invalid_argument
 /// for another scheme, several hosts, a bad value, or TLS parameters (`mqtts://` is not there

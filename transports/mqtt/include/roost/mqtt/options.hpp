@@ -44,6 +44,11 @@ struct server_options : connection_options {
   /// The QoS the server subscribes to its handlers' topics with (`subscribeOptions.qos`;
   /// NestJS's library's default is 0).
   int qos = 0;
+  /// A shared subscription group (roost's option, `share`): every handler's topic is
+  /// subscribed as `$share/<share>/<topic>`, so the servers of one group share the messages
+  /// (the broker hands each to one of them). A handler whose pattern has a `$share/` prefix of
+  /// its own keeps it. Empty: each server gets every message.
+  std::string share;
   /// What the server takes from its peers (roost/limits.hpp). "Per connection" is the server's
   /// connection to the broker, which carries all its messages; `max_connections` does not
   /// apply. A message too large is answered with the error when it is a request.
