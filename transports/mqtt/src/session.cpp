@@ -13,7 +13,10 @@
 #include <mqtt_protocol.h>
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -129,8 +132,6 @@ session::session(executor ex, connection_options o, std::string_view side, bool 
   if (!mosq_) return;  // open() says so
   mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION,
                        v5() ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
-  // Small requests and replies go out at once rather than waiting for more to fill a segment.
-  mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
   if (!opts_.username.empty()) {
     mosquitto_username_pw_set(mosq_, opts_.username.c_str(),
                               opts_.password.empty() ? nullptr : opts_.password.c_str());
@@ -406,6 +407,11 @@ void session::adopt_socket() {
     lost("no socket");
     return;
   }
+  // Small requests and replies go out at once instead of waiting for the peer's delayed
+  // acknowledgement of the previous one (libmosquitto's own TCP_NODELAY option is not applied
+  // to a connection made without blocking). The duplicate is the same socket.
+  const int on = 1;
+  ::setsockopt(mine, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
   socket_ = std::make_unique<asio::posix::stream_descriptor>(strand_, mine);
   arm_read();
   arm_write();  // the TCP connection completes with the socket writable
