@@ -59,6 +59,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     for (const auto* e : d.routes().entries()) {
       const bool shared = opts.share.empty() || e->route.starts_with("$share/");
       topics.push_back(shared ? e->route : "$share/" + opts.share + "/" + e->route);
+      qos_of.push_back(qos_for(*e));
       if (detail::is_filter(e->route)) filters.push_back(e->route);
     }
     sess = std::make_shared<detail::session>(ex, opts, source, true);
@@ -101,6 +102,20 @@ struct server::impl : std::enable_shared_from_this<impl> {
                               ")");
   }
 
+  // A handler's own QoS (NestJS's `@MessagePattern('t', {qos: 1})`, extras `{"qos":1}`),
+  // else the server's.
+  int qos_for(const router::entry& e) const {
+    const auto* q = e.extras.if_contains("qos");
+    if (q && q->is_int64() && q->get_int64() >= 0 && q->get_int64() <= 2) {
+      return static_cast<int>(q->get_int64());
+    }
+    if (q) {
+      opts.log.warn(source, "handler " + e.route + ": extras qos is not 0, 1 or 2; using " +
+                                std::to_string(opts.qos));
+    }
+    return opts.qos;
+  }
+
   // Subscribes to every handler's topic; `done` (when given) gets the first refusal, or
   // nothing once all are granted.
   void subscribe_all(std::function<void(const std::string&)> done) {
@@ -126,9 +141,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
       finish({});
       return;
     }
-    for (const auto& topic : topics) {
+    for (std::size_t i = 0; i < topics.size(); ++i) {
+      const std::string& topic = topics[i];
       const bool sent =
-          sess->subscribe(topic, opts.qos, [finish, topic](const std::string& failed) {
+          sess->subscribe(topic, qos_of[i], [finish, topic](const std::string& failed) {
             finish(failed.empty() ? failed : "cannot subscribe to " + topic + ": " + failed);
           });
       if (!sent) {
@@ -207,6 +223,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::optional<dispatcher> disp;
   std::shared_ptr<detail::session> sess;
   std::vector<std::string> topics;   // every handler's route as subscribed (with `share`)
+  std::vector<int> qos_of;           // the QoS each is subscribed with
   std::vector<std::string> filters;  // those with wildcards or a $share/ prefix
   route_normalizer normalizer;
   std::atomic<bool> accepting{true};

@@ -293,6 +293,10 @@ router make_router(const std::string& p, service_state& st) {
   // A wildcard handler: answers on the concrete topic.
   r.message(topic_of(p, "sensors/+/temp"),
             [](json::value, mqtt::context& ctx) { return ctx.topic(); });
+  // Subscribed with QoS 1 whatever the server's QoS (NestJS's extras.qos).
+  r.message(
+      topic_of(p, "qos1"), [](json::value, mqtt::context& ctx) { return ctx.qos(); },
+      json::object{{"qos", 1}});
   r.message(topic_of(p, "whoami"), [](json::value, mqtt::context& ctx) {
     json::object o;
     for (const auto& [k, v] : ctx.headers()) {
@@ -356,6 +360,14 @@ TEST_P(mqtt_broker, send_stream_emit_errors_and_wildcards) {
     } catch (const rpc_error& e) {
       EXPECT_EQ(json::serialize(e.error()), R"({"status":"error","message":"bad thing"})");
     }
+
+    // QoS: the lower of the message's and the subscription's (the server's 0, or a handler's).
+    call_options qos1;
+    qos1.record = mqtt::record{.qos = 1};
+    const int delivered = co_await c.send<int>(topic_of(prefix, "qos1"), 0, qos1);
+    EXPECT_EQ(delivered, 1);
+    const json::value who = co_await c.send<json::value>(topic_of(prefix, "whoami"), 0, qos1);
+    EXPECT_EQ(who.at("qos"), 0);
 
     const std::string topic = co_await c.send<std::string>(topic_of(prefix, "sensors/7/temp"), 21);
     EXPECT_EQ(topic, prefix + "sensors/7/temp");
