@@ -25,14 +25,17 @@ export function jwtRoute() {
 }
 
 // The bearer token of a message: NATS headers (NatsContext.getHeaders(), a MsgHdrs), AMQP headers
-// (RmqContext.getMessage().properties.headers), or NestJS 12's packet metadata on TCP and Redis
-// (getMetadata(), a plain object).
+// (RmqContext.getMessage().properties.headers), MQTT 5 user properties
+// (MqttContext.getPacket().properties.userProperties), or NestJS 12's packet metadata on TCP and
+// Redis (getMetadata(), a plain object).
 function bearerToken(ctx) {
   const value = ctx.getHeaders
     ? ctx.getHeaders()?.get('authorization')
     : ctx.getChannelRef
       ? ctx.getMessage()?.properties?.headers?.authorization
-      : ctx.getMetadata?.()?.authorization;
+      : ctx.getTopic
+        ? ctx.getPacket()?.properties?.userProperties?.authorization
+        : ctx.getMetadata?.()?.authorization;
   const m = /^Bearer +(\S+)$/i.exec(typeof value === 'string' ? value : '');
   return m ? m[1] : null;
 }
