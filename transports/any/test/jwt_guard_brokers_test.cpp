@@ -1,11 +1,12 @@
 // roost::auth::jwt_guard over every broker transport of this build, against the real brokers
 // (scripts/brokers.sh; each one's URL in its ROOST_<BROKER>_URL): a roost client sends its token
 // as the call's `authorization` header, which each transport carries its own way (NestJS 12
-// packet metadata on Redis, a message header on NATS, an AMQP header on RabbitMQ), and the guard
-// reads it back as the message's headers. A valid token reaches the handler, which answers the
-// claims it was given; a missing, expired, forged or malformed one gets NestJS's `Forbidden
-// resource` and the handler does not run. A broker whose URL is unset fails its case, never
-// skips it; the routes are the test's own, as the brokers are shared with other tests and runs.
+// packet metadata on Redis and MQTT 3.1.1, a message header on NATS, an AMQP header on RabbitMQ,
+// a user property on MQTT 5), and the guard reads it back as the message's headers. A valid
+// token reaches the handler, which answers the claims it was given; a missing, expired, forged
+// or malformed one gets NestJS's `Forbidden resource` and the handler does not run. A broker
+// whose URL is unset fails its case, never skips it; the routes are the test's own, as the
+// brokers are shared with other tests and runs.
 
 #include <roost/auth/jwt_guard.hpp>
 #include <roost/auth/jwt_signer.hpp>
@@ -59,7 +60,9 @@ std::vector<broker> brokers() {
       {"redis", "redis", "ROOST_REDIS_URL", ""},
       {"nats", "nats", "ROOST_NATS_URL", ""},
       {"rabbitmq", "amqp", "ROOST_RABBITMQ_URL",
-       "queue=" + unique_name("guarded") + "&durable=false&autoDelete=true"}};
+       "queue=" + unique_name("guarded") + "&durable=false&autoDelete=true"},
+      {"mqtt", "mqtt", "ROOST_MQTT_URL", ""},
+      {"mqtt5", "mqtt", "ROOST_MQTT_URL", "protocolVersion=5"}};
   std::vector<broker> built;
   for (const auto& b : all) {
     if (find_transport(b.scheme)) built.push_back(b);
