@@ -6,6 +6,7 @@
 #include <roost/nats.hpp>
 
 #include <roost/roost.hpp>
+#include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -32,6 +33,11 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using roost::testing::app_options;
+using roost::testing::call_and_count;
+using roost::testing::error_of;
+using roost::testing::eventually;
+using roost::testing::pause_for;
 using std::chrono::milliseconds;
 
 std::string broker_url() {
@@ -65,33 +71,6 @@ Options options_from(const std::string& text) {
     if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
     return *o;
   }
-}
-
-microservice_options app_opts() {
-  microservice_options o;
-  o.threads = 1;
-  o.drain_timeout = 5s;
-  o.handle_signals = false;
-  if (!std::getenv("ROOST_TEST_LOG")) o.log = logger::silent();
-  return o;
-}
-
-awaitable<bool> eventually(std::function<bool()> pred, milliseconds timeout = 10s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer t(ex);
-  for (;;) {
-    if (pred()) co_return true;
-    if (std::chrono::steady_clock::now() >= until) co_return false;
-    t.expires_after(2ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-}
-
-awaitable<void> pause_for(milliseconds d) {
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer t(ex, d);
-  co_await t.async_wait(asio::use_awaitable);
 }
 
 // A plain nats.c connection for exact bytes, as a NestJS peer would see them.
@@ -205,7 +184,7 @@ class nats_broker : public ::testing::Test {
 
 TEST_F(nats_broker, send_stream_emit_wildcards_and_errors) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(nats::server(options_from<server_options>(url)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -273,7 +252,7 @@ TEST_F(nats_broker, no_responders_fail_at_once_with_nestjs_message) {
 TEST_F(nats_broker, exact_reply_bytes_and_no_handler) {
   testing::run(
       [&]() -> awaitable<void> {
-        microservice app(r, app_opts());
+        microservice app(r, app_options());
         app.add_transport(nats::server(options_from<server_options>(url)));
         co_await app.start();
         raw_nats raw(url);
@@ -292,7 +271,7 @@ TEST_F(nats_broker, exact_reply_bytes_and_no_handler) {
 
 TEST_F(nats_broker, non_json_and_replyless_requests_cost_nothing) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(nats::server(options_from<server_options>(url)));
     co_await app.start();
     raw_nats raw(url);
@@ -320,7 +299,7 @@ TEST_F(nats_broker, non_json_and_replyless_requests_cost_nothing) {
 // alternating between two subjects, which must be served in arrival order.
 awaitable<void> serve_and_call(std::string url, std::string p, router& r, service_state& st,
                                server_options so, client_options co) {
-  microservice app(r, app_opts());
+  microservice app(r, app_options());
   app.add_transport(nats::server(std::move(so)));
   co_await app.start();
   auto ex = co_await asio::this_coro::executor;
@@ -376,7 +355,7 @@ TEST_F(nats_broker, a_server_without_wildcard_routes_serves_on_the_reading_threa
 // in that order, although the server takes them over from the library in batches.
 TEST_F(nats_broker, messages_on_several_subjects_are_served_in_arrival_order) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(nats::server(options_from<server_options>(url)));
     co_await app.start();
     const auto expected = publish_alternating_events(url, p);
@@ -389,7 +368,7 @@ TEST_F(nats_broker, messages_on_several_subjects_are_served_in_arrival_order) {
 
 TEST_F(nats_broker, headers_both_ways) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(nats::server(options_from<server_options>(url)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -409,7 +388,7 @@ TEST_F(nats_broker, queue_groups_share_work_plain_subscriptions_fan_out) {
   testing::run([&]() -> awaitable<void> {
     service_state st2;
     router r2 = make_router(p, st2);
-    microservice a(r, app_opts()), b(r2, app_opts());
+    microservice a(r, app_options()), b(r2, app_options());
     a.add_transport(nats::server(options_from<server_options>(url + "/?queue=" + p)));
     b.add_transport(nats::server(options_from<server_options>(url + "/?queue=" + p)));
     co_await a.start();
@@ -427,7 +406,7 @@ TEST_F(nats_broker, queue_groups_share_work_plain_subscriptions_fan_out) {
     // Without a queue group every server gets every event.
     service_state st3, st4;
     router r3 = make_router(p, st3), r4 = make_router(p, st4);
-    microservice d(r3, app_opts()), e(r4, app_opts());
+    microservice d(r3, app_options()), e(r4, app_options());
     d.add_transport(nats::server(options_from<server_options>(url)));
     e.add_transport(nats::server(options_from<server_options>(url)));
     co_await d.start();
@@ -449,7 +428,7 @@ TEST_F(nats_broker, handler_extras_choose_the_queue_group) {
         json::value(p + ".job"), [&](int) { ++a_n; }, extras);
     rb.event(
         json::value(p + ".job"), [&](int) { ++b_n; }, extras);
-    microservice a(ra, app_opts()), b(rb, app_opts());
+    microservice a(ra, app_options()), b(rb, app_options());
     a.add_transport(nats::server(options_from<server_options>(url)));
     b.add_transport(nats::server(options_from<server_options>(url)));
     co_await a.start();
@@ -484,21 +463,6 @@ TEST_F(nats_broker, close_fails_pending_calls_and_unreachable_server_is_clear) {
 // the limit is the server's; the requests already running complete, and once they have the
 // server answers again.
 
-// The message of the error a call failed with ("" when it did not fail).
-awaitable<std::string> error_of(client_proxy& c, json::value pattern, json::value data) {
-  try {
-    (void)co_await c.send(std::move(pattern), std::move(data));
-  } catch (const rpc_error& e) {
-    co_return e.message();
-  }
-  co_return std::string();
-}
-
-awaitable<void> call_and_count(client_proxy& c, json::value pattern, std::atomic<int>& done) {
-  (void)co_await c.send<int>(std::move(pattern), 1);
-  ++done;
-}
-
 TEST_F(nats_broker, limits_refuse_what_goes_over_them_and_the_rest_is_served) {
   std::atomic<bool> open{false};
   std::atomic<int> held{0};
@@ -511,7 +475,7 @@ TEST_F(nats_broker, limits_refuse_what_goes_over_them_and_the_rest_is_served) {
     auto o = options_from<server_options>(url);
     o.serving.max_in_flight_per_connection = 2;
     o.serving.max_message_size = 300;
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(nats::server(std::move(o)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;

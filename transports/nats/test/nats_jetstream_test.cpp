@@ -5,6 +5,7 @@
 #include <roost/nats.hpp>
 
 #include <roost/roost.hpp>
+#include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
 #include <boost/asio/steady_timer.hpp>
@@ -29,6 +30,9 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using roost::testing::app_options;
+using roost::testing::eventually;
+using roost::testing::pause_for;
 using std::chrono::milliseconds;
 
 std::string js_url() {
@@ -39,33 +43,6 @@ std::string js_url() {
     throw std::runtime_error("ROOST_NATS_JS_URL is not set");
   }
   return u;
-}
-
-awaitable<bool> eventually(std::function<bool()> pred, milliseconds timeout = 10s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer t(ex);
-  for (;;) {
-    if (pred()) co_return true;
-    if (std::chrono::steady_clock::now() >= until) co_return false;
-    t.expires_after(5ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-}
-
-awaitable<void> pause_for(milliseconds d) {
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer t(ex, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
-microservice_options app_opts() {
-  microservice_options o;
-  o.threads = 1;
-  o.drain_timeout = 5s;
-  o.handle_signals = false;
-  o.log = logger::silent();
-  return o;
 }
 
 class nats_jetstream : public ::testing::Test {
@@ -121,7 +98,7 @@ TEST_F(nats_jetstream, events_published_while_the_service_is_down_wait_for_it) {
   testing::run([&]() -> awaitable<void> {
     auto ex = co_await asio::this_coro::executor;
     {
-      microservice app(r, app_opts());  // creates the stream and the durable consumer
+      microservice app(r, app_options());  // creates the stream and the durable consumer
       app.add_transport(nats::server(server_opts()));
       co_await app.start();
       client_proxy c(ex, nats::client(client_opts()));
@@ -144,7 +121,7 @@ TEST_F(nats_jetstream, events_published_while_the_service_is_down_wait_for_it) {
       std::lock_guard lock(m);
       EXPECT_EQ(got.size(), 1u);
     }
-    microservice again(r, app_opts());
+    microservice again(r, app_options());
     again.add_transport(nats::server(server_opts()));
     co_await again.start();
     const bool all = co_await eventually([&] {
@@ -169,7 +146,7 @@ TEST_F(nats_jetstream, a_failed_handler_gets_the_event_again_bad_payloads_are_dr
     if (v == 7) ++done;
   });
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(nats::server(server_opts()));
     co_await app.start();
     // Not JSON: terminated in the stream, never delivered again, costs nothing else.

@@ -6,6 +6,7 @@
 #include <roost/nats.hpp>
 
 #include <roost/roost.hpp>
+#include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
 #include "nkey_support.hpp"
@@ -47,6 +48,8 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using roost::testing::app_options;
+using roost::testing::pause_for;
 using std::chrono::milliseconds;
 
 std::uint16_t free_port() {
@@ -105,21 +108,6 @@ class private_broker {
   pid_t pid_ = -1;
 };
 
-awaitable<void> pause_for(milliseconds d) {
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer t(ex, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
-microservice_options app_opts() {
-  microservice_options o;
-  o.threads = 1;
-  o.drain_timeout = 5s;
-  o.handle_signals = false;
-  o.log = logger::silent();
-  return o;
-}
-
 template <class Options>
 Options fast_reconnect(std::string url) {
   Options o;
@@ -143,7 +131,7 @@ TEST(nats_restart, broker_restart_mid_load_then_calls_work_again) {
   });
   testing::run(
       [&]() -> awaitable<void> {
-        microservice app(r, app_opts());
+        microservice app(r, app_options());
         app.add_transport(nats::server(fast_reconnect<server_options>(broker.url())));
         co_await app.start();
         auto ex = co_await asio::this_coro::executor;
@@ -222,7 +210,7 @@ TEST(nats_restart, graceful_shutdown_finishes_calls_in_flight) {
     co_return ms;
   });
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(nats::server(fast_reconnect<server_options>(broker.url())));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -259,7 +247,7 @@ TEST(nats_restart, a_client_whose_broker_is_gone_for_good_fails_its_calls) {
     co_return ms;
   });
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(nats::server(fast_reconnect<server_options>(broker.url())));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -306,7 +294,7 @@ std::string sum_through(const std::string& server_url, const std::string& client
     so->log = logger::silent();
     co->log = logger::silent();
     co->connect_timeout = 2s;
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(nats::server(*so));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;

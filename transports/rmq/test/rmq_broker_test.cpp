@@ -7,6 +7,7 @@
 #include <roost/rmq.hpp>
 
 #include <roost/roost.hpp>
+#include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -36,6 +37,11 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using roost::testing::app_options;
+using roost::testing::call_and_count;
+using roost::testing::error_of;
+using roost::testing::eventually;
+using roost::testing::with_query;
 using std::chrono::milliseconds;
 
 std::string broker_url() {
@@ -54,11 +60,6 @@ std::string unique_queue(std::string_view test) {
   return "roost-test-" + std::to_string(rd() % 1'000'000'000) + "-" + std::string(test);
 }
 
-// `url` with `query` added.
-std::string with_query(const std::string& url, const std::string& query) {
-  return url + (url.find('?') == std::string::npos ? "/?" : "&") + query;
-}
-
 template <class Options>
 Options options_from(const std::string& text) {
   auto u = url::parse(text);
@@ -73,27 +74,6 @@ Options options_from(const std::string& text) {
   if (!o) throw std::runtime_error("bad url " + text);
   if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
   return *o;
-}
-
-microservice_options app_opts() {
-  microservice_options o;
-  o.threads = 1;
-  o.drain_timeout = 5s;
-  o.handle_signals = false;
-  if (!std::getenv("ROOST_TEST_LOG")) o.log = logger::silent();
-  return o;
-}
-
-awaitable<bool> eventually(std::function<bool()> pred, milliseconds timeout = 10s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer t(ex);
-  for (;;) {
-    if (pred()) co_return true;
-    if (std::chrono::steady_clock::now() >= until) co_return false;
-    t.expires_after(5ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
 }
 
 std::string text(const amqp_bytes_t& b) {
@@ -242,7 +222,7 @@ class rmq_broker : public ::testing::Test {
 
 TEST_F(rmq_broker, send_stream_emit_errors_and_no_handler) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(rmq::server(options_from<server_options>(url)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -292,7 +272,7 @@ TEST_F(rmq_broker, send_stream_emit_errors_and_no_handler) {
 // Many requests in flight on one client: each reply finds its call by correlationId.
 TEST_F(rmq_broker, concurrent_requests_match_their_replies) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(rmq::server(options_from<server_options>(url)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -322,7 +302,7 @@ TEST_F(rmq_broker, concurrent_requests_match_their_replies) {
 TEST_F(rmq_broker, exact_reply_bytes_and_properties) {
   testing::run(
       [&]() -> awaitable<void> {
-        microservice app(r, app_opts());
+        microservice app(r, app_options());
         app.add_transport(rmq::server(options_from<server_options>(url)));
         co_await app.start();
         raw_amqp raw(base);
@@ -352,7 +332,7 @@ TEST_F(rmq_broker, exact_reply_bytes_and_properties) {
 TEST_F(rmq_broker, bad_messages_cost_nothing) {
   testing::run(
       [&]() -> awaitable<void> {
-        microservice app(r, app_opts());
+        microservice app(r, app_options());
         app.add_transport(rmq::server(options_from<server_options>(url)));
         co_await app.start();
         raw_amqp raw(base);
@@ -370,7 +350,7 @@ TEST_F(rmq_broker, bad_messages_cost_nothing) {
 
 TEST_F(rmq_broker, headers_both_ways) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(rmq::server(options_from<server_options>(url)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -412,7 +392,7 @@ TEST_F(rmq_broker, headers_both_ways) {
 TEST_F(rmq_broker, acknowledged_after_the_handler_and_requeued_when_it_throws) {
   testing::run(
       [&]() -> awaitable<void> {
-        microservice app(r, app_opts());
+        microservice app(r, app_options());
         app.add_transport(rmq::server(
             options_from<server_options>(with_query(url, "noAck=false&prefetchCount=10"))));
         co_await app.start();
@@ -442,7 +422,7 @@ TEST_F(rmq_broker, a_queue_declared_with_other_properties_is_a_clear_error) {
       raw_amqp raw(base);
       raw.declare(queue, false);
     }
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(
         rmq::server(options_from<server_options>(with_query(base, "queue=" + queue))));
     try {
@@ -501,7 +481,7 @@ TEST_F(rmq_broker, close_fails_pending_calls_and_the_next_call_reconnects) {
       co_return 0;
     });
     slow.message("sum", [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
-    microservice app(slow, app_opts());
+    microservice app(slow, app_options());
     app.add_transport(rmq::server(options_from<server_options>(url)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -551,7 +531,7 @@ TEST_F(rmq_broker, wildcards_route_through_the_exchange) {
       ++st.events;
     });
     const std::string wild = with_query(url, "wildcards=true");
-    microservice app(w, app_opts());
+    microservice app(w, app_options());
     app.add_transport(rmq::server(options_from<server_options>(wild)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -609,7 +589,7 @@ TEST_F(rmq_broker, emit_waits_for_the_broker_and_fails_clearly) {
 TEST_F(rmq_broker, the_server_comes_back_after_losing_its_consumer) {
   testing::run(
       [&]() -> awaitable<void> {
-        microservice app(r, app_opts());
+        microservice app(r, app_options());
         app.add_transport(
             rmq::server(options_from<server_options>(with_query(url, "reconnectTime=100"))));
         co_await app.start();
@@ -653,7 +633,7 @@ TEST_F(rmq_broker, shutdown_answers_what_is_in_flight) {
           co_await t.async_wait(asio::use_awaitable);
           co_return ms;
         });
-        auto app = std::make_shared<microservice>(slow, app_opts());
+        auto app = std::make_shared<microservice>(slow, app_options());
         app->add_transport(rmq::server(options_from<server_options>(url)));
         co_await app->start();
         auto ex = co_await asio::this_coro::executor;
@@ -678,21 +658,6 @@ TEST_F(rmq_broker, shutdown_answers_what_is_in_flight) {
 // Limits (roost/limits.hpp): "per connection" is the server's connection to the broker, so the
 // limit is the server's; the requests already running complete, and then it answers again.
 
-// The message of the error a call failed with ("" when it did not fail).
-awaitable<std::string> error_of(client_proxy& c, json::value pattern, json::value data) {
-  try {
-    (void)co_await c.send(std::move(pattern), std::move(data));
-  } catch (const rpc_error& e) {
-    co_return e.message();
-  }
-  co_return std::string();
-}
-
-awaitable<void> call_and_count(client_proxy& c, json::value pattern, std::atomic<int>& done) {
-  (void)co_await c.send<int>(std::move(pattern), 1);
-  ++done;
-}
-
 TEST_F(rmq_broker, limits_refuse_what_goes_over_them_and_the_rest_is_served) {
   std::atomic<bool> open{false};
   std::atomic<int> held{0};
@@ -709,7 +674,7 @@ TEST_F(rmq_broker, limits_refuse_what_goes_over_them_and_the_rest_is_served) {
     auto o = options_from<server_options>(
         with_query(url, "maxInFlightPerConnection=2&maxMessageSize=300"));
     EXPECT_EQ(o.serving.max_in_flight_per_connection, 2u);
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(rmq::server(std::move(o)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
