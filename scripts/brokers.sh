@@ -12,7 +12,7 @@
 set -uo pipefail
 
 dir=${ROOST_BROKERS_DIR:-/tmp/roost-brokers}
-all=(redis rediss nats natsjs rabbitmq mosquitto)
+all=(redis rediss nats natsjs rabbitmq rabbitmqs mosquitto)
 
 port_redis=16379
 port_rediss=16380
@@ -22,6 +22,10 @@ port_rabbitmq=16672
 port_mosquitto=16883
 # RabbitMQ's Erlang VM: its private epmd (rabbitmq_env below; never the system's 4369).
 port_rabbitmq_epmd=16369
+# A second RabbitMQ node, TLS only (amqps://), with its own epmd; its distribution ports follow
+# its AMQP port as the first node's do (16691-16701), clear of the first node's (16673-16684).
+port_rabbitmqs=16690
+port_rabbitmqs_epmd=16368
 
 url_of() {
   case "$1" in
@@ -34,6 +38,10 @@ url_of() {
     nats) echo "nats://127.0.0.1:$port_nats" ;;
     natsjs) echo "nats://127.0.0.1:$port_natsjs" ;;
     rabbitmq) echo "amqp://guest:guest@127.0.0.1:$port_rabbitmq" ;;
+    # TLS only, a client certificate required (as rediss).
+    rabbitmqs)
+      local d="$dir/rabbitmqs"
+      echo "amqps://guest:guest@127.0.0.1:$port_rabbitmqs/?ca=$d/ca.pem&cert=$d/client.pem&key=$d/client.key" ;;
     mosquitto) echo "mqtt://127.0.0.1:$port_mosquitto" ;;
   esac
 }
@@ -44,6 +52,7 @@ env_of() {
     nats) echo ROOST_NATS_URL ;;
     natsjs) echo ROOST_NATS_JS_URL ;;
     rabbitmq) echo ROOST_RABBITMQ_URL ;;
+    rabbitmqs) echo ROOST_RABBITMQS_URL ;;
     mosquitto) echo ROOST_MQTT_URL ;;
   esac
 }
@@ -78,6 +87,8 @@ ready() {
     # An AMQP 0-9-1 protocol header answered by a frame of type 1 (Connection.Start): the port
     # opens before the broker can log clients in; this answer comes once it can.
     rabbitmq) [ "$(amqp_greeting)" = 01 ] ;;
+    # The same answer through TLS, with the CA and the client certificate.
+    rabbitmqs) [ "$(amqps_greeting)" = 01 ] ;;
     # A message read from the broker's own topic: it takes clients, not only connections.
     mosquitto)
       timeout 3 mosquitto_sub -h 127.0.0.1 -p "$port_mosquitto" -t '$SYS/broker/version' -C 1 \
@@ -113,21 +124,36 @@ amqp_greeting() {
     timeout 2 head -c1 <&3 | od -An -tx1 | tr -d ' '" 2>/dev/null
 }
 
-# The environment of RabbitMQ's scripts for the broker in folder $1: everything under that
-# folder, on loopback, with its own Erlang cookie, node name and epmd, and no plugins.
+# The same through TLS (the broker's first byte after the handshake), verifying the broker's
+# certificate and presenting the client's.
+amqps_greeting() {
+  local d="$dir/rabbitmqs"
+  printf 'AMQP\x00\x00\x09\x01' |
+    timeout 2 openssl s_client -quiet -connect "127.0.0.1:$port_rabbitmqs" -CAfile "$d/ca.pem" \
+      -cert "$d/client.pem" -key "$d/client.key" -verify_return_error 2>/dev/null |
+    head -c1 | od -An -tx1 | tr -d ' '
+}
+
+# The environment of RabbitMQ's scripts for broker $2 (rabbitmq, rabbitmqs) in folder $1:
+# everything under that folder, on loopback, with its own Erlang cookie, node name and epmd,
+# and no plugins.
 rabbitmq_env() {
-  local d=$1
+  local d=$1 port epmd
+  port=$(port_of "$2")
+  epmd=$(port_of "$2_epmd")
   export HOME="$d/home"
   export RABBITMQ_CONF_ENV_FILE="$d/rabbitmq-env.conf"  # empty: not /etc/rabbitmq's
   export RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf"
   export RABBITMQ_ADVANCED_CONFIG_FILE="$d/advanced.config"
   export RABBITMQ_ENABLED_PLUGINS_FILE="$d/enabled_plugins"
-  export RABBITMQ_NODENAME=roost@localhost  # @localhost: whatever the host name resolves to
-  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$port_rabbitmq
-  export RABBITMQ_DIST_PORT=$((port_rabbitmq + 1))
-  export RABBITMQ_CTL_DIST_PORT_MIN=$((port_rabbitmq + 2))
-  export RABBITMQ_CTL_DIST_PORT_MAX=$((port_rabbitmq + 12))
-  export ERL_EPMD_PORT=$port_rabbitmq_epmd ERL_EPMD_ADDRESS=127.0.0.1
+  # @localhost: whatever the host name resolves to
+  export RABBITMQ_NODENAME=roost$([ "$2" = rabbitmqs ] && echo s)@localhost
+  # The TLS node's listeners are all in its configuration file (no plain one).
+  [ "$2" = rabbitmq ] && export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$port
+  export RABBITMQ_DIST_PORT=$((port + 1))
+  export RABBITMQ_CTL_DIST_PORT_MIN=$((port + 2))
+  export RABBITMQ_CTL_DIST_PORT_MAX=$((port + 12))
+  export ERL_EPMD_PORT=$epmd ERL_EPMD_ADDRESS=127.0.0.1
   export RABBITMQ_MNESIA_BASE="$d/mnesia" RABBITMQ_LOG_BASE="$d/logs"
   export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 }
@@ -136,19 +162,28 @@ rabbitmq_env() {
 # user and its HOME), in the foreground, detached; a fresh folder each time (reusing one saves
 # nothing). Its pid file holds the script's pid: a TERM to it stops the broker.
 launch_rabbitmq() {
-  local d=$1
+  local d=$1 b=$2
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] ||
     { echo "brokers: rabbitmq-server is not installed"; return 1; }
   mkdir -p "$d/home" "$d/mnesia" "$d/logs"
   : >"$d/rabbitmq-env.conf"
   echo '[].' >"$d/enabled_plugins"
   echo '[].' >"$d/advanced.config"
-  printf 'loopback_users = none\nlisteners.tcp.default = 127.0.0.1:%s\nlog.console = false\nlog.file.level = warning\n' \
-    "$port_rabbitmq" >"$d/rabbitmq.conf"
+  printf 'loopback_users = none\nlog.console = false\nlog.file.level = warning\n' >"$d/rabbitmq.conf"
+  if [ "$b" = rabbitmqs ]; then
+    command -v openssl >/dev/null || { echo "brokers: openssl is not installed"; return 1; }
+    make_certificates "$d" || return 1
+    printf '%s\n' 'listeners.tcp = none' "listeners.ssl.default = 127.0.0.1:$port_rabbitmqs" \
+      "ssl_options.cacertfile = $d/ca.pem" "ssl_options.certfile = $d/server.pem" \
+      "ssl_options.keyfile = $d/server.key" 'ssl_options.verify = verify_peer' \
+      'ssl_options.fail_if_no_peer_cert = true' >>"$d/rabbitmq.conf"
+  else
+    printf 'listeners.tcp.default = 127.0.0.1:%s\n' "$port_rabbitmq" >>"$d/rabbitmq.conf"
+  fi
   printf 'ROOST%s' "$(date +%s%N)" >"$d/home/.erlang.cookie"
   chmod 400 "$d/home/.erlang.cookie"
   (
-    rabbitmq_env "$d"
+    rabbitmq_env "$d" "$b"
     setsid /usr/lib/rabbitmq/bin/rabbitmq-server </dev/null >"$d/log" 2>&1 &
     echo $! >"$d/pid"
   )
@@ -182,7 +217,7 @@ launch() {
       printf 'max_payload: 8MB\njetstream {max_mem: 256M, max_file: 1G}\n' >"$d/js.conf"
       setsid nats-server -c "$d/js.conf" -a 127.0.0.1 -p "$port_natsjs" -js -sd "$d/store" \
         -P "$d/pid" -l "$d/log" </dev/null >/dev/null 2>&1 & ;;
-    rabbitmq) launch_rabbitmq "$d" ;;
+    rabbitmq | rabbitmqs) launch_rabbitmq "$d" "$1" ;;
     mosquitto)
       command -v mosquitto >/dev/null || { echo "brokers: mosquitto is not installed"; return 1; }
       # One listener for MQTT 3.1.1 and 5; nothing persisted. `user` (the caller): run as root, it
@@ -223,8 +258,8 @@ stop_one() {
     kill -KILL "$pid" 2>/dev/null
   rm -f "$dir/$b/pid"
   # The Erlang VM started its epmd as a daemon, which outlives it.
-  if [ "$b" = rabbitmq ] && command -v epmd >/dev/null; then
-    ERL_EPMD_PORT=$port_rabbitmq_epmd epmd -kill >/dev/null 2>&1
+  if [[ $b = rabbitmq* ]] && command -v epmd >/dev/null; then
+    ERL_EPMD_PORT=$(port_of "${b}_epmd") epmd -kill >/dev/null 2>&1
   fi
 }
 

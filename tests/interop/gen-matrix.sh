@@ -20,6 +20,7 @@ heading() {
     nats-queue) echo "NATS queue groups (two servers)" ;;
     tls) echo "TCP over TLS (\`tls://\`)" ;;
     rmq) echo "RabbitMQ (\`amqp://\`)" ;;
+    rmqs) echo "RabbitMQ over TLS (\`amqps://\`)" ;;
     mqtt) echo "MQTT 3.1.1 (\`mqtt://\`)" ;;
     mqtt5) echo "MQTT 5 (\`mqtt://...?protocolVersion=5\`)" ;;
     *) echo "${1^^}" ;;
@@ -64,6 +65,12 @@ note() {
       echo "\`wildcards\`: both peers with \`wildcards=true\` (ctest \`interop_rmq_wildcards_<client>_to_<server>\`):"
       echo "the client publishes to the exchange, the server bound every route; \`orders.*\` answers"
       echo "\`orders.created\` and \`orders.42\` with the routing key, \`audit.*\` takes events."
+      echo ;;
+    rmqs)
+      echo "Mutual TLS to the broker: a second RabbitMQ node (\`scripts/brokers.sh\`, \`rabbitmqs\`) listens on"
+      echo "TLS only and requires a client certificate; both peers verify its certificate and present the"
+      echo "one the URL names (NestJS: \`socketOptions.connectionOptions\`). The scenarios that stress the"
+      echo "connection, between roost and each NestJS."
       echo ;;
     tls)
       echo "Mutual TLS (NestJS's \`tlsOptions\`): a CA and a certificate made for the run; the server"

@@ -50,11 +50,12 @@ server-close-mid-stream"
 # headers or NestJS 12's packet metadata: NestJS 11 has none on TCP and Redis.
 # TLS changes the bytes under the frames, not the packets: it runs the scenarios that stress the
 # connection (sizes, streams, concurrency, restarts), not every pattern and error form again.
-[ "$transport" = tls ] && all_scenarios="sum echo.strings echo.large echo.huge object-pattern
+# RabbitMQ over TLS (rmqs) likewise.
+{ [ "$transport" = tls ] || [ "$transport" = rmqs ]; } && all_scenarios="sum echo.strings echo.large echo.huge object-pattern
 stream.1000 stream.then-wait error.rpc no-handler events concurrent timeout ctx headers jwt
 reconnect server-close-mid-stream"
 case "$transport" in
-  nats | rmq) excluded="server-close-mid-stream" ;;
+  nats | rmq | rmqs) excluded="server-close-mid-stream" ;;
   redis | rediss) excluded="no-handler server-close-mid-stream" ;;
   # MQTT: as Redis (a request to a topic no server subscribes to is never answered). Headers
   # are MQTT 5 user properties; NestJS's MQTT server reads no packet metadata, so 3.1.1 has none.
@@ -63,7 +64,8 @@ case "$transport" in
   *) excluded="" ;;
 esac
 # NATS, RabbitMQ and MQTT 5 carry headers of their own, which NestJS 11 sends and reads too.
-if [ "$transport" != nats ] && [ "$transport" != rmq ] && [ "$transport" != mqtt5 ] &&
+if [ "$transport" != nats ] && [ "$transport" != rmq ] && [ "$transport" != rmqs ] &&
+  [ "$transport" != mqtt5 ] &&
   { [ "$server" = nest11 ] || [ "$client" = nest11 ]; }; then
   excluded="$excluded headers jwt"
 fi
@@ -112,7 +114,7 @@ esac
 # RabbitMQ: a queue of this run alone (each direction its own: a stray server of another run
 # cannot take its messages), not durable (it goes with the broker).
 broker_query=""
-[ "$transport" = rmq ] && broker_query="queue=interop-$client-$server-$$-$RANDOM&durable=false"
+[[ $transport = rmq* ]] && broker_query="queue=interop-$client-$server-$$-$RANDOM&durable=false"
 [ "$transport" = rmq ] && [ "$config" = wildcards ] && broker_query="$broker_query&wildcards=true"
 # mqtt5: the MQTT transport over MQTT 5 (mqtt: 3.1.1, both peers' default).
 [ "$transport" = mqtt5 ] && broker_query="protocolVersion=5"

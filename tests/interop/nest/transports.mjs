@@ -125,12 +125,19 @@ const redis = (ms, { scheme, url }) => {
 // amqp://[user:password@]host[:port][/vhost][?queue=Q&durable=false&noAck=false&prefetchCount=N
 // &noAssert=true&persistent=true&wildcards=true&exchange=E&exchangeType=T&routingKey=K]: the same
 // URL roost reads (NestJS's option names, queueOptions
-// flattened), mapped onto NestJS's RMQ options.
+// flattened), mapped onto NestJS's RMQ options. amqps:// (or a TLS parameter, as roost reads
+// them: ?ca=FILE&cert=FILE&key=FILE&servername=NAME&verify=false) is AMQP over TLS: amqplib's
+// TLS options are Node's tls.connect ones, in NestJS's socketOptions.connectionOptions.
 const rmq = (ms, { url }) => {
   const q = url.searchParams;
   const auth = url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
   const vhost = url.pathname.replace(/^\//, '');
-  const options = { urls: [`amqp://${auth}${url.host}${vhost ? `/${vhost}` : ''}`], queue: q.get('queue') ?? '' };
+  const tls = url.protocol === 'amqps:' || ['ca', 'cert', 'key', 'verify'].some((k) => q.has(k));
+  const options = {
+    urls: [`${tls ? 'amqps' : 'amqp'}://${auth}${url.host}${vhost ? `/${vhost}` : ''}`],
+    queue: q.get('queue') ?? '',
+  };
+  if (tls) options.socketOptions = { connectionOptions: redisTls(q) };
   const flag = (k) => q.get(k) !== 'false' && q.get(k) !== '0';
   const queueOptions = {};
   if (q.has('durable')) queueOptions.durable = flag('durable');
@@ -182,7 +189,7 @@ const mqtt = (ms, { url }) => {
   };
 };
 
-const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq, mqtt };
+const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq, amqps: rmq, mqtt };
 
 // The transport for `text`, or a string saying why there is none.
 export function transportFor(ms, text) {

@@ -1,5 +1,7 @@
 #include "connection.hpp"
 
+#include "tls.hpp"
+
 #include <roost/errors.hpp>
 
 #include <amqp_tcp_socket.h>
@@ -217,12 +219,19 @@ bool connection::wait_readable(bool for_socket, int timeout_ms) {
 std::string connection::connect_and_set_up() {
   state_ = amqp_new_connection();
   if (!state_) return "out of memory";
-  amqp_socket_t* socket = amqp_tcp_socket_new(state_);
-  if (!socket) return "cannot make a socket";
+  std::string failed;
+  amqp_socket_t* socket = opts_.tls ? make_tls_socket(state_, *opts_.tls, opts_.host, failed)
+                                    : amqp_tcp_socket_new(state_);
+  if (!socket) return failed.empty() ? "cannot make a socket" : failed;
   const timeval limit = timeval_of(opts_.connect_timeout);
   const std::string where = opts_.host + ":" + std::to_string(opts_.port);
   if (int s = amqp_socket_open_noblock(socket, opts_.host.c_str(), opts_.port, &limit); s < 0) {
-    return "cannot connect to " + where + ": " + amqp_error_string2(s);
+    std::string why = amqp_error_string2(s);
+    if (opts_.tls) {
+      // The library says only that the handshake failed; OpenSSL says why.
+      if (auto tls = tls_failure(); !tls.empty()) why += " (" + tls + ")";
+    }
+    return "cannot connect to " + where + ": " + why;
   }
   amqp_set_handshake_timeout(state_, &limit);
   amqp_set_rpc_timeout(state_, &limit);

@@ -51,17 +51,17 @@ std::optional<std::string> vhost_of(std::string_view path) {
 
 // What both sides share; false on a bad value.
 bool common(const url& u, connection_options& o) {
-  if (u.scheme != "amqp" || u.hosts.size() != 1) return false;
+  const bool tls = u.scheme == "amqps";
+  if ((!tls && u.scheme != "amqp") || u.hosts.size() != 1) return false;
   o.host = u.host;
-  o.port = u.port.value_or(5672);
+  o.port = u.port.value_or(tls ? 5671 : 5672);
   if (!u.user.empty()) {
     o.user = u.user;
     o.password = u.password;
   }
-  // TLS (amqps://) is not there yet: its parameters are refused rather than ignored.
-  for (const char* tls : {"ca", "cert", "key", "verify", "servername"}) {
-    if (u.param(tls)) return false;
-  }
+  // amqps://, or TLS parameters on amqp:// (as the other transports read them).
+  u.param_tls(tls, o.tls);
+  if (o.tls && o.tls->cert_file.empty() != o.tls->key_file.empty()) return false;
   auto vhost = vhost_of(u.path);
   if (!vhost) return false;
   o.vhost = std::move(*vhost);

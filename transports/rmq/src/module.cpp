@@ -5,7 +5,7 @@
 
 namespace roost::rmq {
 namespace {
-constexpr std::string_view schemes[] = {"amqp"};
+constexpr std::string_view schemes[] = {"amqp", "amqps"};
 }  // namespace
 
 const transport_module& declared_transport() noexcept {

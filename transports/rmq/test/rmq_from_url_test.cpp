@@ -33,6 +33,7 @@ TEST(rmq_from_url, nestjs_defaults) {
   EXPECT_EQ(s->exchange_type, "topic");
   EXPECT_EQ(s->routing_key, "");
   EXPECT_FALSE(s->wildcards);
+  EXPECT_FALSE(s->tls);
   auto c = client_options_from(parse("amqp://h:1234/"));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->port, 1234);
@@ -88,12 +89,36 @@ TEST(rmq_from_url, client_headers_and_persistence) {
   EXPECT_EQ(c->headers[1], (std::pair<std::string, std::string>{"x-trace", "t"}));
 }
 
+TEST(rmq_from_url, tls) {
+  auto s = server_options_from(
+      parse("amqps://h/?queue=q&ca=/ca.pem&cert=/c.pem&key=/k.pem&servername=broker.local"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->port, 5671);  // AMQP over TLS
+  ASSERT_TRUE(s->tls);
+  EXPECT_EQ(s->tls->ca_file, "/ca.pem");
+  EXPECT_EQ(s->tls->cert_file, "/c.pem");
+  EXPECT_EQ(s->tls->key_file, "/k.pem");
+  EXPECT_EQ(s->tls->server_name, "broker.local");
+  EXPECT_TRUE(s->tls->verify_peer);
+  auto c = client_options_from(parse("amqps://h:16690/"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->port, 16690);
+  ASSERT_TRUE(c->tls);
+  EXPECT_TRUE(c->tls->ca_file.empty());  // the system's CAs
+  // A TLS parameter turns TLS on for amqp:// too, as for the other transports.
+  auto plain = client_options_from(parse("amqp://h/?verify=false"));
+  ASSERT_TRUE(plain);
+  ASSERT_TRUE(plain->tls);
+  EXPECT_FALSE(plain->tls->verify_peer);
+  EXPECT_EQ(plain->port, 5672);
+}
+
 TEST(rmq_from_url, bad_values_are_refused) {
   for (const char* text :
        {"tcp://h:1", "amqp://a:1,b:2", "amqp://h/a/b", "amqp://h/%2", "amqp://h/%zz",
         "amqp://h/?durable=maybe", "amqp://h/?noAck=yes", "amqp://h/?prefetchCount=-1",
         "amqp://h/?prefetchCount=65536", "amqp://h/?prefetchCount=x", "amqp://h/?connectTimeout=-5",
-        "amqp://h/?persistent=2", "amqp://h/?ca=/ca.pem", "amqp://h/?verify=false",
+        "amqp://h/?persistent=2", "amqps://h/?cert=/c.pem", "amqp://h/?key=/k.pem",
         "amqp://h/?exchangeType=", "amqp://h/?wildcards=maybe"}) {
     auto u = url::parse(text);
     ASSERT_TRUE(u) << text;

@@ -5,6 +5,7 @@
 #include <roost/headers.hpp>
 #include <roost/limits.hpp>
 #include <roost/log.hpp>
+#include <roost/tls_options.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -49,6 +50,11 @@ struct connection_options {
   bool wildcards = false;
   /// Gives up connecting (TCP and the AMQP handshake) after this long (`connectTimeout`).
   std::chrono::milliseconds connect_timeout{5'000};
+  /// TLS (`amqps://`, NestJS's `socketOptions` with amqplib's TLS options): the broker's
+  /// certificate is verified against `ca` (none: the system's CAs) and its host name, and a
+  /// client certificate is presented when given (a broker with `fail_if_no_peer_cert`
+  /// requires one). None: plain TCP.
+  std::optional<tls_options> tls;
   roost::logger log;
 };
 
