@@ -11,7 +11,11 @@
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
@@ -39,6 +43,23 @@ struct client::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<detail::connection> current() {
     std::lock_guard lock(mutex);
     return conn;
+  }
+
+  // The connection for a call, connecting if there is none. One that has ended was lost and
+  // its news (posted before it ended) not handled yet: the call lets it be handled first (the
+  // calls in flight fail, the connection is dropped) and then connects anew, rather than
+  // failing at once, which would also let a caller that retries at once starve the executor
+  // of that news.
+  awaitable<std::shared_ptr<detail::connection>> connection_now() {
+    auto c = current();
+    if (c && !c->alive()) {
+      auto ex = co_await asio::this_coro::executor;
+      co_await asio::post(ex, asio::use_awaitable);
+      c = current();
+      if (c && !c->alive()) throw_closed();
+    }
+    if (!c) c = co_await connection_for_call();
+    co_return c;
   }
 
   // An open connection, opening one if needed; concurrent callers share one attempt.
@@ -75,6 +96,10 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   awaitable<std::shared_ptr<detail::connection>> open() {
     const executor on = co_await asio::this_coro::executor;
+    {
+      std::lock_guard lock(mutex);
+      if (!home) home = on;
+    }
     std::weak_ptr<impl> weak = weak_from_this();
     auto replies = roost::detail::thread_bridge<inbound_reply>::make(
         on, [weak](std::vector<inbound_reply>& batch) {
@@ -117,6 +142,43 @@ struct client::impl : std::enable_shared_from_this<impl> {
                                    "Connection closed: " + why);
       listener->on_status(connection_status::disconnected);
     }
+    reconnect_later();
+  }
+
+  // After a lost connection: connects again every reconnect_time until it works (as NestJS's
+  // client does), so that the reply consumer is back before the next call needs it. A call in
+  // the meantime connects by itself (sharing an attempt under way); close() stops this.
+  void reconnect_later() {
+    auto timer = std::make_shared<asio::steady_timer>(*home);
+    {
+      std::lock_guard lock(mutex);
+      if (retry) retry->cancel();
+      retry = timer;
+    }
+    auto loop = [](std::weak_ptr<impl> weak,
+                   std::shared_ptr<asio::steady_timer> timer) -> awaitable<void> {
+      for (;;) {
+        std::chrono::milliseconds wait;
+        {
+          auto s = weak.lock();
+          if (!s) co_return;
+          wait = s->opts.reconnect_time;
+        }
+        timer->expires_after(wait);
+        boost::system::error_code ec;
+        co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return;  // closed
+        auto s = weak.lock();
+        if (!s || s->current()) co_return;  // gone, or a call connected meanwhile
+        try {
+          co_await s->connection_for_call();
+          co_return;
+        } catch (const std::exception& e) {
+          s->opts.log.warn(source, std::string("reconnecting failed: ") + e.what());
+        }
+      }
+    };
+    asio::co_spawn(*home, loop(weak_from_this(), timer), asio::detached);
   }
 
   // The headers of one message: its record's, then the call's (its metadata: strings as they
@@ -163,6 +225,10 @@ struct client::impl : std::enable_shared_from_this<impl> {
     {
       std::lock_guard lock(mutex);
       c = std::move(conn);
+      if (retry) {
+        // The timer belongs to the executor's thread; close() may be called from another.
+        asio::post(*home, [t = std::move(retry)] { t->cancel(); });
+      }
     }
     if (!c) return;
     c->close();
@@ -176,6 +242,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<client_listener> listener;
   std::mutex mutex;
   std::shared_ptr<detail::connection> conn;
+  std::optional<executor> home;               // where the first connection was opened
+  std::shared_ptr<asio::steady_timer> retry;  // the pause before reconnecting, while one runs
   roost::detail::single_flight<std::shared_ptr<detail::connection>> flight;
 };
 
@@ -194,8 +262,7 @@ awaitable<void> client::connect() {
 }
 
 awaitable<void> client::send_request(const outbound_message& m) {
-  auto c = impl_->current();
-  if (!c) c = co_await impl_->connection_for_call();
+  auto c = co_await impl_->connection_now();
   auto op = impl_->message_for(*c, m);
   // NestJS's ClientRMQ: replies by direct reply-to, matched by correlationId = the id.
   op.reply_to = detail::direct_reply_to;
@@ -205,8 +272,7 @@ awaitable<void> client::send_request(const outbound_message& m) {
 }
 
 awaitable<void> client::send_event(const outbound_message& m) {
-  auto c = impl_->current();
-  if (!c) c = co_await impl_->connection_for_call();
+  auto c = co_await impl_->connection_now();
   auto op = impl_->message_for(*c, m);
   encode_event(op.body, m.pattern, m.data, nullptr);
   // Completes when the broker confirmed the event (NestJS's emit resolves then too), or fails

@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -125,16 +126,17 @@ roost::headers headers_of(const amqp_basic_properties_t& p) {
   return h;
 }
 
-connection::connection(connection_options opts, setup s, connection_events events, bool reconnect,
-                       std::chrono::milliseconds reconnect_time)
+connection::connection(connection_options opts, setup s, connection_events events, bool reconnect)
     : opts_(std::move(opts)),
       setup_(s),
       events_(std::move(events)),
       reconnect_(reconnect),
-      reconnect_time_(reconnect_time),
       queue_(opts_.queue),
       consumed_(opts_.queue),
-      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+  brokers_.push_back({opts_.host, opts_.port});
+  brokers_.insert(brokers_.end(), opts_.failover.begin(), opts_.failover.end());
+}
 
 connection::~connection() {
   close();
@@ -216,16 +218,39 @@ bool connection::wait_readable(bool for_socket, int timeout_ms) {
   return fds[1].fd >= 0 && fds[1].revents != 0;
 }
 
+bool connection::heartbeat_due() {
+  if (heartbeat_tick_.count() == 0) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_tick_) return false;
+  next_tick_ = now + heartbeat_tick_;
+  return true;
+}
+
 std::string connection::connect_and_set_up() {
+  std::string failed;
+  for (std::size_t i = 0; i < brokers_.size(); ++i) {
+    const std::size_t at = (current_ + i) % brokers_.size();
+    std::string why = connect_to(brokers_[at]);
+    if (why.empty()) {
+      current_ = at;
+      return {};
+    }
+    disconnect(false);
+    failed += (failed.empty() ? "" : "; ") + why;
+  }
+  return failed;
+}
+
+std::string connection::connect_to(const broker_address& broker) {
   state_ = amqp_new_connection();
   if (!state_) return "out of memory";
   std::string failed;
-  amqp_socket_t* socket = opts_.tls ? make_tls_socket(state_, *opts_.tls, opts_.host, failed)
+  amqp_socket_t* socket = opts_.tls ? make_tls_socket(state_, *opts_.tls, broker.host, failed)
                                     : amqp_tcp_socket_new(state_);
   if (!socket) return failed.empty() ? "cannot make a socket" : failed;
   const timeval limit = timeval_of(opts_.connect_timeout);
-  const std::string where = opts_.host + ":" + std::to_string(opts_.port);
-  if (int s = amqp_socket_open_noblock(socket, opts_.host.c_str(), opts_.port, &limit); s < 0) {
+  const std::string where = broker.host + ":" + std::to_string(broker.port);
+  if (int s = amqp_socket_open_noblock(socket, broker.host.c_str(), broker.port, &limit); s < 0) {
     std::string why = amqp_error_string2(s);
     if (opts_.tls) {
       // The library says only that the handshake failed; OpenSSL says why.
@@ -246,14 +271,18 @@ std::string connection::connect_and_set_up() {
   property.value.kind = AMQP_FIELD_KIND_TABLE;
   property.value.value.table = amqp_table_t{1, &capability};
   const amqp_table_t properties{1, &property};
-  // No heartbeats yet (the docs' "not yet" list): a dead peer is noticed when writing.
-  auto login = amqp_login_with_properties(state_, opts_.vhost.c_str(), 0, frame_max, 0, &properties,
-                                          AMQP_SASL_METHOD_PLAIN, opts_.user.c_str(),
+  const int heartbeat = static_cast<int>(std::min<std::int64_t>(opts_.heartbeat.count(), 65535));
+  auto login = amqp_login_with_properties(state_, opts_.vhost.c_str(), 0, frame_max, heartbeat,
+                                          &properties, AMQP_SASL_METHOD_PLAIN, opts_.user.c_str(),
                                           opts_.password.c_str());
   if (login.reply_type != AMQP_RESPONSE_NORMAL) {
     return "cannot log in to " + where + " (vhost " + opts_.vhost + ") as " + opts_.user + ": " +
            reason(login);
   }
+  // The interval both agreed on (the smaller non-zero one). rabbitmq-c sends a heartbeat and
+  // notices a silent broker only inside its own calls: the loop wakes every quarter interval.
+  heartbeat_tick_ = std::chrono::milliseconds(amqp_get_heartbeat(state_) * 1000 / 4);
+  next_tick_ = std::chrono::steady_clock::now() + heartbeat_tick_;
   amqp_channel_open(state_, channel);
   if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
     return "cannot open a channel: " + reason(r);
@@ -361,7 +390,7 @@ void connection::run() {
 
 bool connection::wait_to_reconnect() {
   for (;;) {
-    const auto until = std::chrono::steady_clock::now() + reconnect_time_;
+    const auto until = std::chrono::steady_clock::now() + opts_.reconnect_time;
     while (!closing_.load()) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           until - std::chrono::steady_clock::now());
@@ -555,13 +584,20 @@ bool connection::serve() {
         break;
       }
     }
+    bool tick = false;
     if (poll_first || (!amqp_frames_enqueued(state_) && !amqp_data_in_buffer(state_))) {
       poll_first = false;
-      if (!wait_readable(true, -1)) continue;  // woken: write, cancel or close
+      const bool readable = wait_readable(
+          true, heartbeat_tick_.count() ? static_cast<int>(heartbeat_tick_.count()) : -1);
+      tick = heartbeat_due();
+      if (!readable && !tick) continue;  // woken: write, cancel or close
     }
     amqp_envelope_t envelope{};
-    const timeval now{0, 0};
-    auto r = amqp_consume_message(state_, &envelope, &now, 0);
+    // On a heartbeat tick, rabbitmq-c sends one if we have been silent for an interval, and
+    // fails with AMQP_STATUS_HEARTBEAT_TIMEOUT if the broker has been for two; it checks the
+    // latter only when given a wait, hence the millisecond.
+    const timeval wait{0, tick ? 1000 : 0};
+    auto r = amqp_consume_message(state_, &envelope, &wait, 0);
     if (r.reply_type == AMQP_RESPONSE_NORMAL) {
       auto owned = envelope_ptr(new amqp_envelope_t(envelope));
       if (events_.delivered) events_.delivered({std::move(owned), generation_.load()});
@@ -571,14 +607,20 @@ bool connection::serve() {
     } else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
                r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
       if (!handle_other_frame(why)) break;
+    } else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+               r.library_error == AMQP_STATUS_HEARTBEAT_TIMEOUT) {
+      why = "no heartbeat from the broker for two intervals (" +
+            std::to_string(amqp_get_heartbeat(state_)) + " s each)";
+      break;
     } else {
       why = reason(r);
       break;
     }
     amqp_maybe_release_buffers(state_);
   }
+  const auto& broker = brokers_[current_];
   opts_.log.error(
-      source, "connection to " + opts_.host + ":" + std::to_string(opts_.port) + " lost: " + why);
+      source, "connection to " + broker.host + ":" + std::to_string(broker.port) + " lost: " + why);
   disconnect(false);
   fail_unconfirmed("Connection closed: " + why);
   if (events_.lost) events_.lost(why);

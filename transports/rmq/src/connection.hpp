@@ -99,10 +99,9 @@ struct connection_events {
 
 class connection {
  public:
-  /// `reconnect`: after a lost connection, connect again every `reconnect_time`, for ever
+  /// `reconnect`: after a lost connection, connect again every `opts.reconnect_time`, for ever
   /// (until close()); otherwise the thread ends and send() fails from then on.
-  connection(connection_options opts, setup s, connection_events events, bool reconnect = false,
-             std::chrono::milliseconds reconnect_time = std::chrono::seconds(5));
+  connection(connection_options opts, setup s, connection_events events, bool reconnect = false);
   ~connection();  // close()
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
@@ -134,8 +133,9 @@ class connection {
   void start(Handler h);
 
   // On the connection's thread.
-  std::string connect_and_set_up();  // empty on success, else why
-  std::string set_up_exchange();     // likewise
+  std::string connect_and_set_up();  // to any broker, the last that worked first; "" or why
+  std::string connect_to(const broker_address& b);  // and set up; "" or why
+  std::string set_up_exchange();                    // likewise
   std::string bind(const std::string& exchange, const std::string& key);
   void run();    // serves until closed or lost for good
   bool serve();  // until lost (false) or closing (true)
@@ -145,6 +145,7 @@ class connection {
   void disconnect(bool graceful);
   void finish();
   bool wait_readable(bool for_socket, int timeout_ms);
+  bool heartbeat_due();  // with heartbeats: a tick has passed since the last
   void settle_confirms(std::uint64_t tag, bool multiple, const std::string& failed);
   void fail_unconfirmed(const std::string& why);  // every callback still waiting
 
@@ -152,7 +153,12 @@ class connection {
   setup setup_;
   connection_events events_;
   bool reconnect_;
-  std::chrono::milliseconds reconnect_time_;
+  std::vector<broker_address> brokers_;  // host:port, then the failover ones
+  std::size_t current_ = 0;              // the thread's alone: the broker last connected to
+  // The thread's alone: how often the loop wakes to let rabbitmq-c send a heartbeat and notice
+  // a silent broker (a quarter of the negotiated interval; 0: no heartbeats), and when next.
+  std::chrono::milliseconds heartbeat_tick_{0};
+  std::chrono::steady_clock::time_point next_tick_;
   amqp_connection_state_t state_ = nullptr;  // the thread's alone
   std::string consumer_tag_;                 // the thread's alone
   std::string queue_;                        // as first declared; read-only once open() completed

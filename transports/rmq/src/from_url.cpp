@@ -52,9 +52,16 @@ std::optional<std::string> vhost_of(std::string_view path) {
 // What both sides share; false on a bad value.
 bool common(const url& u, connection_options& o) {
   const bool tls = u.scheme == "amqps";
-  if ((!tls && u.scheme != "amqp") || u.hosts.size() != 1) return false;
+  if ((!tls && u.scheme != "amqp") || u.hosts.empty()) return false;
+  const std::uint16_t default_port = tls ? 5671 : 5672;
   o.host = u.host;
-  o.port = u.port.value_or(tls ? 5671 : 5672);
+  o.port = u.port.value_or(default_port);
+  // Failover: the other hosts of the authority, each read as a URL of its own would be.
+  for (std::size_t i = 1; i < u.hosts.size(); ++i) {
+    auto one = url::parse(u.scheme + "://" + u.hosts[i]);
+    if (!one || one->host.empty()) return false;
+    o.failover.push_back({one->host, one->port.value_or(default_port)});
+  }
   if (!u.user.empty()) {
     o.user = u.user;
     o.password = u.password;
@@ -70,9 +77,13 @@ bool common(const url& u, connection_options& o) {
   o.exchange_type = u.param("exchangeType").value_or(o.exchange_type);
   o.routing_key = u.param("routingKey").value_or("");
   if (o.exchange_type.empty()) return false;
+  std::uint64_t heartbeat = static_cast<std::uint64_t>(o.heartbeat.count());
+  if (!u.param_number("heartbeat", heartbeat) || heartbeat > 65535) return false;
+  o.heartbeat = std::chrono::seconds(heartbeat);
   return flag(u, "durable", o.durable) && flag(u, "exclusive", o.exclusive) &&
          flag(u, "wildcards", o.wildcards) && flag(u, "autoDelete", o.auto_delete) &&
-         flag(u, "noAssert", o.no_assert) && u.param_millis("connectTimeout", o.connect_timeout);
+         flag(u, "noAssert", o.no_assert) && u.param_millis("connectTimeout", o.connect_timeout) &&
+         u.param_millis("reconnectTime", o.reconnect_time);
 }
 
 }  // namespace
@@ -83,8 +94,7 @@ boost::system::result<server_options> server_options_from(const url& u) {
   if (!common(u, o) || !flag(u, "noAck", o.no_ack) ||
       !flag(u, "isGlobalPrefetchCount", o.is_global_prefetch_count) ||
       !u.param_number("prefetchCount", prefetch) || prefetch < 0 ||
-      prefetch > std::numeric_limits<std::uint16_t>::max() ||
-      !u.param_millis("reconnectTime", o.reconnect_time) || !u.param_limits(o.serving)) {
+      prefetch > std::numeric_limits<std::uint16_t>::max() || !u.param_limits(o.serving)) {
     return make_error_code(error::invalid_argument);
   }
   o.prefetch_count = static_cast<std::uint16_t>(prefetch);

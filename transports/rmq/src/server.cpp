@@ -117,8 +117,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       log.warn(source, "reconnecting in " + std::to_string(wait.count()) + " ms");
     };
     events.reconnected = [log = opts.log] { log.info(source, "reconnected; consuming again"); };
-    conn =
-        std::make_shared<detail::connection>(opts, s, std::move(events), true, opts.reconnect_time);
+    conn = std::make_shared<detail::connection>(opts, s, std::move(events), true);
     co_await conn->open();
     if (opts.queue.empty()) {
       opts.log.warn(source, "no queue given: consuming the broker-named queue " + conn->queue() +

@@ -10,6 +10,8 @@
 #include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
+#include "relay.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -41,6 +43,7 @@ using roost::testing::app_options;
 using roost::testing::call_and_count;
 using roost::testing::error_of;
 using roost::testing::eventually;
+using roost::testing::pause_for;
 using roost::testing::with_query;
 using std::chrono::milliseconds;
 
@@ -726,7 +729,8 @@ std::string tls_broker_url() {
 // The TLS broker's URL with only the TLS parameters `keep` of it, and `extra`.
 std::string tls_url_with(const std::vector<std::string>& keep, const std::string& extra) {
   auto u = url::parse(tls_broker_url());
-  std::string out = "amqps://guest:guest@" + u->host + ":" + std::to_string(*u->port) + "/?" + extra;
+  std::string out =
+      "amqps://guest:guest@" + u->host + ":" + std::to_string(*u->port) + "/?" + extra;
   for (const auto& k : keep) out += "&" + k + "=" + std::string(*u->param(k));
   return out;
 }
@@ -811,6 +815,118 @@ TEST_F(rmq_broker, tls_failures_are_clear) {
         EXPECT_EQ(by_name, "connected");
       },
       60s);
+}
+
+// What a call failed with: the message of an rpc_error or of a connection_error ("" when it
+// did not fail).
+awaitable<std::string> failure_of(client_proxy& c) {
+  try {
+    const std::vector<double> xs{1, 2};
+    (void)co_await c.send<double>("sum", xs);
+  } catch (const std::exception& e) {
+    co_return std::string(e.what());
+  }
+  co_return std::string();
+}
+
+// Heartbeats: a broker that goes silent with the connection open (here a relay that passes
+// nothing on) is noticed after two intervals; the call waiting on it fails saying so, and
+// both sides connect again by themselves once it answers again.
+TEST_F(rmq_broker, heartbeats_notice_a_silent_broker_and_both_sides_come_back) {
+  auto u = url::parse(base);
+  relay rl(u->host, u->port.value_or(5672));
+  const std::string via = "amqp://guest:guest@127.0.0.1:" + std::to_string(rl.port()) +
+                          "/?queue=" + queue + "&durable=false&heartbeat=1&reconnectTime=100";
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(r, app_options());
+        app.add_transport(rmq::server(options_from<server_options>(via)));
+        co_await app.start();
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, rmq::client(options_from<client_options>(via)));
+        const std::string before = co_await failure_of(c);
+        EXPECT_EQ(before, "");
+        rl.freeze();
+        const std::string silent = co_await failure_of(c);
+        EXPECT_NE(silent.find("no heartbeat from the broker"), std::string::npos) << silent;
+        EXPECT_NE(c.status(), connection_status::connected);
+        rl.thaw();
+        // Back by itself: no call is needed to bring the client back.
+        const bool back =
+            co_await eventually([&] { return c.status() == connection_status::connected; }, 20s);
+        EXPECT_TRUE(back) << to_string(c.status());
+        std::string after = "not called";
+        for (int i = 0; i < 200 && !after.empty(); ++i) {
+          after = co_await failure_of(c);
+          if (!after.empty()) co_await pause_for(100ms);
+        }
+        EXPECT_EQ(after, "");
+        c.close();
+        co_await app.shutdown();
+      },
+      60s);
+}
+
+// Failover under load: server and client know two addresses of the broker (here two relays);
+// the first goes away with calls in flight. Those fail with a clear error, none hangs, and
+// the work carries on through the second.
+TEST_F(rmq_broker, failover_under_load_when_a_broker_goes_away) {
+  auto u = url::parse(base);
+  relay first(u->host, u->port.value_or(5672)), second(u->host, u->port.value_or(5672));
+  const std::string both = "amqp://guest:guest@127.0.0.1:" + std::to_string(first.port()) +
+                           ",127.0.0.1:" + std::to_string(second.port()) + "/?queue=" + queue +
+                           "&durable=false&reconnectTime=100";
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(r, app_options());
+        app.add_transport(rmq::server(options_from<server_options>(both)));
+        co_await app.start();
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, rmq::client(options_from<client_options>(both)));
+        co_await c.connect();
+        EXPECT_EQ(first.connections(), 2);  // the first address first
+        std::atomic<bool> stop{false};
+        std::atomic<int> ok{0}, failed{0}, unclear{0}, workers{0};
+        constexpr int k = 32;
+        for (int w = 0; w < k; ++w) {
+          ++workers;
+          asio::co_spawn(
+              ex,
+              [&]() -> awaitable<void> {
+                while (!stop) {
+                  const std::string e = co_await failure_of(c);
+                  if (e.empty()) {
+                    ++ok;
+                  } else {
+                    ++failed;
+                    // A lost connection says so; a new one that could not be made says why.
+                    if (e.find("Connection closed") == std::string::npos &&
+                        e.find("rmq: ") == std::string::npos) {
+                      ++unclear;
+                      ADD_FAILURE() << e;
+                    }
+                  }
+                }
+                --workers;
+              },
+              asio::detached);
+        }
+        const bool loaded = co_await eventually([&] { return ok.load() >= 300; }, 20s);
+        EXPECT_TRUE(loaded);
+        first.go_down();
+        const int at_drop = ok.load();
+        const bool resumed = co_await eventually([&] { return ok.load() >= at_drop + 300; }, 30s);
+        EXPECT_TRUE(resumed) << ok.load() - at_drop << " served after the drop";
+        stop = true;
+        const bool ended = co_await eventually([&] { return workers.load() == 0; }, 30s);
+        EXPECT_TRUE(ended) << workers.load() << " calls hang";
+        EXPECT_GT(failed.load(), 0);  // those in flight when the connection went
+        EXPECT_EQ(unclear.load(), 0);
+        EXPECT_GE(second.connections(), 2);  // the server and the client moved over
+        c.close();
+        co_await app.shutdown();
+      },
+      90s);
 }
 
 }  // namespace

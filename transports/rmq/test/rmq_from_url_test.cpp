@@ -89,6 +89,31 @@ TEST(rmq_from_url, client_headers_and_persistence) {
   EXPECT_EQ(c->headers[1], (std::pair<std::string, std::string>{"x-trace", "t"}));
 }
 
+TEST(rmq_from_url, failover_heartbeat_and_reconnect) {
+  auto c = client_options_from(
+      parse("amqp://me:pw@a:5673,b,[::1]:5674/v?queue=q&heartbeat=10&reconnectTime=250"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->host, "a");
+  EXPECT_EQ(c->port, 5673);
+  ASSERT_EQ(c->failover.size(), 2u);
+  EXPECT_EQ(c->failover[0].host, "b");
+  EXPECT_EQ(c->failover[0].port, 5672);
+  EXPECT_EQ(c->failover[1].host, "::1");
+  EXPECT_EQ(c->failover[1].port, 5674);
+  EXPECT_EQ(c->heartbeat.count(), 10);
+  EXPECT_EQ(c->reconnect_time.count(), 250);
+  auto s = server_options_from(parse("amqps://a,b/?heartbeat=0"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->port, 5671);
+  ASSERT_EQ(s->failover.size(), 1u);
+  EXPECT_EQ(s->failover[0].port, 5671);  // the scheme's
+  EXPECT_EQ(s->heartbeat.count(), 0);
+  auto d = server_options_from(parse("amqp://h"));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->heartbeat.count(), 5);  // NestJS's (amqp-connection-manager's) default
+  EXPECT_TRUE(d->failover.empty());
+}
+
 TEST(rmq_from_url, tls) {
   auto s = server_options_from(
       parse("amqps://h/?queue=q&ca=/ca.pem&cert=/c.pem&key=/k.pem&servername=broker.local"));
@@ -115,11 +140,12 @@ TEST(rmq_from_url, tls) {
 
 TEST(rmq_from_url, bad_values_are_refused) {
   for (const char* text :
-       {"tcp://h:1", "amqp://a:1,b:2", "amqp://h/a/b", "amqp://h/%2", "amqp://h/%zz",
+       {"tcp://h:1", "amqp://h/?heartbeat=x", "amqp://h/a/b", "amqp://h/%2", "amqp://h/%zz",
         "amqp://h/?durable=maybe", "amqp://h/?noAck=yes", "amqp://h/?prefetchCount=-1",
         "amqp://h/?prefetchCount=65536", "amqp://h/?prefetchCount=x", "amqp://h/?connectTimeout=-5",
         "amqp://h/?persistent=2", "amqps://h/?cert=/c.pem", "amqp://h/?key=/k.pem",
-        "amqp://h/?exchangeType=", "amqp://h/?wildcards=maybe"}) {
+        "amqp://h/?exchangeType=", "amqp://h/?wildcards=maybe", "amqp://h/?heartbeat=65536",
+        "amqp://h/?reconnectTime=-1"}) {
     auto u = url::parse(text);
     ASSERT_TRUE(u) << text;
     const bool server_ok = static_cast<bool>(server_options_from(*u));

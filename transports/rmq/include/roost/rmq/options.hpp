@@ -16,6 +16,12 @@
 
 namespace roost::rmq {
 
+/// One broker to connect to.
+struct broker_address {
+  std::string host;
+  std::uint16_t port = 5672;
+};
+
 /// The queue both sides use, and how to reach the broker; shared by the server and the client
 /// (NestJS's `urls`, `queue`, `queueOptions`, `noAssert`).
 struct connection_options {
@@ -24,6 +30,10 @@ struct connection_options {
   std::string user = "guest";
   std::string password = "guest";
   std::string vhost = "/";
+  /// Brokers to try after `host:port` when it cannot be reached (NestJS's `urls` beyond the
+  /// first; with the same credentials, vhost and TLS). Each connection, and each reconnection,
+  /// tries the broker that last worked first, then the others in order.
+  std::vector<broker_address> failover;
   /// The queue requests and events go to (NestJS's `queue`; its default is an empty name,
   /// which gives a server a queue of the broker's naming that no client can address).
   std::string queue;
@@ -55,6 +65,16 @@ struct connection_options {
   /// client certificate is presented when given (a broker with `fail_if_no_peer_cert`
   /// requires one). None: plain TCP.
   std::optional<tls_options> tls;
+  /// The heartbeat interval proposed to the broker (NestJS's
+  /// `socketOptions.heartbeatIntervalInSeconds`, 5 s by default; the broker may lower it; 0:
+  /// none). Both ends send one when they have been silent that long; a connection that has
+  /// heard nothing from the broker for two intervals is lost (a dead peer or network), and is
+  /// handled as any lost connection.
+  std::chrono::seconds heartbeat{5};
+  /// After a lost connection, connect again after this long (NestJS's
+  /// `socketOptions.reconnectTimeInSeconds`): a server asserts its queue and consumes again, a
+  /// client gets its reply consumer back; for ever, until closed.
+  std::chrono::milliseconds reconnect_time{5'000};
   roost::logger log;
 };
 
@@ -70,9 +90,6 @@ struct server_options : connection_options {
   /// With no_ack false: how messages are settled (an event whose handler threw is requeued by
   /// default; `dead_letter` rejects it without requeue, for the queue's dead-letter exchange).
   ack_policy ack;
-  /// After a lost connection, the server connects again after this long, declares its queue
-  /// and consumes again, for ever.
-  std::chrono::milliseconds reconnect_time{5'000};
   /// What the server takes from its peers (roost/limits.hpp). "Per connection" is the
   /// server's connection to the broker, which carries all its messages; `max_connections` does
   /// not apply (the server opens one). A message refused for the load is settled as a handler
