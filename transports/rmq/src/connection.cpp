@@ -298,8 +298,22 @@ std::string connection::connect_to(const broker_address& broker) {
   const bool to_exchange =
       setup_.consume_replies && (opts_.wildcards || opts_.exchange_type == "fanout");
   if (setup_.assert_queue && !to_exchange && !(opts_.no_assert && !opts_.queue.empty())) {
+    // queueOptions' arguments that roost reads: the dead-letter exchange and routing key.
+    amqp_table_entry_t arguments[2];
+    int count = 0;
+    auto argument = [&](const char* key, const std::string& value) {
+      if (value.empty()) return;
+      arguments[count] = amqp_table_entry_t{};
+      arguments[count].key = amqp_cstring_bytes(key);
+      arguments[count].value.kind = AMQP_FIELD_KIND_UTF8;
+      arguments[count].value.value.bytes = bytes_of(value);
+      ++count;
+    };
+    argument("x-dead-letter-exchange", opts_.dead_letter_exchange);
+    argument("x-dead-letter-routing-key", opts_.dead_letter_routing_key);
+    const amqp_table_t table{count, arguments};
     const auto* ok = amqp_queue_declare(state_, channel, bytes_of(opts_.queue), 0, opts_.durable,
-                                        opts_.exclusive, opts_.auto_delete, amqp_empty_table);
+                                        opts_.exclusive, opts_.auto_delete, table);
     if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
       return "cannot assert queue \"" + opts_.queue + "\": " + reason(r);
     }
@@ -553,7 +567,7 @@ bool connection::handle_other_frame(std::string& why) {
     }
     case AMQP_BASIC_NACK_METHOD: {
       const auto* m = static_cast<const amqp_basic_nack_t*>(frame.payload.method.decoded);
-      settle_confirms(m->delivery_tag, m->multiple != 0, "the broker refused the message");
+      settle_confirms(m->delivery_tag, m->multiple != 0, std::string(refused_by_broker));
       return true;
     }
     case AMQP_BASIC_CANCEL_METHOD:

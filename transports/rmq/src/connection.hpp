@@ -25,6 +25,10 @@
 
 namespace roost::rmq::detail {
 
+/// Why a publish failed when the broker refused it (basic.nack), as `outgoing::confirmed` is
+/// told.
+inline constexpr std::string_view refused_by_broker = "the broker refused the message";
+
 /// The name RabbitMQ gives direct reply-to (no queue: replies go straight to the consumer).
 inline constexpr std::string_view direct_reply_to = "amq.rabbitmq.reply-to";
 

@@ -76,6 +76,8 @@ bool common(const url& u, connection_options& o) {
   o.exchange = u.param("exchange").value_or("");
   o.exchange_type = u.param("exchangeType").value_or(o.exchange_type);
   o.routing_key = u.param("routingKey").value_or("");
+  o.dead_letter_exchange = u.param("deadLetterExchange").value_or("");
+  o.dead_letter_routing_key = u.param("deadLetterRoutingKey").value_or("");
   if (o.exchange_type.empty()) return false;
   std::uint64_t heartbeat = static_cast<std::uint64_t>(o.heartbeat.count());
   if (!u.param_number("heartbeat", heartbeat) || heartbeat > 65535) return false;
@@ -98,6 +100,24 @@ boost::system::result<server_options> server_options_from(const url& u) {
     return make_error_code(error::invalid_argument);
   }
   o.prefetch_count = static_cast<std::uint16_t>(prefetch);
+  if (auto f = u.param("onFailure")) {
+    if (*f == "requeue") {
+      o.ack.on_failure = failure_outcome::redeliver;
+    } else if (*f == "deadLetter") {
+      o.ack.on_failure = failure_outcome::dead_letter;
+    } else if (*f == "drop") {
+      o.ack.on_failure = failure_outcome::drop;
+    } else {
+      return make_error_code(error::invalid_argument);
+    }
+  }
+  if (u.param("maxRetries")) {
+    std::uint64_t n = 0;
+    if (!u.param_number("maxRetries", n) || n > 1'000'000'000) {
+      return make_error_code(error::invalid_argument);
+    }
+    o.max_retries = static_cast<std::uint32_t>(n);
+  }
   return o;
 }
 

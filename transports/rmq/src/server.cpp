@@ -14,6 +14,7 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <cstdlib>
 #include <optional>
 
 namespace roost::rmq {
@@ -70,6 +71,51 @@ message_info info_of(const amqp_envelope_t& e) {
   if (p._flags & AMQP_BASIC_PRIORITY_FLAG) m.priority = p.priority;
   if (p._flags & AMQP_BASIC_EXPIRATION_FLAG) m.expiration = text_of(p.expiration);
   return m;
+}
+
+// The header that counts a message's retries (maxRetries).
+constexpr std::string_view retries_header = "x-retries";
+
+// Requeue with a limit: a copy of the message, its retry count one higher, at the back of its
+// queue, then the original acknowledged (in this order, on the connection's thread: a crash
+// in between delivers it twice rather than never); past the limit, the original rejected (to
+// the queue's dead-letter exchange, if any). Classic queues do not count redeliveries, hence
+// the copy.
+void retry_or_reject(detail::connection& conn, const amqp_envelope_t& e, std::uint64_t generation,
+                     std::uint32_t max_retries) {
+  using detail::text_of;
+  const auto& p = e.message.properties;
+  roost::headers h = detail::headers_of(p);
+  std::uint64_t retries = 0;
+  if (const auto* v = h.get(retries_header)) {
+    retries = std::strtoull(v->c_str(), nullptr, 10);
+  }
+  detail::outgoing settle;
+  settle.delivery_tag = e.delivery_tag;
+  settle.generation = generation;
+  if (retries >= max_retries) {
+    settle.what = detail::outgoing::kind::reject;
+    conn.send(std::move(settle));
+    return;
+  }
+  // Only on the connection that delivered it: on another, the broker delivers the original
+  // again anyway, and a copy would make two.
+  if (generation != conn.generation()) return;
+  h.set(retries_header, std::to_string(retries + 1));
+  detail::outgoing copy;
+  copy.routing_key = conn.queue();
+  copy.body.assign(text_of(e.message.body));
+  copy.headers = std::move(h);
+  if (p._flags & AMQP_BASIC_REPLY_TO_FLAG) copy.reply_to = text_of(p.reply_to);
+  if (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG) copy.correlation_id = text_of(p.correlation_id);
+  if (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) copy.message_id = text_of(p.message_id);
+  if (p._flags & AMQP_BASIC_CONTENT_TYPE_FLAG) copy.content_type = text_of(p.content_type);
+  if (p._flags & AMQP_BASIC_DELIVERY_MODE_FLAG) copy.delivery_mode = p.delivery_mode;
+  if (p._flags & AMQP_BASIC_PRIORITY_FLAG) copy.priority = p.priority;
+  if (p._flags & AMQP_BASIC_EXPIRATION_FLAG) copy.expiration = text_of(p.expiration);
+  conn.send(std::move(copy));
+  settle.what = detail::outgoing::kind::ack;
+  conn.send(std::move(settle));
 }
 
 detail::outgoing::kind settlement_op(settlement s) {
@@ -144,11 +190,15 @@ struct server::impl : std::enable_shared_from_this<impl> {
       acknowledgement ack;
       if (!server->opts.no_ack) {
         ack.policy = server->opts.ack;
-        ack.settle = [conn = server->conn, tag = envelope->delivery_tag,
-                      generation = generation](settlement s) {
+        ack.settle = [conn = server->conn, envelope = envelope, generation = generation,
+                      max_retries = server->opts.max_retries](settlement s) {
+          if (s == settlement::redeliver && max_retries) {
+            retry_or_reject(*conn, *envelope, generation, *max_retries);
+            return;
+          }
           detail::outgoing op;
           op.what = settlement_op(s);
-          op.delivery_tag = tag;
+          op.delivery_tag = envelope->delivery_tag;
           op.generation = generation;
           conn->send(std::move(op));
         };

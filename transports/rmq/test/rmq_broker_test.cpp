@@ -151,6 +151,24 @@ struct raw_amqp {
     amqp_queue_declare(conn, 1, bytes(queue), 0, durable, 0, 0, amqp_empty_table);
   }
   void remove(const std::string& queue) { amqp_queue_delete(conn, 1, bytes(queue), 0, 0); }
+  // A fanout exchange and a queue bound to it: a dead-letter destination.
+  void dead_letter_pair(const std::string& exchange, const std::string& queue) {
+    amqp_exchange_declare(conn, 1, bytes(exchange), amqp_cstring_bytes("fanout"), 0, 0, 1, 0,
+                          amqp_empty_table);
+    declare(queue, false);
+    amqp_queue_bind(conn, 1, bytes(queue), bytes(exchange), amqp_empty_bytes, amqp_empty_table);
+  }
+  // A queue that refuses every message published to it (no room, overflow refused).
+  void declare_full(const std::string& queue) {
+    amqp_table_entry_t args[2] = {};
+    args[0].key = amqp_cstring_bytes("x-max-length");
+    args[0].value.kind = AMQP_FIELD_KIND_I32;
+    args[0].value.value.i32 = 0;
+    args[1].key = amqp_cstring_bytes("x-overflow");
+    args[1].value.kind = AMQP_FIELD_KIND_UTF8;
+    args[1].value.value.bytes = amqp_cstring_bytes("reject-publish");
+    amqp_queue_declare(conn, 1, bytes(queue), 0, 0, 0, 0, amqp_table_t{2, args});
+  }
 };
 
 struct service_state {
@@ -927,6 +945,87 @@ TEST_F(rmq_broker, failover_under_load_when_a_broker_goes_away) {
         co_await app.shutdown();
       },
       90s);
+}
+
+// At-least-once from the URL (noAck=false): what becomes of an event whose handler throws,
+// as `onFailure` and `maxRetries` say, with the queue's dead-letter exchange.
+TEST_F(rmq_broker, failure_outcomes_dead_letter_retries_and_drop) {
+  raw_amqp raw(base);
+  const std::string dlx = queue + "-dlx", dlq = queue + "-dlq";
+  raw.dead_letter_pair(dlx, dlq);
+  struct outcome_case {
+    std::string name, query;
+    int attempts;  // handler runs
+    long dead;     // messages in the dead-letter queue after
+  };
+  const std::vector<outcome_case> cases = {
+      {"dead", "onFailure=deadLetter&deadLetterExchange=" + dlx, 1, 1},
+      {"retry", "maxRetries=2&deadLetterExchange=" + dlx, 3, 2},
+      {"drop", "onFailure=drop&deadLetterExchange=" + dlx, 1, 2},
+  };
+  for (const auto& oc : cases) {
+    SCOPED_TRACE(oc.name);
+    const std::string q = queue + "-" + oc.name;
+    const std::string u = with_query(base, "queue=" + q + "&durable=false&noAck=false&" + oc.query);
+    std::atomic<int> attempts{0};
+    std::atomic<int> retried{0};  // deliveries that carried the retry count
+    router fr;
+    fr.event("fails", [&](json::value, rmq::context& ctx) {
+      ++attempts;
+      if (ctx.header("x-retries")) ++retried;
+      throw std::runtime_error("always fails");
+    });
+    testing::run([&]() -> awaitable<void> {
+      microservice app(fr, app_options());
+      app.add_transport(rmq::server(options_from<server_options>(u)));
+      co_await app.start();
+      auto ex = co_await asio::this_coro::executor;
+      // The client asserts the queue with the same dead-letter exchange (both sides agree).
+      client_proxy c(ex, rmq::client(options_from<client_options>(u)));
+      co_await c.emit("fails", 1);
+      const bool settled = co_await eventually([&] {
+        return attempts.load() == oc.attempts && raw.ready(dlq) == oc.dead && raw.ready(q) == 0;
+      });
+      EXPECT_TRUE(settled) << attempts.load() << " attempts, " << raw.ready(dlq) << " dead";
+      co_await pause_for(200ms);  // nothing more comes
+      EXPECT_EQ(attempts.load(), oc.attempts);
+      EXPECT_EQ(retried.load(), oc.attempts - 1);
+      c.close();
+      co_await app.shutdown();
+    });
+    raw.remove(q);
+  }
+  raw.remove(dlq);
+  amqp_exchange_delete(raw.conn, 1, bytes(dlx), 0);
+}
+
+// A request the broker refuses (here a full queue that rejects what is published to it)
+// fails its call at once, not by its timeout.
+TEST_F(rmq_broker, a_refused_request_fails_its_call_at_once) {
+  raw_amqp raw(base);
+  raw.declare_full(queue);
+  testing::run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, rmq::client(options_from<client_options>(
+                           with_query(base, "queue=" + queue + "&noAssert=true"))));
+    call_options slow;
+    slow.timeout = 60s;  // longer than the test's deadline: only the refusal can end the call
+    const std::vector<double> xs{1, 2};
+    try {
+      (void)co_await c.send<double>("sum", xs, slow);
+      ADD_FAILURE() << "no error";
+    } catch (const rpc_error& e) {
+      EXPECT_EQ(e.message(), "rmq: the broker refused the request");
+    }
+    std::string emitted;
+    try {
+      co_await c.emit("note", 1);
+    } catch (const connection_error& e) {
+      emitted = e.what();
+    }
+    EXPECT_EQ(emitted, "rmq: the broker refused the message");
+    c.close();
+  });
 }
 
 }  // namespace

@@ -114,6 +114,33 @@ TEST(rmq_from_url, failover_heartbeat_and_reconnect) {
   EXPECT_TRUE(d->failover.empty());
 }
 
+TEST(rmq_from_url, failure_outcomes_and_dead_letters) {
+  auto s = server_options_from(
+      parse("amqp://h/?queue=q&noAck=false&onFailure=deadLetter&deadLetterExchange=dlx"
+            "&deadLetterRoutingKey=dead"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->ack.on_failure, failure_outcome::dead_letter);
+  EXPECT_EQ(s->dead_letter_exchange, "dlx");
+  EXPECT_EQ(s->dead_letter_routing_key, "dead");
+  EXPECT_FALSE(s->max_retries);
+  auto r = server_options_from(parse("amqp://h/?noAck=false&onFailure=requeue&maxRetries=3"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->ack.on_failure, failure_outcome::redeliver);
+  ASSERT_TRUE(r->max_retries);
+  EXPECT_EQ(*r->max_retries, 3u);
+  auto d = server_options_from(parse("amqp://h/?onFailure=drop"));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->ack.on_failure, failure_outcome::drop);
+  // The client asserts the queue with the same arguments.
+  auto c = client_options_from(parse("amqp://h/?queue=q&deadLetterExchange=dlx"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->dead_letter_exchange, "dlx");
+  for (const char* bad :
+       {"amqp://h/?onFailure=retry", "amqp://h/?maxRetries=-1", "amqp://h/?maxRetries=x"}) {
+    EXPECT_FALSE(server_options_from(parse(bad))) << bad;
+  }
+}
+
 TEST(rmq_from_url, tls) {
   auto s = server_options_from(
       parse("amqps://h/?queue=q&ca=/ca.pem&cert=/c.pem&key=/k.pem&servername=broker.local"));

@@ -44,6 +44,13 @@ struct connection_options {
   bool durable = true;
   bool exclusive = false;
   bool auto_delete = false;
+  /// The queue's dead-letter exchange and routing key (`queueOptions.deadLetterExchange`,
+  /// `deadLetterRoutingKey`: the queue arguments `x-dead-letter-exchange` and
+  /// `x-dead-letter-routing-key`): where the broker moves a message rejected without requeue
+  /// (or expired). Part of the queue's properties, so both sides must agree. The exchange
+  /// itself, and the queue bound to it, are the application's to set up.
+  std::string dead_letter_exchange;
+  std::string dead_letter_routing_key;
   /// Uses the queue as it is instead of asserting it (`noAssert`).
   bool no_assert = false;
   /// An exchange (`exchange`; with `wildcards` and none given, the queue's name), asserted
@@ -88,8 +95,16 @@ struct server_options : connection_options {
   std::uint16_t prefetch_count = 0;
   bool is_global_prefetch_count = false;
   /// With no_ack false: how messages are settled (an event whose handler threw is requeued by
-  /// default; `dead_letter` rejects it without requeue, for the queue's dead-letter exchange).
+  /// default; `dead_letter` rejects it without requeue, for the queue's dead-letter exchange;
+  /// `drop` acknowledges it).
   ack_policy ack;
+  /// With no_ack false and `ack.on_failure` redeliver: how many times an event whose handler
+  /// threw is given back at most (`maxRetries`); the next failure rejects it (to the queue's
+  /// dead-letter exchange, if any, else the broker discards it). Each retry is a copy put at
+  /// the back of the queue with its count in the header `x-retries` (the original is then
+  /// acknowledged: a crash in between can deliver it twice, never lose it). None: requeued
+  /// for ever (a plain nack with requeue).
+  std::optional<std::uint32_t> max_retries;
   /// What the server takes from its peers (roost/limits.hpp). "Per connection" is the
   /// server's connection to the broker, which carries all its messages; `max_connections` does
   /// not apply (the server opens one). A message refused for the load is settled as a handler
