@@ -23,11 +23,18 @@
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -1026,6 +1033,94 @@ TEST_F(rmq_broker, a_refused_request_fails_its_call_at_once) {
     EXPECT_EQ(emitted, "rmq: the broker refused the message");
     c.close();
   });
+}
+
+// The consumer that a_consumer_killed_mid_handler_loses_nothing kills: run only as that test's
+// child process (disabled otherwise). It serves ROOST_RMQ_VICTIM_URL and, handed an event,
+// writes ROOST_RMQ_VICTIM_MARK and never returns.
+TEST_F(rmq_broker, DISABLED_victim_consumer) {
+  const char* victim_url = std::getenv("ROOST_RMQ_VICTIM_URL");
+  const char* mark = std::getenv("ROOST_RMQ_VICTIM_MARK");
+  ASSERT_TRUE(victim_url && mark);
+  router vr;
+  vr.event("work", [mark](json::value) -> awaitable<void> {
+    std::ofstream(mark) << "handling\n";
+    for (;;) co_await pause_for(1s);
+  });
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(vr, app_options());
+        app.add_transport(rmq::server(options_from<server_options>(victim_url)));
+        co_await app.start();
+        for (;;) co_await pause_for(1s);
+      },
+      120s);
+}
+
+// At-least-once: a consumer killed (SIGKILL) in the middle of its handler has not acknowledged
+// the message, so the broker delivers it again, here to another consumer.
+TEST_F(rmq_broker, a_consumer_killed_mid_handler_loses_nothing) {
+  const std::string u = with_query(url, "noAck=false&prefetchCount=1");
+  const std::string mark = (std::filesystem::temp_directory_path() / (queue + ".mark")).string();
+  std::filesystem::remove(mark);
+  std::vector<std::string> env_text = {"ROOST_RMQ_VICTIM_URL=" + u,
+                                       "ROOST_RMQ_VICTIM_MARK=" + mark};
+  std::vector<char*> envp;
+  for (auto& e : env_text) envp.push_back(e.data());
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  envp.push_back(nullptr);
+  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::string also = "--gtest_also_run_disabled_tests";
+  std::string filter = "--gtest_filter=rmq_broker.DISABLED_victim_consumer";
+  char* argv[] = {self.data(), also.data(), filter.data(), nullptr};
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()), 0);
+  std::atomic<int> again{0};
+  std::atomic<bool> redelivered{false};
+  std::string body;
+  std::mutex body_mutex;
+  router rr;
+  rr.event("work", [&](json::value v, rmq::context& ctx) {
+    if (ctx.message().redelivered) redelivered = true;
+    std::lock_guard lock(body_mutex);
+    body = json::serialize(v);
+    ++again;
+  });
+  testing::run(
+      [&]() -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, rmq::client(options_from<client_options>(u)));
+        const json::value order = {{"order", 42}};
+        co_await c.emit("work", order);
+        const bool handling =
+            co_await eventually([&] { return std::filesystem::exists(mark); }, 60s);
+        EXPECT_TRUE(handling) << "the child never handled the event";
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        pid = -1;
+        EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        microservice app(rr, app_options());
+        app.add_transport(rmq::server(options_from<server_options>(u)));
+        co_await app.start();
+        const bool got = co_await eventually([&] { return again.load() == 1; }, 20s);
+        EXPECT_TRUE(got);
+        co_await pause_for(200ms);
+        EXPECT_EQ(again.load(), 1);
+        EXPECT_TRUE(redelivered.load());
+        {
+          std::lock_guard lock(body_mutex);
+          EXPECT_EQ(body, R"({"order":42})");
+        }
+        c.close();
+        co_await app.shutdown();
+      },
+      90s);
+  if (pid > 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  std::filesystem::remove(mark);
 }
 
 }  // namespace
