@@ -132,7 +132,6 @@ connection::connection(connection_options opts, setup s, connection_events event
       events_(std::move(events)),
       reconnect_(reconnect),
       queue_(opts_.queue),
-      consumed_(opts_.queue),
       wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
   brokers_.push_back({opts_.host, opts_.port});
   brokers_.insert(brokers_.end(), opts_.failover.begin(), opts_.failover.end());
@@ -297,31 +296,21 @@ std::string connection::connect_to(const broker_address& broker) {
   // NestJS's client asserts the queue only when it publishes to it (no wildcards, no fanout).
   const bool to_exchange =
       setup_.consume_replies && (opts_.wildcards || opts_.exchange_type == "fanout");
-  if (setup_.assert_queue && !to_exchange && !(opts_.no_assert && !opts_.queue.empty())) {
-    // queueOptions' arguments that roost reads: the dead-letter exchange and routing key.
-    amqp_table_entry_t arguments[2];
-    int count = 0;
-    auto argument = [&](const char* key, const std::string& value) {
-      if (value.empty()) return;
-      arguments[count] = amqp_table_entry_t{};
-      arguments[count].key = amqp_cstring_bytes(key);
-      arguments[count].value.kind = AMQP_FIELD_KIND_UTF8;
-      arguments[count].value.value.bytes = bytes_of(value);
-      ++count;
-    };
-    argument("x-dead-letter-exchange", opts_.dead_letter_exchange);
-    argument("x-dead-letter-routing-key", opts_.dead_letter_routing_key);
-    const amqp_table_t table{count, arguments};
-    const auto* ok = amqp_queue_declare(state_, channel, bytes_of(opts_.queue), 0, opts_.durable,
-                                        opts_.exclusive, opts_.auto_delete, table);
-    if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
-      return "cannot assert queue \"" + opts_.queue + "\": " + reason(r);
+  // The options' queue is asserted unless `noAssert` (a server's broker-named one always).
+  const bool assert_more = setup_.assert_queue && !to_exchange && !opts_.no_assert;
+  const bool assert_main =
+      assert_more || (setup_.assert_queue && !to_exchange && opts_.queue.empty());
+  consumed_.clear();
+  for (std::size_t i = 0; i <= setup_.more_queues.size(); ++i) {
+    const std::string& name = i == 0 ? opts_.queue : setup_.more_queues[i - 1];
+    if (!(i == 0 ? assert_main : assert_more)) {
+      consumed_.push_back(name);
+    } else if (auto failed = declare_queue(name); !failed.empty()) {
+      return failed;
     }
-    // The broker's name for a queue asked for without one (a new one at each reconnection).
-    consumed_.assign(text_of(ok->queue));
-    // queue() is read by other threads once open() completed: it is written before only.
-    if (generation_.load() == 0) queue_ = consumed_;
   }
+  // queue() is read by other threads once open() completed: it is written before only.
+  if (generation_.load() == 0) queue_ = consumed_.front();
   if (std::string failed = set_up_exchange(); !failed.empty()) return failed;
   if (setup_.consume_queue) {
     if (setup_.prefetch_count > 0) {
@@ -330,12 +319,15 @@ std::string connection::connect_to(const broker_address& broker) {
         return "cannot set the prefetch count: " + reason(r);
       }
     }
-    const auto* ok = amqp_basic_consume(state_, channel, bytes_of(consumed_), amqp_empty_bytes, 0,
-                                        setup_.no_ack, 0, amqp_empty_table);
-    if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
-      return "cannot consume queue \"" + consumed_ + "\": " + reason(r);
+    consumer_tags_.clear();
+    for (const auto& queue : consumed_) {
+      const auto* ok = amqp_basic_consume(state_, channel, bytes_of(queue), amqp_empty_bytes, 0,
+                                          setup_.no_ack, 0, amqp_empty_table);
+      if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
+        return "cannot consume queue \"" + queue + "\": " + reason(r);
+      }
+      consumer_tags_.emplace_back(text_of(ok->consumer_tag));
     }
-    consumer_tag_.assign(text_of(ok->consumer_tag));
   }
   if (setup_.consume_replies) {
     // Direct reply-to: consumed without acks, on the channel requests are published on.
@@ -350,44 +342,82 @@ std::string connection::connect_to(const broker_address& broker) {
   return {};
 }
 
-std::string connection::bind(const std::string& exchange, const std::string& key) {
-  amqp_queue_bind(state_, channel, bytes_of(consumed_), bytes_of(exchange), bytes_of(key),
+// queue.declare with the options' queueOptions; the queue's name as the broker confirmed it
+// (its own name for one asked for without one: a new one at each reconnection) goes to
+// consumed_.
+std::string connection::declare_queue(const std::string& name) {
+  // queueOptions' arguments that roost reads: the dead-letter exchange and routing key.
+  amqp_table_entry_t arguments[2];
+  int count = 0;
+  auto argument = [&](const char* key, const std::string& value) {
+    if (value.empty()) return;
+    arguments[count] = amqp_table_entry_t{};
+    arguments[count].key = amqp_cstring_bytes(key);
+    arguments[count].value.kind = AMQP_FIELD_KIND_UTF8;
+    arguments[count].value.value.bytes = bytes_of(value);
+    ++count;
+  };
+  argument("x-dead-letter-exchange", opts_.dead_letter_exchange);
+  argument("x-dead-letter-routing-key", opts_.dead_letter_routing_key);
+  const amqp_table_t table{count, arguments};
+  const auto* ok = amqp_queue_declare(state_, channel, bytes_of(name), 0, opts_.durable,
+                                      opts_.exclusive, opts_.auto_delete, table);
+  if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
+    return "cannot assert queue \"" + name + "\": " + reason(r);
+  }
+  consumed_.emplace_back(text_of(ok->queue));
+  return {};
+}
+
+std::string connection::bind(const std::string& queue, const std::string& exchange,
+                             const std::string& key) {
+  amqp_queue_bind(state_, channel, bytes_of(queue), bytes_of(exchange), bytes_of(key),
                   amqp_empty_table);
   if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
-    return "cannot bind queue \"" + consumed_ + "\" to exchange \"" + exchange + "\" with key \"" +
+    return "cannot bind queue \"" + queue + "\" to exchange \"" + exchange + "\" with key \"" +
            key + "\": " + reason(r);
   }
   return {};
 }
 
 // The exchange, as NestJS sets it up: a server (or a wildcards or fanout client) asserts it
-// durable; a server binds its queue with the routing key (fanout: '') and, with wildcards,
-// with each handler's route; a client that publishes to its queue binds it only when given
-// both an exchange and a routing key.
+// durable, with `exchangeArguments`; a server binds each of its queues with the routing key
+// (fanout: '') and, with wildcards, with each handler's route; a client that publishes to its
+// queue binds it only when given both an exchange and a routing key.
 std::string connection::set_up_exchange() {
   const bool fanout = opts_.exchange_type == "fanout";
   const std::string exchange = opts_.exchange.empty() ? opts_.queue : opts_.exchange;
   const bool server = setup_.consume_queue;
   if (!server && !opts_.wildcards && !fanout) {
     if (opts_.exchange.empty() || opts_.routing_key.empty()) return {};
-    return bind(opts_.exchange, opts_.routing_key);
+    return bind(consumed_.front(), opts_.exchange, opts_.routing_key);
   }
   if (server && opts_.exchange.empty() && !opts_.wildcards) return {};
+  std::vector<amqp_table_entry_t> arguments(opts_.exchange_arguments.size());
+  for (std::size_t i = 0; i < arguments.size(); ++i) {
+    arguments[i].key = bytes_of(opts_.exchange_arguments[i].first);
+    arguments[i].value.kind = AMQP_FIELD_KIND_UTF8;
+    arguments[i].value.value.bytes = bytes_of(opts_.exchange_arguments[i].second);
+  }
+  const amqp_table_t table{static_cast<int>(arguments.size()), arguments.data()};
   amqp_exchange_declare(state_, channel, bytes_of(exchange), bytes_of(opts_.exchange_type), 0, 1, 0,
-                        0, amqp_empty_table);
+                        0, table);
   if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
     return "cannot assert exchange \"" + exchange + "\" (" + opts_.exchange_type +
            "): " + reason(r);
   }
   if (!server) return {};
-  if (!opts_.routing_key.empty() || fanout) {
-    if (auto failed = bind(exchange, fanout ? std::string() : opts_.routing_key); !failed.empty()) {
-      return failed;
+  for (const auto& queue : consumed_) {
+    if (!opts_.routing_key.empty() || fanout) {
+      if (auto failed = bind(queue, exchange, fanout ? std::string() : opts_.routing_key);
+          !failed.empty()) {
+        return failed;
+      }
     }
-  }
-  if (opts_.wildcards) {
-    for (const auto& key : setup_.bind_keys) {
-      if (auto failed = bind(exchange, key); !failed.empty()) return failed;
+    if (opts_.wildcards) {
+      for (const auto& key : setup_.bind_keys) {
+        if (auto failed = bind(queue, exchange, key); !failed.empty()) return failed;
+      }
     }
   }
   return {};
@@ -570,10 +600,13 @@ bool connection::handle_other_frame(std::string& why) {
       settle_confirms(m->delivery_tag, m->multiple != 0, std::string(refused_by_broker));
       return true;
     }
-    case AMQP_BASIC_CANCEL_METHOD:
-      // The broker cancelled the consumer (its queue was deleted).
-      why = "the broker cancelled the consumer (was queue \"" + consumed_ + "\" deleted?)";
+    case AMQP_BASIC_CANCEL_METHOD: {
+      // The broker cancelled a consumer (its queue was deleted).
+      const auto* m = static_cast<const amqp_basic_cancel_t*>(frame.payload.method.decoded);
+      why = "the broker cancelled the consumer (was queue \"" + queue_of(m->consumer_tag) +
+            "\" deleted?)";
       return false;
+    }
     default:
       return true;  // cancel-ok and the like
   }
@@ -590,14 +623,7 @@ bool connection::serve() {
       return true;
     }
     if (!write_queued(why)) break;
-    if (cancel_wanted_.exchange(false) && !consumer_tag_.empty()) {
-      amqp_basic_cancel(state_, channel, bytes_of(consumer_tag_));
-      consumer_tag_.clear();
-      if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
-        why = "cannot cancel the consumer: " + reason(r);
-        break;
-      }
-    }
+    if (cancel_wanted_.exchange(false) && !cancel_consumers(why)) break;
     bool tick = false;
     if (poll_first || (!amqp_frames_enqueued(state_) && !amqp_data_in_buffer(state_))) {
       poll_first = false;
@@ -614,7 +640,10 @@ bool connection::serve() {
     auto r = amqp_consume_message(state_, &envelope, &wait, 0);
     if (r.reply_type == AMQP_RESPONSE_NORMAL) {
       auto owned = envelope_ptr(new amqp_envelope_t(envelope));
-      if (events_.delivered) events_.delivered({std::move(owned), generation_.load()});
+      std::string queue = queue_of(envelope.consumer_tag);
+      if (events_.delivered) {
+        events_.delivered({std::move(owned), generation_.load(), std::move(queue)});
+      }
     } else if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
                r.library_error == AMQP_STATUS_TIMEOUT) {
       poll_first = true;  // only part of a frame was there
@@ -641,6 +670,25 @@ bool connection::serve() {
   return false;
 }
 
+std::string connection::queue_of(const amqp_bytes_t& consumer_tag) const {
+  for (std::size_t i = 0; i < consumer_tags_.size(); ++i) {
+    if (consumer_tags_[i] == text_of(consumer_tag)) return consumed_[i];
+  }
+  return {};  // the client's reply consumer
+}
+
+bool connection::cancel_consumers(std::string& why) {
+  for (const auto& tag : consumer_tags_) {
+    amqp_basic_cancel(state_, channel, bytes_of(tag));
+    if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
+      why = "cannot cancel the consumer of a queue: " + reason(r);
+      return false;
+    }
+  }
+  consumer_tags_.clear();
+  return true;
+}
+
 void connection::disconnect(bool graceful) {
   if (!state_) return;
   if (graceful) {
@@ -652,7 +700,7 @@ void connection::disconnect(bool graceful) {
   }
   amqp_destroy_connection(state_);
   state_ = nullptr;
-  consumer_tag_.clear();
+  consumer_tags_.clear();
 }
 
 void connection::finish() {

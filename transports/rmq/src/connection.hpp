@@ -47,6 +47,7 @@ using envelope_ptr = std::unique_ptr<amqp_envelope_t, envelope_deleter>;
 struct delivery {
   envelope_ptr envelope;
   std::uint64_t generation = 0;
+  std::string queue;  // the queue it was consumed from, as declared on that connection
 };
 
 std::string_view text_of(const amqp_bytes_t& b) noexcept;
@@ -91,6 +92,8 @@ struct setup {
   bool global_prefetch = false;
   bool consume_replies = false;        // basic.consume of direct reply-to, no-ack (the client)
   std::vector<std::string> bind_keys;  // the server's, with `wildcards`: one binding each
+  /// The server's queues beyond the options' `queue`: asserted, bound and consumed as it is.
+  std::vector<std::string> more_queues;
   bool confirms = false;  // publisher confirms (confirm.select): see outgoing::confirmed
 };
 
@@ -138,14 +141,17 @@ class connection {
 
   // On the connection's thread.
   std::string connect_and_set_up();  // to any broker, the last that worked first; "" or why
-  std::string connect_to(const broker_address& b);  // and set up; "" or why
-  std::string set_up_exchange();                    // likewise
-  std::string bind(const std::string& exchange, const std::string& key);
+  std::string connect_to(const broker_address& b);     // and set up; "" or why
+  std::string set_up_exchange();                       // likewise
+  std::string declare_queue(const std::string& name);  // and note it in consumed_; "" or why
+  std::string bind(const std::string& queue, const std::string& exchange, const std::string& key);
   void run();    // serves until closed or lost for good
   bool serve();  // until lost (false) or closing (true)
   bool write_queued(std::string& why);
   bool handle_other_frame(std::string& why);
-  bool wait_to_reconnect();  // false when closing
+  bool wait_to_reconnect();                 // false when closing
+  bool cancel_consumers(std::string& why);  // basic.cancel of each queue's consumer
+  std::string queue_of(const amqp_bytes_t& consumer_tag) const;  // the queue it consumes
   void disconnect(bool graceful);
   void finish();
   bool wait_readable(bool for_socket, int timeout_ms);
@@ -164,9 +170,11 @@ class connection {
   std::chrono::milliseconds heartbeat_tick_{0};
   std::chrono::steady_clock::time_point next_tick_;
   amqp_connection_state_t state_ = nullptr;  // the thread's alone
-  std::string consumer_tag_;                 // the thread's alone
   std::string queue_;                        // as first declared; read-only once open() completed
-  std::string consumed_;  // the thread's alone: the queue as declared on this connection
+  // The thread's alone: the queues as declared on this connection (the options' `queue`
+  // first, then setup::more_queues), and the consumer tag of each one consumed.
+  std::vector<std::string> consumed_;
+  std::vector<std::string> consumer_tags_;
   int wake_fd_ = -1;
   std::thread thread_;
   std::mutex mutex_;

@@ -2,6 +2,7 @@
 
 #include <roost/errors.hpp>
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 
@@ -79,6 +80,12 @@ bool common(const url& u, connection_options& o) {
   o.dead_letter_exchange = u.param("deadLetterExchange").value_or("");
   o.dead_letter_routing_key = u.param("deadLetterRoutingKey").value_or("");
   if (o.exchange_type.empty()) return false;
+  constexpr std::string_view arguments_prefix = "exchangeArguments.";
+  for (const auto& [k, v] : u.query) {
+    if (k.size() > arguments_prefix.size() && k.starts_with(arguments_prefix)) {
+      o.exchange_arguments.emplace_back(k.substr(arguments_prefix.size()), v);
+    }
+  }
   std::uint64_t heartbeat = static_cast<std::uint64_t>(o.heartbeat.count());
   if (!u.param_number("heartbeat", heartbeat) || heartbeat > 65535) return false;
   o.heartbeat = std::chrono::seconds(heartbeat);
@@ -100,6 +107,16 @@ boost::system::result<server_options> server_options_from(const url& u) {
     return make_error_code(error::invalid_argument);
   }
   o.prefetch_count = static_cast<std::uint16_t>(prefetch);
+  // Several queues: `queue` repeated; the first is the options' `queue`.
+  bool first = true;
+  for (const auto& [k, v] : u.query) {
+    if (k != "queue") continue;
+    if (!first) {
+      if (v.empty()) return make_error_code(error::invalid_argument);
+      o.more_queues.push_back(v);
+    }
+    first = false;
+  }
   if (auto f = u.param("onFailure")) {
     if (*f == "requeue") {
       o.ack.on_failure = failure_outcome::redeliver;
@@ -123,7 +140,13 @@ boost::system::result<server_options> server_options_from(const url& u) {
 
 boost::system::result<client_options> client_options_from(const url& u) {
   client_options o;
-  if (!common(u, o) || !flag(u, "persistent", o.persistent)) {
+  // `noAck` is read and changes nothing: replies come by direct reply-to, which the broker
+  // delivers without acks only (a reply consumer asking for acks gets its channel closed).
+  bool no_ack = true;
+  const auto queues = std::count_if(u.query.begin(), u.query.end(),
+                                    [](const auto& kv) { return kv.first == "queue"; });
+  if (!common(u, o) || !flag(u, "persistent", o.persistent) || !flag(u, "noAck", no_ack) ||
+      queues > 1) {
     return make_error_code(error::invalid_argument);
   }
   constexpr std::string_view header_prefix = "headers.";

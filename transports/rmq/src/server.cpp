@@ -82,7 +82,7 @@ constexpr std::string_view retries_header = "x-retries";
 // the queue's dead-letter exchange, if any). Classic queues do not count redeliveries, hence
 // the copy.
 void retry_or_reject(detail::connection& conn, const amqp_envelope_t& e, std::uint64_t generation,
-                     std::uint32_t max_retries) {
+                     const std::string& queue, std::uint32_t max_retries) {
   using detail::text_of;
   const auto& p = e.message.properties;
   roost::headers h = detail::headers_of(p);
@@ -103,7 +103,7 @@ void retry_or_reject(detail::connection& conn, const amqp_envelope_t& e, std::ui
   if (generation != conn.generation()) return;
   h.set(retries_header, std::to_string(retries + 1));
   detail::outgoing copy;
-  copy.routing_key = conn.queue();
+  copy.routing_key = queue;
   copy.body.assign(text_of(e.message.body));
   copy.headers = std::move(h);
   if (p._flags & AMQP_BASIC_REPLY_TO_FLAG) copy.reply_to = text_of(p.reply_to);
@@ -148,6 +148,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     s.no_ack = opts.no_ack;
     s.prefetch_count = opts.prefetch_count;
     s.global_prefetch = opts.is_global_prefetch_count;
+    s.more_queues = opts.more_queues;
     if (opts.wildcards) {
       // Every route is bound to the exchange; the wildcard ones also match patterns.
       for (const auto* e : d.routes().entries()) {
@@ -169,8 +170,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
       opts.log.warn(source, "no queue given: consuming the broker-named queue " + conn->queue() +
                                 ", which clients cannot address");
     }
-    opts.log.info(source, "consuming queue " + conn->queue() + " on " + opts.host + ":" +
-                              std::to_string(opts.port) + (opts.no_ack ? "" : " (acknowledged)"));
+    std::string queues = conn->queue();
+    for (const auto& q : opts.more_queues) queues += ", " + q;
+    opts.log.info(source,
+                  std::string(opts.more_queues.empty() ? "consuming queue " : "consuming queues ") +
+                      queues + " on " + opts.host + ":" + std::to_string(opts.port) +
+                      (opts.no_ack ? "" : " (acknowledged)"));
   }
 
   void serve_batch(std::vector<detail::delivery>& batch) {
@@ -183,6 +188,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<impl> server;
     std::shared_ptr<const amqp_envelope_t> envelope;
     std::uint64_t generation;
+    std::string queue;
 
     // The body's NestJS 12 `metadata` is not read: a NestJS RMQ server reads none either, and
     // a guard must find credentials where NestJS's would (the AMQP headers), nowhere else.
@@ -191,9 +197,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (!server->opts.no_ack) {
         ack.policy = server->opts.ack;
         ack.settle = [conn = server->conn, envelope = envelope, generation = generation,
-                      max_retries = server->opts.max_retries](settlement s) {
+                      queue = queue, max_retries = server->opts.max_retries](settlement s) {
           if (s == settlement::redeliver && max_retries) {
-            retry_or_reject(*conn, *envelope, generation, *max_retries);
+            retry_or_reject(*conn, *envelope, generation, queue, *max_retries);
             return;
           }
           detail::outgoing op;
@@ -203,8 +209,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
           conn->send(std::move(op));
         };
       }
+      message_info info = info_of(*envelope);
+      info.queue = queue;
       return rmq::context(std::move(pattern), std::nullopt,
-                          detail::headers_of(envelope->message.properties), info_of(*envelope),
+                          detail::headers_of(envelope->message.properties), std::move(info),
                           std::move(ack));
     }
     queue_reply_sink make_sink() {
@@ -227,8 +235,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
       std::shared_ptr<const amqp_envelope_t> shared(dv.envelope.release(),
                                                     detail::envelope_deleter{});
       const std::string_view text = detail::text_of(shared->message.body);
-      disp->refuse_too_large(ex, text, nullptr,
-                             message_origin{shared_from_this(), shared, dv.generation});
+      disp->refuse_too_large(
+          ex, text, nullptr,
+          message_origin{shared_from_this(), shared, dv.generation, std::move(dv.queue)});
       return;
     }
     // Most messages are served before this returns: their JSON lives in a scratch buffer that
@@ -240,7 +249,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (!packet) {
       // NestJS parses it as text, which has no pattern: no handler ever matches it. It is
       // logged and, when acks are on, rejected (never requeued: it would come back forever).
-      opts.log.error(source, "a message on queue " + conn->queue() + " is not JSON; " +
+      opts.log.error(source, "a message on queue " + dv.queue + " is not JSON; " +
                                  (opts.no_ack ? "dropped" : "rejected"));
       if (!opts.no_ack) {
         detail::outgoing op;
@@ -253,8 +262,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
     std::shared_ptr<const amqp_envelope_t> shared(dv.envelope.release(),
                                                   detail::envelope_deleter{});
-    disp->serve(ex, *packet, message_origin{shared_from_this(), std::move(shared), dv.generation},
-                wildcard_route(packet->pattern));
+    disp->serve(
+        ex, *packet,
+        message_origin{shared_from_this(), std::move(shared), dv.generation, std::move(dv.queue)},
+        wildcard_route(packet->pattern));
   }
 
   // With wildcards, the wildcard route that a pattern no handler has exactly matches (NestJS:

@@ -1035,6 +1035,86 @@ TEST_F(rmq_broker, a_refused_request_fails_its_call_at_once) {
   });
 }
 
+// One server consuming several queues (`queue` repeated) on one channel: each queue's clients
+// are served, a handler knows the queue, and a retry goes back to the queue it came from. A
+// client with `noAck=false` (NestJS's option) still gets its replies by direct reply-to.
+TEST_F(rmq_broker, several_queues_and_a_no_ack_false_client) {
+  const std::string billing = queue + "-billing", audit = queue + "-audit";
+  router q;
+  q.message("where", [](json::value, rmq::context& ctx) { return ctx.message().queue; });
+  q.event("flaky", [this](json::value, rmq::context& ctx) {
+    const auto* retries = ctx.header("x-retries");
+    st.record(ctx.message().queue + " " + (retries ? *retries : "0"));
+    if (!retries) throw std::runtime_error("first time fails");
+    ++st.events;
+  });
+  const auto on = [&](const std::string& name) {
+    return with_query(base, "queue=" + name + "&durable=false");
+  };
+  testing::run([&]() -> awaitable<void> {
+    microservice app(q, app_options());
+    app.add_transport(rmq::server(options_from<server_options>(
+        with_query(url, "queue=" + billing + "&queue=" + audit + "&noAck=false&maxRetries=1"))));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy first(ex, rmq::client(options_from<client_options>(on(queue))));
+    client_proxy second(ex, rmq::client(options_from<client_options>(on(billing))));
+    client_proxy acking(
+        ex, rmq::client(options_from<client_options>(with_query(on(audit), "noAck=false"))));
+    std::string where = co_await first.send<std::string>("where", 0);
+    EXPECT_EQ(where, queue);
+    where = co_await second.send<std::string>("where", 0);
+    EXPECT_EQ(where, billing);
+    for (int i = 0; i < 20; ++i) {
+      where = co_await acking.send<std::string>("where", i);
+      EXPECT_EQ(where, audit);
+    }
+    co_await second.emit("flaky", 1);
+    const bool retried = co_await eventually([&] { return st.events.load() == 1; });
+    EXPECT_TRUE(retried);
+    EXPECT_EQ(st.all(), (std::vector<std::string>{billing + " 0", billing + " 1"}));
+    co_await app.shutdown();
+  });
+  raw_amqp raw(base);
+  EXPECT_EQ(raw.ready(billing), 0);
+  EXPECT_EQ(raw.ready(audit), 0);
+  raw.remove(billing);
+  raw.remove(audit);
+}
+
+// exchangeArguments reach the broker: with `alternate-exchange`, what no binding takes goes
+// there; an exchange asserted again with another one is the broker's clear refusal.
+TEST_F(rmq_broker, exchange_arguments) {
+  raw_amqp raw(base);
+  const std::string alternate = queue + "-ae", unrouted = queue + "-unrouted";
+  raw.dead_letter_pair(alternate, unrouted);  // a fanout exchange and its queue
+  const std::string wild =
+      with_query(url, "wildcards=true&exchangeArguments.alternate-exchange=" + alternate);
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_options());
+    app.add_transport(rmq::server(options_from<server_options>(wild)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, rmq::client(options_from<client_options>(wild)));
+    const std::vector<double> xs{1, 2};
+    const double sum = co_await c.send<double>("sum", xs);
+    EXPECT_EQ(sum, 3);
+    co_await c.emit("nobody.listens", 1);  // no binding: to the alternate exchange
+    const bool moved = co_await eventually([&] { return raw.ready(unrouted) == 1; });
+    EXPECT_TRUE(moved);
+    client_proxy other(
+        ex,
+        rmq::client(options_from<client_options>(with_query(
+            url, "wildcards=true&exchangeArguments.alternate-exchange=" + alternate + "-other"))));
+    const std::string failed = co_await failure_of(other);
+    EXPECT_NE(failed.find("inequivalent arg 'alternate-exchange'"), std::string::npos) << failed;
+    c.close();
+    co_await app.shutdown();
+  });
+  raw.remove(unrouted);
+  amqp_exchange_delete(raw.conn, 1, bytes(alternate), 0);
+}
+
 // The consumer that a_consumer_killed_mid_handler_loses_nothing kills: run only as that test's
 // child process (disabled otherwise). It serves ROOST_RMQ_VICTIM_URL and, handed an event,
 // writes ROOST_RMQ_VICTIM_MARK and never returns.

@@ -77,6 +77,42 @@ TEST(rmq_from_url, exchanges) {
   ASSERT_TRUE(c);
   EXPECT_TRUE(c->wildcards);
   EXPECT_EQ(c->exchange, "");
+  EXPECT_TRUE(c->exchange_arguments.empty());
+}
+
+TEST(rmq_from_url, exchange_arguments_on_both_sides) {
+  const auto text =
+      "amqp://h/?queue=q&exchange=e&exchangeType=x-delayed-message"
+      "&exchangeArguments.x-delayed-type=topic&exchangeArguments.alternate-exchange=ae";
+  for (const auto& o : {static_cast<connection_options>(*server_options_from(parse(text))),
+                        static_cast<connection_options>(*client_options_from(parse(text)))}) {
+    ASSERT_EQ(o.exchange_arguments.size(), 2u);
+    EXPECT_EQ(o.exchange_arguments[0].first, "x-delayed-type");
+    EXPECT_EQ(o.exchange_arguments[0].second, "topic");
+    EXPECT_EQ(o.exchange_arguments[1].first, "alternate-exchange");
+    EXPECT_EQ(o.exchange_arguments[1].second, "ae");
+  }
+}
+
+TEST(rmq_from_url, several_queues_for_a_server_one_for_a_client) {
+  auto s = server_options_from(parse("amqp://h/?queue=orders&queue=billing&queue=audit"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->queue, "orders");
+  EXPECT_EQ(s->more_queues, (std::vector<std::string>{"billing", "audit"}));
+  EXPECT_TRUE(server_options_from(parse("amqp://h/?queue=orders"))->more_queues.empty());
+  EXPECT_EQ(server_options_from(parse("amqp://h/?queue=orders&queue=")).error(),
+            make_error_code(error::invalid_argument));
+  // A client sends to one queue: two is a mistake, said as such.
+  EXPECT_EQ(client_options_from(parse("amqp://h/?queue=orders&queue=billing")).error(),
+            make_error_code(error::invalid_argument));
+}
+
+TEST(rmq_from_url, a_client_takes_no_ack_and_keeps_direct_reply_to) {
+  // NestJS's client option; replies still come by direct reply-to, consumed without acks.
+  EXPECT_TRUE(client_options_from(parse("amqp://h/?queue=q&noAck=false")));
+  EXPECT_TRUE(client_options_from(parse("amqp://h/?queue=q&noAck=true")));
+  EXPECT_EQ(client_options_from(parse("amqp://h/?queue=q&noAck=maybe")).error(),
+            make_error_code(error::invalid_argument));
 }
 
 TEST(rmq_from_url, client_headers_and_persistence) {

@@ -11,6 +11,7 @@ namespace roost::rmq {
 /// The AMQP side of a delivered message (what NestJS's `getMessage()` gives as `fields` and
 /// `properties`; the headers are the context's headers()).
 struct message_info {
+  std::string queue;        ///< the queue it was consumed from
   std::string exchange;     ///< empty: the default exchange (sent straight to the queue)
   std::string routing_key;  ///< the queue's name for a message sent to the queue
   std::uint64_t delivery_tag = 0;

@@ -60,6 +60,10 @@ struct connection_options {
   /// exchange, with the pattern as the routing key, instead of to the queue.
   std::string exchange;
   std::string exchange_type = "topic";
+  /// The exchange's arguments (`exchangeArguments`, text values as NestJS types them), such as
+  /// `alternate-exchange`, or `x-delayed-type` for a delayed-message exchange. Part of the
+  /// exchange's properties as the broker compares them.
+  std::vector<std::pair<std::string, std::string>> exchange_arguments;
   std::string routing_key;
   /// `wildcards`: as above, and a server matches a message's pattern against its handlers'
   /// routes with AMQP topic rules (`*` one word, `#` any words, as the last word only) when no
@@ -94,6 +98,12 @@ struct server_options : connection_options {
   /// consumer or, with `is_global_prefetch_count`, per channel. Only matters with no_ack false.
   std::uint16_t prefetch_count = 0;
   bool is_global_prefetch_count = false;
+  /// Queues the server consumes besides `queue` (in the URL, `queue` repeated), on the same
+  /// channel: each asserted with the same queueOptions (unless `noAssert`) and bound to the
+  /// exchange as `queue` is, and each with a consumer of its own (`prefetch_count` is per
+  /// consumer unless global). A handler finds where a message came from in
+  /// `rmq::context::message().queue`.
+  std::vector<std::string> more_queues;
   /// With no_ack false: how messages are settled (an event whose handler threw is requeued by
   /// default; `dead_letter` rejects it without requeue, for the queue's dead-letter exchange;
   /// `drop` acknowledges it).
