@@ -1,7 +1,7 @@
 // What every load generator shares (bench/loadgen, redis_loadgen, nats_loadgen,
-// client_loadgen): the options they all take, the run's window (a warm-up, then `seconds`
-// measured), the requests served in it with their latencies, and the result line bench/lib.sh
-// reads. Each generator keeps only what its protocol needs: how it sends and reads.
+// rmq_loadgen, client_loadgen): the options they all take, the run's window (a warm-up, then
+// `seconds` measured), the requests served in it with their latencies, and the result line
+// bench/lib.sh reads. Each generator keeps only what its protocol needs: how it sends and reads.
 #pragma once
 
 #include "reply_check.hpp"

@@ -2,10 +2,10 @@
 # Checks that a load generator fails a run it must not publish: a correct run passes, and a
 # wrong expected value, an unknown pattern (error replies, or none) and a server that stops
 # answering each make it exit 1.
-#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|client]
+#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|rmq|client]
 # tcp: bench/loadgen against the limit server; redis, nats: redis_loadgen and nats_loadgen
 # against roost_peer through the test broker (ROOST_REDIS_URL, ROOST_NATS_URL; a broker that is
-# down fails the check); client: roost's client (client_loadgen, which only calls `sum`) against
+# down fails the check); rmq: rmq_loadgen likewise (ROOST_RABBITMQ_URL), on a queue of its own; client: roost's client (client_loadgen, which only calls `sum`) against
 # the limit server. ctest runs each as bench_selftest[_<transport>].
 set -uo pipefail
 build=$1 transport=${2:-tcp}
@@ -29,6 +29,12 @@ case $transport in
     need_url "$var"
     start "$build/tests/interop/roost_peer" serve --url "${!var}"
     ;;
+  rmq)
+    need_url ROOST_RABBITMQ_URL
+    # Deleted by the broker when the server, its one consumer, goes.
+    url="$ROOST_RABBITMQ_URL/?queue=roost-bench-selftest-$$&durable=false&autoDelete=true"
+    start "$build/tests/interop/roost_peer" serve --url "$url"
+    ;;
   *) echo "selftest: unknown transport $transport"; exit 2 ;;
 esac
 case $transport in
@@ -40,6 +46,7 @@ case $transport in
     gen=("$build/bench/redis_loadgen" --host "${hostport%:*}" --port "${hostport##*:}")
     ;;
   nats) gen=("$build/bench/nats_loadgen" --url "$ROOST_NATS_URL") ;;
+  rmq) gen=("$build/bench/rmq_loadgen" --url "$url") ;;
 esac
 out=$(mktemp)
 run() { "${gen[@]}" --inflight 16 --seconds 0.3 --warmup 0.1 "$@" >"$out" 2>&1; }

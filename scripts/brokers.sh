@@ -9,6 +9,8 @@
 #     eval "$(bash scripts/brokers.sh env | sed 's/^/export /')"
 # `start` refuses a port that is already taken (a stale broker would pass the readiness probe)
 # and exits non-zero when a broker does not come up; its log is printed.
+# A private RabbitMQ node (bench/rmq.sh) takes its folder and ports from ROOST_BROKERS_DIR,
+# ROOST_RABBITMQ_PORT and ROOST_RABBITMQ_EPMD_PORT (its distribution ports follow its port).
 set -uo pipefail
 
 dir=${ROOST_BROKERS_DIR:-/tmp/roost-brokers}
@@ -18,10 +20,10 @@ port_redis=16379
 port_rediss=16380
 port_nats=16222
 port_natsjs=16223
-port_rabbitmq=16672
+port_rabbitmq=${ROOST_RABBITMQ_PORT:-16672}
 port_mosquitto=16883
 # RabbitMQ's Erlang VM: its private epmd (rabbitmq_env below; never the system's 4369).
-port_rabbitmq_epmd=16369
+port_rabbitmq_epmd=${ROOST_RABBITMQ_EPMD_PORT:-16369}
 # A second RabbitMQ node, TLS only (amqps://), with its own epmd; its distribution ports follow
 # its AMQP port as the first node's do (16691-16701), clear of the first node's (16673-16684).
 port_rabbitmqs=16690
