@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the tables of docs/benchmarks.md, the README's speed paragraph and the TCP chart from
-# the raw runs (bench/run.sh, run-nats.sh, redis.sh), so that the docs and the data cannot
+# the raw runs (bench/run.sh, run-nats.sh, redis.sh, rmq.sh), so that the docs and the data cannot
 # disagree:
 #   bench/make-tables.sh [DATA_DIR]        (bench/data by default: the committed data)
 # Every figure is the median over the rounds with its range (min–max); a ratio is taken round
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-bench/data}
-for f in tcp-runs tcp-extra-runs redis-runs nats-runs; do
+for f in tcp-runs tcp-extra-runs redis-runs nats-runs rmq-runs; do
   [ -f "$data/$f.tsv" ] || { echo "make-tables: $data/$f.tsv is missing" >&2; exit 1; }
 done
 work=$(mktemp -d)
@@ -74,11 +74,11 @@ function rcell(f1, s1, c1, k1, f2, s2, c2, k2, name, f,   m) {
   return m == "" ? "—" : fmt(f, m) " (" fmt(f, lo) "–" fmt(f, hi) ")"
 }
 '
-tcp=$data/tcp-runs.tsv redis=$data/redis-runs.tsv nats=$data/nats-runs.tsv
+tcp=$data/tcp-runs.tsv redis=$data/redis-runs.tsv nats=$data/nats-runs.tsv rmq=$data/rmq-runs.tsv
 names='BEGIN { name["roost"] = "roost"; name["nestjs"] = "NestJS"; name["limit"] = "limit"; name["loadgen"] = "C++ load generator"; name["nestjs_c"] = "NestJS client" }'
 
 # The headline: K = 256 per transport, with the C++ load generator and with a NestJS client.
-awk -v tcp="$tcp" -v redis="$redis" -v nats="$nats" "$lib"'
+awk -v tcp="$tcp" -v redis="$redis" -v nats="$nats" -v rmq="$rmq" "$lib"'
 function row(label, file, c, has_limit) {
   printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", label,
     cell(file, "roost", c, 256, "rps", "int"), cell(file, "nestjs", c, 256, "rps", "int"),
@@ -89,7 +89,7 @@ function row(label, file, c, has_limit) {
     has_limit ? rcell(file, "roost", c, 256, file, "limit", c, 256, "server_cpu_us", "times") : "—"
 }
 BEGIN {
-  load(tcp); load(redis); load(nats)
+  load(tcp); load(redis); load(nats); load(rmq)
   print "| transport, client | roost req/s | NestJS req/s | roost ÷ NestJS | roost server CPU µs/req | NestJS server CPU µs/req | NestJS ÷ roost CPU | roost ÷ limit req/s | roost ÷ limit CPU |"
   print "|---|---|---|---|---|---|---|---|---|"
   row("TCP, C++ load generator", tcp, "loadgen", 1)
@@ -98,6 +98,8 @@ BEGIN {
   row("Redis, NestJS `ClientRedis`", redis, "nestjs", 0)
   row("NATS, C++ load generator", nats, "loadgen", 0)
   row("NATS, NestJS `ClientNats`", nats, "nestjs", 0)
+  row("RabbitMQ, C++ load generator", rmq, "loadgen", 1)
+  row("RabbitMQ, NestJS `ClientRMQ`", rmq, "nestjs", 0)
 }' >"$work/headline"
 
 # One transport in detail: every server, client and K.
@@ -122,6 +124,7 @@ detail() {  # FILE BROKER(0|1)
 detail "$tcp" 0 >"$work/tcp"
 detail "$redis" 1 >"$work/redis"
 detail "$nats" 1 >"$work/nats"
+detail "$rmq" 1 >"$work/rmq"
 
 # Startup, memory and the long tail (TCP): the extra table has one row per round and server.
 awk -v file="$data/tcp-extra-runs.tsv" "$lib$names"'
@@ -214,11 +217,11 @@ fi
 
 # What the runs were made on.
 {
-  echo "| | TCP | Redis | NATS |"
-  echo "|---|---|---|---|"
+  echo "| | TCP | Redis | NATS | RabbitMQ |"
+  echo "|---|---|---|---|---|"
   for key in date commit cpus load_average_at_start load_average_at_end seconds_per_point rounds node nestjs_microservices; do
     printf '| %s |' "$key"
-    for t in tcp redis nats; do
+    for t in tcp redis nats rmq; do
       printf ' %s |' "$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$data/$t-meta.tsv" 2>/dev/null)"
     done
     echo
@@ -226,17 +229,17 @@ fi
 } >"$work/meta"
 
 # The README's speed paragraph: the headline's figures, in words.
-awk -v tcp="$tcp" -v redis="$redis" -v nats="$nats" "$lib"'
+awk -v tcp="$tcp" -v redis="$redis" -v nats="$nats" -v rmq="$rmq" "$lib"'
 function m(file, s, c, k, name) { return commas(stat(file, s, c, k, name)) }
 function r(f, s1, s2, c, name,   x) { x = ratio(f, s1, c, 256, f, s2, c, 256, name); return times(x) " (" times(lo) "–" times(hi) ")" }
 function p(f, s1, s2, c, name,   x) { x = ratio(f, s1, c, 256, f, s2, c, 256, name); return pct(x) " (" pct(lo) "–" pct(hi) ")" }
 BEGIN {
-  load(tcp); load(redis); load(nats)
+  load(tcp); load(redis); load(nats); load(rmq)
   n = 0; for (x in rounds) n++
   printf "One server core each, 256 requests in flight, medians of %d rounds (the range over the rounds in brackets): ", n
   printf "over TCP roost serves %s requests/s against NestJS'"'"'s %s, %s as many, with %s less CPU per request; ", m(tcp, "roost", "loadgen", 256, "rps"), m(tcp, "nestjs", "loadgen", 256, "rps"), r(tcp, "roost", "nestjs", "loadgen", "rps"), r(tcp, "nestjs", "roost", "loadgen", "server_cpu_us")
   printf "a hand-written server that does nothing else (the limit) does %s, roost %s of it, spending %s its CPU per request. ", m(tcp, "limit", "loadgen", 256, "rps"), p(tcp, "roost", "limit", "loadgen", "rps"), r(tcp, "roost", "limit", "loadgen", "server_cpu_us")
-  printf "Over Redis %s NestJS'"'"'s throughput and %s of what the limit reaches through the same broker; over NATS %s. ", r(redis, "roost", "nestjs", "loadgen", "rps"), p(redis, "roost", "limit", "loadgen", "rps"), r(nats, "roost", "nestjs", "loadgen", "rps")
+  printf "Over Redis %s NestJS'"'"'s throughput and %s of what the limit reaches through the same broker; over NATS %s; over RabbitMQ %s, %s of the limit. ", r(redis, "roost", "nestjs", "loadgen", "rps"), p(redis, "roost", "limit", "loadgen", "rps"), r(nats, "roost", "nestjs", "loadgen", "rps"), r(rmq, "roost", "nestjs", "loadgen", "rps"), p(rmq, "roost", "limit", "loadgen", "rps")
   printf "A NestJS client calling roost instead of NestJS gets %s as many replies over TCP, %s over Redis, %s over NATS. ", r(tcp, "roost", "nestjs", "nestjs", "rps"), r(redis, "roost", "nestjs", "nestjs", "rps"), r(nats, "roost", "nestjs", "nestjs", "rps")
   print "Measured on a 2-core machine, one server core each (the load average of each run is in docs/benchmarks.md): the ratios and the CPU time per request hold better than the rates. Every run is in `bench/data/`; details and commands in [docs/benchmarks.md](docs/benchmarks.md)."
 }' >"$work/speed"
@@ -250,7 +253,7 @@ splice() {  # FILE NAME PART
     $0 == "<!-- /bench:" name " -->" { skip = 0 }
     !skip' "$file" >"$work/spliced" && cat "$work/spliced" >"$file"
 }
-for t in headline tcp tcp-shapes tcp-extra idle-memory redis nats meta; do splice docs/benchmarks.md "$t" "$work/$t"; done
+for t in headline tcp tcp-shapes tcp-extra idle-memory redis nats rmq meta; do splice docs/benchmarks.md "$t" "$work/$t"; done
 splice README.md speed "$work/speed"
 echo "make-tables: docs/benchmarks.md and README.md updated from $data"
 

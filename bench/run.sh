@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The TCP benchmark: roost vs NestJS vs the limit server (bench/limit_server.cpp), one server
-# core each, then (unless TCP_ONLY=1) bench/run-nats.sh and bench/redis.sh.
+# core each, then (unless TCP_ONLY=1) bench/run-nats.sh, bench/redis.sh and bench/rmq.sh.
 #   bench/run.sh [BUILD_DIR]     (SECONDS_PER_POINT=4, ROUNDS=3, BENCH_OUT=bench/results)
 # ROUNDS rounds; in each, the servers take turns (so that load from elsewhere on the machine
 # weighs on all alike) and each is measured with the C++ load generator (bench/loadgen,
@@ -90,5 +90,8 @@ if [ -x "$build/bench/nats_loadgen" ] && command -v nats-server >/dev/null; then
 fi
 if [ -x "$build/bench/redis_loadgen" ]; then
   bash bench/redis.sh "$build" || status=1
+fi
+if [ -x "$build/bench/rmq_loadgen" ]; then
+  bash bench/rmq.sh "$build" || status=1
 fi
 exit $status
