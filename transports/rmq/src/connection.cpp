@@ -346,8 +346,9 @@ std::string connection::connect_to(const broker_address& broker) {
 // (its own name for one asked for without one: a new one at each reconnection) goes to
 // consumed_.
 std::string connection::declare_queue(const std::string& name) {
-  // queueOptions' arguments that roost reads: the dead-letter exchange and routing key.
-  amqp_table_entry_t arguments[2];
+  // queueOptions' arguments that roost reads, as amqplib names them. The broker compares
+  // numbers by value whatever their width: a 64-bit one matches amqplib's smaller ones.
+  amqp_table_entry_t arguments[6];
   int count = 0;
   auto argument = [&](const char* key, const std::string& value) {
     if (value.empty()) return;
@@ -357,8 +358,25 @@ std::string connection::declare_queue(const std::string& name) {
     arguments[count].value.value.bytes = bytes_of(value);
     ++count;
   };
+  auto number = [&](const char* key, std::optional<std::int64_t> value) {
+    if (!value) return;
+    arguments[count] = amqp_table_entry_t{};
+    arguments[count].key = amqp_cstring_bytes(key);
+    arguments[count].value.kind = AMQP_FIELD_KIND_I64;
+    arguments[count].value.value.i64 = *value;
+    ++count;
+  };
+  auto millis = [](const std::optional<std::chrono::milliseconds>& d) {
+    return d ? std::optional<std::int64_t>(d->count()) : std::nullopt;
+  };
   argument("x-dead-letter-exchange", opts_.dead_letter_exchange);
   argument("x-dead-letter-routing-key", opts_.dead_letter_routing_key);
+  number("x-message-ttl", millis(opts_.message_ttl));
+  number("x-expires", millis(opts_.expires));
+  number("x-max-length", opts_.max_length ? std::optional<std::int64_t>(
+                                                static_cast<std::int64_t>(*opts_.max_length))
+                                          : std::nullopt);
+  number("x-max-priority", opts_.max_priority);
   const amqp_table_t table{count, arguments};
   const auto* ok = amqp_queue_declare(state_, channel, bytes_of(name), 0, opts_.durable,
                                       opts_.exclusive, opts_.auto_delete, table);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
+#include <type_traits>
 
 namespace roost::rmq {
 namespace {
@@ -80,6 +81,24 @@ bool common(const url& u, connection_options& o) {
   o.dead_letter_exchange = u.param("deadLetterExchange").value_or("");
   o.dead_letter_routing_key = u.param("deadLetterRoutingKey").value_or("");
   if (o.exchange_type.empty()) return false;
+  // Queue arguments: each only when given.
+  const auto optional_number = [&](std::string_view key, std::uint64_t most, auto& out) {
+    if (!u.param(key)) return true;
+    std::uint64_t n = 0;
+    if (!u.param_number(key, n) || n > most) return false;
+    out = static_cast<typename std::decay_t<decltype(out)>::value_type>(n);
+    return true;
+  };
+  constexpr std::uint64_t max_int64 = std::numeric_limits<std::int64_t>::max();
+  std::optional<std::uint64_t> ttl, expires;
+  if (!optional_number("messageTtl", max_int64, ttl) ||
+      !optional_number("expires", max_int64, expires) ||
+      !optional_number("maxLength", max_int64, o.max_length) ||
+      !optional_number("maxPriority", 255, o.max_priority)) {
+    return false;
+  }
+  if (ttl) o.message_ttl = std::chrono::milliseconds(*ttl);
+  if (expires) o.expires = std::chrono::milliseconds(*expires);
   constexpr std::string_view arguments_prefix = "exchangeArguments.";
   for (const auto& [k, v] : u.query) {
     if (k.size() > arguments_prefix.size() && k.starts_with(arguments_prefix)) {

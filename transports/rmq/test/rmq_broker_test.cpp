@@ -1115,6 +1115,26 @@ TEST_F(rmq_broker, exchange_arguments) {
   amqp_exchange_delete(raw.conn, 1, bytes(alternate), 0);
 }
 
+// queueOptions' numbers reach the broker as queue arguments: a client asserting the queue with
+// the same ones works, and one without them is the broker's refusal naming an argument.
+TEST_F(rmq_broker, queue_arguments) {
+  const std::string args = "messageTtl=60000&expires=600000&maxLength=100&maxPriority=10";
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_options());
+    app.add_transport(rmq::server(options_from<server_options>(with_query(url, args))));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy same(ex, rmq::client(options_from<client_options>(with_query(url, args))));
+    const std::vector<double> xs{1, 2};
+    const double sum = co_await same.send<double>("sum", xs);
+    EXPECT_EQ(sum, 3);
+    client_proxy without(ex, rmq::client(options_from<client_options>(url)));
+    const std::string failed = co_await failure_of(without);
+    EXPECT_NE(failed.find("inequivalent arg"), std::string::npos) << failed;
+    co_await app.shutdown();
+  });
+}
+
 // The consumer that a_consumer_killed_mid_handler_loses_nothing kills: run only as that test's
 // child process (disabled otherwise). It serves ROOST_RMQ_VICTIM_URL and, handed an event,
 // writes ROOST_RMQ_VICTIM_MARK and never returns.

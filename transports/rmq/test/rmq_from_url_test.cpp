@@ -94,6 +94,25 @@ TEST(rmq_from_url, exchange_arguments_on_both_sides) {
   }
 }
 
+TEST(rmq_from_url, queue_arguments_on_both_sides) {
+  const auto text =
+      "amqp://h/?queue=q&messageTtl=60000&expires=3600000&maxLength=100&maxPriority=10";
+  for (const auto& o : {static_cast<connection_options>(*server_options_from(parse(text))),
+                        static_cast<connection_options>(*client_options_from(parse(text)))}) {
+    EXPECT_EQ(o.message_ttl, std::chrono::milliseconds(60000));
+    EXPECT_EQ(o.expires, std::chrono::milliseconds(3600000));
+    EXPECT_EQ(o.max_length, 100u);
+    EXPECT_EQ(o.max_priority, 10);
+  }
+  auto none = server_options_from(parse("amqp://h/?queue=q"));
+  EXPECT_FALSE(none->message_ttl || none->expires || none->max_length || none->max_priority);
+  for (const auto* bad : {"maxPriority=256", "maxLength=-1", "messageTtl=soon", "expires=1.5"}) {
+    EXPECT_EQ(server_options_from(parse(std::string("amqp://h/?queue=q&") + bad)).error(),
+              make_error_code(error::invalid_argument))
+        << bad;
+  }
+}
+
 TEST(rmq_from_url, several_queues_for_a_server_one_for_a_client) {
   auto s = server_options_from(parse("amqp://h/?queue=orders&queue=billing&queue=audit"));
   ASSERT_TRUE(s);

@@ -51,6 +51,16 @@ struct connection_options {
   /// itself, and the queue bound to it, are the application's to set up.
   std::string dead_letter_exchange;
   std::string dead_letter_routing_key;
+  /// More of `queueOptions` (amqplib's names; queue arguments, part of the queue's properties
+  /// as the broker compares them, so both sides must agree): how long a message may wait
+  /// (`messageTtl`, `x-message-ttl`), how long the queue may go unused (`expires`,
+  /// `x-expires`), how many messages it holds (`maxLength`, `x-max-length`: the oldest are
+  /// dropped, or dead-lettered, past it) and its priorities (`maxPriority`, `x-max-priority`,
+  /// at most 255, for `rmq::record::priority`). None: not set.
+  std::optional<std::chrono::milliseconds> message_ttl;
+  std::optional<std::chrono::milliseconds> expires;
+  std::optional<std::uint64_t> max_length;
+  std::optional<std::uint8_t> max_priority;
   /// Uses the queue as it is instead of asserting it (`noAssert`).
   bool no_assert = false;
   /// An exchange (`exchange`; with `wildcards` and none given, the queue's name), asserted
