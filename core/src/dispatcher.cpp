@@ -1,5 +1,6 @@
 #include <roost/dispatcher.hpp>
 
+#include <roost/detail/json_reader.hpp>
 #include <roost/detail/json_writer.hpp>
 #include <roost/errors.hpp>
 
@@ -28,6 +29,13 @@ json::value error_with(std::string_view message) {
 
 }  // namespace
 
+void reply_sink::send_value_now(detail::value_writer write, const json::value& id) {
+  std::string text;
+  write(text);
+  json::error_code ec;
+  send_now(reply_packet::value(detail::parse_json(text, ec), true), id);
+}
+
 awaitable<void> immediate_reply_sink::send(reply_packet reply, const json::value& id) {
   send_now(std::move(reply), id);
   co_return;
@@ -54,6 +62,10 @@ struct dispatcher_state {
                                 reply_sink& sink) const;
   awaitable<void> serve_event(const router::entry* e, inbound_packet& p, context& ctx) const;
   awaitable<void> send_result(handler_result r, reply_sink& sink, const json::value& id) const;
+  /// Serves a request from its data's text (dispatcher::plan::direct_); false, with nothing
+  /// run, when the text does not read as the handler's parameter.
+  bool serve_direct(const router::entry& e, inbound_packet& p, context& ctx,
+                    reply_sink& sink) const;
   void log_no_event_handler(const context& ctx) const;
   /// The error a refused message gets (roost/limits.hpp); an event's is logged here, and
   /// settled when acknowledgeable.
@@ -102,6 +114,7 @@ dispatcher::plan::plan(plan&& o) noexcept
       size_(o.size_),
       limit_(o.limit_),
       enhanced_(o.enhanced_),
+      direct_(o.direct_),
       refused_(o.refused_) {}
 
 dispatcher::plan::~plan() {
@@ -140,6 +153,9 @@ dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_v
   } else if (p.request) {
     // A request to event handlers only (NestJS's forkJoin reply) takes the general path.
     p.synchronous = immediate_sink && (!e || (e->message && e->message.is_sync()));
+    // Nothing but the handler needs the payload: it may read it from its text.
+    p.direct_ =
+        p.synchronous && !p.enhanced_ && e && e->message.has_direct() && !packet.data_text.empty();
   } else if (!e) {
     p.synchronous = true;
   } else {
@@ -167,6 +183,8 @@ dispatcher::plan dispatcher::prepare_too_large(const inbound_packet& packet, std
 void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_sink* sink) const {
   ctx.route_ = std::move(p.route_);
   ctx.request_ = p.request;
+  if (p.direct_ && state_->serve_direct(*p.entry_, packet, ctx, *sink)) return;
+  parse_data_text(packet);
   if (p.refused_ != plan::refusal::none) [[unlikely]] {
     auto err = state_->refuse(p, ctx);
     if (p.request) sink->send_now(reply_packet::error(std::move(err)), *packet.id);
@@ -233,6 +251,7 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
 
 awaitable<void> dispatcher::run(plan p, inbound_packet& packet, context& ctx,
                                 reply_sink* sink) const {
+  parse_data_text(packet);
   ctx.route_ = p.route_;
   ctx.request_ = p.request;
   if (p.refused_ != plan::refusal::none) {
@@ -271,11 +290,35 @@ std::optional<json::object> dispatcher::metadata_copy(const inbound_packet& p) {
 }
 
 inbound_packet dispatcher::take_packet(inbound_packet& p) {
+  parse_data_text(p);  // its text is the transport's, gone once serve() returns
   if (p.data.storage().get() == json::storage_ptr().get() &&
       p.pattern.storage().get() == json::storage_ptr().get()) {
     return std::move(p);
   }
   return with_default_storage(p);
+}
+
+bool dispatcher_state::serve_direct(const router::entry& e, inbound_packet& p, context& ctx,
+                                    reply_sink& sink) const {
+  struct to_sink final : detail::direct_reply {
+    reply_sink& sink;
+    const json::value& id;
+    to_sink(reply_sink& s, const json::value& i) : sink(s), id(i) {}
+    void value(detail::value_writer write) override { sink.send_value_now(write, id); }
+    void none() override { sink.send_now(reply_packet::end(), id); }
+  } out(sink, *p.id);
+  std::exception_ptr failure;
+  try {
+    if (!e.message.call_direct(p.data_text, ctx, out)) return false;
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (failure) {
+    ctx.failed_ = true;
+    sink.send_now(reply_packet::error(filtered_error(failure, ctx, scopes_of(e))), *p.id);
+  }
+  ctx.finish();
+  return true;
 }
 
 void dispatcher_state::log_no_event_handler(const context& ctx) const {

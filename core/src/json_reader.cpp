@@ -7,9 +7,12 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <system_error>
+#include <type_traits>
+#include <vector>
 
 namespace roost::detail {
 namespace {
@@ -120,6 +123,34 @@ json::value parse_general_prefix(std::string_view text, std::size_t& used, json:
   return parser.handler().release();
 }
 
+bool is_digit(char c) {
+  return static_cast<unsigned char>(c - '0') < 10;
+}
+
+// The plain integer at `p` (`p < end`, `*p` a digit or '-'), as read_simple_json takes it:
+// stores it in `v` and returns its end, or nullptr for any other number. Leading zeros, -0,
+// fractions, exponents and integers of 19 digits or more (a digit follows the 18 read) are the
+// general parser's.
+inline const char* plain_integer(const char* p, const char* end, std::int64_t& v) {
+  const bool negative = *p == '-';
+  const char* const digits = p + negative;
+  const char* q = digits;
+  std::int64_t x = 0;
+  while (q != end && q - digits < 18 && is_digit(*q)) x = x * 10 + (*q++ - '0');
+  const auto count = q - digits;
+  if (count == 0 || (*digits == '0' && (count > 1 || negative))) return nullptr;
+  if (q != end && (*q == '.' || *q == 'e' || *q == 'E' || is_digit(*q))) return nullptr;
+  v = negative ? -x : x;
+  return q;
+}
+
+// Bytes that stand for themselves in a plain string: printable ASCII but '"' and '\\'.
+constexpr std::array<bool, 256> plain_byte = [] {
+  std::array<bool, 256> t{};
+  for (std::size_t c = 0x20; c < 0x7f; ++c) t[c] = c != '"' && c != '\\';
+  return t;
+}();
+
 // One scalar of read_simple_json's set, read but not yet stored.
 // Trivial, so that an array of them costs nothing to set up.
 struct simple_token {
@@ -149,22 +180,11 @@ bool read_simple_token(std::string_view text, std::size_t& at, simple_token& t) 
     }
     return false;
   }
-  if (c == '-' || (c >= '0' && c <= '9')) {
-    std::size_t i = at + (c == '-');
-    const std::size_t digits = i;
-    std::int64_t v = 0;
-    while (i < n && i - digits < 18 && text[i] >= '0' && text[i] <= '9')
-      v = v * 10 + (text[i++] - '0');
-    const std::size_t count = i - digits;
-    // Leading zeros, -0, fractions, exponents and integers of 19 digits or more (a digit
-    // follows the 18 read) are the general parser's.
-    if (count == 0 || (text[digits] == '0' && (count > 1 || c == '-'))) return false;
-    if (i < n &&
-        (text[i] == '.' || text[i] == 'e' || text[i] == 'E' || (text[i] >= '0' && text[i] <= '9')))
-      return false;
+  if (c == '-' || is_digit(c)) {
+    const char* const end = plain_integer(text.data() + at, text.data() + n, t.i);
+    if (!end) return false;
     t.k = simple_token::kind::int64;
-    t.i = c == '-' ? -v : v;
-    at = i;
+    at = static_cast<std::size_t>(end - text.data());
     return true;
   }
   const auto literal = [&](std::string_view word, simple_token::kind k) {
@@ -210,24 +230,33 @@ constexpr std::size_t simple_array_max = 64;
 
 }  // namespace
 
-bool read_simple_json(std::string_view text, std::size_t& used, json::value& out) {
+namespace {
+
+// read_simple_json's value at the start of a text, read into tokens but not stored.
+struct simple_scan {
+  std::array<simple_token, simple_array_max> items;
+  std::size_t count = 0;  // tokens read
+  bool array = false;     // the tokens are an array's elements (else one scalar)
+  std::size_t used = 0;   // characters taken, the whitespace after the value included
+};
+
+bool scan_simple(std::string_view text, simple_scan& s) {
   std::size_t at = 0;
   const auto skip_space = [&] {
     while (at < text.size() && is_space(text[at])) ++at;
   };
   skip_space();
   if (at < text.size() && text[at] == '[') {
-    // Read every element first, so that the array is allocated once at its size.
-    std::array<simple_token, simple_array_max> items;
-    std::size_t count = 0;
+    s.array = true;
     ++at;
     skip_space();
     if (at < text.size() && text[at] == ']') {
       ++at;
     } else {
       for (;;) {
-        if (count == items.size() || !read_simple_token(text, at, items[count])) return false;
-        ++count;
+        if (s.count == s.items.size() || !read_simple_token(text, at, s.items[s.count]))
+          return false;
+        ++s.count;
         skip_space();
         if (at >= text.size()) return false;
         if (text[at] == ']') {
@@ -239,19 +268,210 @@ bool read_simple_json(std::string_view text, std::size_t& used, json::value& out
         skip_space();
       }
     }
-    skip_space();
-    json::array& a = out.emplace_array();
-    a.resize(count);
-    for (std::size_t i = 0; i < count; ++i) store(items[i], a[i]);
-    used = at;
+  } else {
+    if (!read_simple_token(text, at, s.items[0])) return false;
+    s.count = 1;
+  }
+  skip_space();
+  s.used = at;
+  return true;
+}
+
+// The token as a handler's parameter of type T takes it, when it is of T's own kind.
+template <class T>
+bool token_as(const simple_token& t, T& out) {
+  if constexpr (std::is_same_v<T, bool>) {
+    if (t.k != simple_token::kind::true_ && t.k != simple_token::kind::false_) return false;
+    out = t.k == simple_token::kind::true_;
+    return true;
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    if (t.k != simple_token::kind::string) return false;
+    out.assign(t.chars, t.size);
+    return true;
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (t.k != simple_token::kind::int64) return false;
+    out = static_cast<double>(t.i);  // as convert_payload<double> converts an int64
+    return true;
+  } else {
+    if (t.k != simple_token::kind::int64) return false;
+    if (t.i < std::numeric_limits<T>::min() || t.i > std::numeric_limits<T>::max()) return false;
+    out = static_cast<T>(t.i);
     return true;
   }
-  simple_token t;
-  if (!read_simple_token(text, at, t)) return false;
-  skip_space();
-  store(t, out);
-  used = at;
+}
+
+template <class T>
+bool scalar_as(std::string_view text, T& out) {
+  simple_scan s;
+  return scan_simple(text, s) && s.used == text.size() && !s.array && token_as(s.items[0], out);
+}
+
+template <class T>
+bool array_as(std::string_view text, std::vector<T>& out) {
+  simple_scan s;
+  if (!scan_simple(text, s) || s.used != text.size() || !s.array) return false;
+  out.resize(s.count);
+  for (std::size_t i = 0; i < s.count; ++i) {
+    if (!token_as(s.items[i], out[i])) return false;
+  }
   return true;
+}
+
+}  // namespace
+
+bool read_simple_json(std::string_view text, std::size_t& used, json::value& out) {
+  simple_scan s;
+  if (!scan_simple(text, s)) return false;
+  if (s.array) {
+    // Every element was read first, so that the array is allocated once at its size.
+    json::array& a = out.emplace_array();
+    a.resize(s.count);
+    for (std::size_t i = 0; i < s.count; ++i) store(s.items[i], a[i]);
+  } else {
+    store(s.items[0], out);
+  }
+  used = s.used;
+  return true;
+}
+
+namespace {
+
+// Past the scalar of read_simple_json's set at `p` (`p < end`), or nullptr: checked as
+// read_simple_token reads it, without storing it.
+const char* skip_simple_scalar(const char* p, const char* end) {
+  const char c = *p;
+  if (c == '"') {
+    ++p;
+    while (p != end && plain_byte[static_cast<unsigned char>(*p)]) ++p;
+    return p != end && *p == '"' ? p + 1 : nullptr;
+  }
+  if (c == '-' || is_digit(c)) {
+    std::int64_t ignored;
+    return plain_integer(p, end, ignored);
+  }
+  const auto literal = [&](std::string_view word) -> const char* {
+    if (static_cast<std::size_t>(end - p) < word.size() ||
+        std::memcmp(p, word.data(), word.size()) != 0)
+      return nullptr;
+    return p + word.size();
+  };
+  switch (c) {
+    case 't':
+      return literal("true");
+    case 'f':
+      return literal("false");
+    case 'n':
+      return literal("null");
+    default:
+      return nullptr;
+  }
+}
+
+const char* skip_space(const char* p, const char* end) {
+  while (p != end && is_space(*p)) ++p;
+  return p;
+}
+
+// An array of plain integers that all fit `T`, the whole of `text`, into `out` (allocated once).
+template <class T>
+bool integer_array_as(std::string_view text, std::vector<T>& out) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  p = skip_space(p, end);
+  if (p == end || *p != '[') return false;
+  p = skip_space(p + 1, end);
+  std::array<T, simple_array_max> items;
+  std::size_t count = 0;
+  if (p != end && *p == ']') {
+    ++p;
+  } else {
+    for (;;) {
+      std::int64_t v = 0;
+      if (p == end || count == items.size() || (*p != '-' && !is_digit(*p))) return false;
+      p = plain_integer(p, end, v);
+      if (!p) return false;
+      if constexpr (std::is_integral_v<T>) {
+        if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) return false;
+      }
+      items[count++] = static_cast<T>(v);  // to double as convert_payload<double> does
+      p = skip_space(p, end);
+      if (p == end) return false;
+      if (*p == ']') {
+        ++p;
+        break;
+      }
+      if (*p != ',') return false;
+      p = skip_space(p + 1, end);
+    }
+  }
+  if (skip_space(p, end) != end) return false;
+  out.assign(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(count));
+  return true;
+}
+
+}  // namespace
+
+bool is_simple_json(std::string_view text, std::size_t& used) {
+  const char* const begin = text.data();
+  const char* const end = begin + text.size();
+  const char* p = skip_space(begin, end);
+  if (p == end) return false;
+  if (*p == '[') {
+    p = skip_space(p + 1, end);
+    if (p != end && *p == ']') {
+      ++p;
+    } else {
+      for (std::size_t count = 1;; ++count) {
+        if (p == end || count > simple_array_max || !(p = skip_simple_scalar(p, end))) return false;
+        p = skip_space(p, end);
+        if (p == end) return false;
+        if (*p == ']') {
+          ++p;
+          break;
+        }
+        if (*p != ',') return false;
+        p = skip_space(p + 1, end);
+      }
+    }
+  } else if (!(p = skip_simple_scalar(p, end))) {
+    return false;
+  }
+  used = static_cast<std::size_t>(skip_space(p, end) - begin);
+  return true;
+}
+
+bool read_simple_as(std::string_view text, double& out) {
+  return scalar_as(text, out);
+}
+bool read_simple_as(std::string_view text, int& out) {
+  return scalar_as(text, out);
+}
+bool read_simple_as(std::string_view text, long& out) {
+  return scalar_as(text, out);
+}
+bool read_simple_as(std::string_view text, long long& out) {
+  return scalar_as(text, out);
+}
+bool read_simple_as(std::string_view text, bool& out) {
+  return scalar_as(text, out);
+}
+bool read_simple_as(std::string_view text, std::string& out) {
+  return scalar_as(text, out);
+}
+bool read_simple_as(std::string_view text, std::vector<double>& out) {
+  return integer_array_as(text, out);
+}
+bool read_simple_as(std::string_view text, std::vector<int>& out) {
+  return integer_array_as(text, out);
+}
+bool read_simple_as(std::string_view text, std::vector<long>& out) {
+  return integer_array_as(text, out);
+}
+bool read_simple_as(std::string_view text, std::vector<long long>& out) {
+  return integer_array_as(text, out);
+}
+bool read_simple_as(std::string_view text, std::vector<std::string>& out) {
+  return array_as(text, out);
 }
 
 json::value parse_json_prefix(std::string_view text, std::size_t& used, json::error_code& ec,

@@ -244,6 +244,24 @@ void write_js_number(double d, std::string& out) {
   out.append(buf, end);
 }
 
+void write_json_number(double d, std::string& out) {
+  if (!std::isfinite(d)) {
+    out += "null";
+    return;
+  }
+  write_js_number(d, out);
+}
+
+void write_json_integer(std::int64_t i, std::string& out) {
+  direct_sink s(out);
+  write_integer(i, s);
+}
+
+void write_json_integer(std::uint64_t u, std::string& out) {
+  direct_sink s(out);
+  write_integer(u, s);
+}
+
 void write_json_string(std::string_view s, std::string& str) {
   if (s.size() <= short_string_max && std::none_of(s.begin(), s.end(), [](char c) {
         return escape_table[static_cast<unsigned char>(c)] != 0;

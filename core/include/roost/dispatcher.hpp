@@ -40,6 +40,11 @@ class reply_sink {
     (void)reply;
     (void)id;
   }
+  /// Queues at once the last reply packet of a request, with the value `write` appends (a
+  /// typed handler's result, written without a json::value). Called only when can_send_now().
+  /// Never throws but what `write` throws. Without an override, the value is read back from
+  /// its text and given to send_now().
+  virtual void send_value_now(detail::value_writer write, const json::value& id);
 };
 
 /// The sink of a transport that queues replies without ever waiting (a socket's or a broker
@@ -173,6 +178,7 @@ class dispatcher {
     detail::flight_gauge* gauge_ = nullptr;  // counted in, when it has a per-connection limit
     std::size_t size_ = 0, limit_ = 0;       // of a message refused for its size
     bool enhanced_ = false;                  // some scope of the route has enhancers
+    bool direct_ = false;                    // served from the data's text (call_direct)
     refusal refused_ = refusal::none;
   };
 

@@ -1,6 +1,7 @@
 #pragma once
 /// \file The NestJS packet model and its JSON codec (sans-I/O; never throws on bad input).
 
+#include <roost/detail/value_writer.hpp>
 #include <roost/json.hpp>
 
 #include <boost/json/object.hpp>
@@ -19,6 +20,10 @@ struct inbound_packet {
   json::value data;                      ///< the payload (null when absent)
   std::optional<json::value> id;         ///< present for requests, absent for events
   std::optional<json::object> metadata;  ///< NestJS 12 `metadata`, when sent
+  /// `data` still as its JSON text (then `data` is null): set only by decode_inbound() with
+  /// `data_as_text`, for the dispatcher to read straight into a typed handler's parameter. It
+  /// points into the decoded text; dispatcher::serve() reads or parses it before returning.
+  std::string_view data_text;
 };
 
 /// One reply packet. The transport adds the request id when it writes it.
@@ -59,6 +64,15 @@ inline constexpr std::string_view no_handler_message =
 boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
                                                      const json::value& channel = nullptr,
                                                      json::storage_ptr sp = {});
+/// The same, leaving a `data` of the plain kinds detail::read_simple_json reads (a plain
+/// integer, string or literal, or a flat array of them) unparsed, as `data_text`, when
+/// `data_as_text`: checked, but not built. `json_text` must then outlive the packet's serving.
+boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
+                                                     const json::value& channel,
+                                                     json::storage_ptr sp, bool data_as_text);
+/// `data_text` parsed into `data` (in data's storage), when set. Never throws but
+/// `std::bad_alloc`.
+void parse_data_text(inbound_packet& p);
 /// A copy of `p` whose values use the default storage: for a packet decoded into a scratch
 /// buffer that must outlive it (served later by a coroutine).
 inbound_packet with_default_storage(const inbound_packet& p);
@@ -88,6 +102,9 @@ void encode_request(std::string& out, const json::value& pattern, const json::va
 /// Appends an event `{"pattern","data"[,"metadata"]}`.
 void encode_event(std::string& out, const json::value& pattern, const json::value& data,
                   const json::object* metadata = nullptr);
+/// Appends a value reply `{"response":..,"isDisposed":true,"id":..}` whose value `write`
+/// appends (a typed handler's result written without a json::value).
+void encode_value_reply(std::string& out, detail::value_writer write, const json::value& id);
 /// Appends a reply with its id last (`{"response":..,"isDisposed":true,"id":..}`), or without
 /// any id when `id` is null and `with_id` is false (RabbitMQ replies carry none).
 void encode_reply(std::string& out, const reply_packet& reply, const json::value& id,

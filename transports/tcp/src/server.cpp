@@ -43,6 +43,9 @@ class socket_reply_sink final : public immediate_reply_sink {
     // closed socket would.
     conn_.send_with([&](std::string& out) { encode_reply(out, reply, id); });
   }
+  void send_value_now(roost::detail::value_writer write, const json::value& id) override {
+    conn_.send_with([&](std::string& out) { encode_value_reply(out, write, id); });
+  }
 
  private:
   connection& conn_;
@@ -191,10 +194,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
       return;
     }
     // Most packets are served before this returns: their JSON lives in a scratch buffer that
-    // is dropped at once instead of being freed value by value.
+    // is dropped at once instead of being freed value by value, and a plain `data` stays text
+    // in the frame, for a typed handler to read straight into its parameter.
     alignas(std::max_align_t) unsigned char scratch[4096];
     json::monotonic_resource arena(scratch, sizeof scratch);
-    auto packet = decode_inbound(frame, nullptr, json::storage_ptr(&arena));
+    auto packet = decode_inbound(frame, nullptr, json::storage_ptr(&arena), true);
     if (!packet) {
       opts.log.error(source, "The invalid received message from tcp server (from " + c.remote() +
                                  "); closing the connection");

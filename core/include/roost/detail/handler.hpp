@@ -4,7 +4,10 @@
 
 #include <roost/awaitable.hpp>
 #include <roost/context.hpp>
+#include <roost/detail/json_reader.hpp>
+#include <roost/detail/json_writer.hpp>
 #include <roost/detail/payload.hpp>
+#include <roost/detail/value_writer.hpp>
 #include <roost/errors.hpp>
 #include <roost/stream.hpp>
 
@@ -14,6 +17,8 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <variant>
@@ -54,6 +59,19 @@ struct handler_result {
   std::unique_ptr<reply_source> stream;
 };
 
+/// Where a handler served from its payload's text (erased_handler::call_direct) puts its
+/// reply: the transport's output, written without a json::value.
+class direct_reply {
+ public:
+  /// The handler's value, appended by `write`.
+  virtual void value(value_writer write) = 0;
+  /// No value (JavaScript's undefined): the reply ends without one.
+  virtual void none() = 0;
+
+ protected:
+  ~direct_reply() = default;
+};
+
 /// A handler behind one signature. Handlers that cannot suspend (they return a value,
 /// `std::optional` or `void`) are kept synchronous, so a transport can serve them inline
 /// without a coroutine (dispatcher::try_dispatch); the others are coroutines.
@@ -61,6 +79,10 @@ class erased_handler {
  public:
   using async_fn = std::function<awaitable<handler_result>(json::value& data, context& ctx)>;
   using sync_fn = std::function<handler_result(json::value& data, context& ctx)>;
+  /// The synchronous handler again, served from its payload's JSON text (a value of
+  /// read_simple_json's set): false, with nothing run, when the text does not read as the
+  /// parameter's own kind (the general path then converts it, or answers its error).
+  using direct_fn = std::function<bool(std::string_view data, context& ctx, direct_reply& out)>;
 
   erased_handler() = default;
   static erased_handler from_async(async_fn f) {
@@ -68,9 +90,10 @@ class erased_handler {
     h.async_ = std::move(f);
     return h;
   }
-  static erased_handler from_sync(sync_fn f) {
+  static erased_handler from_sync(sync_fn f, direct_fn direct = {}) {
     erased_handler h;
     h.sync_ = std::move(f);
+    h.direct_ = std::move(direct);
     return h;
   }
 
@@ -79,12 +102,19 @@ class erased_handler {
   bool is_sync() const noexcept { return static_cast<bool>(sync_); }
   /// Runs a synchronous handler. Throws what it throws.
   handler_result call(json::value& data, context& ctx) const { return sync_(data, ctx); }
+  /// true when call_direct() may be used
+  bool has_direct() const noexcept { return static_cast<bool>(direct_); }
+  /// Runs the handler on its payload's text (see direct_fn). Throws what it throws.
+  bool call_direct(std::string_view data, context& ctx, direct_reply& out) const {
+    return direct_(data, ctx, out);
+  }
   /// Runs any handler.
   awaitable<handler_result> operator()(json::value& data, context& ctx) const;
 
  private:
   async_fn async_;
   sync_fn sync_;
+  direct_fn direct_;
 };
 
 template <class F>
@@ -227,6 +257,75 @@ decltype(auto) invoke_handler(F& f, payload_of_t<F>& payload, context& ctx) {
   }
 }
 
+/// true when a handler's payload type reads straight from text (read_simple_as), or it takes none
+template <class P>
+inline constexpr bool reads_from_text = std::is_same_v<P, std::monostate> ||
+                                        requires(std::string_view s, P& p) {
+  read_simple_as(s, p);
+};
+
+template <class T>
+inline constexpr bool is_char_type =
+    std::is_same_v<T, char> || std::is_same_v<T, signed char> || std::is_same_v<T, unsigned char> ||
+    std::is_same_v<T, wchar_t> || std::is_same_v<T, char8_t> || std::is_same_v<T, char16_t> ||
+    std::is_same_v<T, char32_t>;
+
+/// Gives a handler's result to `out`, written as json::value_from(r) would be: numbers, booleans
+/// and strings straight, anything else through the json::value it converts to (converted
+/// before anything is written, so that a conversion that throws leaves no partial reply).
+template <class R>
+void put_result(direct_reply& out, R&& r) {
+  using T = std::remove_cvref_t<R>;
+  if constexpr (is_optional<T>::value) {
+    if (!r) {
+      out.none();
+    } else {
+      put_result(out, std::move(*r));
+    }
+  } else if constexpr (std::is_same_v<T, bool>) {
+    const bool b = r;
+    out.value(
+        [b](std::string& s) { s += b ? std::string_view("true") : std::string_view("false"); });
+  } else if constexpr (std::is_floating_point_v<T>) {
+    const double d = static_cast<double>(r);
+    out.value([d](std::string& s) { write_json_number(d, s); });
+  } else if constexpr (std::is_integral_v<T> && !is_char_type<T>) {
+    if constexpr (std::is_signed_v<T>) {
+      const std::int64_t i = r;
+      out.value([i](std::string& s) { write_json_integer(i, s); });
+    } else {
+      const std::uint64_t u = r;
+      out.value([u](std::string& s) { write_json_integer(u, s); });
+    }
+  } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, std::string_view>) {
+    const std::string_view v = r;
+    out.value([v](std::string& s) { write_json_string(v, s); });
+  } else if constexpr (std::is_same_v<T, json::value>) {
+    out.value([&r](std::string& s) { write_json(r, s); });
+  } else {
+    const json::value v = json::value_from(std::forward<R>(r));
+    out.value([&v](std::string& s) { write_json(v, s); });
+  }
+}
+
+/// The direct form of a synchronous handler (erased_handler::direct_fn).
+template <class Fn, class P, class R>
+bool call_direct(Fn& f, std::string_view text, context& ctx, direct_reply& out) {
+  P payload{};
+  if constexpr (!std::is_same_v<P, std::monostate>) {
+    if (!read_simple_as(text, payload)) return false;
+  } else {
+    (void)text;
+  }
+  if constexpr (std::is_void_v<R>) {
+    invoke_handler(f, payload, ctx);
+    out.none();
+  } else {
+    put_result(out, invoke_handler(f, payload, ctx));
+  }
+  return true;
+}
+
 template <class F>
 erased_handler make_handler(F&& f) {
   using Fn = std::decay_t<F>;  // a function decays to a pointer
@@ -259,16 +358,25 @@ erased_handler make_handler(F&& f) {
           }
         });
   } else {
-    return erased_handler::from_sync(
-        [f = Fn(std::forward<F>(f))](json::value& data, context& ctx) mutable -> handler_result {
-          P payload = read_payload<Fn>(data);
-          if constexpr (std::is_void_v<R>) {
-            invoke_handler(f, payload, ctx);
-            return handler_result{};
-          } else {
-            return to_result(invoke_handler(f, payload, ctx));
-          }
-        });
+    // One callable for both forms: a handler with state sees every call.
+    auto fn = std::make_shared<Fn>(std::forward<F>(f));
+    erased_handler::sync_fn sync = [fn](json::value& data, context& ctx) -> handler_result {
+      P payload = read_payload<Fn>(data);
+      if constexpr (std::is_void_v<R>) {
+        invoke_handler(*fn, payload, ctx);
+        return handler_result{};
+      } else {
+        return to_result(invoke_handler(*fn, payload, ctx));
+      }
+    };
+    if constexpr (reads_from_text<P>) {
+      return erased_handler::from_sync(
+          std::move(sync), [fn](std::string_view text, context& ctx, direct_reply& out) {
+            return call_direct<Fn, P, R>(*fn, text, ctx, out);
+          });
+    } else {
+      return erased_handler::from_sync(std::move(sync));
+    }
   }
 }
 

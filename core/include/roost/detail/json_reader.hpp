@@ -8,7 +8,10 @@
 #include <boost/json/storage_ptr.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace roost::detail {
 
@@ -36,5 +39,27 @@ json::value parse_json_prefix(std::string_view text, std::size_t& used, json::er
 /// int64), sets the same `used` and returns true; returns false, `out` unchanged, for any other
 /// text, which that parser decides (tests and the packet fuzzer compare them).
 bool read_simple_json(std::string_view text, std::size_t& used, json::value& out);
+
+/// Whether read_simple_json would read the value at the start of `text`, without storing it:
+/// sets `used` as it would. What decode_inbound leaves as text for a typed handler.
+bool is_simple_json(std::string_view text, std::size_t& used);
+
+/// A whole text of read_simple_json's set read straight into a handler's parameter type, with
+/// no json::value between: true, with `out` set to what converting read_simple_json's value
+/// gives (roost/detail/payload.hpp), when the text holds a value of the type's own kind (a
+/// plain integer for the numbers, in range; a string; a boolean; an array of them); false
+/// otherwise (`out` unspecified), for the caller to take the general path, which decides the
+/// rest (conversions, errors) as it always did.
+bool read_simple_as(std::string_view text, double& out);
+bool read_simple_as(std::string_view text, int& out);
+bool read_simple_as(std::string_view text, long& out);
+bool read_simple_as(std::string_view text, long long& out);
+bool read_simple_as(std::string_view text, bool& out);
+bool read_simple_as(std::string_view text, std::string& out);
+bool read_simple_as(std::string_view text, std::vector<double>& out);
+bool read_simple_as(std::string_view text, std::vector<int>& out);
+bool read_simple_as(std::string_view text, std::vector<long>& out);
+bool read_simple_as(std::string_view text, std::vector<long long>& out);
+bool read_simple_as(std::string_view text, std::vector<std::string>& out);
 
 }  // namespace roost::detail

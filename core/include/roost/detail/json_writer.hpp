@@ -3,6 +3,7 @@
 
 #include <roost/json.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,12 @@ void write_json(json::value const& v, std::string& out);
 
 /// Appends the string `s` as `write_json` writes a JSON string holding it.
 void write_json_string(std::string_view s, std::string& out);
+
+/// Appends a number as `write_json` writes a JSON value holding it (a double: NaN and
+/// infinities as `null`).
+void write_json_number(double d, std::string& out);
+void write_json_integer(std::int64_t i, std::string& out);
+void write_json_integer(std::uint64_t u, std::string& out);
 
 /// `write_json` into a new string.
 std::string to_json(json::value const& v);
