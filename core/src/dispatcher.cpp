@@ -29,11 +29,12 @@ json::value error_with(std::string_view message) {
 
 }  // namespace
 
-void reply_sink::send_value_now(detail::value_writer write, const json::value& id) {
+void reply_sink::send_value_now(detail::value_writer write, std::string_view id_json) {
   std::string text;
   write(text);
   json::error_code ec;
-  send_now(reply_packet::value(detail::parse_json(text, ec), true), id);
+  auto value = detail::parse_json(text, ec);
+  send_now(reply_packet::value(std::move(value), true), detail::parse_json(id_json, ec));
 }
 
 awaitable<void> immediate_reply_sink::send(reply_packet reply, const json::value& id) {
@@ -129,7 +130,7 @@ dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_v
       route.empty() ? state_->routes.routes().lookup_route(packet.pattern) : std::string(route);
   const router::entry* e = state_->routes.find(r);
   plan p(state_.get(), e, std::move(r));
-  p.request = packet.id.has_value() && answerable;
+  p.request = packet.is_request() && answerable;
   if (gauge && gauge->counts()) [[unlikely]] {
     const auto& l = gauge->limits();
     if (l.max_in_flight != 0 && p.ahead_ >= l.max_in_flight) {
@@ -172,7 +173,7 @@ dispatcher::plan dispatcher::prepare_too_large(const inbound_packet& packet, std
   std::string r =
       route.empty() ? state_->routes.routes().lookup_route(packet.pattern) : std::string(route);
   plan p(state_.get(), nullptr, std::move(r));
-  p.request = packet.id.has_value() && answerable;
+  p.request = packet.is_request() && answerable;
   p.refused_ = plan::refusal::too_large;
   p.size_ = size;
   p.limit_ = limit;
@@ -184,7 +185,7 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
   ctx.route_ = std::move(p.route_);
   ctx.request_ = p.request;
   if (p.direct_ && state_->serve_direct(*p.entry_, packet, ctx, *sink)) return;
-  parse_data_text(packet);
+  parse_deferred(packet);
   if (p.refused_ != plan::refusal::none) [[unlikely]] {
     auto err = state_->refuse(p, ctx);
     if (p.request) sink->send_now(reply_packet::error(std::move(err)), *packet.id);
@@ -251,7 +252,7 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
 
 awaitable<void> dispatcher::run(plan p, inbound_packet& packet, context& ctx,
                                 reply_sink* sink) const {
-  parse_data_text(packet);
+  parse_deferred(packet);
   ctx.route_ = p.route_;
   ctx.request_ = p.request;
   if (p.refused_ != plan::refusal::none) {
@@ -290,7 +291,7 @@ std::optional<json::object> dispatcher::metadata_copy(const inbound_packet& p) {
 }
 
 inbound_packet dispatcher::take_packet(inbound_packet& p) {
-  parse_data_text(p);  // its text is the transport's, gone once serve() returns
+  parse_deferred(p);  // its text is the transport's, gone once serve() returns
   if (p.data.storage().get() == json::storage_ptr().get() &&
       p.pattern.storage().get() == json::storage_ptr().get()) {
     return std::move(p);
@@ -300,13 +301,17 @@ inbound_packet dispatcher::take_packet(inbound_packet& p) {
 
 bool dispatcher_state::serve_direct(const router::entry& e, inbound_packet& p, context& ctx,
                                     reply_sink& sink) const {
+  // The value goes out with the id's text as it came; the rarer replies build the id.
   struct to_sink final : detail::direct_reply {
     reply_sink& sink;
-    const json::value& id;
-    to_sink(reply_sink& s, const json::value& i) : sink(s), id(i) {}
-    void value(detail::value_writer write) override { sink.send_value_now(write, id); }
-    void none() override { sink.send_now(reply_packet::end(), id); }
-  } out(sink, *p.id);
+    inbound_packet& packet;
+    to_sink(reply_sink& s, inbound_packet& q) : sink(s), packet(q) {}
+    void value(detail::value_writer write) override { sink.send_value_now(write, packet.id_text); }
+    void none() override {
+      parse_deferred(packet);
+      sink.send_now(reply_packet::end(), *packet.id);
+    }
+  } out(sink, p);
   std::exception_ptr failure;
   try {
     if (!e.message.call_direct(p.data_text, ctx, out)) return false;
@@ -315,7 +320,9 @@ bool dispatcher_state::serve_direct(const router::entry& e, inbound_packet& p, c
   }
   if (failure) {
     ctx.failed_ = true;
-    sink.send_now(reply_packet::error(filtered_error(failure, ctx, scopes_of(e))), *p.id);
+    auto err = filtered_error(failure, ctx, scopes_of(e));
+    parse_deferred(p);
+    sink.send_now(reply_packet::error(std::move(err)), *p.id);
   }
   ctx.finish();
   return true;

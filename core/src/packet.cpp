@@ -146,10 +146,13 @@ bool decode_plain_envelope(std::string_view text, inbound_packet& p, bool data_a
   const auto key = [&](std::size_t& at) { return envelope_key(text, at); };
   const auto value = [&](member key, std::size_t& at) {
     if (key == member::pattern || key == member::id) {
+      const std::size_t start = at;
       const auto value = plain_string(text, at);
       if (!value) return false;
       if (key == member::pattern)
         p.pattern.emplace_string().assign(*value);
+      else if (data_as_text)
+        p.id_text = text.substr(start, at - start);
       else
         p.id.emplace(json::string(*value, sp));
       return true;
@@ -393,11 +396,10 @@ inbound_packet inbound_from_value(json::value doc, const json::value& channel) {
 
 inbound_packet with_default_storage(const inbound_packet& p) {
   inbound_packet out{json::value(p.pattern, {}), json::value(p.data, {})};
-  if (!p.data_text.empty()) {
-    std::size_t used = 0;
-    detail::read_simple_json(p.data_text, used, out.data);
-  }
   if (p.id) out.id.emplace(*p.id, json::storage_ptr());
+  out.data_text = p.data_text;
+  out.id_text = p.id_text;
+  parse_deferred(out);
   if (p.metadata) out.metadata.emplace(*p.metadata, json::storage_ptr());
   return out;
 }
@@ -434,12 +436,18 @@ boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
   return decode_packet(json_text, channel, std::move(sp), data_as_text);
 }
 
-void parse_data_text(inbound_packet& p) {
-  if (p.data_text.empty()) return;
+void parse_deferred(inbound_packet& p) {
+  // Both were checked by decode_inbound: they read.
   std::size_t used = 0;
-  // Checked by decode_inbound: it reads.
-  detail::read_simple_json(p.data_text, used, p.data);
-  p.data_text = {};
+  if (!p.data_text.empty()) {
+    detail::read_simple_json(p.data_text, used, p.data);
+    p.data_text = {};
+  }
+  if (!p.id_text.empty()) {
+    p.id.emplace(p.data.storage());
+    detail::read_simple_json(p.id_text, used, *p.id);
+    p.id_text = {};
+  }
 }
 
 inbound_reply reply_from_value(json::value doc) {
@@ -523,11 +531,11 @@ void encode_event(std::string& out, const json::value& pattern, const json::valu
   out += '}';
 }
 
-void encode_value_reply(std::string& out, detail::value_writer write, const json::value& id) {
+void encode_value_reply(std::string& out, detail::value_writer write, std::string_view id_json) {
   out += "{\"response\":";
   write(out);
   out += ",\"isDisposed\":true,\"id\":";
-  detail::write_json(id, out);
+  out += id_json;  // a plain string's text: written as it came
   out += '}';
 }
 

@@ -19,6 +19,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -968,6 +969,204 @@ TEST(dispatcher_serve, runs_synchronous_event_chains_in_order) {
   EXPECT_TRUE(try_serve(d, evt(R"("unknown")", "1")).served);
   // A request to a message route sent as an event runs the message handler, like NestJS.
   EXPECT_TRUE(try_serve(d, evt(R"("sum")", "[1]")).served);
+}
+
+// ---- serve(): typed handlers served from the data's text ----
+
+/// A socket-like sink that writes a value reply straight from the handler's result, and
+/// counts how the replies came.
+class text_sink final : public immediate_reply_sink {
+ public:
+  text_sink(frames& out, int& direct) : out_(out), direct_(direct) {}
+  void send_now(reply_packet reply, const json::value& id) override {
+    std::string text;
+    encode_reply(text, reply, id);
+    out_.push_back(std::move(text));
+  }
+  void send_value_now(detail::value_writer write, std::string_view id_json) override {
+    std::string text;
+    encode_value_reply(text, write, id_json);
+    out_.push_back(std::move(text));
+    ++direct_;
+  }
+
+ private:
+  frames& out_;
+  int& direct_;
+};
+
+struct text_origin {
+  frames* out;
+  int* direct;
+  bool* retained;
+  context make_context(json::value pattern, std::optional<json::object> metadata) {
+    return context("test", std::move(pattern), std::move(metadata));
+  }
+  text_sink make_sink() { return text_sink(*out, *direct); }
+  void retain() { *retained = true; }
+};
+
+struct text_result {
+  frames written;
+  int direct = 0;  // replies written straight from the handler's result
+};
+
+/// serve() as the TCP transport does it: the packet decoded with its data as text, from a
+/// text that is gone once serve() returns. `own_writer`: the sink writes value replies itself
+/// (else reply_sink's send_value_now() gives them to send_now()).
+text_result serve_as_text(dispatcher& d, std::string_view text, bool own_writer = true) {
+  std::string frame(text);
+  auto p = decode_inbound(frame, nullptr, {}, true);
+  EXPECT_TRUE(p) << text;
+  boost::asio::io_context never_run;
+  text_result r;
+  bool retained = false;
+  if (own_writer) {
+    d.serve(never_run.get_executor(), *p, text_origin{&r.written, &r.direct, &retained});
+  } else {
+    d.serve(never_run.get_executor(), *p, test_origin<immediate_sink>{&r.written, &retained});
+  }
+  EXPECT_FALSE(retained) << text;
+  return r;
+}
+
+router typed_router(int& calls) {
+  router r;
+  r.message("sum", [&calls](const std::vector<double>& xs) {
+    ++calls;
+    double s = 0;
+    for (double x : xs) s += x;
+    return s;
+  });
+  r.message("ints", [](std::vector<int> xs) { return static_cast<unsigned>(xs.size()); });
+  r.message("half", [](int x) { return x / 2.0; });
+  r.message("neg", [](long long x) { return -x; });
+  r.message("not", [](bool b) { return !b; });
+  r.message("greet", [](std::string name) { return "hi \"" + name + "\"\n"; });
+  r.message("names", [](std::vector<std::string> xs) { return xs; });
+  r.message("maybe", [](int x) -> std::optional<int> {
+    if (x > 0) return x;
+    return std::nullopt;
+  });
+  r.message("quiet", [](int) {});
+  r.message("nothing", []() { return json::value(nullptr); });
+  r.message("ctx", [](int x, context& ctx) { return ctx.route() + ":" + std::to_string(x); });
+  r.message("fail.rpc", [](int) -> int { throw rpc_exception("no"); });
+  r.message("fail.internal", [](int) -> int { throw std::runtime_error("boom"); });
+  r.message("nan", [](int) { return std::nan(""); });
+  return r;
+}
+
+TEST(dispatcher_direct, typed_handlers_write_the_frames_of_the_general_path) {
+  int calls = 0;
+  const router r = typed_router(calls);
+  dispatcher d(r, logger::silent());
+  struct expectation {
+    std::string text;
+    bool direct;  // the reply written from the result, without a json::value
+  };
+  const std::vector<expectation> cases{
+      {req(R"("sum")", "[1,2,3]"), true},
+      {req(R"("sum")", "[]"), true},
+      {req(R"("sum")", "[0.5,0.25]"), false},  // not plain integers: parsed, then converted
+      {req(R"("sum")", R"([1,"x"])"), false},  // the general path's error names the field
+      {req(R"("sum")", R"("no")"), false},
+      {req(R"("sum")", "null"), false},
+      {req(R"("ints")", "[1,2,3]"), true},
+      {req(R"("ints")", "[1,9999999999]"), false},  // out of int's range: the general error
+      {req(R"("half")", "3"), true},
+      {req(R"("neg")", "-123456789012345678"), true},
+      {req(R"("not")", "true"), true},
+      {req(R"("greet")", R"("bob")"), true},
+      {req(R"("greet")", R"("b\u00f6b")"), false},
+      {req(R"("names")", R"(["a","b"])"), true},
+      {req(R"("maybe")", "2"), true},
+      {req(R"("maybe")", "0"), false},  // no value: the end reply, with the id built
+      {req(R"("quiet")", "1"), false},
+      {req(R"("nothing")", "1"), true},
+      {req(R"("ctx")", "5"), true},
+      {req(R"("fail.rpc")", "1"), false},
+      {req(R"("fail.internal")", "1"), false},
+      {req(R"("nan")", "1"), true},
+      {req(R"("nope")", "1"), false},
+      {R"({"pattern":"sum","data":[1,2],"id":"a\"b"})", false},  // an id with an escape
+      {R"({"pattern":"sum","id":"x1"})", false},                 // no data
+  };
+  for (const auto& c : cases) {
+    const auto got = serve_as_text(d, c.text);
+    EXPECT_EQ(got.written, serve(r, c.text)) << c.text;
+    EXPECT_EQ(got.written.size(), 1u) << c.text;
+    EXPECT_EQ(got.direct, c.direct ? 1 : 0) << c.text;
+    // A sink without a writer of its own gets the same frame through send_now().
+    EXPECT_EQ(serve_as_text(d, c.text, false).written, got.written) << c.text;
+  }
+  EXPECT_EQ(serve_as_text(d, req(R"("sum")", "[1,2,3]")).written,
+            frames{R"({"response":6,"isDisposed":true,"id":"x1"})"});
+  EXPECT_EQ(d.in_flight(), 0u);
+}
+
+TEST(dispatcher_direct, a_handler_with_state_is_one_object_on_both_paths) {
+  router r;
+  r.message("next",
+            [n = 0](std::vector<int> xs) mutable { return n += static_cast<int>(xs.size()); });
+  dispatcher d(r, logger::silent());
+  EXPECT_EQ(serve_as_text(d, req(R"("next")", "[1]")).direct, 1);
+  EXPECT_EQ(try_serve(d, req(R"("next")", "[1,2]")).written,
+            frames{R"({"response":3,"isDisposed":true,"id":"x1"})"});
+  EXPECT_EQ(serve_as_text(d, req(R"("next")", "[1]")).written,
+            frames{R"({"response":4,"isDisposed":true,"id":"x1"})"});
+}
+
+TEST(dispatcher_direct, a_route_with_enhancers_gets_the_payload_as_a_value) {
+  router r;
+  std::vector<std::string> seen;
+  r.message("guarded", [](std::vector<double> xs) { return xs.size(); });
+  r.enhance("guarded").use_guard([&seen](context& ctx) {
+    seen.push_back(ctx.guarded_data() ? json::serialize(*ctx.guarded_data()) : "none");
+    return true;
+  });
+  r.message("piped", [](std::vector<double> xs) { return xs.size(); });
+  r.enhance("piped").use_pipe([](json::value& v, context&) { v.as_array().push_back(4); });
+  r.message("plain", [](std::vector<double> xs) { return xs.size(); });
+  dispatcher d(r, logger::silent());
+  auto guarded = serve_as_text(d, req(R"("guarded")", "[1,2,3]"));
+  EXPECT_EQ(guarded.direct, 0);
+  EXPECT_EQ(guarded.written, frames{R"({"response":3,"isDisposed":true,"id":"x1"})"});
+  EXPECT_THAT(seen, ElementsAre("[1,2,3]"));
+  auto piped = serve_as_text(d, req(R"("piped")", "[1,2,3]"));
+  EXPECT_EQ(piped.direct, 0);
+  EXPECT_EQ(piped.written, frames{R"({"response":4,"isDisposed":true,"id":"x1"})"});
+  EXPECT_EQ(serve_as_text(d, req(R"("plain")", "[1,2,3]")).direct, 1);
+  // An enhancer of the whole service reaches every route.
+  d.enhance().use_guard([](context&) { return true; });
+  auto plain = serve_as_text(d, req(R"("plain")", "[1,2,3]"));
+  EXPECT_EQ(plain.direct, 0);
+  EXPECT_EQ(plain.written, frames{R"({"response":3,"isDisposed":true,"id":"x1"})"});
+}
+
+TEST(dispatcher_direct, events_and_coroutines_get_the_payload_parsed_from_the_text) {
+  router r;
+  std::vector<std::string> log;
+  r.event("seen", [&log](std::vector<int> xs) { log.push_back(std::to_string(xs.size())); });
+  r.message("later", [](std::vector<int> xs) -> awaitable<int> { co_return xs.at(1); });
+  dispatcher d(r, logger::silent());
+  EXPECT_TRUE(serve_as_text(d, evt(R"("seen")", "[1,2]")).written.empty());
+  EXPECT_THAT(log, ElementsAre("2"));
+  frames out;
+  int direct = 0;
+  bool retained = false;
+  roost::testing::run([&]() -> awaitable<void> {
+    const auto ex = co_await boost::asio::this_coro::executor;
+    {
+      std::string frame = req(R"("later")", "[5,6]");
+      auto p = decode_inbound(frame, nullptr, {}, true);
+      d.serve(ex, *p, text_origin{&out, &direct, &retained});
+      frame.assign(frame.size(), '#');  // the transport's buffer is reused at once
+    }
+    co_await roost::test::wait_until([&] { return d.in_flight() == 0; });
+  });
+  EXPECT_TRUE(retained);
+  EXPECT_EQ(out, frames{R"({"response":6,"isDisposed":true,"id":"x1"})"});
 }
 
 // ---------------------------------------------------------------------------------------------

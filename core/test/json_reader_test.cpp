@@ -1,6 +1,7 @@
 #include <roost/detail/json_reader.hpp>
 
 #include <roost/detail/json_writer.hpp>
+#include <roost/detail/payload.hpp>
 
 #include <gtest/gtest.h>
 #include <boost/json/value.hpp>
@@ -160,6 +161,141 @@ TEST(read_simple_json, leaves_everything_else_to_the_general_parser) {
     EXPECT_FALSE(read_simple_json(text, used, v)) << text;
     EXPECT_EQ(v, json::value("unchanged")) << text;
   }
+}
+
+// Texts of both kinds, for is_simple_json and read_simple_as against read_simple_json.
+const std::vector<std::string_view> simple_and_other = {"0",
+                                                        "7",
+                                                        "-7",
+                                                        "123456789012345678",
+                                                        "  42 ",
+                                                        "2147483648",
+                                                        "-2147483649",
+                                                        "\"sum\"",
+                                                        "\"\"",
+                                                        "true",
+                                                        "false",
+                                                        "null",
+                                                        "[]",
+                                                        " [1,2,3] ",
+                                                        "[1, -2 ,3]",
+                                                        "[\"a\",\"b c\"]",
+                                                        "[\"a\",1]",
+                                                        "[true,false]",
+                                                        "[1,null]",
+                                                        "[2147483647,-2147483648]",
+                                                        "[2147483648]",
+                                                        "-0",
+                                                        "01",
+                                                        "1.5",
+                                                        "[1.5]",
+                                                        "[[1]]",
+                                                        "[1,]",
+                                                        "[1",
+                                                        "\"a\\nb\"",
+                                                        "[\"caf\xc3\xa9\"]",
+                                                        "{}",
+                                                        "",
+                                                        "tru"};
+
+TEST(is_simple_json, accepts_what_read_simple_json_reads_and_nothing_else) {
+  for (std::string_view text : simple_and_other) {
+    std::size_t used = 0, want_used = 0;
+    json::value v;
+    const bool want = read_simple_json(text, want_used, v);
+    EXPECT_EQ(is_simple_json(text, used), want) << text;
+    if (want) {
+      EXPECT_EQ(used, want_used) << text;
+    }
+  }
+  std::string long_array = "[";
+  for (int i = 0; i < 65; ++i) long_array += i == 0 ? "1" : ",1";
+  long_array += "]";
+  std::size_t used = 0;
+  json::value v;
+  EXPECT_FALSE(read_simple_json(long_array, used, v));
+  EXPECT_FALSE(is_simple_json(long_array, used));
+}
+
+// read_simple_as gives what converting read_simple_json's value gives, or leaves the text to
+// the general path: it never reads a value the conversion would refuse or read otherwise.
+template <class T>
+void expect_reads_as_converted(std::string_view text) {
+  T direct{};
+  const bool read = read_simple_as(text, direct);
+  std::size_t used = 0;
+  json::value v;
+  if (!read_simple_json(text, used, v) || used != text.size()) {
+    EXPECT_FALSE(read) << text;
+    return;
+  }
+  T converted{};
+  const bool converts = !convert_payload(v, converted);
+  if (read) {
+    EXPECT_TRUE(converts) << text;
+    EXPECT_EQ(direct, converted) << text;
+  }
+}
+
+TEST(read_simple_as, reads_only_what_the_conversion_reads_the_same) {
+  for (std::string_view text : simple_and_other) {
+    expect_reads_as_converted<double>(text);
+    expect_reads_as_converted<int>(text);
+    expect_reads_as_converted<long>(text);
+    expect_reads_as_converted<long long>(text);
+    expect_reads_as_converted<bool>(text);
+    expect_reads_as_converted<std::string>(text);
+    expect_reads_as_converted<std::vector<double>>(text);
+    expect_reads_as_converted<std::vector<int>>(text);
+    expect_reads_as_converted<std::vector<long>>(text);
+    expect_reads_as_converted<std::vector<long long>>(text);
+    expect_reads_as_converted<std::vector<std::string>>(text);
+  }
+}
+
+TEST(read_simple_as, reads_the_usual_payloads) {
+  std::vector<double> xs;
+  ASSERT_TRUE(read_simple_as(" [1, 2,-3] ", xs));
+  EXPECT_EQ(xs, (std::vector<double>{1, 2, -3}));
+  std::vector<int> is;
+  ASSERT_TRUE(read_simple_as("[]", is));
+  EXPECT_TRUE(is.empty());
+  int i = 0;
+  ASSERT_TRUE(read_simple_as("-2147483648", i));
+  EXPECT_EQ(i, -2147483648LL);
+  EXPECT_FALSE(read_simple_as("2147483648", i));  // out of range: the general path's error
+  std::string s;
+  ASSERT_TRUE(read_simple_as("\"hello\"", s));
+  EXPECT_EQ(s, "hello");
+  std::vector<std::string> ss;
+  ASSERT_TRUE(read_simple_as(R"(["a","b"])", ss));
+  EXPECT_EQ(ss, (std::vector<std::string>{"a", "b"}));
+  bool b = false;
+  ASSERT_TRUE(read_simple_as("true", b));
+  EXPECT_TRUE(b);
+  double d = 0;
+  EXPECT_FALSE(read_simple_as("\"6\"", d));  // another kind: the general path decides
+  EXPECT_FALSE(read_simple_as("[1,2]", d));
+  EXPECT_FALSE(read_simple_as("1.5", d));  // not of read_simple_json's set
+}
+
+TEST(json_writer, numbers_are_written_as_their_json_values_are) {
+  for (double d :
+       {0.0, -0.0, 6.0, 0.1, -1.5e300, 1e21, 5e-324, std::numeric_limits<double>::quiet_NaN(),
+        std::numeric_limits<double>::infinity()}) {
+    std::string direct;
+    write_json_number(d, direct);
+    EXPECT_EQ(direct, to_json(json::value(d))) << d;
+  }
+  for (std::int64_t i :
+       {std::int64_t{0}, std::int64_t{-7}, std::numeric_limits<std::int64_t>::min()}) {
+    std::string direct;
+    write_json_integer(i, direct);
+    EXPECT_EQ(direct, to_json(json::value(i)));
+  }
+  std::string direct;
+  write_json_integer(std::numeric_limits<std::uint64_t>::max(), direct);
+  EXPECT_EQ(direct, to_json(json::value(std::numeric_limits<std::uint64_t>::max())));
 }
 
 TEST(parse_json_prefix, agrees_with_parse_json_on_simple_and_other_values) {

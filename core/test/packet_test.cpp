@@ -198,6 +198,51 @@ TEST(packet_decode_inbound, request) {
   EXPECT_FALSE(r->metadata);
 }
 
+// With its data as text, decode_inbound checks a plain data and id but builds neither;
+// parse_deferred() then gives the packet decode_inbound gives without.
+TEST(packet_decode_inbound, data_as_text_defers_plain_data_and_id_only) {
+  for (std::string_view text :
+       {R"({"pattern":"sum","data":[1,2,3],"id":"abc"})", R"({"id":"","data":"x","pattern":"p"})",
+        R"({"pattern":"p","data":[1.5],"id":"a"})", R"({"pattern":"p","data":{"a":1},"id":"a"})",
+        R"({"pattern":"p","data":1})", R"({"pattern":"p","id":"a"})",
+        R"({"pattern":{"cmd":"x"},"data":[1],"id":"a"})", R"({"pattern":"p","data":[1],"id":7})",
+        R"({"pattern":"p","data":[1],"id":"a","metadata":{"k":"v"}})"}) {
+    auto lazy = decode_inbound(text, nullptr, {}, true);
+    auto eager = decode_inbound(text);
+    ASSERT_TRUE(lazy) << text;
+    ASSERT_TRUE(eager) << text;
+    EXPECT_EQ(lazy->is_request(), eager->id.has_value()) << text;
+    EXPECT_FALSE(lazy->id && !lazy->id_text.empty()) << text;
+    if (!lazy->data_text.empty()) {
+      EXPECT_TRUE(lazy->data.is_null()) << text;
+    }
+    auto copy = with_default_storage(*lazy);
+    parse_deferred(*lazy);
+    EXPECT_TRUE(lazy->data_text.empty() && lazy->id_text.empty()) << text;
+    for (const auto* p : {&*lazy, &copy}) {
+      EXPECT_EQ(p->pattern, eager->pattern) << text;
+      EXPECT_EQ(json::serialize(p->data), json::serialize(eager->data)) << text;
+      EXPECT_EQ(p->id, eager->id) << text;
+      EXPECT_EQ(p->metadata, eager->metadata) << text;
+    }
+  }
+  auto p = decode_inbound(R"({"pattern":"sum","data": [1,2,3] ,"id":"abc"})", nullptr, {}, true);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->data_text, "[1,2,3] ");
+  EXPECT_EQ(p->id_text, R"("abc")");
+  EXPECT_FALSE(p->id);
+  // Bad JSON in a plain-looking data is refused at once, as without.
+  EXPECT_FALSE(decode_inbound(R"({"pattern":"sum","data":[1,2,],"id":"abc"})", nullptr, {}, true));
+}
+
+TEST(packet_encode_reply, value_written_by_a_writer_is_the_value_reply) {
+  std::string direct, general;
+  encode_value_reply(
+      direct, [](std::string& out) { out += "[6]"; }, R"("id1")");
+  encode_reply(general, reply_packet::value(json::array{6}, true), json::value("id1"));
+  EXPECT_EQ(direct, general);
+}
+
 TEST(packet_decode_inbound, object_pattern_kept_as_sent) {
   auto r = decode_inbound(R"({"pattern":{"role":"math","cmd":"sum"},"data":1,"id":"x"})");
   ASSERT_TRUE(r);

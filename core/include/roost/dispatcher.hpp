@@ -41,10 +41,11 @@ class reply_sink {
     (void)id;
   }
   /// Queues at once the last reply packet of a request, with the value `write` appends (a
-  /// typed handler's result, written without a json::value). Called only when can_send_now().
-  /// Never throws but what `write` throws. Without an override, the value is read back from
-  /// its text and given to send_now().
-  virtual void send_value_now(detail::value_writer write, const json::value& id);
+  /// typed handler's result, written without a json::value) and the id's JSON text
+  /// (inbound_packet::id_text). Called only when can_send_now(), for packets decoded with
+  /// their data as text. Never throws but what `write` throws. Without an override, the value
+  /// and the id are read back from their text and given to send_now().
+  virtual void send_value_now(detail::value_writer write, std::string_view id_json);
 };
 
 /// The sink of a transport that queues replies without ever waiting (a socket's or a broker

@@ -20,10 +20,16 @@ struct inbound_packet {
   json::value data;                      ///< the payload (null when absent)
   std::optional<json::value> id;         ///< present for requests, absent for events
   std::optional<json::object> metadata;  ///< NestJS 12 `metadata`, when sent
-  /// `data` still as its JSON text (then `data` is null): set only by decode_inbound() with
-  /// `data_as_text`, for the dispatcher to read straight into a typed handler's parameter. It
-  /// points into the decoded text; dispatcher::serve() reads or parses it before returning.
+  /// Set only by decode_inbound() with `data_as_text`, pointing into the decoded text, for the
+  /// dispatcher to serve a typed handler without building values: `data` still as its JSON
+  /// text (then `data` is null), and a request's id (a plain string) as its JSON text, quotes
+  /// included (then `id` is empty). dispatcher::serve() reads or parses them before returning;
+  /// parse_deferred() makes them values.
   std::string_view data_text;
+  std::string_view id_text;
+
+  /// A request (it has an id, as a value or as text), not an event.
+  bool is_request() const noexcept { return id.has_value() || !id_text.empty(); }
 };
 
 /// One reply packet. The transport adds the request id when it writes it.
@@ -65,14 +71,15 @@ boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
                                                      const json::value& channel = nullptr,
                                                      json::storage_ptr sp = {});
 /// The same, leaving a `data` of the plain kinds detail::read_simple_json reads (a plain
-/// integer, string or literal, or a flat array of them) unparsed, as `data_text`, when
-/// `data_as_text`: checked, but not built. `json_text` must then outlive the packet's serving.
+/// integer, string or literal, or a flat array of them) unparsed, as `data_text`, and a plain
+/// string id as `id_text`, when `data_as_text`: checked, but not built. `json_text` must then
+/// outlive the packet's serving.
 boost::system::result<inbound_packet> decode_inbound(std::string_view json_text,
                                                      const json::value& channel,
                                                      json::storage_ptr sp, bool data_as_text);
-/// `data_text` parsed into `data` (in data's storage), when set. Never throws but
-/// `std::bad_alloc`.
-void parse_data_text(inbound_packet& p);
+/// `data_text` and `id_text` parsed into `data` and `id` (in data's storage), when set. Never
+/// throws but `std::bad_alloc`.
+void parse_deferred(inbound_packet& p);
 /// A copy of `p` whose values use the default storage: for a packet decoded into a scratch
 /// buffer that must outlive it (served later by a coroutine).
 inbound_packet with_default_storage(const inbound_packet& p);
@@ -103,8 +110,9 @@ void encode_request(std::string& out, const json::value& pattern, const json::va
 void encode_event(std::string& out, const json::value& pattern, const json::value& data,
                   const json::object* metadata = nullptr);
 /// Appends a value reply `{"response":..,"isDisposed":true,"id":..}` whose value `write`
-/// appends (a typed handler's result written without a json::value).
-void encode_value_reply(std::string& out, detail::value_writer write, const json::value& id);
+/// appends (a typed handler's result written without a json::value); `id_json` is the id's
+/// JSON text (inbound_packet::id_text).
+void encode_value_reply(std::string& out, detail::value_writer write, std::string_view id_json);
 /// Appends a reply with its id last (`{"response":..,"isDisposed":true,"id":..}`), or without
 /// any id when `id` is null and `with_id` is false (RabbitMQ replies carry none).
 void encode_reply(std::string& out, const reply_packet& reply, const json::value& id,

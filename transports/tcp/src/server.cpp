@@ -43,8 +43,8 @@ class socket_reply_sink final : public immediate_reply_sink {
     // closed socket would.
     conn_.send_with([&](std::string& out) { encode_reply(out, reply, id); });
   }
-  void send_value_now(roost::detail::value_writer write, const json::value& id) override {
-    conn_.send_with([&](std::string& out) { encode_value_reply(out, write, id); });
+  void send_value_now(roost::detail::value_writer write, std::string_view id_json) override {
+    conn_.send_with([&](std::string& out) { encode_value_reply(out, write, id_json); });
   }
 
  private:
