@@ -3,6 +3,7 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -373,7 +374,8 @@ const char* skip_space(const char* p, const char* end) {
   return p;
 }
 
-// An array of plain integers that all fit `T`, the whole of `text`, into `out` (allocated once).
+// An array of plain integers that all fit `T`, the whole of `text`, into `out`, allocated once
+// at the size its commas tell.
 template <class T>
 bool integer_array_as(std::string_view text, std::vector<T>& out) {
   const char* p = text.data();
@@ -381,20 +383,22 @@ bool integer_array_as(std::string_view text, std::vector<T>& out) {
   p = skip_space(p, end);
   if (p == end || *p != '[') return false;
   p = skip_space(p + 1, end);
-  std::array<T, simple_array_max> items;
-  std::size_t count = 0;
+  out.clear();
   if (p != end && *p == ']') {
     ++p;
   } else {
+    const auto commas = static_cast<std::size_t>(std::count(p, end, ','));
+    if (commas >= simple_array_max) return false;
+    out.reserve(commas + 1);
     for (;;) {
       std::int64_t v = 0;
-      if (p == end || count == items.size() || (*p != '-' && !is_digit(*p))) return false;
+      if (p == end || (*p != '-' && !is_digit(*p))) return false;
       p = plain_integer(p, end, v);
       if (!p) return false;
       if constexpr (std::is_integral_v<T>) {
         if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) return false;
       }
-      items[count++] = static_cast<T>(v);  // to double as convert_payload<double> does
+      out.push_back(static_cast<T>(v));  // to double as convert_payload<double> does
       p = skip_space(p, end);
       if (p == end) return false;
       if (*p == ']') {
@@ -405,9 +409,7 @@ bool integer_array_as(std::string_view text, std::vector<T>& out) {
       p = skip_space(p + 1, end);
     }
   }
-  if (skip_space(p, end) != end) return false;
-  out.assign(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(count));
-  return true;
+  return skip_space(p, end) == end;
 }
 
 }  // namespace

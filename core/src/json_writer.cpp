@@ -245,7 +245,15 @@ void write_js_number(double d, std::string& out) {
 }
 
 void write_json_number(double d, std::string& out) {
-  if (!std::isfinite(d)) {
+  // Most results are integral: written as the integer they are (String(n) writes them so,
+  // -0 as 0), without the general formatting's tests. NaN and infinities fail the first test.
+  if (std::fabs(d) < 9007199254740992.0) {
+    const auto i = static_cast<std::int64_t>(d);
+    if (static_cast<double>(i) == d) {
+      write_json_integer(i, out);
+      return;
+    }
+  } else if (!std::isfinite(d)) {
     out += "null";
     return;
   }

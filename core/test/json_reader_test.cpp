@@ -279,10 +279,53 @@ TEST(read_simple_as, reads_the_usual_payloads) {
   EXPECT_FALSE(read_simple_as("1.5", d));  // not of read_simple_json's set
 }
 
+// An integer array is sized by its commas: as long as read_simple_json reads (64 items), no
+// longer, and a comma too many or an item too few is still refused.
+TEST(read_simple_as, integer_arrays_up_to_the_simple_length) {
+  auto array_of = [](int n) {
+    std::string text = "[";
+    for (int i = 0; i < n; ++i) text += (i == 0 ? "" : ", ") + std::to_string(i - 32);
+    return text + "]";
+  };
+  for (int n : {1, 2, 63, 64}) {
+    std::vector<double> xs;
+    ASSERT_TRUE(read_simple_as(array_of(n), xs)) << n;
+    ASSERT_EQ(xs.size(), static_cast<std::size_t>(n));
+    EXPECT_EQ(xs.front(), -32);
+    EXPECT_EQ(xs.back(), n - 33);
+    expect_reads_as_converted<std::vector<int>>(array_of(n));
+  }
+  std::vector<int> is{7};
+  EXPECT_FALSE(read_simple_as(array_of(65), is));
+  for (std::string_view text : {"[1,,2]", "[1,2,]", "[,1]", "[1 2]", "[1,2] ,", "[1,2],[3]"}) {
+    EXPECT_FALSE(read_simple_as(text, is)) << text;
+    expect_reads_as_converted<std::vector<int>>(text);
+  }
+}
+
 TEST(json_writer, numbers_are_written_as_their_json_values_are) {
-  for (double d :
-       {0.0, -0.0, 6.0, 0.1, -1.5e300, 1e21, 5e-324, std::numeric_limits<double>::quiet_NaN(),
-        std::numeric_limits<double>::infinity()}) {
+  // Integral values on both sides of 2^53, where the integer shortcut stops, and the rest.
+  const double numbers[] = {0.0,
+                            -0.0,
+                            6.0,
+                            -6.0,
+                            0.1,
+                            -1.5e300,
+                            1e21,
+                            5e-324,
+                            1e15,
+                            -1e15,
+                            9007199254740991.0,
+                            -9007199254740991.0,
+                            9007199254740992.0,
+                            -9007199254740992.0,
+                            18014398509481988.0,
+                            -0.5,
+                            4.5,
+                            std::numeric_limits<double>::quiet_NaN(),
+                            -std::numeric_limits<double>::infinity(),
+                            std::numeric_limits<double>::infinity()};
+  for (double d : numbers) {
     std::string direct;
     write_json_number(d, direct);
     EXPECT_EQ(direct, to_json(json::value(d))) << d;
