@@ -242,7 +242,9 @@ struct simple_scan {
   std::size_t used = 0;   // characters taken, the whitespace after the value included
 };
 
-bool scan_simple(std::string_view text, simple_scan& s) {
+// Inlined into each caller: read_simple_json (every broker's data) then costs what it did
+// before it was shared.
+[[gnu::always_inline]] inline bool scan_simple(std::string_view text, simple_scan& s) {
   std::size_t at = 0;
   const auto skip_space = [&] {
     while (at < text.size() && is_space(text[at])) ++at;
