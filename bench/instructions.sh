@@ -10,6 +10,9 @@
 # reply checked), and once idle (start, READY, stop). Requests are counted as the calls of
 # roost::decode_inbound (once per request on every transport); the idle run's instructions
 # (start-up and shutdown) are taken off: (total - idle) / requests.
+# TRANSPORTS="limit" measures the hand-written TCP server (bench/limit_server.cpp) the same way;
+# its request handling is inlined, so its requests are the replies the load generator counted,
+# without a warm-up (all of them).
 # Writes $BENCH_OUT/instructions.tsv: build transport K requests total_ir idle_ir ir_per_request
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +24,7 @@ out=${BENCH_OUT:-bench/results}
 mkdir -p "$out"
 command -v valgrind >/dev/null || { echo "bench-instructions: valgrind is not installed"; exit 1; }
 transports=${TRANSPORTS:-tcp redis nats}
-if [ "$transports" != tcp ]; then
+if [[ " $transports " == *" redis "* || " $transports " == *" nats "* ]]; then
   [ -n "${ROOST_REDIS_URL:-}" ] && [ -n "${ROOST_NATS_URL:-}" ] ||
     { echo "bench-instructions: start the brokers and export their URLs (scripts/brokers.sh)"; exit 1; }
 fi
@@ -44,16 +47,17 @@ count() {
 
 # run BUILD TRANSPORT MODE(load|idle): prints "total calls"
 run() {
-  local b=$1 t=$2 mode=$3 url log="$work/log" f="$work/cg.out" pid port
+  local b=$1 t=$2 mode=$3 url log="$work/log" f="$work/cg.out" pid port server
   case $t in
-    tcp) url=tcp://127.0.0.1:0 ;;
+    tcp | limit) url=tcp://127.0.0.1:0 ;;
     redis) url=$ROOST_REDIS_URL ;;
     nats) url=$ROOST_NATS_URL ;;
   esac
   rm -f "$f" "$log"
-  # shellcheck disable=SC2086 # PEER_ARGS is a list of arguments
-  valgrind --tool=callgrind --callgrind-out-file="$f" "$b/tests/interop/roost_peer" serve \
-    --url "$url" ${PEER_ARGS:-} >"$log" 2>/dev/null &
+  # shellcheck disable=SC2206 # PEER_ARGS is a list of arguments
+  server=("$b/tests/interop/roost_peer" serve --url "$url" ${PEER_ARGS:-})
+  [ "$t" = limit ] && server=("$b/bench/limit_server" 0)
+  valgrind --tool=callgrind --callgrind-out-file="$f" "${server[@]}" >"$log" 2>/dev/null &
   pid=$!
   for _ in $(seq 1 300); do grep -q '^READY' "$log" 2>/dev/null && break; sleep 0.1; done
   port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$log")
@@ -62,6 +66,7 @@ run() {
   if [ "$mode" = load ]; then
     case $t in
       tcp) build/bench/loadgen --port "$port" --inflight "$k" --seconds "$secs" --warmup 1 ;;
+      limit) build/bench/loadgen --port "$port" --inflight "$k" --seconds "$secs" --warmup 0 ;;
       redis) build/bench/redis_loadgen --port "$redis_port" --inflight "$k" --seconds "$secs" --warmup 1 ;;
       nats) build/bench/nats_loadgen --url "$ROOST_NATS_URL" --inflight "$k" --seconds "$secs" --warmup 1 ;;
     esac >"$work/lg" 2>&1
@@ -70,7 +75,13 @@ run() {
   kill -TERM "$pid"
   wait "$pid"
   [ $rc -eq 0 ] || { echo "bench-instructions: load generator failed: $(tail -1 "$work/lg")" >&2; return 1; }
-  count "$f"
+  if [ "$t" = limit ] && [ "$mode" = load ]; then
+    local total
+    read -r total _ < <(count "$f")
+    echo "$total $(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$work/lg")"
+  else
+    count "$f"
+  fi
 }
 
 tsv="$out/instructions.tsv"
