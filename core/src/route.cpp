@@ -331,13 +331,15 @@ std::string route_normalizer::route(json::value const& pattern) const {
 }
 
 std::string route_normalizer::lookup_route(json::value const& pattern) const {
-  std::string out;
   if (pattern.is_string()) {
     std::string_view const text(pattern.get_string().data(), pattern.get_string().size());
+    // Most patterns are plain names, which cannot be JSON: built once, as they are.
+    if (!may_be_json(text)) return std::string(text);
+    std::string out;
     if (impl_->route_of_json_text(text, out)) return out;
-    out.assign(text);
-    return out;
+    return std::string(text);
   }
+  std::string out;
   if (pattern.is_array()) {
     // JSON.parse(array) parses String(array); `[1]` becomes "1", which is JSON.
     std::string text;
