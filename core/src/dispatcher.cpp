@@ -185,7 +185,8 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
   ctx.route_ = std::move(p.route_);
   ctx.request_ = p.request;
   if (p.direct_ && state_->serve_direct(*p.entry_, packet, ctx, *sink)) return;
-  parse_deferred(packet);
+  // Tested here: most packets (every broker's) have nothing deferred, and need no call.
+  if (!packet.data_text.empty() || !packet.id_text.empty()) parse_deferred(packet);
   if (p.refused_ != plan::refusal::none) [[unlikely]] {
     auto err = state_->refuse(p, ctx);
     if (p.request) sink->send_now(reply_packet::error(std::move(err)), *packet.id);
