@@ -12,6 +12,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -50,6 +51,11 @@ struct call_state {
   std::string failure_text;
   boost::asio::any_completion_handler<void()> waiter;
   executor waiter_executor;  // the waiter's own, kept apart: 1.81's erased one cannot post
+  // When the call times out if no reply came; none without a timeout. A reply that arrives
+  // after it is a timeout even when the timer's handler has not run yet (an executor busy for
+  // longer than the timeout runs the ready read first): as in NestJS, whose expired timer runs
+  // before the reply's I/O callback.
+  std::chrono::steady_clock::time_point deadline{};
 
   // Wakes the waiting caller, if any. Call with the mutex held; it stays held through the post:
   // the caller takes it to read what woke it, so it cannot go on (and destroy its executor,
@@ -76,12 +82,23 @@ struct call_state {
 
   void push(inbound_reply&& r) {
     std::unique_lock lock(mutex);
+    if (deadline != std::chrono::steady_clock::time_point{} &&
+        std::chrono::steady_clock::now() >= deadline) {
+      fail_locked(failure_kind::timeout, make_error_code(error::timeout), "Timeout has occurred",
+                  lock);
+      return;
+    }
     replies.push_back(std::move(r));
     wake(lock);
   }
 
   void fail(failure_kind k, boost::system::error_code ec, std::string_view why) {
     std::unique_lock lock(mutex);
+    fail_locked(k, ec, why, lock);
+  }
+
+  void fail_locked(failure_kind k, boost::system::error_code ec, std::string_view why,
+                   std::unique_lock<std::mutex>& lock) {
     if (failure != failure_kind::none) return;
     failure = k;
     failure_code = ec;
@@ -299,6 +316,10 @@ void arm(std::optional<boost::asio::steady_timer>& t, const executor& ex,
   if (timeout.count() <= 0) return;
   if (!t) t.emplace(ex);
   t->expires_after(timeout);
+  {
+    std::lock_guard lock(st->mutex);
+    st->deadline = t->expiry();
+  }
   t->async_wait([st](boost::system::error_code ec) {
     if (!ec)
       st->fail(failure_kind::timeout, make_error_code(error::timeout), "Timeout has occurred");

@@ -32,6 +32,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <variant>
 #include <vector>
 
@@ -652,6 +653,29 @@ TEST(client_proxy, timeout_fails_the_call_and_drops_the_late_reply) {
     o.timeout = 2s;
     const int v = co_await client.send<int>("fast", 0, o);
     EXPECT_EQ(v, 2);
+  });
+}
+
+TEST(client_proxy, a_reply_after_the_deadline_is_a_timeout_even_before_the_timer_has_run) {
+  // The handler holds the only thread past the call's timeout, then replies: when the thread is
+  // free, the reply is ready before the timer's handler has run. The call still times out, as
+  // in NestJS (an expired timer runs before the reply's I/O callback).
+  router r;
+  r.message("hold", [](int ms) -> awaitable<int> {
+    co_await sleep_for(1ms);  // the call's timer is armed once its request is sent
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    co_return 1;
+  });
+  with_client(r, [](service&, client_proxy& client) -> awaitable<void> {
+    call_options o;
+    o.timeout = 20ms;
+    const auto e = co_await failure_of(client.send<int>("hold", 80, o));
+    EXPECT_TRUE(caught<timeout_error>(e)) << describe(e);
+    EXPECT_EQ(client.pending(), 0u);
+    // A reply within the deadline is a reply.
+    o.timeout = 2s;
+    const int v = co_await client.send<int>("hold", 0, o);
+    EXPECT_EQ(v, 1);
   });
 }
 
