@@ -14,7 +14,7 @@
 set -uo pipefail
 
 dir=${ROOST_BROKERS_DIR:-/tmp/roost-brokers}
-all=(redis rediss nats natsjs rabbitmq rabbitmqs mosquitto)
+all=(redis rediss nats natsjs rabbitmq rabbitmqs mosquitto kafka)
 
 port_redis=16379
 port_rediss=16380
@@ -22,6 +22,7 @@ port_nats=16222
 port_natsjs=16223
 port_rabbitmq=${ROOST_RABBITMQ_PORT:-16672}
 port_mosquitto=16883
+port_kafka=16092
 # RabbitMQ's Erlang VM: its private epmd (rabbitmq_env below; never the system's 4369).
 port_rabbitmq_epmd=${ROOST_RABBITMQ_EPMD_PORT:-16369}
 # A second RabbitMQ node, TLS only (amqps://), with its own epmd; its distribution ports follow
@@ -45,6 +46,9 @@ url_of() {
       local d="$dir/rabbitmqs"
       echo "amqps://guest:guest@127.0.0.1:$port_rabbitmqs/?ca=$d/ca.pem&cert=$d/client.pem&key=$d/client.key" ;;
     mosquitto) echo "mqtt://127.0.0.1:$port_mosquitto" ;;
+    # The mock's timing (docs/transports/kafka.md): an empty fetch is held for the whole wait,
+    # and a group's membership change waits the session timeout less 1 s.
+    kafka) echo "kafka://127.0.0.1:$port_kafka/?maxWaitTimeInMs=100&sessionTimeout=6000&heartbeatInterval=1000" ;;
   esac
 }
 env_of() {
@@ -56,6 +60,7 @@ env_of() {
     rabbitmq) echo ROOST_RABBITMQ_URL ;;
     rabbitmqs) echo ROOST_RABBITMQS_URL ;;
     mosquitto) echo ROOST_MQTT_URL ;;
+    kafka) echo ROOST_KAFKA_URL ;;
   esac
 }
 port_of() { local v="port_$1"; echo "${!v}"; }
@@ -95,6 +100,8 @@ ready() {
     mosquitto)
       timeout 3 mosquitto_sub -h 127.0.0.1 -p "$port_mosquitto" -t '$SYS/broker/version' -C 1 \
         -W 2 >/dev/null 2>&1 ;;
+    # The bootstrap file is written once every mock broker listens.
+    kafka) [ -s "$dir/kafka/bootstrap" ] && port_open "$port_kafka" ;;
   esac
 }
 
@@ -191,6 +198,19 @@ launch_rabbitmq() {
   )
 }
 
+# Kafka: librdkafka's mock cluster in a program of ours (tools/mockkafka), built here with the
+# system's C compiler (a fraction of a second), since the brokers start before the project builds.
+launch_kafka() {
+  local d=$1 src
+  src="$(dirname "$0")/../tools/mockkafka/mockkafka.c"
+  [ -r /usr/include/librdkafka/rdkafka_mock.h ] ||
+    { echo "brokers: librdkafka-dev is not installed"; return 1; }
+  cc -O2 -o "$d/mockkafka" "$src" -lrdkafka -lpthread >"$d/log" 2>&1 ||
+    { echo "brokers: cannot build mockkafka:"; cat "$d/log"; return 1; }
+  setsid "$d/mockkafka" -p "$port_kafka" -f "$d/bootstrap" </dev/null >"$d/log" 2>&1 &
+  echo $! >"$d/pid"
+}
+
 launch() {
   local d="$dir/$1"
   rm -rf "$d"; mkdir -p "$d"
@@ -230,6 +250,7 @@ launch() {
         "$port_mosquitto" "$(id -un)" "$d/log" >"$d/mosquitto.conf"
       setsid mosquitto -c "$d/mosquitto.conf" </dev/null >"$d/stderr.log" 2>&1 &
       echo $! >"$d/pid" ;;
+    kafka) launch_kafka "$d" ;;
   esac
 }
 

@@ -16,6 +16,7 @@ packages=(
   nats-server libnats-dev
   rabbitmq-server librabbitmq-dev
   mosquitto mosquitto-clients libmosquitto-dev
+  librdkafka-dev
 )
 
 missing=()
