@@ -1,0 +1,241 @@
+#include <roost/kafka/client.hpp>
+
+#include "rdkafka.hpp"
+
+#include <roost/detail/reported_attempt.hpp>
+#include <roost/detail/single_flight.hpp>
+#include <roost/detail/thread_bridge.hpp>
+#include <roost/errors.hpp>
+#include <roost/kafka/detail/record.hpp>
+
+#include <boost/asio/this_coro.hpp>
+
+#include <any>
+#include <mutex>
+#include <set>
+
+namespace roost::kafka {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view source = "kafka client";
+
+// The partition of a reply topic this client reads, and names in kafka_replyPartition.
+constexpr std::int32_t reply_partition = 0;
+
+[[noreturn]] void throw_closed() {
+  throw connection_error(make_error_code(error::connection_lost), "Connection closed");
+}
+
+[[noreturn]] void throw_invalid(const std::string& why) {
+  throw connection_error(make_error_code(error::invalid_argument), "kafka: " + why);
+}
+
+void check_topic(const std::string& route) {
+  if (!detail::valid_topic(route)) {
+    throw_invalid("pattern " + route +
+                  " is no Kafka topic name (1-249 of A-Z a-z 0-9 . _ -): it cannot be sent");
+  }
+}
+
+}  // namespace
+
+// A producer and, unless producerOnlyMode, the consumer of the reply topics.
+struct connection {
+  std::shared_ptr<detail::producer> producer;
+  std::shared_ptr<detail::consumer> consumer;
+  // Replies (and the failures of requests the broker did not take) to the listener.
+  std::shared_ptr<roost::detail::thread_bridge<inbound_reply>> replies;
+  std::mutex mutex;
+  std::set<std::string> reply_topics;  // with mutex: those read from
+
+  void close() {
+    if (consumer) consumer->close();
+    producer->close(std::chrono::seconds(2));
+  }
+};
+
+struct client::impl : std::enable_shared_from_this<impl> {
+  explicit impl(client_options o) : opts(std::move(o)) {}
+
+  std::shared_ptr<connection> current() {
+    std::lock_guard lock(mutex);
+    return conn;
+  }
+
+  // An open connection, opening one if needed; concurrent callers share one attempt.
+  awaitable<std::shared_ptr<connection>> connection_for_call() {
+    auto ready = [this] { return current(); };
+    auto attempt = [this]() -> awaitable<std::shared_ptr<connection>> {
+      auto open_reported = roost::detail::reported_attempt<std::shared_ptr<connection>>(
+          listener, [this] { return open(); });
+      auto c = co_await std::move(open_reported);
+      std::lock_guard lock(mutex);
+      conn = c;
+      co_return c;
+    };
+    auto c = flight.run(ready, attempt);
+    co_return co_await std::move(c);
+  }
+
+  awaitable<std::shared_ptr<connection>> open() {
+    const executor on = co_await asio::this_coro::executor;
+    auto c = std::make_shared<connection>();
+    c->producer = std::make_shared<detail::producer>(opts);
+    std::string failed = co_await c->producer->check_brokers(opts.connect_timeout);
+    if (!failed.empty()) {
+      c->close();
+      throw connection_error(make_error_code(error::not_connected), "kafka: " + failed);
+    }
+    if (opts.producer_only) co_return c;
+    std::weak_ptr<impl> weak = weak_from_this();
+    c->replies = roost::detail::thread_bridge<inbound_reply>::make(
+        on, [weak](std::vector<inbound_reply>& batch) {
+          auto s = weak.lock();
+          if (!s || !s->listener) return;
+          for (auto& r : batch) s->listener->on_reply(std::move(r));
+        });
+    // Runs on the consumer's thread: decodes and hands over. A record without
+    // kafka_correlationId is no reply (NestJS ignores it too).
+    detail::consumer_events events;
+    events.received = [replies = c->replies](detail::record r) {
+      if (auto reply = detail::decode_reply(r)) replies->push(std::move(*reply));
+    };
+    c->consumer = std::make_shared<detail::consumer>(
+        opts, "", false, std::vector<std::pair<std::string, std::string>>{}, std::move(events));
+    c->consumer->start();
+    for (const auto& p : opts.reply_patterns) {
+      failed = co_await read_replies(*c, p + ".reply");
+      if (!failed.empty()) {
+        c->close();
+        throw connection_error(make_error_code(error::not_connected), "kafka: " + failed);
+      }
+    }
+    co_return c;
+  }
+
+  // Reads reply topic `topic` from now on; completes with why it cannot, or empty.
+  awaitable<std::string> read_replies(connection& c, std::string topic) {
+    {
+      std::lock_guard lock(c.mutex);
+      if (c.reply_topics.count(topic)) co_return std::string();
+    }
+    std::string failed = co_await c.consumer->assign_end(topic, reply_partition);
+    if (failed.empty()) {
+      std::lock_guard lock(c.mutex);
+      c.reply_topics.insert(std::move(topic));
+    }
+    co_return failed;
+  }
+
+  // The record of one request or event: topic = the route, value = the data, headers = the
+  // call's record's, then the call's own (its metadata's), each for names not given before.
+  detail::record record_for(const outbound_message& m) const {
+    const record* rec = m.record ? std::any_cast<record>(m.record) : nullptr;
+    detail::record r;
+    r.topic = m.route;
+    r.value = detail::encode_value(m.data);
+    if (rec) {
+      r.key = rec->key;
+      r.partition = rec->partition.value_or(-1);
+      r.headers = rec->headers;
+    }
+    if (m.headers) {
+      for (const auto& [k, v] : *m.headers) {
+        if (!r.headers.contains(k)) r.headers.add(k, v);
+      }
+    }
+    return r;
+  }
+
+  void close() {
+    std::shared_ptr<connection> c;
+    {
+      std::lock_guard lock(mutex);
+      c = std::move(conn);
+    }
+    if (!c) return;
+    c->close();
+    if (listener) {
+      listener->on_connection_lost(make_error_code(error::connection_closed), "Connection closed");
+      listener->on_status(connection_status::closed);
+    }
+  }
+
+  client_options opts;
+  std::shared_ptr<client_listener> listener;
+  std::mutex mutex;
+  std::shared_ptr<connection> conn;
+  roost::detail::single_flight<std::shared_ptr<connection>> flight;
+};
+
+client::client(client_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
+client::client(client&&) noexcept = default;
+client::~client() {
+  if (impl_) impl_->close();
+}
+
+void client::set_listener(std::shared_ptr<client_listener> l) noexcept {
+  impl_->listener = std::move(l);
+}
+
+awaitable<void> client::connect() {
+  co_await impl_->connection_for_call();
+}
+
+awaitable<void> client::send_request(const outbound_message& m) {
+  check_topic(m.route);
+  auto c = impl_->current();
+  if (!c) c = co_await impl_->connection_for_call();
+  if (!c->consumer) {
+    throw_invalid("the client is in producerOnlyMode: it reads no replies, so it can only emit");
+  }
+  const std::string reply_topic = m.route + ".reply";
+  std::string failed = co_await impl_->read_replies(*c, reply_topic);
+  if (!failed.empty()) {
+    throw connection_error(
+        make_error_code(error::not_connected),
+        "kafka: the client cannot read the reply topic " + reply_topic + ": " + failed);
+  }
+  detail::record r = impl_->record_for(m);
+  r.headers.set(detail::correlation_id_header, m.id);
+  r.headers.set(detail::reply_topic_header, reply_topic);
+  r.headers.set(detail::reply_partition_header, std::to_string(reply_partition));
+  // A request the broker did not take fails its call, as its last reply would.
+  failed = c->producer->produce(r, [replies = c->replies, id = m.id](const std::string& why) {
+    if (why.empty()) return;
+    inbound_reply reply;
+    reply.id = json::string(id);
+    reply.err = json::string("kafka: the request was not delivered: " + why);
+    reply.disposed = true;
+    replies->push(std::move(reply));
+  });
+  if (!failed.empty()) {
+    if (failed == "the producer is closed") throw_closed();
+    throw connection_error(make_error_code(error::connection_lost), "kafka: " + failed);
+  }
+}
+
+awaitable<void> client::send_event(const outbound_message& m) {
+  check_topic(m.route);
+  auto c = impl_->current();
+  if (!c) c = co_await impl_->connection_for_call();
+  detail::record r = impl_->record_for(m);
+  // Completes when the broker has the event (NestJS's emit resolves with producer.send).
+  std::string failed = co_await detail::completion([&c, &r](auto done) {
+    std::string refused = c->producer->produce(r, done);
+    if (!refused.empty()) done(std::move(refused));
+  });
+  if (!failed.empty()) {
+    if (failed == "the producer is closed") throw_closed();
+    throw connection_error(make_error_code(error::connection_lost), "kafka: " + failed);
+  }
+}
+
+void client::close() {
+  impl_->close();
+}
+
+}  // namespace roost::kafka

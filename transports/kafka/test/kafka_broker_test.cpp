@@ -1,0 +1,395 @@
+// The Kafka transport against the mock cluster (ROOST_KAFKA_URL; scripts/brokers.sh starts
+// it). A group's first join takes about 3 s there, so one server serves every check of the
+// first test. Topics and groups carry a prefix no other run uses.
+// GCC 12: no co_await inside call arguments or conditions, and no owning temporaries in a
+// co_await full-expression (see docs/contributing.md).
+
+#include <roost/kafka.hpp>
+
+#include <roost/detail/json_writer.hpp>
+#include <roost/roost.hpp>
+#include <roost/testing/run.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <librdkafka/rdkafka.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <future>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace roost::kafka::test {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+std::string broker_url() {
+  const char* u = std::getenv("ROOST_KAFKA_URL");
+  if (!u || !*u) {
+    ADD_FAILURE() << "ROOST_KAFKA_URL is not set (run `bash scripts/brokers.sh start` and export "
+                     "what `bash scripts/brokers.sh env` prints)";
+    throw std::runtime_error("ROOST_KAFKA_URL is not set");
+  }
+  return u;
+}
+
+// The URL's bootstrap brokers, for the raw handles.
+std::string bootstrap(const std::string& u) {
+  const auto from = u.find("://") + 3;
+  return u.substr(from, u.find_first_of("/?", from) - from);
+}
+
+std::string unique_prefix() {
+  std::random_device rd;
+  return "t" + std::to_string(rd() % 1'000'000'000);
+}
+
+std::string with(const std::string& u, const std::string& query) {
+  return u + (u.find('?') == std::string::npos ? "?" : "&") + query;
+}
+
+template <class Options>
+Options options_from(const std::string& text) {
+  auto u = url::parse(text);
+  if (!u) throw std::runtime_error("bad url " + text);
+  boost::system::result<Options> o;
+  if constexpr (std::is_same_v<Options, server_options>) {
+    o = server_options_from(*u);
+  } else {
+    o = client_options_from(*u);
+  }
+  if (!o) throw std::runtime_error("bad url " + text);
+  if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
+  return *o;
+}
+
+microservice_options app_opts() {
+  microservice_options o;
+  o.threads = 1;
+  o.drain_timeout = 5s;
+  o.handle_signals = false;
+  if (!std::getenv("ROOST_TEST_LOG")) o.log = logger::silent();
+  return o;
+}
+
+awaitable<bool> eventually(std::function<bool()> pred, milliseconds timeout = 15s) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer t(ex);
+  for (;;) {
+    if (pred()) co_return true;
+    if (std::chrono::steady_clock::now() >= until) co_return false;
+    t.expires_after(20ms);
+    co_await t.async_wait(asio::use_awaitable);
+  }
+}
+
+std::string js(const json::value& v) {
+  return roost::detail::to_json(v);
+}
+
+rd_kafka_conf_t* raw_conf(const std::string& brokers) {
+  rd_kafka_conf_t* c = rd_kafka_conf_new();
+  char err[256];
+  rd_kafka_conf_set(c, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  rd_kafka_conf_set(c, "log_level", "3", err, sizeof err);
+  return c;
+}
+
+// The group's committed offset of one partition (-1001: none), read as another member would.
+std::int64_t committed(const std::string& brokers, const std::string& group,
+                       const std::string& topic, int partition) {
+  rd_kafka_conf_t* c = raw_conf(brokers);
+  char err[256];
+  rd_kafka_conf_set(c, "group.id", group.c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, err, sizeof err);
+  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, topic.c_str(), partition);
+  std::int64_t out = -1;
+  if (rd_kafka_committed(rk, l, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) out = l->elems[0].offset;
+  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+// A record as NestJS's ClientKafka writes a request, produced with librdkafka directly, and
+// the first record of the reply topic's partition read back: the exact bytes on the wire.
+struct raw_reply {
+  std::optional<std::string> value;
+  std::vector<std::pair<std::string, std::string>> headers;
+  int partition = -1;
+};
+
+raw_reply nest_shaped_request(const std::string& brokers, const std::string& topic,
+                              const std::string& value, int reply_partition) {
+  const std::string reply_topic = topic + ".reply";
+  char err[256];
+  rd_kafka_conf_t* cc = raw_conf(brokers);
+  rd_kafka_conf_set(cc, "group.id", (topic + "-raw").c_str(), err, sizeof err);
+  rd_kafka_t* consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
+  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(l, reply_topic.c_str(), reply_partition)->offset =
+      RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(consumer, l);
+  rd_kafka_topic_partition_list_destroy(l);
+
+  rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, raw_conf(brokers), err, sizeof err);
+  rd_kafka_headers_t* h = rd_kafka_headers_new(3);
+  rd_kafka_header_add(h, "kafka_correlationId", -1, "99dc541368f024b7970fc", -1);
+  rd_kafka_header_add(h, "kafka_replyTopic", -1, reply_topic.c_str(), -1);
+  const std::string p = std::to_string(reply_partition);
+  rd_kafka_header_add(h, "kafka_replyPartition", -1, p.c_str(), -1);
+  rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(topic.c_str()),
+                    RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                    RD_KAFKA_V_END);
+  rd_kafka_flush(producer, 5000);
+  rd_kafka_destroy(producer);
+
+  raw_reply out;
+  const auto until = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < until) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer, 100);
+    if (!m) continue;
+    if (!m->err) {
+      if (m->payload) out.value.emplace(static_cast<const char*>(m->payload), m->len);
+      out.partition = m->partition;
+      rd_kafka_headers_t* hdrs = nullptr;
+      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        const char* name;
+        const void* v;
+        size_t size;
+        for (size_t i = 0; !rd_kafka_header_get_all(hdrs, i, &name, &v, &size); ++i) {
+          out.headers.emplace_back(name, std::string(static_cast<const char*>(v), size));
+        }
+      }
+      rd_kafka_message_destroy(m);
+      break;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(consumer);
+  rd_kafka_destroy(consumer);
+  return out;
+}
+
+struct service_state {
+  std::mutex mutex;
+  std::vector<std::string> notes;
+  std::vector<std::int64_t> flaky_offsets;  // one per call of the flaky handler
+  std::atomic<int> flaky_calls{0};
+  std::vector<std::string> locked(std::vector<std::string>& v) {
+    std::lock_guard lock(mutex);
+    return v;
+  }
+};
+
+router make_router(const std::string& p, service_state& st) {
+  router r;
+  r.message(json::value(p + ".sum"), [](std::vector<double> xs) {
+    double s = 0;
+    for (double x : xs) s += x;
+    return s;
+  });
+  r.message(json::value(p + ".echo"), [](json::value v) { return v; });
+  // Scalars arrive as text (NestJS's KafkaParser): the count is a string.
+  r.message(json::value(p + ".count"), [](std::string n) -> stream<int> {
+    for (int i = 0; i < std::stoi(n); ++i) co_yield i;
+  });
+  r.message(json::value(p + ".boom"), []() -> int { throw rpc_exception("bad thing"); });
+  r.message(json::value(p + ".ctx"), [](json::value, kafka::context& ctx) {
+    json::object o;
+    o["topic"] = ctx.topic();
+    o["partition"] = ctx.partition();
+    o["offset_known"] = ctx.offset() >= 0;
+    o["timestamp_known"] = ctx.timestamp() > 0;
+    o["key"] = ctx.key() ? json::value(*ctx.key()) : json::value(nullptr);
+    const std::string* trace = ctx.header("x-trace");
+    o["trace"] = trace ? json::value(*trace) : json::value(nullptr);
+    o["request"] = ctx.is_request();
+    return o;
+  });
+  r.event(json::value(p + ".note"), [&st](json::value v) {
+    std::lock_guard lock(st.mutex);
+    st.notes.push_back(js(v));
+  });
+  // Fails the first time it sees a record: the record is read again.
+  r.event(json::value(p + ".flaky"), [&st](json::value, kafka::context& ctx) {
+    {
+      std::lock_guard lock(st.mutex);
+      st.flaky_offsets.push_back(ctx.offset());
+    }
+    if (st.flaky_calls++ == 0) throw std::runtime_error("first time fails");
+  });
+  return r;
+}
+
+// Values built outside the coroutines (GCC 12 cannot take braced lists of string literals in a
+// coroutine's frame).
+using header_list = std::vector<std::pair<std::string, std::string>>;
+header_list nest_reply_headers() {
+  return {{"kafka_correlationId", "99dc541368f024b7970fc"},
+          {"kafka_nest-is-disposed", std::string(1, '\0')}};
+}
+call_options with_record(std::optional<std::string> key, std::int32_t partition,
+                         std::string trace = {}) {
+  call_options o;
+  kafka::record rec;
+  rec.key = std::move(key);
+  rec.partition = partition;
+  if (!trace.empty()) rec.headers.add("x-trace", std::move(trace));
+  o.record = std::move(rec);
+  return o;
+}
+json::value object_pattern() {
+  return json::object{{"cmd", "sum"}};
+}
+json::value nested_value() {
+  return json::object{{"a", json::array{1, nullptr}}, {"s", "\xC3\xA9"}};
+}
+json::value n1() {
+  return json::object{{"n", 1}};
+}
+
+TEST(kafka_broker, requests_streams_errors_events_and_commits) {
+  const std::string u = broker_url();
+  const std::string brokers = bootstrap(u);
+  const std::string p = unique_prefix();
+  const std::string group = p + "-group";
+  service_state st;
+  router r = make_router(p, st);
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(r, app_opts());
+        app.add_transport(kafka::server(options_from<server_options>(
+            with(u, "groupId=" + group + "&postfixId=&autoCommitInterval=100"))));
+        co_await app.start();
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, kafka::client(options_from<client_options>(
+                               with(u, "clientId=" + p + "&subscribeToResponseOf=" + p + ".sum"))));
+
+        // A number reply travels as its text, as in NestJS.
+        const std::vector<double> xs{1, 2, 3};
+        const json::value sum = co_await c.send<json::value>(json::value(p + ".sum"), xs);
+        EXPECT_EQ(js(sum), R"("6")");
+        const json::value nested = nested_value();
+        const json::value echoed = co_await c.send<json::value>(json::value(p + ".echo"), nested);
+        EXPECT_EQ(js(echoed), js(nested));
+
+        auto counter = c.stream<std::string>(json::value(p + ".count"), 3);
+        std::vector<std::string> values;
+        for (;;) {
+          auto v = co_await counter.next();
+          if (!v) break;
+          values.push_back(*v);
+        }
+        EXPECT_EQ(values, (std::vector<std::string>{"0", "1", "2"}));
+
+        try {
+          (void)co_await c.send<int>(json::value(p + ".boom"), 0);
+          ADD_FAILURE() << "no error";
+        } catch (const rpc_error& e) {
+          EXPECT_EQ(js(e.error()), R"({"status":"error","message":"bad thing"})");
+        }
+
+        // The record's key, partition and headers reach the context.
+        call_options o = with_record("k1", 2, "t-1");
+        const json::value ctx = co_await c.send<json::value>(json::value(p + ".ctx"), 1, o);
+        EXPECT_EQ(js(ctx), R"({"topic":")" + p +
+                               R"(.ctx","partition":2,"offset_known":true,"timestamp_known":true,)"
+                               R"("key":"k1","trace":"t-1","request":true})");
+
+        // NestJS's exact reply records: the value as text, the correlation id, the disposed
+        // header (one 0x00 byte), on the partition the request named.
+        // On a thread of its own: it blocks, and the server shares this test's executor.
+        auto pending_raw = std::async(std::launch::async, nest_shaped_request, brokers, p + ".sum",
+                                      std::string("[1,2,3]"), 1);
+        const bool raw_done = co_await eventually(
+            [&] { return pending_raw.wait_for(0s) == std::future_status::ready; }, 20s);
+        EXPECT_TRUE(raw_done);
+        const raw_reply raw = pending_raw.get();
+        EXPECT_EQ(raw.partition, 1);
+        EXPECT_EQ(raw.value, "6");
+        EXPECT_EQ(raw.headers, nest_reply_headers());
+
+        // Events: handled, and their offsets committed once the handler returned.
+        call_options to0 = with_record(std::nullopt, 0);
+        co_await c.emit(json::value(p + ".note"), std::string("hello"), to0);
+        co_await c.emit(json::value(p + ".note"), n1(), to0);
+        const bool noted = co_await eventually([&] { return st.locked(st.notes).size() == 2; });
+        EXPECT_TRUE(noted);
+        EXPECT_EQ(st.locked(st.notes), (std::vector<std::string>{R"("hello")", R"({"n":1})"}));
+        const bool note_committed =
+            co_await eventually([&] { return committed(brokers, group, p + ".note", 0) == 2; });
+        EXPECT_TRUE(note_committed) << committed(brokers, group, p + ".note", 0);
+
+        // A failed event handler: the record is read again, then committed once it succeeded.
+        co_await c.emit(json::value(p + ".flaky"), 1, to0);
+        const bool retried = co_await eventually([&] { return st.flaky_calls.load() >= 2; });
+        EXPECT_TRUE(retried);
+        const bool flaky_committed =
+            co_await eventually([&] { return committed(brokers, group, p + ".flaky", 0) == 1; });
+        EXPECT_TRUE(flaky_committed);
+        {
+          std::lock_guard lock(st.mutex);
+          EXPECT_EQ(st.flaky_offsets, (std::vector<std::int64_t>{0, 0}));
+        }
+        EXPECT_EQ(c.pending(), 0u);
+        c.close();
+        co_await app.shutdown();
+      },
+      120s);
+}
+
+TEST(kafka_broker, calls_that_cannot_work_fail_at_once_and_clearly) {
+  const std::string u = broker_url();
+  testing::run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, kafka::client(options_from<client_options>(u)));
+    // An object pattern makes no topic name.
+    try {
+      const json::value pattern = object_pattern();
+      (void)co_await c.send<int>(pattern, 1);
+      ADD_FAILURE() << "sent";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("no Kafka topic name"), std::string::npos) << e.what();
+    }
+    c.close();
+
+    client_proxy producer_only(
+        ex, kafka::client(options_from<client_options>(with(u, "producerOnlyMode=true"))));
+    try {
+      (void)co_await producer_only.send<int>(json::value(unique_prefix() + ".sum"), 1);
+      ADD_FAILURE() << "sent";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("producerOnlyMode"), std::string::npos) << e.what();
+    }
+    producer_only.close();
+
+    // Nobody listens there: connecting fails within connectTimeout.
+    client_proxy down(
+        ex,
+        kafka::client(options_from<client_options>("kafka://127.0.0.1:1/?connectTimeout=1000")));
+    try {
+      co_await down.connect();
+      ADD_FAILURE() << "connected";
+    } catch (const connection_error& e) {
+      EXPECT_NE(std::string(e.what()).find("no broker answered"), std::string::npos) << e.what();
+    }
+    down.close();
+  });
+}
+
+}  // namespace
+}  // namespace roost::kafka::test
