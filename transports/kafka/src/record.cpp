@@ -134,7 +134,9 @@ inbound_record decode_inbound(const record& r) {
   const std::string* id = r.headers.get(correlation_id_header);
   const std::string* reply_topic = r.headers.get(reply_topic_header);
   if (id && reply_topic) {
-    out.packet.id = json::string(*id);
+    // As text, like NestJS's (Node's toString): the id in a packet is JSON. The reply carries
+    // the header's bytes as they came.
+    out.packet.id = json::string(utf8_text(*id));
     out.reply_topic = *reply_topic;
     out.reply_partition = partition_of(r.headers.get(reply_partition_header));
   }
@@ -167,7 +169,7 @@ std::optional<inbound_reply> decode_reply(const record& r) {
   const std::string* id = r.headers.get(correlation_id_header);
   if (!id) return std::nullopt;
   inbound_reply out;
-  out.id = json::string(*id);
+  out.id = json::string(utf8_text(*id));
   if (const std::string* err = r.headers.get(error_header)) {
     out.err = text_or_json(utf8_text(*err));
     out.disposed = true;

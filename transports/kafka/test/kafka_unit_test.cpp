@@ -124,6 +124,9 @@ TEST(kafka_record, requests_need_both_correlation_id_and_reply_topic) {
   EXPECT_EQ(js(*in.packet.id), R"("99dc541368f024b7970fc")");
   EXPECT_EQ(in.reply_topic, "sum.reply");
   EXPECT_EQ(in.reply_partition, 2);
+  // An id that is not UTF-8 reads as Node's toString gives it (the packet's id is JSON text).
+  r.headers.set("kafka_correlationId", "id\xB5");
+  EXPECT_EQ(js(*d::decode_inbound(r).packet.id), "\"id\xEF\xBF\xBD\"");
 
   r.headers.set("kafka_replyPartition", "two");  // not a partition: the producer chooses
   EXPECT_EQ(d::decode_inbound(r).reply_partition, std::nullopt);
