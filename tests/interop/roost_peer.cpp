@@ -2,6 +2,7 @@
 //   roost_peer serve --url tcp://127.0.0.1:0
 //   roost_peer call --url tcp://127.0.0.1:PORT --scenario NAME[,NAME...] [--server-impl IMPL]
 
+#include <roost/detail/json_writer.hpp>
 #include <roost/roost.hpp>
 #include <roost/tcp.hpp>
 #include <roost/transports.hpp>
@@ -87,6 +88,15 @@ roost::awaitable<void> sleep_for(std::chrono::milliseconds d) {
   co_await t.async_wait(boost::asio::use_awaitable);
 }
 
+// A count or a delay: a number, or over Kafka its text (NestJS's KafkaParser gives scalars as
+// strings, and NestJS's handlers take either).
+int int_of(const json::value& v) {
+  if (v.is_int64()) return static_cast<int>(v.get_int64());
+  if (v.is_double()) return static_cast<int>(v.get_double());
+  if (v.is_string()) return std::atoi(v.get_string().c_str());
+  throw roost::rpc_exception("expected a number, got " + json::serialize(v));
+}
+
 void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m) {
   r.message("sum", [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
   r.message("echo", [](json::value v) { return v; });
@@ -98,20 +108,24 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
     mixed[k] = v;
   }
   r.message(json::value(std::move(mixed)), [] { return std::string("mixed"); });
-  r.message("count", [](int n) -> roost::stream<int> {
+  r.message("count", [](json::value v) -> roost::stream<int> {
+    const int n = int_of(v);
     for (int i = 0; i < n; ++i) co_yield i;
   });
-  r.message("count.slow", [](int n) -> roost::stream<int> {
+  r.message("count.slow", [](json::value v) -> roost::stream<int> {
+    const int n = int_of(v);
     for (int i = 0; i < n; ++i) {
       if (i > 0) co_await sleep_for(50ms);
       co_yield i;
     }
   });
-  r.message("count.then-wait", [](int n) -> roost::stream<int> {
+  r.message("count.then-wait", [](json::value v) -> roost::stream<int> {
+    const int n = int_of(v);
     for (int i = 0; i < n; ++i) co_yield i;
     co_await sleep_for(20ms);  // the end then goes alone, as {"isDisposed":true}
   });
-  r.message("count.then-fail", [](int n) -> roost::stream<int> {
+  r.message("count.then-fail", [](json::value v) -> roost::stream<int> {
+    const int n = int_of(v);
     for (int i = 0; i < n; ++i) co_yield i;
     co_await sleep_for(20ms);
     throw roost::rpc_exception("stream broke");
@@ -145,7 +159,8 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
   r.message(json::parse(R"({"a":1,"A":2})"), [] { return std::string("both-cases"); });
   r.message(nested_pattern(), [] { return std::string("nested"); });
   r.message(42, [] { return std::string("numeric"); });
-  r.message("slow", [](int ms) -> roost::awaitable<int> {
+  r.message("slow", [](json::value v) -> roost::awaitable<int> {
+    const int ms = int_of(v);
     co_await sleep_for(std::chrono::milliseconds(ms));
     co_return ms;
   });
@@ -169,8 +184,15 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
   });
   r.message("ctx", [](roost::context& ctx) {
     json::object out{{"transport", ctx.transport()}, {"pattern", ctx.pattern()}, {"impl", "roost"}};
-    // Only when some came: the scenarios send none, and a NestJS peer never reports it.
-    if (ctx.metadata()) out["metadata"] = *ctx.metadata();
+    // Only when some came: the scenarios send none, and a NestJS peer never reports it. Kafka's
+    // own request headers (kafka_correlationId...) are the protocol's, not metadata sent.
+    if (const json::object* md = ctx.metadata()) {
+      json::object sent;
+      for (const auto& [k, v] : *md) {
+        if (!k.starts_with("kafka_")) sent[k] = v;
+      }
+      if (!sent.empty()) out["metadata"] = std::move(sent);
+    }
     return out;
   });
 }
@@ -492,18 +514,56 @@ void add_jwt_scenario(std::map<std::string, scenario>& s, const std::string&) {
 
 // `transport`: the name the server's `ctx` handler reports ("tcp", "redis"...); `server_impl`:
 // the server the harness started, which `ctx` reports back.
+// Kafka carries scalars as their text (NestJS's KafkaParser JSON-parses only objects and
+// arrays): what a client gets there for a number or boolean, one level into arrays.
+json::value as_kafka_text(const json::value& v) {
+  if (v.is_array()) {
+    json::array out;
+    for (const auto& e : v.as_array()) out.push_back(as_kafka_text(e));
+    return out;
+  }
+  if (v.is_number() || v.is_bool()) return json::string(roost::detail::to_json(v));
+  return v;
+}
+
+// Kafka: the events land on the partitions of `record` and the request on another topic, so
+// neither their order nor their arrival before `records` is given: the log is read until all
+// 100 came (or 10 s), and compared sorted. Each arrives as its text.
+roost::awaitable<void> kafka_events(roost::client_proxy& c) {
+  co_await c.send("records", 0);
+  for (int i = 1; i <= 100; ++i) co_await c.emit("record", i);
+  std::vector<int> got;
+  for (int waited = 0; got.size() < 100 && waited < 10'000; waited += 100) {
+    auto r = co_await c.send("records", 0);
+    if (!r.is_array()) throw failure("records: not an array: " + text(r));
+    for (const auto& v : r.as_array()) {
+      if (!v.is_string()) throw failure("records: an entry is not text: " + text(r));
+      got.push_back(std::atoi(v.get_string().c_str()));
+    }
+    if (got.size() < 100) co_await sleep_for(100ms);
+  }
+  std::sort(got.begin(), got.end());
+  std::vector<int> want(100);
+  std::iota(want.begin(), want.end(), 1);
+  if (got != want)
+    throw failure("records after 100 events: " + std::to_string(got.size()) + " entries");
+}
+
 std::map<std::string, scenario> scenarios(const std::string& transport,
                                           const std::string& server_impl,
                                           const std::string& queue) {
   std::map<std::string, scenario> s;
+  const bool kafka = transport == "kafka";
+  // What a client gets for `v`, on this transport.
+  auto kv = [kafka](json::value v) { return kafka ? as_kafka_text(v) : v; };
   add_queue_scenarios(s, queue, server_impl);
   add_jwt_scenario(s, server_impl);
-  s["sum"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+  s["sum"] = [kv](roost::client_proxy& c) -> roost::awaitable<void> {
     const json::value a = json::array{1, 2, 3}, b = json::array{0.5, 0.25};
     auto r1 = co_await c.send("sum", a);
-    expect(r1, 6, "sum [1,2,3]");
+    expect(r1, kv(6), "sum [1,2,3]");
     auto r2 = co_await c.send("sum", b);
-    expect(r2, 0.75, "sum [0.5,0.25]");
+    expect(r2, kv(0.75), "sum [0.5,0.25]");
   };
   s["echo.strings"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     const json::value v = "héllo wörld 😀 𝄞 日本 \" \\ \n";
@@ -525,11 +585,11 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
     auto r = co_await c.send("echo", v);
     expect(r, v, "echo 1 MiB");
   };
-  s["echo.falsy"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+  s["echo.falsy"] = [kv](roost::client_proxy& c) -> roost::awaitable<void> {
     const std::vector<json::value> falsy{json::value(0), json::value(false), json::value("")};
     for (const json::value& v : falsy) {
       auto r = co_await c.send("echo", v);
-      expect(r, v, "echo " + text(v));
+      expect(r, kv(v), "echo " + text(v));
     }
   };
   s["echo.null"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
@@ -554,13 +614,13 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
     auto r = co_await c.send(json::value(std::move(p)), 0);
     expect(r, "mixed", "mixed-key pattern");
   };
-  auto stream_of = [](int n) {
-    return [n](roost::client_proxy& c) -> roost::awaitable<void> {
+  auto stream_of = [kv](int n) {
+    return [n, kv](roost::client_proxy& c) -> roost::awaitable<void> {
       auto st = c.stream("count", n);
       auto values = co_await roost::collect(std::move(st));
       json::array want;
       for (int i = 0; i < n; ++i) want.push_back(i);
-      expect(json::value(json::array(values.begin(), values.end())), want,
+      expect(json::value(json::array(values.begin(), values.end())), kv(want),
              "count " + std::to_string(n));
     };
   };
@@ -589,7 +649,11 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
             : json::value(json::string(roost::no_handler_message));
     co_await expect_rpc_error([&] { return c.send("nope", 1); }, want, "no handler");
   };
-  s["events"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+  s["events"] = [kafka](roost::client_proxy& c) -> roost::awaitable<void> {
+    if (kafka) {
+      co_await kafka_events(c);
+      co_return;
+    }
     co_await c.send("records", 0);
     json::array want;
     for (int i = 1; i <= 100; ++i) {
@@ -620,7 +684,7 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
     for (int i = 0; i < n; ++i)
       expect(got[i], json::object{{"i", i}}, "reply " + std::to_string(i));
   };
-  s["timeout"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+  s["timeout"] = [kv](roost::client_proxy& c) -> roost::awaitable<void> {
     bool timed_out = false;
     try {
       co_await c.send("slow", 400, {.timeout = 100ms});
@@ -631,7 +695,7 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
     co_await sleep_for(600ms);
     const json::value d = json::array{1, 2};
     auto r = co_await c.send("sum", d);
-    expect(r, 3, "sum after a timed-out call");
+    expect(r, kv(3), "sum after a timed-out call");
     if (c.pending() != 0) throw failure("a late reply left a pending call");
   };
   s["headers"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
@@ -708,16 +772,16 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
     auto r = co_await c.send(42, 0);
     expect(r, "numeric", "pattern 42");
   };
-  s["stream.then-wait"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+  s["stream.then-wait"] = [kv](roost::client_proxy& c) -> roost::awaitable<void> {
     auto st3 = c.stream("count.then-wait", 3);
     auto three = co_await roost::collect(std::move(st3));
-    expect(json::value(json::array(three.begin(), three.end())), json::array{0, 1, 2},
+    expect(json::value(json::array(three.begin(), three.end())), kv(json::array{0, 1, 2}),
            "count.then-wait 3");
     auto st0 = c.stream("count.then-wait", 0);
     auto none = co_await roost::collect(std::move(st0));
     expect(json::value(json::array(none.begin(), none.end())), json::array{}, "count.then-wait 0");
   };
-  s["stream.then-fail"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+  s["stream.then-fail"] = [kv](roost::client_proxy& c) -> roost::awaitable<void> {
     auto st = c.stream("count.then-fail", 2);
     json::array got;
     std::optional<json::value> err;
@@ -726,12 +790,12 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
     } catch (const roost::rpc_error& e) {
       err = e.error();
     }
-    expect(got, json::array{0, 1}, "count.then-fail 2 values");
+    expect(got, kv(json::array{0, 1}), "count.then-fail 2 values");
     if (!err) throw failure("count.then-fail 2: the stream completed without an error");
     expect(*err, json::object{{"status", "error"}, {"message", "stream broke"}},
            "count.then-fail 2 error");
   };
-  s["stream.interleaved"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+  s["stream.interleaved"] = [kv](roost::client_proxy& c) -> roost::awaitable<void> {
     // Three streams in flight on one connection, read in turns.
     std::vector<roost::stream<json::value>> st;
     const std::vector<int> sizes{3, 5, 4};
@@ -753,7 +817,7 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
     for (std::size_t k = 0; k < sizes.size(); ++k) {
       json::array want;
       for (int i = 0; i < sizes[k]; ++i) want.push_back(i);
-      expect(got[k], want, "count.slow " + std::to_string(sizes[k]) + " (one of 3 at once)");
+      expect(got[k], kv(want), "count.slow " + std::to_string(sizes[k]) + " (one of 3 at once)");
     }
   };
   s["void"] = [](roost::client_proxy& c) -> roost::awaitable<void> {

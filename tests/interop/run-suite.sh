@@ -54,6 +54,14 @@ server-close-mid-stream"
 { [ "$transport" = tls ] || [ "$transport" = rmqs ]; } && all_scenarios="sum echo.strings echo.large echo.huge object-pattern
 stream.1000 stream.then-wait error.rpc no-handler events concurrent timeout ctx headers jwt
 reconnect server-close-mid-stream"
+# Kafka: the scenarios whose patterns are topic names (no object patterns) and that keep their
+# meaning there (SCENARIOS.md, "Kafka"): no "no handler" reply (no server reads a topic without a
+# handler), no null data (a null value is a reply's end), no restarts (a group's rejoin waits
+# out the session), nothing over the producer's 1 MB record limit.
+[ "$transport" = kafka ] && all_scenarios="sum echo.strings echo.nested echo.falsy
+numeric-pattern stream.1 stream.1000 stream.then-wait stream.then-fail stream.interleaved void
+error.rpc error.object error.internal error.thrown error.rpc-values events concurrent timeout ctx
+headers"
 case "$transport" in
   nats | rmq | rmqs) excluded="server-close-mid-stream" ;;
   redis | rediss) excluded="no-handler server-close-mid-stream" ;;
@@ -63,12 +71,15 @@ case "$transport" in
   mqtt5) excluded="no-handler server-close-mid-stream" ;;
   *) excluded="" ;;
 esac
-# NATS, RabbitMQ and MQTT 5 carry headers of their own, which NestJS 11 sends and reads too.
+# NATS, RabbitMQ, MQTT 5 and Kafka carry headers of their own, which NestJS 11 sends and reads too.
 if [ "$transport" != nats ] && [ "$transport" != rmq ] && [ "$transport" != rmqs ] &&
-  [ "$transport" != mqtt5 ] &&
+  [ "$transport" != mqtt5 ] && [ "$transport" != kafka ] &&
   { [ "$server" = nest11 ] || [ "$client" = nest11 ]; }; then
   excluded="$excluded headers jwt"
 fi
+# NestJS 11's Kafka server never answers a stream that ends without a value (count.then-wait 0):
+# its handler waits for a first value, and its consumer stops there (NestJS 12 fixed it).
+[ "$transport" = kafka ] && [ "$server" = nest11 ] && excluded="$excluded stream.then-wait"
 for x in $excluded; do all_scenarios=$(echo " $all_scenarios " | tr '\n' ' ' | sed "s/ $x / /"); done
 # A second server configuration: its own scenarios, and the server's (and client's) URL query.
 # `table`: the transport column of --out, the matrix's table (a queue group's columns name two
@@ -118,6 +129,10 @@ broker_query=""
 [ "$transport" = rmq ] && [ "$config" = wildcards ] && broker_query="$broker_query&wildcards=true"
 # mqtt5: the MQTT transport over MQTT 5 (mqtt: 3.1.1, both peers' default).
 [ "$transport" = mqtt5 ] && broker_query="protocolVersion=5"
+# Kafka: consumer groups and client ids of this run alone (each direction its own; the NestJS
+# client adds its own suffix). The topics are the handlers' routes, shared by the directions,
+# which run one at a time (RESOURCE_LOCK): a server reads from the end as of its start.
+[ "$transport" = kafka ] && broker_query="groupId=interop-$client-$server-$$-$RANDOM&clientId=interop-$client-$server"
 # TLS: a throwaway CA and one certificate it signs (for 127.0.0.1, usable by a server and by a
 # client), so both peers verify each other: the server asks for the client's certificate.
 if [ "$transport" = tls ]; then

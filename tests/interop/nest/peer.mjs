@@ -183,19 +183,20 @@ function buildAppModule({ common, ms, rx, impl, jwt }, transportName, query) {
     echo(data) {
       return data;
     }
+    // Number(n): over Kafka a number arrives as its text (NestJS's KafkaParser).
     count(n) {
-      return range(0, n); // synchronous stream, then completes
+      return range(0, Number(n)); // synchronous stream, then completes
     }
     countSlow(n) {
-      return interval(50).pipe(take(n));
+      return interval(50).pipe(take(Number(n)));
     }
     countThenWait(n) {
       // All values at once, the completion 20 ms later: it goes alone, as {"isDisposed":true}.
-      return concat(range(0, n), timer(20).pipe(ignoreElements()));
+      return concat(range(0, Number(n)), timer(20).pipe(ignoreElements()));
     }
     countThenFail(n) {
       return concat(
-        range(0, n),
+        range(0, Number(n)),
         timer(20).pipe(mergeMap(() => throwError(() => new RpcException('stream broke')))),
       );
     }
@@ -270,13 +271,15 @@ function buildAppModule({ common, ms, rx, impl, jwt }, transportName, query) {
       if (context.getHeaders) return context.getHeaders()?.get('x-trace') || null;
       // RmqContext: the AMQP message's headers.
       if (context.getChannelRef) return context.getMessage()?.properties?.headers?.['x-trace'] ?? null;
+      // KafkaContext: the record's headers, decoded by KafkaParser.
+      if (context.getPartition) return context.getMessage()?.headers?.['x-trace'] ?? null;
       // MqttContext: the MQTT 5 packet's user properties.
       if (context.getTopic) return context.getPacket()?.properties?.userProperties?.['x-trace'] ?? null;
       return context.getMetadata?.()?.['x-trace'] ?? null;
     }
     ctx(data, context) {
       // TcpContext has getPattern(); NatsContext the subject, RedisContext the channel and
-      // MqttContext the topic, which are the route.
+      // MqttContext and KafkaContext the topic, which are the route.
       const pattern = context.getPattern
         ? context.getPattern()
         : context.getSubject
@@ -392,7 +395,7 @@ function showOutcome(o) {
 }
 
 // Subscribes to an Observable and records everything it does.
-function outcome(obs, onValue) {
+function recordOutcome(obs, onValue) {
   return new Promise((resolve) => {
     const o = { values: [], error: undefined, completed: false };
     obs.subscribe({
@@ -468,7 +471,7 @@ function queueGroup(t, serverImpl) {
 async function groupStats(c, g) {
   const out = [];
   for (const subject of g.stats) {
-    const o = await outcome(c.send(subject, 0));
+    const o = await recordOutcome(c.send(subject, 0));
     const st = o.values[0];
     if (o.error !== undefined || o.values.length !== 1 || !Number.isInteger(st?.served) || !Number.isInteger(st?.events)) {
       throw new Fail(`${subject}: expected counts, got ${showOutcome(o)}`);
@@ -478,12 +481,54 @@ async function groupStats(c, g) {
   return out;
 }
 
+// Kafka carries scalars as their text (NestJS's KafkaParser JSON-parses only objects and
+// arrays): the value a Kafka client gets for a number or boolean, one level into arrays.
+const asKafkaText = (v) =>
+  Array.isArray(v) ? v.map(asKafkaText) : typeof v === 'number' || typeof v === 'boolean' ? String(v) : v;
+
+// The reply topics a Kafka client reads (NestJS's subscribeToResponseOf, before connect()): the
+// patterns of the scenarios that run over Kafka.
+const KAFKA_PATTERNS = [
+  'sum', 'echo', 'count', 'count.slow', 'count.then-wait', 'count.then-fail', 'slow', 'nothing',
+  'nothing.async', 'fail.rpc', 'fail.object', 'fail.internal', 'throw.string', 'throw.object',
+  'fail.number', 'fail.array', 'fail.error', 'records', 'ctx', 'headers', 42,
+];
+
 function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
   const { timeout, lastValueFrom } = rx;
+  const kafka = t.name === 'kafka';
+  const kv = (v) => (kafka ? asKafkaText(v) : v);
+  // NestJS's Kafka client turns a reply's end alone (a record with a null value) into one more
+  // `null` value: that artifact is left out, so a stream reads the same on every transport.
+  const outcome = async (obs, onValue) => {
+    const o = await recordOutcome(obs, onValue);
+    if (kafka && o.completed && o.values.length > 0 && o.values.at(-1) === null) o.values.pop();
+    return o;
+  };
+  // Kafka: the events land on the partitions of `record` and the request on another topic, so
+  // neither their order nor their arrival before `records` is given: the log is read until all
+  // 100 came (or 10 s), and compared sorted. Each arrives as its text.
+  const kafkaEvents = async (c) => {
+    const first = await outcome(c.send('records', 0));
+    if (first.error !== undefined || first.values.length !== 1) throw new Fail(`records 0 (clear): got ${showOutcome(first)}`);
+    const sent = [];
+    for (let i = 1; i <= 100; i++) sent.push(lastValueFrom(c.emit('record', i), { defaultValue: undefined }));
+    await Promise.all(sent);
+    const got = [];
+    for (let waited = 0; got.length < 100 && waited < 10000; waited += 100) {
+      const o = await outcome(c.send('records', 0));
+      if (o.error !== undefined || o.values.length !== 1 || !Array.isArray(o.values[0])) throw new Fail(`records 0: got ${showOutcome(o)}`);
+      got.push(...o.values[0]);
+      if (got.length < 100) await sleep(100);
+    }
+    const want = Array.from({ length: 100 }, (_, i) => String(i + 1));
+    const byNumber = [...got].sort((a, b) => Number(a) - Number(b));
+    if (!isDeepStrictEqual(byNumber, want)) throw new Fail(`records after 100 events: expected (in any order) ${show(want)}, got ${show(got)}`);
+  };
   return {
     async sum(c) {
-      expectValue('sum [1,2,3]', await outcome(c.send('sum', [1, 2, 3])), 6);
-      expectValue('sum [0.5,0.25]', await outcome(c.send('sum', [0.5, 0.25])), 0.75);
+      expectValue('sum [1,2,3]', await outcome(c.send('sum', [1, 2, 3])), kv(6));
+      expectValue('sum [0.5,0.25]', await outcome(c.send('sum', [0.5, 0.25])), kv(0.75));
     },
     async 'echo.strings'(c) {
       const s = 'héllo wörld 😀 𝄞 日本 " \\ \n';
@@ -504,7 +549,7 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       expectValue('echo 1 MiB string', o, LARGE_STRING);
     },
     async 'echo.falsy'(c) {
-      for (const v of [0, false, '']) expectValue(`echo ${show(v)}`, await outcome(c.send('echo', v)), v);
+      for (const v of [0, false, '']) expectValue(`echo ${show(v)}`, await outcome(c.send('echo', v)), kv(v));
     },
     async 'echo.null'(c) {
       // A Nest client refuses null data locally, before anything goes on the wire.
@@ -525,11 +570,11 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       expectValues('count 0', await outcome(c.send('count', 0)), []);
     },
     async 'stream.1'(c) {
-      expectValues('count 1', await outcome(c.send('count', 1)), [0]);
+      expectValues('count 1', await outcome(c.send('count', 1)), kv([0]));
     },
     async 'stream.1000'(c) {
       const o = await outcome(c.send('count', 1000));
-      expectValues('count 1000', o, Array.from({ length: 1000 }, (_, i) => i));
+      expectValues('count 1000', o, kv(Array.from({ length: 1000 }, (_, i) => i)));
     },
     async 'error.rpc'(c) {
       expectError('fail.rpc "bad thing"', await outcome(c.send('fail.rpc', 'bad thing')), { status: 'error', message: 'bad thing' });
@@ -555,6 +600,7 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       expectError('nope 1', await outcome(c.send('nope', 1)), 'There is no matching message handler defined in the remote service.');
     },
     async events(c) {
+      if (kafka) return kafkaEvents(c);
       const first = await outcome(c.send('records', 0));
       if (first.error !== undefined || first.values.length !== 1) throw new Fail(`records 0 (clear): got ${showOutcome(first)}`);
       const sent = [];
@@ -575,9 +621,17 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       }
       if (took > 350) throw new Fail(`slow 400 with a 100 ms timeout: the timeout error came after ${took} ms`);
       await sleep(600);
-      expectValue('sum [1,2] after the timeout', await outcome(c.send('sum', [1, 2])), 3);
+      expectValue('sum [1,2] after the timeout', await outcome(c.send('sum', [1, 2])), kv(3));
     },
     async headers(c) {
+      if (kafka) {
+        // Kafka: record headers of a Kafka message given as the data (NestJS's ClientKafka takes
+        // an object with `value` as the record). A null reply is an end alone (no value).
+        const message = { value: 0, headers: { 'x-trace': 'abc' } };
+        expectValue('headers x-trace=abc', await outcome(c.send('headers', message)), 'abc');
+        expectValues('no headers', await outcome(c.send('headers', 0)), []);
+        return;
+      }
       if (t.name === 'rmq') {
         // RabbitMQ: AMQP headers of an RmqRecord (NestJS's RmqRecordBuilder).
         const record = new ms.RmqRecordBuilder(0).setOptions({ headers: { 'x-trace': 'abc' } }).build();
@@ -769,13 +823,13 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       expectValue('42 0', await outcome(c.send(42, 0)), 'numeric');
     },
     async 'stream.then-wait'(c) {
-      expectValues('count.then-wait 3', await outcome(c.send('count.then-wait', 3)), [0, 1, 2]);
+      expectValues('count.then-wait 3', await outcome(c.send('count.then-wait', 3)), kv([0, 1, 2]));
       expectValues('count.then-wait 0', await outcome(c.send('count.then-wait', 0)), []);
     },
     async 'stream.then-fail'(c) {
       const o = await outcome(c.send('count.then-fail', 2));
       const want = { status: 'error', message: 'stream broke' };
-      if (!isDeepStrictEqual(o.values, [0, 1]) || !isDeepStrictEqual(o.error, want)) {
+      if (!isDeepStrictEqual(o.values, kv([0, 1])) || !isDeepStrictEqual(o.error, want)) {
         throw new Fail(`count.then-fail 2: expected values [0,1] then error ${show(want)}, got ${showOutcome(o)}`);
       }
     },
@@ -783,7 +837,7 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
       const all = await Promise.all([3, 5, 4].map((n) => outcome(c.send('count.slow', n))));
       all.forEach((o, k) => {
         const n = [3, 5, 4][k];
-        expectValues(`count.slow ${n} (one of 3 at once)`, o, Array.from({ length: n }, (_, i) => i));
+        expectValues(`count.slow ${n} (one of 3 at once)`, o, kv(Array.from({ length: n }, (_, i) => i)));
       });
     },
     async void(c) {
@@ -852,14 +906,15 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
 }
 
 // Runs one scenario on a fresh client; prints PASS or FAIL; returns 0 or 1.
-async function callOne(libs, t, all, name, io) {
+// `shared`: a client all scenarios use (Kafka's: its reply consumer's group join takes seconds).
+async function callOne(libs, t, all, name, io, shared) {
   const { ms } = libs;
   const run = all[name];
   if (!run) {
     process.stdout.write(`FAIL ${name}: unknown scenario (known: ${Object.keys(all).join(', ')})\n`);
     return 1;
   }
-  const client = ms.ClientProxyFactory.create(t.client);
+  const client = shared ?? ms.ClientProxyFactory.create(t.client);
   const limit = Number(process.env.ROOST_SCENARIO_TIMEOUT_MS || 60000);
   let timer;
   const watchdog = new Promise((_, reject) => {
@@ -876,12 +931,26 @@ async function callOne(libs, t, all, name, io) {
     code = 1;
   }
   clearTimeout(timer);
+  if (shared) return code;
   try {
     client.close();
   } catch {
     // the connection may already be gone
   }
   return code;
+}
+
+// A Kafka client as NestJS's applications make one: the reply topics subscribed before
+// connect(), in a consumer group of its own (a group shared with an earlier client that has not
+// left yet would wait for that member's session to time out).
+async function kafkaClient(ms, t) {
+  const options = { ...t.client.options };
+  const groupId = `${options.consumer?.groupId ?? 'nestjs-group'}-${process.pid}-${Date.now()}`;
+  options.consumer = { ...options.consumer, groupId };
+  const client = ms.ClientProxyFactory.create({ ...t.client, options });
+  for (const p of KAFKA_PATTERNS) client.subscribeToResponseOf(p);
+  await client.connect();
+  return client;
 }
 
 // `names`: one scenario, or several separated by commas, run one after the other, each on its
@@ -896,7 +965,9 @@ async function call(libs, t, names, serverImpl) {
     line: () => (readLine ??= stdinLines())(),
   };
   let code = 0;
-  for (const name of names.split(',').filter(Boolean)) code |= await callOne(libs, t, all, name, io);
+  const shared = t.name === 'kafka' ? await kafkaClient(libs.ms, t) : undefined;
+  for (const name of names.split(',').filter(Boolean)) code |= await callOne(libs, t, all, name, io, shared);
+  if (shared) await shared.close();
   return code;
 }
 

@@ -189,7 +189,39 @@ const mqtt = (ms, { url }) => {
   };
 };
 
-const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq, amqps: rmq, mqtt };
+// kafka://host:port[,host:port...][/?clientId=C&groupId=G&postfixId=P&sessionTimeout=MS
+// &heartbeatInterval=MS&maxWaitTimeInMs=MS&fromBeginning=true]: the same URL roost reads (NestJS's
+// option names, the nested client/consumer/subscribe options flattened), onto NestJS's Kafka
+// options. A client reads the reply topics of `replyPatterns` (subscribeToResponseOf), which the
+// peer sets before it connects.
+const kafka = (ms, { raw }) => {
+  const m = /^([^/?]*)(?:\/[^?]*)?(?:\?(.*))?$/.exec(raw);
+  const q = new URLSearchParams(m?.[2] ?? '');
+  const brokers = (m?.[1] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((hp) => (/:\d+$/.test(hp) ? hp : `${hp}:9092`));
+  const client = { brokers, logLevel: 1 /* kafkajs's ERROR */ };
+  if (q.get('clientId')) client.clientId = q.get('clientId');
+  const consumer = {};
+  if (q.get('groupId')) consumer.groupId = q.get('groupId');
+  for (const k of ['sessionTimeout', 'heartbeatInterval', 'maxWaitTimeInMs']) {
+    if (q.has(k)) consumer[k] = Number(q.get(k));
+  }
+  const options = { client, consumer };
+  if (q.has('postfixId')) options.postfixId = q.get('postfixId');
+  const server = { ...options };
+  if (q.get('fromBeginning') === 'true') server.subscribe = { fromBeginning: true };
+  return {
+    name: 'kafka',
+    server: { transport: ms.Transport.KAFKA, options: server },
+    client: { transport: ms.Transport.KAFKA, options },
+    ready: () => 0, // no port of its own: both peers meet at the broker
+    query: q,
+  };
+};
+
+const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq, amqps: rmq, mqtt, kafka };
 
 // The transport for `text`, or a string saying why there is none.
 export function transportFor(ms, text) {

@@ -131,7 +131,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
   }
 
   // The record of one request or event: topic = the route, value = the data, headers = the
-  // call's record's, then the call's own (its metadata's), each for names not given before.
+  // call's record's, then the call's own and its metadata's (strings as they are, other values
+  // as JSON), each for names not given before.
   detail::record record_for(const outbound_message& m) const {
     const record* rec = m.record ? std::any_cast<record>(m.record) : nullptr;
     detail::record r;
@@ -142,10 +143,14 @@ struct client::impl : std::enable_shared_from_this<impl> {
       r.partition = rec->partition.value_or(-1);
       r.headers = rec->headers;
     }
+    auto add = [&r](const std::string& k, const std::string& v) {
+      if (!r.headers.contains(k)) r.headers.add(k, v);
+    };
     if (m.headers) {
-      for (const auto& [k, v] : *m.headers) {
-        if (!r.headers.contains(k)) r.headers.add(k, v);
-      }
+      for (const auto& [k, v] : *m.headers) add(k, v);
+    }
+    if (m.metadata) {
+      for (const auto& [k, v] : roost::headers::from_metadata(*m.metadata)) add(k, v);
     }
     return r;
   }
