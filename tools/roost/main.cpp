@@ -465,7 +465,8 @@ int listen(const std::string& url_text, const std::vector<std::string>& patterns
 void add_common(CLI::App* cmd, common& c, bool with_data = true) {
   cmd->add_option("url", c.url,
                   "transport URL, e.g. tcp://127.0.0.1:3000, tls://host:3443, redis://host:6379, "
-                  "nats://host:4222, amqp://user:pass@host:5672/?queue=NAME, mqtt://host:1883")
+                  "nats://host:4222, amqp://user:pass@host:5672/?queue=NAME, mqtt://host:1883, "
+                  "kafka://host:9092")
       ->required();
   cmd->add_option("pattern", c.pattern,
                   "message pattern: a string, or a JSON object like '{\"cmd\":\"sum\"}'")

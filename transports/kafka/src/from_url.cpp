@@ -41,6 +41,11 @@ bool common(const url& u, connection_options& o) {
     const bool has_port = colon != std::string::npos && h.find(']', colon) == std::string::npos;
     o.brokers.push_back(has_port ? h : h + ":9092");
   }
+  // TLS is librdkafka's (rdkafka.security.protocol, rdkafka.ssl.*): the TLS parameters of the
+  // other transports (and the CLI's --ca, --cert...) are refused rather than ignored.
+  for (const char* tls : {"ca", "cert", "key", "verify", "servername"}) {
+    if (u.param(tls)) return false;
+  }
   if (auto p = u.param("postfixId")) o.postfix_id = *p;  // may be empty: no suffix
   constexpr std::string_view prefix = "rdkafka.";
   for (const auto& [k, v] : u.query) {

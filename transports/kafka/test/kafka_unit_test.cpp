@@ -67,7 +67,8 @@ TEST(kafka_from_url, bad_values_are_refused) {
   for (const char* bad :
        {"redis://h:1", "kafka://user@h:1", "kafka://h:1/path",
         "kafka://h/?clientId=", "kafka://h/?sessionTimeout=soon", "kafka://h/?fromBeginning=maybe",
-        "kafka://h/?connectTimeout=0", "kafka://h/?rdkafka.=x", "kafka://h/?maxRedeliveries=-1"}) {
+        "kafka://h/?connectTimeout=0", "kafka://h/?rdkafka.=x", "kafka://h/?maxRedeliveries=-1",
+        "kafka://h/?ca=/ca.pem"}) {
     EXPECT_FALSE(server_options_from(parse(bad))) << bad;
   }
   EXPECT_FALSE(client_options_from(parse("kafka://h/?subscribeToResponseOf=a,,b")));
