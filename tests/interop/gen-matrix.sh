@@ -23,6 +23,7 @@ heading() {
     rmqs) echo "RabbitMQ over TLS (\`amqps://\`)" ;;
     mqtt) echo "MQTT 3.1.1 (\`mqtt://\`)" ;;
     mqtt5) echo "MQTT 5 (\`mqtt://...?protocolVersion=5\`)" ;;
+    kafka) echo "Kafka (\`kafka://\`)" ;;
     *) echo "${1^^}" ;;
   esac
 }
@@ -71,6 +72,14 @@ note() {
       echo "TLS only and requires a client certificate; both peers verify its certificate and present the"
       echo "one the URL names (NestJS: \`socketOptions.connectionOptions\`). The scenarios that stress the"
       echo "connection, between roost and each NestJS."
+      echo ;;
+    kafka)
+      echo "librdkafka's mock cluster (\`scripts/brokers.sh\`); NestJS on kafkajs. Scalars travel as text"
+      echo "(NestJS's \`KafkaParser\`), so both clients expect \`\"6\"\` for a sum; events are compared"
+      echo "sorted (they land on several partitions); \`headers\` are record headers, NestJS 11 included."
+      echo "Object patterns, \`no-handler\`, null data, over-1 MB records, restarts and \`jwt\` are not run"
+      echo "(SCENARIOS.md, \"Kafka\"); nor \`stream.then-wait\` against NestJS 11's server, which never"
+      echo "answers a stream that ends without a value."
       echo ;;
     tls)
       echo "Mutual TLS (NestJS's \`tlsOptions\`): a CA and a certificate made for the run; the server"
