@@ -8,7 +8,8 @@
 #   3. TSan: unit, loopback and broker tests; TSAN=0 skips it
 #   4. the libFuzzer targets, each for a short fixed time on its seed corpus
 #   5. the consumer test: install roost, build examples/math against the installed package
-# Cost on 2 cores (docs/contributing.md has the detail): 17.5 min on a fresh clone in CI; each
+# Cost on 2 cores (docs/contributing.md has the detail): 17.5 min on a fresh clone in CI before MQTT
+# and Kafka, 16 min here with them and a warm compiler cache; each
 # step prints when it starts, and the last line the total.
 set -uo pipefail
 cd "$(dirname "$0")/.."
