@@ -8,9 +8,12 @@
 #include <roost/errors.hpp>
 #include <roost/kafka/detail/record.hpp>
 
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <algorithm>
 #include <any>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -22,8 +25,9 @@ namespace {
 
 constexpr std::string_view source = "kafka client";
 
-// The partition of a reply topic this client reads, and names in kafka_replyPartition.
-constexpr std::int32_t reply_partition = 0;
+// The partition of a reply topic read without a group (a pattern outside reply_patterns), and
+// named in kafka_replyPartition.
+constexpr std::int32_t shared_reply_partition = 0;
 
 [[noreturn]] void throw_closed() {
   throw connection_error(make_error_code(error::connection_lost), "Connection closed");
@@ -42,16 +46,41 @@ void check_topic(const std::string& route) {
 
 }  // namespace
 
-// A producer and, unless producerOnlyMode, the consumer of the reply topics.
+// A producer and, unless producerOnlyMode, the consumers of the reply topics: one in the
+// client group for the reply topics of reply_patterns (each client its own partitions, as
+// NestJS's), one without a group for the others (partition 0, shared).
 struct connection {
   std::shared_ptr<detail::producer> producer;
-  std::shared_ptr<detail::consumer> consumer;
+  std::shared_ptr<detail::consumer> consumer;        // without a group
+  std::shared_ptr<detail::consumer> group_consumer;  // with reply_patterns only
   // Replies (and the failures of requests the broker did not take) to the listener.
   std::shared_ptr<roost::detail::thread_bridge<inbound_reply>> replies;
   std::mutex mutex;
-  std::set<std::string> reply_topics;  // with mutex: those read from
+  std::set<std::string> reply_topics;  // with mutex: those read without a group
+  std::set<std::string> group_topics;  // the group consumer's (fixed once open)
+  // With mutex: the lowest partition of each group topic the group gave this client (NestJS's
+  // choice), set at each rebalance; a topic is missing while its partitions are away.
+  std::map<std::string, std::int32_t> own_partitions;
+
+  void assigned(const std::vector<detail::partition_ref>& parts) {
+    std::map<std::string, std::int32_t> lowest;
+    for (const auto& p : parts) {
+      auto [it, added] = lowest.emplace(p.topic, p.partition);
+      if (!added) it->second = std::min(it->second, p.partition);
+    }
+    std::lock_guard lock(mutex);
+    own_partitions = std::move(lowest);
+  }
+
+  std::optional<std::int32_t> own_partition(const std::string& topic) {
+    std::lock_guard lock(mutex);
+    auto it = own_partitions.find(topic);
+    if (it == own_partitions.end()) return std::nullopt;
+    return it->second;
+  }
 
   void close() {
+    if (group_consumer) group_consumer->close();
     if (consumer) consumer->close();
     producer->close(std::chrono::seconds(2));
   }
@@ -104,16 +133,55 @@ struct client::impl : std::enable_shared_from_this<impl> {
       if (auto reply = detail::decode_reply(r)) replies->push(std::move(*reply));
     };
     c->consumer = std::make_shared<detail::consumer>(
-        opts, "", false, std::vector<std::pair<std::string, std::string>>{}, std::move(events));
+        opts, "", false, std::vector<std::pair<std::string, std::string>>{}, events);
     c->consumer->start();
-    for (const auto& p : opts.reply_patterns) {
-      failed = co_await read_replies(*c, p + ".reply");
-      if (!failed.empty()) {
+    if (!opts.reply_patterns.empty()) co_await join_group(c, events);
+    co_return c;
+  }
+
+  // Joins the client group for the reply topics of reply_patterns and waits for this client's
+  // partitions of each (NestJS's client sends nothing before it has them either).
+  awaitable<void> join_group(std::shared_ptr<connection> c, detail::consumer_events events) {
+    std::vector<std::string> topics;
+    for (const auto& p : opts.reply_patterns) topics.push_back(p + ".reply");
+    c->group_topics.insert(topics.begin(), topics.end());
+    std::weak_ptr<connection> weak = c;
+    events.assigned = [weak](const std::vector<detail::partition_ref>& parts) {
+      if (auto s = weak.lock()) s->assigned(parts);
+    };
+    // Each reply read is committed (on a rebalance too), so that whoever holds a partition next
+    // starts after it; a partition without a committed offset starts at its end.
+    const std::string group = opts.group_id + opts.postfix_id;
+    std::vector<std::pair<std::string, std::string>> extra;
+    extra.emplace_back("enable.auto.commit", "true");
+    c->group_consumer =
+        std::make_shared<detail::consumer>(opts, group, false, std::move(extra), std::move(events));
+    c->group_consumer->subscribe(topics);
+    for (const auto& t : topics) {
+      const auto own = co_await own_partition(*c, t);
+      if (!own) {
         c->close();
-        throw connection_error(make_error_code(error::not_connected), "kafka: " + failed);
+        throw connection_error(
+            make_error_code(error::not_connected),
+            "kafka: group " + group + " gave this client no partition of " + t + " within " +
+                std::to_string(opts.connect_timeout.count()) +
+                " ms (more clients in the group than the topic has partitions?)");
       }
     }
-    co_return c;
+  }
+
+  // This client's partition of group topic `topic`, waiting while a rebalance has it away (up
+  // to connectTimeout: a group's rebalance takes seconds); none if it did not come back.
+  awaitable<std::optional<std::int32_t>> own_partition(connection& c, std::string topic) {
+    if (auto p = c.own_partition(topic)) co_return p;
+    const auto until = std::chrono::steady_clock::now() + opts.connect_timeout;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    while (std::chrono::steady_clock::now() < until) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(asio::use_awaitable);
+      if (auto p = c.own_partition(topic)) co_return p;
+    }
+    co_return std::nullopt;
   }
 
   // Reads reply topic `topic` from now on; completes with why it cannot, or empty.
@@ -122,7 +190,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
       std::lock_guard lock(c.mutex);
       if (c.reply_topics.count(topic)) co_return std::string();
     }
-    std::string failed = co_await c.consumer->assign_end(topic, reply_partition);
+    std::string failed = co_await c.consumer->assign_end(topic, shared_reply_partition);
     if (failed.empty()) {
       std::lock_guard lock(c.mutex);
       c.reply_topics.insert(std::move(topic));
@@ -198,11 +266,24 @@ awaitable<void> client::send_request(const outbound_message& m) {
     throw_invalid("the client is in producerOnlyMode: it reads no replies, so it can only emit");
   }
   const std::string reply_topic = m.route + ".reply";
-  std::string failed = co_await impl_->read_replies(*c, reply_topic);
-  if (!failed.empty()) {
-    throw connection_error(
-        make_error_code(error::not_connected),
-        "kafka: the client cannot read the reply topic " + reply_topic + ": " + failed);
+  std::int32_t reply_partition = shared_reply_partition;
+  std::string failed;
+  if (c->group_topics.count(reply_topic)) {
+    auto own = co_await impl_->own_partition(*c, reply_topic);
+    if (!own) {
+      throw connection_error(make_error_code(error::not_connected),
+                             "kafka: the client group gives this client no partition of " +
+                                 reply_topic + " (a rebalance that did not end, or more clients " +
+                                 "in the group than the topic has partitions)");
+    }
+    reply_partition = *own;
+  } else {
+    failed = co_await impl_->read_replies(*c, reply_topic);
+    if (!failed.empty()) {
+      throw connection_error(
+          make_error_code(error::not_connected),
+          "kafka: the client cannot read the reply topic " + reply_topic + ": " + failed);
+    }
   }
   detail::record r = impl_->record_for(m);
   r.headers.set(detail::correlation_id_header, m.id);

@@ -356,9 +356,6 @@ void consumer::rebalanced(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list
     } else {
       rd_kafka_assign(rk_, parts);
     }
-    for (int i = 0; i < parts->cnt; ++i) {
-      now.push_back({parts->elems[i].topic, parts->elems[i].partition});
-    }
   } else {
     if (cooperative) {
       if (auto* e = rd_kafka_incremental_unassign(rk_, parts)) rd_kafka_error_destroy(e);
@@ -366,6 +363,14 @@ void consumer::rebalanced(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list
       rd_kafka_assign(rk_, nullptr);
     }
   }
+  // What the member holds now (a cooperative rebalance gives and takes only some partitions).
+  rd_kafka_topic_partition_list_t* held = nullptr;
+  if (rd_kafka_assignment(rk_, &held) == RD_KAFKA_RESP_ERR_NO_ERROR && held) {
+    for (int i = 0; i < held->cnt; ++i) {
+      now.push_back({held->elems[i].topic, held->elems[i].partition});
+    }
+  }
+  if (held) rd_kafka_topic_partition_list_destroy(held);
   if (events_.assigned) events_.assigned(now);
 }
 

@@ -113,7 +113,7 @@ struct partition_ref {
 /// Called on the consumer's thread: they must only hand over.
 struct consumer_events {
   std::function<void(record)> received;
-  /// A group consumer's partitions after a rebalance (none: all were taken away).
+  /// All of a group consumer's partitions after a rebalance (none: all were taken away).
   std::function<void(const std::vector<partition_ref>&)> assigned;
 };
 

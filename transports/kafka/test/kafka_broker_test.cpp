@@ -10,6 +10,8 @@
 #include <roost/roost.hpp>
 #include <roost/testing/run.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -22,8 +24,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <future>
+#include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -220,6 +224,14 @@ router make_router(const std::string& p, service_state& st) {
     o["request"] = ctx.is_request();
     return o;
   });
+  // Which partition of the reply topic the request named, with its data.
+  r.message(json::value(p + ".whom"), [](json::value v, kafka::context& ctx) {
+    json::object o;
+    o["data"] = std::move(v);
+    const std::string* partition = ctx.header("kafka_replyPartition");
+    o["reply_partition"] = partition ? json::value(*partition) : json::value(nullptr);
+    return o;
+  });
   r.event(json::value(p + ".note"), [&st](json::value v) {
     std::lock_guard lock(st.mutex);
     st.notes.push_back(js(v));
@@ -252,6 +264,39 @@ call_options with_record(std::optional<std::string> key, std::int32_t partition,
   o.record = std::move(rec);
   return o;
 }
+// The replies to calls of `whom` made by several clients at once.
+struct whom_replies {
+  std::mutex mutex;
+  // per client: (data sent, reply), or (data sent, the error as a string)
+  std::map<std::string, std::vector<std::pair<std::string, json::value>>> by_client;
+  std::size_t count() {
+    std::lock_guard lock(mutex);
+    std::size_t n = 0;
+    for (const auto& [k, v] : by_client) n += v.size();
+    return n;
+  }
+};
+
+awaitable<void> call_whom(client_proxy* c, std::string pattern, std::string client,
+                          std::string data, std::shared_ptr<whom_replies> out) {
+  json::value got;
+  try {
+    got = co_await c->send<json::value>(json::value(pattern), data);
+  } catch (const std::exception& e) {
+    got = json::value(std::string("error: ") + e.what());
+  }
+  std::lock_guard lock(out->mutex);
+  out->by_client[client].emplace_back(data, got);
+}
+
+void spawn_whom_calls(const executor& ex, client_proxy& c, const std::string& pattern,
+                      const std::string& client, int n, const std::shared_ptr<whom_replies>& out) {
+  for (int i = 0; i < n; ++i) {
+    asio::co_spawn(ex, call_whom(&c, pattern, client, client + "-" + std::to_string(i), out),
+                   asio::detached);
+  }
+}
+
 json::value object_pattern() {
   return json::object{{"cmd", "sum"}};
 }
@@ -276,8 +321,12 @@ TEST(kafka_broker, requests_streams_errors_events_and_commits) {
             with(u, "groupId=" + group + "&postfixId=&autoCommitInterval=100"))));
         co_await app.start();
         auto ex = co_await asio::this_coro::executor;
-        client_proxy c(ex, kafka::client(options_from<client_options>(
-                               with(u, "clientId=" + p + "&subscribeToResponseOf=" + p + ".sum"))));
+        // Clients of one group of their own (a group shared with an earlier run would wait for
+        // its members' sessions to end).
+        const std::string client_group = "groupId=" + p + "-clients";
+        client_proxy c(ex, kafka::client(options_from<client_options>(with(
+                               u, "clientId=" + p + "&" + client_group +
+                                      "&subscribeToResponseOf=" + p + ".sum," + p + ".whom"))));
 
         // A number reply travels as its text, as in NestJS.
         const std::vector<double> xs{1, 2, 3};
@@ -345,7 +394,44 @@ TEST(kafka_broker, requests_streams_errors_events_and_commits) {
           std::lock_guard lock(st.mutex);
           EXPECT_EQ(st.flaky_offsets, (std::vector<std::int64_t>{0, 0}));
         }
+
+        // A second client of the group: each reads partitions of its own of the reply topic
+        // (created by the cluster with several), names its lowest in its requests, and gets
+        // every reply to its calls, while both call the same pattern at once.
+        client_proxy c2(ex, kafka::client(options_from<client_options>(
+                                with(u, "clientId=" + p + "-2&" + client_group +
+                                            "&subscribeToResponseOf=" + p + ".whom"))));
+        co_await c2.connect();
+        auto replies = std::make_shared<whom_replies>();
+        constexpr int calls_each = 20;
+        spawn_whom_calls(ex, c, p + ".whom", "one", calls_each, replies);
+        spawn_whom_calls(ex, c2, p + ".whom", "two", calls_each, replies);
+        const bool all_replied =
+            co_await eventually([&] { return replies->count() == 2 * calls_each; }, 40s);
+        EXPECT_TRUE(all_replied) << replies->count();
+        std::map<std::string, std::set<std::string>> partitions_named;
+        {
+          std::lock_guard lock(replies->mutex);
+          for (const auto& [client, calls] : replies->by_client) {
+            EXPECT_EQ(calls.size(), std::size_t(calls_each)) << client;
+            for (const auto& [sent, got] : calls) {
+              if (!got.is_object()) {
+                ADD_FAILURE() << client << ": " << js(got);
+                continue;
+              }
+              const json::object& o = got.as_object();
+              EXPECT_EQ(js(o.at("data")), js(json::value(sent))) << client;
+              partitions_named[client].insert(js(o.at("reply_partition")));
+            }
+          }
+        }
+        EXPECT_EQ(partitions_named.size(), 2u);
+        EXPECT_EQ(partitions_named["one"].size(), 1u);
+        EXPECT_EQ(partitions_named["two"].size(), 1u);
+        EXPECT_NE(partitions_named["one"], partitions_named["two"]);
         EXPECT_EQ(c.pending(), 0u);
+        EXPECT_EQ(c2.pending(), 0u);
+        c2.close();
         c.close();
         co_await app.shutdown();
       },

@@ -11,9 +11,11 @@ namespace roost::kafka {
 /// Talks to a NestJS `Transport.KAFKA` server (or a roost one), as NestJS's ClientKafka: a
 /// call to pattern P produces its data to topic P with the headers `kafka_correlationId`,
 /// `kafka_replyTopic` (`P.reply`) and `kafka_replyPartition`, and reads the replies from that
-/// partition of `P.reply`. The reply topics of `reply_patterns` are read from connect(), any
-/// other's from its first call; a call whose reply topic cannot be read fails at once. A
-/// call's headers go out as record headers.
+/// partition of `P.reply`. The reply topics of `reply_patterns` are read from connect() in the
+/// client group (`group_id` + `postfix_id`), each client on the partitions the group gives it
+/// (the lowest one named in requests, as NestJS); any other's from its first call, on its
+/// partition 0, shared with other clients. A call whose reply topic cannot be read fails at
+/// once. A call's headers go out as record headers.
 class client final : public client_transport {
  public:
   explicit client(client_options opts = {});

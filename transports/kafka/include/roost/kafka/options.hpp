@@ -62,7 +62,8 @@ struct server_options : connection_options {
 struct client_options : connection_options {
   client_options() { postfix_id = "-client"; }
   /// The patterns whose reply topics (`<route>.reply`) are read from the start
-  /// (`subscribeToResponseOf`); another pattern's reply topic is added at its first call.
+  /// (`subscribeToResponseOf`), in the client group: each client of the group its own
+  /// partitions. Another pattern's reply topic is added at its first call (partition 0, shared).
   std::vector<std::string> reply_patterns;
   /// `producerOnlyMode`: no reply consumer; only events can be sent.
   bool producer_only = false;
