@@ -175,7 +175,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
   awaitable<std::optional<std::int32_t>> own_partition(connection& c, std::string topic) {
     if (auto p = c.own_partition(topic)) co_return p;
     const auto until = std::chrono::steady_clock::now() + opts.connect_timeout;
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const executor on = co_await asio::this_coro::executor;
+    asio::steady_timer timer(on);
     while (std::chrono::steady_clock::now() < until) {
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(asio::use_awaitable);
