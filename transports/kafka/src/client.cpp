@@ -1,6 +1,7 @@
 #include <roost/kafka/client.hpp>
 
 #include "rdkafka.hpp"
+#include "reply_partitions.hpp"
 
 #include <roost/detail/reported_attempt.hpp>
 #include <roost/detail/single_flight.hpp>
@@ -58,25 +59,36 @@ struct connection {
   std::mutex mutex;
   std::set<std::string> reply_topics;  // with mutex: those read without a group
   std::set<std::string> group_topics;  // the group consumer's (fixed once open)
-  // With mutex: the lowest partition of each group topic the group gave this client (NestJS's
-  // choice), set at each rebalance; a topic is missing while its partitions are away.
-  std::map<std::string, std::int32_t> own_partitions;
+  // With mutex: this client's partitions of the group topics, set at each rebalance, and the
+  // requests waiting for replies on them.
+  detail::reply_partitions own;
 
+  // On the group consumer's thread, after a rebalance: the requests whose reply partition went
+  // to another client fail now (that client reads their replies, and drops them).
   void assigned(const std::vector<detail::partition_ref>& parts) {
-    std::map<std::string, std::int32_t> lowest;
-    for (const auto& p : parts) {
-      auto [it, added] = lowest.emplace(p.topic, p.partition);
-      if (!added) it->second = std::min(it->second, p.partition);
+    std::vector<detail::reply_partitions::held_partition> held;
+    for (const auto& p : parts) held.emplace_back(p.topic, p.partition);
+    std::vector<std::string> moved;
+    {
+      std::lock_guard lock(mutex);
+      moved = own.assigned(held);
     }
-    std::lock_guard lock(mutex);
-    own_partitions = std::move(lowest);
+    for (auto& id : moved) {
+      inbound_reply reply;
+      reply.id = json::string(id);
+      reply.err = json::string(
+          "kafka: a rebalance of the client group gave this request's reply partition to another "
+          "client: its reply is lost");
+      reply.disposed = true;
+      replies->push(std::move(reply));
+    }
   }
 
-  std::optional<std::int32_t> own_partition(const std::string& topic) {
+  // This client's lowest partition of `topic`, noted as the one request `id` (when given)
+  // names.
+  std::optional<std::int32_t> own_partition(const std::string& topic, const std::string& id) {
     std::lock_guard lock(mutex);
-    auto it = own_partitions.find(topic);
-    if (it == own_partitions.end()) return std::nullopt;
-    return it->second;
+    return id.empty() ? own.lowest(topic) : own.wait_on_lowest(id, topic);
   }
 
   void close() {
@@ -158,7 +170,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
         std::make_shared<detail::consumer>(opts, group, false, std::move(extra), std::move(events));
     c->group_consumer->subscribe(topics);
     for (const auto& t : topics) {
-      const auto own = co_await own_partition(*c, t);
+      const auto own = co_await own_partition(*c, t, std::string());
       if (!own) {
         c->close();
         throw connection_error(
@@ -170,17 +182,19 @@ struct client::impl : std::enable_shared_from_this<impl> {
     }
   }
 
-  // This client's partition of group topic `topic`, waiting while a rebalance has it away (up
-  // to connectTimeout: a group's rebalance takes seconds); none if it did not come back.
-  awaitable<std::optional<std::int32_t>> own_partition(connection& c, std::string topic) {
-    if (auto p = c.own_partition(topic)) co_return p;
+  // This client's partition of group topic `topic` (noted for request `id`, when given),
+  // waiting while a rebalance has it away (up to connectTimeout: a group's rebalance takes
+  // seconds); none if it did not come back.
+  awaitable<std::optional<std::int32_t>> own_partition(connection& c, std::string topic,
+                                                       std::string id) {
+    if (auto p = c.own_partition(topic, id)) co_return p;
     const auto until = std::chrono::steady_clock::now() + opts.connect_timeout;
     const executor on = co_await asio::this_coro::executor;
     asio::steady_timer timer(on);
     while (std::chrono::steady_clock::now() < until) {
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(asio::use_awaitable);
-      if (auto p = c.own_partition(topic)) co_return p;
+      if (auto p = c.own_partition(topic, id)) co_return p;
     }
     co_return std::nullopt;
   }
@@ -270,7 +284,7 @@ awaitable<void> client::send_request(const outbound_message& m) {
   std::int32_t reply_partition = shared_reply_partition;
   std::string failed;
   if (c->group_topics.count(reply_topic)) {
-    auto own = co_await impl_->own_partition(*c, reply_topic);
+    auto own = co_await impl_->own_partition(*c, reply_topic, m.id);
     if (!own) {
       throw connection_error(make_error_code(error::not_connected),
                              "kafka: the client group gives this client no partition of " +
@@ -318,6 +332,13 @@ awaitable<void> client::send_event(const outbound_message& m) {
   if (!failed.empty()) {
     if (failed == "the producer is closed") throw_closed();
     throw connection_error(make_error_code(error::connection_lost), "kafka: " + failed);
+  }
+}
+
+void client::end_request(const outbound_message& m) noexcept {
+  if (auto c = impl_->current(); c && c->group_consumer) {
+    std::lock_guard lock(c->mutex);
+    c->own.ended(m.id);
   }
 }
 

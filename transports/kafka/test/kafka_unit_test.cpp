@@ -2,6 +2,7 @@
 // the offsets a server may commit.
 
 #include "offsets.hpp"
+#include "reply_partitions.hpp"
 
 #include <roost/kafka/detail/record.hpp>
 #include <roost/kafka/from_url.hpp>
@@ -218,6 +219,48 @@ TEST(kafka_offsets, partitions_apart_and_records_read_again) {
   t.forget("a", 0);  // taken away: its commit point is its next owner's
   EXPECT_EQ(t.settled("a", 0, 9), std::nullopt);
   EXPECT_EQ(t.tracked(), 0u);
+}
+
+using held = std::vector<d::reply_partitions::held_partition>;
+held held_of(std::string topic, std::vector<std::int32_t> partitions) {
+  held out;
+  for (auto p : partitions) out.emplace_back(topic, p);
+  return out;
+}
+
+TEST(kafka_reply_partitions, requests_name_the_lowest_held_partition) {
+  d::reply_partitions r;
+  EXPECT_EQ(r.wait_on_lowest("1", "a.reply"), std::nullopt);  // before the first assignment
+  EXPECT_EQ(r.waiting_count(), 0u);
+  held h = held_of("a.reply", {3, 1});
+  h.emplace_back("b.reply", 2);
+  EXPECT_TRUE(r.assigned(h).empty());
+  EXPECT_EQ(r.lowest("a.reply"), 1);
+  EXPECT_EQ(r.wait_on_lowest("1", "a.reply"), 1);
+  EXPECT_EQ(r.wait_on_lowest("2", "b.reply"), 2);
+  EXPECT_EQ(r.lowest("c.reply"), std::nullopt);
+  EXPECT_EQ(r.waiting_count(), 2u);
+  r.ended("1");
+  r.ended("1");  // twice: nothing more
+  EXPECT_EQ(r.waiting_count(), 1u);
+}
+
+TEST(kafka_reply_partitions, requests_whose_partition_moved_are_given_back_once) {
+  d::reply_partitions r;
+  r.assigned(held_of("a.reply", {0, 1, 2, 3}));
+  EXPECT_EQ(r.wait_on_lowest("on0", "a.reply"), 0);
+  // A rebalance: first all is taken away (nothing judged yet, and calls wait)...
+  EXPECT_TRUE(r.assigned({}).empty());
+  EXPECT_EQ(r.lowest("a.reply"), std::nullopt);
+  // ...then partition 0 went to another client: its request is given back, once.
+  const auto moved = r.assigned(held_of("a.reply", {2, 3}));
+  EXPECT_EQ(moved, (std::vector<std::string>{"on0"}));
+  EXPECT_EQ(r.waiting_count(), 0u);
+  EXPECT_EQ(r.wait_on_lowest("on2", "a.reply"), 2);
+  // Kept across a rebalance: the request still waits there.
+  EXPECT_TRUE(r.assigned(held_of("a.reply", {2})).empty());
+  EXPECT_EQ(r.waiting_count(), 1u);
+  EXPECT_TRUE(r.assigned(held_of("a.reply", {2, 3})).empty());
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ class client final : public client_transport {
   void set_listener(std::shared_ptr<client_listener> l) noexcept override;
   awaitable<void> connect() override;
   awaitable<void> send_request(const outbound_message& m) override;
+  void end_request(const outbound_message& m) noexcept override;
   awaitable<void> send_event(const outbound_message& m) override;
   void close() override;
 
