@@ -1,5 +1,7 @@
 #include <roost/context.hpp>
 
+#include <roost/log.hpp>
+
 namespace roost {
 
 context::context(std::string_view transport, json::value&& pattern,
@@ -38,28 +40,49 @@ void context::accept_settlement(acknowledgement a) {
 
 void context::settle(settlement s) {
   settled_ = true;
+  settled_as_ = s;
   settle_(s);
 }
 
-bool context::ack() {
-  if (!settle_ || settled_) return false;
-  settle(settlement::ack);
+bool context::settle_for_handler(settlement s, std::string_view what) {
+  if (!settle_) return false;
+  if (settled_) {
+    if (log_) {
+      log_->warn(transport_, std::string(what) + " on a message of \"" + route_ +
+                                 "\" ignored: it was settled already (" +
+                                 std::string(to_string(settled_as_)) + ")");
+    }
+    return false;
+  }
+  if (auto why = settle_refusal(); !why.empty()) {
+    if (log_) {
+      log_->warn(transport_,
+                 std::string(what) + " on a message of \"" + route_ + "\" refused: " + why);
+    }
+    return false;
+  }
+  settle(s);
   return true;
 }
 
+bool context::ack() {
+  return settle_for_handler(settlement::ack, "ack()");
+}
+
 bool context::nack(bool requeue) {
-  if (!settle_ || settled_) return false;
-  if (requeue) {
-    settle(settlement::redeliver);
-  } else {
-    settle(policy_.on_failure == failure_outcome::dead_letter ? settlement::dead_letter
-                                                              : settlement::drop);
-  }
-  return true;
+  if (!settle_) return false;
+  return settle_for_handler(requeue ? settlement::redeliver : rejection(),
+                            requeue ? "nack(true)" : "nack(false)");
 }
 
 void context::finish() {
   if (!settle_ || settled_ || policy_.manual) return;
+  if (auto why = settle_refusal(); !why.empty()) {
+    if (log_ && log_->enabled(log_level::debug)) {
+      log_->debug(transport_, "a message of \"" + route_ + "\" left unsettled: " + why);
+    }
+    return;
+  }
   settle(settle_after_serving(request_, failed_, policy_));
 }
 

@@ -184,6 +184,7 @@ dispatcher::plan dispatcher::prepare_too_large(const inbound_packet& packet, std
 void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_sink* sink) const {
   ctx.route_ = std::move(p.route_);
   ctx.request_ = p.request;
+  ctx.log_ = &state_->log;
   if (p.direct_ && state_->serve_direct(*p.entry_, packet, ctx, *sink)) return;
   // Tested here: most packets (every broker's) have nothing deferred, and need no call.
   if (!packet.data_text.empty() || !packet.id_text.empty()) parse_deferred(packet);
@@ -256,6 +257,7 @@ awaitable<void> dispatcher::run(plan p, inbound_packet& packet, context& ctx,
   parse_deferred(packet);
   ctx.route_ = p.route_;
   ctx.request_ = p.request;
+  ctx.log_ = &state_->log;
   if (p.refused_ != plan::refusal::none) {
     auto err = state_->refuse(p, ctx);
     if (p.request) {

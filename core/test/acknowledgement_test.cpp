@@ -33,12 +33,20 @@ static_assert(settle_after_serving(false, true, {false, failure_outcome::dead_le
               settlement::dead_letter);
 
 /// A transport's context for an acknowledgeable message: records what it was settled with.
+/// With a `refusal`, one that can no longer be settled (as a message whose connection is gone).
 class ack_context final : public context {
  public:
-  ack_context(json::value pattern, ack_policy policy, std::vector<settlement>& out)
-      : context("test", std::move(pattern)) {
+  ack_context(json::value pattern, ack_policy policy, std::vector<settlement>& out,
+              std::string refusal = {})
+      : context("test", std::move(pattern)), refusal_(std::move(refusal)) {
     accept_settlement({policy, [&out](settlement s) { out.push_back(s); }});
   }
+
+ protected:
+  std::string settle_refusal() const override { return refusal_; }
+
+ private:
+  std::string refusal_;
 };
 
 class null_sink final : public immediate_reply_sink {
@@ -49,8 +57,9 @@ class null_sink final : public immediate_reply_sink {
 struct ack_origin {
   std::vector<settlement>* out;
   ack_policy policy;
+  std::string refusal;
   ack_context make_context(json::value pattern, std::optional<json::object>) {
-    return ack_context(std::move(pattern), policy, *out);
+    return ack_context(std::move(pattern), policy, *out, refusal);
   }
   null_sink make_sink() { return {}; }
 };
@@ -80,13 +89,23 @@ router ack_router() {
 }
 
 /// Serves `text` through serve() and returns what the message was settled with.
-std::vector<settlement> settle(const router& r, std::string_view text, ack_policy policy = {}) {
-  dispatcher d(r, logger::silent());
+/// What was logged at warn goes to `warnings`, when given; with a `refusal`, the message can
+/// no longer be settled.
+std::vector<settlement> settle(const router& r, std::string_view text, ack_policy policy = {},
+                               std::vector<std::string>* warnings = nullptr,
+                               std::string refusal = {}) {
+  dispatcher d(r, !warnings ? logger::silent()
+                            : logger(log_level::warn,
+                                     [warnings](log_level l, std::string_view, std::string_view m) {
+                                       if (l == log_level::warn) warnings->emplace_back(m);
+                                     }));
   std::vector<settlement> out;
   roost::testing::run([&]() -> awaitable<void> {
     auto p = decode_inbound(text);
     EXPECT_TRUE(p) << text;
-    d.serve(co_await boost::asio::this_coro::executor, *p, ack_origin{&out, policy});
+    // GCC 12: no owning temporary (the origin's string) in a co_await full-expression.
+    auto ex = co_await boost::asio::this_coro::executor;
+    d.serve(ex, *p, ack_origin{&out, policy, refusal});
     co_await roost::test::wait_until([&] { return d.in_flight() == 0; });
   });
   return out;
@@ -136,6 +155,31 @@ TEST(acknowledgement, manual_mode_leaves_settling_to_the_handler) {
   // nack(false) without a dead-letter outcome drops.
   EXPECT_THAT(settle(r, R"({"pattern":"rejects","data":1})", {true, failure_outcome::redeliver}),
               ElementsAre(settlement::drop));
+}
+
+TEST(acknowledgement, settling_twice_does_nothing_and_says_so) {
+  const router r = ack_router();
+  std::vector<std::string> warnings;
+  EXPECT_THAT(settle(r, R"({"pattern":"requeues","data":1})", {}, &warnings),
+              ElementsAre(settlement::redeliver));
+  EXPECT_THAT(warnings, ElementsAre("ack() on a message of \"requeues\" ignored: it was "
+                                    "settled already (redeliver)"));
+}
+
+TEST(acknowledgement, a_message_that_can_no_longer_be_settled_is_refused_and_left) {
+  router r;
+  r.event("acks", [](int, context& ctx) {
+    EXPECT_FALSE(ctx.ack());
+    EXPECT_FALSE(ctx.settled());
+  });
+  r.event("returns", [](int) {});
+  std::vector<std::string> warnings;
+  EXPECT_TRUE(
+      settle(r, R"({"pattern":"acks","data":1})", {}, &warnings, "its connection is gone").empty());
+  EXPECT_THAT(warnings,
+              ElementsAre("ack() on a message of \"acks\" refused: its connection is gone"));
+  // Nor does the automatic rule settle it: the broker has it again.
+  EXPECT_TRUE(settle(r, R"({"pattern":"returns","data":1})", {}, nullptr, "gone").empty());
 }
 
 TEST(acknowledgement, an_event_denied_by_a_guard_is_acknowledged_not_redelivered) {

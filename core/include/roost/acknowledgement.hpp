@@ -8,7 +8,8 @@
 ///   again by default);
 /// - a request is acknowledged even when its handler threw: the caller got the error reply,
 ///   and delivering the request again would answer it twice;
-/// - an event without a handler is acknowledged: delivering it again would find none either.
+/// - an event without a handler is acknowledged: delivering it again would find none either;
+/// - a message the handler settled itself (`ctx.ack()`, `ctx.nack(requeue)`) is left as it is.
 ///
 /// Manual mode (NestJS's RMQ `noAck: false` with `channel.ack(msg)`, Kafka's manual commits):
 /// the handler settles the message through its context (`ctx.ack()`, `ctx.nack(requeue)`);

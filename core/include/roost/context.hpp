@@ -17,6 +17,7 @@
 namespace roost {
 
 class dispatcher;
+class logger;
 namespace detail {
 struct dispatcher_state;
 struct enhancer_run;
@@ -84,14 +85,18 @@ class context {
   /// so that the timing of one costs nothing to the routes without).
   std::chrono::steady_clock::time_point started() const noexcept { return started_; }
 
-  /// Whether the message's transport acknowledges it (Redis Streams, JetStream...).
+  /// Whether the message's transport acknowledges it (Redis Streams, JetStream, RabbitMQ with
+  /// `noAck` false...).
   bool acknowledgeable() const noexcept { return static_cast<bool>(settle_); }
   /// Manual acknowledgement (`ack_policy::manual`): the message is done with. Returns false,
-  /// doing nothing, when the message is not acknowledgeable or already settled. In automatic
-  /// mode a handler may settle early too; the dispatcher then leaves it as settled.
+  /// doing nothing, when the message is not acknowledgeable, already settled (said at warn:
+  /// settling twice is a handler's mistake) or can no longer be settled (settle_refusal(),
+  /// said at warn). In automatic mode a handler may settle too; the dispatcher then leaves it
+  /// as settled, and settles by its rule only what the handler did not. Call it before the
+  /// handler returns (after a co_await too): the context ends with the handler.
   bool ack();
-  /// Manual negative acknowledgement: delivered again when `requeue`, else dead-lettered (when
-  /// the transport's policy names a dead-letter outcome) or dropped. Returns as ack() does.
+  /// Manual negative acknowledgement: delivered again when `requeue`, else rejected (see
+  /// rejection()). Returns as ack() does.
   bool nack(bool requeue = true);
   /// Whether the message was settled (by the handler or by the dispatcher's rule).
   bool settled() const noexcept { return settled_; }
@@ -99,6 +104,19 @@ class context {
  protected:
   /// For a transport's context: makes the message acknowledgeable (when `a.settle` is set).
   void accept_settlement(acknowledgement a);
+  /// Why the message can no longer be settled, or empty when it can; asked before each
+  /// settlement. A transport whose settlements need the connection that delivered the message
+  /// overrides it (RabbitMQ: once that connection is gone, the broker delivers the message
+  /// again and an ack on another would mean nothing).
+  virtual std::string settle_refusal() const { return {}; }
+  /// What a handler's nack(false) asks for: dead-lettered when the policy's outcome for a
+  /// failure is, else dropped. A transport whose broker dead-letters by each queue's own
+  /// set-up overrides it (RabbitMQ: a rejection goes to the queue's dead-letter exchange, or
+  /// is discarded).
+  virtual settlement rejection() const noexcept {
+    return policy_.on_failure == failure_outcome::dead_letter ? settlement::dead_letter
+                                                              : settlement::drop;
+  }
 
  private:
   friend class dispatcher;
@@ -106,6 +124,8 @@ class context {
   friend struct detail::enhancer_run;
   friend class detail::data_shown_to_guards;
   void settle(settlement s);
+  /// A handler's ack() or nack() (`what`), unless already settled or refused (logged).
+  bool settle_for_handler(settlement s, std::string_view what);
   /// After the handlers ran: the automatic rule, unless manual or settled already.
   void finish();
 
@@ -120,9 +140,11 @@ class context {
   bool request_ = false;
   bool failed_ = false;
   bool settled_ = false;
+  settlement settled_as_ = settlement::ack;
   std::chrono::steady_clock::time_point started_{};
   ack_policy policy_;
   std::function<void(settlement)> settle_;
+  const logger* log_ = nullptr;  // the dispatcher's, set when it serves the message
 };
 
 }  // namespace roost

@@ -180,6 +180,14 @@ bool connection::send(outgoing op) {
   return true;
 }
 
+std::string connection::settle_refusal(std::uint64_t generation) const {
+  if (generation != generation_.load() || generation == lost_.load()) {
+    return "the connection that delivered it was lost (the broker delivers it again)";
+  }
+  if (closing_.load() || ended_.load()) return "the connection is closed";
+  return {};
+}
+
 void connection::cancel_consumer() {
   cancel_wanted_ = true;
   wake();
@@ -682,6 +690,7 @@ bool connection::serve() {
   const auto& broker = brokers_[current_];
   opts_.log.error(
       source, "connection to " + broker.host + ":" + std::to_string(broker.port) + " lost: " + why);
+  lost_ = generation_.load();
   disconnect(false);
   fail_unconfirmed("Connection closed: " + why);
   if (events_.lost) events_.lost(why);

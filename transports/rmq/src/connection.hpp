@@ -133,6 +133,10 @@ class connection {
   /// Which connection is current: it grows at each (re)connection.
   std::uint64_t generation() const noexcept { return generation_.load(); }
   bool alive() const noexcept { return !ended_.load(); }
+  /// Why a message delivered on connection `generation` can no longer be acknowledged, or
+  /// empty when it can: that connection is gone (the broker delivers the message again; its
+  /// delivery tag means nothing on another), or this one is closed. Thread-safe.
+  std::string settle_refusal(std::uint64_t generation) const;
 
  private:
   // Starts the thread, which completes `h` with the outcome of connecting (empty: done).
@@ -188,6 +192,7 @@ class connection {
   std::atomic<bool> cancel_wanted_{false};
   std::atomic<bool> ended_{false};
   std::atomic<std::uint64_t> generation_{0};
+  std::atomic<std::uint64_t> lost_{0};  // the generation last lost (0: none)
   void wake() noexcept;
 };
 

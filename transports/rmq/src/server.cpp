@@ -211,9 +211,16 @@ struct server::impl : std::enable_shared_from_this<impl> {
       }
       message_info info = info_of(*envelope);
       info.queue = queue;
+      std::function<std::string()> refusal;
+      if (!server->opts.no_ack) {
+        // A plain pointer (kept small, no allocation): the settle function above holds the
+        // connection for as long as the context lives.
+        refusal = [conn = static_cast<const detail::connection*>(server->conn.get()),
+                   generation = generation] { return conn->settle_refusal(generation); };
+      }
       return rmq::context(std::move(pattern), std::nullopt,
                           detail::headers_of(envelope->message.properties), std::move(info),
-                          std::move(ack));
+                          std::move(ack), std::move(refusal));
     }
     queue_reply_sink make_sink() {
       const auto& p = envelope->message.properties;

@@ -1035,6 +1035,133 @@ TEST_F(rmq_broker, a_refused_request_fails_its_call_at_once) {
   });
 }
 
+// Acknowledging from the handler (noAck=false), as NestJS handlers do with
+// `channel.ack(message)` / `channel.nack(message, false, requeue)`: an ack after a co_await,
+// a second settlement ignored, a nack with requeue served again, a nack without requeue
+// dead-lettered by the queue (or discarded, on a queue without a dead-letter exchange), and a
+// message its handler left settled by the policy. Nothing is settled twice (RabbitMQ would
+// close the channel for an unknown delivery tag, and the messages would come again), and
+// nothing stays unacknowledged: once the server is gone the queue is empty.
+TEST_F(rmq_broker, a_handler_acks_and_nacks_its_own_message) {
+  raw_amqp raw(base);
+  const std::string dlx = queue + "-dlx", dlq = queue + "-dlq";
+  raw.dead_letter_pair(dlx, dlq);
+  struct settle_case {
+    std::string name, query;
+    long dead;  // messages it adds to the dead-letter queue
+  };
+  const std::vector<settle_case> cases = {
+      {"dlx", "deadLetterExchange=" + dlx, 1},
+      {"plain", "prefetchCount=10", 0},
+  };
+  for (const auto& sc : cases) {
+    SCOPED_TRACE(sc.name);
+    const std::string q = queue + "-" + sc.name;
+    const std::string u = with_query(base, "queue=" + q + "&durable=false&noAck=false&" + sc.query);
+    std::atomic<int> acked{0}, ignored{0}, requeued{0}, rejected{0}, left{0}, again{0};
+    const long dead_before = raw.ready(dlq);
+    router hr;
+    hr.event("acks", [&](int, rmq::context& ctx) -> awaitable<void> {
+      co_await pause_for(10ms);  // settled after a co_await, as a handler that did some work
+      if (ctx.ack()) ++acked;
+      if (!ctx.ack() && !ctx.nack(true)) ++ignored;  // settled already: nothing happens
+    });
+    hr.event("requeues", [&](int, rmq::context& ctx) {
+      if (ctx.message().redelivered) {
+        ++again;  // left to the policy this time
+        return;
+      }
+      if (ctx.nack(true)) ++requeued;
+    });
+    hr.event("rejects", [&](int, rmq::context& ctx) {
+      if (ctx.nack(false)) ++rejected;
+    });
+    hr.event("returns", [&](int, rmq::context& ctx) {
+      EXPECT_FALSE(ctx.settled());
+      ++left;
+    });
+    testing::run([&]() -> awaitable<void> {
+      microservice app(hr, app_options());
+      app.add_transport(rmq::server(options_from<server_options>(u)));
+      co_await app.start();
+      auto ex = co_await asio::this_coro::executor;
+      client_proxy c(ex, rmq::client(options_from<client_options>(u)));
+      co_await c.emit("acks", 1);
+      co_await c.emit("requeues", 2);
+      co_await c.emit("rejects", 3);
+      co_await c.emit("returns", 4);
+      const bool served = co_await eventually([&] {
+        return acked.load() == 1 && ignored.load() == 1 && requeued.load() == 1 &&
+               again.load() == 1 && rejected.load() == 1 && left.load() == 1 &&
+               raw.ready(dlq) - dead_before == sc.dead;
+      });
+      EXPECT_TRUE(served) << acked.load() << ignored.load() << requeued.load() << again.load()
+                          << rejected.load() << left.load() << ", " << raw.ready(dlq) - dead_before
+                          << " dead";
+      co_await pause_for(200ms);  // nothing comes again
+      EXPECT_EQ(acked.load() + requeued.load() + again.load() + rejected.load() + left.load(), 5);
+      c.close();
+      co_await app.shutdown();
+    });
+    // What the server held unacknowledged would be back in the queue now.
+    EXPECT_EQ(raw.ready(q), 0);
+    EXPECT_EQ(raw.ready(dlq) - dead_before, sc.dead);
+    raw.remove(q);
+  }
+  raw.remove(dlq);
+  amqp_exchange_delete(raw.conn, 1, bytes(dlx), 0);
+}
+
+// An ack from a handler whose connection was lost meanwhile is refused: ack() returns false
+// and nothing is sent (the delivery tag would name another message on the new connection);
+// the broker delivers the message again, on the new connection, where its ack is taken.
+TEST_F(rmq_broker, an_ack_after_the_connection_was_lost_is_refused) {
+  auto u = url::parse(base);
+  relay rl(u->host, u->port.value_or(5672));
+  const std::string via = "amqp://guest:guest@127.0.0.1:" + std::to_string(rl.port()) +
+                          "/?queue=" + queue + "&durable=false&noAck=false&reconnectTime=100";
+  std::atomic<int> runs{0}, first_ack{-1}, second_ack{-1};
+  std::atomic<bool> release{false};
+  router hr;
+  hr.event("slow", [&](int, rmq::context& ctx) -> awaitable<void> {
+    ++runs;
+    if (ctx.message().redelivered) {
+      second_ack = ctx.ack();
+      co_return;
+    }
+    (void)co_await eventually([&] { return release.load(); }, 30s);
+    first_ack = ctx.ack();
+  });
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(hr, app_options());
+        app.add_transport(rmq::server(options_from<server_options>(via)));
+        co_await app.start();
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, rmq::client(options_from<client_options>(url)));  // not through it
+        co_await c.emit("slow", 1);
+        const bool started = co_await eventually([&] { return runs.load() == 1; });
+        EXPECT_TRUE(started);
+        rl.go_down();  // the server's connection is reset, its handler still running
+        rl.come_up();
+        // Delivered again once the server is back: its new connection is up.
+        const bool redelivered = co_await eventually([&] { return second_ack.load() != -1; }, 20s);
+        EXPECT_TRUE(redelivered);
+        EXPECT_EQ(second_ack.load(), 1);
+        release = true;
+        const bool acked = co_await eventually([&] { return first_ack.load() != -1; });
+        EXPECT_TRUE(acked);
+        EXPECT_EQ(first_ack.load(), 0);  // refused
+        co_await pause_for(200ms);
+        EXPECT_EQ(runs.load(), 2);
+        c.close();
+        co_await app.shutdown();
+      },
+      60s);
+  raw_amqp raw(base);
+  EXPECT_EQ(raw.ready(queue), 0);
+}
+
 // One server consuming several queues (`queue` repeated) on one channel: each queue's clients
 // are served, a handler knows the queue, and a retry goes back to the queue it came from. A
 // client with `noAck=false` (NestJS's option) still gets its replies by direct reply-to.

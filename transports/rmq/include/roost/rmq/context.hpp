@@ -4,6 +4,7 @@
 #include <roost/context.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace roost::rmq {
@@ -29,19 +30,33 @@ struct message_info {
 /// message's AMQP headers (string values as they are, numbers and booleans as text);
 /// metadata() gives them as an object. A NestJS 12 `metadata` in the body is not read (NestJS's
 /// RMQ server reads none either).
+///
+/// With `noAck` false a handler may settle its message itself, as a NestJS handler does with
+/// `channel.ack(message)` / `channel.nack(message, false, requeue)`: `ack()`, `nack(true)`
+/// (back to the queue, `maxRetries` counting it as a retry when set), `nack(false)` (rejected:
+/// to the queue's dead-letter exchange, else discarded by the broker). What it leaves is
+/// settled by the server's acknowledgement policy once it returns.
 class context final : public roost::context {
  public:
-  /// `ack`: with `noAck` false, how the message is settled (roost/acknowledgement.hpp).
+  /// `ack`: with `noAck` false, how the message is settled (roost/acknowledgement.hpp);
+  /// `refusal`: why it can no longer be (its connection is gone), or empty when it can.
   context(json::value pattern, std::optional<json::object> metadata, roost::headers h,
-          message_info m, acknowledgement ack = {});
+          message_info m, acknowledgement ack = {}, std::function<std::string()> refusal = {});
 
   /// The message's delivery fields and properties (NestJS's `getMessage()`).
   const message_info& message() const noexcept { return message_; }
   /// The first value of header `key`, or nullptr.
   const std::string* header(std::string_view key) const { return headers().get(key); }
 
+ protected:
+  std::string settle_refusal() const override { return refusal_ ? refusal_() : std::string(); }
+  /// nack(false) is basic.reject without requeue: RabbitMQ dead-letters it when the queue has a
+  /// dead-letter exchange and discards it otherwise, whatever the server's `onFailure`.
+  settlement rejection() const noexcept override { return settlement::dead_letter; }
+
  private:
   message_info message_;
+  std::function<std::string()> refusal_;
 };
 
 }  // namespace roost::rmq
