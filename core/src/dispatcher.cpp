@@ -125,10 +125,25 @@ dispatcher::plan::~plan() {
 
 dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_view route,
                                      bool answerable, bool immediate_sink,
-                                     detail::flight_gauge* gauge) const {
-  std::string r =
-      route.empty() ? state_->routes.routes().lookup_route(packet.pattern) : std::string(route);
-  const router::entry* e = state_->routes.find(r);
+                                     detail::flight_gauge* gauge, detail::route_memo* memo) const {
+  // With a memo, a string pattern equal to the last one served takes its route as it is.
+  const bool memoizable = memo && route.empty() && packet.pattern.is_string();
+  const router::entry* e =
+      memoizable && memo->entry && std::string_view(packet.pattern.get_string()) == memo->pattern
+          ? memo->entry
+          : nullptr;
+  // Copied (constructed), which costs less than assigning into an empty string.
+  std::string r = e               ? e->route
+                  : route.empty() ? state_->routes.routes().lookup_route(packet.pattern)
+                                  : std::string(route);
+  if (!e) {
+    e = state_->routes.find(r);
+    // Only a route that is served is kept: the memo never stands for "no handler".
+    if (e && memoizable) {
+      memo->pattern.assign(packet.pattern.get_string());
+      memo->entry = e;
+    }
+  }
   plan p(state_.get(), e, std::move(r));
   p.request = packet.is_request() && answerable;
   if (gauge && gauge->counts()) [[unlikely]] {

@@ -936,6 +936,83 @@ TEST(dispatcher_serve, by_route_serves_the_given_route_whatever_the_pattern) {
   EXPECT_EQ(got.written, frames{R"({"response":42,"isDisposed":true,"id":"x1"})"});
 }
 
+/// test_origin with a connection's route memo.
+struct memo_origin {
+  frames* out;
+  detail::route_memo* memo;
+  context make_context(json::value pattern, std::optional<json::object> metadata) {
+    return context("test", std::move(pattern), std::move(metadata));
+  }
+  immediate_sink make_sink() { return immediate_sink(*out); }
+  detail::route_memo& route_memo() { return *memo; }
+};
+
+frames serve_with_memo(dispatcher& d, detail::route_memo& memo, std::string_view text) {
+  auto p = decode_inbound(text);
+  EXPECT_TRUE(p) << text;
+  boost::asio::io_context never_run;
+  frames out;
+  d.serve(never_run.get_executor(), *p, memo_origin{&out, &memo});
+  return out;
+}
+
+TEST(dispatcher_serve, a_route_memo_keeps_the_last_served_pattern_and_follows_a_new_one) {
+  router r;
+  std::vector<std::string> routes;
+  r.message("sum", [&](std::vector<int> xs, context& ctx) {
+    routes.push_back(ctx.route());
+    int s = 0;
+    for (int x : xs) s += x;
+    return s;
+  });
+  r.message(json::value{{"cmd", "double"}}, [&](int x, context& ctx) {
+    routes.push_back(ctx.route());
+    return x * 2;
+  });
+  dispatcher d(r, logger::silent());
+  detail::route_memo memo;
+  const frames six{R"({"response":6,"isDisposed":true,"id":"x1"})"};
+  EXPECT_EQ(serve_with_memo(d, memo, req(R"("sum")", "[1,2,3]")), six);
+  EXPECT_EQ(memo.pattern, "sum");
+  EXPECT_EQ(memo.entry, r.find("sum"));
+  EXPECT_EQ(serve_with_memo(d, memo, req(R"("sum")", "[1,2,3]")), six);  // from the memo
+  // A pattern of no handler is answered as always, and leaves the memo as it was.
+  EXPECT_EQ(serve_with_memo(d, memo, req(R"("nope")", "1")), frames{std::string(no_handler_frame)});
+  EXPECT_EQ(memo.pattern, "sum");
+  EXPECT_EQ(memo.entry, r.find("sum"));
+  // A string pattern that is JSON is kept as sent and served by its normalized route.
+  const std::string as_text = R"("{\"cmd\":\"double\"}")";
+  const frames forty_two{R"({"response":42,"isDisposed":true,"id":"x1"})"};
+  EXPECT_EQ(serve_with_memo(d, memo, req(as_text, "21")), forty_two);
+  EXPECT_EQ(memo.pattern, R"({"cmd":"double"})");
+  EXPECT_EQ(memo.entry, r.find(R"({"cmd":"double"})"));
+  EXPECT_EQ(serve_with_memo(d, memo, req(as_text, "21")), forty_two);
+  // An object pattern is looked up as before, without the memo.
+  EXPECT_EQ(serve_with_memo(d, memo, req(R"({"cmd":"double"})", "21")), forty_two);
+  EXPECT_EQ(memo.pattern, R"({"cmd":"double"})");
+  EXPECT_EQ(serve_with_memo(d, memo, req(R"("sum")", "[1,2,3]")), six);
+  EXPECT_EQ(memo.entry, r.find("sum"));
+  EXPECT_THAT(routes, ElementsAre("sum", "sum", R"({"cmd":"double"})", R"({"cmd":"double"})",
+                                  R"({"cmd":"double"})", "sum"));
+  EXPECT_EQ(d.in_flight(), 0u);
+}
+
+TEST(dispatcher_serve, a_pattern_equal_to_the_memo_is_served_by_the_memo_s_route) {
+  // The memo is trusted without a lookup: here it says "sum" is "double"'s, and it is obeyed.
+  router r;
+  r.message("sum", [](std::vector<int> xs) { return static_cast<int>(xs.size()); });
+  r.message("double", [](int x) { return x * 2; });
+  dispatcher d(r, logger::silent());
+  detail::route_memo memo{"sum", r.find("double")};
+  EXPECT_EQ(serve_with_memo(d, memo, req(R"("sum")", "21")),
+            frames{R"({"response":42,"isDisposed":true,"id":"x1"})"});
+  // Another pattern is looked up, and replaces it.
+  EXPECT_EQ(serve_with_memo(d, memo, req(R"("double")", "4")),
+            frames{R"({"response":8,"isDisposed":true,"id":"x1"})"});
+  EXPECT_EQ(memo.pattern, "double");
+  EXPECT_EQ(memo.entry, r.find("double"));
+}
+
 TEST(dispatcher_serve, a_message_left_to_a_coroutine_is_served_there_once) {
   router r;
   int calls = 0;

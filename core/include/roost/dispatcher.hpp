@@ -72,11 +72,13 @@ struct dispatcher_state;
 ///   my_reply_sink make_sink();  // optional: without it, every message is an event
 ///   void retain();              // optional
 ///   detail::flight_gauge& gauge();  // optional: the connection's limits (roost/limits.hpp)
+///   detail::route_memo& route_memo();  // optional: the connection's last pattern and route
 /// };
 /// \endcode
 ///
-/// The gauge, when there is one, must live as long as the origin keeps the connection (it is
-/// a member of the connection, or of the server a broker transport's origin holds).
+/// The gauge and the memo, when there are, must live as long as the origin keeps the connection
+/// (they are members of the connection, or of the server a broker transport's origin holds);
+/// the memo is only used by serve(), on the thread (or strand) that reads the connection.
 template <class O>
 concept inbound_origin = std::movable<O> &&
     requires(O& o, json::value pattern, std::optional<json::object> metadata) {
@@ -112,7 +114,9 @@ class dispatcher {
              std::string_view route = {}) {
     detail::flight_gauge* gauge = nullptr;
     if constexpr (requires { origin.gauge(); }) gauge = &origin.gauge();
-    plan p = prepare(packet, route, answerable<Origin>(), immediate<Origin>(), gauge);
+    detail::route_memo* memo = nullptr;
+    if constexpr (requires { origin.route_memo(); }) memo = &origin.route_memo();
+    plan p = prepare(packet, route, answerable<Origin>(), immediate<Origin>(), gauge, memo);
     serve_planned(ex, p, packet, origin);
   }
 
@@ -185,9 +189,11 @@ class dispatcher {
 
   /// The parts of serve(), for transports that cannot use it as it is. With a `gauge` (the
   /// connection's, roost/limits.hpp), a message over its in-flight limits is planned as a
-  /// refusal, which serve_now() or run() answer with the error.
+  /// refusal, which serve_now() or run() answer with the error. With a `memo` (the
+  /// connection's), a string pattern equal to the last one found is not looked up again.
   plan prepare(const inbound_packet& packet, std::string_view route, bool answerable,
-               bool immediate_sink, detail::flight_gauge* gauge = nullptr) const;
+               bool immediate_sink, detail::flight_gauge* gauge = nullptr,
+               detail::route_memo* memo = nullptr) const;
   /// The plan of refuse_too_large(): a message of `size` bytes over `limit`.
   plan prepare_too_large(const inbound_packet& packet, std::string_view route, bool answerable,
                          bool immediate_sink, std::size_t size, std::size_t limit) const;

@@ -103,4 +103,15 @@ class router {
   std::vector<std::unique_ptr<entry>> entries_;
 };
 
+namespace detail {
+/// The last string pattern one connection sent, and the route it was served by: clients send
+/// the same pattern again and again, and comparing its text costs less than normalizing it and
+/// hashing the route (dispatcher::serve(), docs/benchmarks.md). Right for as long as the router
+/// is not modified, which it never is while it serves. Used by one thread at a time.
+struct route_memo {
+  std::string pattern;
+  const router::entry* entry = nullptr;  ///< nullptr: nothing kept yet
+};
+}  // namespace detail
+
 }  // namespace roost

@@ -8,6 +8,7 @@
 #include <roost/log.hpp>
 #include <roost/net/outbox.hpp>
 #include <roost/net/stream.hpp>
+#include <roost/router.hpp>
 #include <roost/tcp/options.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -56,6 +57,8 @@ class connection : public std::enable_shared_from_this<connection> {
   const std::string& remote() const noexcept { return remote_; }
   const strand_type& strand() const noexcept { return strand_; }
   roost::detail::flight_gauge& gauge() noexcept { return gauge_; }
+  /// The last pattern this connection sent and its route; used on the reading strand only.
+  roost::detail::route_memo& route_memo() noexcept { return route_memo_; }
 
  private:
   boost::asio::awaitable<void> reader();
@@ -77,6 +80,7 @@ class connection : public std::enable_shared_from_this<connection> {
   std::string_view side_;
   std::string remote_;
   roost::detail::flight_gauge gauge_;
+  roost::detail::route_memo route_memo_;
   frame_decoder decoder_;
   frame_handler on_frame_;
   close_handler on_close_;

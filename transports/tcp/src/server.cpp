@@ -63,6 +63,7 @@ struct frame_origin {
   socket_reply_sink make_sink() { return socket_reply_sink(*conn); }
   void retain() { owner = conn->shared_from_this(); }
   roost::detail::flight_gauge& gauge() { return conn->gauge(); }
+  roost::detail::route_memo& route_memo() { return conn->route_memo(); }
 };
 
 }  // namespace
