@@ -133,12 +133,7 @@ void connection::end_batch() {
   if (outbox_.end_batch()) shut({});
 }
 
-bool connection::send_with(const std::function<void(std::string& out)>& encode) {
-  const auto r = outbox_.push([&](std::string& out) {
-    const auto start = begin_frame(out);
-    encode(out);
-    end_frame(out, start);
-  });
+bool connection::after_push(net::outbox::pushed r) {
   if (r == net::outbox::pushed::overflow) {
     log_.error(side_, "more than " + std::to_string(limits_.max_send_buffer_size) +
                           " unsent bytes for " + remote_ + "; closing the connection");
