@@ -376,8 +376,9 @@ const char* skip_space(const char* p, const char* end) {
   return p;
 }
 
-// An array of plain integers that all fit `T`, the whole of `text`, into `out`, allocated once
-// at the size its commas tell.
+// An array of plain integers that all fit `T`, the whole of `text`, into `out`. Read in one
+// pass into a buffer on the stack, then copied into `out` allocated once at its size (counting
+// the commas first was a second pass over the text). `out` is untouched when this fails.
 template <class T>
 bool integer_array_as(std::string_view text, std::vector<T>& out) {
   const char* p = text.data();
@@ -385,22 +386,20 @@ bool integer_array_as(std::string_view text, std::vector<T>& out) {
   p = skip_space(p, end);
   if (p == end || *p != '[') return false;
   p = skip_space(p + 1, end);
-  out.clear();
+  std::array<T, simple_array_max> items;
+  std::size_t count = 0;
   if (p != end && *p == ']') {
     ++p;
   } else {
-    const auto commas = static_cast<std::size_t>(std::count(p, end, ','));
-    if (commas >= simple_array_max) return false;
-    out.reserve(commas + 1);
     for (;;) {
       std::int64_t v = 0;
-      if (p == end || (*p != '-' && !is_digit(*p))) return false;
+      if (count == items.size() || p == end || (*p != '-' && !is_digit(*p))) return false;
       p = plain_integer(p, end, v);
       if (!p) return false;
       if constexpr (std::is_integral_v<T>) {
         if (v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) return false;
       }
-      out.push_back(static_cast<T>(v));  // to double as convert_payload<double> does
+      items[count++] = static_cast<T>(v);  // to double as convert_payload<double> does
       p = skip_space(p, end);
       if (p == end) return false;
       if (*p == ']') {
@@ -411,7 +410,9 @@ bool integer_array_as(std::string_view text, std::vector<T>& out) {
       p = skip_space(p + 1, end);
     }
   }
-  return skip_space(p, end) == end;
+  if (skip_space(p, end) != end) return false;
+  out.assign(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(count));
+  return true;
 }
 
 }  // namespace
