@@ -14,7 +14,7 @@
 set -uo pipefail
 
 dir=${ROOST_BROKERS_DIR:-/tmp/roost-brokers}
-all=(redis rediss nats natsjs rabbitmq rabbitmqs mosquitto kafka)
+all=(redis rediss nats natsjs rabbitmq rabbitmqs mosquitto mosquittos kafka)
 
 port_redis=16379
 port_rediss=16380
@@ -22,6 +22,7 @@ port_nats=16222
 port_natsjs=16223
 port_rabbitmq=${ROOST_RABBITMQ_PORT:-16672}
 port_mosquitto=16883
+port_mosquittos=16884
 port_kafka=16092
 # RabbitMQ's Erlang VM: its private epmd (rabbitmq_env below; never the system's 4369).
 port_rabbitmq_epmd=${ROOST_RABBITMQ_EPMD_PORT:-16369}
@@ -46,6 +47,10 @@ url_of() {
       local d="$dir/rabbitmqs"
       echo "amqps://guest:guest@127.0.0.1:$port_rabbitmqs/?ca=$d/ca.pem&cert=$d/client.pem&key=$d/client.key" ;;
     mosquitto) echo "mqtt://127.0.0.1:$port_mosquitto" ;;
+    # TLS only, a client certificate required (as rediss).
+    mosquittos)
+      local d="$dir/mosquittos"
+      echo "mqtts://127.0.0.1:$port_mosquittos/?ca=$d/ca.pem&cert=$d/client.pem&key=$d/client.key" ;;
     # The mock's timing (docs/transports/kafka.md): an empty fetch is held for the whole wait,
     # and a group's membership change waits the session timeout less 1 s.
     kafka) echo "kafka://127.0.0.1:$port_kafka/?maxWaitTimeInMs=100&sessionTimeout=6000&heartbeatInterval=1000" ;;
@@ -60,6 +65,7 @@ env_of() {
     rabbitmq) echo ROOST_RABBITMQ_URL ;;
     rabbitmqs) echo ROOST_RABBITMQS_URL ;;
     mosquitto) echo ROOST_MQTT_URL ;;
+    mosquittos) echo ROOST_MQTTS_URL ;;
     kafka) echo ROOST_KAFKA_URL ;;
   esac
 }
@@ -100,6 +106,11 @@ ready() {
     mosquitto)
       timeout 3 mosquitto_sub -h 127.0.0.1 -p "$port_mosquitto" -t '$SYS/broker/version' -C 1 \
         -W 2 >/dev/null 2>&1 ;;
+    # The same through TLS, with the CA and the client certificate.
+    mosquittos)
+      timeout 3 mosquitto_sub -h 127.0.0.1 -p "$port_mosquittos" --cafile "$dir/mosquittos/ca.pem" \
+        --cert "$dir/mosquittos/client.pem" --key "$dir/mosquittos/client.key" \
+        -t '$SYS/broker/version' -C 1 -W 2 >/dev/null 2>&1 ;;
     # The bootstrap file is written once every mock broker listens.
     kafka) [ -s "$dir/kafka/bootstrap" ] && port_open "$port_kafka" ;;
   esac
@@ -248,6 +259,16 @@ launch() {
       # in a row (UNSUBACK, SUBACK) would otherwise wait for the client's delayed ACK (40 ms).
       printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nuser %s\nmessage_size_limit 8388608\nset_tcp_nodelay true\nlog_dest file %s\nlog_type error\nlog_type warning\nlog_type notice\n' \
         "$port_mosquitto" "$(id -un)" "$d/log" >"$d/mosquitto.conf"
+      setsid mosquitto -c "$d/mosquitto.conf" </dev/null >"$d/stderr.log" 2>&1 &
+      echo $! >"$d/pid" ;;
+    mosquittos)
+      command -v mosquitto >/dev/null || { echo "brokers: mosquitto is not installed"; return 1; }
+      command -v openssl >/dev/null || { echo "brokers: openssl is not installed"; return 1; }
+      make_certificates "$d" || return 1
+      # As mosquitto, with one TLS listener only, and a client certificate required.
+      printf 'listener %s 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nallow_anonymous true\npersistence false\nuser %s\nmessage_size_limit 8388608\nset_tcp_nodelay true\nlog_dest file %s\nlog_type error\nlog_type warning\nlog_type notice\n' \
+        "$port_mosquittos" "$d/ca.pem" "$d/server.pem" "$d/server.key" "$(id -un)" "$d/log" \
+        >"$d/mosquitto.conf"
       setsid mosquitto -c "$d/mosquitto.conf" </dev/null >"$d/stderr.log" 2>&1 &
       echo $! >"$d/pid" ;;
     kafka) launch_kafka "$d" ;;

@@ -29,14 +29,14 @@ bool bounded(const url& u, std::string_view key, int& out, int lo, int hi) {
 
 // What both sides share; false on a bad value.
 bool common(const url& u, connection_options& o) {
-  if (u.scheme != "mqtt" || u.hosts.size() != 1) return false;
-  // TLS (mqtts://) is not there yet: its parameters are refused rather than ignored.
-  for (const char* tls : {"ca", "cert", "key", "verify", "servername"}) {
-    if (u.param(tls)) return false;
-  }
+  if ((u.scheme != "mqtt" && u.scheme != "mqtts") || u.hosts.size() != 1) return false;
   if (!u.path.empty()) return false;
+  // `mqtts://`, or TLS parameters on `mqtt://` (as the other transports take them).
+  u.param_tls(u.scheme == "mqtts", o.tls);
+  if (o.tls && (o.tls->cert_file.empty() != o.tls->key_file.empty())) return false;
+  if (auto v = u.param("verify"); v && *v != "true" && *v != "false") return false;
   o.host = u.host;
-  o.port = u.port.value_or(1883);
+  o.port = u.port.value_or(u.scheme == "mqtts" ? 8883 : 1883);
   o.username = u.param("username").value_or(u.user);
   o.password = u.param("password").value_or(u.password);
   o.client_id = u.param("clientId").value_or("");

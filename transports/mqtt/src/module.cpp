@@ -5,7 +5,7 @@
 
 namespace roost::mqtt {
 namespace {
-constexpr std::string_view schemes[] = {"mqtt"};
+constexpr std::string_view schemes[] = {"mqtt", "mqtts"};
 }  // namespace
 
 const transport_module& declared_transport() noexcept {

@@ -107,6 +107,7 @@ class session : public std::enable_shared_from_this<session> {
     std::optional<int> disconnected;  // the disconnection's code
     std::vector<message> messages;
     std::vector<std::pair<int, std::string>> acks;  // mid, empty or why refused
+    std::string why;  // with `disconnected`: what went wrong, in words
   };
   static void on_connect(mosquitto*, void* self, int rc, int flags, const mqtt5__property*);
   static void on_disconnect(mosquitto*, void* self, int rc, const mqtt5__property*);
@@ -115,6 +116,8 @@ class session : public std::enable_shared_from_this<session> {
   static void on_subscribe(mosquitto*, void* self, int mid, int count, const int* granted,
                            const mqtt5__property*);
   static void on_publish(mosquitto*, void* self, int mid, int reason, const mqtt5__property*);
+  static void on_log(mosquitto*, void* self, int level, const char* text);
+  static int verify_peer_cb(void* store, void* self);  // an X509_STORE_CTX, this session
 
   // On the strand.
   void start_connect(bool first);
@@ -129,8 +132,19 @@ class session : public std::enable_shared_from_this<session> {
   void connect_failed(const std::string& why);
   void schedule_reconnect();
 
-  // Any thread, with mutex_ held: takes what the callbacks recorded.
-  happened take_locked();
+  // Any thread, with mutex_ held: takes what the callbacks recorded (and `rc`, a library
+  // call's result, as a disconnection when it failed).
+  happened take_locked(int rc = 0);
+  // TLS set-up from the options; empty, or why it cannot be.
+  std::string set_up_tls();
+  // Any thread, with mutex_ held. The reason of a failure, the TLS one when there is one.
+  std::string failure_locked(int rc);
+  // The TLS session (an SSL*) while its handshake runs, which the library advances only in
+  // mosquitto_loop_read; else null.
+  void* handshaking_locked();
+  bool want_write_locked();
+  bool readable_now_locked(int fd);
+
   // Any thread, no lock held: settles acknowledgements; asks the strand to write when the
   // library has output waiting.
   void settle(std::vector<std::pair<int, std::string>>& acks);
@@ -147,6 +161,10 @@ class session : public std::enable_shared_from_this<session> {
   mosquitto* mosq_ = nullptr;
   happened happened_;
   std::map<int, done_fn> waiters_;  // by message id
+  bool tls_ = false;
+  std::string setup_error_;    // TLS set-up that failed: open() says so
+  std::string logged_errors_;  // what the library logged as errors (TLS), since last taken
+  long verify_error_ = 0;      // why the broker's certificate was refused (X509_V_OK: it was not)
 
   std::atomic<bool> connected_{false};
   std::atomic<bool> closing_{false};

@@ -620,6 +620,151 @@ TEST(mqtt_private_broker, reconnects_and_subscribes_again) {
       30s);
 }
 
+// ---- mqtts:// against the TLS-only mosquitto, which requires a client certificate
+// (ROOST_MQTTS_URL: its CA, and a client certificate it signed).
+
+struct tls_broker {
+  std::string host_port, ca, cert, key;
+  tls_broker() {
+    const char* u = std::getenv("ROOST_MQTTS_URL");
+    if (!u || !*u) {
+      ADD_FAILURE() << "ROOST_MQTTS_URL is not set (run `bash scripts/brokers.sh start "
+                       "mosquittos` and export what `bash scripts/brokers.sh env` prints)";
+      throw std::runtime_error("ROOST_MQTTS_URL is not set");
+    }
+    auto parsed = url::parse(u);
+    if (!parsed) throw std::runtime_error("bad ROOST_MQTTS_URL");
+    host_port = parsed->host + ":" + std::to_string(parsed->port.value_or(8883));
+    ca = parsed->param("ca").value_or("");
+    cert = parsed->param("cert").value_or("");
+    key = parsed->param("key").value_or("");
+  }
+  std::string url(const std::string& query) const { return "mqtts://" + host_port + "/?" + query; }
+  std::string trusted() const { return "ca=" + ca + "&cert=" + cert + "&key=" + key; }
+};
+
+class mqtts_broker : public ::testing::TestWithParam<int> {};
+
+TEST_P(mqtts_broker, requests_and_events_over_tls) {
+  const tls_broker b;
+  const std::string url = b.url(b.trusted() + "&protocolVersion=" + std::to_string(GetParam()));
+  const std::string prefix = unique_prefix("tls");
+  service_state st;
+  router r = make_router(prefix, st);
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(mqtt::server(options_from<server_options>(url)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
+    const std::vector<double> xs{1, 2, 3};
+    const double sum = co_await c.send<double>(topic_of(prefix, "sum"), xs);
+    EXPECT_EQ(sum, 6);
+    auto counter = c.stream<int>(topic_of(prefix, "count"), 300);
+    int next = 0;
+    for (;;) {
+      auto v = co_await counter.next();
+      if (!v) break;
+      EXPECT_EQ(*v, next++);
+    }
+    EXPECT_EQ(next, 300);
+    // Large enough to take several TLS records.
+    const std::string big(200'000, 'x');
+    const std::string topic =
+        co_await c.send<std::string>(topic_of(prefix, "sensors/big/temp"), big);
+    EXPECT_EQ(topic, prefix + "sensors/big/temp");
+    for (int i = 0; i < 50; ++i) co_await c.emit(topic_of(prefix, "note"), i);
+    const bool got = co_await eventually([&] { return st.events.load() == 50; });
+    EXPECT_TRUE(got);
+    c.close();
+    co_await app.shutdown();
+  });
+}
+
+// Why a TLS connection cannot be made, as listen() and a client's call say it.
+std::string failure_of(const std::string& url) {
+  std::string why = "(connected)";
+  router r;
+  r.message("roost-tls-unused", [](int n) { return n; });
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(mqtt::server(options_from<server_options>(url + "&connectTimeout=5000")));
+    try {
+      co_await app.start();
+    } catch (const connection_error& e) {
+      why = e.what();
+    }
+    co_await app.shutdown();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, mqtt::client(options_from<client_options>(url + "&connectTimeout=5000")));
+    std::string client_why = "(connected)";
+    try {
+      (void)co_await c.send<int>("roost-tls-unused", 1);
+    } catch (const std::exception& e) {
+      client_why = e.what();
+    }
+    // The client says why too.
+    EXPECT_NE(client_why.find("mqtt client: cannot connect to "), std::string::npos) << client_why;
+    EXPECT_EQ(client_why.find("TLS: ") == std::string::npos, why.find("TLS: ") == std::string::npos)
+        << client_why << " / " << why;
+  });
+  return why;
+}
+
+TEST(mqtts_failures, each_said_clearly) {
+  const tls_broker b;
+  const std::string client_cert = "&cert=" + b.cert + "&key=" + b.key;
+  // A CA that did not sign the broker's certificate (the client's own certificate).
+  const std::string untrusted = failure_of(b.url("ca=" + b.cert + client_cert));
+  // (The broker sends its CA with its certificate: OpenSSL says "self-signed certificate in
+  // certificate chain".)
+  EXPECT_NE(untrusted.find("TLS: the broker's certificate is not accepted: self-signed"),
+            std::string::npos)
+      << untrusted;
+  const std::string wrong_name = failure_of(b.url(b.trusted() + "&servername=broker.example.com"));
+  EXPECT_NE(wrong_name.find("TLS: the broker's certificate is not accepted: hostname mismatch"),
+            std::string::npos)
+      << wrong_name;
+  const std::string no_client_cert = failure_of(b.url("ca=" + b.ca));
+  // The broker's alert, or when the connection went before it could be read, what is known.
+  EXPECT_TRUE(no_client_cert.find("TLS: tlsv13 alert certificate required") != std::string::npos ||
+              no_client_cert.find("TLS: the broker closed the TLS connection (no client "
+                                  "certificate was given") != std::string::npos)
+      << no_client_cert;
+  const std::string missing = failure_of(b.url("ca=/nonexistent/ca.pem" + client_cert));
+  EXPECT_NE(missing.find("cannot read the TLS CA file /nonexistent/ca.pem: No such file"),
+            std::string::npos)
+      << missing;
+  const std::string missing_key =
+      failure_of(b.url("ca=" + b.ca + "&cert=" + b.cert + "&key=/nonexistent/client.key"));
+  EXPECT_NE(missing_key.find("cannot read the TLS key file /nonexistent/client.key"),
+            std::string::npos)
+      << missing_key;
+}
+
+// verify=false: any certificate, any name (tests only); the client certificate still goes.
+TEST(mqtts_failures, verify_false_accepts_any_certificate) {
+  const tls_broker b;
+  const std::string url = b.url("ca=" + b.cert + "&cert=" + b.cert + "&key=" + b.key +
+                                "&servername=broker.example.com&verify=false");
+  router r;
+  r.message("roost-tls-insecure", [](int n) { return n + 1; });
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(mqtt::server(options_from<server_options>(url)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
+    const int v = co_await c.send<int>("roost-tls-insecure", 41);
+    EXPECT_EQ(v, 42);
+    c.close();
+    co_await app.shutdown();
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(protocol, mqtts_broker, ::testing::Values(4, 5),
+                         [](const auto& info) { return "v" + std::to_string(info.param); });
+
 INSTANTIATE_TEST_SUITE_P(protocol, mqtt_broker, ::testing::Values(4, 5),
                          [](const auto& info) { return "v" + std::to_string(info.param); });
 

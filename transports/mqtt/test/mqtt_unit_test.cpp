@@ -71,11 +71,36 @@ TEST(mqtt_from_url, nestjs_option_names) {
   EXPECT_EQ(*c->user_properties.get("t"), "1");
 }
 
+TEST(mqtt_from_url, mqtts_turns_tls_on) {
+  auto s = server_options_from(
+      parse("mqtts://h/?ca=/tmp/ca.pem&cert=/tmp/c.pem&key=/tmp/c.key&servername=broker.local"));
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->port, 8883);  // MQTT's TLS port
+  ASSERT_TRUE(s->tls);
+  EXPECT_EQ(s->tls->ca_file, "/tmp/ca.pem");
+  EXPECT_EQ(s->tls->cert_file, "/tmp/c.pem");
+  EXPECT_EQ(s->tls->key_file, "/tmp/c.key");
+  EXPECT_EQ(s->tls->server_name, "broker.local");
+  EXPECT_TRUE(s->tls->verify_peer);
+  auto c = client_options_from(parse("mqtts://h:16884/?verify=false"));
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->port, 16884);
+  ASSERT_TRUE(c->tls);
+  EXPECT_FALSE(c->tls->verify_peer);
+  // A TLS parameter on mqtt:// turns TLS on too; none leaves it off.
+  auto t = client_options_from(parse("mqtt://h/?ca=/tmp/ca.pem"));
+  ASSERT_TRUE(t);
+  EXPECT_TRUE(t->tls);
+  EXPECT_EQ(t->port, 1883);
+  EXPECT_FALSE(client_options_from(parse("mqtt://h/"))->tls);
+}
+
 TEST(mqtt_from_url, bad_values_are_refused) {
   for (const char* bad :
        {"redis://h", "mqtt://a:1,b:2", "mqtt://h/?protocolVersion=3", "mqtt://h/?protocolVersion=x",
         "mqtt://h/?qos=3", "mqtt://h/?clean=maybe", "mqtt://h/?keepalive=-1",
-        "mqtt://h/?reconnectPeriod=soon", "mqtt://h/?ca=/tmp/ca.pem", "mqtt://h/path"}) {
+        "mqtt://h/?reconnectPeriod=soon", "mqtt://h/path", "mqtts://h/?cert=/tmp/c.pem",
+        "mqtts://h/?key=/tmp/c.key", "mqtts://h/?verify=no"}) {
     auto s = server_options_from(parse(bad));
     EXPECT_FALSE(s) << bad;
     if (!s) {

@@ -5,6 +5,7 @@
 #include <roost/headers.hpp>
 #include <roost/limits.hpp>
 #include <roost/log.hpp>
+#include <roost/tls_options.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -15,7 +16,7 @@ namespace roost::mqtt {
 
 /// How to reach the broker; shared by the server and the client (NestJS's `url`,
 /// `protocolVersion`, `clientId`, `username`, `password`, `keepalive`, `clean`,
-/// `reconnectPeriod`, `connectTimeout`).
+/// `reconnectPeriod`, `connectTimeout`), and TLS.
 struct connection_options {
   std::string host = "localhost";
   std::uint16_t port = 1883;
@@ -37,6 +38,10 @@ struct connection_options {
   std::chrono::milliseconds reconnect_period{1'000};
   /// Gives up connecting (TCP and the broker's CONNACK) after this long (`connectTimeout`).
   std::chrono::milliseconds connect_timeout{30'000};
+  /// TLS (`mqtts://`; roost/tls_options.hpp), through libmosquitto's own TLS: from files only
+  /// (`ca_file`, `cert_file`, `key_file`; PEM text is refused). Without `ca_file`, the system's
+  /// CAs. The broker's certificate is checked against `server_name`, else the host.
+  std::optional<roost::tls_options> tls;
   roost::logger log;
 };
 
