@@ -23,6 +23,7 @@ heading() {
     rmqs) echo "RabbitMQ over TLS (\`amqps://\`)" ;;
     mqtt) echo "MQTT 3.1.1 (\`mqtt://\`)" ;;
     mqtt5) echo "MQTT 5 (\`mqtt://...?protocolVersion=5\`)" ;;
+    mqtts) echo "MQTT 3.1.1 over TLS (\`mqtts://\`)" ;;
     kafka) echo "Kafka (\`kafka://\`)" ;;
     *) echo "${1^^}" ;;
   esac
@@ -72,6 +73,12 @@ note() {
       echo "TLS only and requires a client certificate; both peers verify its certificate and present the"
       echo "one the URL names (NestJS: \`socketOptions.connectionOptions\`). The scenarios that stress the"
       echo "connection, between roost and each NestJS."
+      echo ;;
+    mqtts)
+      echo "Mutual TLS to the broker: a second mosquitto listener (\`scripts/brokers.sh\`, \`mosquittos\`) takes"
+      echo "TLS only and requires a client certificate; both peers verify its certificate and present the"
+      echo "one the URL names (NestJS: the \`mqtt\` package's \`ca\`, \`cert\`, \`key\`). The scenarios that stress"
+      echo "the connection, between roost and each NestJS."
       echo ;;
     kafka)
       echo "librdkafka's mock cluster (\`scripts/brokers.sh\`); NestJS on kafkajs. Scalars travel as text"

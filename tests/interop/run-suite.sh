@@ -50,8 +50,8 @@ server-close-mid-stream"
 # headers or NestJS 12's packet metadata: NestJS 11 has none on TCP and Redis.
 # TLS changes the bytes under the frames, not the packets: it runs the scenarios that stress the
 # connection (sizes, streams, concurrency, restarts), not every pattern and error form again.
-# RabbitMQ over TLS (rmqs) likewise.
-{ [ "$transport" = tls ] || [ "$transport" = rmqs ]; } && all_scenarios="sum echo.strings echo.large echo.huge object-pattern
+# RabbitMQ over TLS (rmqs) and MQTT over TLS (mqtts) likewise.
+{ [ "$transport" = tls ] || [ "$transport" = rmqs ] || [ "$transport" = mqtts ]; } && all_scenarios="sum echo.strings echo.large echo.huge object-pattern
 stream.1000 stream.then-wait error.rpc no-handler events concurrent timeout ctx headers jwt
 reconnect server-close-mid-stream"
 # Kafka: the scenarios whose patterns are topic names (no object patterns) and that keep their
@@ -67,7 +67,7 @@ case "$transport" in
   redis | rediss) excluded="no-handler server-close-mid-stream" ;;
   # MQTT: as Redis (a request to a topic no server subscribes to is never answered). Headers
   # are MQTT 5 user properties; NestJS's MQTT server reads no packet metadata, so 3.1.1 has none.
-  mqtt) excluded="no-handler server-close-mid-stream headers jwt" ;;
+  mqtt | mqtts) excluded="no-handler server-close-mid-stream headers jwt" ;;
   mqtt5) excluded="no-handler server-close-mid-stream" ;;
   *) excluded="" ;;
 esac

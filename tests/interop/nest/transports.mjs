@@ -163,10 +163,14 @@ const rmq = (ms, { url }) => {
 
 // mqtt://[user:password@]host[:port][/?protocolVersion=5&clientId=ID&qos=N&keepalive=S&clean=false
 // &reconnectPeriod=MS&userProperties.K=V]: the same URL roost reads (NestJS's MQTT option names;
-// the server's `qos` is its subscribeOptions'), mapped onto NestJS's MQTT options.
+// the server's `qos` is its subscribeOptions'), mapped onto NestJS's MQTT options. mqtts:// (or a
+// TLS parameter, as roost reads them: ?ca=FILE&cert=FILE&key=FILE&servername=NAME&verify=false) is
+// MQTT over TLS: the mqtt package takes Node's tls.connect options among its own.
 const mqtt = (ms, { url }) => {
   const q = url.searchParams;
-  const options = { url: `mqtt://${url.host}` };
+  const tls = url.protocol === 'mqtts:' || ['ca', 'cert', 'key', 'verify'].some((k) => q.has(k));
+  const options = { url: `${tls ? 'mqtts' : 'mqtt'}://${url.host}` };
+  if (tls) Object.assign(options, redisTls(q));
   if (url.username) options.username = decodeURIComponent(url.username);
   if (url.password) options.password = decodeURIComponent(url.password);
   for (const k of ['username', 'password', 'clientId']) if (q.get(k)) options[k] = q.get(k);
@@ -221,7 +225,7 @@ const kafka = (ms, { raw }) => {
   };
 };
 
-const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq, amqps: rmq, mqtt, kafka };
+const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq, amqps: rmq, mqtt, mqtts: mqtt, kafka };
 
 // The transport for `text`, or a string saying why there is none.
 export function transportFor(ms, text) {
