@@ -433,7 +433,9 @@ void session::close() {
     if (mosq_ && connected_.load()) {
       // What is still queued (replies of the messages served last) goes first, for a while.
       const int fd = mosquitto_socket(mosq_);
-      for (int i = 0; i < 50 && fd >= 0 && mosquitto_want_write(mosq_); ++i) {
+      // (Nothing during a TLS handshake: the library writes none of it then.)
+      for (int i = 0; i < 50 && fd >= 0 && !handshaking_locked() && mosquitto_want_write(mosq_);
+           ++i) {
         pollfd p{fd, POLLOUT, 0};
         if (::poll(&p, 1, 10) == 1 && mosquitto_loop_write(mosq_, 1) != MOSQ_ERR_SUCCESS) break;
       }
