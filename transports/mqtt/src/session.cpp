@@ -307,10 +307,10 @@ bool session::readable_now_locked(int fd) {
 }
 
 // OpenSSL's verification of the broker's certificate, whose error is kept to say why (the
-// library frees the TLS session, and its result, when the handshake fails).
-// OpenSSL's own verification, with no per-certificate callback: the library's (which, with its
-// host name check off, would only pass `ok` on) finds its connection through an index it makes
-// when it makes its own TLS context, which it does not when given ours.
+// library frees the TLS session, and its result, when the handshake fails). With no
+// per-certificate callback: the library's (which, with its host name check off, would only pass
+// `ok` on) finds its connection through an index it makes along with its own TLS context, which
+// it does not make when given ours.
 int session::verify_peer_cb(void* store, void* self) {
   auto* ctx = static_cast<X509_STORE_CTX*>(store);
   X509_STORE_CTX_set_verify_cb(ctx, [](int ok, X509_STORE_CTX*) { return ok; });
@@ -608,7 +608,8 @@ void session::on_writable(unsigned generation) {
   bool want = false;
   {
     std::lock_guard lock(mutex_);
-    // During a TLS handshake the library writes nothing but what the handshake reads says.
+    // During a TLS handshake the library writes nothing: its reading side advances the
+    // handshake (which may be waiting to write).
     const int rc =
         handshaking_locked() ? mosquitto_loop_read(mosq_, 1) : mosquitto_loop_write(mosq_, 1);
     want = mosquitto_socket(mosq_) >= 0 && want_write_locked();
