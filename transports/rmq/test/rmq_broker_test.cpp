@@ -1262,46 +1262,17 @@ TEST_F(rmq_broker, queue_arguments) {
   });
 }
 
-// The consumer that a_consumer_killed_mid_handler_loses_nothing kills: run only as that test's
-// child process (disabled otherwise). It serves ROOST_RMQ_VICTIM_URL and, handed an event,
-// writes ROOST_RMQ_VICTIM_MARK and never returns.
-TEST_F(rmq_broker, DISABLED_victim_consumer) {
-  const char* victim_url = std::getenv("ROOST_RMQ_VICTIM_URL");
-  const char* mark = std::getenv("ROOST_RMQ_VICTIM_MARK");
-  ASSERT_TRUE(victim_url && mark);
-  router vr;
-  vr.event("work", [mark](json::value) -> awaitable<void> {
-    std::ofstream(mark) << "handling\n";
-    for (;;) co_await pause_for(1s);
-  });
-  testing::run(
-      [&]() -> awaitable<void> {
-        microservice app(vr, app_options());
-        app.add_transport(rmq::server(options_from<server_options>(victim_url)));
-        co_await app.start();
-        for (;;) co_await pause_for(1s);
-      },
-      120s);
-}
-
 // At-least-once: a consumer killed (SIGKILL) in the middle of its handler has not acknowledged
 // the message, so the broker delivers it again, here to another consumer.
 TEST_F(rmq_broker, a_consumer_killed_mid_handler_loses_nothing) {
   const std::string u = with_query(url, "noAck=false&prefetchCount=1");
   const std::string mark = (std::filesystem::temp_directory_path() / (queue + ".mark")).string();
   std::filesystem::remove(mark);
-  std::vector<std::string> env_text = {"ROOST_RMQ_VICTIM_URL=" + u,
-                                       "ROOST_RMQ_VICTIM_MARK=" + mark};
-  std::vector<char*> envp;
-  for (auto& e : env_text) envp.push_back(e.data());
-  for (char** e = environ; *e; ++e) envp.push_back(*e);
-  envp.push_back(nullptr);
-  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::string also = "--gtest_also_run_disabled_tests";
-  std::string filter = "--gtest_filter=rmq_broker.DISABLED_victim_consumer";
-  char* argv[] = {self.data(), also.data(), filter.data(), nullptr};
+  // The consumer to kill is a program of its own (victim_consumer.cpp), started as a child.
+  std::string victim = ROOST_RMQ_VICTIM_CONSUMER, url_arg = u, mark_arg = mark;
+  char* argv[] = {victim.data(), url_arg.data(), mark_arg.data(), nullptr};
   pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, self.c_str(), nullptr, nullptr, argv, envp.data()), 0);
+  ASSERT_EQ(posix_spawn(&pid, victim.c_str(), nullptr, nullptr, argv, environ), 0);
   std::atomic<int> again{0};
   std::atomic<bool> redelivered{false};
   std::string body;
