@@ -17,6 +17,7 @@ packages=(
   rabbitmq-server librabbitmq-dev
   mosquitto mosquitto-clients libmosquitto-dev
   librdkafka-dev
+  libgrpc++-dev libprotobuf-dev libprotoc-dev
 )
 
 missing=()

@@ -1,0 +1,13 @@
+#include <roost/grpc/context.hpp>
+
+namespace roost::grpc {
+
+context::context(json::value pattern, std::string method, roost::headers h,
+                 std::optional<std::chrono::system_clock::time_point> deadline,
+                 std::shared_ptr<const std::atomic<bool>> cancelled)
+    : roost::context("grpc", std::move(pattern), std::nullopt, std::move(h)),
+      method_(std::move(method)),
+      deadline_(deadline),
+      cancelled_(std::move(cancelled)) {}
+
+}  // namespace roost::grpc

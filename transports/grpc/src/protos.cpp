@@ -1,0 +1,168 @@
+#include "protos.hpp"
+
+#include <google/protobuf/compiler/importer.h>
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+
+namespace roost::grpc::detail {
+
+namespace pb = google::protobuf;
+
+namespace {
+
+constexpr std::string_view type_url_prefix = "type.googleapis.com";
+
+// The parser's errors, kept to be thrown together.
+class error_list final : public pb::compiler::MultiFileErrorCollector {
+ public:
+  void AddError(const std::string& file, int line, int column, const std::string& msg) override {
+    text_ += "\n  " + file + ":" + std::to_string(line + 1) + ":" + std::to_string(column + 1) +
+             ": " + msg;
+  }
+  const std::string& text() const noexcept { return text_; }
+
+ private:
+  std::string text_;
+};
+
+bool in_package(std::string_view name, std::string_view package) {
+  return name.size() > package.size() && name.substr(0, package.size()) == package &&
+         name[package.size()] == '.';
+}
+
+void collect_files(const pb::FileDescriptor* f, std::set<const pb::FileDescriptor*>& seen) {
+  if (!seen.insert(f).second) return;
+  for (int i = 0; i < f->dependency_count(); ++i) collect_files(f->dependency(i), seen);
+}
+
+}  // namespace
+
+struct proto_set::impl {
+  pb::compiler::DiskSourceTree tree;
+  error_list errors;
+  pb::compiler::Importer importer{&tree, &errors};
+  std::unique_ptr<pb::util::TypeResolver> resolver;
+};
+
+proto_set::proto_set(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+proto_set::~proto_set() = default;
+
+std::shared_ptr<const proto_set> proto_set::load(const proto_options& o) {
+  if (o.proto_paths.empty()) throw std::invalid_argument("grpc: no protoPath given");
+  if (o.packages.empty()) throw std::invalid_argument("grpc: no package given");
+  auto i = std::make_unique<impl>();
+  // A file is imported by its name, found beside the file named (a path that exists, or an
+  // absolute one), in the include directories, then among the system's protobuf includes.
+  std::vector<std::string> imports;
+  for (const auto& p : o.proto_paths) {
+    std::filesystem::path path(p);
+    std::error_code ec;
+    if (!path.is_absolute() && std::filesystem::exists(path, ec)) {
+      path = std::filesystem::absolute(path, ec).lexically_normal();
+    }
+    if (path.is_absolute()) {
+      i->tree.MapPath("", path.parent_path().string());
+      imports.push_back(path.filename().string());
+    } else {
+      imports.push_back(path.lexically_normal().string());
+    }
+  }
+  for (const auto& d : o.include_dirs) i->tree.MapPath("", d);
+  i->tree.MapPath("", "/usr/include");
+  std::set<const pb::FileDescriptor*> files;
+  for (const auto& name : imports) {
+    const pb::FileDescriptor* f = i->importer.Import(name);
+    if (!f) {
+      throw std::invalid_argument(
+          "grpc: cannot load " + name +
+          (i->errors.text().empty() ? ": file not found" : ":" + i->errors.text()));
+    }
+    collect_files(f, files);
+  }
+  std::vector<method_info> methods;
+  for (const auto& package : o.packages) {
+    bool found = false;
+    for (const auto* f : files) {
+      if (f->package() == package || in_package(f->package(), package)) found = true;
+      for (int s = 0; s < f->service_count(); ++s) {
+        const pb::ServiceDescriptor* svc = f->service(s);
+        if (!in_package(svc->full_name(), package)) continue;
+        for (int m = 0; m < svc->method_count(); ++m) {
+          const pb::MethodDescriptor* md = svc->method(m);
+          method_info info;
+          info.path = "/" + svc->full_name() + "/" + md->name();
+          info.service = svc->name();
+          info.service_full = svc->full_name();
+          info.rpc = md->name();
+          info.client_streaming = md->client_streaming();
+          info.server_streaming = md->server_streaming();
+          info.input_type = std::string(type_url_prefix) + "/" + md->input_type()->full_name();
+          info.output_type = std::string(type_url_prefix) + "/" + md->output_type()->full_name();
+          methods.push_back(std::move(info));
+        }
+      }
+    }
+    // NestJS's InvalidGrpcPackageException.
+    if (!found) throw std::invalid_argument("grpc: the invalid gRPC package " + package);
+  }
+  i->resolver.reset(
+      pb::util::NewTypeResolverForDescriptorPool(std::string(type_url_prefix), i->importer.pool()));
+  auto set = std::shared_ptr<proto_set>(new proto_set(std::move(i)));
+  set->methods_ = std::move(methods);
+  return set;
+}
+
+const method_info* proto_set::find(std::string_view service, std::string_view rpc) const noexcept {
+  for (const auto& m : methods_) {
+    if ((m.service == service || m.service_full == service) && m.rpc == rpc) return &m;
+  }
+  return nullptr;
+}
+
+bool proto_set::to_json(const std::string& type_url, const std::string& binary, json::value& out,
+                        std::string& error) const {
+  pb::util::JsonPrintOptions options;
+  options.always_print_enums_as_ints = true;  // proto-loader's default `enums: Number`
+  std::string text;
+  const auto status =
+      pb::util::BinaryToJsonString(impl_->resolver.get(), type_url, binary, &text, options);
+  if (!status.ok()) {
+    error = std::string(status.message());
+    return false;
+  }
+  boost::system::error_code ec;
+  out = boost::json::parse(text, ec);
+  if (ec) {
+    error = ec.message();
+    return false;
+  }
+  return true;
+}
+
+bool proto_set::to_binary(const std::string& type_url, const json::value& value, std::string& out,
+                          std::string& error) const {
+  if (!value.is_object()) {
+    error = "a message must be a JSON object, not " + boost::json::serialize(value);
+    return false;
+  }
+  pb::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;  // as protobuf.js's fromObject
+  const auto status = pb::util::JsonToBinaryString(impl_->resolver.get(), type_url,
+                                                   boost::json::serialize(value), &out, options);
+  if (!status.ok()) {
+    error = std::string(status.message());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace roost::grpc::detail

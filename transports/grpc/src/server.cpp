@@ -1,0 +1,370 @@
+#include <roost/grpc/server.hpp>
+
+#include "protos.hpp"
+#include "status.hpp"
+
+#include <roost/detail/thread_bridge.hpp>
+#include <roost/dispatcher.hpp>
+#include <roost/errors.hpp>
+#include <roost/grpc/context.hpp>
+#include <roost/packet.hpp>
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/object.hpp>
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/support/byte_buffer.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+namespace roost::grpc {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::string_view source = "grpc server";
+
+// A method served by a handler: its route and the pattern its context shows.
+struct served_method {
+  const detail::method_info* info;
+  std::string route;
+  json::value pattern;
+};
+
+class call;
+
+// A request read on a gRPC thread, for the executor to serve.
+struct arrival {
+  std::shared_ptr<call> c;
+  json::value data;
+};
+
+// What the gRPC threads share with the executor, for as long as either runs.
+struct serving {
+  std::shared_ptr<const detail::proto_set> protos;
+  std::unordered_map<std::string, served_method> methods;  // by path; read-only once serving
+  std::shared_ptr<roost::detail::thread_bridge<arrival>> bridge;
+  std::atomic<bool> accepting{true};
+};
+
+// One call of a served method: reads its one request, then writes what the handler replies,
+// one write at a time, and finishes. It keeps itself alive until gRPC is done with it
+// (OnDone); a sink of the handler holds it too, and finds it finished when the call was
+// cancelled meanwhile.
+class call final : public ::grpc::ServerGenericBidiReactor,
+                   public std::enable_shared_from_this<call> {
+ public:
+  call(::grpc::GenericCallbackServerContext* ctx, const served_method& m,
+       std::shared_ptr<serving> s)
+      : ctx_(ctx), method_(m), serving_(std::move(s)) {
+    const auto deadline = ctx->deadline();
+    if (deadline != std::chrono::system_clock::time_point::max()) deadline_ = deadline;
+    for (const auto& [k, v] : ctx->client_metadata()) {
+      headers_.add(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+    }
+  }
+
+  void start(std::shared_ptr<call> self) {
+    self_ = std::move(self);
+    StartRead(&in_);
+  }
+
+  const served_method& method() const noexcept { return method_; }
+  roost::headers take_headers() { return std::move(headers_); }
+  std::optional<std::chrono::system_clock::time_point> deadline() const { return deadline_; }
+  std::shared_ptr<const std::atomic<bool>> cancelled() const { return cancelled_; }
+
+  // One reply packet of the handler (on the executor).
+  void reply(reply_packet r) {
+    std::unique_lock lock(mutex_);
+    if (ending_) return;  // finished already (a unary call's later values, a cancelled call)
+    const bool streaming = method_.info->server_streaming;
+    switch (r.type) {
+      case reply_packet::kind::value:
+        if (!queue_value(r.body)) break;
+        if (!streaming || r.disposed) end(::grpc::Status::OK);
+        break;
+      case reply_packet::kind::end:
+        // A unary handler that returned nothing answers the empty message.
+        if (!streaming && !queue_value(json::object())) break;
+        end(::grpc::Status::OK);
+        break;
+      case reply_packet::kind::error:
+        end(detail::status_of_error(r.body));
+        break;
+      case reply_packet::kind::no_handler:
+        end(::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, std::string(no_handler_message)));
+        break;
+    }
+    pump(lock);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client closed its side without a request
+      std::unique_lock lock(mutex_);
+      end(::grpc::Status(::grpc::StatusCode::INTERNAL, "no request message"));
+      pump(lock);
+      return;
+    }
+    std::string bytes, error;
+    json::value data;
+    if (!dump(in_, bytes) ||
+        !serving_->protos->to_json(method_.info->input_type, bytes, data, error)) {
+      // As grpc-js: a request that does not decode is INTERNAL.
+      std::unique_lock lock(mutex_);
+      end(::grpc::Status(::grpc::StatusCode::INTERNAL, "Error deserializing request: " + error));
+      pump(lock);
+      return;
+    }
+    serving_->bridge->push({shared_from_this(), std::move(data)});
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock lock(mutex_);
+    writing_ = false;
+    out_.pop_front();
+    if (!ok) out_.clear();  // the stream is broken: only the status is left to send
+    pump(lock);
+  }
+
+  void OnCancel() override {
+    cancelled_->store(true);
+    std::unique_lock lock(mutex_);
+    out_.erase(out_.begin() + (writing_ ? 1 : 0), out_.end());
+    if (!ending_) end(::grpc::Status::CANCELLED);
+    pump(lock);
+  }
+
+  void OnDone() override {
+    std::shared_ptr<call> self;
+    std::lock_guard lock(mutex_);
+    self.swap(self_);  // released once the lock is, which may destroy this
+    ctx_ = nullptr;
+  }
+
+ private:
+  static bool dump(const ::grpc::ByteBuffer& b, std::string& out) {
+    std::vector<::grpc::Slice> slices;
+    if (!b.Dump(&slices).ok()) return false;
+    for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    return true;
+  }
+
+  // Queues the response message of `value`; a value that does not fit it ends the call.
+  bool queue_value(const json::value& value) {
+    std::string bytes, error;
+    if (!serving_->protos->to_binary(method_.info->output_type, value, bytes, error)) {
+      end(::grpc::Status(::grpc::StatusCode::INTERNAL, "Error serializing response: " + error));
+      return false;
+    }
+    ::grpc::Slice slice(bytes);
+    out_.emplace_back(&slice, 1);
+    return true;
+  }
+
+  void end(::grpc::Status s) {
+    ending_ = true;
+    status_ = std::move(s);
+  }
+
+  // Starts the next write, or the finish once everything queued is written. gRPC is called
+  // with the lock released: it may run a reaction on this thread.
+  void pump(std::unique_lock<std::mutex>& lock) {
+    if (writing_ || finished_) return;
+    if (!out_.empty()) {
+      writing_ = true;
+      ::grpc::ByteBuffer* next = &out_.front();
+      lock.unlock();
+      StartWrite(next);
+      return;
+    }
+    if (!ending_) return;
+    finished_ = true;
+    const ::grpc::Status s = status_;
+    lock.unlock();
+    Finish(s);
+  }
+
+  ::grpc::GenericCallbackServerContext* ctx_;
+  const served_method& method_;
+  std::shared_ptr<serving> serving_;
+  std::shared_ptr<call> self_;
+  ::grpc::ByteBuffer in_;
+  roost::headers headers_;
+  std::optional<std::chrono::system_clock::time_point> deadline_;
+  std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
+  std::mutex mutex_;
+  std::deque<::grpc::ByteBuffer> out_;
+  bool writing_ = false;
+  bool ending_ = false;    // the status is set: nothing more is queued
+  bool finished_ = false;  // Finish() was called
+  ::grpc::Status status_;
+};
+
+// A call answered with its status alone (an unknown method, a server shutting down).
+class refusal final : public ::grpc::ServerGenericBidiReactor {
+ public:
+  explicit refusal(::grpc::Status s) { Finish(s); }
+  void OnDone() override { delete this; }
+};
+
+// The replies of one call, from the dispatcher to the call.
+class call_sink final : public immediate_reply_sink {
+ public:
+  explicit call_sink(std::shared_ptr<call> c) : call_(std::move(c)) {}
+  void send_now(reply_packet r, const json::value&) override { call_->reply(std::move(r)); }
+
+ private:
+  std::shared_ptr<call> call_;
+};
+
+struct call_origin {
+  std::shared_ptr<call> c;
+  grpc::context make_context(json::value pattern, std::optional<json::object>) {
+    return grpc::context(std::move(pattern), c->method().info->path, c->take_headers(),
+                         c->deadline(), c->cancelled());
+  }
+  call_sink make_sink() { return call_sink(c); }
+};
+
+class generic_service final : public ::grpc::CallbackGenericService {
+ public:
+  explicit generic_service(std::shared_ptr<serving> s) : serving_(std::move(s)) {}
+
+  ::grpc::ServerGenericBidiReactor* CreateReactor(
+      ::grpc::GenericCallbackServerContext* ctx) override {
+    if (!serving_->accepting.load()) {
+      return new refusal(
+          ::grpc::Status(::grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
+    }
+    auto it = serving_->methods.find(ctx->method());
+    if (it == serving_->methods.end()) {
+      // grpc-js's words for a method without a handler.
+      return new refusal(
+          ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED,
+                         "The server does not implement the method " + ctx->method()));
+    }
+    auto c = std::make_shared<call>(ctx, it->second, serving_);
+    call* reactor = c.get();
+    c->start(std::move(c));
+    return reactor;
+  }
+
+ private:
+  std::shared_ptr<serving> serving_;
+};
+
+}  // namespace
+
+struct server::impl : std::enable_shared_from_this<impl> {
+  explicit impl(server_options o) : opts(std::move(o)) {}
+
+  awaitable<void> listen(dispatcher& d) {
+    disp.emplace(d);
+    ex = co_await asio::this_coro::executor;
+    state = std::make_shared<serving>();
+    try {
+      state->protos = detail::proto_set::load(opts);
+    } catch (const std::invalid_argument& e) {
+      throw connection_error(make_error_code(error::invalid_argument), e.what());
+    }
+    route_methods(d);
+    state->bridge = roost::detail::thread_bridge<arrival>::make(
+        ex, [weak = weak_from_this()](std::vector<arrival>& batch) {
+          if (auto s = weak.lock()) s->serve_batch(batch);
+        });
+    service = std::make_unique<generic_service>(state);
+    ::grpc::ServerBuilder builder;
+    builder.AddListeningPort(opts.url, ::grpc::InsecureServerCredentials(), &bound_port);
+    builder.RegisterCallbackGenericService(service.get());
+    grpc_server = builder.BuildAndStart();
+    if (!grpc_server || bound_port == 0) {
+      grpc_server.reset();
+      throw connection_error(make_error_code(error::not_connected),
+                             "grpc: cannot listen on " + opts.url);
+    }
+    opts.log.info(source,
+                  "serving " + std::to_string(state->methods.size()) + " method(s) on " + opts.url);
+  }
+
+  // NestJS's lookup: the handler of {service: Service, rpc}, else of {service:
+  // package.Service, rpc}. Client and bidirectional streaming methods are not served yet.
+  void route_methods(dispatcher& d) {
+    const auto& routes = d.routes();
+    for (const auto& m : state->protos->methods()) {
+      for (const auto* service : {&m.service, &m.service_full}) {
+        json::value pattern = json::object{{"service", *service}, {"rpc", m.rpc}};
+        std::string route = routes.routes().route(pattern);
+        const auto* e = routes.find(route);
+        if (!e || !e->message) continue;
+        if (m.client_streaming) {
+          opts.log.warn(source, m.path + " streams requests, which is not served yet");
+          break;
+        }
+        state->methods.emplace(m.path, served_method{&m, std::move(route), std::move(pattern)});
+        break;
+      }
+    }
+  }
+
+  void serve_batch(std::vector<arrival>& batch) {
+    for (auto& a : batch) {
+      const auto& m = a.c->method();
+      inbound_packet packet;
+      packet.pattern = m.pattern;
+      packet.data = std::move(a.data);
+      packet.id = json::value(++served);
+      disp->serve(ex, packet, call_origin{std::move(a.c)}, m.route);
+    }
+  }
+
+  void close() {
+    if (!grpc_server) return;
+    state->accepting = false;
+    // Cancels the calls in flight (each finishes from OnCancel) and waits for gRPC's threads.
+    grpc_server->Shutdown(std::chrono::system_clock::now());
+    grpc_server->Wait();
+    grpc_server.reset();
+  }
+
+  server_options opts;
+  std::optional<dispatcher> disp;
+  executor ex;
+  std::shared_ptr<serving> state;
+  std::unique_ptr<generic_service> service;
+  std::unique_ptr<::grpc::Server> grpc_server;
+  int bound_port = 0;
+  std::uint64_t served = 0;
+};
+
+server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
+server::server(server&&) noexcept = default;
+server::~server() {
+  if (impl_) impl_->close();
+}
+
+awaitable<void> server::listen(dispatcher& d) {
+  return impl_->listen(d);
+}
+
+void server::stop_accepting() {
+  if (impl_->state) impl_->state->accepting = false;
+}
+
+void server::close() {
+  impl_->close();
+}
+
+std::uint16_t server::port() const noexcept {
+  return static_cast<std::uint16_t>(impl_->bound_port);
+}
+
+}  // namespace roost::grpc

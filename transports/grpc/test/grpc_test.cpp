@@ -1,0 +1,264 @@
+// The gRPC server and client on loopback (port 0), with the interop suite's proto: unary and
+// server-streaming calls, the JSON mapping, statuses, metadata and the URL options.
+
+#include <roost/grpc.hpp>
+#include <roost/roost.hpp>
+#include <roost/testing/run.hpp>
+
+#include <gtest/gtest.h>
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+namespace roost::grpc::test {
+namespace {
+
+namespace asio = boost::asio;
+
+json::value pattern(std::string_view service, std::string_view rpc) {
+  return json::object{{"service", service}, {"rpc", rpc}};
+}
+
+proto_options protos(std::string url) {
+  proto_options o;
+  o.url = std::move(url);
+  o.packages = {"interop"};
+  o.proto_paths = {ROOST_GRPC_TEST_PROTO};
+  return o;
+}
+
+std::int64_t number(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v ? v->to_number<std::int64_t>() : 0;
+}
+
+// 0 .. count - 1, failing at `fail_at` (when positive) with the status `code`.
+stream<json::value> range(std::int64_t count, std::int64_t fail_at, std::int64_t code) {
+  for (std::int64_t i = 0; i < count; ++i) {
+    if (fail_at > 0 && i == fail_at) {
+      json::object err;
+      err["code"] = code;
+      err["message"] = "stopped at " + std::to_string(i);
+      throw rpc_exception(std::move(err));
+    }
+    json::object item;
+    item["value"] = i;
+    co_yield json::value(std::move(item));
+  }
+}
+
+// What the Mirror handler was given, for the test to check the request's mapping.
+struct seen {
+  json::value mirrored;
+};
+
+router make_router(seen& s) {
+  router r;
+  r.message(pattern("Math", "Sum"), [](json::object req) {
+    std::int64_t total = 0;
+    if (const auto* n = req.if_contains("numbers")) {
+      for (const auto& x : n->as_array()) total += x.to_number<std::int64_t>();
+    }
+    return json::value{{"total", total}};
+  });
+  r.message(pattern("Math", "Range"), [](json::object req) {
+    return range(number(req, "count"), number(req, "failAt"), number(req, "code"));
+  });
+  r.message(pattern("Math", "Fail"), [](json::object req) -> json::value {
+    if (!req.contains("code")) throw std::runtime_error("not for the caller's eyes");
+    if (req.at("code").to_number<int>() == 0)
+      throw rpc_exception(std::string(req.at("message").as_string()));
+    throw rpc_exception(json::object{{"code", req.at("code")}, {"message", req.at("message")}});
+  });
+  r.message(pattern("Math", "Whoami"), [](json::object req, grpc::context& ctx) {
+    const std::string* v = ctx.header(req.at("name").as_string());
+    return json::value{{"value", v ? *v : std::string("(none)")}};
+  });
+  // By the service's full name: NestJS's second lookup.
+  r.message(pattern("interop.Math", "Mirror"), [&s](json::value req) {
+    s.mirrored = req;
+    return req;
+  });
+  return r;
+}
+
+class grpc_loopback : public ::testing::Test {
+ protected:
+  seen s;
+  router r = make_router(s);
+};
+
+std::string str(const json::value& v) {
+  return json::serialize(v);
+}
+
+TEST_F(grpc_loopback, unary_stream_errors_and_metadata) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r);
+    auto srv = std::make_unique<server>(server_options{protos("127.0.0.1:0")});
+    server* s_ptr = srv.get();
+    app.add_transport(std::move(srv));
+    co_await app.start();
+    EXPECT_NE(s_ptr->port(), 0);
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex,
+                   client(client_options{protos("127.0.0.1:" + std::to_string(s_ptr->port()))}));
+
+    // Unary.
+    const json::value numbers = {{"numbers", {1, 2, 3}}};
+    const json::value sum = co_await c.send(pattern("Math", "Sum"), numbers);
+    EXPECT_EQ(str(sum), R"({"total":6})");
+    // The package's full service name reaches the same method.
+    const json::value sum_full = co_await c.send(pattern("interop.Math", "Sum"), numbers);
+    EXPECT_EQ(str(sum_full), R"({"total":6})");
+    // A zero the handler returns goes on the wire, and comes back, as with protobuf.js.
+    const json::value none = json::object{};
+    const json::value zero = co_await c.send(pattern("Math", "Sum"), none);
+    EXPECT_EQ(str(zero), R"({"total":0})");
+
+    // Server streaming.
+    auto range = c.stream<json::value>(pattern("Math", "Range"), json::value{{"count", 4}});
+    std::vector<std::string> values;
+    for (;;) {
+      auto v = co_await range.next();
+      if (!v) break;
+      values.push_back(str(*v));
+    }
+    const std::vector<std::string> want{R"({"value":0})", R"({"value":1})", R"({"value":2})",
+                                        R"({"value":3})"};
+    EXPECT_EQ(values, want);
+
+    // An error in the middle of a stream ends it with the status it carries.
+    auto broken = c.stream<json::value>(pattern("Math", "Range"),
+                                        json::value{{"count", 5}, {"failAt", 2}, {"code", 8}});
+    values.clear();
+    std::optional<json::value> stream_error;
+    try {
+      for (;;) {
+        auto v = co_await broken.next();
+        if (!v) break;
+        values.push_back(str(*v));
+      }
+    } catch (const rpc_error& e) {
+      stream_error = e.error();
+    }
+    EXPECT_EQ(values.size(), 2u);
+    EXPECT_TRUE(stream_error);
+    EXPECT_EQ(
+        stream_error ? str(*stream_error) : "",
+        R"({"code":8,"details":"stopped at 2","message":"8 RESOURCE_EXHAUSTED: stopped at 2"})");
+
+    // Statuses: an object's integer code, a string error, any other error.
+    const auto failure = [&](json::value req) -> awaitable<std::string> {
+      try {
+        co_await c.send(pattern("Math", "Fail"), req);
+      } catch (const rpc_error& e) {
+        co_return str(e.error());
+      }
+      co_return "no error";
+    };
+    const json::value not_found = {{"code", 5}, {"message", "no such thing"}};
+    const std::string with_code = co_await failure(not_found);
+    EXPECT_EQ(with_code,
+              R"({"code":5,"details":"no such thing","message":"5 NOT_FOUND: no such thing"})");
+    const json::value plain = {{"code", 0}, {"message", "plain words"}};
+    const std::string with_text = co_await failure(plain);
+    EXPECT_EQ(with_text,
+              R"({"code":2,"details":"plain words","message":"2 UNKNOWN: plain words"})");
+    const std::string unexpected = co_await failure(json::object{});
+    EXPECT_EQ(
+        unexpected,
+        R"({"code":2,"details":"Internal server error","message":"2 UNKNOWN: Internal server error"})");
+
+    // A method of the proto without a handler.
+    try {
+      co_await c.send(pattern("Math", "Unhandled"), numbers);
+      ADD_FAILURE() << "no error";
+    } catch (const rpc_error& e) {
+      EXPECT_EQ(e.error().at("code"), 12);
+    }
+
+    // Metadata reaches the handler's context as headers.
+    call_options with_header;
+    with_header.headers.add("x-tenant", "blue");
+    const json::value who_req = {{"name", "x-tenant"}};
+    const json::value who = co_await c.send(pattern("Math", "Whoami"), who_req, with_header);
+    EXPECT_EQ(str(who), R"({"value":"blue"})");
+
+    // The mapping of every kind of field, both ways.
+    const json::value kinds = boost::json::parse(
+        R"({"big":"9007199254740993","color":1,"blob":"AAEC","number":7,"inner":{"label":"in"},)"
+        R"("snake_case_name":"snake","tags":["a","b"],"counts":{"x":1},"ratio":0.5,"flag":true})");
+    const json::value mirrored = co_await c.send(pattern("Math", "Mirror"), kinds);
+    // The handler sees lowerCamelCase names (objects compare without regard to key order).
+    const json::value want_mirrored = boost::json::parse(
+        R"({"big":"9007199254740993","color":1,"blob":"AAEC","number":7,"inner":{"label":"in"},)"
+        R"("snakeCaseName":"snake","tags":["a","b"],"counts":{"x":1},"ratio":0.5,"flag":true})");
+    EXPECT_EQ(s.mirrored, want_mirrored) << str(s.mirrored);
+    EXPECT_EQ(mirrored, want_mirrored) << str(mirrored);
+    // Enums by name and 64-bit integers as numbers are read too.
+    const json::value by_name = {{"color", "BLUE"}, {"big", 42}};
+    const json::value mirrored_name = co_await c.send(pattern("Math", "Mirror"), by_name);
+    const json::value want_name = {{"big", "42"}, {"color", 2}};
+    EXPECT_EQ(mirrored_name, want_name) << str(mirrored_name);
+
+    co_await app.shutdown();
+  });
+}
+
+TEST_F(grpc_loopback, bad_configuration_is_refused_clearly) {
+  testing::run([&]() -> awaitable<void> {
+    auto o = protos("127.0.0.1:0");
+    o.packages = {"nope"};
+    microservice app(r);
+    server srv(server_options{o});
+    dispatcher d(r, logger{});
+    try {
+      co_await srv.listen(d);
+      ADD_FAILURE() << "listened";
+    } catch (const connection_error& e) {
+      EXPECT_NE(std::string(e.what()).find("package nope"), std::string::npos) << e.what();
+    }
+    o.packages = {"interop"};
+    o.proto_paths = {"/no/such/file.proto"};
+    server missing(server_options{o});
+    try {
+      co_await missing.listen(d);
+      ADD_FAILURE() << "listened";
+    } catch (const connection_error& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot load"), std::string::npos) << e.what();
+    }
+  });
+}
+
+TEST(grpc_url, options_from_url) {
+  auto u = url::parse(
+      "grpc://127.0.0.1:5001/?package=a&package=b.c&protoPath=x.proto&protoPath=/y/"
+      "z.proto&includeDirs=/inc");
+  ASSERT_TRUE(u);
+  auto o = server_options_from(*u);
+  ASSERT_TRUE(o);
+  EXPECT_EQ(o->url, "127.0.0.1:5001");
+  EXPECT_EQ(o->packages, (std::vector<std::string>{"a", "b.c"}));
+  EXPECT_EQ(o->proto_paths, (std::vector<std::string>{"x.proto", "/y/z.proto"}));
+  EXPECT_EQ(o->include_dirs, (std::vector<std::string>{"/inc"}));
+  auto d = url::parse("grpc://localhost/?package=a&protoPath=x.proto");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(client_options_from(*d)->url, "localhost:5000");
+  for (const char* bad :
+       {"grpc://localhost:5000/?protoPath=x.proto", "grpc://localhost:5000/?package=a",
+        "tcp://localhost:5000/?package=a&protoPath=x.proto",
+        "grpc://localhost:5000/?package=&protoPath=x.proto"}) {
+    auto b = url::parse(bad);
+    ASSERT_TRUE(b) << bad;
+    EXPECT_FALSE(server_options_from(*b)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace roost::grpc::test
