@@ -285,6 +285,56 @@ bool add_jwt_route(roost::router&) {
 }
 #endif
 
+// The gRPC scenarios' handlers (SCENARIOS.md, "gRPC"): interop.Math of grpc/roost_test.proto,
+// served only over gRPC (an object pattern is no topic name for the other transports).
+json::value grpc_method(std::string_view rpc) {
+  return json::object{{"service", "Math"}, {"rpc", rpc}};
+}
+
+std::int64_t field_of(const json::object& o, std::string_view key) {
+  const auto* v = o.if_contains(key);
+  return v ? v->to_number<std::int64_t>() : 0;
+}
+
+roost::stream<json::value> grpc_range(std::int64_t count, std::int64_t fail_at, std::int64_t code) {
+  for (std::int64_t i = 0; i < count; ++i) {
+    if (fail_at > 0 && i == fail_at) {
+      json::object err;
+      err["code"] = code;
+      err["message"] = "stopped at " + std::to_string(i);
+      throw roost::rpc_exception(std::move(err));
+    }
+    json::object item;
+    item["value"] = i;
+    co_yield json::value(std::move(item));
+  }
+}
+
+void add_grpc_handlers(roost::router& r) {
+  r.message(grpc_method("Sum"), [](json::object req) {
+    std::int64_t total = 0;
+    if (const auto* n = req.if_contains("numbers")) {
+      for (const auto& x : n->as_array()) total += x.to_number<std::int64_t>();
+    }
+    return json::value{{"total", total}};
+  });
+  r.message(grpc_method("Range"), [](json::object req) {
+    return grpc_range(field_of(req, "count"), field_of(req, "failAt"), field_of(req, "code"));
+  });
+  r.message(grpc_method("Fail"), [](json::object req) -> json::value {
+    if (!req.contains("code")) throw std::runtime_error("not for the caller's eyes");
+    if (field_of(req, "code") == 0) {
+      throw roost::rpc_exception(std::string(req.at("message").as_string()));
+    }
+    throw roost::rpc_exception(
+        json::object{{"code", req.at("code")}, {"message", req.at("message")}});
+  });
+  r.message(grpc_method("Whoami"), [](json::object req, roost::context& ctx) {
+    const std::string* v = ctx.headers().get(req.at("name").as_string());
+    return json::value{{"value", v ? *v : std::string("(none)")}};
+  });
+}
+
 int serve(const args& a) {
   auto u = roost::url::parse(a.url);
   if (!u) return usage();
@@ -296,6 +346,7 @@ int serve(const args& a) {
   tally t;
   add_handlers(r, log, m);
   add_config_handlers(r, *u, log, m, t);
+  if (u->scheme == "grpc") add_grpc_handlers(r);
   if (!add_jwt_route(r)) return 1;
   roost::microservice app{r, {.threads = 1, .drain_timeout = 2s}};
   for (int i = 0; i < a.guards; ++i) {
@@ -549,6 +600,91 @@ roost::awaitable<void> kafka_events(roost::client_proxy& c) {
     throw failure("records after 100 events: " + std::to_string(got.size()) + " entries");
 }
 
+// The gRPC scenarios (SCENARIOS.md, "gRPC"): the status of a failed call comes as grpc-js's
+// error, `{"code","details","message"}`.
+void add_grpc_scenarios(std::map<std::string, scenario>& s) {
+  const auto status = [](int code, std::string details) {
+    static constexpr const char* names[] = {"OK",
+                                            "CANCELLED",
+                                            "UNKNOWN",
+                                            "INVALID_ARGUMENT",
+                                            "DEADLINE_EXCEEDED",
+                                            "NOT_FOUND",
+                                            "ALREADY_EXISTS",
+                                            "PERMISSION_DENIED",
+                                            "RESOURCE_EXHAUSTED",
+                                            "FAILED_PRECONDITION",
+                                            "ABORTED",
+                                            "OUT_OF_RANGE",
+                                            "UNIMPLEMENTED"};
+    return json::value{{"code", code},
+                       {"details", details},
+                       {"message", std::to_string(code) + " " + names[code] + ": " + details}};
+  };
+  s["grpc.sum"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value req = {{"numbers", {1, 2, 3}}}, none = {{"numbers", json::array{}}};
+    auto r1 = co_await c.send(grpc_method("Sum"), req);
+    expect(r1, {{"total", 6}}, "Sum [1,2,3]");
+    auto r2 = co_await c.send(grpc_method("Sum"), none);
+    expect(r2, {{"total", 0}}, "Sum []");
+  };
+  s["grpc.range"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    auto st = c.stream<json::value>(grpc_method("Range"), json::value{{"count", 4}});
+    json::array got;
+    while (auto v = co_await st.next()) got.push_back(*v);
+    expect(got, json::parse(R"([{"value":0},{"value":1},{"value":2},{"value":3}])"), "Range 4");
+  };
+  s["grpc.stream-error"] = [status](roost::client_proxy& c) -> roost::awaitable<void> {
+    auto st = c.stream<json::value>(grpc_method("Range"),
+                                    json::value{{"count", 5}, {"failAt", 2}, {"code", 8}});
+    json::array got;
+    std::optional<json::value> err;
+    try {
+      while (auto v = co_await st.next()) got.push_back(*v);
+    } catch (const roost::rpc_error& e) {
+      err = e.error();
+    }
+    expect(got, json::parse(R"([{"value":0},{"value":1}])"), "Range failing at 2: values");
+    if (!err) throw failure("Range failing at 2: the stream ended without an error");
+    expect(*err, status(8, "stopped at 2"), "Range failing at 2: status");
+  };
+  s["grpc.error-code"] = [status](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value req = {{"code", 5}, {"message", "no such thing"}};
+    co_await expect_rpc_error([&] { return c.send(grpc_method("Fail"), req); },
+                              status(5, "no such thing"), "Fail 5");
+  };
+  s["grpc.error-text"] = [status](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value req = {{"code", 0}, {"message", "plain words"}};
+    co_await expect_rpc_error([&] { return c.send(grpc_method("Fail"), req); },
+                              status(2, "plain words"), "Fail text");
+  };
+  s["grpc.error-internal"] = [status](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value req = json::object{};
+    co_await expect_rpc_error([&] { return c.send(grpc_method("Fail"), req); },
+                              status(2, "Internal server error"), "Fail thrown");
+  };
+  s["grpc.unimplemented"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    const json::value req = {{"numbers", {1}}};
+    std::optional<json::value> err;
+    try {
+      co_await c.send(grpc_method("Unhandled"), req);
+    } catch (const roost::rpc_error& e) {
+      err = e.error();
+    }
+    if (!err || !err->is_object() || err->as_object().if_contains("code") == nullptr ||
+        err->at("code") != 12) {
+      throw failure("Unhandled: expected status 12, got " + (err ? text(*err) : "a value"));
+    }
+  };
+  s["grpc.metadata"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    roost::call_options o;
+    o.headers.add("x-tenant", "blue");
+    const json::value req = {{"name", "x-tenant"}};
+    auto r = co_await c.send(grpc_method("Whoami"), req, o);
+    expect(r, {{"value", "blue"}}, "Whoami x-tenant");
+  };
+}
+
 std::map<std::string, scenario> scenarios(const std::string& transport,
                                           const std::string& server_impl,
                                           const std::string& queue) {
@@ -558,6 +694,7 @@ std::map<std::string, scenario> scenarios(const std::string& transport,
   auto kv = [kafka](json::value v) { return kafka ? as_kafka_text(v) : v; };
   add_queue_scenarios(s, queue, server_impl);
   add_jwt_scenario(s, server_impl);
+  add_grpc_scenarios(s);
   s["sum"] = [kv](roost::client_proxy& c) -> roost::awaitable<void> {
     const json::value a = json::array{1, 2, 3}, b = json::array{0.5, 0.25};
     auto r1 = co_await c.send("sum", a);

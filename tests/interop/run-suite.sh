@@ -62,6 +62,9 @@ reconnect server-close-mid-stream"
 numeric-pattern stream.1 stream.1000 stream.then-wait stream.then-fail stream.interleaved void
 error.rpc error.object error.internal error.thrown error.rpc-values events concurrent timeout ctx
 headers"
+# gRPC: its own scenarios, calls of the methods of grpc/roost_test.proto (SCENARIOS.md, "gRPC").
+[ "$transport" = grpc ] && all_scenarios="grpc.sum grpc.range grpc.stream-error grpc.error-code
+grpc.error-text grpc.error-internal grpc.unimplemented grpc.metadata"
 case "$transport" in
   nats | rmq | rmqs) excluded="server-close-mid-stream" ;;
   redis | rediss) excluded="no-handler server-close-mid-stream" ;;
@@ -119,7 +122,7 @@ cleanup() {
 trap cleanup EXIT
 
 case "$transport" in
-  tcp | tls) ;;
+  tcp | tls | grpc) ;;
   *) [ -n "$url" ] || { echo "run-suite: --transport $transport needs --url"; exit 2; } ;;
 esac
 # RabbitMQ: a queue of this run alone (each direction its own: a stray server of another run
@@ -157,6 +160,8 @@ peer_url() {  # $1: port, $2: query
   case "$transport" in
     tcp) u="tcp://127.0.0.1:$1" ;;
     tls) u="tls://127.0.0.1:$1?$tls_query" ;;
+    # gRPC: a port of the suite's own (a NestJS server does not tell the one it bound).
+    grpc) u="grpc://127.0.0.1:${ROOST_INTEROP_GRPC_PORT:-50151}/?package=interop&protoPath=$here/grpc/roost_test.proto" ;;
     *) u="$url" ;;
   esac
   local q=$2

@@ -18,6 +18,7 @@
 // ROOST_SCENARIO_TIMEOUT_MS caps one scenario (default 60000).
 
 import { realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { transportFor } from './transports.mjs';
@@ -159,6 +160,36 @@ function jwtHandlers({ common, ms, jwt, impl }) {
   };
 }
 
+// The gRPC scenarios' handlers (SCENARIOS.md, "gRPC"): the methods of grpc/roost_test.proto's
+// interop.Math, by @GrpcMethod (Mirror and Unhandled have none: UNIMPLEMENTED).
+function grpcHandlers({ ms, rx }) {
+  const { GrpcMethod, RpcException } = ms;
+  const { range, concat, throwError, map } = rx;
+  const methods = {
+    grpcSum: (data) => ({ total: (data.numbers ?? []).reduce((a, b) => a + b, 0) }),
+    grpcRange: (data) => {
+      const count = data.count ?? 0;
+      const failAt = data.failAt ?? 0;
+      const values = range(0, failAt > 0 ? Math.min(failAt, count) : count).pipe(map((value) => ({ value })));
+      if (failAt <= 0 || failAt >= count) return values;
+      return concat(values, throwError(() => new RpcException({ code: data.code, message: `stopped at ${failAt}` })));
+    },
+    grpcFail: (data) => {
+      if (data.code === undefined) throw new Error('not for the caller\'s eyes');
+      if (data.code === 0) throw new RpcException(data.message);
+      throw new RpcException({ code: data.code, message: data.message });
+    },
+    grpcWhoami: (data, metadata) => ({ value: String(metadata.get(data.name)[0] ?? '(none)') }),
+  };
+  const handlers = [
+    ['grpcSum', GrpcMethod('Math', 'Sum')],
+    ['grpcRange', GrpcMethod('Math', 'Range')],
+    ['grpcFail', GrpcMethod('Math', 'Fail')],
+    ['grpcWhoami', GrpcMethod('Math', 'Whoami')],
+  ];
+  return { methods, handlers };
+}
+
 function buildAppModule({ common, ms, rx, impl, jwt }, transportName, query) {
   const { Controller, Module } = common;
   const { MessagePattern, EventPattern, RpcException, Payload, Ctx } = ms;
@@ -293,10 +324,12 @@ function buildAppModule({ common, ms, rx, impl, jwt }, transportName, query) {
 
   const extra = configHandlers({ ms, impl }, query);
   const guarded = jwtHandlers({ common, ms, jwt, impl });
-  Object.assign(AppController.prototype, extra.methods, guarded.methods);
+  const grpc = transportName === 'grpc' ? grpcHandlers({ ms, rx }) : { methods: {}, handlers: [] };
+  Object.assign(AppController.prototype, extra.methods, guarded.methods, grpc.methods);
   const handlers = [
     ...extra.handlers,
     ...guarded.handlers,
+    ...grpc.handlers,
     ['sum', MessagePattern('sum')],
     ['sumMath', MessagePattern({ cmd: 'sum', role: 'math' })],
     // Registered "with the keys in this order"; note that JS itself puts the integer-like keys
@@ -905,6 +938,58 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
   };
 }
 
+// The gRPC scenarios (SCENARIOS.md, "gRPC"), through ClientGrpc's service of interop.Math. The
+// metadata is made by the grpc-js this NestJS loads (the entry script's node_modules): a Metadata
+// of another copy would not be taken for one.
+function grpcScenarios({ rx }) {
+  const { lastValueFrom } = rx;
+  const service = (c) => c.getService('Math');
+  const grpcError = (o) => (o.error ? { code: o.error.code, details: o.error.details } : undefined);
+  const expectStatus = (what, o, code, details) => {
+    const e = grpcError(o);
+    if (o.values.length !== 0 || !e || e.code !== code || e.details !== details) {
+      throw new Fail(`${what}: expected status ${code} "${details}" and no value, got ${showOutcome(o)} ${show(e)}`);
+    }
+  };
+  return {
+    'grpc.sum': async (c) => {
+      expectValue('Sum [1,2,3]', await recordOutcome(service(c).sum({ numbers: [1, 2, 3] })), { total: 6 });
+      expectValue('Sum []', await recordOutcome(service(c).sum({ numbers: [] })), { total: 0 });
+    },
+    'grpc.range': async (c) => {
+      const o = await recordOutcome(service(c).range({ count: 4 }));
+      expectValues('Range 4', o, [{ value: 0 }, { value: 1 }, { value: 2 }, { value: 3 }]);
+    },
+    'grpc.stream-error': async (c) => {
+      const o = await recordOutcome(service(c).range({ count: 5, failAt: 2, code: 8 }));
+      const e = grpcError(o);
+      if (!isDeepStrictEqual(o.values, [{ value: 0 }, { value: 1 }]) || !e || e.code !== 8 || e.details !== 'stopped at 2') {
+        throw new Fail(`Range failing at 2: expected 0, 1 then status 8 "stopped at 2", got ${showOutcome(o)} ${show(e)}`);
+      }
+    },
+    'grpc.error-code': async (c) => {
+      expectStatus('Fail 5', await recordOutcome(service(c).fail({ code: 5, message: 'no such thing' })), 5, 'no such thing');
+    },
+    'grpc.error-text': async (c) => {
+      expectStatus('Fail text', await recordOutcome(service(c).fail({ code: 0, message: 'plain words' })), 2, 'plain words');
+    },
+    'grpc.error-internal': async (c) => {
+      expectStatus('Fail thrown', await recordOutcome(service(c).fail({})), 2, 'Internal server error');
+    },
+    'grpc.unimplemented': async (c) => {
+      const o = await recordOutcome(service(c).unhandled({ numbers: [1] }));
+      if (grpcError(o)?.code !== 12) throw new Fail(`Unhandled: expected status 12, got ${showOutcome(o)}`);
+    },
+    'grpc.metadata': async (c) => {
+      const { Metadata } = createRequire(realpathSync(process.argv[1]))('@grpc/grpc-js');
+      const md = new Metadata();
+      md.add('x-tenant', 'blue');
+      const v = await lastValueFrom(service(c).whoami({ name: 'x-tenant' }, md));
+      if (!isDeepStrictEqual(v, { value: 'blue' })) throw new Fail(`Whoami x-tenant: expected {"value":"blue"}, got ${show(v)}`);
+    },
+  };
+}
+
 // Runs one scenario on a fresh client; prints PASS or FAIL; returns 0 or 1.
 // `shared`: a client all scenarios use (Kafka's: its reply consumer's group join takes seconds).
 async function callOne(libs, t, all, name, io, shared) {
@@ -958,7 +1043,7 @@ async function kafkaClient(ms, t) {
 async function call(libs, t, names, serverImpl) {
   const { common } = libs;
   common.Logger.overrideLogger(stderrLogger());
-  const all = scenarios(libs, t, serverImpl);
+  const all = { ...scenarios(libs, t, serverImpl), ...grpcScenarios(libs) };
   let readLine;
   const io = {
     say: (line) => process.stdout.write(`${line}\n`),

@@ -225,7 +225,26 @@ const kafka = (ms, { raw }) => {
   };
 };
 
-const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq, amqps: rmq, mqtt, mqtts: mqtt, kafka };
+// grpc://host:port/?package=P&protoPath=FILE (each repeatable): roost's URL, onto NestJS's gRPC
+// options (`url`, `package`, `protoPath`, `loader.includeDirs`), with proto-loader's defaults.
+const grpc = (ms, { url }) => {
+  const q = url.searchParams;
+  const options = { url: `${url.hostname}:${url.port || 5000}` };
+  const packages = q.getAll('package');
+  const protos = q.getAll('protoPath');
+  options.package = packages.length === 1 ? packages[0] : packages;
+  options.protoPath = protos.length === 1 ? protos[0] : protos;
+  if (q.has('includeDirs')) options.loader = { includeDirs: q.getAll('includeDirs') };
+  return {
+    name: 'grpc',
+    server: { transport: ms.Transport.GRPC, options },
+    client: { transport: ms.Transport.GRPC, options },
+    ready: () => Number(url.port || 5000), // a port given by the harness (NestJS does not tell the bound one)
+    query: q,
+  };
+};
+
+const schemes = { tcp, tls: tcp, nats, 'nats+tls': nats, redis, rediss: redis, amqp: rmq, amqps: rmq, mqtt, mqtts: mqtt, kafka, grpc };
 
 // The transport for `text`, or a string saying why there is none.
 export function transportFor(ms, text) {
