@@ -25,6 +25,7 @@ heading() {
     mqtt5) echo "MQTT 5 (\`mqtt://...?protocolVersion=5\`)" ;;
     mqtts) echo "MQTT 3.1.1 over TLS (\`mqtts://\`)" ;;
     kafka) echo "Kafka (\`kafka://\`)" ;;
+    grpc) echo "gRPC (\`grpc://\`)" ;;
     *) echo "${1^^}" ;;
   esac
 }
@@ -87,6 +88,12 @@ note() {
       echo "Object patterns, \`no-handler\`, null data, over-1 MB records, restarts and \`jwt\` are not run"
       echo "(SCENARIOS.md, \"Kafka\"); nor \`stream.then-wait\` against NestJS 11's server, which never"
       echo "answers a stream that ends without a value."
+      echo ;;
+    grpc)
+      echo "Its own scenarios (SCENARIOS.md, \"gRPC\"): the methods of \`tests/interop/grpc/roost_test.proto\`,"
+      echo "served by \`@GrpcMethod\` handlers and roost's \`{\"service\",\"rpc\"}\` ones, called through"
+      echo "\`ClientGrpc\` and roost's \`client_proxy\`: unary, server streaming, an error mid-stream,"
+      echo "statuses from codes, text and thrown errors, UNIMPLEMENTED, metadata."
       echo ;;
     tls)
       echo "Mutual TLS (NestJS's \`tlsOptions\`): a CA and a certificate made for the run; the server"
