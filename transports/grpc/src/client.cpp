@@ -166,8 +166,13 @@ struct client::impl {
       throw_invalid("the request of " + method->path + ": " + error);
     }
     auto* c = new client_call(m.id, *method, protos, table, std::move(request));
-    if (m.headers) {
-      for (const auto& [k, v] : *m.headers) {
+    // The call's headers are in its metadata too, with what call_options::metadata adds (the
+    // CLI's --header): all of it goes out as gRPC metadata.
+    const roost::headers metadata = m.metadata  ? roost::headers::from_metadata(*m.metadata)
+                                    : m.headers ? *m.headers
+                                                : roost::headers{};
+    {
+      for (const auto& [k, v] : metadata) {
         std::string key = k;
         for (char& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
         c->context().AddMetadata(key, v);

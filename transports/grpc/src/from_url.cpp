@@ -11,6 +11,10 @@ bool read(const url& u, proto_options& o) {
   if (!u.port) o.url += ":5000";  // NestJS's default port
   o.packages.clear();
   for (const auto& [key, value] : u.query) {
+    // TLS is not there yet: a URL asking for it is refused rather than served in plain text.
+    if (key == "ca" || key == "cert" || key == "key" || key == "verify" || key == "servername") {
+      return false;
+    }
     if (value.empty() && (key == "package" || key == "protoPath" || key == "includeDirs")) {
       return false;
     }

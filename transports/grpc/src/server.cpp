@@ -94,7 +94,7 @@ class call final : public ::grpc::ServerGenericBidiReactor,
         break;
       case reply_packet::kind::end:
         // A unary handler that returned nothing answers the empty message.
-        if (!streaming && !queue_value(json::object())) break;
+        if (!streaming && !queue_value(nullptr)) break;
         end(::grpc::Status::OK);
         break;
       case reply_packet::kind::error:
@@ -160,6 +160,8 @@ class call final : public ::grpc::ServerGenericBidiReactor,
 
   // Queues the response message of `value`; a value that does not fit it ends the call.
   bool queue_value(const json::value& value) {
+    // A handler's null (nothing to say) is the empty message.
+    if (value.is_null()) return queue_value(json::object());
     std::string bytes, error;
     if (!serving_->protos->to_binary(method_.info->output_type, value, bytes, error)) {
       end(::grpc::Status(::grpc::StatusCode::INTERNAL, "Error serializing response: " + error));

@@ -253,7 +253,8 @@ TEST(grpc_url, options_from_url) {
   for (const char* bad :
        {"grpc://localhost:5000/?protoPath=x.proto", "grpc://localhost:5000/?package=a",
         "tcp://localhost:5000/?package=a&protoPath=x.proto",
-        "grpc://localhost:5000/?package=&protoPath=x.proto"}) {
+        "grpc://localhost:5000/?package=&protoPath=x.proto",
+        "grpc://localhost:5000/?package=a&protoPath=x.proto&ca=ca.pem"}) {
     auto b = url::parse(bad);
     ASSERT_TRUE(b) << bad;
     EXPECT_FALSE(server_options_from(*b)) << bad;

@@ -10,7 +10,8 @@ namespace roost::grpc {
 
 /// Options from `grpc://HOST:PORT/?package=P&protoPath=FILE` with NestJS's option names,
 /// `package`, `protoPath` and `includeDirs` each repeatable (several packages, files or
-/// directories). A URL without a package or a proto file, or another scheme, is
+/// directories). A URL without a package or a proto file, another scheme, or TLS parameters
+/// (`ca`, `cert`, `key`, `verify`, `servername`: TLS is not there yet) is
 /// roost::error::invalid_argument.
 boost::system::result<server_options> server_options_from(const url& u);
 boost::system::result<client_options> client_options_from(const url& u);
