@@ -178,8 +178,13 @@ struct client::impl {
         c->context().AddMetadata(key, v);
       }
     }
+    std::lock_guard lock(mutex);
+    if (!stub) {  // closed meanwhile
+      delete c;
+      throw connection_error(make_error_code(error::connection_closed), "Connection closed");
+    }
     {
-      std::lock_guard lock(table->mutex);
+      std::lock_guard live(table->mutex);
       table->live[m.id] = c;
     }
     c->start(*stub);
@@ -222,7 +227,7 @@ awaitable<void> client::connect() {
 }
 
 awaitable<void> client::send_request(const outbound_message& m) {
-  if (!impl_->stub) impl_->open(co_await asio::this_coro::executor);
+  impl_->open(co_await asio::this_coro::executor);  // connects after a close() too
   impl_->send(m);
 }
 

@@ -6,10 +6,14 @@
 #include <roost/testing/run.hpp>
 
 #include <gtest/gtest.h>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -48,6 +52,15 @@ stream<json::value> range(std::int64_t count, std::int64_t fail_at, std::int64_t
     }
     json::object item;
     item["value"] = i;
+    co_yield json::value(std::move(item));
+  }
+}
+
+// {"total":1} .. {"total":n}.
+stream<json::value> totals(std::int64_t n) {
+  for (std::int64_t i = 1; i <= n; ++i) {
+    json::object item;
+    item["total"] = i;
     co_yield json::value(std::move(item));
   }
 }
@@ -207,6 +220,63 @@ TEST_F(grpc_loopback, unary_stream_errors_and_metadata) {
     const json::value want_name = {{"big", "42"}, {"color", 2}};
     EXPECT_EQ(mirrored_name, want_name) << str(mirrored_name);
 
+    co_await app.shutdown();
+  });
+}
+
+// A call the client gives up on (the proxy's timeout) is cancelled on the server: the
+// handler's context says so. A handler returning nothing answers the empty message, and a
+// unary method's handler returning a stream answers its first value.
+TEST(grpc_calls, cancellation_void_and_stream_replies) {
+  auto cancelled_seen = std::make_shared<std::atomic<bool>>(false);
+  router r;
+  r.message(pattern("Math", "Sum"),
+            [cancelled_seen](json::value, grpc::context& ctx) -> awaitable<json::value> {
+              asio::steady_timer t(co_await asio::this_coro::executor);
+              const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+              while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
+                t.expires_after(std::chrono::milliseconds(5));
+                co_await t.async_wait(asio::use_awaitable);
+              }
+              cancelled_seen->store(ctx.cancelled());
+              co_return json::value{{"total", 1}};
+            });
+  r.message(pattern("Math", "Whoami"), [](json::value) {});
+  r.message(pattern("Math", "Fail"), [](json::value) { return totals(3); });
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r);
+    auto srv = std::make_unique<server>(server_options{protos("127.0.0.1:0")});
+    server* s_ptr = srv.get();
+    app.add_transport(std::move(srv));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex,
+                   client(client_options{protos("127.0.0.1:" + std::to_string(s_ptr->port()))}));
+
+    call_options quick;
+    quick.timeout = std::chrono::milliseconds(100);
+    const json::value numbers = {{"numbers", {1}}};
+    bool timed_out = false;
+    try {
+      co_await c.send(pattern("Math", "Sum"), numbers, quick);
+    } catch (const timeout_error&) {
+      timed_out = true;
+    }
+    EXPECT_TRUE(timed_out);
+    asio::steady_timer t(ex);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!cancelled_seen->load() && std::chrono::steady_clock::now() < until) {
+      t.expires_after(std::chrono::milliseconds(5));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    EXPECT_TRUE(cancelled_seen->load());
+
+    const json::value who = {{"name", "x"}};
+    const json::value nothing = co_await c.send(pattern("Math", "Whoami"), who);
+    EXPECT_EQ(str(nothing), "{}");
+    const json::value fail = json::object{};
+    const json::value first = co_await c.send(pattern("Math", "Fail"), fail);
+    EXPECT_EQ(str(first), R"({"total":1})");
     co_await app.shutdown();
   });
 }
