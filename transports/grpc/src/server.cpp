@@ -12,6 +12,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/object.hpp>
 
+#include <grpc/grpc.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
@@ -285,6 +286,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
         });
     service = std::make_unique<generic_service>(state);
     ::grpc::ServerBuilder builder;
+    // gRPC shares a port with any other server on it by default (SO_REUSEPORT), splitting the
+    // calls between them: a port already taken is refused instead, as other transports do.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddListeningPort(opts.url, ::grpc::InsecureServerCredentials(), &bound_port);
     builder.RegisterCallbackGenericService(service.get());
     grpc_server = builder.BuildAndStart();

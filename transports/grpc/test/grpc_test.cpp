@@ -295,6 +295,18 @@ TEST_F(grpc_loopback, bad_configuration_is_refused_clearly) {
       EXPECT_NE(std::string(e.what()).find("package nope"), std::string::npos) << e.what();
     }
     o.packages = {"interop"};
+    // A port another server holds is refused, not shared.
+    server first(server_options{o});
+    co_await first.listen(d);
+    server second(server_options{protos("127.0.0.1:" + std::to_string(first.port()))});
+    bool refused = false;
+    try {
+      co_await second.listen(d);
+    } catch (const connection_error&) {
+      refused = true;
+    }
+    EXPECT_TRUE(refused);
+    first.close();
     o.proto_paths = {"/no/such/file.proto"};
     server missing(server_options{o});
     try {
