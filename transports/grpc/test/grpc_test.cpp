@@ -225,9 +225,10 @@ TEST_F(grpc_loopback, unary_stream_errors_and_metadata) {
 }
 
 // A call the client gives up on (the proxy's timeout) is cancelled on the server: the
-// handler's context says so. A handler returning nothing answers the empty message, and a
-// unary method's handler returning a stream answers its first value.
-TEST(grpc_calls, cancellation_void_and_stream_replies) {
+// handler's context says so. A guard reads the metadata (names lowercased on the way). A
+// handler returning nothing answers the empty message, and a unary method's handler returning
+// a stream answers its first value.
+TEST(grpc_calls, cancellation_guards_void_and_stream_replies) {
   auto cancelled_seen = std::make_shared<std::atomic<bool>>(false);
   router r;
   r.message(pattern("Math", "Sum"),
@@ -242,6 +243,11 @@ TEST(grpc_calls, cancellation_void_and_stream_replies) {
               co_return json::value{{"total", 1}};
             });
   r.message(pattern("Math", "Whoami"), [](json::value) {});
+  // A guard reads the call's metadata, as the JWT guard reads `authorization`.
+  r.enhance(pattern("Math", "Whoami")).use_guard([](roost::context& ctx) {
+    const std::string* token = ctx.headers().get("authorization");
+    return token && *token == "Bearer good";
+  });
   r.message(pattern("Math", "Fail"), [](json::value) { return totals(3); });
   testing::run([&]() -> awaitable<void> {
     microservice app(r);
@@ -272,7 +278,18 @@ TEST(grpc_calls, cancellation_void_and_stream_replies) {
     EXPECT_TRUE(cancelled_seen->load());
 
     const json::value who = {{"name", "x"}};
-    const json::value nothing = co_await c.send(pattern("Math", "Whoami"), who);
+    std::string refusal;
+    try {
+      co_await c.send(pattern("Math", "Whoami"), who);
+    } catch (const rpc_error& e) {
+      refusal = str(e.error());
+    }
+    EXPECT_EQ(
+        refusal,
+        R"({"code":2,"details":"Forbidden resource","message":"2 UNKNOWN: Forbidden resource"})");
+    call_options with_token;
+    with_token.headers.add("Authorization", "Bearer good");
+    const json::value nothing = co_await c.send(pattern("Math", "Whoami"), who, with_token);
     EXPECT_EQ(str(nothing), "{}");
     const json::value fail = json::object{};
     const json::value first = co_await c.send(pattern("Math", "Fail"), fail);
