@@ -1,5 +1,7 @@
 #include <roost/kafka/from_url.hpp>
 
+#include <roost/kafka/detail/record.hpp>
+
 #include <roost/errors.hpp>
 
 #include <limits>
@@ -66,13 +68,19 @@ bool common(const url& u, connection_options& o) {
 boost::system::result<server_options> server_options_from(const url& u) {
   server_options o;
   std::uint64_t redeliveries = o.max_redeliveries;
+  std::uint64_t concurrently = o.partitions_concurrently;
   if (!common(u, o) || !flag(u, "fromBeginning", o.from_beginning) ||
       !u.param_millis("autoCommitInterval", o.auto_commit_interval) ||
       !u.param_number("maxRedeliveries", redeliveries) ||
-      redeliveries > std::numeric_limits<std::uint32_t>::max() || !u.param_limits(o.serving)) {
+      redeliveries > std::numeric_limits<std::uint32_t>::max() || !u.param_limits(o.serving) ||
+      !text(u, "deadLetterTopic", o.dead_letter_topic) ||
+      (!o.dead_letter_topic.empty() && !detail::valid_topic(o.dead_letter_topic)) ||
+      !u.param_number("partitionsConsumedConcurrently", concurrently) || concurrently == 0 ||
+      concurrently > 1'000'000) {
     return make_error_code(error::invalid_argument);
   }
   o.max_redeliveries = static_cast<std::uint32_t>(redeliveries);
+  o.partitions_concurrently = static_cast<std::size_t>(concurrently);
   return o;
 }
 

@@ -1,6 +1,7 @@
 #include <roost/kafka/server.hpp>
 
 #include "offsets.hpp"
+#include "partition_queues.hpp"
 #include "rdkafka.hpp"
 
 #include <roost/detail/thread_bridge.hpp>
@@ -9,6 +10,9 @@
 #include <roost/kafka/context.hpp>
 #include <roost/kafka/detail/record.hpp>
 
+#include <roost/detail/json_writer.hpp>
+
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +20,7 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 
 namespace roost::kafka {
 
@@ -25,20 +30,38 @@ namespace {
 
 constexpr std::string_view source = "kafka server";
 
+// One record being served: what its handler, its replies and its settlement tell each other.
+struct record_flight {
+  std::shared_ptr<const detail::record> rec;
+  std::uint32_t arrivals = 0;            // 1 the first time it is read
+  bool may_retry = false;                // arrivals within max_redeliveries
+  std::optional<json::value> retriable;  // the error of a retriable_exception made for it
+  bool answered = false;                 // a reply went out
+  bool retry = false;                    // read it again (its error reply held back)
+};
+
 // Sends the replies of one request to its reply topic and partition, as NestJS's ServerKafka.
 // Queuing for the producer never waits; a record that is not delivered is logged.
 class topic_reply_sink final : public immediate_reply_sink {
  public:
-  topic_reply_sink(std::shared_ptr<detail::producer> p, std::shared_ptr<const detail::record> r,
+  topic_reply_sink(std::shared_ptr<detail::producer> p, std::shared_ptr<record_flight> f,
                    std::string topic, std::optional<std::int32_t> partition, const logger& log)
       : producer_(std::move(p)),
-        request_(std::move(r)),
+        flight_(std::move(f)),
         topic_(std::move(topic)),
         partition_(partition.value_or(-1)),
         log_(log) {}
 
   void send_now(reply_packet reply, const json::value&) override {
-    const std::string* id = request_->headers.get(detail::correlation_id_header);
+    // A retriable failure before any value: the request is read again instead of answered
+    // (NestJS's KafkaRetriableException), while retries are left.
+    if (reply.type == reply_packet::kind::error && flight_->retriable && !flight_->answered &&
+        flight_->may_retry) {
+      flight_->retry = true;
+      return;
+    }
+    flight_->answered = true;
+    const std::string* id = flight_->rec->headers.get(detail::correlation_id_header);
     if (!id || topic_.empty()) return;  // not a request: nowhere to answer
     detail::record out = detail::encode_reply(reply, *id);
     out.topic = topic_;
@@ -49,11 +72,16 @@ class topic_reply_sink final : public immediate_reply_sink {
 
  private:
   std::shared_ptr<detail::producer> producer_;
-  std::shared_ptr<const detail::record> request_;
+  std::shared_ptr<record_flight> flight_;
   std::string topic_;
   std::int32_t partition_;
   const logger& log_;
 };
+
+std::string where(const detail::record& r) {
+  return r.topic + " partition " + std::to_string(r.partition) + " offset " +
+         std::to_string(r.offset);
+}
 
 }  // namespace
 
@@ -72,6 +100,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
                       "route " + e->route + " is no Kafka topic name: its handler is not served");
       }
     }
+    if (!opts.dead_letter_topic.empty() && !detail::valid_topic(opts.dead_letter_topic)) {
+      throw std::invalid_argument("kafka: the dead-letter topic " + opts.dead_letter_topic +
+                                  " is no Kafka topic name");
+    }
     producer = std::make_shared<detail::producer>(opts);
     if (topics.empty()) {
       opts.log.warn(source, "no handler has a route that is a topic name: nothing to read");
@@ -80,7 +112,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     std::weak_ptr<impl> weak = weak_from_this();
     bridge = roost::detail::thread_bridge<detail::record>::make(
         ex, [weak](std::vector<detail::record>& batch) {
-          if (auto s = weak.lock()) s->serve_batch(batch);
+          if (auto s = weak.lock()) s->received(batch);
         });
     // These run on the consumer's thread: they hand over, and take no reference to the server.
     detail::consumer_events events;
@@ -123,82 +155,205 @@ struct server::impl : std::enable_shared_from_this<impl> {
     {
       std::lock_guard lock(mutex);
       tracker.forget_all();
+      queues.clear();
     }
     assigned_once = true;
     opts.log.info(source, "assigned " + std::to_string(parts.size()) + " partition(s)");
   }
 
+  // A partition's turn to serve a record: given back when the record was served (the origin
+  // that holds it is gone: at once, or when the handler's coroutine ended).
+  class turn {
+   public:
+    turn(std::shared_ptr<impl> s, detail::partition_queues::key k)
+        : server_(std::move(s)), key_(std::move(k)) {}
+    turn(turn&& o) noexcept = default;
+    turn& operator=(turn&& o) noexcept {
+      if (this != &o) {
+        give_back();
+        server_ = std::move(o.server_);
+        key_ = std::move(o.key_);
+      }
+      return *this;
+    }
+    ~turn() { give_back(); }
+
+   private:
+    void give_back() {
+      if (auto s = std::exchange(server_, nullptr)) s->turn_done(key_);
+    }
+    std::shared_ptr<impl> server_;
+    detail::partition_queues::key key_;
+  };
+
   // A record as it arrived: its context (with its settlement) and, for a request, its sink.
   struct record_origin {
     std::shared_ptr<impl> server;
-    std::shared_ptr<const detail::record> rec;
+    std::shared_ptr<record_flight> flight;
     std::string reply_topic;
     std::optional<std::int32_t> reply_partition;
-    std::uint32_t arrivals;
+    turn held;
 
     kafka::context make_context(json::value pattern, std::optional<json::object>) {
       acknowledgement ack;
       ack.policy = server->opts.ack;
-      ack.settle = [weak = std::weak_ptr<impl>(server), rec = rec,
-                    arrivals = arrivals](settlement s) {
-        if (auto srv = weak.lock()) srv->settle(*rec, arrivals, s);
+      ack.settle = [weak = std::weak_ptr<impl>(server), f = flight](settlement s) {
+        if (auto srv = weak.lock()) srv->settle(*f, s);
       };
-      message_info m{rec->topic, rec->partition, rec->offset, rec->key, rec->timestamp};
-      return kafka::context(std::move(pattern), rec->headers, std::move(m), std::move(ack));
+      const detail::record& rec = *flight->rec;
+      message_info m{rec.topic, rec.partition, rec.offset, rec.key, rec.timestamp};
+      return kafka::context(std::move(pattern), rec.headers, std::move(m), std::move(ack),
+                            [f = flight](const json::value& error) { f->retriable = error; });
     }
     topic_reply_sink make_sink() {
-      return topic_reply_sink(server->producer, rec, reply_topic, reply_partition,
+      return topic_reply_sink(server->producer, flight, reply_topic, reply_partition,
                               server->opts.log);
     }
     roost::detail::flight_gauge& gauge() { return server->gauge; }
   };
 
-  void serve_batch(std::vector<detail::record>& batch) {
-    for (auto& r : batch) serve_record(r);
-  }
-
-  void serve_record(detail::record& r) {
-    std::uint32_t arrivals = 0;
+  // Records from the consumer's thread, in order: queued by partition, then served.
+  void received(std::vector<detail::record>& batch) {
     {
       std::lock_guard lock(mutex);
-      arrivals = tracker.received(r.topic, r.partition, r.offset);
+      for (auto& r : batch) queues.push(std::move(r));
     }
+    pump();
+  }
+
+  // Serves what the partitions' turns allow; a record served at once gives its turn back
+  // within serve_record(), and the loop goes on (no recursion).
+  void pump() {
+    std::unique_lock lock(mutex);
+    if (pumping || stopped) return;
+    pumping = true;
+    while (!stopped) {
+      auto r = queues.next();
+      if (!r) break;
+      lock.unlock();
+      serve_record(std::move(*r));
+      lock.lock();
+    }
+    pumping = false;
+  }
+
+  void turn_done(const detail::partition_queues::key& k) {
+    bool post = false;
+    {
+      std::lock_guard lock(mutex);
+      queues.done(k);
+      post = !pumping && !stopped && queues.waiting() > 0;
+    }
+    // Given back from the end of a handler's coroutine: the next records start from a fresh
+    // call, not from inside that coroutine's frame.
+    if (post) {
+      asio::post(ex, [weak = weak_from_this()] {
+        if (auto s = weak.lock()) s->pump();
+      });
+    }
+  }
+
+  void serve_record(detail::record r) {
+    detail::partition_queues::key k{r.topic, r.partition};
+    auto f = std::make_shared<record_flight>();
+    {
+      std::lock_guard lock(mutex);
+      f->arrivals = tracker.received(r.topic, r.partition, r.offset);
+    }
+    f->may_retry = f->arrivals <= opts.max_redeliveries;
     if (r.value && gauge.too_large(r.value->size())) [[unlikely]] {
       opts.log.error(source, "a record of " + std::to_string(r.value->size()) + " bytes on " +
                                  r.topic + " is over maxMessageSize; skipped");
       commit(r);
+      std::lock_guard lock(mutex);
+      queues.done(k);
       return;
     }
     auto in = detail::decode_inbound(r);
-    auto rec = std::make_shared<const detail::record>(std::move(r));
-    record_origin origin{shared_from_this(), std::move(rec), std::move(in.reply_topic),
-                         in.reply_partition, arrivals};
+    f->rec = std::make_shared<const detail::record>(std::move(r));
+    record_origin origin{shared_from_this(), std::move(f), std::move(in.reply_topic),
+                         in.reply_partition, turn(shared_from_this(), std::move(k))};
     disp->serve(ex, in.packet, std::move(origin));
   }
 
   // Carries out a record's settlement: its offset counts as done (committed once those before
-  // it are), or it is read again.
-  void settle(const detail::record& r, std::uint32_t arrivals, settlement s) {
+  // it are), it is read again, or it is given up as poison.
+  void settle(record_flight& f, settlement s) {
+    const detail::record& r = *f.rec;
+    // A retriable failure: a request's error reply was held back, an event failed.
+    if (f.retriable && (f.retry || (s != settlement::ack && f.may_retry))) {
+      opts.log.warn(source, "the handler of " + where(r) + " asks for a retry (" +
+                                std::to_string(f.arrivals) + " read(s)); reading it again");
+      read_again(r);
+      return;
+    }
     switch (s) {
       case settlement::ack:
       case settlement::drop:
         break;
       case settlement::redeliver:
-        if (arrivals <= opts.max_redeliveries) {
-          opts.log.warn(source, "the handler of " + r.topic + " offset " +
-                                    std::to_string(r.offset) + " failed; reading it again");
-          consumer->seek({r.topic, r.partition}, r.offset);
+        if (f.may_retry) {
+          opts.log.warn(source, "the handler of " + where(r) + " failed; reading it again");
+          read_again(r);
           return;
         }
-        opts.log.error(source, "the handler of " + r.topic + " offset " + std::to_string(r.offset) +
-                                   " failed " + std::to_string(arrivals) + " times; skipped");
-        break;
+        give_up(f);
+        return;
       case settlement::dead_letter:
-        opts.log.error(source, "the handler of " + r.topic + " offset " + std::to_string(r.offset) +
-                                   " failed and there is no dead-letter topic yet; skipped");
-        break;
+        give_up(f);
+        return;
     }
     commit(r);
+  }
+
+  void read_again(const detail::record& r) {
+    {
+      std::lock_guard lock(mutex);
+      queues.rewind({r.topic, r.partition}, r.offset);
+    }
+    consumer->seek({r.topic, r.partition}, r.offset);
+  }
+
+  // A poison record: to the dead-letter topic when there is one (committed once the broker
+  // has it there), else committed past with an error logged.
+  void give_up(const record_flight& f) {
+    const detail::record& r = *f.rec;
+    const std::string failed =
+        "the handler of " + where(r) + " failed " + std::to_string(f.arrivals) + " time(s)";
+    if (opts.dead_letter_topic.empty()) {
+      opts.log.error(source, failed + "; skipped");
+      commit(r);
+      return;
+    }
+    detail::record dead;
+    dead.topic = opts.dead_letter_topic;
+    dead.key = r.key;
+    dead.value = r.value;
+    dead.headers = r.headers;
+    dead.headers.set("kafka_dlt-topic", r.topic);
+    dead.headers.set("kafka_dlt-partition", std::to_string(r.partition));
+    dead.headers.set("kafka_dlt-offset", std::to_string(r.offset));
+    dead.headers.set("kafka_dlt-attempts", std::to_string(f.arrivals));
+    dead.headers.set("kafka_dlt-error", f.retriable ? roost::detail::to_json(*f.retriable)
+                                                    : std::string("handler failed"));
+    auto rec = f.rec;
+    auto done = [weak = weak_from_this(), rec, ex = ex](const std::string& why) {
+      asio::post(ex, [weak, rec, why] {
+        auto s = weak.lock();
+        if (!s) return;
+        if (why.empty()) {
+          s->commit(*rec);
+          return;
+        }
+        s->opts.log.error(source, "cannot move " + where(*rec) + " to " +
+                                      s->opts.dead_letter_topic + ": " + why +
+                                      "; reading it again");
+        s->read_again(*rec);
+      });
+    };
+    opts.log.error(source, failed + "; moved to " + opts.dead_letter_topic);
+    const std::string refused = producer->produce(dead, done);
+    if (!refused.empty()) done(refused);
   }
 
   void commit(const detail::record& r) {
@@ -210,7 +365,12 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (next && consumer) consumer->store_offset({r.topic, r.partition}, *next);
   }
 
+  // Records read and not started stay uncommitted: the partitions' next owner reads them.
   void stop_accepting() {
+    {
+      std::lock_guard lock(mutex);
+      stopped = true;
+    }
     if (consumer) consumer->stop_polling();
   }
 
@@ -228,7 +388,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<roost::detail::thread_bridge<detail::record>> bridge;
   std::atomic<bool> assigned_once{false};
   std::mutex mutex;
-  detail::offset_tracker tracker;  // with mutex
+  detail::offset_tracker tracker;                                 // with mutex
+  detail::partition_queues queues{opts.partitions_concurrently};  // with mutex
+  bool pumping = false;                                           // with mutex
+  bool stopped = false;                                           // with mutex
 };
 
 server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}

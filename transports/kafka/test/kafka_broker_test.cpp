@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -193,6 +194,11 @@ struct service_state {
   std::vector<std::string> notes;
   std::vector<std::int64_t> flaky_offsets;  // one per call of the flaky handler
   std::atomic<int> flaky_calls{0};
+  std::vector<std::int64_t> retry_offsets;  // one per call of the retried request's handler
+  std::atomic<int> poison_calls{0};
+  std::vector<std::string> dead;  // the dead-letter topic's records: value, key, then headers
+  std::vector<std::string> slow;  // "<value> start" and "<value> end", as they happen
+  std::atomic<bool> release{false};
   std::vector<std::string> locked(std::vector<std::string>& v) {
     std::lock_guard lock(mutex);
     return v;
@@ -244,7 +250,55 @@ router make_router(const std::string& p, service_state& st) {
     }
     if (st.flaky_calls++ == 0) throw std::runtime_error("first time fails");
   });
+  // A request whose first call fails retriably: it is read again, unanswered meanwhile.
+  r.message(json::value(p + ".retry"), [&st](json::value, kafka::context& ctx) -> std::string {
+    std::size_t calls = 0;
+    {
+      std::lock_guard lock(st.mutex);
+      st.retry_offsets.push_back(ctx.offset());
+      calls = st.retry_offsets.size();
+    }
+    if (calls == 1) throw retriable_exception(ctx, "not yet");
+    return "ok@" + std::to_string(ctx.offset());
+  });
+  // An event that always fails retriably: poison, once its retries are spent.
+  r.event(json::value(p + ".poison"), [&st](json::value, kafka::context& ctx) {
+    ++st.poison_calls;
+    throw retriable_exception(ctx, json::object{{"reason", "bad"}});
+  });
+  r.event(json::value(p + ".dead"), [&st](json::value v, kafka::context& ctx) {
+    std::lock_guard lock(st.mutex);
+    st.dead.push_back(js(v));
+    st.dead.push_back(ctx.key().value_or("(none)"));
+    for (const auto& [k, h] : ctx.headers()) st.dead.push_back(k + "=" + h);
+  });
+  // "hold" waits for the test's release; the others pass at once.
+  r.event(json::value(p + ".slow"), [&st](std::string v) -> awaitable<void> {
+    {
+      std::lock_guard lock(st.mutex);
+      st.slow.push_back(v + " start");
+    }
+    if (v == "hold") (void)co_await eventually([&st] { return st.release.load(); }, 30s);
+    std::lock_guard lock(st.mutex);
+    st.slow.push_back(v + " end");
+  });
   return r;
+}
+
+bool holds(const std::vector<std::string>& v, const std::string& item) {
+  return std::find(v.begin(), v.end(), item) != v.end();
+}
+
+std::vector<std::string> of_partition_0(const std::vector<std::string>& slow) {
+  std::vector<std::string> out;
+  for (const auto& s : slow) {
+    if (s.starts_with("hold") || s.starts_with("a")) out.push_back(s);
+  }
+  return out;
+}
+
+std::vector<std::string> expected_partition_0() {
+  return {"hold start", "hold end", "a1 start", "a1 end", "a2 start", "a2 end"};
 }
 
 // Values built outside the coroutines (GCC 12 cannot take braced lists of string literals in a
@@ -307,6 +361,66 @@ json::value n1() {
   return json::object{{"n", 1}};
 }
 
+// The headers of the poison record of check_retries() on the dead-letter topic.
+std::vector<std::string> dead_letter_headers(const std::string& p) {
+  return {"x-trace=t-9",           "kafka_dlt-topic=" + p + ".poison",
+          "kafka_dlt-partition=3", "kafka_dlt-offset=0",
+          "kafka_dlt-attempts=4",  R"(kafka_dlt-error={"reason":"bad"})"};
+}
+
+// Retriable failures, poison records and the dead-letter topic.
+awaitable<void> check_retries(client_proxy& c, service_state& st, const std::string& p,
+                              const std::string& brokers, const std::string& group) {
+  const std::string got = co_await c.send<std::string>(json::value(p + ".retry"), 1);
+  std::vector<std::int64_t> offsets;
+  {
+    std::lock_guard lock(st.mutex);
+    offsets = st.retry_offsets;
+  }
+  if (offsets.size() != 2u) {
+    ADD_FAILURE() << "the retried request's handler ran " << offsets.size() << " time(s)";
+    co_return;
+  }
+  EXPECT_EQ(offsets[0], offsets[1]);  // the same record, read again
+  EXPECT_EQ(got, "ok@" + std::to_string(offsets[0]));
+
+  call_options to3 = with_record("k9", 3, "t-9");
+  co_await c.emit(json::value(p + ".poison"), n1(), to3);
+  const bool dead = co_await eventually([&] { return !st.locked(st.dead).empty(); });
+  EXPECT_TRUE(dead);
+  const auto d = st.locked(st.dead);
+  EXPECT_EQ(st.poison_calls.load(), 4);  // read once, then maxRedeliveries (3) more times
+  if (d.size() < 2u) co_return;
+  EXPECT_EQ(d[0], R"({"n":1})");
+  EXPECT_EQ(d[1], "k9");
+  for (const std::string& h : dead_letter_headers(p)) EXPECT_TRUE(holds(d, h)) << h;
+  const bool poison_committed =
+      co_await eventually([&] { return committed(brokers, group, p + ".poison", 3) == 1; });
+  EXPECT_TRUE(poison_committed);
+}
+
+// A record that takes long holds the records after it in its partition, not another's.
+awaitable<void> check_partitions_apart(client_proxy& c, service_state& st, const std::string& p) {
+  call_options to0 = with_record(std::nullopt, 0);
+  call_options to1 = with_record(std::nullopt, 1);
+  co_await c.emit(json::value(p + ".slow"), std::string("hold"), to0);
+  co_await c.emit(json::value(p + ".slow"), std::string("a1"), to0);
+  co_await c.emit(json::value(p + ".slow"), std::string("a2"), to0);
+  co_await c.emit(json::value(p + ".slow"), std::string("b1"), to1);
+  co_await c.emit(json::value(p + ".slow"), std::string("b2"), to1);
+  const bool other_partition_served =
+      co_await eventually([&] { return holds(st.locked(st.slow), "b2 end"); });
+  EXPECT_TRUE(other_partition_served);
+  const auto before = st.locked(st.slow);
+  EXPECT_TRUE(holds(before, "hold start"));
+  EXPECT_FALSE(holds(before, "hold end"));
+  EXPECT_FALSE(holds(before, "a1 start"));  // behind "hold" in its partition
+  st.release = true;
+  const bool all = co_await eventually([&] { return holds(st.locked(st.slow), "a2 end"); });
+  EXPECT_TRUE(all);
+  EXPECT_EQ(of_partition_0(st.locked(st.slow)), expected_partition_0());
+}
+
 TEST(kafka_broker, requests_streams_errors_events_and_commits) {
   const std::string u = broker_url();
   const std::string brokers = bootstrap(u);
@@ -318,7 +432,8 @@ TEST(kafka_broker, requests_streams_errors_events_and_commits) {
       [&]() -> awaitable<void> {
         microservice app(r, app_opts());
         app.add_transport(kafka::server(options_from<server_options>(
-            with(u, "groupId=" + group + "&postfixId=&autoCommitInterval=100"))));
+            with(u, "groupId=" + group + "&postfixId=&autoCommitInterval=100&deadLetterTopic=" + p +
+                        ".dead&partitionsConsumedConcurrently=4"))));
         co_await app.start();
         auto ex = co_await asio::this_coro::executor;
         // Clients of one group of their own (a group shared with an earlier run would wait for
@@ -394,6 +509,9 @@ TEST(kafka_broker, requests_streams_errors_events_and_commits) {
           std::lock_guard lock(st.mutex);
           EXPECT_EQ(st.flaky_offsets, (std::vector<std::int64_t>{0, 0}));
         }
+
+        co_await check_retries(c, st, p, brokers, group);
+        co_await check_partitions_apart(c, st, p);
 
         // A second client of the group: each reads partitions of its own of the reply topic
         // (created by the cluster with several), names its lowest in its requests, and gets

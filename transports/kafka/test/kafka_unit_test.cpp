@@ -2,6 +2,7 @@
 // the offsets a server may commit.
 
 #include "offsets.hpp"
+#include "partition_queues.hpp"
 #include "reply_partitions.hpp"
 
 #include <roost/kafka/detail/record.hpp>
@@ -30,6 +31,8 @@ TEST(kafka_from_url, nestjs_defaults_and_postfix_ids) {
   EXPECT_FALSE(s->from_beginning);
   EXPECT_EQ(s->session_timeout.count(), 30'000);
   EXPECT_EQ(s->heartbeat_interval.count(), 3'000);
+  EXPECT_TRUE(s->dead_letter_topic.empty());
+  EXPECT_EQ(s->partitions_concurrently, 1u);  // kafkajs's default
   auto c = client_options_from(parse("kafka://b1:9092/"));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->client_id + c->postfix_id, "nestjs-consumer-client");
@@ -43,6 +46,7 @@ TEST(kafka_from_url, options_by_nestjs_names) {
       parse("kafka://127.0.0.1:16092/?clientId=orders&groupId=g&postfixId=&sessionTimeout=6000"
             "&heartbeatInterval=1000&maxWaitTimeInMs=100&fromBeginning=true"
             "&autoCommitInterval=100&maxRedeliveries=1&maxInFlight=8"
+            "&deadLetterTopic=orders.dead&partitionsConsumedConcurrently=4"
             "&rdkafka.security.protocol=ssl&rdkafka.ssl.ca.location=/ca.pem"));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->client_id + s->postfix_id, "orders");
@@ -53,6 +57,8 @@ TEST(kafka_from_url, options_by_nestjs_names) {
   EXPECT_TRUE(s->from_beginning);
   EXPECT_EQ(s->auto_commit_interval.count(), 100);
   EXPECT_EQ(s->max_redeliveries, 1u);
+  EXPECT_EQ(s->dead_letter_topic, "orders.dead");
+  EXPECT_EQ(s->partitions_concurrently, 4u);
   EXPECT_EQ(s->serving.max_in_flight, 8u);
   using kv = std::pair<std::string, std::string>;
   EXPECT_EQ(s->rdkafka,
@@ -69,7 +75,9 @@ TEST(kafka_from_url, bad_values_are_refused) {
        {"redis://h:1", "kafka://user@h:1", "kafka://h:1/path",
         "kafka://h/?clientId=", "kafka://h/?sessionTimeout=soon", "kafka://h/?fromBeginning=maybe",
         "kafka://h/?connectTimeout=0", "kafka://h/?rdkafka.=x", "kafka://h/?maxRedeliveries=-1",
-        "kafka://h/?ca=/ca.pem"}) {
+        "kafka://h/?ca=/ca.pem", "kafka://h/?deadLetterTopic=", "kafka://h/?deadLetterTopic=a%20b",
+        "kafka://h/?partitionsConsumedConcurrently=0",
+        "kafka://h/?partitionsConsumedConcurrently=many"}) {
     EXPECT_FALSE(server_options_from(parse(bad))) << bad;
   }
   EXPECT_FALSE(client_options_from(parse("kafka://h/?subscribeToResponseOf=a,,b")));
@@ -226,6 +234,72 @@ held held_of(std::string topic, std::vector<std::int32_t> partitions) {
   held out;
   for (auto p : partitions) out.emplace_back(topic, p);
   return out;
+}
+
+d::record rec(std::string topic, std::int32_t partition, std::int64_t offset) {
+  d::record r;
+  r.topic = std::move(topic);
+  r.partition = partition;
+  r.offset = offset;
+  return r;
+}
+
+std::string took(std::optional<d::record> r) {
+  if (!r) return "none";
+  return r->topic + "/" + std::to_string(r->partition) + "@" + std::to_string(r->offset);
+}
+
+TEST(kafka_partition_queues, one_record_per_partition_in_order_within_the_limit) {
+  d::partition_queues q(2);
+  for (std::int64_t o = 0; o < 2; ++o) {
+    q.push(rec("a", 0, o));
+    q.push(rec("a", 1, o));
+    q.push(rec("b", 0, o));
+  }
+  EXPECT_EQ(took(q.next()), "a/0@0");
+  EXPECT_EQ(took(q.next()), "a/1@0");
+  EXPECT_EQ(took(q.next()), "none");  // two partitions busy: the limit
+  EXPECT_EQ(q.busy(), 2u);
+  q.done({"a", 1});  // a partition's next record waits for its turn behind b/0
+  EXPECT_EQ(took(q.next()), "b/0@0");
+  EXPECT_EQ(took(q.next()), "none");
+  q.done({"a", 0});
+  EXPECT_EQ(took(q.next()), "a/1@1");
+  q.done({"b", 0});
+  EXPECT_EQ(took(q.next()), "a/0@1");
+  EXPECT_EQ(took(q.next()), "none");
+  q.done({"a", 1});
+  EXPECT_EQ(took(q.next()), "b/0@1");
+  q.done({"a", 0});
+  q.done({"b", 0});
+  EXPECT_EQ(took(q.next()), "none");
+  EXPECT_EQ(q.waiting(), 0u);
+  EXPECT_EQ(q.busy(), 0u);
+  q.done({"b", 0});  // given back twice: nothing
+  EXPECT_EQ(q.busy(), 0u);
+}
+
+TEST(kafka_partition_queues, a_rewound_partition_waits_for_the_record_read_again) {
+  d::partition_queues q(1);
+  for (std::int64_t o = 5; o < 8; ++o) q.push(rec("t", 0, o));
+  q.push(rec("t", 1, 0));
+  EXPECT_EQ(took(q.next()), "t/0@5");
+  q.rewind({"t", 0}, 5);  // 5 failed: 6 and 7 come again after it
+  q.done({"t", 0});
+  EXPECT_EQ(q.waiting(), 1u);
+  EXPECT_FALSE(q.push(rec("t", 0, 8)));  // read before the seek took effect
+  EXPECT_EQ(took(q.next()), "t/1@0");
+  q.done({"t", 1});
+  EXPECT_TRUE(q.push(rec("t", 0, 5)));
+  EXPECT_TRUE(q.push(rec("t", 0, 6)));
+  EXPECT_EQ(took(q.next()), "t/0@5");
+  q.done({"t", 0});
+  EXPECT_EQ(took(q.next()), "t/0@6");
+  q.clear();  // a rebalance: what waits goes, the record being served finishes
+  EXPECT_TRUE(q.push(rec("t", 1, 1)));
+  EXPECT_EQ(took(q.next()), "none");
+  q.done({"t", 0});
+  EXPECT_EQ(took(q.next()), "t/1@1");
 }
 
 TEST(kafka_reply_partitions, requests_name_the_lowest_held_partition) {

@@ -4,6 +4,7 @@
 #include <roost/context.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -22,7 +23,10 @@ struct message_info {
 /// headers (values as their bytes), NestJS's `kafka_*` ones included.
 class context final : public roost::context {
  public:
-  context(json::value pattern, roost::headers h, message_info m, acknowledgement ack = {});
+  /// `retriable`: what the transport does when a handler makes a `retriable_exception` for
+  /// this record (given the exception's error).
+  context(json::value pattern, roost::headers h, message_info m, acknowledgement ack = {},
+          std::function<void(const json::value&)> retriable = {});
 
   const message_info& message() const noexcept { return message_; }
   const std::string& topic() const noexcept { return message_.topic; }
@@ -34,7 +38,9 @@ class context final : public roost::context {
   const std::string* header(std::string_view name) const { return headers().get(name); }
 
  private:
+  friend class retriable_exception;
   message_info message_;
+  std::function<void(const json::value&)> retriable_;
 };
 
 }  // namespace roost::kafka

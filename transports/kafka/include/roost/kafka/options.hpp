@@ -50,10 +50,19 @@ struct server_options : connection_options {
   bool from_beginning = false;
   /// How events are settled: an offset is committed once the handler of its record (and of
   /// those before it in the partition) returned. `on_failure`: `redeliver` (the default) reads
-  /// the record again, up to `max_redeliveries` times, then commits past it with an error
-  /// logged; `drop` commits past it at once; `dead_letter` is not there yet and drops.
+  /// the record again, up to `max_redeliveries` times, then gives it up as poison; `drop`
+  /// commits past it at once; `dead_letter` gives it up as poison at once. A record given up
+  /// goes to `dead_letter_topic` when there is one, else is committed past with an error
+  /// logged. A `kafka::retriable_exception` reads the record again whatever the outcome (a
+  /// request too, unanswered), within the same `max_redeliveries`.
   ack_policy ack;
   std::uint32_t max_redeliveries = 3;
+  /// Where poison records go (`deadLetterTopic`): the record as it came (key, value, headers)
+  /// with `kafka_dlt-*` headers saying where it was and why it failed. Empty: none.
+  std::string dead_letter_topic;
+  /// `run.partitionsConsumedConcurrently`: how many partitions have a record served at once.
+  /// Records of one partition are served one after the other, in order, whatever this is.
+  std::size_t partitions_concurrently = 1;
   /// `run.autoCommitInterval`: how often settled offsets are committed to the group.
   std::chrono::milliseconds auto_commit_interval{5'000};
   roost::limits serving;
