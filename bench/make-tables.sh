@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the tables of docs/benchmarks.md, the README's speed paragraph and the TCP chart from
-# the raw runs (bench/run.sh, run-nats.sh, redis.sh, rmq.sh), so that the docs and the data cannot
+# the raw runs (bench/run.sh, run-nats.sh, redis.sh, rmq.sh, kafka.sh), so that the docs and the data cannot
 # disagree:
 #   bench/make-tables.sh [DATA_DIR]        (bench/data by default: the committed data)
 # Every figure is the median over the rounds with its range (min–max); a ratio is taken round
@@ -125,6 +125,26 @@ detail "$tcp" 0 >"$work/tcp"
 detail "$redis" 1 >"$work/redis"
 detail "$nats" 1 >"$work/nats"
 detail "$rmq" 1 >"$work/rmq"
+# Kafka (bench/kafka.sh), when its data is there: the requests as the other transports', and the
+# events (emit, each counted by the server) with roost's rate over NestJS's, round by round.
+kafka=$data/kafka-runs.tsv kafka_emit=$data/kafka-emit-runs.tsv
+if [ -f "$kafka" ] && [ -f "$kafka_emit" ]; then
+  detail "$kafka" 1 >"$work/kafka"
+  awk -v file="$kafka_emit" "$lib$names"'
+  BEGIN {
+    load(file)
+    print "| server | events/s | ÷ NestJS | server CPU µs/event | server core used | broker CPU µs/event |"
+    print "|---|---|---|---|---|---|"
+    ns = split("roost nestjs", S, " ")
+    for (i = 1; i <= ns; i++) {
+      if (stat(file, S[i], "emit", 20000, "rps") == "") continue
+      printf "| %s | %s | %s | %s | %s | %s |\n", name[S[i]], cell(file, S[i], "emit", 20000, "rps", "int"),
+        rcell(file, S[i], "emit", 20000, file, "nestjs", "emit", 20000, "rps", "times"),
+        cell(file, S[i], "emit", 20000, "server_cpu_us", "num"), cell(file, S[i], "emit", 20000, "core_use", "pct"),
+        cell(file, S[i], "emit", 20000, "broker_cpu_us", "num")
+    }
+  }' >"$work/kafka-emit"
+fi
 
 # Startup, memory and the long tail (TCP): the extra table has one row per round and server.
 awk -v file="$data/tcp-extra-runs.tsv" "$lib$names"'
@@ -254,6 +274,7 @@ splice() {  # FILE NAME PART
     !skip' "$file" >"$work/spliced" && cat "$work/spliced" >"$file"
 }
 for t in headline tcp tcp-shapes tcp-extra idle-memory redis nats rmq meta; do splice docs/benchmarks.md "$t" "$work/$t"; done
+for t in kafka kafka-emit; do [ -f "$work/$t" ] && splice docs/benchmarks.md "$t" "$work/$t"; done
 splice README.md speed "$work/speed"
 echo "make-tables: docs/benchmarks.md and README.md updated from $data"
 

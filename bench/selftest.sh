@@ -2,10 +2,12 @@
 # Checks that a load generator fails a run it must not publish: a correct run passes, and a
 # wrong expected value, an unknown pattern (error replies, or none) and a server that stops
 # answering each make it exit 1.
-#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|rmq|client]
+#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|rmq|kafka|client]
 # tcp: bench/loadgen against the limit server; redis, nats: redis_loadgen and nats_loadgen
 # against roost_peer through the test broker (ROOST_REDIS_URL, ROOST_NATS_URL; a broker that is
-# down fails the check); rmq: rmq_loadgen likewise (ROOST_RABBITMQ_URL), on a queue of its own; client: roost's client (client_loadgen, which only calls `sum`) against
+# down fails the check); rmq: rmq_loadgen likewise (ROOST_RABBITMQ_URL), on a queue of its own;
+# kafka: kafka_loadgen against bench_service (ROOST_KAFKA_URL), requests and events (a server
+# that stops answering is checked with requests); client: roost's client (client_loadgen, which only calls `sum`) against
 # the limit server. ctest runs each as bench_selftest[_<transport>].
 set -uo pipefail
 build=$1 transport=${2:-tcp}
@@ -35,8 +37,14 @@ case $transport in
     url="$ROOST_RABBITMQ_URL/?queue=roost-bench-selftest-$$&durable=false&autoDelete=true"
     start "$build/tests/interop/roost_peer" serve --url "$url"
     ;;
+  kafka)
+    need_url ROOST_KAFKA_URL
+    # A consumer group of its own; its topics (sum, tally) are the interop suite's (its lock).
+    start "$build/bench/bench_service" --url "$ROOST_KAFKA_URL&groupId=roost-bench-selftest-$$"
+    ;;
   *) echo "selftest: unknown transport $transport"; exit 2 ;;
 esac
+quick=()  # what makes a run that must fail fail sooner
 case $transport in
   tcp) gen=("$build/bench/loadgen" --port "$port") ;;
   client) gen=("$build/bench/client_loadgen" --url "tcp://127.0.0.1:$port") ;;
@@ -47,6 +55,13 @@ case $transport in
     ;;
   nats) gen=("$build/bench/nats_loadgen" --url "$ROOST_NATS_URL") ;;
   rmq) gen=("$build/bench/rmq_loadgen" --url "$url") ;;
+  kafka)
+    hostport=${ROOST_KAFKA_URL#*://}
+    # The first run waits for the server's group join (about 3 s on the mock); an unknown
+    # pattern (no server reads its topic) is given 2 s.
+    gen=("$build/bench/kafka_loadgen" --brokers "${hostport%%/*}" --probe-seconds 20)
+    quick=(--probe-seconds 2)
+    ;;
 esac
 out=$(mktemp)
 run() { "${gen[@]}" --inflight 16 --seconds 0.3 --warmup 0.1 "$@" >"$out" 2>&1; }
@@ -56,11 +71,19 @@ if ! run || ! grep -q '"rps":[1-9]' "$out"; then
 fi
 if [ "$transport" != client ]; then
   run --expect 7 && { echo "selftest: wrong values did not fail the run"; fail=1; }
-  run --pattern nope && { echo "selftest: an unknown pattern did not fail the run"; fail=1; }
+  run --pattern nope "${quick[@]}" &&
+    { echo "selftest: an unknown pattern did not fail the run"; fail=1; }
+fi
+if [ "$transport" = kafka ]; then
+  # Events, each counted by the server: a correct run passes.
+  # The rate is taken between the server's counts, which take a fetch wait each (100 ms here).
+  if ! run --mode emit --inflight 1000 --seconds 1 || ! grep -q '"rps":[1-9]' "$out"; then
+    echo "selftest: a correct run of events failed:"; cat "$out"; fail=1
+  fi
 fi
 (sleep 0.2; kill -STOP $server) &
 stopper=$!
-run && { echo "selftest: unanswered requests did not fail the run"; fail=1; }
+run "${quick[@]}" && { echo "selftest: unanswered requests did not fail the run"; fail=1; }
 wait $stopper
 rm -f "$out"
 [ $fail = 0 ] && echo "selftest: $(basename "${gen[0]}") fails every run it must"

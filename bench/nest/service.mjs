@@ -1,5 +1,6 @@
 // The NestJS service of the benchmarks: what a NestJS user writes for the one request measured,
-// a controller with `sum` (and `slow`, for the long-tail point), started with
+// a controller with `sum` (and `slow`, for the long-tail point; `tally` and `tally.count`, the
+// Kafka benchmark's counted events), started with
 // NestFactory.createMicroservice on the transport of --url. It imports only what that needs;
 // @nestjs/microservices itself loads the broker's client library (ioredis, @nats-io/*) for
 // that transport alone. Plain JS has no decorator syntax, so the decorators are applied with
@@ -8,7 +9,7 @@
 import 'reflect-metadata';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { MessagePattern, Transport } from '@nestjs/microservices';
+import { EventPattern, MessagePattern, Transport } from '@nestjs/microservices';
 import { parseArgs, transportOptions } from './url.mjs';
 
 class MathController {
@@ -19,11 +20,24 @@ class MathController {
     await new Promise((resolve) => setTimeout(resolve, ms));
     return ms;
   }
+  // The events of the Kafka benchmark, counted (bench/kafka_loadgen --mode emit).
+  tally() {
+    tallied += 1;
+  }
+  tallyCount() {
+    return tallied;
+  }
 }
-for (const [key, pattern] of [['sum', 'sum'], ['slow', 'slow']]) {
+let tallied = 0;
+for (const [key, pattern, decorator] of [
+  ['sum', 'sum', MessagePattern],
+  ['slow', 'slow', MessagePattern],
+  ['tally', 'tally', EventPattern],
+  ['tallyCount', 'tally.count', MessagePattern],
+]) {
   const proto = MathController.prototype;
   const desc = Object.getOwnPropertyDescriptor(proto, key);
-  Object.defineProperty(proto, key, Reflect.decorate([MessagePattern(pattern)], proto, key, desc) ?? desc);
+  Object.defineProperty(proto, key, Reflect.decorate([decorator(pattern)], proto, key, desc) ?? desc);
 }
 const Ctrl = Reflect.decorate([Controller()], MathController);
 class AppModule {}

@@ -1,11 +1,22 @@
 // The transport options of a benchmark URL, for a NestJS server or client:
 //   tcp://HOST:PORT, redis://HOST:PORT, nats://HOST:PORT (no authentication, no TLS),
-//   amqp://USER:PASSWORD@HOST:PORT/?queue=Q (NestJS's RMQ defaults otherwise, as roost's).
+//   amqp://USER:PASSWORD@HOST:PORT/?queue=Q (NestJS's RMQ defaults otherwise, as roost's),
+//   kafka://HOST:PORT/?groupId=G[&maxWaitTimeInMs=N&sessionTimeout=N&heartbeatInterval=N].
 export function transportOptions(Transport, text) {
   const amqp = /^amqp:\/\/([^@/]+@)?([^:/]+):(\d+)\/?\?queue=([^&]+)$/.exec(text ?? '');
   if (amqp) {
     const [, auth, host, port, queue] = amqp;
     return { transport: Transport.RMQ, options: { urls: [`amqp://${auth ?? ''}${host}:${port}`], queue } };
+  }
+  const kafka = /^kafka:\/\/([^/?]+)\/?(?:\?(.*))?$/.exec(text ?? '');
+  if (kafka) {
+    // kafka://HOST:PORT/?groupId=G&maxWaitTimeInMs=N: the consumer options roost's URL takes too.
+    const q = new URLSearchParams(kafka[2] ?? '');
+    const consumer = { groupId: q.get('groupId') ?? 'nestjs-group' };
+    for (const k of ['maxWaitTimeInMs', 'sessionTimeout', 'heartbeatInterval']) {
+      if (q.has(k)) consumer[k] = Number(q.get(k));
+    }
+    return { transport: Transport.KAFKA, options: { client: { brokers: kafka[1].split(',') }, consumer } };
   }
   const m = /^(tcp|redis|nats):\/\/([^:/]+):(\d+)\/?$/.exec(text ?? '');
   if (!m) throw new Error(`unsupported URL ${text} (tcp|redis|nats://HOST:PORT, amqp://USER:PASSWORD@HOST:PORT/?queue=Q)`);
