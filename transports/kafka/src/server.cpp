@@ -262,11 +262,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
     f->may_retry = f->arrivals <= opts.max_redeliveries;
     if (r.value && gauge.too_large(r.value->size())) [[unlikely]] {
-      opts.log.error(source, "a record of " + std::to_string(r.value->size()) + " bytes on " +
-                                 r.topic + " is over maxMessageSize; skipped");
-      commit(r);
-      std::lock_guard lock(mutex);
-      queues.done(k);
+      refuse_too_large(std::move(r), std::move(f), std::move(k));
       return;
     }
     auto in = detail::decode_inbound(r);
@@ -274,6 +270,28 @@ struct server::impl : std::enable_shared_from_this<impl> {
     record_origin origin{shared_from_this(), std::move(f), std::move(in.reply_topic),
                          in.reply_partition, turn(shared_from_this(), std::move(k))};
     disp->serve(ex, in.packet, std::move(origin));
+  }
+
+  // A record over maxMessageSize, not decoded (its headers say what it is): a request is
+  // answered with the error "Message too large", as on the other transports; an event is
+  // dropped with a warning. Either is committed past.
+  void refuse_too_large(detail::record r, std::shared_ptr<record_flight> f,
+                        detail::partition_queues::key k) {
+    const std::size_t size = r.value->size();
+    r.value.reset();
+    auto in = detail::decode_inbound(r);
+    f->rec = std::make_shared<const detail::record>(std::move(r));
+    record_origin origin{shared_from_this(), std::move(f), std::move(in.reply_topic),
+                         in.reply_partition, turn(shared_from_this(), std::move(k))};
+    auto plan =
+        disp->prepare_too_large(in.packet, {}, true, true, size, gauge.limits().max_message_size);
+    auto ctx = origin.make_context(json::value(in.packet.pattern), std::nullopt);
+    if (plan.request) {
+      auto sink = origin.make_sink();
+      disp->serve_now(plan, in.packet, ctx, &sink);
+    } else {
+      disp->serve_now(plan, in.packet, ctx, nullptr);
+    }
   }
 
   // Carries out a record's settlement: its offset counts as done (committed once those before

@@ -433,7 +433,7 @@ TEST(kafka_broker, requests_streams_errors_events_and_commits) {
         microservice app(r, app_opts());
         app.add_transport(kafka::server(options_from<server_options>(
             with(u, "groupId=" + group + "&postfixId=&autoCommitInterval=100&deadLetterTopic=" + p +
-                        ".dead&partitionsConsumedConcurrently=4"))));
+                        ".dead&partitionsConsumedConcurrently=4&maxMessageSize=4096"))));
         co_await app.start();
         auto ex = co_await asio::this_coro::executor;
         // Clients of one group of their own (a group shared with an earlier run would wait for
@@ -465,6 +465,14 @@ TEST(kafka_broker, requests_streams_errors_events_and_commits) {
           ADD_FAILURE() << "no error";
         } catch (const rpc_error& e) {
           EXPECT_EQ(js(e.error()), R"({"status":"error","message":"bad thing"})");
+        }
+
+        // Over maxMessageSize: answered with the error, not served.
+        try {
+          (void)co_await c.send<json::value>(json::value(p + ".echo"), std::string(5000, 'x'));
+          ADD_FAILURE() << "served";
+        } catch (const rpc_error& e) {
+          EXPECT_EQ(e.message(), "Message too large: 5000 bytes, the limit is 4096");
         }
 
         // The record's key, partition and headers reach the context.
