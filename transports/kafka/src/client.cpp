@@ -141,8 +141,8 @@ struct client::impl : std::enable_shared_from_this<impl> {
     // Runs on the consumer's thread: decodes and hands over. A record without
     // kafka_correlationId is no reply (NestJS ignores it too).
     detail::consumer_events events;
-    events.received = [replies = c->replies](detail::record r) {
-      if (auto reply = detail::decode_reply(r)) replies->push(std::move(*reply));
+    events.received = [replies = c->replies, keep_binary = opts.keep_binary](detail::record r) {
+      if (auto reply = detail::decode_reply(r, keep_binary)) replies->push(std::move(*reply));
     };
     c->consumer = std::make_shared<detail::consumer>(
         opts, "", false, std::vector<std::pair<std::string, std::string>>{}, events);

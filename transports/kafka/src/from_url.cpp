@@ -56,8 +56,8 @@ bool common(const url& u, connection_options& o) {
       o.rdkafka.emplace_back(k.substr(prefix.size()), v);
     }
   }
-  return text(u, "clientId", o.client_id) && text(u, "groupId", o.group_id) &&
-         u.param_millis("sessionTimeout", o.session_timeout) &&
+  return flag(u, "keepBinary", o.keep_binary) && text(u, "clientId", o.client_id) &&
+         text(u, "groupId", o.group_id) && u.param_millis("sessionTimeout", o.session_timeout) &&
          u.param_millis("heartbeatInterval", o.heartbeat_interval) &&
          u.param_millis("maxWaitTimeInMs", o.max_wait_time) &&
          u.param_millis("connectTimeout", o.connect_timeout) && o.connect_timeout.count() > 0;

@@ -127,10 +127,10 @@ std::optional<std::string> encode_value(const json::value& v) {
   return std::nullopt;
 }
 
-inbound_record decode_inbound(const record& r) {
+inbound_record decode_inbound(const record& r, bool keep_binary) {
   inbound_record out;
   out.packet.pattern = json::string(r.topic);
-  out.packet.data = parse_value(r.value);
+  out.packet.data = keep_binary && r.value ? buffer_json(*r.value) : parse_value(r.value);
   const std::string* id = r.headers.get(correlation_id_header);
   const std::string* reply_topic = r.headers.get(reply_topic_header);
   if (id && reply_topic) {
@@ -165,7 +165,7 @@ record encode_reply(const reply_packet& reply, std::string_view correlation_id) 
   return out;
 }
 
-std::optional<inbound_reply> decode_reply(const record& r) {
+std::optional<inbound_reply> decode_reply(const record& r, bool keep_binary) {
   const std::string* id = r.headers.get(correlation_id_header);
   if (!id) return std::nullopt;
   inbound_reply out;
@@ -176,7 +176,9 @@ std::optional<inbound_reply> decode_reply(const record& r) {
     return out;
   }
   out.disposed = r.headers.contains(disposed_header);
-  if (r.value || !out.disposed) out.response = parse_value(r.value);
+  if (r.value || !out.disposed) {
+    out.response = keep_binary && r.value ? buffer_json(*r.value) : parse_value(r.value);
+  }
   return out;
 }
 

@@ -265,7 +265,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       refuse_too_large(std::move(r), std::move(f), std::move(k));
       return;
     }
-    auto in = detail::decode_inbound(r);
+    auto in = detail::decode_inbound(r, opts.keep_binary);
     f->rec = std::make_shared<const detail::record>(std::move(r));
     record_origin origin{shared_from_this(), std::move(f), std::move(in.reply_topic),
                          in.reply_partition, turn(shared_from_this(), std::move(k))};
@@ -279,7 +279,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
                         detail::partition_queues::key k) {
     const std::size_t size = r.value->size();
     r.value.reset();
-    auto in = detail::decode_inbound(r);
+    auto in = detail::decode_inbound(r, opts.keep_binary);
     f->rec = std::make_shared<const detail::record>(std::move(r));
     record_origin origin{shared_from_this(), std::move(f), std::move(in.reply_topic),
                          in.reply_partition, turn(shared_from_this(), std::move(k))};

@@ -32,6 +32,7 @@ TEST(kafka_from_url, nestjs_defaults_and_postfix_ids) {
   EXPECT_EQ(s->session_timeout.count(), 30'000);
   EXPECT_EQ(s->heartbeat_interval.count(), 3'000);
   EXPECT_TRUE(s->dead_letter_topic.empty());
+  EXPECT_FALSE(s->keep_binary);
   EXPECT_EQ(s->partitions_concurrently, 1u);  // kafkajs's default
   auto c = client_options_from(parse("kafka://b1:9092/"));
   ASSERT_TRUE(c);
@@ -46,7 +47,7 @@ TEST(kafka_from_url, options_by_nestjs_names) {
       parse("kafka://127.0.0.1:16092/?clientId=orders&groupId=g&postfixId=&sessionTimeout=6000"
             "&heartbeatInterval=1000&maxWaitTimeInMs=100&fromBeginning=true"
             "&autoCommitInterval=100&maxRedeliveries=1&maxInFlight=8"
-            "&deadLetterTopic=orders.dead&partitionsConsumedConcurrently=4"
+            "&deadLetterTopic=orders.dead&partitionsConsumedConcurrently=4&keepBinary=true"
             "&rdkafka.security.protocol=ssl&rdkafka.ssl.ca.location=/ca.pem"));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->client_id + s->postfix_id, "orders");
@@ -59,6 +60,7 @@ TEST(kafka_from_url, options_by_nestjs_names) {
   EXPECT_EQ(s->max_redeliveries, 1u);
   EXPECT_EQ(s->dead_letter_topic, "orders.dead");
   EXPECT_EQ(s->partitions_concurrently, 4u);
+  EXPECT_TRUE(s->keep_binary);
   EXPECT_EQ(s->serving.max_in_flight, 8u);
   using kv = std::pair<std::string, std::string>;
   EXPECT_EQ(s->rdkafka,
@@ -77,7 +79,7 @@ TEST(kafka_from_url, bad_values_are_refused) {
         "kafka://h/?connectTimeout=0", "kafka://h/?rdkafka.=x", "kafka://h/?maxRedeliveries=-1",
         "kafka://h/?ca=/ca.pem", "kafka://h/?deadLetterTopic=", "kafka://h/?deadLetterTopic=a%20b",
         "kafka://h/?partitionsConsumedConcurrently=0",
-        "kafka://h/?partitionsConsumedConcurrently=many"}) {
+        "kafka://h/?partitionsConsumedConcurrently=many", "kafka://h/?keepBinary=yes"}) {
     EXPECT_FALSE(server_options_from(parse(bad))) << bad;
   }
   EXPECT_FALSE(client_options_from(parse("kafka://h/?subscribeToResponseOf=a,,b")));
@@ -189,6 +191,27 @@ TEST(kafka_record, replies_decode_as_nestjs_client_kafka) {
   auto err = d::decode_reply(r);
   EXPECT_EQ(js(*err->err), R"({"code":7})");
   EXPECT_TRUE(err->disposed);
+}
+
+TEST(kafka_record, keep_binary_gives_values_as_their_bytes) {
+  d::record r;
+  r.topic = "blob";
+  r.value = std::string("[1", 2);
+  r.key = "k";
+  r.headers.add("kafka_correlationId", "c1");
+  r.headers.add("kafka_replyTopic", "blob.reply");
+  auto in = d::decode_inbound(r, true);
+  EXPECT_EQ(js(in.packet.data), R"({"type":"Buffer","data":[91,49]})");  // not read as JSON
+  EXPECT_EQ(js(*in.packet.id), R"("c1")");                               // headers as always
+  EXPECT_EQ(js(d::decode_inbound(r).packet.data), R"("[1")");
+  r.value.reset();
+  EXPECT_EQ(js(d::decode_inbound(r, true).packet.data), "null");
+
+  d::record reply;
+  reply.headers.add("kafka_correlationId", "c1");
+  reply.value = "6";
+  EXPECT_EQ(js(*d::decode_reply(reply, true)->response), R"({"type":"Buffer","data":[54]})");
+  EXPECT_EQ(js(*d::decode_reply(reply)->response), R"("6")");
 }
 
 TEST(kafka_record, topic_names) {

@@ -35,6 +35,10 @@ struct connection_options {
   /// Gives up connecting (the first metadata, a group's first assignment) after this long
   /// (`connectTimeout`).
   std::chrono::milliseconds connect_timeout{30'000};
+  /// NestJS's `parser.keepBinary`: a record's value (a request's or event's data, a reply) is
+  /// given as its bytes, Node's JSON of a Buffer (`{"type":"Buffer","data":[...]}`), instead of
+  /// being read as text or JSON. Keys and headers are read as always.
+  bool keep_binary = false;
   /// librdkafka settings passed as they are (`rdkafka.NAME=VALUE` in a URL): SSL and SASL
   /// (`security.protocol`, `ssl.ca.location`, `sasl.mechanisms`, ...), or anything else. They
   /// are applied last, over what the options above set.

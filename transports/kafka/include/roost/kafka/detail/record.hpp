@@ -56,8 +56,10 @@ struct inbound_record {
 
 /// A record is a request when it has both `kafka_correlationId` and `kafka_replyTopic`
 /// (NestJS); an event otherwise. A `kafka_replyPartition` that is not a partition number is
-/// left out (the reply goes to the partition the producer chooses). Never fails.
-inbound_record decode_inbound(const record& r);
+/// left out (the reply goes to the partition the producer chooses). `keep_binary` (NestJS's
+/// `parser.keepBinary`): a value is not decoded but given as its bytes, Node's JSON of a Buffer
+/// (`{"type":"Buffer","data":[...]}`), whatever they are. Never fails.
+inbound_record decode_inbound(const record& r, bool keep_binary = false);
 
 /// The reply record of one reply packet to the request `correlation_id` (NestJS's
 /// ServerKafka): value = the response (null for an error or an end), headers
@@ -69,7 +71,8 @@ record encode_reply(const reply_packet& reply, std::string_view correlation_id);
 /// A reply as a client decodes it (NestJS's KafkaResponseDeserializer): nullopt without a
 /// `kafka_correlationId`. An error header gives `err` (JSON when it starts with `{` or `[`);
 /// the disposed header ends it; a null value on the last packet is no value (an end), unlike
-/// NestJS's client, which gives an extra `null` then.
-std::optional<inbound_reply> decode_reply(const record& r);
+/// NestJS's client, which gives an extra `null` then. `keep_binary`: the value as its bytes, as
+/// decode_inbound().
+std::optional<inbound_reply> decode_reply(const record& r, bool keep_binary = false);
 
 }  // namespace roost::kafka::detail
