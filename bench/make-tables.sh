@@ -130,18 +130,18 @@ detail "$rmq" 1 >"$work/rmq"
 kafka=$data/kafka-runs.tsv kafka_emit=$data/kafka-emit-runs.tsv
 if [ -f "$kafka" ] && [ -f "$kafka_emit" ]; then
   detail "$kafka" 1 >"$work/kafka"
-  awk -v file="$kafka_emit" "$lib$names"'
+  awk -v file="$kafka_emit" -v k="$(awk -F'\t' 'NR == 2 { print $4 }' "$kafka_emit")" "$lib$names"'
   BEGIN {
     load(file)
     print "| server | events/s | ÷ NestJS | server CPU µs/event | server core used | broker CPU µs/event |"
     print "|---|---|---|---|---|---|"
     ns = split("roost nestjs", S, " ")
     for (i = 1; i <= ns; i++) {
-      if (stat(file, S[i], "emit", 20000, "rps") == "") continue
-      printf "| %s | %s | %s | %s | %s | %s |\n", name[S[i]], cell(file, S[i], "emit", 20000, "rps", "int"),
-        rcell(file, S[i], "emit", 20000, file, "nestjs", "emit", 20000, "rps", "times"),
-        cell(file, S[i], "emit", 20000, "server_cpu_us", "num"), cell(file, S[i], "emit", 20000, "core_use", "pct"),
-        cell(file, S[i], "emit", 20000, "broker_cpu_us", "num")
+      if (stat(file, S[i], "emit", k, "rps") == "") continue
+      printf "| %s | %s | %s | %s | %s | %s |\n", name[S[i]], cell(file, S[i], "emit", k, "rps", "int"),
+        rcell(file, S[i], "emit", k, file, "nestjs", "emit", k, "rps", "times"),
+        cell(file, S[i], "emit", k, "server_cpu_us", "num"), cell(file, S[i], "emit", k, "core_use", "pct"),
+        cell(file, S[i], "emit", k, "broker_cpu_us", "num")
     }
   }' >"$work/kafka-emit"
 fi
