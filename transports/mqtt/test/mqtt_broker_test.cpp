@@ -32,6 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -571,6 +572,89 @@ TEST_P(mqtt_broker, shared_subscription_splits_the_work) {
     co_await app_1.shutdown();
     co_await app_2.shutdown();
   });
+}
+
+// With QoS 1 and a persistent session (a fixed client id, clean=false), a server killed in the
+// middle of its handler: libmosquitto acknowledged the message when it read it, before the
+// handler ran, so the broker does not deliver it again (the documented limit); the session
+// itself is kept (over MQTT 3.1.1), so an event published while no server was connected is
+// delivered when one with the same client id comes back. Over MQTT 5 the session ends with the
+// connection (libmosquitto cannot send a session expiry interval when connecting without
+// blocking), so that one is not kept either.
+TEST_P(mqtt_broker, killed_mid_handler) {
+  std::random_device rd;
+  const std::string id = "roost-victim-" + std::to_string(rd() % 1'000'000'000);
+  const std::string session_url = with_query(url, "clientId=" + id + "&clean=false&qos=1");
+  const std::string topic = prefix + "work";
+  const json::value pattern = json::string(topic);
+  const std::string mark = (std::filesystem::temp_directory_path() / (id + "-mark")).string();
+  // The server to kill is a program of its own (victim_server.cpp), started as a child.
+  std::string victim = ROOST_MQTT_VICTIM_SERVER, url_arg = session_url, topic_arg = topic,
+              mark_arg = mark;
+  char* argv[] = {victim.data(), url_arg.data(), topic_arg.data(), mark_arg.data(), nullptr};
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, victim.c_str(), nullptr, nullptr, argv, environ), 0);
+  std::mutex mutex;
+  std::vector<std::string> bodies;
+  router rr;
+  rr.event(json::string(topic), [&](json::value v) {
+    std::lock_guard lock(mutex);
+    bodies.push_back(json::serialize(v));
+  });
+  const auto received = [&] {
+    std::lock_guard lock(mutex);
+    return bodies;
+  };
+  testing::run(
+      [&]() -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
+        call_options qos1;
+        qos1.record = mqtt::record{.qos = 1};
+        const bool ready =
+            co_await eventually([&] { return std::filesystem::exists(mark + ".ready"); }, 30s);
+        EXPECT_TRUE(ready) << "the child never started";
+        const json::value first = {{"n", 1}};
+        co_await c.emit(pattern, first, qos1);
+        const bool handling =
+            co_await eventually([&] { return std::filesystem::exists(mark + ".handling"); }, 30s);
+        EXPECT_TRUE(handling) << "the child never handled the event";
+        ::kill(pid, SIGKILL);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        pid = -1;
+        EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+        // The broker acknowledges it at once: it keeps it for the session, if it keeps that.
+        const json::value second = {{"n", 2}};
+        co_await c.emit(pattern, second, qos1);
+
+        microservice app(rr, app_opts());
+        app.add_transport(mqtt::server(options_from<server_options>(session_url)));
+        co_await app.start();
+        const json::value third = {{"n", 3}};
+        co_await c.emit(pattern, third, qos1);
+        const bool live = co_await eventually([&] { return !received().empty(); });
+        EXPECT_TRUE(live);
+        co_await eventually([&] { return received().size() > 2; }, 500ms);
+        const std::vector<std::string> kept{R"({"n":2})", R"({"n":3})"};
+        const std::vector<std::string> lost{R"({"n":3})"};
+        EXPECT_EQ(received(), v5 ? lost : kept);
+        c.close();
+        co_await app.shutdown();
+        // The session goes: a clean connection with its id ends it on the shared broker.
+        client_proxy cleaner(ex, mqtt::client(options_from<client_options>(
+                                     with_query(url, "clientId=" + id + "&clean=true"))));
+        const json::value bye = json::string(prefix + "bye"), nothing;
+        co_await cleaner.emit(bye, nothing);
+        cleaner.close();
+      },
+      60s);
+  if (pid > 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  std::filesystem::remove(mark + ".ready");
+  std::filesystem::remove(mark + ".handling");
 }
 
 // The broker goes away and comes back: both sides connect again by themselves, the server
