@@ -2,12 +2,13 @@
 # Checks that a load generator fails a run it must not publish: a correct run passes, and a
 # wrong expected value, an unknown pattern (error replies, or none) and a server that stops
 # answering each make it exit 1.
-#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|rmq|kafka|client]
+#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|rmq|kafka|mqtt|client]
 # tcp: bench/loadgen against the limit server; redis, nats: redis_loadgen and nats_loadgen
 # against roost_peer through the test broker (ROOST_REDIS_URL, ROOST_NATS_URL; a broker that is
 # down fails the check); rmq: rmq_loadgen likewise (ROOST_RABBITMQ_URL), on a queue of its own;
 # kafka: kafka_loadgen against bench_service (ROOST_KAFKA_URL), requests and events (a server
-# that stops answering is checked with requests); client: roost's client (client_loadgen, which only calls `sum`) against
+# that stops answering is checked with requests); mqtt: mqtt_loadgen against roost_peer
+# (ROOST_MQTT_URL); client: roost's client (client_loadgen, which only calls `sum`) against
 # the limit server. ctest runs each as bench_selftest[_<transport>].
 set -uo pipefail
 build=$1 transport=${2:-tcp}
@@ -42,6 +43,11 @@ case $transport in
     # A consumer group of its own; its topics (sum, tally) are the interop suite's (its lock).
     start "$build/bench/bench_service" --url "$ROOST_KAFKA_URL&groupId=roost-bench-selftest-$$"
     ;;
+  mqtt)
+    need_url ROOST_MQTT_URL
+    url=$ROOST_MQTT_URL
+    start "$build/tests/interop/roost_peer" serve --url "$url"
+    ;;
   *) echo "selftest: unknown transport $transport"; exit 2 ;;
 esac
 quick=()  # what makes a run that must fail fail sooner
@@ -62,6 +68,7 @@ case $transport in
     gen=("$build/bench/kafka_loadgen" --brokers "${hostport%%/*}" --probe-seconds 20)
     quick=(--probe-seconds 2)
     ;;
+  mqtt) gen=("$build/bench/mqtt_loadgen" --url "$url") ;;
 esac
 out=$(mktemp)
 run() { "${gen[@]}" --inflight 16 --seconds 0.3 --warmup 0.1 "$@" >"$out" 2>&1; }

@@ -21,7 +21,7 @@ port_rediss=16380
 port_nats=16222
 port_natsjs=16223
 port_rabbitmq=${ROOST_RABBITMQ_PORT:-16672}
-port_mosquitto=16883
+port_mosquitto=${ROOST_MOSQUITTO_PORT:-16883}
 port_mosquittos=16884
 port_kafka=16092
 # RabbitMQ's Erlang VM: its private epmd (rabbitmq_env below; never the system's 4369).

@@ -1,7 +1,8 @@
 // The transport options of a benchmark URL, for a NestJS server or client:
 //   tcp://HOST:PORT, redis://HOST:PORT, nats://HOST:PORT (no authentication, no TLS),
 //   amqp://USER:PASSWORD@HOST:PORT/?queue=Q (NestJS's RMQ defaults otherwise, as roost's),
-//   kafka://HOST:PORT/?groupId=G[&maxWaitTimeInMs=N&sessionTimeout=N&heartbeatInterval=N].
+//   kafka://HOST:PORT/?groupId=G[&maxWaitTimeInMs=N&sessionTimeout=N&heartbeatInterval=N],
+//   mqtt://HOST:PORT (MQTT 3.1.1, QoS 0: NestJS's defaults).
 export function transportOptions(Transport, text) {
   const amqp = /^amqp:\/\/([^@/]+@)?([^:/]+):(\d+)\/?\?queue=([^&]+)$/.exec(text ?? '');
   if (amqp) {
@@ -18,6 +19,8 @@ export function transportOptions(Transport, text) {
     }
     return { transport: Transport.KAFKA, options: { client: { brokers: kafka[1].split(',') }, consumer } };
   }
+  const mqtt = /^mqtt:\/\/([^:/]+):(\d+)\/?$/.exec(text ?? '');
+  if (mqtt) return { transport: Transport.MQTT, options: { url: `mqtt://${mqtt[1]}:${mqtt[2]}` } };
   const m = /^(tcp|redis|nats):\/\/([^:/]+):(\d+)\/?$/.exec(text ?? '');
   if (!m) throw new Error(`unsupported URL ${text} (tcp|redis|nats://HOST:PORT, amqp://USER:PASSWORD@HOST:PORT/?queue=Q)`);
   const [, scheme, host, port] = m;
