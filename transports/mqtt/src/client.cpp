@@ -28,7 +28,15 @@ namespace {
 
 constexpr std::string_view source = "mqtt client";
 
+// Why a call fails while the connection is down (lost, and being made again): the calls in
+// flight when it went failed with "Connection closed: <why>" too.
+constexpr std::string_view offline =
+    "Connection closed: not connected to the broker (reconnecting)";
+
 [[noreturn]] void throw_lost(const std::string& why) {
+  if (why.starts_with("Connection closed")) {
+    throw connection_error(make_error_code(error::connection_lost), why);
+  }
   throw connection_error(make_error_code(error::connection_lost), "mqtt: " + why);
 }
 
@@ -160,7 +168,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
       }
       for (auto& w : waiting) w(failed);
     };
-    if (!s.subscribe(topic, 0, done)) done("not connected");
+    if (!s.subscribe(topic, 0, done)) done(std::string(offline));
   }
 
   // Takes a share of `topic`'s subscription for request `id`, subscribing first when it is the
@@ -169,7 +177,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
                std::function<void(const std::string&)> done) {
     if (!s.connected()) {
       // Not while reconnecting: the broker would not answer before the connection is back.
-      done("not connected");
+      done(std::string(offline));
       return;
     }
     bool first = false;
@@ -281,7 +289,9 @@ awaitable<void> client::send_request(const outbound_message& m) {
   std::string failed = co_await std::move(subscribed);
   if (!failed.empty()) {
     // end_request() gives the share back; a refused subscription is dropped already.
-    throw_lost("cannot subscribe to " + reply_topic + ": " + failed);
+    throw_lost(failed.starts_with("Connection closed")
+                   ? failed
+                   : "cannot subscribe to " + reply_topic + ": " + failed);
   }
   const record* rec = m.record ? std::any_cast<record>(m.record) : nullptr;
   std::string body;
@@ -295,7 +305,9 @@ awaitable<void> client::send_request(const outbound_message& m) {
     o.content_type = rec->content_type;
     o.message_expiry_interval = rec->message_expiry_interval;
   }
-  if (auto why = s->publish(m.route, body, o); !why.empty()) throw_lost(why);
+  if (auto why = s->publish(m.route, body, o); !why.empty()) {
+    throw_lost(s->connected() ? why : std::string(offline));
+  }
 }
 
 void client::end_request(const outbound_message& m) noexcept {
@@ -323,14 +335,16 @@ awaitable<void> client::send_event(const outbound_message& m) {
   }
   if (o.qos == 0) {
     // NestJS's emit completes once its library wrote the message: so does this one.
-    if (auto why = s->publish(m.route, body, o); !why.empty()) throw_lost(why);
+    if (auto why = s->publish(m.route, body, o); !why.empty()) {
+      throw_lost(s->connected() ? why : std::string(offline));
+    }
     co_return;
   }
   // QoS 1 and 2: once the broker acknowledged it.
   std::string immediate;
   auto start = [&](std::function<void(const std::string&)> done) {
     immediate = s->publish(m.route, body, o, done);
-    if (!immediate.empty()) done(immediate);
+    if (!immediate.empty()) done(s->connected() ? immediate : std::string(offline));
   };
   auto acknowledged = answer_of(start);
   std::string failed = co_await std::move(acknowledged);

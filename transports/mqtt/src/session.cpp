@@ -378,6 +378,11 @@ std::string session::publish(const std::string& topic, std::string_view payload,
     const int rc =
         mosquitto_publish_v5(mosq_, &mid, topic.c_str(), static_cast<int>(payload.size()),
                              payload.data(), o.qos, o.retain, props.head);
+    if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO) {
+      // The connection went (the library saw it first, or writing failed: broken pipe): said
+      // as for the calls in flight, which its loss fails.
+      return "Connection closed: " + error_text(rc);
+    }
     if (rc != MOSQ_ERR_SUCCESS) return error_text(rc);
     if (done && o.qos > 0) waiters_.emplace(mid, std::move(done));
     // A QoS 0 message reports itself sent as soon as it is written: nothing waits for it.

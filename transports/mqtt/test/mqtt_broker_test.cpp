@@ -8,6 +8,7 @@
 #include <roost/mqtt.hpp>
 
 #include <roost/roost.hpp>
+#include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -702,6 +703,102 @@ TEST(mqtt_private_broker, reconnects_and_subscribes_again) {
         co_await app.shutdown();
       },
       30s);
+}
+
+// What one caller of the restart test saw.
+struct load_tally {
+  std::atomic<int> started{0}, finished{0}, ok{0}, wrong{0}, timeouts{0}, closed{0};
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::vector<std::string> other_errors;
+};
+
+// Calls `sum [1,2]` again and again until told to stop; each call has a 2 s timeout.
+awaitable<void> keep_calling(client_proxy& c, json::value pattern, load_tally& t) {
+  call_options o;
+  o.timeout = 2s;
+  const std::vector<double> xs{1, 2};
+  while (!t.stop.load()) {
+    ++t.started;
+    std::string error;
+    bool timed_out = false;
+    try {
+      const double v = co_await c.send<double>(pattern, xs, o);
+      ++(v == 3 ? t.ok : t.wrong);
+    } catch (const timeout_error&) {
+      timed_out = true;
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+    if (timed_out) ++t.timeouts;
+    if (!error.empty()) {
+      // A lost connection fails the calls in flight, and those made before it is back.
+      if (error.starts_with("Connection closed")) {
+        ++t.closed;
+      } else {
+        std::lock_guard lock(t.mutex);
+        t.other_errors.push_back(error);
+      }
+      co_await testing::pause_for(20ms);  // no busy loop while the broker is away
+    }
+    ++t.finished;
+  }
+}
+
+// The broker restarts under load (16 calls in flight): each call completes with the right
+// value or fails clearly (the connection closed, or its timeout), none waits for ever; the
+// server and the client connect and subscribe again by themselves, and calls succeed again.
+TEST(mqtt_private_broker, restart_mid_load) {
+  private_broker broker(free_port());
+  const std::string url = broker.url() + "/?reconnectPeriod=100";
+  const std::string prefix = unique_prefix("restart-load");
+  service_state st;
+  router r = make_router(prefix, st);
+  load_tally t;
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(r, app_opts());
+        app.add_transport(mqtt::server(options_from<server_options>(url)));
+        co_await app.start();
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
+        for (int i = 0; i < 16; ++i) {
+          asio::co_spawn(ex, keep_calling(c, topic_of(prefix, "sum"), t), asio::detached);
+        }
+        const bool loaded = co_await eventually([&] { return t.ok.load() >= 300; });
+        EXPECT_TRUE(loaded) << "no load before the restart: " << t.ok.load();
+
+        broker.stop();
+        co_await testing::pause_for(300ms);
+        const int ok_during_outage = t.ok.load();
+        broker.start();
+        const bool again =
+            co_await eventually([&] { return t.ok.load() >= ok_during_outage + 300; }, 20s);
+        EXPECT_TRUE(again) << "calls did not succeed again after the restart";
+        t.stop = true;
+        // Every call ends, at the latest by its timeout.
+        const bool all_ended =
+            co_await eventually([&] { return t.finished.load() == t.started.load(); }, 5s);
+        EXPECT_TRUE(all_ended) << t.started.load() - t.finished.load() << " calls never ended";
+        EXPECT_EQ(t.wrong.load(), 0);
+        EXPECT_GT(t.closed.load(), 0) << "no call in flight failed when the broker went";
+        {
+          std::lock_guard lock(t.mutex);
+          EXPECT_TRUE(t.other_errors.empty()) << t.other_errors.front();
+        }
+        // Later calls, one at a time, all succeed; the server's events too.
+        const std::vector<double> xs{1, 2};
+        const json::value sum = topic_of(prefix, "sum");
+        for (int i = 0; i < 20; ++i) {
+          const double v = co_await c.send<double>(sum, xs);
+          EXPECT_EQ(v, 3);
+        }
+        co_await c.emit(topic_of(prefix, "note"), 1);
+        const bool noted = co_await eventually([&] { return st.events.load() == 1; });
+        EXPECT_TRUE(noted);
+        co_await app.shutdown();
+      },
+      60s);
 }
 
 // ---- mqtts:// against the TLS-only mosquitto, which requires a client certificate
