@@ -12,7 +12,8 @@
 # (start-up and shutdown) are taken off: (total - idle) / requests.
 # TRANSPORTS="limit" measures the hand-written TCP server (bench/limit_server.cpp) the same way;
 # its request handling is inlined, so its requests are the replies the load generator counted,
-# without a warm-up (all of them).
+# without a warm-up (all of them). TRANSPORTS="mqtt mqtt_limit": roost and the MQTT limit server
+# (bench/mqtt_loadgen --limit, counted the same way) through the broker at ROOST_MQTT_URL.
 # Writes $BENCH_OUT/instructions.tsv: build transport K requests total_ir idle_ir ir_per_request
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,11 +53,13 @@ run() {
     tcp | limit) url=tcp://127.0.0.1:0 ;;
     redis) url=$ROOST_REDIS_URL ;;
     nats) url=$ROOST_NATS_URL ;;
+    mqtt | mqtt_limit) url=$ROOST_MQTT_URL ;;
   esac
   rm -f "$f" "$log"
   # shellcheck disable=SC2206 # PEER_ARGS is a list of arguments
   server=("$b/tests/interop/roost_peer" serve --url "$url" ${PEER_ARGS:-})
   [ "$t" = limit ] && server=("$b/bench/limit_server" 0)
+  [ "$t" = mqtt_limit ] && server=("$b/bench/mqtt_loadgen" --limit --url "$url")
   valgrind --tool=callgrind --callgrind-out-file="$f" "${server[@]}" >"$log" 2>/dev/null &
   pid=$!
   for _ in $(seq 1 300); do grep -q '^READY' "$log" 2>/dev/null && break; sleep 0.1; done
@@ -69,13 +72,15 @@ run() {
       limit) build/bench/loadgen --port "$port" --inflight "$k" --seconds "$secs" --warmup 0 ;;
       redis) build/bench/redis_loadgen --port "$redis_port" --inflight "$k" --seconds "$secs" --warmup 1 ;;
       nats) build/bench/nats_loadgen --url "$ROOST_NATS_URL" --inflight "$k" --seconds "$secs" --warmup 1 ;;
+      mqtt) build/bench/mqtt_loadgen --url "$url" --inflight "$k" --seconds "$secs" --warmup 1 ;;
+      mqtt_limit) build/bench/mqtt_loadgen --url "$url" --inflight "$k" --seconds "$secs" --warmup 0 ;;
     esac >"$work/lg" 2>&1
     rc=$?
   fi
   kill -TERM "$pid"
   wait "$pid"
   [ $rc -eq 0 ] || { echo "bench-instructions: load generator failed: $(tail -1 "$work/lg")" >&2; return 1; }
-  if [ "$t" = limit ] && [ "$mode" = load ]; then
+  if [[ $t = *limit ]] && [ "$mode" = load ]; then
     local total
     read -r total _ < <(count "$f")
     echo "$total $(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$work/lg")"

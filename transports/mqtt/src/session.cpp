@@ -139,7 +139,6 @@ session::session(executor ex, connection_options o, std::string_view side, bool 
   mosquitto_message_v5_callback_set(mosq_, &session::on_message);
   mosquitto_subscribe_v5_callback_set(mosq_, &session::on_subscribe);
   mosquitto_publish_v5_callback_set(mosq_, &session::on_publish);
-  mosquitto_log_callback_set(mosq_, &session::on_log);
   if (opts_.tls) setup_error_ = set_up_tls();
 }
 
@@ -504,6 +503,10 @@ void session::start_connect(bool first) {
     std::lock_guard lock(mutex_);
     verify_error_ = X509_V_OK;
     logged_errors_.clear();
+    // The library's log says why TLS failed (OpenSSL's reasons), which only a connection being
+    // made needs: with a log callback set, the library formats a line for every packet sent
+    // and received (a third of a plain request's instructions), so it is set only then.
+    mosquitto_log_callback_set(mosq_, tls_ ? &session::on_log : nullptr);
     rc = first ? mosquitto_connect_bind_async(mosq_, opts_.host.c_str(), opts_.port,
                                               opts_.keepalive, nullptr)
                : mosquitto_reconnect_async(mosq_);
@@ -647,6 +650,10 @@ void session::hand_on(happened& h) {
   if (h.connack) {
     if (*h.connack == 0) {
       deadline_.cancel();
+      {
+        std::lock_guard lock(mutex_);
+        mosquitto_log_callback_set(mosq_, nullptr);  // connected: no line per packet (above)
+      }
       connected_ = true;
       const bool again = ever_connected_;
       ever_connected_ = true;
