@@ -1,6 +1,7 @@
 #include "session.hpp"
 
 #include <roost/errors.hpp>
+#include <roost/net/tls_context.hpp>
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -15,6 +16,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -26,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <tuple>
 
 namespace roost::mqtt::detail {
 
@@ -144,51 +147,62 @@ session::session(executor ex, connection_options o, std::string_view side, bool 
 
 std::string session::set_up_tls() {
   const tls_options& t = *opts_.tls;
-  if (!t.ca_pem.empty() || !t.cert_pem.empty() || !t.key_pem.empty()) {
-    return "TLS from PEM text is not supported by the MQTT transport: give files (ca, cert, key)";
+  if ((t.cert_file.empty() && t.cert_pem.empty()) != (t.key_file.empty() && t.key_pem.empty())) {
+    return "TLS: a client certificate needs its key, and a key its certificate";
   }
-  if (t.cert_file.empty() != t.key_file.empty()) {
-    return "TLS: a client certificate needs its key file, and a key its certificate file";
-  }
-  // The library only says "invalid" of a file it cannot open: say which, and why.
-  const std::pair<const char*, const std::string*> files[] = {
-      {"CA", &t.ca_file}, {"certificate", &t.cert_file}, {"key", &t.key_file}};
-  for (const auto& [what, path] : files) {
-    if (!path->empty() && ::access(path->c_str(), R_OK) != 0) {
+  // OpenSSL only says "no such file" of a file it cannot open: say which, and why. (An item
+  // given as PEM text does not read its file.)
+  const std::tuple<const char*, const std::string*, const std::string*> files[] = {
+      {"CA", &t.ca_file, &t.ca_pem},
+      {"certificate", &t.cert_file, &t.cert_pem},
+      {"key", &t.key_file, &t.key_pem}};
+  for (const auto& [what, path, pem] : files) {
+    if (pem->empty() && !path->empty() && ::access(path->c_str(), R_OK) != 0) {
       return std::string("cannot read the TLS ") + what + " file " + *path + ": " +
              std::strerror(errno);
     }
   }
-  // Our TLS context, which the library completes (CAs, certificate, verification) at each
-  // connection: the broker's certificate must be for `server_name`, else the host, checked by
-  // OpenSSL (the library's own check compares the host alone, loosely, and is turned off).
-  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
-  if (!ctx) return "TLS: cannot make a TLS context";
+  // The whole TLS context is ours (TLS 1.2 or later; CAs, certificate and key from files or
+  // PEM text; none: the system's CAs), and the library takes it as it is (no defaults of its
+  // own): the broker's certificate must be for `server_name`, else the host, checked by
+  // OpenSSL during the handshake.
+  SSL_CTX* raw = nullptr;
+  try {
+    auto ctx = net::make_tls_context(t, net::tls_side::client);
+    raw = ctx.native_handle();
+    // Ours beyond the asio context, which would take the context's application data (below)
+    // for its own callback and free it.
+    SSL_CTX_up_ref(raw);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  const std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> owned(raw, &SSL_CTX_free);
   if (t.verify_peer) {
     const std::string& name = t.server_name.empty() ? opts_.host : t.server_name;
-    X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+    X509_VERIFY_PARAM* param = SSL_CTX_get0_param(raw);
     if (X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str()) != 1) {
       X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
     }
     SSL_CTX_set_cert_verify_callback(
-        ctx, [](X509_STORE_CTX* store, void* self) { return verify_peer_cb(store, self); }, this);
+        raw, [](X509_STORE_CTX* store, void* self) { return verify_peer_cb(store, self); }, this);
   }
-  mosquitto_void_option(mosq_, MOSQ_OPT_SSL_CTX, ctx);  // the library takes a reference
-  SSL_CTX_free(ctx);
-  const auto file = [](const std::string& f) { return f.empty() ? nullptr : f.c_str(); };
-  // Without a CA file, the system's CAs (the library wants a CA file or folder to turn TLS on).
-  const char* ca_path = nullptr;
-  if (t.ca_file.empty()) {
-    mosquitto_int_option(mosq_, MOSQ_OPT_TLS_USE_OS_CERTS, 1);
-    ca_path = "/etc/ssl/certs";
+  // The library sends the host it dials as the name (SNI); `server_name`, when it is a name (an
+  // address is never sent), replaces it as the handshake starts, before the hello is written.
+  in6_addr any_address;
+  const std::string& sni = t.server_name;
+  if (!sni.empty() && ::inet_pton(AF_INET, sni.c_str(), &any_address) != 1 &&
+      ::inet_pton(AF_INET6, sni.c_str(), &any_address) != 1) {
+    SSL_CTX_set_app_data(raw, this);
+    SSL_CTX_set_info_callback(raw, [](const SSL* ssl, int where, int) {
+      if (!(where & SSL_CB_HANDSHAKE_START)) return;
+      auto* self = static_cast<session*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+      // The callback is given the session as const; naming the server changes what it sends.
+      SSL_set_tlsext_host_name(const_cast<SSL*>(ssl), self->opts_.tls->server_name.c_str());
+    });
   }
-  int rc = mosquitto_tls_set(mosq_, file(t.ca_file), ca_path, file(t.cert_file), file(t.key_file),
-                             nullptr);
-  if (rc == MOSQ_ERR_SUCCESS) {
-    rc = mosquitto_tls_opts_set(mosq_, t.verify_peer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr,
-                                nullptr);
-  }
-  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_tls_insecure_set(mosq_, true);
+  int rc = mosquitto_int_option(mosq_, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+  // The library takes a reference of its own.
+  if (rc == MOSQ_ERR_SUCCESS) rc = mosquitto_void_option(mosq_, MOSQ_OPT_SSL_CTX, raw);
   if (rc != MOSQ_ERR_SUCCESS) return "TLS: " + error_text(rc);
   tls_ = true;
   return {};
@@ -274,7 +288,7 @@ std::string session::failure_locked(int rc) {
   // OpenSSL gave no reason: the connection went under the TLS session (the broker closed it
   // after its alert, before that could be read: a write failed first).
   if (tls.empty() && rc == MOSQ_ERR_ERRNO && errno == EPROTO) {
-    tls = opts_.tls->cert_file.empty()
+    tls = opts_.tls->cert_file.empty() && opts_.tls->cert_pem.empty()
               ? "the broker closed the TLS connection (no client certificate was given: does it "
                 "require one?)"
               : "the broker closed the TLS connection";

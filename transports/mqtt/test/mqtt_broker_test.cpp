@@ -21,22 +21,27 @@
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <openssl/ssl.h>
 
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <numeric>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -658,6 +663,58 @@ TEST_P(mqtt_broker, killed_mid_handler) {
   std::filesystem::remove(mark + ".handling");
 }
 
+// Under load: two servers of one group (`share=`, QoS 1 both ways) share 2,000 requests made
+// 64 at a time; every request is answered once, with its own value, and both servers work.
+TEST_P(mqtt_broker, shared_subscription_under_load) {
+  std::random_device rd;
+  const std::string group_url =
+      with_query(url, "share=load" + std::to_string(rd() % 1'000'000) + "&qos=1");
+  std::array<std::atomic<int>, 2> served{};
+  std::array<router, 2> routers;
+  for (std::size_t i = 0; i < 2; ++i) {
+    routers[i].message(topic_of(prefix, "double"), [&served, i](int n) {
+      ++served[i];
+      return 2 * n;
+    });
+  }
+  constexpr int total = 2000, callers = 64;
+  std::atomic<int> ok{0}, bad{0}, done{0};
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice a(routers[0], app_opts()), b(routers[1], app_opts());
+        a.add_transport(mqtt::server(options_from<server_options>(group_url)));
+        b.add_transport(mqtt::server(options_from<server_options>(group_url)));
+        co_await a.start();
+        co_await b.start();
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, mqtt::client(options_from<client_options>(with_query(url, "qos=1"))));
+        const json::value pattern = topic_of(prefix, "double");
+        auto caller = [&](int first) -> awaitable<void> {
+          for (int n = first; n < total; n += callers) {
+            bool right = false;
+            try {
+              const int v = co_await c.send<int>(pattern, n);
+              right = v == 2 * n;
+            } catch (const std::exception&) {
+            }
+            ++(right ? ok : bad);
+          }
+          ++done;
+        };
+        for (int i = 0; i < callers; ++i) asio::co_spawn(ex, caller(i), asio::detached);
+        const bool all = co_await eventually([&] { return done.load() == callers; }, 60s);
+        EXPECT_TRUE(all);
+        EXPECT_EQ(ok.load(), total);
+        EXPECT_EQ(bad.load(), 0);
+        EXPECT_EQ(served[0].load() + served[1].load(), total);  // each request served once
+        EXPECT_GT(served[0].load(), 0);
+        EXPECT_GT(served[1].load(), 0);
+        co_await a.shutdown();
+        co_await b.shutdown();
+      },
+      90s);
+}
+
 // The broker goes away and comes back: both sides connect again by themselves, the server
 // subscribes again, and calls are answered again.
 TEST(mqtt_private_broker, reconnects_and_subscribes_again) {
@@ -921,6 +978,124 @@ TEST(mqtts_failures, each_said_clearly) {
   EXPECT_NE(missing_key.find("cannot read the TLS key file /nonexistent/client.key"),
             std::string::npos)
       << missing_key;
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The CA, the certificate and the key as PEM text (no file read), and `servername`: the
+// broker's certificate names localhost, dialled at 127.0.0.1. Text that is no PEM is refused.
+TEST(mqtts_tls, pem_text_and_server_name) {
+  const tls_broker b;
+  auto with_pem = [&](auto o) {
+    o.tls->ca_pem = file_text(b.ca);
+    o.tls->cert_pem = file_text(b.cert);
+    o.tls->key_pem = file_text(b.key);
+    return o;
+  };
+  const std::string url = b.url("servername=localhost");
+  router r;
+  r.message("roost-tls-pem", [](int n) { return n + 1; });
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(mqtt::server(with_pem(options_from<server_options>(url))));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, mqtt::client(with_pem(options_from<client_options>(url))));
+    const int v = co_await c.send<int>("roost-tls-pem", 41);
+    EXPECT_EQ(v, 42);
+    c.close();
+    co_await app.shutdown();
+
+    auto bad = with_pem(options_from<server_options>(url));
+    bad.tls->ca_pem = "not a certificate";
+    microservice refused(r, app_opts());
+    refused.add_transport(mqtt::server(bad));
+    std::string why;
+    try {
+      co_await refused.start();
+    } catch (const connection_error& e) {
+      why = e.what();
+    }
+    EXPECT_NE(why.find("TLS: cannot load CA (PEM)"), std::string::npos) << why;
+    co_await refused.shutdown();
+  });
+}
+
+// A TLS server of the test's own (the broker's certificate) that records the name a client
+// sends (SNI) in one handshake, then closes: mosquitto does not say which name it was sent.
+class sni_recorder {
+ public:
+  explicit sni_recorder(const tls_broker& b) {
+    const std::string dir = b.ca.substr(0, b.ca.rfind('/') + 1);
+    ctx_ = SSL_CTX_new(TLS_server_method());
+    SSL_CTX_use_certificate_chain_file(ctx_, (dir + "server.pem").c_str());
+    SSL_CTX_use_PrivateKey_file(ctx_, (dir + "server.key").c_str(), SSL_FILETYPE_PEM);
+    SSL_CTX_set_tlsext_servername_arg(ctx_, &name_);
+    SSL_CTX_set_tlsext_servername_callback(
+        ctx_, +[](SSL* ssl, int*, void* name) {
+          const char* sent = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+          *static_cast<std::string*>(name) = sent ? sent : "(none)";
+          return SSL_TLSEXT_ERR_OK;
+        });
+    acceptor_.open(asio::ip::tcp::v4());
+    acceptor_.bind({asio::ip::make_address("127.0.0.1"), 0});
+    acceptor_.listen();
+    thread_ = std::thread([this] { serve_one(); });
+  }
+  ~sni_recorder() {
+    if (thread_.joinable()) thread_.join();
+    SSL_CTX_free(ctx_);
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  // What was sent; call once the client gave up.
+  std::string name() {
+    if (thread_.joinable()) thread_.join();
+    return name_;
+  }
+
+ private:
+  void serve_one() {
+    pollfd p{acceptor_.native_handle(), POLLIN, 0};
+    if (::poll(&p, 1, 10'000) != 1) return;
+    const int fd = ::accept(acceptor_.native_handle(), nullptr, nullptr);
+    if (fd < 0) return;
+    SSL* ssl = SSL_new(ctx_);
+    SSL_set_fd(ssl, fd);
+    SSL_accept(ssl);
+    SSL_free(ssl);
+    ::close(fd);
+  }
+  asio::io_context ioc_;
+  asio::ip::tcp::acceptor acceptor_{ioc_};
+  SSL_CTX* ctx_ = nullptr;
+  std::string name_ = "(no handshake)";
+  std::thread thread_;
+};
+
+// `servername` is the name sent in the handshake (SNI) instead of the host dialled.
+TEST(mqtts_tls, server_name_is_sent) {
+  const tls_broker b;
+  sni_recorder recorder(b);
+  const std::string url = "mqtts://127.0.0.1:" + std::to_string(recorder.port()) + "/?" +
+                          b.trusted() + "&servername=localhost&connectTimeout=3000";
+  testing::run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
+    bool failed = false;
+    try {
+      co_await c.emit("roost-tls-sni", 1);  // no MQTT behind: it fails
+    } catch (const std::exception&) {
+      failed = true;
+    }
+    EXPECT_TRUE(failed);
+    c.close();
+  });
+  EXPECT_EQ(recorder.name(), "localhost");
 }
 
 // verify=false: any certificate, any name (tests only); the client certificate still goes.

@@ -38,9 +38,9 @@ struct connection_options {
   std::chrono::milliseconds reconnect_period{1'000};
   /// Gives up connecting (TCP and the broker's CONNACK) after this long (`connectTimeout`).
   std::chrono::milliseconds connect_timeout{30'000};
-  /// TLS (`mqtts://`; roost/tls_options.hpp), through libmosquitto's own TLS: from files only
-  /// (`ca_file`, `cert_file`, `key_file`; PEM text is refused). Without `ca_file`, the system's
-  /// CAs. The broker's certificate is checked against `server_name`, else the host.
+  /// TLS (`mqtts://`; roost/tls_options.hpp): the CA, the client certificate and its key from
+  /// files or PEM text. Without a CA, the system's CAs. The broker's certificate is checked
+  /// against `server_name`, else the host; `server_name`, when a name, is also sent (SNI).
   std::optional<roost::tls_options> tls;
   roost::logger log;
 };
