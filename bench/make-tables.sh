@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the tables of docs/benchmarks.md, the README's speed paragraph and the TCP chart from
-# the raw runs (bench/run.sh, run-nats.sh, redis.sh, rmq.sh, kafka.sh), so that the docs and the data cannot
+# the raw runs (bench/run.sh, run-nats.sh, redis.sh, rmq.sh, kafka.sh, mqtt.sh), so that the docs and the data cannot
 # disagree:
 #   bench/make-tables.sh [DATA_DIR]        (bench/data by default: the committed data)
 # Every figure is the median over the rounds with its range (min–max); a ratio is taken round
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-bench/data}
-for f in tcp-runs tcp-extra-runs redis-runs nats-runs rmq-runs; do
+for f in tcp-runs tcp-extra-runs redis-runs nats-runs rmq-runs mqtt-runs; do
   [ -f "$data/$f.tsv" ] || { echo "make-tables: $data/$f.tsv is missing" >&2; exit 1; }
 done
 work=$(mktemp -d)
@@ -75,10 +75,11 @@ function rcell(f1, s1, c1, k1, f2, s2, c2, k2, name, f,   m) {
 }
 '
 tcp=$data/tcp-runs.tsv redis=$data/redis-runs.tsv nats=$data/nats-runs.tsv rmq=$data/rmq-runs.tsv
+mqtt=$data/mqtt-runs.tsv
 names='BEGIN { name["roost"] = "roost"; name["nestjs"] = "NestJS"; name["limit"] = "limit"; name["loadgen"] = "C++ load generator"; name["nestjs_c"] = "NestJS client" }'
 
 # The headline: K = 256 per transport, with the C++ load generator and with a NestJS client.
-awk -v tcp="$tcp" -v redis="$redis" -v nats="$nats" -v rmq="$rmq" "$lib"'
+awk -v tcp="$tcp" -v redis="$redis" -v nats="$nats" -v rmq="$rmq" -v mqtt="$mqtt" "$lib"'
 function row(label, file, c, has_limit) {
   printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", label,
     cell(file, "roost", c, 256, "rps", "int"), cell(file, "nestjs", c, 256, "rps", "int"),
@@ -89,7 +90,7 @@ function row(label, file, c, has_limit) {
     has_limit ? rcell(file, "roost", c, 256, file, "limit", c, 256, "server_cpu_us", "times") : "—"
 }
 BEGIN {
-  load(tcp); load(redis); load(nats); load(rmq)
+  load(tcp); load(redis); load(nats); load(rmq); load(mqtt)
   print "| transport, client | roost req/s | NestJS req/s | roost ÷ NestJS | roost server CPU µs/req | NestJS server CPU µs/req | NestJS ÷ roost CPU | roost ÷ limit req/s | roost ÷ limit CPU |"
   print "|---|---|---|---|---|---|---|---|---|"
   row("TCP, C++ load generator", tcp, "loadgen", 1)
@@ -100,6 +101,7 @@ BEGIN {
   row("NATS, NestJS `ClientNats`", nats, "nestjs", 0)
   row("RabbitMQ, C++ load generator", rmq, "loadgen", 1)
   row("RabbitMQ, NestJS `ClientRMQ`", rmq, "nestjs", 0)
+  row("MQTT, C++ load generator", mqtt, "loadgen", 1)
 }' >"$work/headline"
 
 # One transport in detail: every server, client and K.
@@ -125,6 +127,7 @@ detail "$tcp" 0 >"$work/tcp"
 detail "$redis" 1 >"$work/redis"
 detail "$nats" 1 >"$work/nats"
 detail "$rmq" 1 >"$work/rmq"
+detail "$mqtt" 1 >"$work/mqtt"
 # Kafka (bench/kafka.sh), when its data is there: the requests as the other transports', and the
 # events (emit, each counted by the server) with roost's rate over NestJS's, round by round.
 kafka=$data/kafka-runs.tsv kafka_emit=$data/kafka-emit-runs.tsv
@@ -237,11 +240,11 @@ fi
 
 # What the runs were made on.
 {
-  echo "| | TCP | Redis | NATS | RabbitMQ |"
-  echo "|---|---|---|---|---|"
+  echo "| | TCP | Redis | NATS | RabbitMQ | MQTT |"
+  echo "|---|---|---|---|---|---|"
   for key in date commit cpus load_average_at_start load_average_at_end seconds_per_point rounds node nestjs_microservices; do
     printf '| %s |' "$key"
-    for t in tcp redis nats rmq; do
+    for t in tcp redis nats rmq mqtt; do
       printf ' %s |' "$(awk -F'\t' -v k="$key" '$1 == k { print $2 }' "$data/$t-meta.tsv" 2>/dev/null)"
     done
     echo
@@ -273,7 +276,7 @@ splice() {  # FILE NAME PART
     $0 == "<!-- /bench:" name " -->" { skip = 0 }
     !skip' "$file" >"$work/spliced" && cat "$work/spliced" >"$file"
 }
-for t in headline tcp tcp-shapes tcp-extra idle-memory redis nats rmq meta; do splice docs/benchmarks.md "$t" "$work/$t"; done
+for t in headline tcp tcp-shapes tcp-extra idle-memory redis nats rmq mqtt meta; do splice docs/benchmarks.md "$t" "$work/$t"; done
 for t in kafka kafka-emit; do [ -f "$work/$t" ] && splice docs/benchmarks.md "$t" "$work/$t"; done
 splice README.md speed "$work/speed"
 echo "make-tables: docs/benchmarks.md and README.md updated from $data"
