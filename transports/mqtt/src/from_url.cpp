@@ -27,6 +27,39 @@ bool bounded(const url& u, std::string_view key, int& out, int lo, int hi) {
   return true;
 }
 
+// The last will: `will.topic` (required with any other `will.` key), `will.payload`,
+// `will.qos`, `will.retain`, and over MQTT 5 `will.delayInterval` (seconds) and
+// `will.userProperties.K=V`.
+bool read_will(const url& u, connection_options& o) {
+  constexpr std::string_view prefix = "will.";
+  constexpr std::string_view properties = "will.userProperties.";
+  bool any = false;
+  for (const auto& [k, v] : u.query) any = any || k.starts_with(prefix);
+  if (!any) return true;
+  will w;
+  w.topic = u.param("will.topic").value_or("");
+  w.payload = u.param("will.payload").value_or("");
+  std::int64_t delay = -1;
+  if (w.topic.empty() || w.topic.find_first_of("+#") != std::string::npos ||
+      !bounded(u, "will.qos", w.qos, 0, 2) || !flag(u, "will.retain", w.retain) ||
+      !u.param_number("will.delayInterval", delay) || delay > 0xffffffffLL) {
+    return false;
+  }
+  if (delay >= 0) w.delay_interval = static_cast<std::uint32_t>(delay);
+  for (const auto& [k, v] : u.query) {
+    if (k.size() > properties.size() && k.starts_with(properties)) {
+      w.user_properties.add(k.substr(properties.size()), v);
+    } else if (k.starts_with(prefix) && k != "will.topic" && k != "will.payload" &&
+               k != "will.qos" && k != "will.retain" && k != "will.delayInterval") {
+      return false;  // a misspelt will key would be lost silently
+    }
+  }
+  // MQTT 3.1.1 has no properties.
+  if (o.protocol_version != 5 && (w.delay_interval || !w.user_properties.empty())) return false;
+  o.will = std::move(w);
+  return true;
+}
+
 // What both sides share; false on a bad value.
 bool common(const url& u, connection_options& o) {
   if ((u.scheme != "mqtt" && u.scheme != "mqtts") || u.hosts.size() != 1) return false;
@@ -41,6 +74,7 @@ bool common(const url& u, connection_options& o) {
   o.password = u.param("password").value_or(u.password);
   o.client_id = u.param("clientId").value_or("");
   if (!bounded(u, "protocolVersion", o.protocol_version, 4, 5)) return false;
+  if (!read_will(u, o)) return false;
   return bounded(u, "keepalive", o.keepalive, 0, 65535) && flag(u, "clean", o.clean) &&
          u.param_millis("reconnectPeriod", o.reconnect_period) &&
          u.param_millis("connectTimeout", o.connect_timeout);

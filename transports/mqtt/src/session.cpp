@@ -142,7 +142,29 @@ session::session(executor ex, connection_options o, std::string_view side, bool 
   mosquitto_message_v5_callback_set(mosq_, &session::on_message);
   mosquitto_subscribe_v5_callback_set(mosq_, &session::on_subscribe);
   mosquitto_publish_v5_callback_set(mosq_, &session::on_publish);
-  if (opts_.tls) setup_error_ = set_up_tls();
+  if (opts_.will) setup_error_ = set_up_will();
+  if (opts_.tls && setup_error_.empty()) setup_error_ = set_up_tls();
+}
+
+std::string session::set_up_will() {
+  const will& w = *opts_.will;
+  property_list props;
+  if (v5()) {
+    for (const auto& [k, v] : w.user_properties) {
+      mosquitto_property_add_string_pair(&props.head, MQTT_PROP_USER_PROPERTY, k.c_str(),
+                                         v.c_str());
+    }
+    if (w.delay_interval) {
+      mosquitto_property_add_int32(&props.head, MQTT_PROP_WILL_DELAY_INTERVAL, *w.delay_interval);
+    }
+  } else if (!w.user_properties.empty() || w.delay_interval) {
+    return "the last will's properties need MQTT 5 (protocolVersion=5)";
+  }
+  const int rc = mosquitto_will_set_v5(mosq_, w.topic.c_str(), static_cast<int>(w.payload.size()),
+                                       w.payload.data(), w.qos, w.retain, props.head);
+  if (rc != MOSQ_ERR_SUCCESS) return "the last will is refused: " + error_text(rc);
+  props.head = nullptr;  // the library's now
+  return {};
 }
 
 std::string session::set_up_tls() {

@@ -135,8 +135,9 @@ class session : public std::enable_shared_from_this<session> {
   // Any thread, with mutex_ held: takes what the callbacks recorded (and `rc`, a library
   // call's result, as a disconnection when it failed).
   happened take_locked(int rc = 0);
-  // TLS set-up from the options; empty, or why it cannot be.
+  // TLS and last-will set-up from the options; empty, or why it cannot be.
   std::string set_up_tls();
+  std::string set_up_will();
   // Any thread, with mutex_ held. The reason of a failure, the TLS one when there is one.
   std::string failure_locked(int rc);
   // The TLS session (an SSL*) while its handshake runs, which the library advances only in

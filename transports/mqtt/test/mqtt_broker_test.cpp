@@ -221,7 +221,8 @@ class raw_mqtt {
   }
   // The first message `pred` takes, waiting for it up to 10 s (without blocking the
   // executor, which the service may share); nullopt when none came.
-  awaitable<std::optional<received>> find(std::function<bool(const received&)> pred) {
+  awaitable<std::optional<received>> find(std::function<bool(const received&)> pred,
+                                          milliseconds timeout = 10s) {
     std::optional<received> found;
     auto seen = [&] {
       std::lock_guard lock(mutex_);
@@ -233,7 +234,7 @@ class raw_mqtt {
       }
       return false;
     };
-    co_await eventually(seen);
+    co_await eventually(seen, timeout);
     co_return found;
   }
   awaitable<std::optional<received>> on(std::string topic) {
@@ -713,6 +714,51 @@ TEST_P(mqtt_broker, shared_subscription_under_load) {
         co_await b.shutdown();
       },
       90s);
+}
+
+// The last will: published by the broker for a server killed (SIGKILL), with its user
+// properties over MQTT 5; not for a client closed as it should be.
+TEST_P(mqtt_broker, last_will_when_killed_not_when_closed) {
+  raw_mqtt watcher(base, v5);
+  watcher.subscribe(prefix + "will/#");
+  std::string will_query = "will.topic=" + prefix + "will/killed&will.payload=gone&will.qos=1";
+  if (v5) will_query += "&will.userProperties.reason=crash";
+  const std::string victim_url = with_query(url, will_query);
+  std::random_device rd;
+  const std::string mark = (std::filesystem::temp_directory_path() /
+                            ("roost-will-" + std::to_string(rd() % 1'000'000'000) + "-mark"))
+                               .string();
+  std::string victim = ROOST_MQTT_VICTIM_SERVER, url_arg = victim_url,
+              topic_arg = prefix + "unused", mark_arg = mark;
+  char* argv[] = {victim.data(), url_arg.data(), topic_arg.data(), mark_arg.data(), nullptr};
+  testing::run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    // Closed: DISCONNECT, and no will.
+    client_proxy closed(ex, mqtt::client(options_from<client_options>(
+                                with_query(url, "will.topic=" + prefix + "will/closed"))));
+    co_await closed.connect();
+    closed.close();
+
+    pid_t pid = -1;
+    EXPECT_EQ(posix_spawn(&pid, victim.c_str(), nullptr, nullptr, argv, environ), 0);
+    const bool ready =
+        co_await eventually([&] { return std::filesystem::exists(mark + ".ready"); }, 30s);
+    EXPECT_TRUE(ready) << "the child never started";
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    auto will = co_await watcher.on(prefix + "will/killed");
+    EXPECT_TRUE(will.has_value()) << "no last will";
+    EXPECT_EQ(will ? will->payload : "", "gone");
+    if (will && v5) {
+      const std::vector<std::pair<std::string, std::string>> props{{"reason", "crash"}};
+      EXPECT_EQ(will->user_properties, props);
+    }
+    // The closed client's would have come first.
+    auto none = co_await watcher.find(
+        [&](const raw_mqtt::received& r) { return r.topic == prefix + "will/closed"; }, 100ms);
+    EXPECT_FALSE(none.has_value()) << "a will for a client closed as it should be";
+  });
+  std::filesystem::remove(mark + ".ready");
 }
 
 // The broker goes away and comes back: both sides connect again by themselves, the server

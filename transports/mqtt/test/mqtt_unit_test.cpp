@@ -34,6 +34,36 @@ TEST(mqtt_from_url, nestjs_defaults) {
   EXPECT_TRUE(c->user_properties.empty());
 }
 
+TEST(mqtt_from_url, last_will) {
+  EXPECT_FALSE(client_options_from(parse("mqtt://h"))->will);
+  auto c = client_options_from(
+      parse("mqtt://h/?protocolVersion=5&will.topic=svc/gone&will.payload=bye&will.qos=1"
+            "&will.retain=true&will.delayInterval=5&will.userProperties.reason=crash"));
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->will);
+  EXPECT_EQ(c->will->topic, "svc/gone");
+  EXPECT_EQ(c->will->payload, "bye");
+  EXPECT_EQ(c->will->qos, 1);
+  EXPECT_TRUE(c->will->retain);
+  EXPECT_EQ(c->will->delay_interval, 5u);
+  EXPECT_EQ(c->will->user_properties.get("reason") ? *c->will->user_properties.get("reason")
+                                                   : std::string(),
+            "crash");
+  auto s = server_options_from(parse("mqtt://h/?will.topic=svc/gone"));
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->will);
+  EXPECT_EQ(s->will->payload, "");
+  EXPECT_EQ(s->will->qos, 0);
+  EXPECT_FALSE(s->will->delay_interval);
+  // No topic, a wildcard, a bad QoS, a misspelt key, or properties over MQTT 3.1.1.
+  EXPECT_FALSE(client_options_from(parse("mqtt://h/?will.payload=bye")));
+  EXPECT_FALSE(client_options_from(parse("mqtt://h/?will.topic=a/%2B")));
+  EXPECT_FALSE(client_options_from(parse("mqtt://h/?will.topic=a&will.qos=3")));
+  EXPECT_FALSE(client_options_from(parse("mqtt://h/?will.topic=a&will.payloda=x")));
+  EXPECT_FALSE(client_options_from(parse("mqtt://h/?will.topic=a&will.delayInterval=5")));
+  EXPECT_FALSE(client_options_from(parse("mqtt://h/?will.topic=a&will.userProperties.k=v")));
+}
+
 TEST(mqtt_from_url, nestjs_option_names) {
   auto s = server_options_from(
       parse("mqtt://me:s%40cret@broker:1885/?protocolVersion=5&clientId=svc-1&qos=1&keepalive=10"

@@ -14,6 +14,20 @@
 
 namespace roost::mqtt {
 
+/// The last will (NestJS's `will`, the `mqtt` package's): a message the broker publishes for
+/// this connection when it ends without saying goodbye (the process died, the network went, a
+/// keep-alive was missed), not when it is closed.
+struct will {
+  std::string topic;  ///< no wildcards
+  std::string payload;
+  int qos = 0;
+  bool retain = false;
+  /// MQTT 5 (refused over 3.1.1): user properties, and how long the broker waits before
+  /// publishing it (`willDelayInterval`, seconds; a connection back within it cancels it).
+  roost::headers user_properties;
+  std::optional<std::uint32_t> delay_interval;
+};
+
 /// How to reach the broker; shared by the server and the client (NestJS's `url`,
 /// `protocolVersion`, `clientId`, `username`, `password`, `keepalive`, `clean`,
 /// `reconnectPeriod`, `connectTimeout`), and TLS.
@@ -42,6 +56,8 @@ struct connection_options {
   /// files or PEM text. Without a CA, the system's CAs. The broker's certificate is checked
   /// against `server_name`, else the host; `server_name`, when a name, is also sent (SNI).
   std::optional<roost::tls_options> tls;
+  /// The last will (`will`); none by default.
+  std::optional<mqtt::will> will;
   roost::logger log;
 };
 
