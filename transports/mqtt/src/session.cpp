@@ -1,12 +1,16 @@
 #include "session.hpp"
 
 #include <roost/errors.hpp>
+#include <roost/net/resolve.hpp>
 #include <roost/net/tls_context.hpp>
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -208,18 +212,19 @@ std::string session::set_up_tls() {
     SSL_CTX_set_cert_verify_callback(
         raw, [](X509_STORE_CTX* store, void* self) { return verify_peer_cb(store, self); }, this);
   }
-  // The library sends the host it dials as the name (SNI); `server_name`, when it is a name (an
-  // address is never sent), replaces it as the handshake starts, before the hello is written.
+  // The library sends the address it dials as the name (SNI); `server_name`, else the host,
+  // when it is a name (an address is never sent), replaces it as the handshake starts, before
+  // the hello is written.
   in6_addr any_address;
-  const std::string& sni = t.server_name;
-  if (!sni.empty() && ::inet_pton(AF_INET, sni.c_str(), &any_address) != 1 &&
-      ::inet_pton(AF_INET6, sni.c_str(), &any_address) != 1) {
+  sni_ = t.server_name.empty() ? opts_.host : t.server_name;
+  if (::inet_pton(AF_INET, sni_.c_str(), &any_address) != 1 &&
+      ::inet_pton(AF_INET6, sni_.c_str(), &any_address) != 1) {
     SSL_CTX_set_app_data(raw, this);
     SSL_CTX_set_info_callback(raw, [](const SSL* ssl, int where, int) {
       if (!(where & SSL_CB_HANDSHAKE_START)) return;
       auto* self = static_cast<session*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
       // The callback is given the session as const; naming the server changes what it sends.
-      SSL_set_tlsext_host_name(const_cast<SSL*>(ssl), self->opts_.tls->server_name.c_str());
+      SSL_set_tlsext_host_name(const_cast<SSL*>(ssl), self->sni_.c_str());
     });
   }
   int rc = mosquitto_int_option(mosq_, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
@@ -533,6 +538,18 @@ void session::start_connect(bool first) {
     connect_failed(setup_error_);
     return;
   }
+  if (first && address_.empty()) {
+    // The library would look a name up itself, blocking the executor's thread: it is given an
+    // address, looked up here first (once: reconnections dial the same address).
+    boost::system::error_code not_numeric;
+    asio::ip::make_address(opts_.host, not_numeric);
+    if (not_numeric) {
+      arm_deadline();
+      asio::co_spawn(strand_, look_up_then_connect(shared_from_this()), asio::detached);
+      return;
+    }
+    address_ = opts_.host;
+  }
   int rc;
   std::string why;
   {
@@ -543,12 +560,13 @@ void session::start_connect(bool first) {
     // made needs: with a log callback set, the library formats a line for every packet sent
     // and received (a third of a plain request's instructions), so it is set only then.
     mosquitto_log_callback_set(mosq_, tls_ ? &session::on_log : nullptr);
-    rc = first ? mosquitto_connect_bind_async(mosq_, opts_.host.c_str(), opts_.port,
-                                              opts_.keepalive, nullptr)
+    rc = first ? mosquitto_connect_bind_async(mosq_, address_.c_str(), opts_.port, opts_.keepalive,
+                                              nullptr)
                : mosquitto_reconnect_async(mosq_);
     if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_CONN_PENDING) why = failure_locked(rc);
   }
   if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_CONN_PENDING) {
+    if (first && try_next_address()) return;
     if (first || !reconnect_) {
       connect_failed(why);
     } else {
@@ -558,13 +576,38 @@ void session::start_connect(bool first) {
     return;
   }
   adopt_socket();
-  if (first) {
-    deadline_.expires_after(opts_.connect_timeout);
-    deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (ec || !self->open_done_) return;
-      self->lost("timed out");
-    });
+  if (first) arm_deadline();
+}
+
+void session::arm_deadline() {
+  deadline_.expires_after(opts_.connect_timeout);
+  deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || !self->open_done_) return;
+    self->lost("timed out");
+  });
+}
+
+awaitable<void> session::look_up_then_connect(std::shared_ptr<session> self) {
+  auto [ec, found] = co_await net::resolve(self->opts_.host, self->opts_.port);
+  if (!self->open_done_) co_return;  // timed out, or closed, meanwhile
+  if (ec || found.empty()) {
+    self->deadline_.cancel();
+    self->connect_failed("cannot look up the host: " +
+                         (ec ? ec.message() : std::string("no address")));
+    co_return;
   }
+  for (const auto& e : found) self->addresses_.push_back(e.address().to_string());
+  self->address_ = self->addresses_.front();
+  self->next_address_ = 1;
+  self->start_connect(true);
+}
+
+bool session::try_next_address() {
+  // A name with several addresses (IPv6 and IPv4, say): the next one, as the library would.
+  if (!open_done_ || next_address_ >= addresses_.size()) return false;
+  address_ = addresses_[next_address_++];
+  start_connect(true);
+  return true;
 }
 
 void session::adopt_socket() {
@@ -731,6 +774,7 @@ void session::lost(const std::string& why) {
   // is closed by the next reconnection, or when the session goes.
   fail_waiters("Connection closed: " + why);
   if (open_done_) {
+    if (why != "timed out" && try_next_address()) return;
     deadline_.cancel();
     connect_failed(why);
     return;

@@ -131,6 +131,9 @@ class session : public std::enable_shared_from_this<session> {
   void lost(const std::string& why);
   void connect_failed(const std::string& why);
   void schedule_reconnect();
+  void arm_deadline();  // open() fails when the broker has not accepted by connect_timeout
+  static awaitable<void> look_up_then_connect(std::shared_ptr<session> self);
+  bool try_next_address();
 
   // Any thread, with mutex_ held: takes what the callbacks recorded (and `rc`, a library
   // call's result, as a disconnection when it failed).
@@ -163,6 +166,10 @@ class session : public std::enable_shared_from_this<session> {
   happened happened_;
   std::map<int, done_fn> waiters_;  // by message id
   bool tls_ = false;
+  std::string sni_;                     // the name sent in the TLS handshake, when a name
+  std::string address_;                 // the broker's address, looked up at the first connection
+  std::vector<std::string> addresses_;  // all those of its name, tried in turn at first
+  std::size_t next_address_ = 0;
   std::string setup_error_;    // TLS set-up that failed: open() says so
   std::string logged_errors_;  // what the library logged as errors (TLS), since last taken
   long verify_error_ = 0;      // why the broker's certificate was refused (X509_V_OK: it was not)

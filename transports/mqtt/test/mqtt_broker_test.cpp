@@ -761,6 +761,42 @@ TEST_P(mqtt_broker, last_will_when_killed_not_when_closed) {
   std::filesystem::remove(mark + ".ready");
 }
 
+// A host name is looked up without blocking the executor: `localhost` reaches the broker, a
+// name that does not resolve fails `listen()` and a call at once, saying so.
+TEST(mqtt_names, looked_up_or_said_why_not) {
+  std::string named = broker_url();
+  const auto at = named.find("127.0.0.1");
+  ASSERT_NE(at, std::string::npos) << named;
+  named.replace(at, 9, "localhost");
+  std::string unknown = named;
+  unknown.replace(at, 9, "nonexistent.invalid");
+  router r;
+  r.message("roost-names", [](int n) { return n + 1; });
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_opts());
+    app.add_transport(mqtt::server(options_from<server_options>(named)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(ex, mqtt::client(options_from<client_options>(named)));
+    const int v = co_await c.send<int>("roost-names", 41);
+    EXPECT_EQ(v, 42);
+    c.close();
+    co_await app.shutdown();
+
+    microservice lost(r, app_opts());
+    lost.add_transport(mqtt::server(options_from<server_options>(unknown)));
+    std::string why;
+    try {
+      co_await lost.start();
+    } catch (const connection_error& e) {
+      why = e.what();
+    }
+    EXPECT_NE(why.find("cannot connect to nonexistent.invalid:"), std::string::npos) << why;
+    EXPECT_NE(why.find("cannot look up the host"), std::string::npos) << why;
+    co_await lost.shutdown();
+  });
+}
+
 // The broker goes away and comes back: both sides connect again by themselves, the server
 // subscribes again, and calls are answered again.
 TEST(mqtt_private_broker, reconnects_and_subscribes_again) {
