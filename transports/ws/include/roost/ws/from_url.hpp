@@ -1,0 +1,21 @@
+#pragma once
+/// \file WebSocket options from a URL: `ws://host:port/path`.
+
+#include <roost/url.hpp>
+#include <roost/ws/options.hpp>
+
+#include <boost/system/result.hpp>
+
+namespace roost::ws {
+
+/// Options from `ws://HOST[:PORT][/PATH]` (port 80 when not given, path `/`), with the `ws`
+/// package's option names in the query: `maxPayload` (bytes), and roost's
+/// `maxSendBufferSize` (bytes); servers also take `idleTimeout` and `handshakeTimeout` (ms) and
+/// the serving limits `maxMessageSize`, `maxInFlightPerConnection`, `maxInFlight`,
+/// `maxConnections` (roost/limits.hpp); clients `connectTimeout` (ms).
+/// Returns roost::error::invalid_argument for another scheme (`wss://` is not there yet) or a
+/// bad value.
+boost::system::result<server_options> server_options_from(const url& u);
+boost::system::result<client_options> client_options_from(const url& u);
+
+}  // namespace roost::ws

@@ -1,0 +1,57 @@
+#pragma once
+/// \file Options of the WebSocket transport, with the defaults of the `ws` package that
+/// NestJS's platform-ws gateway runs on.
+
+#include <roost/json.hpp>
+#include <roost/limits.hpp>
+#include <roost/log.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace roost::ws {
+
+struct server_options {
+  std::string host = "localhost";  ///< "0.0.0.0" or "::" for every interface
+  std::uint16_t port = 80;         ///< 0 picks a free port (see server::port())
+  /// The path of the upgrade request (`@WebSocketGateway({ path })`); another path is refused
+  /// with HTTP 400, as the `ws` package does. The query is not part of it.
+  std::string path = "/";
+  /// Largest message accepted, in bytes (the `ws` package's `maxPayload`); a larger one closes
+  /// the connection with close code 1009 (message too big).
+  std::size_t max_payload = 100u * 1024 * 1024;
+  /// Bytes of unsent output a connection may hold (replies and pushes); beyond it the peer is
+  /// disconnected, so one slow reader cannot grow memory, and the others go on.
+  std::size_t max_send_buffer_size = 16u * 1024 * 1024;
+  /// Keepalive: a ping goes to a peer silent for half of this; a peer that stays silent for
+  /// all of it (no pong) is disconnected. Zero turns keepalive off.
+  std::chrono::milliseconds idle_timeout{60'000};
+  /// A client that does not finish its upgrade in this long is dropped.
+  std::chrono::milliseconds handshake_timeout{30'000};
+  /// What the server takes from its peers: message size (an error reply), requests in flight
+  /// per connection and for the service, connections (roost/limits.hpp).
+  roost::limits serving;
+  roost::logger log;
+};
+
+struct client_options {
+  std::string host = "localhost";
+  std::uint16_t port = 80;
+  std::string path = "/";
+  /// Extra headers of the upgrade request (an `authorization` for a JWT guard...).
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::size_t max_payload = 100u * 1024 * 1024;
+  std::size_t max_send_buffer_size = 16u * 1024 * 1024;
+  /// Gives up connecting (TCP and upgrade) after this long.
+  std::chrono::milliseconds connect_timeout{5'000};
+  /// Receives what the server pushes (`{"event":E,"data":D}` messages that answer no call),
+  /// and the replies of a NestJS gateway, which carry no id. Called on the connection's
+  /// strand; keep it short.
+  std::function<void(std::string_view event, const json::value& data)> on_push;
+  roost::logger log;
+};
+
+}  // namespace roost::ws
