@@ -177,6 +177,7 @@ if command -v clang++-14 >/dev/null; then
     -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null &&
     { if grep -q '^ROOST_WITH_REDIS:BOOL=ON' build-fuzz/CMakeCache.txt; then fuzzers+=(resp_reader); fi
       fuzzers+=(kafka_record)
+      fuzzers+=(ws_message)
       if grep -q '^ROOST_WITH_AUTH:BOOL=ON' build-fuzz/CMakeCache.txt; then fuzzers+=(jwt_verify jwks); fi
       cmake --build build-fuzz -j "$JOBS" --target "${fuzzers[@]/%/_fuzz}"; }
   rc=$?; record "fuzz build" $rc

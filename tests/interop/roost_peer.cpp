@@ -13,6 +13,11 @@
 #include <roost/auth/jwt_guard.hpp>
 #include <roost/auth/jwt_signer.hpp>
 #endif
+#ifdef ROOST_PEER_WITH_WS
+#include <roost/ws.hpp>
+
+#include <deque>
+#endif
 #ifdef ROOST_PEER_WITH_RMQ
 #include <roost/rmq/context.hpp>
 #endif
@@ -131,6 +136,13 @@ void add_handlers(roost::router& r, std::vector<json::value>& log, std::mutex& m
     throw roost::rpc_exception("stream broke");
   });
   r.message("nothing", [](json::value) {});
+#ifdef ROOST_PEER_WITH_WS
+  // The WebSocket gateway scenarios (nest/ws-peer.mjs): a push to the caller's own socket.
+  r.message("whisper", [](json::value v, roost::context& ctx) {
+    if (auto* w = ctx.as<roost::ws::context>()) w->peer().push("whispered", v);
+    return std::string("sent");
+  });
+#endif
   r.message("nothing.async",
             [](json::value) -> roost::awaitable<void> { co_await sleep_for(5ms); });
   // NestJS's `throw 'text'` and a thrown plain object: not an rpc_exception, so internal errors.
@@ -354,9 +366,16 @@ int serve(const args& a) {
   }
   // READY is followed by the bound port for TCP (the URL may ask for port 0), 0 otherwise.
   auto* tcp = dynamic_cast<roost::tcp::server*>(transport->get());
+  unsigned ws_port = 0;
+#ifdef ROOST_PEER_WITH_WS
+  auto* ws = dynamic_cast<roost::ws::server*>(transport->get());
+#endif
   app.add_transport(std::move(*transport));
   app.on_ready([&] {
-    std::printf("READY %u\n", tcp ? tcp->port() : 0u);
+#ifdef ROOST_PEER_WITH_WS
+    if (ws) ws_port = ws->port();
+#endif
+    std::printf("READY %u\n", tcp ? tcp->port() : ws_port);
     std::fflush(stdout);
   });
   return app.run();
@@ -1075,11 +1094,110 @@ int call_one(const args& a, const roost::url& u, const std::string& name) {
   return rc;
 }
 
+#ifdef ROOST_PEER_WITH_WS
+// The gateway scenarios of nest/ws-peer.mjs from roost's WebSocket client: it emits in the
+// gateway shape; a gateway's answers (no ids) and its pushes come to on_push, in order.
+int call_ws_gateway(const args& a, const roost::url& u) {
+  auto o = roost::ws::client_options_from(u);
+  if (!o) return usage();
+  boost::asio::io_context ioc;
+  std::deque<json::value> inbox;
+  o->on_push = [&inbox](std::string_view event, const json::value& data) {
+    if (event.empty()) {
+      inbox.push_back(data);
+    } else {
+      json::object pushed;
+      pushed["event"] = event;
+      pushed["data"] = data;
+      inbox.emplace_back(std::move(pushed));
+    }
+  };
+  o->log = roost::logger::silent();
+  roost::client_proxy client(ioc.get_executor(), roost::ws::client(std::move(*o)));
+  auto next = [&]() -> roost::awaitable<json::value> {
+    for (int i = 0; i < 5000 && inbox.empty(); ++i) co_await sleep_for(2ms);
+    if (inbox.empty()) throw failure("no message in time");
+    json::value v = std::move(inbox.front());
+    inbox.pop_front();
+    co_return v;
+  };
+  using step = std::function<roost::awaitable<void>()>;
+  const std::string impl = a.server_impl;
+  std::vector<std::pair<std::string, step>> all;
+  all.emplace_back("echo", [&]() -> roost::awaitable<void> {
+    const json::value sent = json::parse(R"({"a":[1,"x"],"s":"h\u00e9llo \ud83d\ude00"})");
+    co_await client.emit("echo", sent);
+    const json::value got = co_await next();
+    expect(got, sent, "echo");
+  });
+  all.emplace_back("stream", [&]() -> roost::awaitable<void> {
+    co_await client.emit("count", 3);
+    for (int i = 0; i < 3; ++i) {
+      const json::value got = co_await next();
+      expect(got, i, "count");
+    }
+  });
+  all.emplace_back("silent", [&]() -> roost::awaitable<void> {
+    co_await client.emit("nothing", 1);
+    co_await client.emit("no such event", 1);
+    co_await client.emit("echo", std::string("after"));
+    const json::value got = co_await next();
+    expect(got, "after", "the answer after the silent ones");
+  });
+  all.emplace_back("error", [&]() -> roost::awaitable<void> {
+    co_await client.emit("fail.rpc", std::string("bad thing"));
+    co_await client.emit("echo", std::string("after"));
+    const json::value first = co_await next();
+    if (impl == "nest11") {
+      expect(first, "after", "NestJS 11 sends nothing for an error");
+      co_return;
+    }
+    const json::value want =
+        json::parse(R"({"event":"exception","data":{"status":"error","message":"bad thing",)"
+                    R"("cause":{"pattern":"fail.rpc","data":"bad thing"}}})");
+    expect(first, want, "the error");
+    const json::value after = co_await next();
+    expect(after, "after", "the answer after the error");
+  });
+  all.emplace_back("push", [&]() -> roost::awaitable<void> {
+    co_await client.emit("whisper", std::string("psst"));
+    const json::value pushed = co_await next();
+    const json::value want = json::parse(R"({"event":"whispered","data":"psst"})");
+    expect(pushed, want, "the push");
+    const json::value answer = co_await next();
+    expect(answer, "sent", "the answer");
+  });
+  int rc = 0;
+  boost::asio::co_spawn(
+      ioc,
+      [&]() -> roost::awaitable<void> {
+        for (auto& [name, run] : all) {
+          inbox.clear();
+          try {
+            co_await run();
+            std::printf("PASS %s\n", name.c_str());
+          } catch (const std::exception& e) {
+            rc = 1;
+            std::printf("FAIL %s: %s\n", name.c_str(), e.what());
+          }
+          std::fflush(stdout);
+        }
+        client.close();
+      },
+      [&](std::exception_ptr) { ioc.stop(); });
+  ioc.run_for(120s);
+  return rc;
+}
+#endif
+
 // `a.scenario`: one name, or several separated by commas, run one after the other, each on its
 // own client (one process start for many scenarios).
 int call(const args& a) {
   auto u = roost::url::parse(a.url);
   if (!u) return usage();
+#ifdef ROOST_PEER_WITH_WS
+  if (u->scheme == "ws" && a.scenario == "gateway") return call_ws_gateway(a, *u);
+#endif
   int rc = 0;
   std::size_t from = 0;
   while (from <= a.scenario.size()) {

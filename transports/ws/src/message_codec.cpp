@@ -1,9 +1,9 @@
 #include <roost/ws/detail/message_codec.hpp>
 
+#include <roost/detail/json_reader.hpp>
 #include <roost/detail/json_writer.hpp>
 #include <roost/errors.hpp>
 
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 namespace roost::ws::detail {
@@ -11,8 +11,9 @@ namespace roost::ws::detail {
 namespace {
 
 boost::system::result<json::value> parse(std::string_view text) {
-  boost::system::error_code ec;
-  auto doc = json::parse(text, ec);
+  json::error_code ec;
+  // As JavaScript's JSON.parse reads it (numbers), with a bounded nesting depth.
+  auto doc = roost::detail::parse_json(text, ec);
   if (ec) return make_error_code(error::invalid_argument);
   return doc;
 }
