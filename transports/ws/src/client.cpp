@@ -5,7 +5,8 @@
 #include <roost/detail/reported_attempt.hpp>
 #include <roost/detail/single_flight.hpp>
 #include <roost/errors.hpp>
-#include <roost/net/resolve.hpp>
+#include <roost/net/connect_attempt.hpp>
+#include <roost/net/tls_context.hpp>
 #include <roost/packet.hpp>
 #include <roost/ws/detail/message_codec.hpp>
 
@@ -42,7 +43,10 @@ constexpr std::string_view source = "ws client";
 }  // namespace
 
 struct client::impl : std::enable_shared_from_this<impl> {
-  explicit impl(client_options o) : opts(std::move(o)) {}
+  explicit impl(client_options o)
+      : opts(std::move(o)),
+        tls(opts.tls ? std::optional(net::make_tls_context(*opts.tls, net::tls_side::client))
+                     : std::nullopt) {}
 
   std::shared_ptr<connection> open_connection() {
     std::lock_guard lock(mutex);
@@ -71,14 +75,14 @@ struct client::impl : std::enable_shared_from_this<impl> {
   }
 
   awaitable<std::shared_ptr<connection>> open_on(detail::strand_type strand) {
-    auto [rec, endpoints] = co_await net::resolve(opts.host, opts.port);
-    if (rec) throw_cannot_connect(opts, rec.message());
-    detail::ws_stream ws(strand);
-    auto& tcp = beast::get_lowest_layer(ws);
-    tcp.expires_after(opts.connect_timeout);
-    auto [cec, ep] = co_await tcp.async_connect(endpoints, asio::as_tuple(use_awaitable));
-    if (cec) throw_cannot_connect(opts, cec.message());
-    tcp.expires_never();
+    // Resolve, connect and the TLS handshake (wss://) under the deadline; the upgrade under
+    // Beast's handshake timeout, the same length.
+    net::connect_attempt a(strand, opts.connect_timeout);
+    auto connect =
+        a.connect(opts.host, opts.port, tls ? &*tls : nullptr, opts.tls.value_or(tls_options{}));
+    co_await std::move(connect);
+    const std::string remote = a.stream().remote();
+    detail::ws_stream ws(detail::kit_stream(a.finish()));
     websocket::stream_base::timeout t{};
     t.handshake_timeout = opts.connect_timeout;
     t.idle_timeout = websocket::stream_base::none();
@@ -92,7 +96,6 @@ struct client::impl : std::enable_shared_from_this<impl> {
     const std::string host = opts.host + ":" + std::to_string(opts.port);
     auto [hec] = co_await ws.async_handshake(host, opts.path, asio::as_tuple(use_awaitable));
     if (hec) throw_cannot_connect(opts, hec.message());
-    const std::string remote = ep.address().to_string() + ":" + std::to_string(ep.port());
     auto c = std::make_shared<connection>(std::move(ws), strand,
                                           connection::settings{opts.max_send_buffer_size, source},
                                           opts.log, 0, roost::headers{}, remote);
@@ -144,6 +147,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
   }
 
   client_options opts;
+  std::optional<asio::ssl::context> tls;
   std::shared_ptr<client_listener> listener;
   std::mutex mutex;
   std::shared_ptr<connection> conn;

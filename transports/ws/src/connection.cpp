@@ -168,9 +168,7 @@ void connection::close_going_away() {
 
 void connection::shut(std::string_view why) {
   if (!open_.exchange(false)) return;
-  boost::system::error_code ec;
-  boost::beast::get_lowest_layer(ws_).socket().shutdown(asio::socket_base::shutdown_both, ec);
-  boost::beast::get_lowest_layer(ws_).socket().close(ec);
+  ws_.next_layer().stream().close();
   writer_signal_.cancel();
   {
     std::lock_guard lock(mutex_);

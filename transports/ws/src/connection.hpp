@@ -4,6 +4,8 @@
 // and Beast's keepalive pings and message size limit. A roost::peer, so that a gateway can
 // push to it from any thread.
 
+#include "kit_stream.hpp"
+
 #include <roost/gateway.hpp>
 #include <roost/limits.hpp>
 #include <roost/log.hpp>
@@ -12,7 +14,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 #include <atomic>
@@ -25,7 +26,8 @@
 namespace roost::ws::detail {
 
 using strand_type = boost::asio::strand<boost::asio::any_io_executor>;
-using ws_stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+// Plain or TLS underneath (ws:// or wss://), one type for both.
+using ws_stream = boost::beast::websocket::stream<kit_stream>;
 
 class connection final : public roost::peer, public std::enable_shared_from_this<connection> {
  public:

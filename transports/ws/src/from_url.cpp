@@ -7,9 +7,11 @@ namespace {
 
 // The parts both sides share; false on a bad value.
 bool common(const url& u, std::string& host, std::uint16_t& port, std::string& path,
-            std::size_t& max_payload, std::size_t& max_send) {
-  if (u.scheme != "ws") return false;
+            std::size_t& max_payload, std::size_t& max_send, std::optional<tls_options>& tls) {
+  if (u.scheme != "ws" && u.scheme != "wss") return false;
   host = u.host;
+  u.param_tls(u.scheme == "wss", tls);
+  if (tls) port = 443;
   if (u.port) port = *u.port;
   path = "/" + u.path;
   std::uint64_t payload = max_payload, send = max_send;
@@ -26,7 +28,7 @@ bool common(const url& u, std::string& host, std::uint16_t& port, std::string& p
 
 boost::system::result<server_options> server_options_from(const url& u) {
   server_options o;
-  if (!common(u, o.host, o.port, o.path, o.max_payload, o.max_send_buffer_size) ||
+  if (!common(u, o.host, o.port, o.path, o.max_payload, o.max_send_buffer_size, o.tls) ||
       !u.param_millis("idleTimeout", o.idle_timeout) ||
       !u.param_millis("handshakeTimeout", o.handshake_timeout) || !u.param_limits(o.serving)) {
     return make_error_code(error::invalid_argument);
@@ -36,7 +38,7 @@ boost::system::result<server_options> server_options_from(const url& u) {
 
 boost::system::result<client_options> client_options_from(const url& u) {
   client_options o;
-  if (!common(u, o.host, o.port, o.path, o.max_payload, o.max_send_buffer_size) ||
+  if (!common(u, o.host, o.port, o.path, o.max_payload, o.max_send_buffer_size, o.tls) ||
       !u.param_millis("connectTimeout", o.connect_timeout)) {
     return make_error_code(error::invalid_argument);
   }

@@ -4,7 +4,7 @@
 
 namespace roost::ws {
 namespace {
-constexpr std::string_view schemes[] = {"ws"};
+constexpr std::string_view schemes[] = {"ws", "wss"};
 }  // namespace
 
 const transport_module& declared_transport() noexcept {

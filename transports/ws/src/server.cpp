@@ -4,7 +4,9 @@
 
 #include <roost/dispatcher.hpp>
 #include <roost/errors.hpp>
+#include <roost/net/connect_attempt.hpp>
 #include <roost/net/resolve.hpp>
+#include <roost/net/tls_context.hpp>
 #include <roost/packet.hpp>
 #include <roost/ws/context.hpp>
 #include <roost/ws/detail/message_codec.hpp>
@@ -125,7 +127,11 @@ std::string_view path_of(std::string_view target) {
 }  // namespace
 
 struct server::impl : std::enable_shared_from_this<impl> {
-  explicit impl(server_options o) : opts(std::move(o)), peers(std::make_shared<roost::gateway>()) {}
+  explicit impl(server_options o)
+      : opts(std::move(o)),
+        peers(std::make_shared<roost::gateway>()),
+        tls(opts.tls ? std::optional(net::make_tls_context(*opts.tls, net::tls_side::server))
+                     : std::nullopt) {}
 
   awaitable<void> listen(dispatcher& d) {
     disp.emplace(d);
@@ -148,8 +154,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                  ": " + ec.message());
     }
     port = acceptor->local_endpoint().port();
-    opts.log.info(source, "listening on ws://" + ep.address().to_string() + ":" +
-                              std::to_string(port.load()) + opts.path);
+    opts.log.info(source, std::string(tls ? "listening on wss://" : "listening on ws://") +
+                              ep.address().to_string() + ":" + std::to_string(port.load()) +
+                              opts.path);
     asio::co_spawn(ex, accept_loop(shared_from_this()), asio::detached);
   }
 
@@ -197,18 +204,24 @@ struct server::impl : std::enable_shared_from_this<impl> {
         if (server) server->release_slot();
       }
     } held{self.get()};
-    boost::system::error_code ec;
-    const auto peer = socket.remote_endpoint(ec);
-    std::string remote = ec ? std::string("unknown")
-                            : peer.address().to_string() + ":" + std::to_string(peer.port());
-    beast::tcp_stream tcp(std::move(socket));
-    tcp.expires_after(self->opts.handshake_timeout);
+    // A client that does not finish its TLS handshake and upgrade request in time is dropped.
+    net::connect_attempt a(std::move(socket), strand, self->opts.handshake_timeout);
+    std::string remote = a.stream().remote();
+    if (self->tls) {
+      auto handshake = a.server_handshake(*self->tls);
+      const auto hec = co_await std::move(handshake);
+      if (hec || a.timed_out()) {
+        self->opts.log.warn(source, "TLS handshake with " + remote + " failed: " + a.why(hec));
+        co_return;
+      }
+    }
+    detail::kit_stream_of<net::stream&> io(a.stream());
     beast::flat_buffer buffer;
     http::request_parser<http::empty_body> parser;
     parser.header_limit(16 * 1024);
-    auto [rec, rn] = co_await http::async_read(tcp, buffer, parser, asio::as_tuple(use_awaitable));
+    auto [rec, rn] = co_await http::async_read(io, buffer, parser, asio::as_tuple(use_awaitable));
     if (rec) {
-      self->opts.log.debug(source, "upgrade request from " + remote + " failed: " + rec.message());
+      self->opts.log.debug(source, "upgrade request from " + remote + " failed: " + a.why(rec));
       co_return;
     }
     auto req = parser.release();
@@ -219,15 +232,21 @@ struct server::impl : std::enable_shared_from_this<impl> {
       res.set(http::field::connection, "close");
       res.body() = "Bad Request";
       res.prepare_payload();
-      auto [wec, wn] = co_await http::async_write(tcp, res, asio::as_tuple(use_awaitable));
+      auto [wec, wn] = co_await http::async_write(io, res, asio::as_tuple(use_awaitable));
       (void)wec;
       co_return;
     }
     roost::headers hs;
     for (const auto& f : req) hs.add(lower(f.name_string()), std::string(f.value()));
 
-    detail::ws_stream ws(std::move(tcp));
-    beast::get_lowest_layer(ws).expires_never();  // the websocket's own timeouts from now on
+    std::optional<net::stream> upgraded;
+    try {
+      upgraded.emplace(a.finish());
+    } catch (const connection_error&) {
+      co_return;  // the deadline passed at the last moment
+    }
+    // Beast's own timeouts from now on: the upgrade's answer, the keepalive, the close.
+    detail::ws_stream ws(detail::kit_stream(std::move(*upgraded)));
     websocket::stream_base::timeout t{};
     t.handshake_timeout = self->opts.handshake_timeout;
     t.idle_timeout = self->opts.idle_timeout.count() > 0
@@ -327,6 +346,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   server_options opts;
   std::shared_ptr<roost::gateway> peers;
+  std::optional<asio::ssl::context> tls;
   std::optional<dispatcher> disp;
   executor ex;
   std::optional<asio::ip::tcp::acceptor> acceptor;

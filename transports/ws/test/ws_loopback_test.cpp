@@ -501,7 +501,14 @@ TEST(ws_from_url, reads_options) {
   EXPECT_EQ(c->path, "/");
   EXPECT_EQ(c->connect_timeout, 100ms);
   EXPECT_FALSE(server_options_from(*url::parse("ws://h:1/?maxPayload=x")));
-  EXPECT_FALSE(server_options_from(*url::parse("wss://h:1/")));
+  EXPECT_FALSE(server_options_from(*url::parse("tcp://h:1/")));
+  auto secure = client_options_from(*url::parse("wss://h/x?ca=/etc/ca.crt"));
+  ASSERT_TRUE(secure);
+  EXPECT_EQ(secure->port, 443);
+  EXPECT_EQ(secure->path, "/x");
+  ASSERT_TRUE(secure->tls);
+  EXPECT_EQ(secure->tls->ca_file, "/etc/ca.crt");
+  EXPECT_FALSE(client_options_from(*url::parse("ws://h/"))->tls);
 }
 
 }  // namespace

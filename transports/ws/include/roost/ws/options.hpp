@@ -5,14 +5,19 @@
 #include <roost/json.hpp>
 #include <roost/limits.hpp>
 #include <roost/log.hpp>
+#include <roost/tls_options.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace roost::ws {
+
+/// TLS settings of `wss://` (roost/tls_options.hpp): files or in-memory PEM text.
+using tls_options = roost::tls_options;
 
 struct server_options {
   std::string host = "localhost";  ///< "0.0.0.0" or "::" for every interface
@@ -34,6 +39,9 @@ struct server_options {
   /// What the server takes from its peers: message size (an error reply), requests in flight
   /// per connection and for the service, connections (roost/limits.hpp).
   roost::limits serving;
+  /// TLS (`wss://`): the server's certificate and key; with `ca`, client certificates signed
+  /// by it are required (mutual TLS).
+  std::optional<tls_options> tls;
   roost::logger log;
 };
 
@@ -51,6 +59,9 @@ struct client_options {
   /// and the replies of a NestJS gateway, which carry no id. Called on the connection's
   /// strand; keep it short.
   std::function<void(std::string_view event, const json::value& data)> on_push;
+  /// TLS (`wss://`): the server's certificate is checked against `ca` (else the system's CAs)
+  /// and the host name; a client certificate and key when the server asks for one.
+  std::optional<tls_options> tls;
   roost::logger log;
 };
 
