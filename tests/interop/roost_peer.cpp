@@ -364,7 +364,8 @@ int serve(const args& a) {
   for (int i = 0; i < a.guards; ++i) {
     app.enhance().use_guard([](roost::context& ctx) { return !ctx.route().empty(); });
   }
-  // READY is followed by the bound port for TCP (the URL may ask for port 0), 0 otherwise.
+  // READY is followed by the bound port for TCP and WebSocket (the URL may ask for port 0), 0
+  // otherwise.
   auto* tcp = dynamic_cast<roost::tcp::server*>(transport->get());
   unsigned ws_port = 0;
 #ifdef ROOST_PEER_WITH_WS
