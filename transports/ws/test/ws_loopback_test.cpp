@@ -182,7 +182,9 @@ client_options client_opts(std::uint16_t port) {
 
 microservice_options app_opts() {
   microservice_options o;
-  o.threads = 1;
+  // Two threads: a push from one connection's handler reaches another connection's strand,
+  // which may run on the other thread (what ThreadSanitizer is to see).
+  o.threads = 2;
   o.drain_timeout = 5s;
   o.handle_signals = false;
   o.log = logger::silent();
