@@ -13,13 +13,18 @@ namespace roost::testing {
 namespace asio = boost::asio;
 
 awaitable<bool> eventually(std::function<bool()> pred, std::chrono::milliseconds timeout) {
+  return eventually(std::move(pred), timeout, std::chrono::milliseconds(2));
+}
+
+awaitable<bool> eventually(std::function<bool()> pred, std::chrono::milliseconds timeout,
+                           std::chrono::milliseconds every) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   auto ex = co_await asio::this_coro::executor;
   asio::steady_timer t(ex);
   for (;;) {
     if (pred()) co_return true;
     if (std::chrono::steady_clock::now() >= until) co_return false;
-    t.expires_after(std::chrono::milliseconds(2));
+    t.expires_after(every);
     co_await t.async_wait(asio::use_awaitable);
   }
 }

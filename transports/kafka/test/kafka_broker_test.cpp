@@ -8,6 +8,8 @@
 
 #include <roost/detail/json_writer.hpp>
 #include <roost/roost.hpp>
+#include <roost/testing/brokers.hpp>
+#include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -40,13 +42,7 @@ using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
 std::string broker_url() {
-  const char* u = std::getenv("ROOST_KAFKA_URL");
-  if (!u || !*u) {
-    ADD_FAILURE() << "ROOST_KAFKA_URL is not set (run `bash scripts/brokers.sh start` and export "
-                     "what `bash scripts/brokers.sh env` prints)";
-    throw std::runtime_error("ROOST_KAFKA_URL is not set");
-  }
-  return u;
+  return roost::testing::broker_url("ROOST_KAFKA_URL");
 }
 
 // The URL's bootstrap brokers, for the raw handles.
@@ -56,8 +52,7 @@ std::string bootstrap(const std::string& u) {
 }
 
 std::string unique_prefix() {
-  std::random_device rd;
-  return "t" + std::to_string(rd() % 1'000'000'000);
+  return "t" + roost::testing::unique_number();
 }
 
 std::string with(const std::string& u, const std::string& query) {
@@ -79,25 +74,11 @@ Options options_from(const std::string& text) {
   return *o;
 }
 
-microservice_options app_opts() {
-  microservice_options o;
-  o.threads = 1;
-  o.drain_timeout = 5s;
-  o.handle_signals = false;
-  if (!std::getenv("ROOST_TEST_LOG")) o.log = logger::silent();
-  return o;
-}
+using roost::testing::app_options;
 
+// Polls every 20 ms: some conditions ask the broker.
 awaitable<bool> eventually(std::function<bool()> pred, milliseconds timeout = 15s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer t(ex);
-  for (;;) {
-    if (pred()) co_return true;
-    if (std::chrono::steady_clock::now() >= until) co_return false;
-    t.expires_after(20ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
+  return roost::testing::eventually(std::move(pred), timeout, 20ms);
 }
 
 std::string js(const json::value& v) {
@@ -430,7 +411,7 @@ TEST(kafka_broker, requests_streams_errors_events_and_commits) {
   router r = make_router(p, st);
   testing::run(
       [&]() -> awaitable<void> {
-        microservice app(r, app_opts());
+        microservice app(r, app_options());
         app.add_transport(kafka::server(options_from<server_options>(
             with(u, "groupId=" + group + "&postfixId=&autoCommitInterval=100&deadLetterTopic=" + p +
                         ".dead&partitionsConsumedConcurrently=4&maxMessageSize=4096"))));

@@ -8,6 +8,7 @@
 #include <roost/mqtt.hpp>
 
 #include <roost/roost.hpp>
+#include <roost/testing/brokers.hpp>
 #include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
@@ -56,24 +57,15 @@ using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 
 std::string broker_url() {
-  const char* u = std::getenv("ROOST_MQTT_URL");
-  if (!u || !*u) {
-    ADD_FAILURE() << "ROOST_MQTT_URL is not set (run `bash scripts/brokers.sh start` and export "
-                     "what `bash scripts/brokers.sh env` prints)";
-    throw std::runtime_error("ROOST_MQTT_URL is not set");
-  }
-  return u;
+  return roost::testing::broker_url("ROOST_MQTT_URL");
 }
 
 // A topic prefix no other test (or run) uses.
 std::string unique_prefix(std::string_view test) {
-  std::random_device rd;
-  return "roost-test/" + std::to_string(rd() % 1'000'000'000) + "-" + std::string(test) + "/";
+  return "roost-test/" + roost::testing::unique_number() + "-" + std::string(test) + "/";
 }
 
-std::string with_query(const std::string& url, const std::string& query) {
-  return url + (url.find('?') == std::string::npos ? "/?" : "&") + query;
-}
+using roost::testing::with_query;
 
 template <class Options>
 Options options_from(const std::string& text) {
@@ -91,83 +83,19 @@ Options options_from(const std::string& text) {
   return *o;
 }
 
-microservice_options app_opts() {
-  microservice_options o;
-  o.threads = 1;
-  o.drain_timeout = 5s;
-  o.handle_signals = false;
-  if (!std::getenv("ROOST_TEST_LOG")) o.log = logger::silent();
-  return o;
-}
+using roost::testing::eventually;
+using roost::testing::free_port;
+using roost::testing::wait_until;
 
-awaitable<bool> eventually(std::function<bool()> pred, milliseconds timeout = 10s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer t(ex);
-  for (;;) {
-    if (pred()) co_return true;
-    if (std::chrono::steady_clock::now() >= until) co_return false;
-    t.expires_after(5ms);
-    co_await t.async_wait(asio::use_awaitable);
-  }
-}
-
-bool wait_until(const std::function<bool()>& pred, milliseconds timeout = 10s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
-std::uint16_t free_port() {
-  asio::io_context ioc;
-  asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
+using roost::testing::app_options;
 
 // A mosquitto of this test's own on 127.0.0.1:port (it stops and starts it).
-class private_broker {
+class private_broker : public roost::testing::broker_process {
  public:
-  explicit private_broker(std::uint16_t port) : port_(port) { start(); }
-  ~private_broker() { stop(); }
+  explicit private_broker(std::uint16_t port)
+      : broker_process(ROOST_MOSQUITTO_COMMAND, {"-p", std::to_string(port)}, port) {}
 
-  void start() {
-    const std::string p = std::to_string(port_);
-    std::vector<const char*> argv{ROOST_MOSQUITTO_COMMAND, "-p", p.c_str(), nullptr};
-    posix_spawn_file_actions_t quiet;
-    posix_spawn_file_actions_init(&quiet);
-    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
-    const int rc = posix_spawn(&pid_, ROOST_MOSQUITTO_COMMAND, &quiet, nullptr,
-                               const_cast<char* const*>(argv.data()), environ);
-    posix_spawn_file_actions_destroy(&quiet);
-    if (rc != 0) throw std::runtime_error("cannot start " ROOST_MOSQUITTO_COMMAND);
-    for (int i = 0; i < 300; ++i) {  // ready once it accepts connections
-      asio::io_context ioc;
-      asio::ip::tcp::socket sock(ioc);
-      boost::system::error_code ec;
-      sock.connect({asio::ip::make_address("127.0.0.1"), port_}, ec);
-      if (!ec) return;
-      ::usleep(10'000);
-    }
-    throw std::runtime_error("mosquitto did not start on port " + p);
-  }
-
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  std::string url() const { return "mqtt://127.0.0.1:" + std::to_string(port_); }
-
- private:
-  std::uint16_t port_;
-  pid_t pid_ = -1;
+  std::string url() const { return "mqtt://127.0.0.1:" + std::to_string(port()); }
 };
 
 // A plain libmosquitto client on the library's own thread, for exact topics, bytes and
@@ -339,7 +267,7 @@ class mqtt_broker : public ::testing::TestWithParam<int> {
 
 TEST_P(mqtt_broker, send_stream_emit_errors_and_wildcards) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(mqtt::server(options_from<server_options>(url)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -396,7 +324,7 @@ TEST_P(mqtt_broker, send_stream_emit_errors_and_wildcards) {
 // finds its call by the id in its body.
 TEST_P(mqtt_broker, concurrent_requests_match_their_replies) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(mqtt::server(options_from<server_options>(url)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -427,7 +355,7 @@ TEST_P(mqtt_broker, concurrent_requests_match_their_replies) {
 // What goes on the wire, as a NestJS peer sees it.
 TEST_P(mqtt_broker, exact_topics_and_bytes) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(mqtt::server(options_from<server_options>(url)));
     co_await app.start();
     raw_mqtt raw(base, v5);
@@ -490,7 +418,7 @@ TEST_P(mqtt_broker, exact_topics_and_bytes) {
 // properties are the context's headers too.
 TEST_P(mqtt_broker, headers_both_ways) {
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     // Subscribed with QoS 1: a message published with QoS 1 is delivered with it.
     app.add_transport(mqtt::server(options_from<server_options>(with_query(url, "qos=1"))));
     co_await app.start();
@@ -543,7 +471,7 @@ TEST_P(mqtt_broker, shared_subscription_splits_the_work) {
     router ra, rb;
     ra.event(json::string(shared), [&a](int) { ++a; });
     rb.event(json::string(shared), [&b](int) { ++b; });
-    microservice app_a(ra, app_opts()), app_b(rb, app_opts());
+    microservice app_a(ra, app_options()), app_b(rb, app_options());
     app_a.add_transport(mqtt::server(options_from<server_options>(url)));
     app_b.add_transport(mqtt::server(options_from<server_options>(url)));
     co_await app_a.start();
@@ -566,7 +494,7 @@ TEST_P(mqtt_broker, shared_subscription_splits_the_work) {
     r1.event(topic_of(prefix, "work"), [&c1](int) { ++c1; });
     r2.event(topic_of(prefix, "work"), [&c2](int) { ++c2; });
     const std::string group_url = with_query(url, "share=w" + std::to_string(rd() % 1'000'000));
-    microservice app_1(r1, app_opts()), app_2(r2, app_opts());
+    microservice app_1(r1, app_options()), app_2(r2, app_options());
     app_1.add_transport(mqtt::server(options_from<server_options>(group_url)));
     app_2.add_transport(mqtt::server(options_from<server_options>(group_url)));
     co_await app_1.start();
@@ -635,7 +563,7 @@ TEST_P(mqtt_broker, killed_mid_handler) {
         const json::value second = {{"n", 2}};
         co_await c.emit(pattern, second, qos1);
 
-        microservice app(rr, app_opts());
+        microservice app(rr, app_options());
         app.add_transport(mqtt::server(options_from<server_options>(session_url)));
         co_await app.start();
         const json::value third = {{"n", 3}};
@@ -682,7 +610,7 @@ TEST_P(mqtt_broker, shared_subscription_under_load) {
   std::atomic<int> ok{0}, bad{0}, done{0};
   testing::run(
       [&]() -> awaitable<void> {
-        microservice a(routers[0], app_opts()), b(routers[1], app_opts());
+        microservice a(routers[0], app_options()), b(routers[1], app_options());
         a.add_transport(mqtt::server(options_from<server_options>(group_url)));
         b.add_transport(mqtt::server(options_from<server_options>(group_url)));
         co_await a.start();
@@ -773,7 +701,7 @@ TEST(mqtt_names, looked_up_or_said_why_not) {
   router r;
   r.message("roost-names", [](int n) { return n + 1; });
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(mqtt::server(options_from<server_options>(named)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -783,7 +711,7 @@ TEST(mqtt_names, looked_up_or_said_why_not) {
     c.close();
     co_await app.shutdown();
 
-    microservice lost(r, app_opts());
+    microservice lost(r, app_options());
     lost.add_transport(mqtt::server(options_from<server_options>(unknown)));
     std::string why;
     try {
@@ -807,7 +735,7 @@ TEST(mqtt_private_broker, reconnects_and_subscribes_again) {
   router r = make_router(prefix, st);
   testing::run(
       [&]() -> awaitable<void> {
-        microservice app(r, app_opts());
+        microservice app(r, app_options());
         app.add_transport(mqtt::server(options_from<server_options>(url)));
         co_await app.start();
         auto ex = co_await asio::this_coro::executor;
@@ -896,7 +824,7 @@ TEST(mqtt_private_broker, restart_mid_load) {
   load_tally t;
   testing::run(
       [&]() -> awaitable<void> {
-        microservice app(r, app_opts());
+        microservice app(r, app_options());
         app.add_transport(mqtt::server(options_from<server_options>(url)));
         co_await app.start();
         auto ex = co_await asio::this_coro::executor;
@@ -972,7 +900,7 @@ TEST_P(mqtts_broker, requests_and_events_over_tls) {
   service_state st;
   router r = make_router(prefix, st);
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(mqtt::server(options_from<server_options>(url)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -1007,7 +935,7 @@ std::string failure_of(const std::string& url) {
   router r;
   r.message("roost-tls-unused", [](int n) { return n; });
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(mqtt::server(options_from<server_options>(url + "&connectTimeout=5000")));
     try {
       co_await app.start();
@@ -1083,7 +1011,7 @@ TEST(mqtts_tls, pem_text_and_server_name) {
   router r;
   r.message("roost-tls-pem", [](int n) { return n + 1; });
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(mqtt::server(with_pem(options_from<server_options>(url))));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;
@@ -1095,7 +1023,7 @@ TEST(mqtts_tls, pem_text_and_server_name) {
 
     auto bad = with_pem(options_from<server_options>(url));
     bad.tls->ca_pem = "not a certificate";
-    microservice refused(r, app_opts());
+    microservice refused(r, app_options());
     refused.add_transport(mqtt::server(bad));
     std::string why;
     try {
@@ -1188,7 +1116,7 @@ TEST(mqtts_failures, verify_false_accepts_any_certificate) {
   router r;
   r.message("roost-tls-insecure", [](int n) { return n + 1; });
   testing::run([&]() -> awaitable<void> {
-    microservice app(r, app_opts());
+    microservice app(r, app_options());
     app.add_transport(mqtt::server(options_from<server_options>(url)));
     co_await app.start();
     auto ex = co_await asio::this_coro::executor;

@@ -6,6 +6,7 @@
 #include <roost/nats.hpp>
 
 #include <roost/roost.hpp>
+#include <roost/testing/brokers.hpp>
 #include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
@@ -41,19 +42,12 @@ using roost::testing::pause_for;
 using std::chrono::milliseconds;
 
 std::string broker_url() {
-  const char* u = std::getenv("ROOST_NATS_URL");
-  if (!u || !*u) {
-    ADD_FAILURE() << "ROOST_NATS_URL is not set (run `bash scripts/brokers.sh start` and export "
-                     "what `bash scripts/brokers.sh env` prints)";
-    throw std::runtime_error("ROOST_NATS_URL is not set");
-  }
-  return u;
+  return roost::testing::broker_url("ROOST_NATS_URL");
 }
 
 // A prefix no other test (or run) uses.
 std::string unique_prefix(std::string_view test) {
-  std::random_device rd;
-  return "t" + std::to_string(rd() % 1'000'000'000) + "." + std::string(test);
+  return "t" + roost::testing::unique_number() + "." + std::string(test);
 }
 
 template <class Options>

@@ -6,6 +6,7 @@
 #include <roost/nats.hpp>
 
 #include <roost/roost.hpp>
+#include <roost/testing/brokers.hpp>
 #include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
@@ -52,60 +53,22 @@ using roost::testing::app_options;
 using roost::testing::pause_for;
 using std::chrono::milliseconds;
 
-std::uint16_t free_port() {
-  asio::io_context ioc;
-  asio::ip::tcp::acceptor a(ioc, {asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
+using roost::testing::free_port;
 
 // A nats-server of this test's own on 127.0.0.1:port.
-class private_broker {
+class private_broker : public roost::testing::broker_process {
  public:
   explicit private_broker(std::uint16_t port, std::vector<std::string> extra = {})
-      : port_(port), extra_(std::move(extra)) {
-    start();
-  }
-  ~private_broker() { stop(); }
+      : broker_process(ROOST_NATS_SERVER_COMMAND, arguments(port, std::move(extra)), port) {}
 
-  void start() {
-    const std::string p = std::to_string(port_);
-    std::vector<const char*> argv{ROOST_NATS_SERVER_COMMAND, "-a", "127.0.0.1", "-p", p.c_str()};
-    for (const auto& a : extra_) argv.push_back(a.c_str());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t quiet;
-    posix_spawn_file_actions_init(&quiet);
-    posix_spawn_file_actions_addopen(&quiet, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
-    const int rc = posix_spawn(&pid_, ROOST_NATS_SERVER_COMMAND, &quiet, nullptr,
-                               const_cast<char* const*>(argv.data()), environ);
-    posix_spawn_file_actions_destroy(&quiet);
-    if (rc != 0) throw std::runtime_error("cannot start " ROOST_NATS_SERVER_COMMAND);
-    // Ready once it accepts connections.
-    for (int i = 0; i < 200; ++i) {
-      asio::io_context ioc;
-      asio::ip::tcp::socket s(ioc);
-      boost::system::error_code ec;
-      s.connect({asio::ip::make_address("127.0.0.1"), port_}, ec);
-      if (!ec) return;
-      ::usleep(10'000);
-    }
-    throw std::runtime_error("nats-server did not start on port " + p);
-  }
-
-  void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const { return "nats://127.0.0.1:" + std::to_string(port()); }
 
  private:
-  std::uint16_t port_;
-  std::vector<std::string> extra_;
-  pid_t pid_ = -1;
+  static std::vector<std::string> arguments(std::uint16_t port, std::vector<std::string> extra) {
+    std::vector<std::string> args{"-a", "127.0.0.1", "-p", std::to_string(port)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
 };
 
 template <class Options>

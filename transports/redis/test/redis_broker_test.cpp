@@ -8,6 +8,8 @@
 #include <roost/redis/detail/resp.hpp>
 
 #include <roost/roost.hpp>
+#include <roost/testing/brokers.hpp>
+#include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -55,13 +57,7 @@ using std::chrono::milliseconds;
 // helpers
 
 std::string broker_url() {
-  const char* u = std::getenv("ROOST_REDIS_URL");
-  if (!u || !*u) {
-    ADD_FAILURE() << "ROOST_REDIS_URL is not set (run scripts/brokers.sh start and export "
-                     "what `scripts/brokers.sh env` prints)";
-    return "redis://127.0.0.1:1";
-  }
-  return u;
+  return roost::testing::broker_url("ROOST_REDIS_URL");
 }
 
 connection_options broker(std::string_view url_text = {}) {
@@ -82,20 +78,8 @@ std::string unique(std::string_view what) {
          std::to_string(++n) + "." + std::string(what);
 }
 
-awaitable<void> pause_for(milliseconds d) {
-  auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer t(ex, d);
-  co_await t.async_wait(use_awaitable);
-}
-
-awaitable<bool> eventually(std::function<bool()> pred, milliseconds timeout = 10s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (pred()) co_return true;
-    if (std::chrono::steady_clock::now() >= until) co_return false;
-    co_await pause_for(5ms);
-  }
-}
+using roost::testing::eventually;
+using roost::testing::pause_for;
 
 /// A plain RESP connection, as a foreign publisher or subscriber would use.
 class raw_redis {

@@ -19,6 +19,10 @@ namespace roost::testing {
 awaitable<bool> eventually(std::function<bool()> pred,
                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+/// The same, polling every `every` (for a `pred` that asks a broker, say).
+awaitable<bool> eventually(std::function<bool()> pred, std::chrono::milliseconds timeout,
+                           std::chrono::milliseconds every);
+
 /// Waits `d` on the calling coroutine's executor.
 awaitable<void> pause_for(std::chrono::milliseconds d);
 
