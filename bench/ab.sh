@@ -16,18 +16,12 @@ for f in "$new/tests/interop/roost_peer" "$old/tests/interop/roost_peer" "$new/b
   [ -x "$f" ] || { echo "bench-ab: $f is missing (build first)"; exit 1; }
 done
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() { local p=$1; while port_open "$p"; do p=$((p + 1)); done; echo "$p"; }
 work=$(mktemp -d)
-redis_port=$(free_port 16490)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
-  --daemonize yes --pidfile "$work/redis.pid" --logfile "$work/redis.log" ||
-  { echo "bench-ab: redis-server failed"; exit 1; }
-nats_port=$(free_port 16590)
-printf 'max_payload: 8MB\n' >"$work/nats.conf"
-taskset -c "$client_cpu" nats-server -c "$work/nats.conf" -a 127.0.0.1 -p "$nats_port" \
-  -l "$work/nats.log" </dev/null >/dev/null 2>&1 &
-nats=$!
+redis_port=$(free_port_from 16490)
+start_redis "$redis_port" "$work" || { echo "bench-ab: redis-server failed"; exit 1; }
+nats_port=$(free_port_from 16590)
+start_nats "$nats_port" "$work" "$client_cpu"
+nats=$nats_pid
 cleanup() {
   stop_server
   kill -TERM "$nats" "$(cat "$work/redis.pid" 2>/dev/null)" 2>/dev/null
@@ -35,11 +29,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
-for _ in $(seq 1 200); do
-  [ "$(bash -c "exec 3<>/dev/tcp/127.0.0.1/$nats_port; head -c 4 <&3" 2>/dev/null)" = INFO ] && break
-  sleep 0.02
-done
+wait_redis "$redis_port"
+wait_nats "$nats_port"
 redis=$(cat "$work/redis.pid")
 
 declare -A build_of=([new]=$new [old]=$old)

@@ -53,7 +53,7 @@ printf 'librdkafka\t%s\n' "$(dpkg-query -W -f '${Version}' librdkafka-dev 2>/dev
 printf 'kafkajs\t%s\n' "$(sed -n 's/.*"version": "\(.*\)".*/\1/p' bench/nest/node_modules/kafkajs/package.json | head -1)" >>"$out/kafka-meta.tsv"
 runs_header "$runs"
 runs_header "$emits"
-printf 'round\tserver\tstartup_ms\trss_idle_kb\trss_after_load_kb\n' >"$extra"
+extra_header "$extra"
 for round in $(seq 1 "$rounds"); do
   for s in "${servers[@]}"; do
     url="kafka://$brokers/?groupId=bench-$round-$s&maxWaitTimeInMs=10"
@@ -64,16 +64,11 @@ for round in $(seq 1 "$rounds"); do
     # shellcheck disable=SC2086 # the command is words
     start_server "$s" ${cmd[$s]}
     idle=$(rss_kb "$pid")
-    for k in 16 256; do
-      run_point "$pid" "$broker" "$loadgen" --brokers "$brokers" --inflight "$k" --seconds "$secs" --warmup "$warmup"
-      emit_row "$runs" "$round" "$s" loadgen "$k"
-    done
-    run_point "$pid" "$broker" "$loadgen" --brokers "$brokers" --mode emit --inflight "$emit_k" \
-      --seconds "$secs" --warmup "$warmup"
-    emit_row "$emits" "$round" "$s" emit "$emit_k"
+    load_points "$runs" "$round" "$s" loadgen "16 256" "$loadgen" --brokers "$brokers"
+    load_points "$emits" "$round" "$s" emit "$emit_k" "$loadgen" --brokers "$brokers" --mode emit
     loaded=$(rss_kb "$pid")
     stop_server
-    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$s" "$startup_ms" "$idle" "$loaded" >>"$extra"
+    extra_row "$extra" "$round" "$s" "$idle" "$loaded"
   done
 done
 end_meta "$out/kafka-meta.tsv"

@@ -1,5 +1,6 @@
 # Helpers shared by the benchmark scripts (sourced, not run): bench/run.sh (TCP),
-# bench/run-nats.sh, bench/redis.sh. Each writes, under $BENCH_OUT (bench/results by default;
+# bench/run-nats.sh, bench/redis.sh, bench/rmq.sh, bench/kafka.sh, bench/mqtt.sh (and ab.sh,
+# idle-memory.sh). Each writes, under $BENCH_OUT (bench/results by default;
 # `make bench` uses bench/data, the committed data), a table of every run of every point:
 #   <transport>-runs.tsv: round server client K rps p50_us p99_us p999_us server_cpu_us broker_cpu_us
 # where the CPU figures are the user + system time (from /proc/<pid>/stat) the server process
@@ -123,3 +124,53 @@ write_meta() {
   } >"$file"
 }
 end_meta() { printf 'load_average_at_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >>"$1"; }
+
+# port_open PORT: something listens on 127.0.0.1:PORT. free_port_from PORT: the first port
+# from PORT up that nothing listens on.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port_from() { local p=$1; while port_open "$p"; do p=$((p + 1)); done; echo "$p"; }
+
+# load_points FILE ROUND SERVER CLIENT "K..." COMMAND...: for each K, one run_point of
+# `COMMAND --inflight K --seconds $secs --warmup $warmup` against the server $pid (and the
+# broker $broker, - for none), and its row in FILE.
+load_points() {
+  local file=$1 round=$2 server=$3 client=$4 ks=$5 k
+  shift 5
+  for k in $ks; do
+    run_point "$pid" "${broker:--}" "$@" --inflight "$k" --seconds "$secs" --warmup "$warmup"
+    emit_row "$file" "$round" "$server" "$client" "$k"
+  done
+}
+
+# The brokers' scripts' table of each server's start: extra_header FILE, then extra_row FILE
+# ROUND SERVER IDLE_KB LOADED_KB for each (startup_ms from start_server).
+extra_header() { printf 'round\tserver\tstartup_ms\trss_idle_kb\trss_after_load_kb\n' >"$1"; }
+extra_row() { printf '%s\t%s\t%s\t%s\t%s\n' "$2" "$3" "$startup_ms" "$4" "$5" >>"$1"; }
+
+# start_nats PORT DIR CPUS: a private nats-server (8 MB payloads; its config and log in DIR) on
+# 127.0.0.1:PORT, on CPUS, in the background; sets nats_pid. wait_nats PORT: until it greets
+# (4 s at most).
+nats_pid=""
+start_nats() {
+  printf 'max_payload: 8MB\n' >"$2/nats.conf"
+  taskset -c "$3" nats-server -c "$2/nats.conf" -a 127.0.0.1 -p "$1" -l "$2/nats.log" \
+    </dev/null >/dev/null 2>&1 &
+  nats_pid=$!
+}
+wait_nats() {
+  for _ in $(seq 1 200); do
+    [ "$(bash -c "exec 3<>/dev/tcp/127.0.0.1/$1; head -c 4 <&3" 2>/dev/null)" = INFO ] && break
+    sleep 0.02
+  done
+}
+
+# start_redis PORT DIR: a private redis-server (no persistence; pid file DIR/redis.pid, log in
+# DIR) on 127.0.0.1:PORT, as a daemon; fails if it does not start. wait_redis PORT: until it
+# answers PING (5 s at most).
+start_redis() {
+  redis-server --port "$1" --bind 127.0.0.1 --save '' --appendonly no --dir "$2" \
+    --daemonize yes --pidfile "$2/redis.pid" --logfile "$2/redis.log"
+}
+wait_redis() {
+  for _ in $(seq 1 100); do redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
+}

@@ -22,9 +22,7 @@ loadgen="$build/bench/mqtt_loadgen"
 command -v mosquitto >/dev/null || { echo "bench-mqtt: mosquitto is not installed"; exit 1; }
 bash bench/nest/install.sh || { echo "bench-mqtt: cannot install the NestJS side (bench/nest)"; exit 1; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-broker_port=16983
-while port_open "$broker_port"; do broker_port=$((broker_port + 1)); done
+broker_port=$(free_port_from 16983)
 work=$(mktemp -d)
 export ROOST_BROKERS_DIR=$work ROOST_MOSQUITTO_PORT=$broker_port
 cleanup() {
@@ -47,7 +45,7 @@ printf 'mosquitto\t%s\n' "$(dpkg-query -W -f '${Version}' mosquitto 2>/dev/null 
 printf 'libmosquitto\t%s\n' "$(dpkg-query -W -f '${Version}' libmosquitto1 2>/dev/null || echo -)" >>"$out/mqtt-meta.tsv"
 printf 'mqtt_js\t%s\n' "$(sed -n 's/.*"version": "\(.*\)".*/\1/p' bench/nest/node_modules/mqtt/package.json | head -1)" >>"$out/mqtt-meta.tsv"
 runs_header "$runs"
-printf 'round\tserver\tstartup_ms\trss_idle_kb\trss_after_load_kb\n' >"$extra"
+extra_header "$extra"
 for round in $(seq 1 "$rounds"); do
   for s in "${servers[@]}"; do
     declare -A cmd=(
@@ -59,20 +57,13 @@ for round in $(seq 1 "$rounds"); do
     start_server "$s" ${cmd[$s]}
     sleep 0.5
     idle=$(rss_kb "$pid")
-    for k in 1 16 256; do
-      run_point "$pid" "$broker" "$loadgen" --url "$url" --inflight "$k" --seconds "$secs" --warmup "$warmup"
-      emit_row "$runs" "$round" "$s" loadgen "$k"
-    done
+    load_points "$runs" "$round" "$s" loadgen "1 16 256" "$loadgen" --url "$url"
     loaded=$(rss_kb "$pid")
     if [ "$s" != limit ]; then
-      for k in 16 256; do
-        run_point "$pid" "$broker" "$build/bench/client_loadgen" --url "$url" --inflight "$k" \
-          --seconds "$secs" --warmup "$warmup"
-        emit_row "$runs" "$round" "$s" roost "$k"
-      done
+      load_points "$runs" "$round" "$s" roost "16 256" "$build/bench/client_loadgen" --url "$url"
     fi
     stop_server
-    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$s" "$startup_ms" "$idle" "$loaded" >>"$extra"
+    extra_row "$extra" "$round" "$s" "$idle" "$loaded"
   done
 done
 end_meta "$out/mqtt-meta.tsv"

@@ -20,14 +20,11 @@ loadgen="$build/bench/redis_loadgen"
 command -v redis-server >/dev/null || { echo "bench-redis: redis-server is needed"; exit 1; }
 bash bench/nest/install.sh || { echo "bench-redis: cannot install the NestJS side (bench/nest)"; exit 1; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-broker_port=16390
-while port_open "$broker_port"; do broker_port=$((broker_port + 1)); done
+broker_port=$(free_port_from 16390)
 dir=$(mktemp -d)
-redis-server --port "$broker_port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
-  --daemonize yes --pidfile "$dir/pid" --logfile "$dir/log" || { echo "bench-redis: redis-server failed"; exit 1; }
-for _ in $(seq 1 100); do redis-cli -p "$broker_port" ping 2>/dev/null | grep -q PONG && break; sleep 0.05; done
-broker=$(cat "$dir/pid")
+start_redis "$broker_port" "$dir" || { echo "bench-redis: redis-server failed"; exit 1; }
+wait_redis "$broker_port"
+broker=$(cat "$dir/redis.pid")
 cleanup() {
   stop_server
   kill -TERM "$broker" 2>/dev/null
@@ -57,17 +54,9 @@ for round in $(seq 1 "$rounds"); do
     start_server "$s" ${cmd[$s]}
     sleep 0.5
     idle=$(rss_kb "$pid")
-    for k in 1 16 256; do
-      run_point "$pid" "$broker" "$loadgen" --port "$broker_port" --inflight "$k" --seconds "$secs" \
-        --warmup "$warmup"
-      emit_row "$runs" "$round" "$s" loadgen "$k"
-    done
+    load_points "$runs" "$round" "$s" loadgen "1 16 256" "$loadgen" --port "$broker_port"
     if [ "$s" != limit ]; then
-      for k in 16 256; do
-        run_point "$pid" "$broker" bench/nest/node.sh loadgen.mjs --url "$url" --inflight "$k" \
-          --seconds "$secs" --warmup "$warmup"
-        emit_row "$runs" "$round" "$s" nestjs "$k"
-      done
+      load_points "$runs" "$round" "$s" nestjs "16 256" bench/nest/node.sh loadgen.mjs --url "$url"
     fi
     stop_server
     printf '%s\t%s\t%s\t%s\n' "$round" "$s" "$startup_ms" "$idle" >>"$extra"

@@ -21,7 +21,6 @@ loadgen="$build/bench/rmq_loadgen"
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || { echo "bench-rmq: rabbitmq-server is not installed"; exit 1; }
 bash bench/nest/install.sh || { echo "bench-rmq: cannot install the NestJS side (bench/nest)"; exit 1; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # The node's port, its epmd's (one below) and its distribution ports (12 above): all free.
 broker_port=16790
 ports_free() { for p in $(seq $(($1 - 1)) $(($1 + 12))); do port_open "$p" && return 1; done; return 0; }
@@ -47,7 +46,7 @@ write_meta "$out/rmq-meta.tsv" "$build"
 printf 'rabbitmq_server\t%s\n' "$(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null || echo -)" >>"$out/rmq-meta.tsv"
 printf 'rabbitmq_c\t%s\n' "$(dpkg-query -W -f '${Version}' librabbitmq4 2>/dev/null || echo -)" >>"$out/rmq-meta.tsv"
 runs_header "$runs"
-printf 'round\tserver\tstartup_ms\trss_idle_kb\trss_after_load_kb\n' >"$extra"
+extra_header "$extra"
 for round in $(seq 1 "$rounds"); do
   for s in "${servers[@]}"; do
     # A queue of each server's own: nothing one left behind reaches the next.
@@ -61,24 +60,17 @@ for round in $(seq 1 "$rounds"); do
     start_server "$s" ${cmd[$s]}
     sleep 0.5
     idle=$(rss_kb "$pid")
-    for k in 1 16 256; do
-      run_point "$pid" "$broker" "$loadgen" --url "$url" --inflight "$k" --seconds "$secs" --warmup "$warmup"
-      emit_row "$runs" "$round" "$s" loadgen "$k"
-    done
+    load_points "$runs" "$round" "$s" loadgen "1 16 256" "$loadgen" --url "$url"
     loaded=$(rss_kb "$pid")
     if [ "$s" != limit ]; then
       # Each framework's own client as the load: roost's client_proxy, NestJS's ClientRMQ.
       for k in 16 256; do
-        run_point "$pid" "$broker" "$build/bench/client_loadgen" --url "$url" --inflight "$k" \
-          --seconds "$secs" --warmup "$warmup"
-        emit_row "$runs" "$round" "$s" roost "$k"
-        run_point "$pid" "$broker" bench/nest/node.sh loadgen.mjs --url "$url" --inflight "$k" \
-          --seconds "$secs" --warmup "$warmup"
-        emit_row "$runs" "$round" "$s" nestjs "$k"
+        load_points "$runs" "$round" "$s" roost "$k" "$build/bench/client_loadgen" --url "$url"
+        load_points "$runs" "$round" "$s" nestjs "$k" bench/nest/node.sh loadgen.mjs --url "$url"
       done
     fi
     stop_server
-    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$s" "$startup_ms" "$idle" "$loaded" >>"$extra"
+    extra_row "$extra" "$round" "$s" "$idle" "$loaded"
   done
 done
 end_meta "$out/rmq-meta.tsv"

@@ -17,14 +17,11 @@ loadgen="$build/bench/nats_loadgen"
 command -v nats-server >/dev/null || { echo "bench-nats: nats-server is not installed"; exit 1; }
 bash bench/nest/install.sh || { echo "bench-nats: cannot install the NestJS side (bench/nest)"; exit 1; }
 
-broker_port=16390
-while (exec 3<>"/dev/tcp/127.0.0.1/$broker_port") 2>/dev/null; do broker_port=$((broker_port + 1)); done
+broker_port=$(free_port_from 16390)
 url="nats://127.0.0.1:$broker_port"
 work=$(mktemp -d)
-printf 'max_payload: 8MB\n' >"$work/nats.conf"
-taskset -c "${BROKER_CPUS:-$client_cpu}" nats-server -c "$work/nats.conf" -a 127.0.0.1 -p "$broker_port" \
-  -l "$work/nats.log" </dev/null >/dev/null 2>&1 &
-broker=$!
+start_nats "$broker_port" "$work" "${BROKER_CPUS:-$client_cpu}"
+broker=$nats_pid
 cleanup() {
   stop_server
   kill -TERM "$broker" 2>/dev/null
@@ -32,10 +29,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-for _ in $(seq 1 200); do
-  [ "$(bash -c "exec 3<>/dev/tcp/127.0.0.1/$broker_port; head -c 4 <&3" 2>/dev/null)" = INFO ] && break
-  sleep 0.02
-done
+wait_nats "$broker_port"
 
 declare -A cmd=(
   [roost]="$build/tests/interop/roost_peer serve --url $url"
@@ -48,31 +42,24 @@ extra="$out/nats-extra-runs.tsv"
 write_meta "$out/nats-meta.tsv" "$build"
 printf 'nats_server\t%s\n' "$(nats-server --version 2>&1 | head -1)" >>"$out/nats-meta.tsv"
 runs_header "$runs"
-printf 'round\tserver\tstartup_ms\trss_idle_kb\trss_after_load_kb\n' >"$extra"
+extra_header "$extra"
 for round in $(seq 1 "$rounds"); do
   for s in "${servers[@]}"; do
     # shellcheck disable=SC2086 # the command is words
     start_server "$s" ${cmd[$s]}
     sleep 0.5
     idle=$(rss_kb "$pid")
-    for k in 1 16 256; do
-      run_point "$pid" "$broker" "$loadgen" --url "$url" --inflight "$k" --seconds "$secs" --warmup "$warmup"
-      emit_row "$runs" "$round" "$s" loadgen "$k"
-    done
+    load_points "$runs" "$round" "$s" loadgen "1 16 256" "$loadgen" --url "$url"
     loaded=$(rss_kb "$pid")
     # Each framework's own client as the load: roost's client_proxy, NestJS's ClientNats.
     for k in 16 256; do
       if [ -x "$build/bench/client_loadgen" ]; then
-        run_point "$pid" "$broker" "$build/bench/client_loadgen" --url "$url" --inflight "$k" \
-          --seconds "$secs" --warmup "$warmup"
-        emit_row "$runs" "$round" "$s" roost "$k"
+        load_points "$runs" "$round" "$s" roost "$k" "$build/bench/client_loadgen" --url "$url"
       fi
-      run_point "$pid" "$broker" bench/nest/node.sh loadgen.mjs --url "$url" --inflight "$k" \
-        --seconds "$secs" --warmup "$warmup"
-      emit_row "$runs" "$round" "$s" nestjs "$k"
+      load_points "$runs" "$round" "$s" nestjs "$k" bench/nest/node.sh loadgen.mjs --url "$url"
     done
     stop_server
-    printf '%s\t%s\t%s\t%s\t%s\n' "$round" "$s" "$startup_ms" "$idle" "$loaded" >>"$extra"
+    extra_row "$extra" "$round" "$s" "$idle" "$loaded"
   done
 done
 end_meta "$out/nats-meta.tsv"
