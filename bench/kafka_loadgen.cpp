@@ -352,24 +352,18 @@ int generate_events(const options& o) {
 
 int main(int argc, char** argv) {
   options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string k = argv[i], v = argv[i + 1];
-    if (o.read(k, v)) continue;
+  const auto own = [&](const std::string& k, const std::string& v) {
     if (k == "--brokers")
       o.brokers = v;
     else if (k == "--mode")
       o.mode = v;
     else if (k == "--probe-seconds")
       o.probe_seconds = std::stod(v);
-    else {
-      std::fprintf(stderr, "kafka_loadgen: unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
-  if (argc % 2 == 0) {
-    std::fprintf(stderr, "kafka_loadgen: %s needs a value\n", argv[argc - 1]);
-    return 2;
-  }
+    else
+      return false;
+    return true;
+  };
+  if (!bench::read_command_line(argc, argv, "kafka_loadgen", o, own)) return 2;
   o.inflight = std::max(1, o.inflight);
   if (o.mode == "send") return generate_requests(o);
   if (o.mode == "emit") {

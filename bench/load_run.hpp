@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,31 @@ struct load_options {
     return true;
   }
 };
+
+// Reads the command line: `--key value` pairs, the shared options into `o` and any other through
+// `own(key, value)` (false: not one of the generator's), and the keys in `flags` alone, through
+// `own(key, "")`. Says on stderr what is wrong and returns false for an unknown key or one
+// without its value.
+template <class Own>
+bool read_command_line(int argc, char** argv, const char* program, load_options& o, Own own,
+                       std::initializer_list<std::string_view> flags = {}) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    if (std::find(flags.begin(), flags.end(), k) != flags.end()) {
+      own(k, std::string());
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s: %s needs a value\n", program, k.c_str());
+      return false;
+    }
+    const std::string v = argv[++i];
+    if (o.read(k, v) || own(k, v)) continue;
+    std::fprintf(stderr, "%s: unknown option %s\n", program, k.c_str());
+    return false;
+  }
+  return true;
+}
 
 // One run: its window, what it served and how long each took, and what failed.
 class load_run {

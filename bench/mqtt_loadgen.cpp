@@ -313,25 +313,13 @@ int generate_load(const options& o) {
 int main(int argc, char** argv) {
   options o;
   std::string url;
-  for (int i = 1; i < argc; ++i) {
-    const std::string k = argv[i];
-    if (k == "--limit") {
-      o.limit = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "mqtt_loadgen: %s needs a value\n", k.c_str());
-      return 2;
-    }
-    const std::string v = argv[++i];
-    if (o.read(k, v)) continue;
-    if (k == "--url") {
-      url = v;
-    } else {
-      std::fprintf(stderr, "mqtt_loadgen: unknown option %s\n", k.c_str());
-      return 2;
-    }
-  }
+  const auto own = [&](const std::string& k, const std::string& v) {
+    if (k == "--limit") return o.limit = true;
+    if (k != "--url") return false;
+    url = v;
+    return true;
+  };
+  if (!bench::read_command_line(argc, argv, "mqtt_loadgen", o, own, {"--limit"})) return 2;
   o.inflight = std::max(1, o.inflight);
   if (!parse_url(url, o)) {
     std::fprintf(stderr, "mqtt_loadgen: --url mqtt://HOST:PORT\n");
