@@ -1,4 +1,5 @@
 #include <roost/testing/brokers.hpp>
+#include <roost/testing/url_options.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,6 +29,16 @@ std::string broker_url(const char* variable) {
                              "`bash scripts/brokers.sh env` prints)");
   }
   return u;
+}
+
+bool test_log_wanted() {
+  return std::getenv("ROOST_TEST_LOG") != nullptr;
+}
+
+url parse_url(const std::string& text) {
+  auto u = url::parse(text);
+  if (!u) throw std::runtime_error("bad url " + text);
+  return *u;
 }
 
 std::string unique_number() {

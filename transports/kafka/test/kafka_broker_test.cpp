@@ -11,6 +11,7 @@
 #include <roost/testing/brokers.hpp>
 #include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
+#include <roost/testing/url_options.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -61,17 +62,13 @@ std::string with(const std::string& u, const std::string& query) {
 
 template <class Options>
 Options options_from(const std::string& text) {
-  auto u = url::parse(text);
-  if (!u) throw std::runtime_error("bad url " + text);
-  boost::system::result<Options> o;
   if constexpr (std::is_same_v<Options, server_options>) {
-    o = server_options_from(*u);
+    return roost::testing::options_from_url(text,
+                                            [](const url& u) { return server_options_from(u); });
   } else {
-    o = client_options_from(*u);
+    return roost::testing::options_from_url(text,
+                                            [](const url& u) { return client_options_from(u); });
   }
-  if (!o) throw std::runtime_error("bad url " + text);
-  if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
-  return *o;
 }
 
 using roost::testing::app_options;

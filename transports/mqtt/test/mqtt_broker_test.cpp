@@ -11,6 +11,7 @@
 #include <roost/testing/brokers.hpp>
 #include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
+#include <roost/testing/url_options.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -69,18 +70,13 @@ using roost::testing::with_query;
 
 template <class Options>
 Options options_from(const std::string& text) {
-  auto u = url::parse(text);
-  if (!u) throw std::runtime_error("bad url " + text);
-  auto o = [&] {
-    if constexpr (std::is_same_v<Options, server_options>) {
-      return server_options_from(*u);
-    } else {
-      return client_options_from(*u);
-    }
-  }();
-  if (!o) throw std::runtime_error("bad url " + text);
-  if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
-  return *o;
+  if constexpr (std::is_same_v<Options, server_options>) {
+    return roost::testing::options_from_url(text,
+                                            [](const url& u) { return server_options_from(u); });
+  } else {
+    return roost::testing::options_from_url(text,
+                                            [](const url& u) { return client_options_from(u); });
+  }
 }
 
 using roost::testing::eventually;

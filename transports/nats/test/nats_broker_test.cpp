@@ -9,6 +9,7 @@
 #include <roost/testing/brokers.hpp>
 #include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
+#include <roost/testing/url_options.hpp>
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -52,18 +53,12 @@ std::string unique_prefix(std::string_view test) {
 
 template <class Options>
 Options options_from(const std::string& text) {
-  auto u = url::parse(text);
-  if (!u) throw std::runtime_error("bad url " + text);
   if constexpr (std::is_same_v<Options, server_options>) {
-    auto o = server_options_from(*u);
-    if (!o) throw std::runtime_error("bad url " + text);
-    if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
-    return *o;
+    return roost::testing::options_from_url(text,
+                                            [](const url& u) { return server_options_from(u); });
   } else {
-    auto o = client_options_from(*u);
-    if (!o) throw std::runtime_error("bad url " + text);
-    if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
-    return *o;
+    return roost::testing::options_from_url(text,
+                                            [](const url& u) { return client_options_from(u); });
   }
 }
 
