@@ -1191,15 +1191,7 @@ TEST(redis_broker_tls, client_certificate_is_required) {
 // so the limit is the server's; the requests already running complete, and once they have the
 // server answers again.
 
-// The message of the error a call failed with ("" when it did not fail).
-awaitable<std::string> error_of(client_proxy& c, json::value pattern, json::value data) {
-  try {
-    (void)co_await c.send(std::move(pattern), std::move(data));
-  } catch (const rpc_error& e) {
-    co_return e.message();
-  }
-  co_return std::string();
-}
+using roost::testing::error_of;
 
 awaitable<void> call_and_record(client_proxy& c, json::value pattern, int x,
                                 std::vector<int>& results, std::atomic<int>& done) {
