@@ -152,6 +152,8 @@ class connection {
   void run();    // serves until closed or lost for good
   bool serve();  // until lost (false) or closing (true)
   bool write_queued(std::string& why);
+  int append_settlement(const outgoing& op);  // an ack or nack into out_; an AMQP status
+  int write_out();                            // out_ to the socket, all of it; an AMQP status
   bool handle_other_frame(std::string& why);
   bool wait_to_reconnect();                 // false when closing
   bool cancel_consumers(std::string& why);  // basic.cancel of each queue's consumer
@@ -184,6 +186,10 @@ class connection {
   std::mutex mutex_;
   std::vector<outgoing> queued_;   // with mutex_
   std::vector<outgoing> writing_;  // the thread's alone
+  // The thread's alone: the frames of a batch being written (over plain TCP), written
+  // whenever they reach flush_at bytes and at the end of the batch.
+  std::string out_;
+  static constexpr std::size_t flush_at = 256 * 1024;
   // Publisher confirms, the thread's alone: the next publish's sequence number on this
   // connection, and the callbacks of those not confirmed yet, in sequence order.
   std::uint64_t next_sequence_ = 1;
