@@ -79,6 +79,11 @@ struct client::impl : std::enable_shared_from_this<impl> {
 
   // A reply as delivered by direct reply-to, decoded on the connection's thread: its request
   // is the one whose id is its correlationId (NestJS's replies carry no `id` in the body).
+  // `replyQueue`; none given in code is direct reply-to, as NestJS's default.
+  std::string reply_queue() const {
+    return opts.reply_queue.empty() ? std::string(detail::direct_reply_to) : opts.reply_queue;
+  }
+
   static std::optional<inbound_reply> reply_of(const amqp_envelope_t& e, const logger& log) {
     const auto& p = e.message.properties;
     if (!(p._flags & AMQP_BASIC_CORRELATION_ID_FLAG)) {
@@ -122,6 +127,7 @@ struct client::impl : std::enable_shared_from_this<impl> {
     };
     detail::setup s;
     s.consume_replies = true;
+    s.reply_queue = reply_queue();
     s.confirms = true;  // emit completes when the broker confirmed, as NestJS's (a confirm channel)
     auto c = std::make_shared<detail::connection>(opts, s, std::move(events));
     *slot = c;
@@ -264,8 +270,9 @@ awaitable<void> client::connect() {
 awaitable<void> client::send_request(const outbound_message& m) {
   auto c = co_await impl_->connection_now();
   auto op = impl_->message_for(*c, m);
-  // NestJS's ClientRMQ: replies by direct reply-to, matched by correlationId = the id.
-  op.reply_to = detail::direct_reply_to;
+  // NestJS's ClientRMQ: replies by direct reply-to (or `replyQueue`), matched by
+  // correlationId = the id.
+  op.reply_to = impl_->reply_queue();
   op.correlation_id = m.id;
   encode_request(op.body, m.pattern, m.data, std::string_view(m.id), nullptr);
   // A request the broker refuses (basic.nack on the confirm channel) fails its call at once

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -341,11 +342,12 @@ std::string connection::connect_to(const broker_address& broker) {
     }
   }
   if (setup_.consume_replies) {
-    // Direct reply-to: consumed without acks, on the channel requests are published on.
-    amqp_basic_consume(state_, channel, bytes_of(direct_reply_to), amqp_empty_bytes, 0, 1, 0,
+    // Direct reply-to (or the application's reply queue, which NestJS's client does not
+    // assert either): consumed without acks, on the channel requests are published on.
+    amqp_basic_consume(state_, channel, bytes_of(setup_.reply_queue), amqp_empty_bytes, 0, 1, 0,
                        amqp_empty_table);
     if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
-      return "cannot consume " + std::string(direct_reply_to) + ": " + reason(r);
+      return "cannot consume the reply queue \"" + setup_.reply_queue + "\": " + reason(r);
     }
   }
   // From here on a message is read whole however long its frames take to come.
@@ -359,7 +361,7 @@ std::string connection::connect_to(const broker_address& broker) {
 std::string connection::declare_queue(const std::string& name) {
   // queueOptions' arguments that roost reads, as amqplib names them. The broker compares
   // numbers by value whatever their width: a 64-bit one matches amqplib's smaller ones.
-  amqp_table_entry_t arguments[6];
+  std::vector<amqp_table_entry_t> arguments(8 + opts_.queue_arguments.size());
   int count = 0;
   auto argument = [&](const char* key, const std::string& value) {
     if (value.empty()) return;
@@ -388,7 +390,33 @@ std::string connection::declare_queue(const std::string& name) {
                                                 static_cast<std::int64_t>(*opts_.max_length))
                                           : std::nullopt);
   number("x-max-priority", opts_.max_priority);
-  const amqp_table_t table{count, arguments};
+  argument("x-overflow", opts_.overflow);
+  argument("x-queue-mode", opts_.queue_mode);
+  // `queueOptions.arguments`, typed as a URL gives them: integers and booleans as such. The
+  // options above win over an argument of the same name, as amqplib's do.
+  const int named = count;
+  for (const auto& [key, value] : opts_.queue_arguments) {
+    if (std::any_of(arguments.begin(), arguments.begin() + named,
+                    [&](const amqp_table_entry_t& e) { return text_of(e.key) == key; })) {
+      continue;
+    }
+    auto& e = arguments[count++] = amqp_table_entry_t{};
+    e.key = bytes_of(key);
+    std::int64_t n = 0;
+    const char* end = value.data() + value.size();
+    if (auto [at, ec] = std::from_chars(value.data(), end, n);
+        !value.empty() && ec == std::errc{} && at == end) {
+      e.value.kind = AMQP_FIELD_KIND_I64;
+      e.value.value.i64 = n;
+    } else if (value == "true" || value == "false") {
+      e.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+      e.value.value.boolean = value == "true";
+    } else {
+      e.value.kind = AMQP_FIELD_KIND_UTF8;
+      e.value.value.bytes = bytes_of(value);
+    }
+  }
+  const amqp_table_t table{count, arguments.data()};
   const auto* ok = amqp_queue_declare(state_, channel, bytes_of(name), 0, opts_.durable,
                                       opts_.exclusive, opts_.auto_delete, table);
   if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {

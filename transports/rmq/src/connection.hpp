@@ -90,8 +90,9 @@ struct setup {
   bool no_ack = true;          // for consume_queue
   std::uint16_t prefetch_count = 0;
   bool global_prefetch = false;
-  bool consume_replies = false;        // basic.consume of direct reply-to, no-ack (the client)
-  std::vector<std::string> bind_keys;  // the server's, with `wildcards`: one binding each
+  bool consume_replies = false;              // basic.consume of reply_queue, no-ack (the client)
+  std::string reply_queue{direct_reply_to};  // `replyQueue`: consumed as it is, not asserted
+  std::vector<std::string> bind_keys;        // the server's, with `wildcards`: one binding each
   /// The server's queues beyond the options' `queue`: asserted, bound and consumed as it is.
   std::vector<std::string> more_queues;
   bool confirms = false;  // publisher confirms (confirm.select): see outgoing::confirmed

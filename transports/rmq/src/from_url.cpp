@@ -80,6 +80,8 @@ bool common(const url& u, connection_options& o) {
   o.routing_key = u.param("routingKey").value_or("");
   o.dead_letter_exchange = u.param("deadLetterExchange").value_or("");
   o.dead_letter_routing_key = u.param("deadLetterRoutingKey").value_or("");
+  o.overflow = u.param("overflow").value_or("");
+  o.queue_mode = u.param("queueMode").value_or("");
   if (o.exchange_type.empty()) return false;
   // Queue arguments: each only when given.
   const auto optional_number = [&](std::string_view key, std::uint64_t most, auto& out) {
@@ -100,9 +102,13 @@ bool common(const url& u, connection_options& o) {
   if (ttl) o.message_ttl = std::chrono::milliseconds(*ttl);
   if (expires) o.expires = std::chrono::milliseconds(*expires);
   constexpr std::string_view arguments_prefix = "exchangeArguments.";
+  constexpr std::string_view queue_arguments_prefix = "arguments.";
   for (const auto& [k, v] : u.query) {
     if (k.size() > arguments_prefix.size() && k.starts_with(arguments_prefix)) {
       o.exchange_arguments.emplace_back(k.substr(arguments_prefix.size()), v);
+    }
+    if (k.size() > queue_arguments_prefix.size() && k.starts_with(queue_arguments_prefix)) {
+      o.queue_arguments.emplace_back(k.substr(queue_arguments_prefix.size()), v);
     }
   }
   std::uint64_t heartbeat = static_cast<std::uint64_t>(o.heartbeat.count());
@@ -167,6 +173,10 @@ boost::system::result<client_options> client_options_from(const url& u) {
   if (!common(u, o) || !flag(u, "persistent", o.persistent) || !flag(u, "noAck", no_ack) ||
       queues > 1) {
     return make_error_code(error::invalid_argument);
+  }
+  if (auto q = u.param("replyQueue")) {
+    if (q->empty()) return make_error_code(error::invalid_argument);
+    o.reply_queue = *q;
   }
   constexpr std::string_view header_prefix = "headers.";
   for (const auto& [k, v] : u.query) {

@@ -1262,6 +1262,81 @@ TEST_F(rmq_broker, queue_arguments) {
   });
 }
 
+// NestJS's `replyQueue`: replies come to a queue of the application's instead of direct
+// reply-to; one that does not exist is a clear error (the client consumes it as it is).
+TEST_F(rmq_broker, a_reply_queue_of_the_applications) {
+  const std::string replies = queue + "-replies";
+  raw_amqp raw(base);
+  raw.declare(replies, false);
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_options());
+    app.add_transport(rmq::server(options_from<server_options>(url)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy c(
+        ex, rmq::client(options_from<client_options>(with_query(url, "replyQueue=" + replies))));
+    const std::vector<double> xs{1, 2, 3};
+    const double sum = co_await c.send<double>("sum", xs);
+    EXPECT_EQ(sum, 6);
+    auto counter = c.stream<int>("count", 3);
+    int next = 0;
+    for (;;) {
+      auto v = co_await counter.next();
+      if (!v) break;
+      EXPECT_EQ(*v, next++);
+    }
+    EXPECT_EQ(next, 3);
+    client_proxy missing(ex, rmq::client(options_from<client_options>(
+                                 with_query(url, "replyQueue=" + queue + "-nowhere"))));
+    const std::string failed = co_await failure_of(missing);
+    EXPECT_NE(failed.find("cannot consume the reply queue \"" + queue + "-nowhere\""),
+              std::string::npos)
+        << failed;
+    EXPECT_NE(failed.find("NOT_FOUND"), std::string::npos) << failed;
+    c.close();
+    co_await app.shutdown();
+  });
+  raw.remove(replies);
+}
+
+// queueOptions spelled NestJS's way: a quorum queue (`arguments: {'x-queue-type': 'quorum'}`),
+// which a side without the argument cannot assert, and `overflow` (`x-overflow`): a queue
+// of no room that refuses what is published to it.
+TEST_F(rmq_broker, quorum_queues_and_overflow) {
+  // A quorum queue is durable (the broker refuses it otherwise).
+  const std::string quorum = with_query(base, "queue=" + queue + "&arguments.x-queue-type=quorum");
+  const std::string full = queue + "-full";
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_options());
+    app.add_transport(rmq::server(options_from<server_options>(quorum)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    client_proxy same(ex, rmq::client(options_from<client_options>(quorum)));
+    const std::vector<double> xs{1, 2};
+    const double sum = co_await same.send<double>("sum", xs);
+    EXPECT_EQ(sum, 3);
+    client_proxy classic(
+        ex, rmq::client(options_from<client_options>(with_query(base, "queue=" + queue))));
+    const std::string refused = co_await failure_of(classic);
+    EXPECT_NE(refused.find("inequivalent arg 'x-queue-type'"), std::string::npos) << refused;
+    co_await app.shutdown();
+
+    client_proxy no_room(
+        ex, rmq::client(options_from<client_options>(with_query(
+                base, "queue=" + full + "&durable=false&maxLength=0&overflow=reject-publish"))));
+    std::string emitted;
+    try {
+      co_await no_room.emit("note", 1);
+    } catch (const connection_error& e) {
+      emitted = e.what();
+    }
+    EXPECT_EQ(emitted, "rmq: the broker refused the message");
+    no_room.close();
+  });
+  raw_amqp raw(base);
+  raw.remove(full);
+}
+
 // At-least-once: a consumer killed (SIGKILL) in the middle of its handler has not acknowledged
 // the message, so the broker delivers it again, here to another consumer.
 TEST_F(rmq_broker, a_consumer_killed_mid_handler_loses_nothing) {

@@ -113,6 +113,33 @@ TEST(rmq_from_url, queue_arguments_on_both_sides) {
   }
 }
 
+TEST(rmq_from_url, quorum_queues_overflow_and_other_queue_arguments) {
+  // NestJS: queueOptions: {overflow: 'reject-publish', queueMode: 'lazy',
+  //                        arguments: {'x-queue-type': 'quorum', 'x-delivery-limit': 5}}
+  const auto text =
+      "amqp://h/?queue=q&overflow=reject-publish&queueMode=lazy"
+      "&arguments.x-queue-type=quorum&arguments.x-delivery-limit=5";
+  for (const auto& o : {static_cast<connection_options>(*server_options_from(parse(text))),
+                        static_cast<connection_options>(*client_options_from(parse(text)))}) {
+    EXPECT_EQ(o.overflow, "reject-publish");
+    EXPECT_EQ(o.queue_mode, "lazy");
+    using arguments = std::vector<std::pair<std::string, std::string>>;
+    EXPECT_EQ(o.queue_arguments,
+              (arguments{{"x-queue-type", "quorum"}, {"x-delivery-limit", "5"}}));
+    EXPECT_TRUE(o.exchange_arguments.empty());
+  }
+  auto none = server_options_from(parse("amqp://h/?queue=q"));
+  EXPECT_TRUE(none->overflow.empty() && none->queue_mode.empty() && none->queue_arguments.empty());
+}
+
+TEST(rmq_from_url, a_client_reply_queue) {
+  EXPECT_EQ(client_options_from(parse("amqp://h/?queue=q"))->reply_queue, "amq.rabbitmq.reply-to");
+  EXPECT_EQ(client_options_from(parse("amqp://h/?queue=q&replyQueue=replies-1"))->reply_queue,
+            "replies-1");
+  EXPECT_EQ(client_options_from(parse("amqp://h/?queue=q&replyQueue=")).error(),
+            make_error_code(error::invalid_argument));
+}
+
 TEST(rmq_from_url, several_queues_for_a_server_one_for_a_client) {
   auto s = server_options_from(parse("amqp://h/?queue=orders&queue=billing&queue=audit"));
   ASSERT_TRUE(s);

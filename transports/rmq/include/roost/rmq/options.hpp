@@ -61,6 +61,16 @@ struct connection_options {
   std::optional<std::chrono::milliseconds> expires;
   std::optional<std::uint64_t> max_length;
   std::optional<std::uint8_t> max_priority;
+  /// What the queue does when full (`queueOptions.overflow`, `x-overflow`: `drop-head`, the
+  /// broker's default, `reject-publish`, `reject-publish-dlx`) and how it keeps its messages
+  /// (`queueMode`, `x-queue-mode`: `lazy` on disk). Empty: not set.
+  std::string overflow;
+  std::string queue_mode;
+  /// Any other queue arguments (`queueOptions.arguments`), such as a quorum queue's
+  /// `x-queue-type: quorum` or its `x-delivery-limit`. Values are typed as a URL gives them:
+  /// an integer is a number, `true`/`false` a boolean, anything else text. Part of the
+  /// queue's properties, so both sides must agree.
+  std::vector<std::pair<std::string, std::string>> queue_arguments;
   /// Uses the queue as it is instead of asserting it (`noAssert`).
   bool no_assert = false;
   /// An exchange (`exchange`; with `wildcards` and none given, the queue's name), asserted
@@ -140,6 +150,11 @@ struct client_options : connection_options {
   /// Messages are stored by the broker (delivery mode 2) rather than kept in memory only
   /// (`persistent`).
   bool persistent = false;
+  /// Where replies come (`replyQueue`): RabbitMQ's direct reply-to by default, or a queue of
+  /// the application's, which must exist (the client consumes it and does not assert it, as
+  /// NestJS's) and serve this client alone: replies to another client's calls there are
+  /// dropped as unknown.
+  std::string reply_queue = "amq.rabbitmq.reply-to";
 };
 
 /// One message's own AMQP properties, NestJS's `new RmqRecordBuilder(data).setOptions({...})`:
