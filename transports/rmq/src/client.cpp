@@ -275,17 +275,19 @@ awaitable<void> client::send_request(const outbound_message& m) {
   op.reply_to = impl_->reply_queue();
   op.correlation_id = m.id;
   encode_request(op.body, m.pattern, m.data, std::string_view(m.id), nullptr);
-  // A request the broker refuses (basic.nack on the confirm channel) fails its call at once
-  // instead of by its timeout. Lost connections fail every call by themselves (the listener).
+  // A request the broker refuses (basic.nack on the confirm channel), or one held by a block
+  // for longer than `blockedTimeout`, fails its call at once instead of by its timeout. Lost
+  // connections fail every call by themselves (the listener).
   const executor ex = co_await asio::this_coro::executor;
   op.confirmed = [weak = std::weak_ptr<impl>(impl_), ex, id = m.id](const std::string& failed) {
-    if (failed != detail::refused_by_broker) return;
-    asio::post(ex, [weak, id] {
+    const bool refused = failed == detail::refused_by_broker;
+    if (!refused && !failed.starts_with(detail::blocked_by_broker)) return;
+    asio::post(ex, [weak, id, why = refused ? "the broker refused the request" : failed] {
       auto s = weak.lock();
       if (!s || !s->listener) return;
       inbound_reply r;
       r.id = json::string(id);
-      r.err = json::string("rmq: the broker refused the request");
+      r.err = json::string("rmq: " + why);
       r.disposed = true;
       s->listener->on_reply(std::move(r));
     });

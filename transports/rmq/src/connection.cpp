@@ -24,6 +24,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
 namespace roost::rmq::detail {
 
@@ -271,16 +272,20 @@ std::string connection::connect_to(const broker_address& broker) {
   }
   amqp_set_handshake_timeout(state_, &limit);
   amqp_set_rpc_timeout(state_, &limit);
-  // The broker tells a consumer it cancelled (its queue was deleted) only to a client that
-  // says it understands; rabbitmq-c adds these to its own capabilities.
-  amqp_table_entry_t capability{};
-  capability.key = amqp_cstring_bytes("consumer_cancel_notify");
-  capability.value.kind = AMQP_FIELD_KIND_BOOLEAN;
-  capability.value.value.boolean = 1;
+  // The broker tells a consumer it cancelled (its queue was deleted), and a connection that
+  // it blocks publishing (connection.blocked), only to a client that says it understands;
+  // rabbitmq-c adds these to its own capabilities.
+  amqp_table_entry_t capabilities[2] = {};
+  capabilities[0].key = amqp_cstring_bytes("consumer_cancel_notify");
+  capabilities[1].key = amqp_cstring_bytes("connection.blocked");
+  for (auto& c : capabilities) {
+    c.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    c.value.value.boolean = 1;
+  }
   amqp_table_entry_t property{};
   property.key = amqp_cstring_bytes("capabilities");
   property.value.kind = AMQP_FIELD_KIND_TABLE;
-  property.value.value.table = amqp_table_t{1, &capability};
+  property.value.value.table = amqp_table_t{2, capabilities};
   const amqp_table_t properties{1, &property};
   const int heartbeat = static_cast<int>(std::min<std::int64_t>(opts_.heartbeat.count(), 65535));
   auto login = amqp_login_with_properties(state_, opts_.vhost.c_str(), 0, frame_max, heartbeat,
@@ -293,6 +298,7 @@ std::string connection::connect_to(const broker_address& broker) {
   // The interval both agreed on (the smaller non-zero one). rabbitmq-c sends a heartbeat and
   // notices a silent broker only inside its own calls: the loop wakes every quarter interval.
   heartbeat_tick_ = std::chrono::milliseconds(amqp_get_heartbeat(state_) * 1000 / 4);
+  blocked_ = false;  // a broker still in alarm says so again
   next_tick_ = std::chrono::steady_clock::now() + heartbeat_tick_;
   amqp_channel_open(state_, channel);
   if (auto r = amqp_get_rpc_reply(state_); r.reply_type != AMQP_RESPONSE_NORMAL) {
@@ -514,7 +520,13 @@ bool connection::wait_to_reconnect() {
 bool connection::write_queued(std::string& why) {
   {
     std::lock_guard lock(mutex_);
-    writing_.swap(queued_);
+    if (writing_.empty()) {
+      writing_.swap(queued_);
+    } else {
+      // What a block held back goes first, in order.
+      std::move(queued_.begin(), queued_.end(), std::back_inserter(writing_));
+      queued_.clear();
+    }
   }
   const auto current = generation_.load();
   std::vector<amqp_table_entry_t> entries;
@@ -524,7 +536,13 @@ bool connection::write_queued(std::string& why) {
   const bool batched = !opts_.tls;
   const auto max_frame = static_cast<std::size_t>(amqp_get_frame_max(state_));
   out_.clear();
-  for (auto& op : writing_) {
+  std::size_t written = 0;
+  for (; written < writing_.size(); ++written) {
+    auto& op = writing_[written];
+    // While the broker blocks publishing it stops reading a connection that publishes, acks
+    // included: hold this publish and what follows it (in order: a retry's copy goes before
+    // the ack of its original) until it unblocks.
+    if (blocked_ && op.what == outgoing::kind::publish) break;
     int status = AMQP_STATUS_OK;
     switch (op.what) {
       case outgoing::kind::publish: {
@@ -614,8 +632,32 @@ bool connection::write_queued(std::string& why) {
     why = std::string("cannot write to the broker: ") + amqp_error_string2(status);
     return false;
   }
-  writing_.clear();
+  writing_.erase(writing_.begin(), writing_.begin() + static_cast<std::ptrdiff_t>(written));
+  if (blocked_) fail_held_past_bound();
   return true;
+}
+
+std::optional<std::chrono::milliseconds> connection::until_held_fail() const {
+  const bool waiting = std::any_of(writing_.begin(), writing_.end(),
+                                   [](const outgoing& op) { return op.confirmed != nullptr; });
+  if (!blocked_ || !waiting) return std::nullopt;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      blocked_since_ + opts_.blocked_timeout - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
+void connection::fail_held_past_bound() {
+  if (std::chrono::steady_clock::now() - blocked_since_ < opts_.blocked_timeout) return;
+  // The client's publishes fail (each caller learns why); the server's replies and retries,
+  // whose senders wait for nothing, stay held until the broker unblocks.
+  std::vector<std::function<void(const std::string&)>> failed;
+  std::erase_if(writing_, [&](outgoing& op) {
+    if (!op.confirmed) return false;
+    failed.push_back(std::move(op.confirmed));
+    return true;
+  });
+  const std::string why = std::string(blocked_by_broker) + " (" + blocked_reason_ + ")";
+  for (auto& f : failed) f(why);
 }
 
 int connection::append_settlement(const outgoing& op) {
@@ -642,9 +684,12 @@ int connection::write_out() {
     }
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return AMQP_STATUS_SOCKET_ERROR;
-    // rabbitmq-c's socket does not block: wait until the broker takes more.
+    // rabbitmq-c's socket does not block: wait until the broker takes more. A broker that
+    // stopped reading (one that blocked publishing before we heard) does not hold close()
+    // up: closing gives up on the write.
+    if (closing_.load()) return AMQP_STATUS_SOCKET_ERROR;
     pollfd p{fd, POLLOUT, 0};
-    if (::poll(&p, 1, -1) < 0 && errno != EINTR) return AMQP_STATUS_SOCKET_ERROR;
+    if (::poll(&p, 1, 100) < 0 && errno != EINTR) return AMQP_STATUS_SOCKET_ERROR;
   }
   // A batch of large messages does not keep its memory.
   if (out_.capacity() > 4 * flush_at) {
@@ -708,6 +753,19 @@ bool connection::handle_other_frame(std::string& why) {
       amqp_send_method(state_, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
       return false;
     }
+    case AMQP_CONNECTION_BLOCKED_METHOD: {
+      const auto* m = static_cast<const amqp_connection_blocked_t*>(frame.payload.method.decoded);
+      blocked_ = true;
+      blocked_reason_ = std::string(text_of(m->reason));
+      blocked_since_ = std::chrono::steady_clock::now();
+      opts_.log.warn(source, "the broker blocks publishing (" + blocked_reason_ +
+                                 "): publishes wait for it to unblock");
+      return true;
+    }
+    case AMQP_CONNECTION_UNBLOCKED_METHOD:
+      if (blocked_) opts_.log.info(source, "the broker unblocked publishing");
+      blocked_ = false;
+      return true;
     case AMQP_BASIC_ACK_METHOD: {
       const auto* m = static_cast<const amqp_basic_ack_t*>(frame.payload.method.decoded);
       settle_confirms(m->delivery_tag, m->multiple != 0, {});
@@ -736,6 +794,12 @@ bool connection::serve() {
   for (;;) {
     if (closing_.load()) {
       write_queued(why);  // the replies of what was served still go
+      if (blocked_ && !writing_.empty()) {
+        opts_.log.warn(source, std::to_string(writing_.size()) +
+                                   " messages not published at close: the broker blocks "
+                                   "publishing (" +
+                                   blocked_reason_ + ")");
+      }
       disconnect(true);
       fail_unconfirmed("Connection closed");
       return true;
@@ -745,8 +809,13 @@ bool connection::serve() {
     bool tick = false;
     if (poll_first || (!amqp_frames_enqueued(state_) && !amqp_data_in_buffer(state_))) {
       poll_first = false;
-      const bool readable = wait_readable(
-          true, heartbeat_tick_.count() ? static_cast<int>(heartbeat_tick_.count()) : -1);
+      // Wake for the next heartbeat tick, and for the bound of publishes a block holds.
+      int timeout = heartbeat_tick_.count() ? static_cast<int>(heartbeat_tick_.count()) : -1;
+      if (auto held = until_held_fail()) {
+        const int ms = static_cast<int>(held->count());
+        if (timeout < 0 || ms < timeout) timeout = ms;
+      }
+      const bool readable = wait_readable(true, timeout);
       tick = heartbeat_due();
       if (!readable && !tick) continue;  // woken: write, cancel or close
     }

@@ -29,6 +29,10 @@ namespace roost::rmq::detail {
 /// told.
 inline constexpr std::string_view refused_by_broker = "the broker refused the message";
 
+/// Why a publish failed when the broker blocked publishing (connection.blocked) for longer
+/// than `blocked_timeout`; the broker's reason follows in parentheses.
+inline constexpr std::string_view blocked_by_broker = "the broker blocks publishing";
+
 /// The name RabbitMQ gives direct reply-to (no queue: replies go straight to the consumer).
 inline constexpr std::string_view direct_reply_to = "amq.rabbitmq.reply-to";
 
@@ -154,7 +158,11 @@ class connection {
   bool serve();  // until lost (false) or closing (true)
   bool write_queued(std::string& why);
   int append_settlement(const outgoing& op);  // an ack or nack into out_; an AMQP status
-  int write_out();                            // out_ to the socket, all of it; an AMQP status
+  // While blocked: how long until the held publishes of callers fail (none: nothing to
+  // fail), and failing them once that came.
+  std::optional<std::chrono::milliseconds> until_held_fail() const;
+  void fail_held_past_bound();
+  int write_out();  // out_ to the socket, all of it; an AMQP status
   bool handle_other_frame(std::string& why);
   bool wait_to_reconnect();                 // false when closing
   bool cancel_consumers(std::string& why);  // basic.cancel of each queue's consumer
@@ -185,8 +193,14 @@ class connection {
   int wake_fd_ = -1;
   std::thread thread_;
   std::mutex mutex_;
-  std::vector<outgoing> queued_;   // with mutex_
-  std::vector<outgoing> writing_;  // the thread's alone
+  std::vector<outgoing> queued_;  // with mutex_
+  // The thread's alone: what is being written, and what a block of the broker holds back.
+  std::vector<outgoing> writing_;
+  // The thread's alone: the broker's connection.blocked (until connection.unblocked), why,
+  // and since when.
+  bool blocked_ = false;
+  std::string blocked_reason_;
+  std::chrono::steady_clock::time_point blocked_since_;
   // The thread's alone: the frames of a batch being written (over plain TCP), written
   // whenever they reach flush_at bytes and at the end of the batch.
   std::string out_;

@@ -117,7 +117,8 @@ bool common(const url& u, connection_options& o) {
   return flag(u, "durable", o.durable) && flag(u, "exclusive", o.exclusive) &&
          flag(u, "wildcards", o.wildcards) && flag(u, "autoDelete", o.auto_delete) &&
          flag(u, "noAssert", o.no_assert) && u.param_millis("connectTimeout", o.connect_timeout) &&
-         u.param_millis("reconnectTime", o.reconnect_time);
+         u.param_millis("reconnectTime", o.reconnect_time) &&
+         u.param_millis("blockedTimeout", o.blocked_timeout);
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // A TCP relay on 127.0.0.1 in front of the broker, on a thread of its own: what the clients
 // see of a broker that goes away (`go_down`: every connection reset, new ones refused), comes
 // back (`come_up`, on the same port), or goes silent with its connections open (`freeze`: a
-// dead peer or a cut network, which only heartbeats notice).
+// dead peer or a cut network, which only heartbeats notice), or says what the broker did not
+// (`say_to_clients`: bytes written to each client, such as a frame of the broker's).
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -57,6 +58,14 @@ class relay {
   void freeze() { frozen_ = true; }
   void thaw() { frozen_ = false; }
   int connections() const { return accepted_.load(); }
+  /// Writes `bytes` to every client connection, between what the broker sends: only whole
+  /// frames when the connections are idle (no heartbeats), as they are not cut in two then.
+  void say_to_clients(const std::string& bytes) {
+    on_thread([&] {
+      boost::system::error_code ec;
+      for (auto& s : clients_) boost::asio::write(*s, boost::asio::buffer(bytes), ec);
+    });
+  }
 
  private:
   using tcp = boost::asio::ip::tcp;
@@ -102,6 +111,7 @@ class relay {
       ++accepted_;
       sockets_.push_back(down);
       sockets_.push_back(up);
+      clients_.push_back(down);
       boost::asio::co_spawn(ioc_, pipe(down, up), boost::asio::detached);
       boost::asio::co_spawn(ioc_, pipe(up, down), boost::asio::detached);
     }
@@ -138,6 +148,7 @@ class relay {
     boost::system::error_code ec;
     for (auto& s : sockets_) s->close(ec);
     sockets_.clear();
+    clients_.clear();
   }
 
   std::string host_;
@@ -147,6 +158,7 @@ class relay {
       ioc_.get_executor()};
   std::shared_ptr<tcp::acceptor> acceptor_;  // the relay thread's alone
   std::vector<socket_ptr> sockets_;          // likewise
+  std::vector<socket_ptr> clients_;          // likewise: the client's side of each
   std::uint16_t listen_port_ = 0;
   std::atomic<bool> frozen_{false};
   std::atomic<int> accepted_{0};

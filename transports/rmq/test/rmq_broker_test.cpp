@@ -1337,6 +1337,82 @@ TEST_F(rmq_broker, quorum_queues_and_overflow) {
   raw.remove(full);
 }
 
+// A frame of the broker's on channel 0: class 10 (connection), `method`, its arguments.
+std::string connection_frame(std::uint16_t method, const std::string& arguments) {
+  const std::string payload = std::string{0, 10, 0, static_cast<char>(method)} + arguments;
+  std::string f{1, 0, 0};
+  for (int shift = 24; shift >= 0; shift -= 8) f += static_cast<char>(payload.size() >> shift);
+  return f + payload + '\xCE';
+}
+
+// connection.blocked (a memory or disk alarm): publishes wait for connection.unblocked; a
+// client's call or emit fails clearly once the block outlasts `blockedTimeout`. The broker is
+// made to say it through a relay: an alarm of the shared broker would block every test on it.
+TEST_F(rmq_broker, a_blocked_broker_holds_publishes_and_fails_them_past_the_bound) {
+  auto u = url::parse(base);
+  relay rl(u->host, u->port.value_or(5672));
+  // No heartbeats: the connections are idle when the relay speaks for the broker.
+  const std::string via = "amqp://guest:guest@127.0.0.1:" + std::to_string(rl.port()) +
+                          "/?queue=" + queue + "&durable=false&heartbeat=0";
+  std::atomic<int> blocked{0};
+  const logger counting(log_level::info, [&](log_level, std::string_view, std::string_view m) {
+    if (m.find("the broker blocks publishing (low on memory)") != std::string_view::npos) {
+      ++blocked;
+    }
+  });
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_options());
+    app.add_transport(rmq::server(options_from<server_options>(url)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    auto bounded_options = options_from<client_options>(with_query(via, "blockedTimeout=1000"));
+    bounded_options.log = counting;
+    auto waiting_options = options_from<client_options>(via);  // 30 s
+    waiting_options.log = counting;
+    client_proxy bounded(ex, rmq::client(bounded_options));
+    client_proxy waiting(ex, rmq::client(waiting_options));
+    const std::vector<double> xs{1, 2};
+    const double before = co_await bounded.send<double>("sum", xs);
+    EXPECT_EQ(before, 3);
+    co_await waiting.connect();
+
+    rl.say_to_clients(connection_frame(60, std::string(1, '\x0d') + "low on memory"));
+    const bool heard = co_await eventually([&] { return blocked.load() == 2; });
+    EXPECT_TRUE(heard);
+    call_options slow;
+    slow.timeout = 60s;  // longer than the test's deadline: only the block can end the call
+    std::optional<double> late;
+    asio::co_spawn(
+        ex, [&]() -> awaitable<void> { late = co_await waiting.send<double>("sum", xs, slow); },
+        asio::detached);
+    try {
+      (void)co_await bounded.send<double>("sum", xs, slow);
+      ADD_FAILURE() << "no error";
+    } catch (const rpc_error& e) {
+      EXPECT_EQ(e.message(), "rmq: the broker blocks publishing (low on memory)");
+    }
+    std::string emitted;
+    try {
+      co_await bounded.emit("note", 1);
+    } catch (const connection_error& e) {
+      emitted = e.what();
+    }
+    EXPECT_EQ(emitted, "rmq: the broker blocks publishing (low on memory)");
+    EXPECT_FALSE(late) << "published while blocked";
+
+    rl.say_to_clients(connection_frame(61, ""));
+    const bool served = co_await eventually([&] { return late.has_value(); });
+    EXPECT_TRUE(served);
+    EXPECT_EQ(late.value_or(0), 3);
+    const double after = co_await bounded.send<double>("sum", xs);
+    EXPECT_EQ(after, 3);
+    bounded.close();
+    waiting.close();
+    co_await app.shutdown();
+  });
+  EXPECT_EQ(st.events.load(), 0);  // the refused emit never reached the server
+}
+
 // At-least-once: a consumer killed (SIGKILL) in the middle of its handler has not acknowledged
 // the message, so the broker delivers it again, here to another consumer.
 TEST_F(rmq_broker, a_consumer_killed_mid_handler_loses_nothing) {

@@ -106,6 +106,11 @@ struct connection_options {
   /// `socketOptions.reconnectTimeInSeconds`): a server asserts its queue and consumes again, a
   /// client gets its reply consumer back; for ever, until closed.
   std::chrono::milliseconds reconnect_time{5'000};
+  /// While the broker blocks publishing (`connection.blocked`: a memory or disk alarm),
+  /// publishes wait for it to unblock; a client's request or emit fails once the block has
+  /// lasted this long (`blockedTimeout`; 0: at once), with `the broker blocks publishing
+  /// (low on memory)`. A server's replies wait for as long as it takes.
+  std::chrono::milliseconds blocked_timeout{30'000};
   roost::logger log;
 };
 
