@@ -1,9 +1,12 @@
 #include <roost/client_proxy.hpp>
+#include <roost/errors.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -466,6 +469,124 @@ awaitable<void> client_proxy::emit_value(json::value pattern, json::value data, 
   const std::string no_id;
   const outbound_message m = message_of(pattern, route, data, no_id, opts);
   co_await self->transport->send_event(m);
+}
+
+}  // namespace roost
+
+namespace roost {
+
+awaitable<void> client_transport::open_request_stream(const outbound_message&) {
+  throw connection_error(make_error_code(error::invalid_argument),
+                         std::string(name()) + " sends one message per request, not a stream");
+  co_return;
+}
+
+namespace {
+
+// Reads the caller's requests and hands them to the transport, beside the coroutine that
+// awaits the replies. Stops at the end of the requests, at their error (which fails the call),
+// or once the call is over (`over`, set when the caller's side of the call ends). `keep` owns
+// the transport.
+awaitable<void> pump_requests(std::shared_ptr<void> keep, client_transport* transport,
+                              std::shared_ptr<call_state> st, std::string id,
+                              roost::stream<json::value> requests,
+                              std::shared_ptr<std::atomic<bool>> over) {
+  (void)keep;
+  std::string failure;
+  try {
+    for (;;) {
+      auto v = co_await requests.next();
+      if (over->load()) co_return;
+      if (!v) break;
+      transport->send_stream_value(id, *v);
+    }
+    transport->end_request_stream(id, false);
+    co_return;
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (over->load()) co_return;
+  transport->end_request_stream(id, true);
+  // The call fails with the requests' error, as the reply of a remote error would.
+  inbound_reply r;
+  r.id = json::value(id);
+  r.err = json::value{{"message", failure}};
+  r.disposed = true;
+  st->push(std::move(r));
+}
+
+// Marks the call over when the caller's side ends, however it ends.
+struct pump_stop {
+  std::shared_ptr<std::atomic<bool>> over;
+  ~pump_stop() { over->store(true); }
+};
+
+}  // namespace
+
+awaitable<json::value> client_proxy::send_stream_values(json::value pattern,
+                                                        roost::stream<json::value> requests,
+                                                        call_options opts) {
+  check_pattern(pattern);
+  auto self = impl_;
+  if (self->opts.prepare) {
+    auto prepared = self->opts.prepare(opts);
+    co_await std::move(prepared);
+  }
+  const std::string route = self->routes.route(pattern);
+  auto [st, id] = self->table->add();
+  const json::value no_data;
+  const outbound_message m = message_of(pattern, route, no_data, id, opts);
+  impl::call_guard guard{*self, m};
+  co_await self->transport->open_request_stream(m);
+  pump_stop stop{std::make_shared<std::atomic<bool>>(false)};
+  boost::asio::co_spawn(
+      self->ex, pump_requests(self, self->transport.get(), st, id, std::move(requests), stop.over),
+      boost::asio::detached);
+  std::optional<boost::asio::steady_timer> timer;
+  const auto timeout = self->timeout_of(opts);
+  arm(timer, self->ex, timeout, st);
+  json::value last;
+  for (;;) {
+    auto next_reply = take_reply(st);
+    auto r = co_await std::move(next_reply);
+    if (r.err) throw rpc_error(std::move(*r.err));
+    if (r.response) last = std::move(*r.response);
+    if (r.disposed) break;
+    arm(timer, self->ex, timeout, st);
+  }
+  co_return last;
+}
+
+roost::stream<json::value> client_proxy::stream_stream_values(json::value pattern,
+                                                              roost::stream<json::value> requests,
+                                                              call_options opts) {
+  check_pattern(pattern);
+  auto self = impl_;
+  if (self->opts.prepare) {
+    auto prepared = self->opts.prepare(opts);
+    co_await std::move(prepared);
+  }
+  const std::string route = self->routes.route(pattern);
+  auto [st, id] = self->table->add();
+  const json::value no_data;
+  const outbound_message m = message_of(pattern, route, no_data, id, opts);
+  impl::call_guard guard{*self, m};
+  co_await self->transport->open_request_stream(m);
+  pump_stop stop{std::make_shared<std::atomic<bool>>(false)};
+  boost::asio::co_spawn(
+      self->ex, pump_requests(self, self->transport.get(), st, id, std::move(requests), stop.over),
+      boost::asio::detached);
+  std::optional<boost::asio::steady_timer> timer;
+  const auto timeout = self->timeout_of(opts);
+  arm(timer, self->ex, timeout, st);
+  for (;;) {
+    auto next_reply = take_reply(st);
+    auto r = co_await std::move(next_reply);
+    if (r.err) throw rpc_error(std::move(*r.err));
+    if (r.response) co_yield std::move(*r.response);
+    if (r.disposed) co_return;
+    arm(timer, self->ex, timeout, st);
+  }
 }
 
 }  // namespace roost

@@ -9,3 +9,12 @@ awaitable<handler_result> erased_handler::operator()(json::value& data, context&
 }
 
 }  // namespace roost::detail
+
+namespace roost::detail {
+
+std::shared_ptr<request_channel> requests_of(json::value& data, context& ctx) {
+  if (auto requests = ctx.request_stream()) return requests;
+  return single_request(std::move(data));
+}
+
+}  // namespace roost::detail

@@ -539,6 +539,37 @@ TEST(dispatcher_streams, thousand_values) {
   EXPECT_EQ(f[999], R"({"response":999,"isDisposed":true,"id":"x1"})");
 }
 
+// A handler taking a stream of requests (gRPC client and bidirectional streaming), served on a
+// transport that sends one message per request: the message's data is the stream's one value.
+TEST(dispatcher_streams, a_stream_of_requests_is_the_data_alone_elsewhere) {
+  router r;
+  r.message("sum", [](stream<int> numbers) -> awaitable<int> {
+    int total = 0;
+    for (;;) {
+      auto n = co_await numbers.next();
+      if (!n) break;
+      total += *n + 100;
+    }
+    co_return total;
+  });
+  r.message("echo", [](stream<std::string> words) -> stream<std::string> {
+    for (;;) {
+      auto w = co_await words.next();
+      if (!w) break;
+      co_yield *w + "!";
+    }
+  });
+  EXPECT_THAT(serve(r, req(R"("sum")", "5")),
+              ElementsAre(R"({"response":105,"isDisposed":true,"id":"x1"})"));
+  // (Its end comes after an asynchronous step: a packet of its own, as any late end.)
+  EXPECT_THAT(serve(r, req(R"("echo")", R"("hi")")),
+              ElementsAre(R"({"response":"hi!","id":"x1"})", R"({"isDisposed":true,"id":"x1"})"));
+  // A request that does not convert ends the stream with the payload's error.
+  const auto f = serve(r, req(R"("sum")", R"("five")"));
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_THAT(f[0], HasSubstr(R"("err")"));
+}
+
 TEST(dispatcher_streams, described_struct_elements) {
   router r;
   r.message("orders", []() -> stream<order> {

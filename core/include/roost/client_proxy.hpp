@@ -101,6 +101,35 @@ class client_proxy {
     }
   }
 
+  /// Sends a stream of requests as one call (gRPC client streaming) and completes with its
+  /// reply. The values are read from `requests` and sent as they come, while the reply is
+  /// awaited; an error of `requests` cancels the call, which fails with rpc_error. Throws
+  /// connection_error(invalid_argument) on a transport that sends one message per request.
+  template <class R = json::value, class T>
+  awaitable<R> send(json::value pattern, roost::stream<T> requests, call_options opts = {}) {
+    auto v =
+        send_stream_values(std::move(pattern), to_values(std::move(requests)), std::move(opts));
+    if constexpr (std::is_same_v<R, json::value>) {
+      return v;
+    } else {
+      return convert_reply<R>(std::move(v));
+    }
+  }
+
+  /// Sends a stream of requests as one call and returns the stream of its replies (gRPC
+  /// bidirectional streaming). Nothing is sent until the replies are first read; destroying
+  /// them ends the call.
+  template <class R = json::value, class T>
+  roost::stream<R> stream(json::value pattern, roost::stream<T> requests, call_options opts = {}) {
+    auto values =
+        stream_stream_values(std::move(pattern), to_values(std::move(requests)), std::move(opts));
+    if constexpr (std::is_same_v<R, json::value>) {
+      return values;
+    } else {
+      return convert_stream<R>(std::move(values));
+    }
+  }
+
   /// Sends an event; completes when the transport accepted it.
   template <class T = json::value>
   awaitable<void> emit(json::value pattern, const T& data, call_options opts = {}) {
@@ -120,6 +149,11 @@ class client_proxy {
   roost::stream<json::value> stream_values(json::value pattern, json::value data,
                                            call_options opts);
   awaitable<void> emit_value(json::value pattern, json::value data, call_options opts);
+  awaitable<json::value> send_stream_values(json::value pattern,
+                                            roost::stream<json::value> requests, call_options opts);
+  roost::stream<json::value> stream_stream_values(json::value pattern,
+                                                  roost::stream<json::value> requests,
+                                                  call_options opts);
 
   /// Calls in flight.
   std::size_t pending() const noexcept;
@@ -137,6 +171,23 @@ class client_proxy {
       auto v = co_await s.next();
       if (!v) break;
       co_yield json::value_to<R>(*v);
+    }
+  }
+
+  template <class T>
+  static roost::stream<json::value> to_values(roost::stream<T> s) {
+    if constexpr (std::is_same_v<T, json::value>) {
+      return s;
+    } else {
+      return values_of(std::move(s));
+    }
+  }
+  template <class T>
+  static roost::stream<json::value> values_of(roost::stream<T> s) {
+    for (;;) {
+      auto v = co_await s.next();
+      if (!v) break;
+      co_yield json::value_from(std::move(*v));
     }
   }
 

@@ -73,6 +73,26 @@ class client_transport {
   /// transport holds for it (reply subscriptions, inboxes). Never throws.
   virtual void end_request(const outbound_message& m) noexcept { (void)m; }
 
+  /// Opens a request whose values follow one by one (gRPC client and bidirectional
+  /// streaming), connecting first if needed; `m.data` is unused. Replies go to the listener as
+  /// for send_request(). The values come with send_stream_value(), then end_request_stream().
+  /// Default: throws connection_error(invalid_argument), the transport sends one message per
+  /// request.
+  virtual awaitable<void> open_request_stream(const outbound_message& m);
+  /// Queues the next value of the request `id` opened by open_request_stream() (nothing once
+  /// that request is finished). Throws connection_error(invalid_argument) for a value the
+  /// transport cannot send; the caller then ends the request.
+  virtual void send_stream_value(const std::string& id, const json::value& value) {
+    (void)id;
+    (void)value;
+  }
+  /// The values of the request `id` are all sent (`failed`: the caller's stream of them failed,
+  /// and the request is cancelled instead). Never throws.
+  virtual void end_request_stream(const std::string& id, bool failed) noexcept {
+    (void)id;
+    (void)failed;
+  }
+
   /// Sends an event; completes when the transport has accepted it (NestJS's `emit` semantics).
   virtual awaitable<void> send_event(const outbound_message& m) = 0;
 

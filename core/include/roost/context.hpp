@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@ namespace roost {
 class dispatcher;
 class logger;
 namespace detail {
+class request_channel;
 struct dispatcher_state;
 struct enhancer_run;
 class data_shown_to_guards;
@@ -70,6 +72,11 @@ class context {
   /// Empty and unallocated until an enhancer sets something.
   json::object& attributes() noexcept { return attributes_; }
   const json::object& attributes() const noexcept { return attributes_; }
+
+  /// The requests of a call that streams them (gRPC client and bidirectional streaming), for a
+  /// handler that takes a `stream<T>`; nullptr on a transport that sends one message per call,
+  /// whose data is then that stream's one value.
+  virtual std::shared_ptr<detail::request_channel> request_stream() { return nullptr; }
 
   /// The transport's own context, or nullptr when this message came on another transport.
   template <class Context>

@@ -23,7 +23,9 @@ namespace roost {
 /// A handler is any callable taking `()`, `(T)`, `(T, context&)` or `(context&)` — `context&`
 /// may be a transport's own context type — and returning `R`, `awaitable<R>`, `stream<R>`,
 /// `std::optional<R>` or `void`. `T` and `R` convert with Boost.JSON (`value_to`/`value_from`,
-/// Boost.Describe structs, standard containers, `json::value` for raw access).
+/// Boost.Describe structs, standard containers, `json::value` for raw access). A `T` that is a
+/// `stream<U>` takes a stream of requests (gRPC client and bidirectional streaming; the one
+/// message's data elsewhere), with a result of `awaitable<R>` or `stream<R>`.
 ///
 /// Patterns are strings, numbers or JSON objects (`{{"cmd", "sum"}}`); they are normalized as
 /// NestJS does, so `{{"role","math"},{"cmd","sum"}}` and `{{"cmd","sum"},{"role","math"}}` are

@@ -18,6 +18,7 @@
 #include <grpcpp/support/byte_buffer.h>
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -60,9 +61,41 @@ class client_call final : public ::grpc::ClientBidiReactor<::grpc::ByteBuffer, :
 
   void start(::grpc::GenericStub& stub) {
     stub.PrepareBidiStreamingCall(&ctx_, method_.path, ::grpc::StubOptions(), this);
-    StartWriteLast(&request_, ::grpc::WriteOptions());
+    // A method streaming requests gets them from write(), then writes_done().
+    if (!method_.client_streaming) StartWriteLast(&request_, ::grpc::WriteOptions());
     StartRead(&response_);
     StartCall();
+  }
+
+  const detail::method_info& method() const noexcept { return method_; }
+
+  // The next request of a streaming method, written once those before it are.
+  void write(std::string bytes) {
+    std::unique_lock lock(write_mutex_);
+    if (writes_done_) return;
+    ::grpc::Slice slice(bytes);
+    out_.emplace_back(&slice, 1);
+    pump(lock);
+  }
+
+  // The requests are all given: the call half-closes once they are written.
+  void writes_done() {
+    std::unique_lock lock(write_mutex_);
+    if (writes_done_) return;
+    writes_done_ = true;
+    pump(lock);
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::unique_lock lock(write_mutex_);
+    writing_ = false;
+    if (!out_.empty()) out_.pop_front();
+    if (!ok) {  // the call is over: the status follows
+      out_.clear();
+      half_closed_ = true;
+      return;
+    }
+    pump(lock);
   }
 
   void OnReadDone(bool ok) override {
@@ -116,6 +149,23 @@ class client_call final : public ::grpc::ClientBidiReactor<::grpc::ByteBuffer, :
   }
 
  private:
+  // Starts the next write, or the half-close once every request is written. gRPC is called
+  // with the lock released: it may run a reaction on this thread.
+  void pump(std::unique_lock<std::mutex>& lock) {
+    if (writing_ || half_closed_) return;
+    if (!out_.empty()) {
+      writing_ = true;
+      ::grpc::ByteBuffer* next = &out_.front();
+      lock.unlock();
+      StartWrite(next);
+      return;
+    }
+    if (!writes_done_) return;
+    half_closed_ = true;
+    lock.unlock();
+    StartWritesDone();
+  }
+
   std::string id_;
   const detail::method_info& method_;
   std::shared_ptr<const detail::proto_set> protos_;
@@ -125,6 +175,11 @@ class client_call final : public ::grpc::ClientBidiReactor<::grpc::ByteBuffer, :
   ::grpc::ByteBuffer response_;
   std::optional<json::value> value_;
   std::optional<::grpc::Status> failure_;
+  std::mutex write_mutex_;  // the requests of a streaming method, written one at a time
+  std::deque<::grpc::ByteBuffer> out_;
+  bool writing_ = false;
+  bool writes_done_ = false;  // no request comes after those queued
+  bool half_closed_ = false;  // StartWritesDone() was called, or the call is over
 };
 
 }  // namespace
@@ -151,7 +206,8 @@ struct client::impl {
     listener->on_status(connection_status::connected);
   }
 
-  void send(const outbound_message& m) {
+  // `streaming`: the requests follow (open_request_stream), else m.data is the one request.
+  void send(const outbound_message& m, bool streaming = false) {
     const auto* pattern = m.pattern.if_object();
     const auto* service = pattern ? pattern->if_contains("service") : nullptr;
     const auto* rpc = pattern ? pattern->if_contains("rpc") : nullptr;
@@ -160,9 +216,12 @@ struct client::impl {
     }
     const auto* method = protos->find(service->get_string(), rpc->get_string());
     if (!method) throw_invalid("no method " + m.route + " in the loaded protos");
-    if (method->client_streaming) throw_invalid(method->path + " streams requests (not yet)");
+    if (method->client_streaming != streaming) {
+      throw_invalid(method->path + (streaming ? " takes one request, not a stream"
+                                              : " takes a stream of requests"));
+    }
     std::string request, error;
-    if (!protos->to_binary(method->input_type, m.data, request, error)) {
+    if (!streaming && !protos->to_binary(method->input_type, m.data, request, error)) {
       throw_invalid("the request of " + method->path + ": " + error);
     }
     auto* c = new client_call(m.id, *method, protos, table, std::move(request));
@@ -188,6 +247,29 @@ struct client::impl {
       table->live[m.id] = c;
     }
     c->start(*stub);
+  }
+
+  void write(const std::string& id, const json::value& value) {
+    std::lock_guard lock(table->mutex);
+    auto it = table->live.find(id);
+    if (it == table->live.end()) return;  // finished
+    const auto& method = it->second->method();
+    std::string request, error;
+    if (!protos->to_binary(method.input_type, value, request, error)) {
+      throw_invalid("the request of " + method.path + ": " + error);
+    }
+    it->second->write(std::move(request));
+  }
+
+  void writes_done(const std::string& id, bool failed) {
+    std::lock_guard lock(table->mutex);
+    auto it = table->live.find(id);
+    if (it == table->live.end()) return;
+    if (failed) {
+      it->second->context().TryCancel();
+    } else {
+      it->second->writes_done();
+    }
   }
 
   void cancel(const std::string& id) {
@@ -229,6 +311,19 @@ awaitable<void> client::connect() {
 awaitable<void> client::send_request(const outbound_message& m) {
   impl_->open(co_await asio::this_coro::executor);  // connects after a close() too
   impl_->send(m);
+}
+
+awaitable<void> client::open_request_stream(const outbound_message& m) {
+  impl_->open(co_await asio::this_coro::executor);
+  impl_->send(m, true);
+}
+
+void client::send_stream_value(const std::string& id, const json::value& value) {
+  impl_->write(id, value);
+}
+
+void client::end_request_stream(const std::string& id, bool failed) noexcept {
+  impl_->writes_done(id, failed);
 }
 
 void client::end_request(const outbound_message& m) noexcept {

@@ -4,10 +4,12 @@ namespace roost::grpc {
 
 context::context(json::value pattern, std::string method, roost::headers h,
                  std::optional<std::chrono::system_clock::time_point> deadline,
-                 std::shared_ptr<const std::atomic<bool>> cancelled)
+                 std::shared_ptr<const std::atomic<bool>> cancelled,
+                 std::shared_ptr<roost::detail::request_channel> requests)
     : roost::context("grpc", std::move(pattern), std::nullopt, std::move(h)),
       method_(std::move(method)),
       deadline_(deadline),
-      cancelled_(std::move(cancelled)) {}
+      cancelled_(std::move(cancelled)),
+      requests_(std::move(requests)) {}
 
 }  // namespace roost::grpc

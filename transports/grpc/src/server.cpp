@@ -3,6 +3,7 @@
 #include "protos.hpp"
 #include "status.hpp"
 
+#include <roost/detail/request_channel.hpp>
 #include <roost/detail/thread_bridge.hpp>
 #include <roost/dispatcher.hpp>
 #include <roost/errors.hpp>
@@ -23,6 +24,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace roost::grpc {
@@ -75,8 +77,15 @@ class call final : public ::grpc::ServerGenericBidiReactor,
 
   void start(std::shared_ptr<call> self) {
     self_ = std::move(self);
+    if (method_.info->client_streaming) {
+      // The handler starts at once and reads the requests as they come, as NestJS's.
+      requests_ = roost::detail::request_channel::make();
+      serving_->bridge->push({shared_from_this(), json::value()});
+    }
     StartRead(&in_);
   }
+
+  std::shared_ptr<roost::detail::request_channel> requests() const { return requests_; }
 
   const served_method& method() const noexcept { return method_; }
   roost::headers take_headers() { return std::move(headers_); }
@@ -109,6 +118,15 @@ class call final : public ::grpc::ServerGenericBidiReactor,
   }
 
   void OnReadDone(bool ok) override {
+    if (!ok && requests_) {
+      // The client sent its last request, or the call is over (a read fails before OnCancel).
+      if (ctx_->IsCancelled()) {
+        requests_->fail(cancelled_error());
+      } else {
+        requests_->finish();
+      }
+      return;
+    }
     if (!ok) {  // the client closed its side without a request
       std::unique_lock lock(mutex_);
       end(::grpc::Status(::grpc::StatusCode::INTERNAL, "no request message"));
@@ -120,9 +138,16 @@ class call final : public ::grpc::ServerGenericBidiReactor,
     if (!dump(in_, bytes) ||
         !serving_->protos->to_json(method_.info->input_type, bytes, data, error)) {
       // As grpc-js: a request that does not decode is INTERNAL.
+      if (requests_) requests_->fail(std::make_exception_ptr(std::runtime_error(error)));
       std::unique_lock lock(mutex_);
       end(::grpc::Status(::grpc::StatusCode::INTERNAL, "Error deserializing request: " + error));
       pump(lock);
+      return;
+    }
+    if (requests_) {
+      requests_->push(std::move(data));
+      in_.Clear();
+      StartRead(&in_);
       return;
     }
     serving_->bridge->push({shared_from_this(), std::move(data)});
@@ -138,6 +163,7 @@ class call final : public ::grpc::ServerGenericBidiReactor,
 
   void OnCancel() override {
     cancelled_->store(true);
+    if (requests_) requests_->fail(cancelled_error());
     std::unique_lock lock(mutex_);
     out_.erase(out_.begin() + (writing_ ? 1 : 0), out_.end());
     if (!ending_) end(::grpc::Status::CANCELLED);
@@ -145,6 +171,8 @@ class call final : public ::grpc::ServerGenericBidiReactor,
   }
 
   void OnDone() override {
+    // A handler still reading the requests sees the call end.
+    if (requests_) requests_->fail(cancelled_error());
     std::shared_ptr<call> self;
     std::lock_guard lock(mutex_);
     self.swap(self_);  // released once the lock is, which may destroy this
@@ -152,6 +180,11 @@ class call final : public ::grpc::ServerGenericBidiReactor,
   }
 
  private:
+  static std::exception_ptr cancelled_error() {
+    return std::make_exception_ptr(
+        rpc_exception(json::object{{"code", 1}, {"message", "the call was cancelled"}}));
+  }
+
   static bool dump(const ::grpc::ByteBuffer& b, std::string& out) {
     std::vector<::grpc::Slice> slices;
     if (!b.Dump(&slices).ok()) return false;
@@ -201,6 +234,7 @@ class call final : public ::grpc::ServerGenericBidiReactor,
   std::shared_ptr<serving> serving_;
   std::shared_ptr<call> self_;
   ::grpc::ByteBuffer in_;
+  std::shared_ptr<roost::detail::request_channel> requests_;  // a method streaming requests
   roost::headers headers_;
   std::optional<std::chrono::system_clock::time_point> deadline_;
   std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
@@ -233,7 +267,7 @@ struct call_origin {
   std::shared_ptr<call> c;
   grpc::context make_context(json::value pattern, std::optional<json::object>) {
     return grpc::context(std::move(pattern), c->method().info->path, c->take_headers(),
-                         c->deadline(), c->cancelled());
+                         c->deadline(), c->cancelled(), c->requests());
   }
   call_sink make_sink() { return call_sink(c); }
 };
@@ -302,7 +336,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   // NestJS's lookup: the handler of {service: Service, rpc}, else of {service:
-  // package.Service, rpc}. Client and bidirectional streaming methods are not served yet.
+  // package.Service, rpc}.
   void route_methods(dispatcher& d) {
     const auto& routes = d.routes();
     for (const auto& m : state->protos->methods()) {
@@ -311,10 +345,6 @@ struct server::impl : std::enable_shared_from_this<impl> {
         std::string route = routes.routes().route(pattern);
         const auto* e = routes.find(route);
         if (!e || !e->message) continue;
-        if (m.client_streaming) {
-          opts.log.warn(source, m.path + " streams requests, which is not served yet");
-          break;
-        }
         state->methods.emplace(m.path, served_method{&m, std::move(route), std::move(pattern)});
         break;
       }

@@ -7,6 +7,7 @@
 #include <roost/detail/json_reader.hpp>
 #include <roost/detail/json_writer.hpp>
 #include <roost/detail/payload.hpp>
+#include <roost/detail/request_channel.hpp>
 #include <roost/detail/value_writer.hpp>
 #include <roost/errors.hpp>
 #include <roost/stream.hpp>
@@ -205,6 +206,36 @@ payload_of_t<F> read_payload(json::value& data) {
   }
 }
 
+/// The requests a handler taking a `stream<T>` reads: the transport's stream of them, or the
+/// message's data alone.
+std::shared_ptr<request_channel> requests_of(json::value& data, context& ctx);
+
+/// The stream of converted requests; a request that does not convert ends it with the error.
+template <class T>
+stream<T> typed_requests(std::shared_ptr<request_channel> requests) {
+  for (;;) {
+    auto next = requests->next();
+    auto v = co_await std::move(next);
+    if (!v) co_return;
+    if constexpr (std::is_same_v<T, json::value>) {
+      co_yield std::move(*v);
+    } else {
+      co_yield payload_arg<T>(*v);
+    }
+  }
+}
+
+template <class F>
+payload_of_t<F> read_payload(json::value& data, context& ctx) {
+  using P = payload_of_t<F>;
+  if constexpr (is_stream<P>::value) {
+    return typed_requests<typename P::value_type>(requests_of(data, ctx));
+  } else {
+    (void)ctx;
+    return read_payload<F>(data);
+  }
+}
+
 /// The payload as the parameter `A` takes it: a reference to the caller's object, or moved.
 template <class A, class P>
 decltype(auto) pass_payload(P& p) {
@@ -336,7 +367,7 @@ erased_handler make_handler(F&& f) {
         [f = Fn(std::forward<F>(f))](json::value& data,
                                      context& ctx) mutable -> awaitable<handler_result> {
           // The stream runs after this returns: it owns the payload its body may refer to.
-          auto payload = std::make_unique<P>(read_payload<Fn>(data));
+          auto payload = std::make_unique<P>(read_payload<Fn>(data, ctx));
           auto s = invoke_handler(f, *payload, ctx);
           co_return handler_result{std::nullopt,
                                    std::make_unique<stream_source<typename R::value_type, P>>(
@@ -347,7 +378,7 @@ erased_handler make_handler(F&& f) {
         [f = Fn(std::forward<F>(f))](json::value& data,
                                      context& ctx) mutable -> awaitable<handler_result> {
           // Lives in this frame until the handler is done, so it may take the payload by reference.
-          P payload = read_payload<Fn>(data);
+          P payload = read_payload<Fn>(data, ctx);
           if constexpr (std::is_void_v<typename R::value_type>) {
             co_await invoke_handler(f, payload, ctx);
             co_return handler_result{};
@@ -358,10 +389,12 @@ erased_handler make_handler(F&& f) {
           }
         });
   } else {
+    static_assert(!is_stream<P>::value,
+                  "a handler taking a stream of requests returns awaitable<R> or stream<R>");
     // One callable for both forms: a handler with state sees every call.
     auto fn = std::make_shared<Fn>(std::forward<F>(f));
     erased_handler::sync_fn sync = [fn](json::value& data, context& ctx) -> handler_result {
-      P payload = read_payload<Fn>(data);
+      P payload = read_payload<Fn>(data, ctx);
       if constexpr (std::is_void_v<R>) {
         invoke_handler(*fn, payload, ctx);
         return handler_result{};

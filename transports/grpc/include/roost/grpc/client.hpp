@@ -28,6 +28,10 @@ class client final : public client_transport {
   awaitable<void> connect() override;
   awaitable<void> send_request(const outbound_message& m) override;
   void end_request(const outbound_message& m) noexcept override;
+  /// A client or bidirectional streaming method: its requests follow one by one.
+  awaitable<void> open_request_stream(const outbound_message& m) override;
+  void send_stream_value(const std::string& id, const json::value& value) override;
+  void end_request_stream(const std::string& id, bool failed) noexcept override;
   awaitable<void> send_event(const outbound_message& m) override;
   /// Cancels the calls in flight and waits for gRPC to be done with them.
   void close() override;

@@ -17,7 +17,8 @@ class context final : public roost::context {
  public:
   context(json::value pattern, std::string method, roost::headers h,
           std::optional<std::chrono::system_clock::time_point> deadline,
-          std::shared_ptr<const std::atomic<bool>> cancelled);
+          std::shared_ptr<const std::atomic<bool>> cancelled,
+          std::shared_ptr<roost::detail::request_channel> requests = nullptr);
 
   /// The method's path, `/package.Service/Method`.
   const std::string& method() const noexcept { return method_; }
@@ -30,11 +31,14 @@ class context final : public roost::context {
   /// True once the client cancelled the call, its deadline passed or the server closed: any
   /// reply is then dropped, and a long handler may stop early.
   bool cancelled() const noexcept { return cancelled_ && cancelled_->load(); }
+  /// The requests of a client or bidirectional streaming method.
+  std::shared_ptr<roost::detail::request_channel> request_stream() override { return requests_; }
 
  private:
   std::string method_;
   std::optional<std::chrono::system_clock::time_point> deadline_;
   std::shared_ptr<const std::atomic<bool>> cancelled_;
+  std::shared_ptr<roost::detail::request_channel> requests_;
 };
 
 }  // namespace roost::grpc
