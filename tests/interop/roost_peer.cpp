@@ -322,7 +322,28 @@ roost::stream<json::value> grpc_range(std::int64_t count, std::int64_t fail_at, 
   }
 }
 
+// {"value":v} for each of `values` (the requests of the streaming scenarios).
+roost::stream<json::value> grpc_items(std::vector<std::int64_t> values) {
+  for (auto v : values) {
+    json::object item;
+    item["value"] = v;
+    co_yield json::value(std::move(item));
+  }
+}
+
 void add_grpc_handlers(roost::router& r) {
+  // Client streaming: the sum of the requests' values.
+  r.message(grpc_method("Accumulate"),
+            [](roost::stream<json::object> items) -> roost::awaitable<json::value> {
+              std::int64_t total = 0;
+              while (auto item = co_await items.next()) total += field_of(*item, "value");
+              co_return json::value{{"total", total}};
+            });
+  // Bidirectional streaming: each request back as it comes.
+  r.message(grpc_method("Echo"),
+            [](roost::stream<json::value> items) -> roost::stream<json::value> {
+              while (auto item = co_await items.next()) co_yield std::move(*item);
+            });
   r.message(grpc_method("Sum"), [](json::object req) {
     std::int64_t total = 0;
     if (const auto* n = req.if_contains("numbers")) {
@@ -695,6 +716,20 @@ void add_grpc_scenarios(std::map<std::string, scenario>& s) {
         err->at("code") != 12) {
       throw failure("Unhandled: expected status 12, got " + (err ? text(*err) : "a value"));
     }
+  };
+  s["grpc.client-stream"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    auto four = grpc_items({1, 2, 3, 4});
+    auto r1 = co_await c.send(grpc_method("Accumulate"), std::move(four));
+    expect(r1, {{"total", 10}}, "Accumulate 1..4");
+    auto none = grpc_items({});
+    auto r2 = co_await c.send(grpc_method("Accumulate"), std::move(none));
+    expect(r2, {{"total", 0}}, "Accumulate nothing");
+  };
+  s["grpc.bidi"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
+    auto st = c.stream(grpc_method("Echo"), grpc_items({5, 6, 7}));
+    json::array got;
+    while (auto v = co_await st.next()) got.push_back(*v);
+    expect(got, json::parse(R"([{"value":5},{"value":6},{"value":7}])"), "Echo 5, 6, 7");
   };
   s["grpc.metadata"] = [](roost::client_proxy& c) -> roost::awaitable<void> {
     roost::call_options o;

@@ -64,7 +64,7 @@ error.rpc error.object error.internal error.thrown error.rpc-values events concu
 headers"
 # gRPC: its own scenarios, calls of the methods of grpc/roost_test.proto (SCENARIOS.md, "gRPC").
 [ "$transport" = grpc ] && all_scenarios="grpc.sum grpc.range grpc.stream-error grpc.error-code
-grpc.error-text grpc.error-internal grpc.unimplemented grpc.metadata"
+grpc.error-text grpc.error-internal grpc.unimplemented grpc.metadata grpc.client-stream grpc.bidi"
 case "$transport" in
   nats | rmq | rmqs) excluded="server-close-mid-stream" ;;
   redis | rediss) excluded="no-handler server-close-mid-stream" ;;

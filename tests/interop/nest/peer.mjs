@@ -163,8 +163,8 @@ function jwtHandlers({ common, ms, jwt, impl }) {
 // The gRPC scenarios' handlers (SCENARIOS.md, "gRPC"): the methods of grpc/roost_test.proto's
 // interop.Math, by @GrpcMethod (Mirror and Unhandled have none: UNIMPLEMENTED).
 function grpcHandlers({ ms, rx }) {
-  const { GrpcMethod, RpcException } = ms;
-  const { range, concat, throwError, map } = rx;
+  const { GrpcMethod, GrpcStreamMethod, RpcException } = ms;
+  const { range, concat, throwError, map, reduce } = rx;
   const methods = {
     grpcSum: (data) => ({ total: (data.numbers ?? []).reduce((a, b) => a + b, 0) }),
     grpcRange: (data) => {
@@ -180,12 +180,16 @@ function grpcHandlers({ ms, rx }) {
       throw new RpcException({ code: data.code, message: data.message });
     },
     grpcWhoami: (data, metadata) => ({ value: String(metadata.get(data.name)[0] ?? '(none)') }),
+    grpcAccumulate: (items) => items.pipe(reduce((total, item) => total + (item.value ?? 0), 0), map((total) => ({ total }))),
+    grpcEcho: (items) => items,
   };
   const handlers = [
     ['grpcSum', GrpcMethod('Math', 'Sum')],
     ['grpcRange', GrpcMethod('Math', 'Range')],
     ['grpcFail', GrpcMethod('Math', 'Fail')],
     ['grpcWhoami', GrpcMethod('Math', 'Whoami')],
+    ['grpcAccumulate', GrpcStreamMethod('Math', 'Accumulate')],
+    ['grpcEcho', GrpcStreamMethod('Math', 'Echo')],
   ];
   return { methods, handlers };
 }
@@ -942,7 +946,7 @@ function scenarios({ rx, ms, nats, jwt }, t, serverImpl) {
 // metadata is made by the grpc-js this NestJS loads (the entry script's node_modules): a Metadata
 // of another copy would not be taken for one.
 function grpcScenarios({ rx }) {
-  const { lastValueFrom } = rx;
+  const { lastValueFrom, from } = rx;
   const service = (c) => c.getService('Math');
   const grpcError = (o) => (o.error ? { code: o.error.code, details: o.error.details } : undefined);
   const expectStatus = (what, o, code, details) => {
@@ -979,6 +983,15 @@ function grpcScenarios({ rx }) {
     'grpc.unimplemented': async (c) => {
       const o = await recordOutcome(service(c).unhandled({ numbers: [1] }));
       if (grpcError(o)?.code !== 12) throw new Fail(`Unhandled: expected status 12, got ${showOutcome(o)}`);
+    },
+    'grpc.client-stream': async (c) => {
+      const items = (values) => from(values.map((value) => ({ value })));
+      expectValue('Accumulate 1..4', await recordOutcome(service(c).accumulate(items([1, 2, 3, 4]))), { total: 10 });
+      expectValue('Accumulate nothing', await recordOutcome(service(c).accumulate(items([]))), { total: 0 });
+    },
+    'grpc.bidi': async (c) => {
+      const o = await recordOutcome(service(c).echo(from([{ value: 5 }, { value: 6 }, { value: 7 }])));
+      expectValues('Echo 5, 6, 7', o, [{ value: 5 }, { value: 6 }, { value: 7 }]);
     },
     'grpc.metadata': async (c) => {
       const { Metadata } = createRequire(realpathSync(process.argv[1]))('@grpc/grpc-js');

@@ -121,6 +121,7 @@ class call final : public ::grpc::ServerGenericBidiReactor,
     if (!ok && requests_) {
       // The client sent its last request, or the call is over (a read fails before OnCancel).
       if (ctx_->IsCancelled()) {
+        cancelled_->store(true);  // before the handler hears of it (OnCancel may come later)
         requests_->fail(cancelled_error());
       } else {
         requests_->finish();
