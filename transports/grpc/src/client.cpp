@@ -1,5 +1,6 @@
 #include <roost/grpc/client.hpp>
 
+#include "channel_setup.hpp"
 #include "protos.hpp"
 #include "status.hpp"
 
@@ -190,18 +191,24 @@ struct client::impl {
   void open(executor ex) {
     std::lock_guard lock(mutex);
     if (stub) return;
-    if (!protos) {
-      try {
-        protos = detail::proto_set::load(opts);
-      } catch (const std::invalid_argument& e) {
-        throw connection_error(make_error_code(error::invalid_argument), e.what());
-      }
+    std::shared_ptr<::grpc::ChannelCredentials> credentials;
+    try {
+      if (!protos) protos = detail::proto_set::load(opts);
+      credentials = detail::client_credentials(opts);
+    } catch (const std::invalid_argument& e) {
+      throw connection_error(make_error_code(error::invalid_argument), e.what());
     }
     table->bridge = roost::detail::thread_bridge<inbound_reply>::make(
         std::move(ex), [l = listener](std::vector<inbound_reply>& batch) {
           for (auto& r : batch) l->on_reply(std::move(r));
         });
-    channel = ::grpc::CreateChannel(opts.url, ::grpc::InsecureChannelCredentials());
+    ::grpc::ChannelArguments args;
+    detail::for_each_channel_arg(opts,
+                                 [&](const char* name, int value) { args.SetInt(name, value); });
+    if (opts.tls && !opts.tls->server_name.empty()) {
+      args.SetSslTargetNameOverride(opts.tls->server_name);
+    }
+    channel = ::grpc::CreateCustomChannel(opts.url, credentials, args);
     stub = std::make_unique<::grpc::GenericStub>(channel);
     listener->on_status(connection_status::connected);
   }

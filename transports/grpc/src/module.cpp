@@ -5,7 +5,7 @@
 
 namespace roost::grpc {
 namespace {
-constexpr std::string_view schemes[] = {"grpc"};
+constexpr std::string_view schemes[] = {"grpc", "grpcs"};
 }  // namespace
 
 const transport_module& declared_transport() noexcept {

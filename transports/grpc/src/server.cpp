@@ -1,5 +1,6 @@
 #include <roost/grpc/server.hpp>
 
+#include "channel_setup.hpp"
 #include "protos.hpp"
 #include "status.hpp"
 
@@ -309,8 +310,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
     disp.emplace(d);
     ex = co_await asio::this_coro::executor;
     state = std::make_shared<serving>();
+    std::shared_ptr<::grpc::ServerCredentials> credentials;
     try {
       state->protos = detail::proto_set::load(opts);
+      credentials = detail::server_credentials(opts);
     } catch (const std::invalid_argument& e) {
       throw connection_error(make_error_code(error::invalid_argument), e.what());
     }
@@ -324,7 +327,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // gRPC shares a port with any other server on it by default (SO_REUSEPORT), splitting the
     // calls between them: a port already taken is refused instead, as other transports do.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    builder.AddListeningPort(opts.url, ::grpc::InsecureServerCredentials(), &bound_port);
+    detail::for_each_channel_arg(
+        opts, [&](const char* name, int value) { builder.AddChannelArgument(name, value); });
+    builder.AddListeningPort(opts.url, credentials, &bound_port);
     builder.RegisterCallbackGenericService(service.get());
     grpc_server = builder.BuildAndStart();
     if (!grpc_server || bound_port == 0) {

@@ -6,6 +6,7 @@
 #include <roost/testing/run.hpp>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -14,6 +15,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <numeric>
 #include <string>
@@ -458,6 +462,133 @@ TEST(grpc_calls, client_and_bidirectional_streaming) {
   });
 }
 
+// Makes a CA, a server certificate (localhost, 127.0.0.1) and a client certificate with the
+// openssl command line in a temporary directory; "" when done, else what failed.
+std::string make_certs(const std::filesystem::path& dir) {
+  const std::string openssl = std::string("'") + ROOST_OPENSSL_COMMAND + "'";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "server.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                                       "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n";
+  std::ofstream(dir / "client.ext") << "extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE\n";
+  const std::vector<std::string> steps{
+      openssl +
+          " req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2"
+          " -subj '/CN=roost test CA' -addext 'basicConstraints=critical,CA:TRUE'"
+          " -addext 'keyUsage=critical,keyCertSign,cRLSign'",
+      openssl +
+          " req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj '/CN=localhost'",
+      openssl +
+          " x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
+          " -out server.crt -days 2 -extfile server.ext",
+      openssl +
+          " req -newkey rsa:2048 -nodes -keyout client.key -out client.csr"
+          " -subj '/CN=roost test client'",
+      openssl +
+          " x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial"
+          " -out client.crt -days 2 -extfile client.ext",
+  };
+  for (const auto& step : steps) {
+    const std::string cmd = "cd '" + dir.string() + "' && " + step + " >>openssl.log 2>&1";
+    if (std::system(cmd.c_str()) != 0) return "failed: " + step;
+  }
+  return {};
+}
+
+// The gRPC status code of a call's failure, or 0 when it succeeded.
+awaitable<std::int64_t> status_of(client_proxy& c, const json::value& p, const json::value& req) {
+  try {
+    co_await c.send(p, req);
+  } catch (const rpc_error& e) {
+    co_return e.error().at("code").to_number<std::int64_t>();
+  }
+  co_return 0;
+}
+
+// TLS (a server certificate the client verifies), mutual TLS (a client certificate the server
+// requires), and message size limits: a message over one is RESOURCE_EXHAUSTED (8).
+TEST_F(grpc_loopback, tls_mutual_tls_and_message_limits) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("roost-grpc-tls-test-" + std::to_string(::getpid()));
+  const std::string problem = make_certs(dir);
+  ASSERT_EQ(problem, "");
+  const auto file = [&](const char* name) { return (dir / name).string(); };
+  testing::run([&]() -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    const json::value sum = pattern("Math", "Sum");
+    const json::value numbers = {{"numbers", {1, 2}}};
+
+    // A server with a certificate; with `mutual`, one that requires a client certificate.
+    const auto start = [&](microservice& app, bool mutual,
+                           std::optional<int> max_receive = std::nullopt) -> awaitable<int> {
+      server_options so{protos("127.0.0.1:0")};
+      so.tls.emplace();
+      so.tls->cert_file = file("server.crt");
+      so.tls->key_file = file("server.key");
+      if (mutual) so.tls->ca_file = file("ca.crt");
+      so.max_receive_message_length = max_receive;
+      auto srv = std::make_unique<server>(so);
+      server* s_ptr = srv.get();
+      app.add_transport(std::move(srv));
+      co_await app.start();
+      co_return s_ptr->port();
+    };
+    const auto client_of = [&](int port, bool tls, bool with_cert) {
+      client_options co{protos("127.0.0.1:" + std::to_string(port))};
+      if (tls) {
+        co.tls.emplace();
+        co.tls->ca_file = file("ca.crt");
+        if (with_cert) {
+          co.tls->cert_file = file("client.crt");
+          co.tls->key_file = file("client.key");
+        }
+      }
+      return client(co);
+    };
+
+    {
+      microservice app(r);
+      const int port = co_await start(app, false);
+      client_proxy trusted(ex, client_of(port, true, false));
+      const json::value three = co_await trusted.send(sum, numbers);
+      EXPECT_EQ(str(three), R"({"total":3})");
+      client_proxy plain(ex, client_of(port, false, false));
+      EXPECT_EQ(co_await status_of(plain, sum, numbers), 14);  // UNAVAILABLE: no handshake
+      co_await app.shutdown();
+    }
+    {
+      microservice app(r);
+      const int port = co_await start(app, true, 64);
+      client_proxy anonymous(ex, client_of(port, true, false));
+      EXPECT_EQ(co_await status_of(anonymous, sum, numbers), 14);
+      client_proxy known(ex, client_of(port, true, true));
+      const json::value three = co_await known.send(sum, numbers);
+      EXPECT_EQ(str(three), R"({"total":3})");
+      // Over the server's 64 bytes.
+      const json::value big = {{"snakeCaseName", std::string(200, 'x')}};
+      EXPECT_EQ(co_await status_of(known, pattern("Math", "Mirror"), big), 8);
+      co_await app.shutdown();
+    }
+    {
+      // Over the client's own sending limit: refused before it leaves.
+      microservice app(r);
+      const int port = co_await start(app, false);
+      client_options co{protos("127.0.0.1:" + std::to_string(port))};
+      co.tls.emplace();
+      co.tls->ca_file = file("ca.crt");
+      co.max_send_message_length = 16;
+      client_proxy c(ex, client(co));
+      const json::value big = {{"snakeCaseName", std::string(200, 'x')}};
+      EXPECT_EQ(co_await status_of(c, pattern("Math", "Mirror"), big), 8);
+      const json::value three = co_await c.send(sum, numbers);
+      EXPECT_EQ(str(three), R"({"total":3})");
+      co_await app.shutdown();
+    }
+  });
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
 TEST_F(grpc_loopback, bad_configuration_is_refused_clearly) {
   testing::run([&]() -> awaitable<void> {
     auto o = protos("127.0.0.1:0");
@@ -506,6 +637,27 @@ TEST(grpc_url, options_from_url) {
   EXPECT_EQ(o->packages, (std::vector<std::string>{"a", "b.c"}));
   EXPECT_EQ(o->proto_paths, (std::vector<std::string>{"x.proto", "/y/z.proto"}));
   EXPECT_EQ(o->include_dirs, (std::vector<std::string>{"/inc"}));
+  EXPECT_FALSE(o->tls);
+  // TLS by scheme or by its parameters; limits and keepalive by NestJS's names.
+  auto t = url::parse(
+      "grpcs://localhost:5001/?package=a&protoPath=x.proto&ca=ca.pem&servername=svc&"
+      "maxSendMessageLength=-1&maxReceiveMessageLength=1024&keepaliveTimeMs=10000&"
+      "keepalivePermitWithoutCalls=true&http2MaxPingStrikes=3");
+  ASSERT_TRUE(t);
+  auto to = client_options_from(*t);
+  ASSERT_TRUE(to);
+  ASSERT_TRUE(to->tls);
+  EXPECT_EQ(to->tls->ca_file, "ca.pem");
+  EXPECT_EQ(to->tls->server_name, "svc");
+  EXPECT_EQ(to->max_send_message_length, -1);
+  EXPECT_EQ(to->max_receive_message_length, 1024);
+  EXPECT_EQ(to->keepalive.keepalive_time_ms, 10000);
+  EXPECT_EQ(to->keepalive.keepalive_permit_without_calls, true);
+  EXPECT_EQ(to->keepalive.http2_max_ping_strikes, 3);
+  EXPECT_FALSE(to->keepalive.keepalive_timeout_ms);
+  auto by_param = url::parse("grpc://localhost:5001/?package=a&protoPath=x.proto&cert=c&key=k");
+  ASSERT_TRUE(by_param);
+  EXPECT_TRUE(server_options_from(*by_param)->tls);
   auto d = url::parse("grpc://localhost/?package=a&protoPath=x.proto");
   ASSERT_TRUE(d);
   EXPECT_EQ(client_options_from(*d)->url, "localhost:5000");
@@ -513,7 +665,9 @@ TEST(grpc_url, options_from_url) {
        {"grpc://localhost:5000/?protoPath=x.proto", "grpc://localhost:5000/?package=a",
         "tcp://localhost:5000/?package=a&protoPath=x.proto",
         "grpc://localhost:5000/?package=&protoPath=x.proto",
-        "grpc://localhost:5000/?package=a&protoPath=x.proto&ca=ca.pem"}) {
+        "grpc://localhost:5000/?package=a&protoPath=x.proto&maxReceiveMessageLength=big",
+        "grpc://localhost:5000/?package=a&protoPath=x.proto&keepaliveTimeMs=-5",
+        "grpc://localhost:5000/?package=a&protoPath=x.proto&keepalivePermitWithoutCalls=1"}) {
     auto b = url::parse(bad);
     ASSERT_TRUE(b) << bad;
     EXPECT_FALSE(server_options_from(*b)) << bad;

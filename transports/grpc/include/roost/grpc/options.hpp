@@ -3,12 +3,34 @@
 /// defaults.
 
 #include <roost/log.hpp>
+#include <roost/tls_options.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace roost::grpc {
+
+/// Keepalive pings (NestJS's `keepalive`, the gRPC channel arguments of the same meaning);
+/// each one unset keeps gRPC's default.
+struct keepalive_options {
+  std::optional<std::int64_t> keepalive_time_ms;  ///< `keepaliveTimeMs`: ping this often
+  std::optional<std::int64_t>
+      keepalive_timeout_ms;  ///< `keepaliveTimeoutMs`: wait this for the ack
+  /// `keepalivePermitWithoutCalls`: ping with no call in flight too
+  std::optional<bool> keepalive_permit_without_calls;
+  /// `http2MaxPingsWithoutData`: pings sent without data before the next data (0: no limit)
+  std::optional<std::int64_t> http2_max_pings_without_data;
+  /// `http2MinTimeBetweenPingsMs`: the least time between two pings sent without data
+  std::optional<std::int64_t> http2_min_time_between_pings_ms;
+  /// `http2MinPingIntervalWithoutDataMs` (server): the least time between two pings received
+  /// without data, below which a ping is a strike
+  std::optional<std::int64_t> http2_min_ping_interval_without_data_ms;
+  /// `http2MaxPingStrikes` (server): strikes before the connection is closed (0: no limit)
+  std::optional<std::int64_t> http2_max_ping_strikes;
+};
 
 /// What both sides share: where the peer is and which `.proto` files describe its services.
 /// The files are loaded when the server listens or the client connects.
@@ -25,6 +47,19 @@ struct proto_options {
   /// More directories to find `.proto` files and their imports in (NestJS's
   /// `loader.includeDirs`).
   std::vector<std::string> include_dirs;
+  /// TLS (`grpcs://`, or the URL's `ca`, `cert`, `key`, `servername`): a server needs a
+  /// certificate and key, and with `ca` requires client certificates signed by it (mutual
+  /// TLS); a client trusts `ca` (the system's CAs without), and presents `cert` and `key` when
+  /// given. Unset: plain text. A client's `verify_peer = false` is refused (gRPC always
+  /// verifies).
+  std::optional<tls_options> tls;
+  /// The largest message this side sends (NestJS's `maxSendMessageLength`); -1 or unset: no
+  /// limit. A larger one fails its call with RESOURCE_EXHAUSTED.
+  std::optional<int> max_send_message_length;
+  /// The largest message this side takes (NestJS's `maxReceiveMessageLength`); unset: 4 MiB,
+  /// gRPC's default; -1: no limit. A larger one fails its call with RESOURCE_EXHAUSTED.
+  std::optional<int> max_receive_message_length;
+  keepalive_options keepalive;
   roost::logger log;
 };
 
