@@ -433,11 +433,12 @@ TEST(grpc_calls, client_and_bidirectional_streaming) {
     // and its context says cancelled.
     echo_ended->store(0);
     {
-      auto never_done = [](std::shared_ptr<int>) -> stream<json::value> {
+      // Its requests go on until the handler saw the call end.
+      auto until_ended = [](std::shared_ptr<std::atomic<int>> ended) -> stream<json::value> {
         co_yield value_item(1);
-        co_await wait_until([] { return false; });
+        co_await wait_until([&] { return ended->load() != 0; });
       };
-      auto open = c.stream(pattern("Math", "Echo"), never_done(received));
+      auto open = c.stream(pattern("Math", "Echo"), until_ended(echo_ended));
       auto first = co_await open.next();
       EXPECT_TRUE(first);
     }
