@@ -23,7 +23,8 @@ struct inbound_packet {
   /// Set only by decode_inbound() with `data_as_text`, pointing into the decoded text, for the
   /// dispatcher to serve a typed handler without building values: `data` still as its JSON
   /// text (then `data` is null), and a request's id (a plain string) as its JSON text, quotes
-  /// included (then `id` is empty). dispatcher::serve() reads or parses them before returning;
+  /// included (then `id` is empty), printable ASCII without escapes (a transport may count
+  /// its bytes as characters). dispatcher::serve() reads or parses them before returning;
   /// parse_deferred() makes them values.
   std::string_view data_text;
   std::string_view id_text;

@@ -54,6 +54,15 @@ class connection : public std::enable_shared_from_this<connection> {
       end_frame(out, start);
     }));
   }
+  /// Same, for an encoder that returns the UTF-16 length of what it appended (the frame's
+  /// length prefix), so that the frame is not counted again.
+  template <class Encode>
+  bool send_counted(Encode&& encode) {
+    return after_push(outbox_.push([&](std::string& out) {
+      const auto start = begin_frame(out);
+      end_frame(out, start, encode(out));
+    }));
+  }
 
   /// Closes the connection. Thread-safe; idempotent.
   void close();

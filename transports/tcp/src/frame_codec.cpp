@@ -187,9 +187,12 @@ std::size_t begin_frame(std::string& out) {
 
 void end_frame(std::string& out, std::size_t frame_start) {
   const std::size_t json_start = frame_start + frame_room.size();
+  end_frame(out, frame_start, utf16_length(std::string_view(out).substr(json_start)));
+}
+
+void end_frame(std::string& out, std::size_t frame_start, std::size_t units) {
   char digits[std::numeric_limits<std::size_t>::digits10 + 1];
-  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits,
-                                       utf16_length(std::string_view(out).substr(json_start)));
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, units);
   const auto n = static_cast<std::size_t>(end - digits);
   if (n == frame_room.size() - 1) {
     std::memcpy(out.data() + frame_start, digits, n);

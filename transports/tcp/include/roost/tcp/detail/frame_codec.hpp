@@ -39,6 +39,9 @@ void append_frame(std::string& out, std::string_view json);
 /// prefixed in place; any other length moves the text once. The bytes are append_frame's.
 std::size_t begin_frame(std::string& out);
 void end_frame(std::string& out, std::size_t frame_start);
+/// end_frame() for a text whose UTF-16 length, `units`, the caller knows (it wrote the ASCII
+/// parts itself and counted only the others), so that the text is not counted again.
+void end_frame(std::string& out, std::size_t frame_start, std::size_t units);
 
 /// Why `frame_decoder::next()` failed; the connection must be closed afterwards, as Nest does.
 enum class frame_error {
