@@ -187,6 +187,54 @@ bool decode_plain_envelope(std::string_view text, inbound_packet& p, bool data_a
          (seen & (1u << static_cast<unsigned>(member::pattern)));
 }
 
+// The envelope as NestJS's clients write it (JSON.stringify, no whitespace, this order):
+// `{"pattern":"<route>","data":<value>,"id":"<id>"}`, or without the id (an event), the route
+// and the id plain strings and the data a value read_simple_json reads. Read by comparing its
+// fixed parts instead of scanning for keys: the same packet as decode_plain_envelope gives for
+// it, at a fraction of the cost. False, with `p` untouched, for anything else (the caller
+// takes decode_plain_envelope).
+bool decode_compact_envelope(std::string_view text, inbound_packet& p, bool data_as_text) {
+  constexpr std::string_view head = "{\"pattern\":";
+  constexpr std::string_view data_key = ",\"data\":";
+  constexpr std::string_view id_key = ",\"id\":";
+  if (!text.starts_with(head)) return false;
+  std::size_t at = head.size();
+  const auto pattern = plain_string(text, at);
+  if (!pattern || text.compare(at, data_key.size(), data_key) != 0) return false;
+  at += data_key.size();
+  const std::size_t data_at = at;
+  std::size_t used = 0;
+  json::value data(p.data.storage());
+  if (data_as_text ? !detail::is_simple_json(text.substr(at), used)
+                   : !detail::read_simple_json(text.substr(at), used, data)) {
+    return false;
+  }
+  at += used;
+  std::size_t id_at = 0;
+  std::optional<std::string_view> id;
+  if (text.compare(at, id_key.size(), id_key) == 0) {
+    at += id_key.size();
+    id_at = at;
+    id = plain_string(text, at);
+    if (!id) return false;
+  }
+  if (at + 1 != text.size() || text[at] != '}') return false;
+  p.pattern.emplace_string().assign(*pattern);
+  if (data_as_text) {
+    p.data_text = text.substr(data_at, used);
+  } else {
+    p.data = std::move(data);
+  }
+  if (id) {
+    if (data_as_text) {
+      p.id_text = text.substr(id_at, at - id_at);
+    } else {
+      p.id.emplace(json::string(*id, p.data.storage()));
+    }
+  }
+  return true;
+}
+
 // Which reply member the key at `text[at]` names (advancing past it), or none.
 enum class reply_member { id, err, response, is_disposed, status, other };
 reply_member reply_key(std::string_view text, std::size_t& at) {
@@ -413,7 +461,9 @@ boost::system::result<inbound_packet> decode_packet(std::string_view json_text,
     // default storage at once, so that serving the packet moves it instead of copying it out
     // of the caller's (a transport's scratch buffer).
     inbound_packet p{json::value(), json::value(sp)};
-    if (decode_plain_envelope(json_text, p, data_as_text)) return p;
+    if (decode_compact_envelope(json_text, p, data_as_text) ||
+        decode_plain_envelope(json_text, p, data_as_text))
+      return p;
   }
   boost::system::error_code ec;
   json::value doc = detail::parse_json(json_text, ec, std::move(sp), packet_parse_options());
