@@ -202,6 +202,7 @@ bool decode_compact_envelope(std::string_view text, inbound_packet& p, bool data
   const auto pattern = plain_string(text, at);
   if (!pattern || text.compare(at, data_key.size(), data_key) != 0) return false;
   at += data_key.size();
+  if (at < text.size() && is_json_space(text[at])) return false;
   const std::size_t data_at = at;
   std::size_t used = 0;
   json::value data(p.data.storage());

@@ -108,6 +108,14 @@ TEST(frame_encoder, frames_in_place_like_append_frame) {
     end_frame(queued, start);
   }
   EXPECT_EQ(queued, expected);
+  // With the length given by the caller, the bytes are the same.
+  std::string counted = "12#{\"queued\":1}";
+  for (const auto& json : frames) {
+    const auto start = begin_frame(counted);
+    counted += json;
+    end_frame(counted, start, utf16_length(json));
+  }
+  EXPECT_EQ(counted, expected);
   std::string one;
   const auto start = begin_frame(one);
   one += spec_json;

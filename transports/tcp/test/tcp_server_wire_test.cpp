@@ -94,6 +94,34 @@ TEST_F(server_wire, non_ascii_and_astral_payload_uses_utf16_lengths) {
   });
 }
 
+// A typed handler's value is written straight into the frame, whose prefix then counts only
+// the value's own characters (the envelope and the id are ASCII): short and long values with
+// multi-byte and astral characters get the lengths NestJS gives them.
+TEST_F(server_wire, a_typed_handlers_non_ascii_value_gets_its_utf16_length) {
+  r.message("greet", [](std::string name) { return "h\xC3\xA9 " + name + " \xF0\x9F\x98\x80"; });
+  testing::run([&]() -> awaitable<void> {
+    service svc(r);
+    co_await svc.app.start();
+    auto peer = co_await raw_peer::connect(svc.port());
+    const std::string longer(40, 'x');
+    const std::string requests =
+        frame(R"({"pattern":"greet","data":"yo","id":"g1"})") +
+        frame(R"({"pattern":"greet","data":")" + longer + R"(","id":"g2"})");
+    co_await peer.write(requests);
+    // frame() counts the whole text, as NestJS does: 10 units in 13 bytes for the first value
+    // (quotes included), 50 in 53 for the second, longer than the short count's loop takes.
+    const std::string want =
+        frame(
+            "{\"response\":\"h\xC3\xA9 yo \xF0\x9F\x98\x80\",\"isDisposed\":true,\"id\":\"g1\"}") +
+        frame("{\"response\":\"h\xC3\xA9 " + longer +
+              " \xF0\x9F\x98\x80\",\"isDisposed\":true,\"id\":\"g2\"}");
+    EXPECT_EQ(want.substr(0, 3), "51#");
+    const std::string got = co_await peer.read(want.size());
+    EXPECT_EQ(got, want);
+    co_await svc.app.shutdown();
+  });
+}
+
 TEST_F(server_wire, stream_handler_sends_one_frame_per_value) {
   testing::run([&]() -> awaitable<void> {
     service svc(r);
