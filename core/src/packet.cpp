@@ -191,8 +191,8 @@ bool decode_plain_envelope(std::string_view text, inbound_packet& p, bool data_a
 // `{"pattern":"<route>","data":<value>,"id":"<id>"}`, or without the id (an event), the route
 // and the id plain strings and the data a value read_simple_json reads. Read by comparing its
 // fixed parts instead of scanning for keys: the same packet as decode_plain_envelope gives for
-// it, at a fraction of the cost. False, with `p` untouched, for anything else (the caller
-// takes decode_plain_envelope).
+// it, at a fraction of the cost. False for anything else (the caller then takes
+// decode_plain_envelope; `p.data` may have been read).
 bool decode_compact_envelope(std::string_view text, inbound_packet& p, bool data_as_text) {
   constexpr std::string_view head = "{\"pattern\":";
   constexpr std::string_view data_key = ",\"data\":";
@@ -205,9 +205,10 @@ bool decode_compact_envelope(std::string_view text, inbound_packet& p, bool data
   if (at < text.size() && is_json_space(text[at])) return false;
   const std::size_t data_at = at;
   std::size_t used = 0;
-  json::value data(p.data.storage());
+  // Read into the packet at once: should the rest fail, decode_plain_envelope reads this
+  // same member again (or the general parser makes a new packet).
   if (data_as_text ? !detail::is_simple_json(text.substr(at), used)
-                   : !detail::read_simple_json(text.substr(at), used, data)) {
+                   : !detail::read_simple_json(text.substr(at), used, p.data)) {
     return false;
   }
   at += used;
@@ -221,11 +222,7 @@ bool decode_compact_envelope(std::string_view text, inbound_packet& p, bool data
   }
   if (at + 1 != text.size() || text[at] != '}') return false;
   p.pattern.emplace_string().assign(*pattern);
-  if (data_as_text) {
-    p.data_text = text.substr(data_at, used);
-  } else {
-    p.data = std::move(data);
-  }
+  if (data_as_text) p.data_text = text.substr(data_at, used);
   if (id) {
     if (data_as_text) {
       p.id_text = text.substr(id_at, at - id_at);
@@ -457,19 +454,25 @@ namespace {
 boost::system::result<inbound_packet> decode_packet(std::string_view json_text,
                                                     const json::value& channel,
                                                     json::storage_ptr sp, bool data_as_text) {
-  {
-    // The pattern read here goes to the handler's context, which owns it: it is built in the
-    // default storage at once, so that serving the packet moves it instead of copying it out
-    // of the caller's (a transport's scratch buffer).
-    inbound_packet p{json::value(), json::value(sp)};
-    if (decode_compact_envelope(json_text, p, data_as_text) ||
-        decode_plain_envelope(json_text, p, data_as_text))
-      return p;
+  // Filled in place and returned by every path (no move of its values on the way out). The
+  // pattern read here goes to the handler's context, which owns it: it is built in the
+  // default storage at once, so that serving the packet moves it instead of copying it out of
+  // the caller's (a transport's scratch buffer).
+  boost::system::result<inbound_packet> r(boost::system::in_place_value, json::value(),
+                                          json::value(sp));
+  inbound_packet& p = *r;
+  if (decode_compact_envelope(json_text, p, data_as_text) ||
+      decode_plain_envelope(json_text, p, data_as_text)) {
+    return r;
   }
   boost::system::error_code ec;
   json::value doc = detail::parse_json(json_text, ec, std::move(sp), packet_parse_options());
-  if (ec) return make_error_code(error::protocol_error);
-  return inbound_from_value(std::move(doc), channel);
+  if (ec) {
+    r = make_error_code(error::protocol_error);
+  } else {
+    r.emplace(inbound_from_value(std::move(doc), channel));  // its values keep doc's storage
+  }
+  return r;
 }
 }  // namespace
 
