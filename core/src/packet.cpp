@@ -194,14 +194,11 @@ bool decode_plain_envelope(std::string_view text, inbound_packet& p, bool data_a
 // it, at a fraction of the cost. False for anything else (the caller then takes
 // decode_plain_envelope; `p.data` may have been read).
 bool decode_compact_envelope(std::string_view text, inbound_packet& p, bool data_as_text) {
-  constexpr std::string_view head = "{\"pattern\":";
-  constexpr std::string_view data_key = ",\"data\":";
-  constexpr std::string_view id_key = ",\"id\":";
-  if (!text.starts_with(head)) return false;
-  std::size_t at = head.size();
+  // take() compares a constant number of bytes, which the compiler does inline.
+  std::size_t at = 0;
+  if (!take(text, at, "{\"pattern\":")) return false;
   const auto pattern = plain_string(text, at);
-  if (!pattern || text.compare(at, data_key.size(), data_key) != 0) return false;
-  at += data_key.size();
+  if (!pattern || !take(text, at, ",\"data\":")) return false;
   if (at < text.size() && is_json_space(text[at])) return false;
   const std::size_t data_at = at;
   std::size_t used = 0;
@@ -214,8 +211,7 @@ bool decode_compact_envelope(std::string_view text, inbound_packet& p, bool data
   at += used;
   std::size_t id_at = 0;
   std::optional<std::string_view> id;
-  if (text.compare(at, id_key.size(), id_key) == 0) {
-    at += id_key.size();
+  if (take(text, at, ",\"id\":")) {
     id_at = at;
     id = plain_string(text, at);
     if (!id) return false;
