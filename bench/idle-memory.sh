@@ -50,7 +50,7 @@ breakdown() {
       else if (path ~ /\/lib(ssl|crypto)\.so/) kind = "openssl"
       else if (path ~ /\/libicu/) kind = "icu"
       else if (path ~ /\/libboost_/) kind = "boost"
-      else if (path ~ /\/lib(nats|hiredis|protobuf-c)\.so/) kind = "broker_clients"
+      else if (path ~ /\/lib(nats|hiredis|protobuf-c|rdkafka|rabbitmq|mosquitto)\.so/) kind = "broker_clients"
       else if (path == "[heap]") kind = "heap"
       else if (path == "[stack]") kind = "thread_stacks"
       else if (path ~ /^\//) kind = "other_libs"

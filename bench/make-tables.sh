@@ -214,7 +214,7 @@ if [ -f "$idle" ]; then
     desc["executable"] = "the executable (code and data it touched)"; desc["libstdcxx"] = "libstdc++"
     desc["c_runtime"] = "libc, libm, libgcc_s, the dynamic loader"; desc["openssl"] = "OpenSSL (libssl, libcrypto)"
     desc["icu"] = "ICU (collation, opened for non-ASCII pattern keys)"; desc["boost"] = "Boost.JSON"
-    desc["broker_clients"] = "nats.c, hiredis, protobuf-c"; desc["other_libs"] = "other libraries"
+    desc["broker_clients"] = "broker clients (nats.c, hiredis, protobuf-c, librdkafka, librabbitmq, libmosquitto)"; desc["other_libs"] = "other libraries"
     desc["heap"] = "main malloc heap"; desc["arenas"] = "malloc arenas of other threads"
     desc["thread_stacks"] = "thread stacks"; desc["other_anon"] = "other anonymous memory"
     printf "| KiB (median of the runs) | roost, %s | roost, %s | math example, %s | math example, %s | limit |\n", first, last, first, last
