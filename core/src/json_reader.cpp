@@ -417,6 +417,41 @@ bool integer_array_as(std::string_view text, std::vector<T>& out) {
 
 }  // namespace
 
+namespace {
+
+// integer_array_as for a text is_simple_json accepted whole: brackets, commas and at most
+// simple_array_max elements hold, and each integer is plain and of at most 18 digits, so only an
+// element's kind (a digit or '-' starts an integer) and range are tested; the end of the text is
+// still never passed.
+template <class T>
+bool checked_integer_array_as(std::string_view text, std::vector<T>& out) {
+  const char* p = text.data();
+  const char* const end = p + text.size();
+  p = skip_space(p, end);
+  if (p == end || *p != '[') return false;
+  p = skip_space(p + 1, end);
+  std::array<T, simple_array_max> items;
+  std::size_t count = 0;
+  while (p != end && *p != ']' && count < items.size()) {
+    const bool negative = *p == '-';
+    p += negative;
+    if (p == end || !is_digit(*p)) return false;
+    std::int64_t x = 0;
+    while (p != end && is_digit(*p)) x = x * 10 + (*p++ - '0');
+    if (negative) x = -x;
+    if constexpr (std::is_integral_v<T>) {
+      if (x < std::numeric_limits<T>::min() || x > std::numeric_limits<T>::max()) return false;
+    }
+    items[count++] = static_cast<T>(x);  // to double as convert_payload<double> does
+    p = skip_space(p, end);
+    if (p != end && *p == ',') p = skip_space(p + 1, end);
+  }
+  out.assign(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(count));
+  return true;
+}
+
+}  // namespace
+
 bool is_simple_json(std::string_view text, std::size_t& used) {
   const char* const begin = text.data();
   const char* const end = begin + text.size();
@@ -478,6 +513,19 @@ bool read_simple_as(std::string_view text, std::vector<long long>& out) {
 }
 bool read_simple_as(std::string_view text, std::vector<std::string>& out) {
   return array_as(text, out);
+}
+
+bool read_checked_as(std::string_view text, std::vector<double>& out) {
+  return checked_integer_array_as(text, out);
+}
+bool read_checked_as(std::string_view text, std::vector<int>& out) {
+  return checked_integer_array_as(text, out);
+}
+bool read_checked_as(std::string_view text, std::vector<long>& out) {
+  return checked_integer_array_as(text, out);
+}
+bool read_checked_as(std::string_view text, std::vector<long long>& out) {
+  return checked_integer_array_as(text, out);
 }
 
 json::value parse_json_prefix(std::string_view text, std::size_t& used, json::error_code& ec,

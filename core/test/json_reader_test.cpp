@@ -253,6 +253,38 @@ TEST(read_simple_as, reads_only_what_the_conversion_reads_the_same) {
   }
 }
 
+// On a text is_simple_json accepted whole (decode_inbound's data_text), read_checked_as reads
+// what read_simple_as reads, or refuses what it refuses.
+template <class T>
+void expect_checked_reads_as_simple(std::string_view text) {
+  T checked{}, simple{};
+  const bool got = read_checked_as(text, checked);
+  EXPECT_EQ(got, read_simple_as(text, simple)) << text;
+  if (got) {
+    EXPECT_EQ(checked, simple) << text;
+  }
+}
+
+TEST(read_checked_as, reads_a_checked_text_as_read_simple_as_does) {
+  std::string long_array = "[";
+  for (int i = 0; i < 64; ++i) long_array += (i == 0 ? "" : " , ") + std::to_string(i * 7 - 100);
+  long_array += "] ";
+  std::vector<std::string_view> texts = simple_and_other;
+  texts.insert(texts.end(), {"[-123456789012345678,123456789012345678]", "[ ]", " [ 1 ] ",
+                             "[\"1\"]", "[1,true]", "[-1]", long_array});
+  int checked = 0;
+  for (std::string_view text : texts) {
+    std::size_t used = 0;
+    if (!is_simple_json(text, used) || used != text.size()) continue;
+    ++checked;
+    expect_checked_reads_as_simple<std::vector<double>>(text);
+    expect_checked_reads_as_simple<std::vector<int>>(text);
+    expect_checked_reads_as_simple<std::vector<long>>(text);
+    expect_checked_reads_as_simple<std::vector<long long>>(text);
+  }
+  EXPECT_GE(checked, 20);
+}
+
 TEST(read_simple_as, reads_the_usual_payloads) {
   std::vector<double> xs;
   ASSERT_TRUE(read_simple_as(" [1, 2,-3] ", xs));

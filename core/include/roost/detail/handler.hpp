@@ -344,7 +344,13 @@ template <class Fn, class P, class R>
 bool call_direct(Fn& f, std::string_view text, context& ctx, direct_reply& out) {
   P payload{};
   if constexpr (!std::is_same_v<P, std::monostate>) {
-    if (!read_simple_as(text, payload)) return false;
+    // The text is the data decode_inbound checked (data_text): read without its grammar's tests
+    // where there is such a reader.
+    if constexpr (requires { read_checked_as(text, payload); }) {
+      if (!read_checked_as(text, payload)) return false;
+    } else if (!read_simple_as(text, payload)) {
+      return false;
+    }
   } else {
     (void)text;
   }

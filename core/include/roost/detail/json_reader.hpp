@@ -62,4 +62,13 @@ bool read_simple_as(std::string_view text, std::vector<long>& out);
 bool read_simple_as(std::string_view text, std::vector<long long>& out);
 bool read_simple_as(std::string_view text, std::vector<std::string>& out);
 
+/// read_simple_as for a text that is_simple_json accepted whole (its `used` the text's size), as
+/// decode_inbound leaves `data_text`: the same result, without testing the grammar again (only
+/// the elements' kinds and ranges). Integer arrays, whose grammar costs most to test; other
+/// types take read_simple_as. Any other text: false or a wrong value, never a read outside it.
+bool read_checked_as(std::string_view text, std::vector<double>& out);
+bool read_checked_as(std::string_view text, std::vector<int>& out);
+bool read_checked_as(std::string_view text, std::vector<long>& out);
+bool read_checked_as(std::string_view text, std::vector<long long>& out);
+
 }  // namespace roost::detail
