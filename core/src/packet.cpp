@@ -454,8 +454,9 @@ boost::system::result<inbound_packet> decode_packet(std::string_view json_text,
   // pattern read here goes to the handler's context, which owns it: it is built in the
   // default storage at once, so that serving the packet moves it instead of copying it out of
   // the caller's (a transport's scratch buffer).
-  boost::system::result<inbound_packet> r(boost::system::in_place_value, json::value(),
-                                          json::value(sp));
+  // (Braced: clang before 16 has no parenthesized aggregate initialization.)
+  boost::system::result<inbound_packet> r(boost::system::in_place_value,
+                                          inbound_packet{json::value(), json::value(sp)});
   inbound_packet& p = *r;
   if (decode_compact_envelope(json_text, p, data_as_text) ||
       decode_plain_envelope(json_text, p, data_as_text)) {
