@@ -466,7 +466,8 @@ void add_common(CLI::App* cmd, common& c, bool with_data = true) {
   cmd->add_option("url", c.url,
                   "transport URL, e.g. tcp://127.0.0.1:3000, tls://host:3443, redis://host:6379, "
                   "nats://host:4222, amqp://user:pass@host:5672/?queue=NAME, mqtt://host:1883, "
-                  "mqtts://host:8883, kafka://host:9092")
+                  "mqtts://host:8883, kafka://host:9092, "
+                  "grpc://host:50051/?package=math&protoPath=math.proto, ws://host:8080/")
       ->required();
   cmd->add_option("pattern", c.pattern,
                   "message pattern: a string, or a JSON object like '{\"cmd\":\"sum\"}'")
