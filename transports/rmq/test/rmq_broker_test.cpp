@@ -7,8 +7,10 @@
 #include <roost/rmq.hpp>
 
 #include <roost/roost.hpp>
+#include <roost/testing/brokers.hpp>
 #include <roost/testing/helpers.hpp>
 #include <roost/testing/run.hpp>
+#include <roost/testing/url_options.hpp>
 
 #include "relay.hpp"
 
@@ -37,7 +39,6 @@
 #include <fstream>
 #include <mutex>
 #include <numeric>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -55,35 +56,23 @@ using roost::testing::with_query;
 using std::chrono::milliseconds;
 
 std::string broker_url() {
-  const char* u = std::getenv("ROOST_RABBITMQ_URL");
-  if (!u || !*u) {
-    ADD_FAILURE() << "ROOST_RABBITMQ_URL is not set (run `bash scripts/brokers.sh start` and "
-                     "export what `bash scripts/brokers.sh env` prints)";
-    throw std::runtime_error("ROOST_RABBITMQ_URL is not set");
-  }
-  return u;
+  return roost::testing::broker_url("ROOST_RABBITMQ_URL");
 }
 
 // A queue name no other test (or run) uses.
 std::string unique_queue(std::string_view test) {
-  std::random_device rd;
-  return "roost-test-" + std::to_string(rd() % 1'000'000'000) + "-" + std::string(test);
+  return "roost-test-" + roost::testing::unique_number() + "-" + std::string(test);
 }
 
 template <class Options>
 Options options_from(const std::string& text) {
-  auto u = url::parse(text);
-  if (!u) throw std::runtime_error("bad url " + text);
-  auto o = [&] {
-    if constexpr (std::is_same_v<Options, server_options>) {
-      return server_options_from(*u);
-    } else {
-      return client_options_from(*u);
-    }
-  }();
-  if (!o) throw std::runtime_error("bad url " + text);
-  if (!std::getenv("ROOST_TEST_LOG")) o->log = logger::silent();
-  return *o;
+  if constexpr (std::is_same_v<Options, server_options>) {
+    return roost::testing::options_from_url(text,
+                                            [](const url& u) { return server_options_from(u); });
+  } else {
+    return roost::testing::options_from_url(text,
+                                            [](const url& u) { return client_options_from(u); });
+  }
 }
 
 std::string text(const amqp_bytes_t& b) {
@@ -742,13 +731,7 @@ TEST_F(rmq_broker, limits_refuse_what_goes_over_them_and_the_rest_is_served) {
 // amqps://: the TLS node of scripts/brokers.sh (ROOST_RABBITMQS_URL), which requires a client
 // certificate signed by its CA.
 std::string tls_broker_url() {
-  const char* u = std::getenv("ROOST_RABBITMQS_URL");
-  if (!u || !*u) {
-    ADD_FAILURE() << "ROOST_RABBITMQS_URL is not set (run `bash scripts/brokers.sh start "
-                     "rabbitmqs` and export what `bash scripts/brokers.sh env` prints)";
-    throw std::runtime_error("ROOST_RABBITMQS_URL is not set");
-  }
-  return u;
+  return roost::testing::broker_url("ROOST_RABBITMQS_URL");
 }
 
 // The TLS broker's URL with only the TLS parameters `keep` of it, and `extra`.
