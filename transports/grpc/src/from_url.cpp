@@ -63,7 +63,13 @@ boost::system::result<Options> options_from(const url& u) {
 }  // namespace
 
 boost::system::result<server_options> server_options_from(const url& u) {
-  return options_from<server_options>(u);
+  auto o = options_from<server_options>(u);
+  if (!o) return o;
+  if (auto health = u.param("health")) {
+    if (*health != "true" && *health != "false") return make_error_code(error::invalid_argument);
+    o->health = *health == "true";
+  }
+  return o;
 }
 
 boost::system::result<client_options> client_options_from(const url& u) {

@@ -1,6 +1,9 @@
 #include "protos.hpp"
 
+#include "builtin_protos.hpp"
+
 #include <google/protobuf/compiler/importer.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver.h>
@@ -44,10 +47,25 @@ void collect_files(const pb::FileDescriptor* f, std::set<const pb::FileDescripto
   for (int i = 0; i < f->dependency_count(); ++i) collect_files(f->dependency(i), seen);
 }
 
+// The files on disk, and the built-in ones (builtin_protos.hpp) by their names.
+class source_tree final : public pb::compiler::SourceTree {
+ public:
+  pb::compiler::DiskSourceTree disk;
+
+  pb::io::ZeroCopyInputStream* Open(const std::string& name) override {
+    const std::string_view text = builtin_proto(name);
+    if (!text.empty()) {
+      return new pb::io::ArrayInputStream(text.data(), static_cast<int>(text.size()));
+    }
+    return disk.Open(name);
+  }
+  std::string GetLastErrorMessage() override { return disk.GetLastErrorMessage(); }
+};
+
 }  // namespace
 
 struct proto_set::impl {
-  pb::compiler::DiskSourceTree tree;
+  source_tree tree;
   error_list errors;
   pb::compiler::Importer importer{&tree, &errors};
   std::unique_ptr<pb::util::TypeResolver> resolver;
@@ -56,7 +74,8 @@ struct proto_set::impl {
 proto_set::proto_set(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 proto_set::~proto_set() = default;
 
-std::shared_ptr<const proto_set> proto_set::load(const proto_options& o) {
+std::shared_ptr<const proto_set> proto_set::load(const proto_options& o,
+                                                 const std::vector<std::string>& builtins) {
   if (o.proto_paths.empty()) throw std::invalid_argument("grpc: no protoPath given");
   if (o.packages.empty()) throw std::invalid_argument("grpc: no package given");
   auto i = std::make_unique<impl>();
@@ -69,15 +88,18 @@ std::shared_ptr<const proto_set> proto_set::load(const proto_options& o) {
     if (!path.is_absolute() && std::filesystem::exists(path, ec)) {
       path = std::filesystem::absolute(path, ec).lexically_normal();
     }
-    if (path.is_absolute()) {
-      i->tree.MapPath("", path.parent_path().string());
+    if (!builtin_proto(p).empty()) {
+      imports.push_back(p);
+    } else if (path.is_absolute()) {
+      i->tree.disk.MapPath("", path.parent_path().string());
       imports.push_back(path.filename().string());
     } else {
       imports.push_back(path.lexically_normal().string());
     }
   }
-  for (const auto& d : o.include_dirs) i->tree.MapPath("", d);
-  i->tree.MapPath("", "/usr/include");
+  for (const auto& d : o.include_dirs) i->tree.disk.MapPath("", d);
+  i->tree.disk.MapPath("", "/usr/include");
+  imports.insert(imports.end(), builtins.begin(), builtins.end());
   std::set<const pb::FileDescriptor*> files;
   for (const auto& name : imports) {
     const pb::FileDescriptor* f = i->importer.Import(name);

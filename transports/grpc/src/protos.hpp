@@ -30,9 +30,12 @@ struct method_info {
 /// The loaded protos. Immutable once loaded; its conversions may be called from any thread.
 class proto_set {
  public:
-  /// Loads `o.proto_paths` and collects the services of `o.packages`. Throws
-  /// std::invalid_argument with the protobuf parser's errors, or naming the missing package.
-  static std::shared_ptr<const proto_set> load(const proto_options& o);
+  /// Loads `o.proto_paths` and collects the services of `o.packages`; `builtins` names
+  /// built-in files (builtin_protos.hpp) loaded too, for their messages (their services count
+  /// only when in `o.packages`). Throws std::invalid_argument with the protobuf parser's
+  /// errors, or naming the missing package.
+  static std::shared_ptr<const proto_set> load(const proto_options& o,
+                                               const std::vector<std::string>& builtins = {});
   ~proto_set();
 
   const std::vector<method_info>& methods() const noexcept { return methods_; }

@@ -1,6 +1,8 @@
 #include <roost/grpc/server.hpp>
 
+#include "builtin_protos.hpp"
 #include "channel_setup.hpp"
+#include "health.hpp"
 #include "protos.hpp"
 #include "status.hpp"
 
@@ -25,6 +27,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -56,6 +59,7 @@ struct serving {
   std::shared_ptr<const detail::proto_set> protos;
   std::unordered_map<std::string, served_method> methods;  // by path; read-only once serving
   std::shared_ptr<roost::detail::thread_bridge<arrival>> bridge;
+  std::shared_ptr<detail::health_service> health;  // null when the options turn it off
   std::atomic<bool> accepting{true};
 };
 
@@ -280,11 +284,16 @@ class generic_service final : public ::grpc::CallbackGenericService {
 
   ::grpc::ServerGenericBidiReactor* CreateReactor(
       ::grpc::GenericCallbackServerContext* ctx) override {
+    auto it = serving_->methods.find(ctx->method());
+    // The health service answers while the server drains too (NOT_SERVING), unless the
+    // application serves it itself.
+    if (serving_->health && it == serving_->methods.end()) {
+      if (auto* r = serving_->health->reactor(ctx->method())) return r;
+    }
     if (!serving_->accepting.load()) {
       return new refusal(
           ::grpc::Status(::grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
     }
-    auto it = serving_->methods.find(ctx->method());
     if (it == serving_->methods.end()) {
       // grpc-js's words for a method without a handler.
       return new refusal(
@@ -312,12 +321,19 @@ struct server::impl : std::enable_shared_from_this<impl> {
     state = std::make_shared<serving>();
     std::shared_ptr<::grpc::ServerCredentials> credentials;
     try {
-      state->protos = detail::proto_set::load(opts);
+      std::vector<std::string> builtins;
+      if (opts.health) builtins.emplace_back(detail::health_proto_name);
+      state->protos = detail::proto_set::load(opts, builtins);
       credentials = detail::server_credentials(opts);
     } catch (const std::invalid_argument& e) {
       throw connection_error(make_error_code(error::invalid_argument), e.what());
     }
     route_methods(d);
+    if (opts.health) {
+      std::set<std::string> services;
+      for (const auto& [path, m] : state->methods) services.insert(m.info->service_full);
+      state->health = std::make_shared<detail::health_service>(state->protos, std::move(services));
+    }
     state->bridge = roost::detail::thread_bridge<arrival>::make(
         ex, [weak = weak_from_this()](std::vector<arrival>& batch) {
           if (auto s = weak.lock()) s->serve_batch(batch);
@@ -337,6 +353,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       throw connection_error(make_error_code(error::not_connected),
                              "grpc: cannot listen on " + opts.url);
     }
+    if (state->health) state->health->set_serving(true);
     opts.log.info(source,
                   "serving " + std::to_string(state->methods.size()) + " method(s) on " + opts.url);
   }
@@ -357,6 +374,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
   }
 
+  void stop_accepting() {
+    state->accepting = false;
+    if (state->health) state->health->set_serving(false);
+  }
+
   void serve_batch(std::vector<arrival>& batch) {
     for (auto& a : batch) {
       const auto& m = a.c->method();
@@ -370,7 +392,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   void close() {
     if (!grpc_server) return;
-    state->accepting = false;
+    stop_accepting();
     // Cancels the calls in flight (each finishes from OnCancel) and waits for gRPC's threads.
     grpc_server->Shutdown(std::chrono::system_clock::now());
     grpc_server->Wait();
@@ -398,7 +420,7 @@ awaitable<void> server::listen(dispatcher& d) {
 }
 
 void server::stop_accepting() {
-  if (impl_->state) impl_->state->accepting = false;
+  if (impl_->state) impl_->stop_accepting();
 }
 
 void server::close() {

@@ -590,6 +590,98 @@ TEST_F(grpc_loopback, tls_mutual_tls_and_message_limits) {
   std::filesystem::remove_all(dir, ec);
 }
 
+// The standard health service, called by the roost client through the built-in health.proto
+// (no file on disk): SERVING once listening, NOT_SERVING once the server stops taking calls,
+// per served service and for the whole server (""); Watch streams the changes.
+TEST_F(grpc_loopback, health_check_and_watch) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r);
+    auto srv = std::make_unique<server>(server_options{protos("127.0.0.1:0")});
+    server* s_ptr = srv.get();
+    app.add_transport(std::move(srv));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    proto_options health;
+    health.url = "127.0.0.1:" + std::to_string(s_ptr->port());
+    health.packages = {"grpc.health.v1"};
+    health.proto_paths = {"grpc/health/v1/health.proto"};
+    client_proxy c(ex, client(client_options{health}));
+    const auto check = [&](const char* service) -> awaitable<std::string> {
+      const json::value request = {{"service", service}};
+      const json::value method = pattern("Health", "Check");
+      try {
+        const json::value reply = co_await c.send(method, request);
+        co_return str(reply);
+      } catch (const rpc_error& e) {
+        co_return str(e.error().at("code"));
+      }
+    };
+    const std::string whole = co_await check("");
+    EXPECT_EQ(whole, R"({"status":1})");
+    const std::string math_service = co_await check("interop.Math");
+    EXPECT_EQ(math_service, R"({"status":1})");
+    const std::string short_name = co_await check("Math");
+    EXPECT_EQ(short_name, "5");  // by full name only: NOT_FOUND
+    const std::string unknown_service = co_await check("interop.Nothing");
+    EXPECT_EQ(unknown_service, "5");
+
+    const json::value watch_math = {{"service", "interop.Math"}};
+    const json::value watch_nothing = {{"service", "interop.Nothing"}};
+    auto watch = c.stream<json::value>(pattern("grpc.health.v1.Health", "Watch"), watch_math);
+    auto unknown = c.stream<json::value>(pattern("Health", "Watch"), watch_nothing);
+    auto first = co_await watch.next();
+    EXPECT_EQ(first ? str(*first) : "(end)", R"({"status":1})");
+    auto unknown_first = co_await unknown.next();
+    EXPECT_EQ(unknown_first ? str(*unknown_first) : "(end)", R"({"status":3})");
+
+    // Draining: the health service says so, while other calls are refused.
+    s_ptr->stop_accepting();
+    auto second = co_await watch.next();
+    EXPECT_EQ(second ? str(*second) : "(end)", R"({"status":2})");
+    const std::string draining = co_await check("");
+    EXPECT_EQ(draining, R"({"status":2})");
+    client_proxy math(ex, client(client_options{protos(health.url)}));
+    try {
+      const json::value one = {{"numbers", {1}}};
+      co_await math.send(pattern("Math", "Sum"), one);
+      ADD_FAILURE() << "served while draining";
+    } catch (const rpc_error& e) {
+      EXPECT_EQ(e.error().at("code"), 14);
+    }
+
+    // Closing ends the watch with an error, not OK.
+    co_await app.shutdown();
+    bool ended_with_error = false;
+    try {
+      while (co_await watch.next()) {
+      }
+    } catch (const rpc_error&) {
+      ended_with_error = true;
+    }
+    EXPECT_TRUE(ended_with_error);
+
+    // Turned off: the method is not served.
+    server_options off{protos("127.0.0.1:0")};
+    off.health = false;
+    microservice quiet(r);
+    auto quiet_srv = std::make_unique<server>(off);
+    server* q_ptr = quiet_srv.get();
+    quiet.add_transport(std::move(quiet_srv));
+    co_await quiet.start();
+    proto_options quiet_health = health;
+    quiet_health.url = "127.0.0.1:" + std::to_string(q_ptr->port());
+    client_proxy q(ex, client(client_options{quiet_health}));
+    try {
+      const json::value whole_server = json::object{};
+      co_await q.send(pattern("Health", "Check"), whole_server);
+      ADD_FAILURE() << "answered";
+    } catch (const rpc_error& e) {
+      EXPECT_EQ(e.error().at("code"), 12);
+    }
+    co_await quiet.shutdown();
+  });
+}
+
 TEST_F(grpc_loopback, bad_configuration_is_refused_clearly) {
   testing::run([&]() -> awaitable<void> {
     auto o = protos("127.0.0.1:0");
@@ -659,6 +751,10 @@ TEST(grpc_url, options_from_url) {
   auto by_param = url::parse("grpc://localhost:5001/?package=a&protoPath=x.proto&cert=c&key=k");
   ASSERT_TRUE(by_param);
   EXPECT_TRUE(server_options_from(*by_param)->tls);
+  EXPECT_TRUE(server_options_from(*by_param)->health);
+  auto no_health = url::parse("grpc://localhost:5001/?package=a&protoPath=x.proto&health=false");
+  ASSERT_TRUE(no_health);
+  EXPECT_FALSE(server_options_from(*no_health)->health);
   auto d = url::parse("grpc://localhost/?package=a&protoPath=x.proto");
   ASSERT_TRUE(d);
   EXPECT_EQ(client_options_from(*d)->url, "localhost:5000");

@@ -63,7 +63,12 @@ struct proto_options {
   roost::logger log;
 };
 
-struct server_options : proto_options {};
+struct server_options : proto_options {
+  /// Serves the standard health service, `grpc.health.v1.Health` (Check and Watch): the
+  /// whole server ("") and each service with a handler are SERVING once listening, and
+  /// NOT_SERVING once the server stops taking calls (URL: `health=false` turns it off).
+  bool health = true;
+};
 
 struct client_options : proto_options {};
 
