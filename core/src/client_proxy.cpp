@@ -380,7 +380,8 @@ namespace {
 // The message of one call. Its headers travel as NestJS 12 packet metadata (and as NATS
 // headers, which the NATS client makes of the metadata); a value given in `metadata` wins.
 outbound_message message_of(const json::value& pattern, const std::string& route,
-                            const json::value& data, const std::string& id, call_options& opts) {
+                            const json::value& data, const std::string& id, call_options& opts,
+                            std::chrono::milliseconds timeout) {
   if (!opts.headers.empty()) {
     json::object merged = opts.headers.to_metadata();
     if (opts.metadata) {
@@ -394,7 +395,8 @@ outbound_message message_of(const json::value& pattern, const std::string& route
                           id,
                           opts.metadata ? &*opts.metadata : nullptr,
                           &opts.headers,
-                          opts.record.has_value() ? &opts.record : nullptr};
+                          opts.record.has_value() ? &opts.record : nullptr,
+                          timeout};
 }
 
 }  // namespace
@@ -409,7 +411,7 @@ awaitable<json::value> client_proxy::send_value(json::value pattern, json::value
   }
   const std::string route = self->routes.route(pattern);
   auto [st, id] = self->table->add();
-  const outbound_message m = message_of(pattern, route, data, id, opts);
+  const outbound_message m = message_of(pattern, route, data, id, opts, self->timeout_of(opts));
   impl::call_guard guard{*self, m};
   co_await self->transport->send_request(m);
   std::optional<boost::asio::steady_timer> timer;
@@ -442,7 +444,7 @@ roost::stream<json::value> client_proxy::stream_values(json::value pattern, json
   }
   const std::string route = self->routes.route(pattern);
   auto [st, id] = self->table->add();
-  const outbound_message m = message_of(pattern, route, data, id, opts);
+  const outbound_message m = message_of(pattern, route, data, id, opts, self->timeout_of(opts));
   impl::call_guard guard{*self, m};
   co_await self->transport->send_request(m);
   std::optional<boost::asio::steady_timer> timer;
@@ -467,7 +469,7 @@ awaitable<void> client_proxy::emit_value(json::value pattern, json::value data, 
   }
   const std::string route = self->routes.route(pattern);
   const std::string no_id;
-  const outbound_message m = message_of(pattern, route, data, no_id, opts);
+  const outbound_message m = message_of(pattern, route, data, no_id, opts, self->timeout_of(opts));
   co_await self->transport->send_event(m);
 }
 
@@ -535,7 +537,7 @@ awaitable<json::value> client_proxy::send_stream_values(json::value pattern,
   const std::string route = self->routes.route(pattern);
   auto [st, id] = self->table->add();
   const json::value no_data;
-  const outbound_message m = message_of(pattern, route, no_data, id, opts);
+  const outbound_message m = message_of(pattern, route, no_data, id, opts, self->timeout_of(opts));
   impl::call_guard guard{*self, m};
   co_await self->transport->open_request_stream(m);
   pump_stop stop{std::make_shared<std::atomic<bool>>(false)};
@@ -569,7 +571,7 @@ roost::stream<json::value> client_proxy::stream_stream_values(json::value patter
   const std::string route = self->routes.route(pattern);
   auto [st, id] = self->table->add();
   const json::value no_data;
-  const outbound_message m = message_of(pattern, route, no_data, id, opts);
+  const outbound_message m = message_of(pattern, route, no_data, id, opts, self->timeout_of(opts));
   impl::call_guard guard{*self, m};
   co_await self->transport->open_request_stream(m);
   pump_stop stop{std::make_shared<std::atomic<bool>>(false)};

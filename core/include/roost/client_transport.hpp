@@ -11,6 +11,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <any>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -32,6 +33,9 @@ struct outbound_message {
   const json::object* metadata;   ///< NestJS 12 packet metadata, or nullptr
   const roost::headers* headers;  ///< the call's headers (already in `metadata` too)
   const std::any* record;         ///< the call's transport options, or nullptr
+  /// The call's timeout (call_options::timeout, else the client's default); zero: none. A
+  /// transport whose protocol carries a deadline (gRPC) sends it.
+  std::chrono::milliseconds timeout{0};
 };
 
 /// What a client transport reports back to the client_proxy that owns it. Called on the

@@ -18,6 +18,7 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/byte_buffer.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -59,6 +60,12 @@ class client_call final : public ::grpc::ClientBidiReactor<::grpc::ByteBuffer, :
   }
 
   ::grpc::ClientContext& context() noexcept { return ctx_; }
+
+  // The call's deadline, sent to the server: the proxy's timeout of a call with one response.
+  void set_deadline(std::chrono::system_clock::time_point deadline) {
+    ctx_.set_deadline(deadline);
+    deadline_ = deadline;
+  }
 
   void start(::grpc::GenericStub& stub) {
     stub.PrepareBidiStreamingCall(&ctx_, method_.path, ::grpc::StubOptions(), this);
@@ -126,6 +133,13 @@ class client_call final : public ::grpc::ClientBidiReactor<::grpc::ByteBuffer, :
   }
 
   void OnDone(const ::grpc::Status& s) override {
+    if (deadline_ && s.error_code() == ::grpc::StatusCode::DEADLINE_EXCEEDED &&
+        std::chrono::system_clock::now() >= *deadline_) {
+      // The proxy's timeout, which set the deadline, fails the call with timeout_error as on
+      // any transport: this status tells it nothing more.
+      forget();
+      return;
+    }
     inbound_reply r;
     r.id = json::value(id_);
     r.disposed = true;
@@ -141,12 +155,8 @@ class client_call final : public ::grpc::ClientBidiReactor<::grpc::ByteBuffer, :
             ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "No message received"));
       }
     }
-    auto table = table_;
-    table->bridge->push(std::move(r));
-    std::lock_guard lock(table->mutex);
-    table->live.erase(id_);
-    if (table->live.empty()) table->idle.notify_all();
-    delete this;
+    table_->bridge->push(std::move(r));
+    forget();
   }
 
  private:
@@ -167,6 +177,15 @@ class client_call final : public ::grpc::ClientBidiReactor<::grpc::ByteBuffer, :
     StartWritesDone();
   }
 
+  // Leaves the table of calls in flight, and deletes this.
+  void forget() {
+    auto table = table_;
+    std::lock_guard lock(table->mutex);
+    table->live.erase(id_);
+    if (table->live.empty()) table->idle.notify_all();
+    delete this;
+  }
+
   std::string id_;
   const detail::method_info& method_;
   std::shared_ptr<const detail::proto_set> protos_;
@@ -176,6 +195,7 @@ class client_call final : public ::grpc::ClientBidiReactor<::grpc::ByteBuffer, :
   ::grpc::ByteBuffer response_;
   std::optional<json::value> value_;
   std::optional<::grpc::Status> failure_;
+  std::optional<std::chrono::system_clock::time_point> deadline_;
   std::mutex write_mutex_;  // the requests of a streaming method, written one at a time
   std::deque<::grpc::ByteBuffer> out_;
   bool writing_ = false;
@@ -232,6 +252,11 @@ struct client::impl {
       throw_invalid("the request of " + method->path + ": " + error);
     }
     auto* c = new client_call(m.id, *method, protos, table, std::move(request));
+    // The proxy's timeout is the call's deadline when one response is awaited; for a stream
+    // of responses it is the longest wait for the next one, which no deadline says.
+    if (m.timeout.count() > 0 && !method->server_streaming) {
+      c->set_deadline(std::chrono::system_clock::now() + m.timeout);
+    }
     // The call's headers are in its metadata too, with what call_options::metadata adds (the
     // CLI's --header): all of it goes out as gRPC metadata.
     const roost::headers metadata = m.metadata  ? roost::headers::from_metadata(*m.metadata)

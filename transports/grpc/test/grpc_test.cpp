@@ -234,19 +234,26 @@ TEST_F(grpc_loopback, unary_stream_errors_and_metadata) {
 // a stream answers its first value.
 TEST(grpc_calls, cancellation_guards_void_and_stream_replies) {
   auto cancelled_seen = std::make_shared<std::atomic<bool>>(false);
+  // The deadline the Sum handler saw, and whether the Whoami one saw any.
+  auto sum_deadline = std::make_shared<std::optional<std::chrono::system_clock::time_point>>();
+  auto whoami_had_deadline = std::make_shared<bool>(true);
   router r;
-  r.message(pattern("Math", "Sum"),
-            [cancelled_seen](json::value, grpc::context& ctx) -> awaitable<json::value> {
-              asio::steady_timer t(co_await asio::this_coro::executor);
-              const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-              while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
-                t.expires_after(std::chrono::milliseconds(5));
-                co_await t.async_wait(asio::use_awaitable);
-              }
-              cancelled_seen->store(ctx.cancelled());
-              co_return json::value{{"total", 1}};
-            });
-  r.message(pattern("Math", "Whoami"), [](json::value) {});
+  r.message(
+      pattern("Math", "Sum"),
+      [cancelled_seen, sum_deadline](json::value, grpc::context& ctx) -> awaitable<json::value> {
+        *sum_deadline = ctx.deadline();
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!ctx.cancelled() && std::chrono::steady_clock::now() < until) {
+          t.expires_after(std::chrono::milliseconds(5));
+          co_await t.async_wait(asio::use_awaitable);
+        }
+        cancelled_seen->store(ctx.cancelled());
+        co_return json::value{{"total", 1}};
+      });
+  r.message(pattern("Math", "Whoami"), [whoami_had_deadline](json::value, grpc::context& ctx) {
+    *whoami_had_deadline = ctx.deadline().has_value();
+  });
   // A guard reads the call's metadata, as the JWT guard reads `authorization`.
   r.enhance(pattern("Math", "Whoami")).use_guard([](roost::context& ctx) {
     const std::string* token = ctx.headers().get("authorization");
@@ -267,12 +274,18 @@ TEST(grpc_calls, cancellation_guards_void_and_stream_replies) {
     quick.timeout = std::chrono::milliseconds(100);
     const json::value numbers = {{"numbers", {1}}};
     bool timed_out = false;
+    const auto before = std::chrono::system_clock::now();
     try {
       co_await c.send(pattern("Math", "Sum"), numbers, quick);
     } catch (const timeout_error&) {
       timed_out = true;
     }
     EXPECT_TRUE(timed_out);
+    // The timeout went out as the call's deadline.
+    EXPECT_TRUE(sum_deadline->has_value());
+    const auto seen_deadline = sum_deadline->value_or(before);
+    EXPECT_GE(seen_deadline, before + quick.timeout);
+    EXPECT_LT(seen_deadline, before + std::chrono::seconds(60));
     asio::steady_timer t(ex);
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!cancelled_seen->load() && std::chrono::steady_clock::now() < until) {
@@ -295,6 +308,7 @@ TEST(grpc_calls, cancellation_guards_void_and_stream_replies) {
     with_token.headers.add("Authorization", "Bearer good");
     const json::value nothing = co_await c.send(pattern("Math", "Whoami"), who, with_token);
     EXPECT_EQ(str(nothing), "{}");
+    EXPECT_FALSE(*whoami_had_deadline);  // no timeout, no deadline
     const json::value fail = json::object{};
     const json::value first = co_await c.send(pattern("Math", "Fail"), fail);
     EXPECT_EQ(str(first), R"({"total":1})");
