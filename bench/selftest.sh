@@ -2,13 +2,14 @@
 # Checks that a load generator fails a run it must not publish: a correct run passes, and a
 # wrong expected value, an unknown pattern (error replies, or none) and a server that stops
 # answering each make it exit 1.
-#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|rmq|kafka|mqtt|client]
+#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|rmq|kafka|mqtt|grpc|client]
 # tcp: bench/loadgen against the limit server; redis, nats: redis_loadgen and nats_loadgen
 # against roost_peer through the test broker (ROOST_REDIS_URL, ROOST_NATS_URL; a broker that is
 # down fails the check); rmq: rmq_loadgen likewise (ROOST_RABBITMQ_URL), on a queue of its own;
 # kafka: kafka_loadgen against bench_service (ROOST_KAFKA_URL), requests and events (a server
 # that stops answering is checked with requests); mqtt: mqtt_loadgen against roost_peer
-# (ROOST_MQTT_URL); client: roost's client (client_loadgen, which only calls `sum`) against
+# (ROOST_MQTT_URL); grpc: grpc_loadgen against roost_peer's gRPC server (a free port, no
+# broker); client: roost's client (client_loadgen, which only calls `sum`) against
 # the limit server. ctest runs each as bench_selftest[_<transport>].
 set -uo pipefail
 build=$1 transport=${2:-tcp}
@@ -48,6 +49,14 @@ case $transport in
     url=$ROOST_MQTT_URL
     start "$build/tests/interop/roost_peer" serve --url "$url"
     ;;
+  grpc)
+    # roost_peer does not tell the port its gRPC server bound: a free one is chosen here.
+    grpc_port=$((50400 + $$ % 400))
+    while (exec 3<>"/dev/tcp/127.0.0.1/$grpc_port") 2>/dev/null; do grpc_port=$((grpc_port + 1)); done
+    proto="$(cd "$(dirname "$0")/.." && pwd)/tests/interop/grpc/roost_test.proto"
+    start "$build/tests/interop/roost_peer" serve \
+      --url "grpc://127.0.0.1:$grpc_port/?package=interop&protoPath=$proto"
+    ;;
   *) echo "selftest: unknown transport $transport"; exit 2 ;;
 esac
 quick=()  # what makes a run that must fail fail sooner
@@ -69,6 +78,7 @@ case $transport in
     quick=(--probe-seconds 2)
     ;;
   mqtt) gen=("$build/bench/mqtt_loadgen" --url "$url") ;;
+  grpc) gen=("$build/bench/grpc_loadgen" --target "127.0.0.1:$grpc_port") ;;
 esac
 out=$(mktemp)
 run() { "${gen[@]}" --inflight 16 --seconds 0.3 --warmup 0.1 "$@" >"$out" 2>&1; }
