@@ -1,6 +1,7 @@
 #include "protos.hpp"
 
 #include "builtin_protos.hpp"
+#include "wire_json.hpp"
 
 #include <google/protobuf/compiler/importer.h>
 #include <google/protobuf/descriptor.h>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace roost::grpc::detail {
 
@@ -40,6 +42,13 @@ class error_list final : public pb::compiler::MultiFileErrorCollector {
 bool in_package(std::string_view name, std::string_view package) {
   return name.size() > package.size() && name.substr(0, package.size()) == package &&
          name[package.size()] == '.';
+}
+
+// Each message type of `d` and nested in it that wire_json converts, by type URL.
+void collect_direct(const pb::Descriptor* d,
+                    std::unordered_map<std::string, const pb::Descriptor*>& out) {
+  if (direct(d)) out.emplace(std::string(type_url_prefix) + "/" + d->full_name(), d);
+  for (int i = 0; i < d->nested_type_count(); ++i) collect_direct(d->nested_type(i), out);
 }
 
 void collect_files(const pb::FileDescriptor* f, std::set<const pb::FileDescriptor*>& seen) {
@@ -69,6 +78,8 @@ struct proto_set::impl {
   error_list errors;
   pb::compiler::Importer importer{&tree, &errors};
   std::unique_ptr<pb::util::TypeResolver> resolver;
+  // The messages converted by wire_json (the others by protobuf's JSON conversion), by type URL.
+  std::unordered_map<std::string, const pb::Descriptor*> direct_types;
 };
 
 proto_set::proto_set(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
@@ -136,6 +147,11 @@ std::shared_ptr<const proto_set> proto_set::load(const proto_options& o,
     // NestJS's InvalidGrpcPackageException.
     if (!found) throw std::invalid_argument("grpc: the invalid gRPC package " + package);
   }
+  for (const auto* f : files) {
+    for (int m = 0; m < f->message_type_count(); ++m) {
+      collect_direct(f->message_type(m), i->direct_types);
+    }
+  }
   i->resolver.reset(
       pb::util::NewTypeResolverForDescriptorPool(std::string(type_url_prefix), i->importer.pool()));
   auto set = std::shared_ptr<proto_set>(new proto_set(std::move(i)));
@@ -151,7 +167,11 @@ const method_info* proto_set::find(std::string_view service, std::string_view rp
 }
 
 bool proto_set::to_json(const std::string& type_url, const std::string& binary, json::value& out,
-                        std::string& error) const {
+                        std::string& error, bool direct) const {
+  // The direct conversion; anything it does not take goes through protobuf's, which says why.
+  if (auto it = impl_->direct_types.find(type_url); direct && it != impl_->direct_types.end()) {
+    if (wire_to_json(it->second, binary, out)) return true;
+  }
   pb::util::JsonPrintOptions options;
   options.always_print_enums_as_ints = true;  // proto-loader's default `enums: Number`
   std::string text;
@@ -171,10 +191,14 @@ bool proto_set::to_json(const std::string& type_url, const std::string& binary, 
 }
 
 bool proto_set::to_binary(const std::string& type_url, const json::value& value, std::string& out,
-                          std::string& error) const {
+                          std::string& error, bool direct) const {
   if (!value.is_object()) {
     error = "a message must be a JSON object, not " + boost::json::serialize(value);
     return false;
+  }
+  if (auto it = impl_->direct_types.find(type_url); direct && it != impl_->direct_types.end()) {
+    if (json_to_wire(it->second, value, out)) return true;
+    out.clear();
   }
   pb::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;  // as protobuf.js's fromObject

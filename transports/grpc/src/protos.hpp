@@ -45,12 +45,13 @@ class proto_set {
   /// A message of `type_url` from its wire bytes to JSON (docs/transports/grpc.md: lowerCamelCase
   /// names, fields at their default value left out, enums as numbers, 64-bit integers and bytes
   /// as strings). False with `error` set on bytes that do not decode.
+  /// `direct = false` converts with protobuf's conversion alone (wire_json.hpp; for tests).
   bool to_json(const std::string& type_url, const std::string& binary, json::value& out,
-               std::string& error) const;
+               std::string& error, bool direct = true) const;
   /// JSON to the wire bytes of a message of `type_url` (field names in either case, unknown
   /// ones ignored). False with `error` set when the value does not fit the message.
   bool to_binary(const std::string& type_url, const json::value& value, std::string& out,
-                 std::string& error) const;
+                 std::string& error, bool direct = true) const;
 
   struct impl;
 

@@ -1,6 +1,8 @@
 // The gRPC server and client on loopback (port 0), with the interop suite's proto: unary and
 // server-streaming calls, the JSON mapping, statuses, metadata and the URL options.
 
+#include "protos.hpp"
+
 #include <roost/grpc.hpp>
 #include <roost/roost.hpp>
 #include <roost/testing/run.hpp>
@@ -731,6 +733,68 @@ TEST_F(grpc_loopback, bad_configuration_is_refused_clearly) {
       EXPECT_NE(std::string(e.what()).find("cannot load"), std::string::npos) << e.what();
     }
   });
+}
+
+// The direct JSON conversion (src/wire_json.cpp) gives what protobuf's own gives, both ways,
+// on every kind of field and at the edges of each; what protobuf refuses is refused.
+TEST(grpc_json, direct_conversion_matches_protobufs) {
+  const auto set = detail::proto_set::load(protos("127.0.0.1:0"));
+  const std::string kinds = "type.googleapis.com/interop.Kinds";
+  const std::string sum = "type.googleapis.com/interop.SumRequest";
+  const std::vector<std::pair<std::string, std::string>> samples = {
+      {kinds,
+       R"({"big":"9007199254740993","color":1,"blob":"AAEC","number":7,"inner":{"label":"in"},)"
+       R"("snake_case_name":"snake","tags":["a","b"],"counts":{"x":1,"y":-2},"ratio":0.5,)"
+       R"("flag":true})"},
+      {kinds, R"({"big":-5,"color":"BLUE","text":"héllo","ratio":1,"flag":false})"},
+      {kinds, R"({"big":"-9223372036854775808","ratio":1e300,"blob":"/+8=","tags":[]})"},
+      {kinds, R"({"ratio":"NaN","counts":{}})"},
+      {kinds, R"({"ratio":"-Infinity","inner":{},"number":0})"},
+      {kinds, R"({"ratio":123456789012345,"snakeCaseName":"camel","color":7})"},
+      {kinds, R"({"ratio":1e15,"big":0,"unknown":1,"inner":null})"},
+      {kinds, R"({"ratio":-0.000001,"blob":"-_8","number":-2147483648})"},
+      {kinds, R"({"number":2147483648})"},
+      {kinds, R"({"number":"abc"})"},
+      {kinds, R"({"number":1.5})"},
+      {kinds, R"({"color":"PURPLE"})"},
+      {kinds, R"({"flag":"yes"})"},
+      {kinds, R"({"tags":"a"})"},
+      {kinds, R"({"inner":"x"})"},
+      {sum, R"({"numbers":[1,-2,3,2147483647,-2147483648]})"},
+      {sum, R"({"numbers":["4",5]})"},
+      {sum, "{}"},
+  };
+  for (const auto& [type, text] : samples) {
+    const json::value value = boost::json::parse(text);
+    std::string direct_bytes, reference_bytes, direct_error, reference_error;
+    const bool direct_ok = set->to_binary(type, value, direct_bytes, direct_error, true);
+    const bool reference_ok = set->to_binary(type, value, reference_bytes, reference_error, false);
+    EXPECT_EQ(direct_ok, reference_ok) << text << ": " << reference_error;
+    EXPECT_EQ(direct_error, reference_error) << text;
+    if (!direct_ok || !reference_ok) continue;
+    // The bytes may differ in order; what they decode to may not.
+    json::value from_direct, from_reference, direct_json;
+    std::string error;
+    ASSERT_TRUE(set->to_json(type, direct_bytes, from_direct, error, false)) << text << error;
+    ASSERT_TRUE(set->to_json(type, reference_bytes, from_reference, error, false)) << text;
+    EXPECT_EQ(from_direct, from_reference) << text;
+    ASSERT_TRUE(set->to_json(type, reference_bytes, direct_json, error, true)) << text;
+    EXPECT_EQ(str(direct_json), str(from_reference)) << text;
+  }
+  // Bytes that are cut short, a string that is not UTF-8, a group: what protobuf makes of
+  // them (it takes some), word for word.
+  const std::vector<std::string> bad_bytes = {"\x08",
+                                              "\x0a\x05"
+                                              "ab",
+                                              "\x22\x02\xff\xfe", "\x0f"};
+  for (const auto& bad : bad_bytes) {
+    json::value direct_json, reference_json;
+    std::string direct_error, reference_error;
+    EXPECT_EQ(set->to_json(kinds, bad, direct_json, direct_error, true),
+              set->to_json(kinds, bad, reference_json, reference_error, false));
+    EXPECT_EQ(direct_json, reference_json);
+    EXPECT_EQ(direct_error, reference_error);
+  }
 }
 
 TEST(grpc_url, options_from_url) {
