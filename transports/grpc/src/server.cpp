@@ -221,6 +221,16 @@ class call final : public ::grpc::ServerGenericBidiReactor,
   // with the lock released: it may run a reaction on this thread.
   void pump(std::unique_lock<std::mutex>& lock) {
     if (writing_ || finished_) return;
+    if (!out_.empty() && ending_ && out_.size() == 1 && status_.ok()) {
+      // The last message and the status in one step (a unary call's reply): one batch of
+      // gRPC's instead of two. It has no OnWriteDone; `writing_` keeps the buffer from OnCancel.
+      writing_ = true;
+      finished_ = true;
+      ::grpc::ByteBuffer* last = &out_.front();
+      lock.unlock();
+      StartWriteAndFinish(last, ::grpc::WriteOptions(), ::grpc::Status::OK);
+      return;
+    }
     if (!out_.empty()) {
       writing_ = true;
       ::grpc::ByteBuffer* next = &out_.front();
