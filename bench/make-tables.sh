@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes the tables of docs/benchmarks.md, the README's speed paragraph and the TCP chart from
-# the raw runs (bench/run.sh, run-nats.sh, redis.sh, rmq.sh, kafka.sh, mqtt.sh), so that the docs and the data cannot
+# the raw runs (bench/run.sh, run-nats.sh, redis.sh, rmq.sh, kafka.sh, mqtt.sh, grpc.sh), so that the docs and the data cannot
 # disagree:
 #   bench/make-tables.sh [DATA_DIR]        (bench/data by default: the committed data)
 # Every figure is the median over the rounds with its range (min–max); a ratio is taken round
@@ -149,6 +149,25 @@ if [ -f "$kafka" ] && [ -f "$kafka_emit" ]; then
   }' >"$work/kafka-emit"
 fi
 
+# gRPC (bench/grpc.sh), when its data is there: every point, then roost against NestJS and the
+# limit, round by round.
+grpc=$data/grpc-runs.tsv
+if [ -f "$grpc" ]; then
+  detail "$grpc" 0 >"$work/grpc"
+  awk -v file="$grpc" "$lib"'
+  BEGIN {
+    load(file)
+    print "| K | roost ÷ NestJS req/s | NestJS ÷ roost CPU/req | roost ÷ limit req/s | roost ÷ limit CPU/req |"
+    print "|---|---|---|---|---|"
+    for (k = 1; k <= 256; k *= 256)
+      printf "| %d | %s | %s | %s | %s |\n", k,
+        rcell(file, "roost", "loadgen", k, file, "nestjs", "loadgen", k, "rps", "times"),
+        rcell(file, "nestjs", "loadgen", k, file, "roost", "loadgen", k, "server_cpu_us", "times"),
+        rcell(file, "roost", "loadgen", k, file, "limit", "loadgen", k, "rps", "pct"),
+        rcell(file, "roost", "loadgen", k, file, "limit", "loadgen", k, "server_cpu_us", "times")
+  }' >"$work/grpc-ratios"
+fi
+
 # Startup, memory and the long tail (TCP): the extra table has one row per round and server.
 awk -v file="$data/tcp-extra-runs.tsv" "$lib$names"'
 BEGIN {
@@ -278,6 +297,7 @@ splice() {  # FILE NAME PART
 }
 for t in headline tcp tcp-shapes tcp-extra idle-memory redis nats rmq mqtt meta; do splice docs/benchmarks.md "$t" "$work/$t"; done
 for t in kafka kafka-emit; do [ -f "$work/$t" ] && splice docs/benchmarks.md "$t" "$work/$t"; done
+for t in grpc grpc-ratios; do [ -f "$work/$t" ] && splice docs/benchmarks.md "$t" "$work/$t"; done
 splice README.md speed "$work/speed"
 echo "make-tables: docs/benchmarks.md and README.md updated from $data"
 
