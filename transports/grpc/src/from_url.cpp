@@ -69,6 +69,12 @@ boost::system::result<server_options> server_options_from(const url& u) {
     if (*health != "true" && *health != "false") return make_error_code(error::invalid_argument);
     o->health = *health == "true";
   }
+  if (auto reflection = u.param("reflection")) {
+    if (*reflection != "true" && *reflection != "false") {
+      return make_error_code(error::invalid_argument);
+    }
+    o->reflection = *reflection == "true";
+  }
   return o;
 }
 

@@ -5,6 +5,7 @@
 
 #include <google/protobuf/compiler/importer.h>
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver.h>
@@ -164,6 +165,26 @@ const method_info* proto_set::find(std::string_view service, std::string_view rp
     if ((m.service == service || m.service_full == service) && m.rpc == rpc) return &m;
   }
   return nullptr;
+}
+
+std::vector<std::string> proto_set::files_of(std::string_view name, bool by_symbol) const {
+  const pb::DescriptorPool* pool = impl_->importer.pool();
+  const pb::FileDescriptor* file = by_symbol ? pool->FindFileContainingSymbol(std::string(name))
+                                             : pool->FindFileByName(std::string(name));
+  std::vector<std::string> out;
+  if (!file) return out;
+  std::set<const pb::FileDescriptor*> seen;
+  std::vector<const pb::FileDescriptor*> todo{file};
+  while (!todo.empty()) {  // the file first, then what it imports
+    const pb::FileDescriptor* f = todo.front();
+    todo.erase(todo.begin());
+    if (!seen.insert(f).second) continue;
+    pb::FileDescriptorProto proto;
+    f->CopyTo(&proto);
+    out.push_back(proto.SerializeAsString());
+    for (int i = 0; i < f->dependency_count(); ++i) todo.push_back(f->dependency(i));
+  }
+  return out;
 }
 
 bool proto_set::to_json(const std::string& type_url, const std::string& binary, json::value& out,

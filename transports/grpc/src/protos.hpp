@@ -53,6 +53,11 @@ class proto_set {
   bool to_binary(const std::string& type_url, const json::value& value, std::string& out,
                  std::string& error, bool direct = true) const;
 
+  /// The serialized FileDescriptorProto of the file named `name` (`by_symbol`: of the file
+  /// declaring the symbol `name`, a service, message, enum...), then of each file it imports,
+  /// for server reflection; empty when there is no such file or symbol.
+  std::vector<std::string> files_of(std::string_view name, bool by_symbol) const;
+
   struct impl;
 
  private:

@@ -4,6 +4,7 @@
 #include "channel_setup.hpp"
 #include "health.hpp"
 #include "protos.hpp"
+#include "reflection.hpp"
 #include "status.hpp"
 
 #include <roost/detail/request_channel.hpp>
@@ -59,7 +60,8 @@ struct serving {
   std::shared_ptr<const detail::proto_set> protos;
   std::unordered_map<std::string, served_method> methods;  // by path; read-only once serving
   std::shared_ptr<roost::detail::thread_bridge<arrival>> bridge;
-  std::shared_ptr<detail::health_service> health;  // null when the options turn it off
+  std::shared_ptr<detail::health_service> health;          // null when the options turn it off
+  std::shared_ptr<detail::reflection_service> reflection;  // null unless the options ask
   std::atomic<bool> accepting{true};
 };
 
@@ -300,6 +302,9 @@ class generic_service final : public ::grpc::CallbackGenericService {
     if (serving_->health && it == serving_->methods.end()) {
       if (auto* r = serving_->health->reactor(ctx->method())) return r;
     }
+    if (serving_->reflection && it == serving_->methods.end()) {
+      if (auto* r = serving_->reflection->reactor(ctx->method())) return r;
+    }
     if (!serving_->accepting.load()) {
       return new refusal(
           ::grpc::Status(::grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
@@ -333,16 +338,28 @@ struct server::impl : std::enable_shared_from_this<impl> {
     try {
       std::vector<std::string> builtins;
       if (opts.health) builtins.emplace_back(detail::health_proto_name);
+      if (opts.reflection) {
+        builtins.emplace_back(detail::reflection_v1alpha_proto_name);
+        builtins.emplace_back(detail::reflection_v1_proto_name);
+      }
       state->protos = detail::proto_set::load(opts, builtins);
       credentials = detail::server_credentials(opts);
     } catch (const std::invalid_argument& e) {
       throw connection_error(make_error_code(error::invalid_argument), e.what());
     }
     route_methods(d);
+    std::set<std::string> services;  // those with a handler
+    for (const auto& [path, m] : state->methods) services.insert(m.info->service_full);
     if (opts.health) {
-      std::set<std::string> services;
-      for (const auto& [path, m] : state->methods) services.insert(m.info->service_full);
-      state->health = std::make_shared<detail::health_service>(state->protos, std::move(services));
+      state->health = std::make_shared<detail::health_service>(state->protos, services);
+    }
+    if (opts.reflection) {
+      std::set<std::string> listed = services;
+      if (opts.health) listed.insert("grpc.health.v1.Health");
+      listed.insert("grpc.reflection.v1alpha.ServerReflection");
+      listed.insert("grpc.reflection.v1.ServerReflection");
+      state->reflection = std::make_shared<detail::reflection_service>(
+          state->protos, std::vector<std::string>(listed.begin(), listed.end()));
     }
     state->bridge = roost::detail::thread_bridge<arrival>::make(
         ex, [weak = weak_from_this()](std::vector<arrival>& batch) {

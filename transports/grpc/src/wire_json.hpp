@@ -27,8 +27,7 @@ bool direct(const google::protobuf::Descriptor* d);
 /// The wire bytes of a message of `d` to JSON (docs/transports/grpc.md: the fields on the wire,
 /// lowerCamelCase names, enums as numbers, 64-bit integers as strings, bytes in base64). False
 /// when the bytes do not decode.
-bool wire_to_json(const google::protobuf::Descriptor* d, std::string_view bytes,
-                  json::value& out);
+bool wire_to_json(const google::protobuf::Descriptor* d, std::string_view bytes, json::value& out);
 
 /// A JSON object to the wire bytes of a message of `d` (names in either case, unknown ones and
 /// nulls left out). False when a value does not fit its field.

@@ -698,6 +698,87 @@ TEST_F(grpc_loopback, health_check_and_watch) {
   });
 }
 
+// The values of `texts` (JSON), one by one.
+stream<json::value> json_values(std::vector<std::string> texts) {
+  for (const auto& t : texts) co_yield boost::json::parse(t);
+}
+
+// Server reflection, as grpcurl calls it, through the built-in reflection.proto: the services,
+// the file declaring a symbol and a file by its name (FileDescriptorProtos), a symbol that is
+// not there; in both of the protocol's packages; and nothing unless asked for.
+TEST_F(grpc_loopback, server_reflection) {
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r);
+    server_options so{protos("127.0.0.1:0")};
+    so.reflection = true;
+    auto srv = std::make_unique<server>(so);
+    server* s_ptr = srv.get();
+    app.add_transport(std::move(srv));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    const auto reflection_client = [&](const char* package, std::uint16_t port) {
+      proto_options o;
+      o.url = "127.0.0.1:" + std::to_string(port);
+      o.packages = {package};
+      o.proto_paths = {"grpc/reflection/" + std::string(package).substr(16) + "/reflection.proto"};
+      return client_proxy(ex, client(client_options{o}));
+    };
+    auto c = reflection_client("grpc.reflection.v1alpha", s_ptr->port());
+    auto answers = c.stream(pattern("ServerReflection", "ServerReflectionInfo"),
+                            json_values({R"({"host":"h","listServices":"*"})",
+                                         R"({"fileContainingSymbol":"interop.Math"})",
+                                         R"({"fileByFilename":"roost_test.proto"})",
+                                         R"({"fileContainingSymbol":"interop.Nothing"})"}));
+    std::vector<json::value> got = co_await collect(std::move(answers));
+    EXPECT_EQ(got.size(), 4u);
+    while (got.size() < 4) got.emplace_back(json::object{});
+    EXPECT_EQ(str(got[0].at("listServicesResponse")),
+              R"({"service":[{"name":"grpc.health.v1.Health"},)"
+              R"({"name":"grpc.reflection.v1.ServerReflection"},)"
+              R"({"name":"grpc.reflection.v1alpha.ServerReflection"},{"name":"interop.Math"}]})");
+    EXPECT_EQ(str(got[0].at("validHost")), R"("h")");
+    EXPECT_EQ(str(got[0].at("originalRequest")), R"({"host":"h","listServices":"*"})");
+    // The file itself first: its FileDescriptorProto's name, roost_test.proto, in base64.
+    for (int i : {1, 2}) {
+      const auto* files = got[i].as_object().if_contains("fileDescriptorResponse");
+      EXPECT_TRUE(files) << str(got[i]);
+      if (!files) continue;
+      const auto& first = files->at("fileDescriptorProto").at(0).as_string();
+      EXPECT_TRUE(first.starts_with("ChByb29zdF90ZXN0LnByb3Rv")) << first;
+    }
+    EXPECT_EQ(str(got[3].at("errorResponse").at("errorCode")), "5");
+
+    // The v1 package answers the same.
+    auto c1 = reflection_client("grpc.reflection.v1", s_ptr->port());
+    auto v1 = c1.stream(pattern("ServerReflection", "ServerReflectionInfo"),
+                        json_values({R"({"listServices":""})"}));
+    std::vector<json::value> got_v1 = co_await collect(std::move(v1));
+    EXPECT_EQ(got_v1.size(), 1u);
+    if (!got_v1.empty()) {
+      EXPECT_EQ(got_v1[0].at("listServicesResponse"), got[0].at("listServicesResponse"));
+    }
+    co_await app.shutdown();
+
+    // Off by default.
+    microservice plain(r);
+    auto plain_srv = std::make_unique<server>(server_options{protos("127.0.0.1:0")});
+    server* p_ptr = plain_srv.get();
+    plain.add_transport(std::move(plain_srv));
+    co_await plain.start();
+    auto c2 = reflection_client("grpc.reflection.v1alpha", p_ptr->port());
+    bool unimplemented = false;
+    try {
+      auto none = c2.stream(pattern("ServerReflection", "ServerReflectionInfo"),
+                            json_values({R"({"listServices":""})"}));
+      co_await collect(std::move(none));
+    } catch (const rpc_error& e) {
+      unimplemented = e.error().at("code") == 12;
+    }
+    EXPECT_TRUE(unimplemented);
+    co_await plain.shutdown();
+  });
+}
+
 TEST_F(grpc_loopback, bad_configuration_is_refused_clearly) {
   testing::run([&]() -> awaitable<void> {
     auto o = protos("127.0.0.1:0");
@@ -833,6 +914,11 @@ TEST(grpc_url, options_from_url) {
   auto no_health = url::parse("grpc://localhost:5001/?package=a&protoPath=x.proto&health=false");
   ASSERT_TRUE(no_health);
   EXPECT_FALSE(server_options_from(*no_health)->health);
+  EXPECT_FALSE(server_options_from(*no_health)->reflection);
+  auto reflecting =
+      url::parse("grpc://localhost:5001/?package=a&protoPath=x.proto&reflection=true");
+  ASSERT_TRUE(reflecting);
+  EXPECT_TRUE(server_options_from(*reflecting)->reflection);
   auto d = url::parse("grpc://localhost/?package=a&protoPath=x.proto");
   ASSERT_TRUE(d);
   EXPECT_EQ(client_options_from(*d)->url, "localhost:5000");

@@ -68,6 +68,10 @@ struct server_options : proto_options {
   /// whole server ("") and each service with a handler are SERVING once listening, and
   /// NOT_SERVING once the server stops taking calls (URL: `health=false` turns it off).
   bool health = true;
+  /// Serves server reflection, `grpc.reflection.v1alpha.ServerReflection` and `v1`'s (what
+  /// grpcurl and Postman call): the services, and the loaded `.proto` files by name or symbol.
+  /// Off by default: it shows the whole API (URL: `reflection=true`).
+  bool reflection = false;
 };
 
 struct client_options : proto_options {};
