@@ -19,6 +19,8 @@
 
 #include <grpc/grpc.h>
 #include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
+#include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
@@ -47,11 +49,39 @@ struct served_method {
   json::value pattern;
 };
 
-class call;
+// What the executor's side knows of a call, whichever reactor serves it: its method, what
+// its context shows, and where the handler's replies go.
+class served_call {
+ public:
+  served_call(const ::grpc::ServerContextBase& ctx, const served_method& m) : method_(m) {
+    const auto deadline = ctx.deadline();
+    if (deadline != std::chrono::system_clock::time_point::max()) deadline_ = deadline;
+    for (const auto& [k, v] : ctx.client_metadata()) {
+      headers_.add(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
+    }
+  }
+  virtual ~served_call() = default;
+
+  // One reply packet of the handler (on the executor).
+  virtual void reply(reply_packet r) = 0;
+
+  const served_method& method() const noexcept { return method_; }
+  roost::headers take_headers() { return std::move(headers_); }
+  std::optional<std::chrono::system_clock::time_point> deadline() const { return deadline_; }
+  std::shared_ptr<const std::atomic<bool>> cancelled() const { return cancelled_; }
+  std::shared_ptr<roost::detail::request_channel> requests() const { return requests_; }
+
+ protected:
+  const served_method& method_;
+  roost::headers headers_;
+  std::optional<std::chrono::system_clock::time_point> deadline_;
+  std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<roost::detail::request_channel> requests_;  // a method streaming requests
+};
 
 // A request read on a gRPC thread, for the executor to serve.
 struct arrival {
-  std::shared_ptr<call> c;
+  std::shared_ptr<served_call> c;
   json::value data;
 };
 
@@ -69,18 +99,13 @@ struct serving {
 // one write at a time, and finishes. It keeps itself alive until gRPC is done with it
 // (OnDone); a sink of the handler holds it too, and finds it finished when the call was
 // cancelled meanwhile.
-class call final : public ::grpc::ServerGenericBidiReactor,
+class call final : public served_call,
+                   public ::grpc::ServerGenericBidiReactor,
                    public std::enable_shared_from_this<call> {
  public:
   call(::grpc::GenericCallbackServerContext* ctx, const served_method& m,
        std::shared_ptr<serving> s)
-      : ctx_(ctx), method_(m), serving_(std::move(s)) {
-    const auto deadline = ctx->deadline();
-    if (deadline != std::chrono::system_clock::time_point::max()) deadline_ = deadline;
-    for (const auto& [k, v] : ctx->client_metadata()) {
-      headers_.add(std::string(k.data(), k.size()), std::string(v.data(), v.size()));
-    }
-  }
+      : served_call(*ctx, m), ctx_(ctx), serving_(std::move(s)) {}
 
   void start(std::shared_ptr<call> self) {
     self_ = std::move(self);
@@ -92,15 +117,7 @@ class call final : public ::grpc::ServerGenericBidiReactor,
     StartRead(&in_);
   }
 
-  std::shared_ptr<roost::detail::request_channel> requests() const { return requests_; }
-
-  const served_method& method() const noexcept { return method_; }
-  roost::headers take_headers() { return std::move(headers_); }
-  std::optional<std::chrono::system_clock::time_point> deadline() const { return deadline_; }
-  std::shared_ptr<const std::atomic<bool>> cancelled() const { return cancelled_; }
-
-  // One reply packet of the handler (on the executor).
-  void reply(reply_packet r) {
+  void reply(reply_packet r) override {
     std::unique_lock lock(mutex_);
     if (ending_) return;  // finished already (a unary call's later values, a cancelled call)
     const bool streaming = method_.info->server_streaming;
@@ -248,14 +265,9 @@ class call final : public ::grpc::ServerGenericBidiReactor,
   }
 
   ::grpc::GenericCallbackServerContext* ctx_;
-  const served_method& method_;
   std::shared_ptr<serving> serving_;
   std::shared_ptr<call> self_;
   ::grpc::ByteBuffer in_;
-  std::shared_ptr<roost::detail::request_channel> requests_;  // a method streaming requests
-  roost::headers headers_;
-  std::optional<std::chrono::system_clock::time_point> deadline_;
-  std::shared_ptr<std::atomic<bool>> cancelled_ = std::make_shared<std::atomic<bool>>(false);
   std::mutex mutex_;
   std::deque<::grpc::ByteBuffer> out_;
   bool writing_ = false;
@@ -271,18 +283,145 @@ class refusal final : public ::grpc::ServerGenericBidiReactor {
   void OnDone() override { delete this; }
 };
 
+// A unary call, served through the method registered for it: gRPC reads the request and
+// sends the reply with the status in one batch each (the generic reactor takes a read, a write
+// and a finish). It keeps itself alive until gRPC is done with it (OnDone).
+class unary_call final : public served_call,
+                         public ::grpc::ServerUnaryReactor,
+                         public std::enable_shared_from_this<unary_call> {
+ public:
+  unary_call(::grpc::CallbackServerContext* ctx, const served_method& m, std::shared_ptr<serving> s,
+             ::grpc::ByteBuffer* response)
+      : served_call(*ctx, m), serving_(std::move(s)), response_(response) {}
+
+  void start(std::shared_ptr<unary_call> self, const ::grpc::ByteBuffer& request) {
+    self_ = std::move(self);
+    std::vector<::grpc::Slice> slices;
+    std::string bytes, error;
+    json::value data;
+    bool read = request.Dump(&slices).ok();
+    for (const auto& sl : slices)
+      bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+    if (!read || !serving_->protos->to_json(method_.info->input_type, bytes, data, error)) {
+      finish(::grpc::Status(::grpc::StatusCode::INTERNAL, "Error deserializing request: " + error));
+      return;
+    }
+    serving_->bridge->push({shared_from_this(), std::move(data)});
+  }
+
+  void reply(reply_packet r) override {
+    switch (r.type) {
+      case reply_packet::kind::value:
+        respond(r.body);
+        break;
+      case reply_packet::kind::end:
+        respond(nullptr);  // a handler that returned nothing answers the empty message
+        break;
+      case reply_packet::kind::error:
+        finish(detail::status_of_error(r.body));
+        break;
+      case reply_packet::kind::no_handler:
+        finish(::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, std::string(no_handler_message)));
+        break;
+    }
+  }
+
+  void OnCancel() override {
+    cancelled_->store(true);
+    finish(::grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    std::shared_ptr<unary_call> self;
+    std::lock_guard lock(mutex_);
+    self.swap(self_);  // released once the lock is, which may destroy this
+  }
+
+ private:
+  void respond(const json::value& value) {
+    {
+      std::lock_guard lock(mutex_);
+      if (finished_) return;  // a later value, a cancelled call
+    }
+    std::string bytes, error;
+    // A handler's null (nothing to say) is the empty message.
+    const json::value empty = value.is_null() ? json::value(json::object()) : json::value();
+    const json::value& message = value.is_null() ? empty : value;
+    if (!serving_->protos->to_binary(method_.info->output_type, message, bytes, error)) {
+      finish(::grpc::Status(::grpc::StatusCode::INTERNAL, "Error serializing response: " + error));
+      return;
+    }
+    std::unique_lock lock(mutex_);
+    if (finished_) return;
+    finished_ = true;
+    ::grpc::Slice slice(bytes);
+    *response_ = ::grpc::ByteBuffer(&slice, 1);
+    lock.unlock();
+    Finish(::grpc::Status::OK);
+  }
+
+  // Finishes with `s` unless finished already. gRPC is called with the lock released.
+  void finish(::grpc::Status s) {
+    std::unique_lock lock(mutex_);
+    if (finished_) return;
+    finished_ = true;
+    lock.unlock();
+    Finish(s);
+  }
+
+  std::shared_ptr<serving> serving_;
+  ::grpc::ByteBuffer* response_;  // gRPC's, until OnDone
+  std::shared_ptr<unary_call> self_;
+  std::mutex mutex_;
+  bool finished_ = false;
+};
+
+// The unary methods with a handler, registered with gRPC one by one (the others are served by
+// the generic service).
+class unary_service final : public ::grpc::Service {
+ public:
+  explicit unary_service(const std::shared_ptr<serving>& s) {
+    for (const auto& [path, m] : s->methods) {
+      if (m.info->client_streaming || m.info->server_streaming) continue;
+      const served_method* method = &m;
+      AddMethod(new ::grpc::internal::RpcServiceMethod(
+          m.info->path.c_str(), ::grpc::internal::RpcMethod::NORMAL_RPC, nullptr));
+      MarkMethodRawCallback(
+          count_++,
+          new ::grpc::internal::CallbackUnaryHandler<::grpc::ByteBuffer, ::grpc::ByteBuffer>(
+              [s, method](::grpc::CallbackServerContext* ctx, const ::grpc::ByteBuffer* request,
+                          ::grpc::ByteBuffer* response) -> ::grpc::ServerUnaryReactor* {
+                if (!s->accepting.load()) {
+                  auto* refused = ctx->DefaultReactor();
+                  refused->Finish(::grpc::Status(::grpc::StatusCode::UNAVAILABLE,
+                                                 "the server is shutting down"));
+                  return refused;
+                }
+                auto c = std::make_shared<unary_call>(ctx, *method, s, response);
+                unary_call* reactor = c.get();
+                c->start(std::move(c), *request);
+                return reactor;
+              }));
+    }
+  }
+  bool empty() const noexcept { return count_ == 0; }
+
+ private:
+  int count_ = 0;
+};
+
 // The replies of one call, from the dispatcher to the call.
 class call_sink final : public immediate_reply_sink {
  public:
-  explicit call_sink(std::shared_ptr<call> c) : call_(std::move(c)) {}
+  explicit call_sink(std::shared_ptr<served_call> c) : call_(std::move(c)) {}
   void send_now(reply_packet r, const json::value&) override { call_->reply(std::move(r)); }
 
  private:
-  std::shared_ptr<call> call_;
+  std::shared_ptr<served_call> call_;
 };
 
 struct call_origin {
-  std::shared_ptr<call> c;
+  std::shared_ptr<served_call> c;
   grpc::context make_context(json::value pattern, std::optional<json::object>) {
     return grpc::context(std::move(pattern), c->method().info->path, c->take_headers(),
                          c->deadline(), c->cancelled(), c->requests());
@@ -366,6 +505,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
           if (auto s = weak.lock()) s->serve_batch(batch);
         });
     service = std::make_unique<generic_service>(state);
+    unary = std::make_unique<unary_service>(state);
     ::grpc::ServerBuilder builder;
     // gRPC shares a port with any other server on it by default (SO_REUSEPORT), splitting the
     // calls between them: a port already taken is refused instead, as other transports do.
@@ -373,6 +513,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     detail::for_each_channel_arg(
         opts, [&](const char* name, int value) { builder.AddChannelArgument(name, value); });
     builder.AddListeningPort(opts.url, credentials, &bound_port);
+    if (!unary->empty()) builder.RegisterService(unary.get());
     builder.RegisterCallbackGenericService(service.get());
     grpc_server = builder.BuildAndStart();
     if (!grpc_server || bound_port == 0) {
@@ -431,6 +572,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   executor ex;
   std::shared_ptr<serving> state;
   std::unique_ptr<generic_service> service;
+  std::unique_ptr<unary_service> unary;
   std::unique_ptr<::grpc::Server> grpc_server;
   int bound_port = 0;
   std::uint64_t served = 0;
