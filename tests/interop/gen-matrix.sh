@@ -26,6 +26,8 @@ heading() {
     mqtts) echo "MQTT 3.1.1 over TLS (\`mqtts://\`)" ;;
     kafka) echo "Kafka (\`kafka://\`)" ;;
     grpc) echo "gRPC (\`grpc://\`)" ;;
+    ws) echo "WebSocket gateways (\`ws://\`)" ;;
+    wss) echo "WebSocket gateways over TLS (\`wss://\`)" ;;
     *) echo "${1^^}" ;;
   esac
 }
@@ -94,6 +96,18 @@ note() {
       echo "served by \`@GrpcMethod\` handlers and roost's \`{\"service\",\"rpc\"}\` ones, called through"
       echo "\`ClientGrpc\` and roost's \`client_proxy\`: unary, server streaming, an error mid-stream,"
       echo "statuses from codes, text and thrown errors, UNIMPLEMENTED, metadata."
+      echo ;;
+    ws)
+      echo "Its own scenarios (\`tests/interop/ws-gateway.sh\`, \`nest/ws-peer.mjs\`): a NestJS gateway"
+      echo "(\`@WebSocketGateway\`, \`@SubscribeMessage\`, \`@nestjs/platform-ws\`) and roost's \`roost::ws\`"
+      echo "server, called by roost's client and by the \`ws\` package as a browser speaks: \`{\"event\",\"data\"}\`"
+      echo "answered, a stream's values, nothing for null/unknown/non-JSON messages, an error as the"
+      echo "event \`exception\` (NestJS 11 sends nothing, checked as such), a push before the answer."
+      echo ;;
+    wss)
+      echo "The same scenarios over TLS, between roost and each NestJS: a CA and a certificate made for"
+      echo "the run; the NestJS gateway runs on a Node \`https\` server given to platform-ws's \`WsAdapter\`,"
+      echo "the \`ws\` client and roost's verify the server against the CA."
       echo ;;
     tls)
       echo "Mutual TLS (NestJS's \`tlsOptions\`): a CA and a certificate made for the run; the server"

@@ -1232,7 +1232,9 @@ int call(const args& a) {
   auto u = roost::url::parse(a.url);
   if (!u) return usage();
 #ifdef ROOST_PEER_WITH_WS
-  if (u->scheme == "ws" && a.scenario == "gateway") return call_ws_gateway(a, *u);
+  if ((u->scheme == "ws" || u->scheme == "wss") && a.scenario == "gateway") {
+    return call_ws_gateway(a, *u);
+  }
 #endif
   int rc = 0;
   std::size_t from = 0;

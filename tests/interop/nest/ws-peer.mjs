@@ -6,13 +6,16 @@
 //                         (the gateway listens on a free port, at the URL's path)
 //   node ws-peer.mjs call --url ws://HOST:PORT/chat --server-impl nest12|nest11|roost
 //                         -> prints "PASS NAME" or "FAIL NAME: ..." per scenario; exit 1 if any failed
+// wss:// URLs name the TLS files in the query, as roost's do: the server's `cert` and `key` (its
+// gateway then runs on a Node https server), the client's `ca` (it verifies the server).
 //
 // Run directly it loads NestJS 12 from tests/interop/nest/node_modules; tests/interop/nest11/
 // ws-peer.mjs loads NestJS 11 from its own and calls runWsMain() with it. Plain JS has no
 // decorator syntax, so the decorators are applied with Reflect.decorate, as TypeScript's output
 // does. stdout carries only READY / PASS / FAIL lines.
 
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 
@@ -46,10 +49,23 @@ function arg(argv, name, fallback) {
 // The gateway: the handlers the scenarios below call, as a NestJS application writes them.
 async function serve(libs, argv) {
   const { common, core, ms, websockets, platformWs, rx } = libs;
-  const path = new URL(arg(argv, '--url', 'ws://127.0.0.1:0/')).pathname;
+  const url = new URL(arg(argv, '--url', 'ws://127.0.0.1:0/'));
+  const path = url.pathname;
   let port = 0;
+  // wss://: the gateway on a Node https server of our own, given to platform-ws's adapter (a
+  // gateway on port 0 then takes that server's upgrades at its path).
+  let https = null;
+  if (url.protocol === 'wss:') {
+    https = createHttpsServer({
+      cert: readFileSync(url.searchParams.get('cert')),
+      key: readFileSync(url.searchParams.get('key')),
+    });
+    await new Promise((resolve) => https.listen(0, '127.0.0.1', resolve));
+    port = https.address().port;
+  }
   class Gateway {
     afterInit(server) {
+      if (https) return;
       // Port 0: the `ws` server picks one.
       server.on('listening', () => {
         port = server.address().port;
@@ -97,11 +113,12 @@ async function serve(libs, argv) {
     options: { host: '127.0.0.1', port: 0 },
     logger: quiet,
   });
-  app.useWebSocketAdapter(new platformWs.WsAdapter());
+  app.useWebSocketAdapter(new platformWs.WsAdapter(https ?? undefined));
   await app.listen();
   for (let i = 0; i < 200 && port === 0; ++i) await new Promise((r) => setTimeout(r, 10));
   onSignal = async () => {
     await app.close();
+    https?.close();
     process.exit(0);
   };
   process.stdout.write(`READY ${port}\n`);
@@ -110,7 +127,10 @@ async function serve(libs, argv) {
 // A browser-like peer: one socket, text messages, answers read in order.
 class peer {
   constructor(ws, url) {
-    this.socket = new ws.WebSocket(url);
+    const u = new URL(url);
+    const ca = u.searchParams.get('ca');
+    u.search = '';
+    this.socket = new ws.WebSocket(u.href, ca ? { ca: readFileSync(ca) } : {});
     this.inbox = [];
     this.waiters = [];
     this.closed = null;
