@@ -94,7 +94,15 @@ struct client::impl : std::enable_shared_from_this<impl> {
       for (const auto& [name, value] : headers) req.set(name, value);
     }));
     const std::string host = opts.host + ":" + std::to_string(opts.port);
-    auto [hec] = co_await ws.async_handshake(host, opts.path, asio::as_tuple(use_awaitable));
+    websocket::response_type answer;
+    auto [hec] =
+        co_await ws.async_handshake(answer, host, opts.path, asio::as_tuple(use_awaitable));
+    if (hec == websocket::error::upgrade_declined && answer.result_int() != 0) {
+      // The server answered HTTP instead (a refusal at the upgrade: 401, 403, a wrong path).
+      throw_cannot_connect(opts, "the upgrade was refused with HTTP " +
+                                     std::to_string(answer.result_int()) + " " +
+                                     std::string(answer.reason()));
+    }
     if (hec) throw_cannot_connect(opts, hec.message());
     auto c = std::make_shared<connection>(std::move(ws), strand,
                                           connection::settings{opts.max_send_buffer_size, source},

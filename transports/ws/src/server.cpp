@@ -238,6 +238,13 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
     roost::headers hs;
     for (const auto& f : req) hs.add(lower(f.name_string()), std::string(f.value()));
+    if (self->opts.check_upgrade) {
+      auto refusal = self->opts.check_upgrade(upgrade_request{req.target(), hs, remote});
+      if (refusal) {
+        co_await refuse_upgrade(*self, io, *refusal, req.version(), remote);
+        co_return;
+      }
+    }
 
     std::optional<net::stream> upgraded;
     try {
@@ -280,6 +287,24 @@ struct server::impl : std::enable_shared_from_this<impl> {
         [weak](connection& c, std::string_view) {
           if (auto s = weak.lock()) s->on_close(c);
         });
+  }
+
+  // Answers an upgrade with the check's refusal instead of a WebSocket, then the connection
+  // closes (the caller returns).
+  static awaitable<void> refuse_upgrade(impl& self, detail::kit_stream_of<net::stream&>& io,
+                                        const upgrade_refusal& refusal, unsigned version,
+                                        const std::string& remote) {
+    const auto status = http::int_to_status(refusal.status);
+    self.opts.log.info(source, "refused the upgrade of " + remote + " with " +
+                                   std::to_string(refusal.status) + " (check_upgrade)");
+    http::response<http::string_body> res{
+        status == http::status::unknown ? http::status::forbidden : status, version};
+    for (const auto& [name, value] : refusal.headers) res.set(name, value);
+    res.set(http::field::connection, "close");
+    res.body() = refusal.body;
+    res.prepare_payload();
+    auto [wec, wn] = co_await http::async_write(io, res, asio::as_tuple(use_awaitable));
+    (void)wec;
   }
 
   void on_close(connection& c) {

@@ -86,8 +86,10 @@ class browser {
       if (!authorization.empty()) r.set(beast::http::field::authorization, authorization);
       r.set("X-Client", "browser-test");
     }));
-    co_await ws_.async_handshake("127.0.0.1:" + std::to_string(port), path, use_awaitable);
+    co_await ws_.async_handshake(answer_, "127.0.0.1:" + std::to_string(port), path, use_awaitable);
   }
+  // The server's answer to the upgrade (101, or the status of a refusal).
+  const websocket::response_type& answer() const { return answer_; }
 
   awaitable<void> send(std::string text) {
     co_await ws_.async_write(asio::buffer(text), use_awaitable);
@@ -110,6 +112,7 @@ class browser {
 
  private:
   websocket::stream<beast::tcp_stream> ws_;
+  websocket::response_type answer_;
   boost::system::error_code error_;
 };
 
@@ -406,6 +409,72 @@ TEST_F(ws_loopback, an_upgrade_on_another_path_is_refused) {
       refused = e.code() == websocket::error::upgrade_declined;
     }
     EXPECT_TRUE(refused);
+    co_await svc.app.shutdown();
+  });
+}
+
+// check_upgrade refuses at the upgrade: no token gets 401 (with how to authenticate), a wrong
+// one 403, and neither gets a socket or reaches a hook; the right token (a header, or the query
+// a browser can set) is served. roost's client says how it was refused.
+TEST_F(ws_loopback, check_upgrade_refuses_before_a_socket_opens) {
+  testing::run([&]() -> awaitable<void> {
+    auto o = server_opts();
+    std::atomic<int> checked{0};
+    o.check_upgrade = [&](const upgrade_request& req) -> std::optional<upgrade_refusal> {
+      ++checked;
+      if (req.target.ends_with("?token=good")) return std::nullopt;
+      const auto* auth = req.headers.get("authorization");
+      if (!auth) return upgrade_refusal{401, "Unauthorized", {{"www-authenticate", "Bearer"}}};
+      if (*auth != "Bearer good") return upgrade_refusal{};
+      return std::nullopt;
+    };
+    service svc(r, std::move(o));
+    std::atomic<int> connected{0};
+    svc.srv.gateway().on_connect([&](const std::shared_ptr<roost::peer>&) { ++connected; });
+    co_await svc.app.start();
+    auto ex = co_await asio::this_coro::executor;
+
+    auto refused_with = [&](std::string path, std::string authorization) -> awaitable<unsigned> {
+      browser b(ex);
+      try {
+        co_await b.connect(svc.port(), std::move(path), std::move(authorization));
+      } catch (const boost::system::system_error& e) {
+        EXPECT_EQ(e.code(), websocket::error::upgrade_declined);
+        if (b.answer().result() == beast::http::status::unauthorized) {
+          EXPECT_EQ(b.answer()[beast::http::field::www_authenticate], "Bearer");
+        }
+        co_return b.answer().result_int();
+      }
+      co_return 101;
+    };
+    EXPECT_EQ(co_await refused_with("/chat", ""), 401u);
+    EXPECT_EQ(co_await refused_with("/chat", "Bearer bad"), 403u);
+    EXPECT_EQ(co_await refused_with("/chat?token=bad", ""), 401u);
+    EXPECT_EQ(connected.load(), 0);
+
+    browser good(ex);
+    co_await good.connect(svc.port(), "/chat", "Bearer good");
+    co_await good.send(R"({"event":"echo","data":"in"})");
+    EXPECT_EQ((co_await good.read()).value_or("closed"), R"("in")");
+    browser by_query(ex);
+    co_await by_query.connect(svc.port(), "/chat?token=good");
+    co_await by_query.send(R"({"event":"echo","data":"in too"})");
+    EXPECT_EQ((co_await by_query.read()).value_or("closed"), R"("in too")");
+    EXPECT_EQ(connected.load(), 2);
+    EXPECT_EQ(checked.load(), 5);
+
+    client_proxy c(ex, ws::client(client_opts(svc.port())));
+    std::string why;
+    try {
+      co_await c.send("echo", 1);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    EXPECT_NE(why.find("refused with HTTP 401"), std::string::npos) << why;
+    auto with_token = client_opts(svc.port());
+    with_token.headers = {{"authorization", "Bearer good"}};
+    client_proxy authorized(ex, ws::client(std::move(with_token)));
+    EXPECT_EQ(co_await authorized.send("echo", 2), json::value(2));
     co_await svc.app.shutdown();
   });
 }

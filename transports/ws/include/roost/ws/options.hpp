@@ -2,6 +2,7 @@
 /// \file Options of the WebSocket transport, with the defaults of the `ws` package that
 /// NestJS's platform-ws gateway runs on.
 
+#include <roost/headers.hpp>
 #include <roost/json.hpp>
 #include <roost/limits.hpp>
 #include <roost/log.hpp>
@@ -13,11 +14,33 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace roost::ws {
 
 /// TLS settings of `wss://` (roost/tls_options.hpp): files or in-memory PEM text.
 using tls_options = roost::tls_options;
+
+/// An HTTP upgrade request, as an upgrade check sees it before any socket is open.
+struct upgrade_request {
+  std::string_view target;           ///< the path and its query (`/chat?token=...`)
+  const roost::headers& headers;     ///< names in lower case
+  std::string_view remote_endpoint;  ///< the client's "ip:port"
+};
+
+/// An upgrade check's refusal: the HTTP answer instead of the WebSocket.
+struct upgrade_refusal {
+  unsigned status = 403;  ///< 401 (no or bad credentials), 403 (not allowed), 429...
+  std::string body = "Forbidden";
+  /// Extra headers of the answer (a 401 should say how to authenticate: `www-authenticate`).
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+/// Decides at the upgrade whether a client gets a socket: nullopt accepts it, a refusal answers
+/// it with an HTTP status and closes the connection (a browser's `new WebSocket` fails, no
+/// handler or connect hook runs). Runs on the connection's strand; keep it short (a token check).
+using upgrade_check = std::function<std::optional<upgrade_refusal>(const upgrade_request&)>;
 
 struct server_options {
   std::string host = "localhost";  ///< "0.0.0.0" or "::" for every interface
@@ -36,6 +59,10 @@ struct server_options {
   std::chrono::milliseconds idle_timeout{60'000};
   /// A client that does not finish its upgrade in this long is dropped.
   std::chrono::milliseconds handshake_timeout{30'000};
+  /// Runs on each upgrade request (on the right path) before it is accepted: a refusal answers
+  /// it with 401/403 and no socket opens. None: every upgrade is accepted (guards still run per
+  /// message).
+  upgrade_check check_upgrade;
   /// What the server takes from its peers: message size (an error reply), requests in flight
   /// per connection and for the service, connections (roost/limits.hpp).
   roost::limits serving;
