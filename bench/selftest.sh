@@ -2,7 +2,7 @@
 # Checks that a load generator fails a run it must not publish: a correct run passes, and a
 # wrong expected value, an unknown pattern (error replies, or none) and a server that stops
 # answering each make it exit 1.
-#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|rmq|kafka|mqtt|grpc|client]
+#   bench/selftest.sh BUILD_DIR [tcp|redis|nats|rmq|kafka|mqtt|grpc|client|ws]
 # tcp: bench/loadgen against the limit server; redis, nats: redis_loadgen and nats_loadgen
 # against roost_peer through the test broker (ROOST_REDIS_URL, ROOST_NATS_URL; a broker that is
 # down fails the check); rmq: rmq_loadgen likewise (ROOST_RABBITMQ_URL), on a queue of its own;
@@ -10,7 +10,8 @@
 # that stops answering is checked with requests); mqtt: mqtt_loadgen against roost_peer
 # (ROOST_MQTT_URL); grpc: grpc_loadgen against roost_peer's gRPC server (a free port, no
 # broker); client: roost's client (client_loadgen, which only calls `sum`) against
-# the limit server. ctest runs each as bench_selftest[_<transport>].
+# the limit server; ws: ws_loadgen against roost_peer serving ws:// (no broker). ctest runs
+# each as bench_selftest[_<transport>].
 set -uo pipefail
 build=$1 transport=${2:-tcp}
 log=$(mktemp)
@@ -57,6 +58,7 @@ case $transport in
     start "$build/tests/interop/roost_peer" serve \
       --url "grpc://127.0.0.1:$grpc_port/?package=interop&protoPath=$proto"
     ;;
+  ws) start "$build/tests/interop/roost_peer" serve --url "ws://127.0.0.1:0/chat" ;;
   *) echo "selftest: unknown transport $transport"; exit 2 ;;
 esac
 quick=()  # what makes a run that must fail fail sooner
@@ -79,6 +81,7 @@ case $transport in
     ;;
   mqtt) gen=("$build/bench/mqtt_loadgen" --url "$url") ;;
   grpc) gen=("$build/bench/grpc_loadgen" --target "127.0.0.1:$grpc_port") ;;
+  ws) gen=("$build/bench/ws_loadgen" --url "ws://127.0.0.1:$port/chat") ;;
 esac
 out=$(mktemp)
 run() { "${gen[@]}" --inflight 16 --seconds 0.3 --warmup 0.1 "$@" >"$out" 2>&1; }
