@@ -14,6 +14,8 @@
 # its request handling is inlined, so its requests are the replies the load generator counted,
 # without a warm-up (all of them). TRANSPORTS="mqtt mqtt_limit": roost and the MQTT limit server
 # (bench/mqtt_loadgen --limit, counted the same way) through the broker at ROOST_MQTT_URL.
+# TRANSPORTS="ws ws_limit": roost serving ws:// (its requests are the calls of the WebSocket
+# message decoder) and the WebSocket limit server (bench/ws_loadgen --limit), K sockets.
 # Writes $BENCH_OUT/instructions.tsv: build transport K requests total_ir idle_ir ir_per_request
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -35,13 +37,13 @@ trap 'rm -rf "$work"' EXIT
 
 # total Ir and calls of decode_inbound in a callgrind file (names are compressed: "(n) name"
 # the first time, "(n)" after).
-count() {
-  awk '
+count() {  # FILE [FUNCTION counted, decode_inbound by default]
+  awk -v counted="${2:-decode_inbound}" '
     function name(s,   id) { if (match(s, /^\([0-9]+\)/)) { id = substr(s, 2, RLENGTH - 2)
         if (length(s) > RLENGTH) names[id] = substr(s, RLENGTH + 2); return names[id] } return s }
     /^fn=/ { name(substr($0, 4)) }
     /^cfn=/ { callee = name(substr($0, 5)) }
-    /^calls=/ { split(substr($0, 7), c, " "); if (callee ~ /decode_inbound/) calls += c[1] }
+    /^calls=/ { split(substr($0, 7), c, " "); if (index(callee, counted)) calls += c[1] }
     /^(summary|totals):/ { total = $2 }
     END { printf "%d %d\n", total, calls }' "$1"
 }
@@ -54,12 +56,14 @@ run() {
     redis) url=$ROOST_REDIS_URL ;;
     nats) url=$ROOST_NATS_URL ;;
     mqtt | mqtt_limit) url=$ROOST_MQTT_URL ;;
+    ws | ws_limit) url=ws://127.0.0.1:0/chat ;;
   esac
   rm -f "$f" "$log"
   # shellcheck disable=SC2206 # PEER_ARGS is a list of arguments
   server=("$b/tests/interop/roost_peer" serve --url "$url" ${PEER_ARGS:-})
   [ "$t" = limit ] && server=("$b/bench/limit_server" 0)
   [ "$t" = mqtt_limit ] && server=("$b/bench/mqtt_loadgen" --limit --url "$url")
+  [ "$t" = ws_limit ] && server=("$b/bench/ws_loadgen" --limit)
   valgrind --tool=callgrind --callgrind-out-file="$f" "${server[@]}" >"$log" 2>/dev/null &
   pid=$!
   for _ in $(seq 1 300); do grep -q '^READY' "$log" 2>/dev/null && break; sleep 0.1; done
@@ -74,6 +78,8 @@ run() {
       nats) build/bench/nats_loadgen --url "$ROOST_NATS_URL" --inflight "$k" --seconds "$secs" --warmup 1 ;;
       mqtt) build/bench/mqtt_loadgen --url "$url" --inflight "$k" --seconds "$secs" --warmup 1 ;;
       mqtt_limit) build/bench/mqtt_loadgen --url "$url" --inflight "$k" --seconds "$secs" --warmup 0 ;;
+      ws) build/bench/ws_loadgen --url "ws://127.0.0.1:$port/chat" --inflight "$k" --seconds "$secs" --warmup 1 ;;
+      ws_limit) build/bench/ws_loadgen --url "ws://127.0.0.1:$port/chat" --inflight "$k" --seconds "$secs" --warmup 0 ;;
     esac >"$work/lg" 2>&1
     rc=$?
   fi
@@ -84,6 +90,8 @@ run() {
     local total
     read -r total _ < <(count "$f")
     echo "$total $(sed -n 's/.*"requests":\([0-9]*\).*/\1/p' "$work/lg")"
+  elif [ "$t" = ws ]; then
+    count "$f" ws::detail::decode_message
   else
     count "$f"
   fi

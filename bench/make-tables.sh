@@ -105,14 +105,16 @@ BEGIN {
 }' >"$work/headline"
 
 # One transport in detail: every server, client and K.
-detail() {  # FILE BROKER(0|1)
-  awk -v file="$1" -v broker="$2" "$lib$names"'
+detail() {  # FILE BROKER(0|1) [K...: 1 16 256 by default]
+  awk -v file="$1" -v broker="$2" -v ks="${3:-1 16 256}" "$lib$names"'
   BEGIN {
     load(file)
     printf "| server | client | K | requests/s | p50 µs | p99 µs | p99.9 µs | server CPU µs/req | server core used |%s\n", broker ? " broker CPU µs/req |" : ""
     printf "|---|---|---|---|---|---|---|---|---|%s\n", broker ? "---|" : ""
     ns = split("roost nestjs limit", S, " "); nc = split("loadgen nestjs roost", C, " ")
-    for (i = 1; i <= ns; i++) for (j = 1; j <= nc; j++) for (k = 1; k <= 256; k *= 16) {
+    nk = split(ks, K, " ")
+    for (i = 1; i <= ns; i++) for (j = 1; j <= nc; j++) for (ki = 1; ki <= nk; ki++) {
+      k = K[ki]
       if (stat(file, S[i], C[j], k, "rps") == "") continue
       printf "| %s | %s | %d | %s | %s | %s | %s | %s | %s |%s\n", name[S[i]],
         C[j] == "loadgen" ? "C++" : C[j] == "nestjs" ? "NestJS" : "roost", k,
@@ -257,6 +259,32 @@ else
   echo "No idle-memory run in \`$data\` yet: \`bench/idle-memory.sh\` writes \`idle-memory-runs.tsv\`." >"$work/idle-memory"
 fi
 
+# WebSocket (bench/ws.sh), when its data is there: K is the number of sockets, each with one
+# message in flight; then roost against NestJS and the limit, round by round, per K.
+ws=$data/ws-runs.tsv
+if [ -f "$ws" ]; then
+  detail "$ws" 0 "16 1000" >"$work/ws"
+  awk -v file="$ws" -v meta="$data/ws-meta.tsv" "$lib"'
+  BEGIN {
+    load(file)
+    print "| sockets | roost ÷ NestJS messages/s | NestJS ÷ roost p99 | NestJS ÷ roost CPU/message | roost ÷ limit messages/s | roost ÷ limit CPU/message |"
+    print "|---|---|---|---|---|---|"
+    n = split("16 1000", K, " ")
+    for (i = 1; i <= n; i++) {
+      k = K[i]
+      printf "| %s | %s | %s | %s | %s | %s |\n", commas(k),
+        rcell(file, "roost", "loadgen", k, file, "nestjs", "loadgen", k, "rps", "times"),
+        rcell(file, "nestjs", "loadgen", k, file, "roost", "loadgen", k, "p99_us", "times"),
+        rcell(file, "nestjs", "loadgen", k, file, "roost", "loadgen", k, "server_cpu_us", "times"),
+        rcell(file, "roost", "loadgen", k, file, "limit", "loadgen", k, "rps", "pct"),
+        rcell(file, "roost", "loadgen", k, file, "limit", "loadgen", k, "server_cpu_us", "times")
+    }
+    while ((getline line < meta) > 0) { split(line, f, "\t"); m[f[1]] = f[2] }
+    printf "\n%d rounds of %s s per point, %s, commit %s, load average %s at the start and %s at the end.\n",
+      m["rounds"], m["seconds_per_point"], m["date"], m["commit"], m["load_average_at_start"], m["load_average_at_end"]
+  }' >"$work/ws-ratios"
+fi
+
 # What the runs were made on.
 {
   echo "| | TCP | Redis | NATS | RabbitMQ | MQTT |"
@@ -298,6 +326,7 @@ splice() {  # FILE NAME PART
 for t in headline tcp tcp-shapes tcp-extra idle-memory redis nats rmq mqtt meta; do splice docs/benchmarks.md "$t" "$work/$t"; done
 for t in kafka kafka-emit; do [ -f "$work/$t" ] && splice docs/benchmarks.md "$t" "$work/$t"; done
 for t in grpc grpc-ratios; do [ -f "$work/$t" ] && splice docs/benchmarks.md "$t" "$work/$t"; done
+for t in ws ws-ratios; do [ -f "$work/$t" ] && splice docs/benchmarks.md "$t" "$work/$t"; done
 splice README.md speed "$work/speed"
 echo "make-tables: docs/benchmarks.md and README.md updated from $data"
 
