@@ -134,9 +134,7 @@ bool connection::send_text(std::string text) {
     queue_.push_back(std::move(text));
     wake = std::exchange(writer_waiting_, false);
   }
-  if (wake) {
-    asio::post(strand_, [self = shared_from_this()] { self->writer_signal_.cancel(); });
-  }
+  if (wake) wake_writer();
   return true;
 }
 
@@ -153,9 +151,17 @@ void connection::begin_close(unsigned short code) {
     close_code_ = code;
     wake = std::exchange(writer_waiting_, false);
   }
-  if (wake) {
-    asio::post(strand_, [self = shared_from_this()] { self->writer_signal_.cancel(); });
+  if (wake) wake_writer();
+}
+
+void connection::wake_writer() {
+  // An answer is queued on the connection's own strand (its handler ran there): the writer is
+  // woken at once, without a trip through the strand's queue. A push from elsewhere posts.
+  if (strand_.running_in_this_thread()) {
+    writer_signal_.cancel();
+    return;
   }
+  asio::post(strand_, [self = shared_from_this()] { self->writer_signal_.cancel(); });
 }
 
 void connection::close() {

@@ -81,6 +81,7 @@ class connection final : public roost::peer, public std::enable_shared_from_this
   boost::asio::awaitable<void> writer();
   boost::asio::awaitable<void> close_gracefully(unsigned short code);
   void begin_close(unsigned short code);
+  void wake_writer();
   void shut(std::string_view why);
 
   ws_stream ws_;
