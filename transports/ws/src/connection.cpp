@@ -25,7 +25,8 @@ connection::connection(ws_stream stream, strand_type strand, settings s, const l
       headers_(std::move(upgrade_headers)),
       remote_(std::move(remote)),
       gauge_(s.serving ? *s.serving : no_limits_),
-      writer_signal_(strand_) {
+      writer_signal_(strand_),
+      drained_signal_(strand_) {
   ws_.text(true);
 }
 
@@ -44,6 +45,13 @@ void connection::start(message_handler on_message, close_handler on_close) {
 asio::awaitable<void> connection::reader() {
   auto self = shared_from_this();
   while (open_) {
+    if (over_high_water()) {
+      // The peer reads our output slower than it sends: stop reading until the writer has
+      // caught up, so that its answers wait in its own socket, not in our memory.
+      drained_signal_.expires_at(asio::steady_timer::time_point::max());
+      co_await drained_signal_.async_wait(asio::as_tuple(use_awaitable));
+      continue;
+    }
     auto [ec, n] = co_await ws_.async_read(read_buffer_, asio::as_tuple(use_awaitable));
     if (ec) {
       if (ec == websocket::error::closed) {
@@ -109,11 +117,23 @@ asio::awaitable<void> connection::writer() {
         shut(ec == asio::error::operation_aborted ? std::string_view() : ec.message());
         co_return;
       }
-      std::lock_guard lock(mutex_);
-      queued_ -= batch.front().size();
+      bool wake_reader = false;
+      {
+        std::lock_guard lock(mutex_);
+        queued_ -= batch.front().size();
+        wake_reader = reader_paused_ && queued_ <= settings_.send_high_water_mark / 2;
+        if (wake_reader) reader_paused_ = false;
+      }
       batch.pop_front();
+      if (wake_reader) drained_signal_.cancel();
     }
   }
+}
+
+bool connection::over_high_water() {
+  std::lock_guard lock(mutex_);
+  reader_paused_ = queued_ > settings_.send_high_water_mark;
+  return reader_paused_;
 }
 
 bool connection::send_text(std::string text) {
@@ -176,6 +196,7 @@ void connection::shut(std::string_view why) {
   if (!open_.exchange(false)) return;
   ws_.next_layer().stream().close();
   writer_signal_.cancel();
+  drained_signal_.cancel();
   {
     std::lock_guard lock(mutex_);
     queue_.clear();

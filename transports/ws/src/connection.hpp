@@ -40,6 +40,8 @@ class connection final : public roost::peer, public std::enable_shared_from_this
     std::size_t max_send_buffer_size;
     std::string_view side;  // "ws server" or "ws client", for logs
     const roost::limits* serving = nullptr;
+    /// The reader pauses above this many unsent bytes (none: never).
+    std::size_t send_high_water_mark = static_cast<std::size_t>(-1);
   };
 
   /// An open WebSocket (upgrade done), on `strand`.
@@ -82,6 +84,7 @@ class connection final : public roost::peer, public std::enable_shared_from_this
   boost::asio::awaitable<void> close_gracefully(unsigned short code);
   void begin_close(unsigned short code);
   void wake_writer();
+  bool over_high_water();
   void shut(std::string_view why);
 
   ws_stream ws_;
@@ -106,6 +109,8 @@ class connection final : public roost::peer, public std::enable_shared_from_this
   bool closing_ = false;  // a close was asked: written after the queue
   unsigned short close_code_ = 1000;
   boost::asio::steady_timer writer_signal_;
+  bool reader_paused_ = false;  // under mutex_: the writer wakes it once half is sent
+  boost::asio::steady_timer drained_signal_;
 };
 
 }  // namespace roost::ws::detail

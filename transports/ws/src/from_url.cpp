@@ -28,11 +28,14 @@ bool common(const url& u, std::string& host, std::uint16_t& port, std::string& p
 
 boost::system::result<server_options> server_options_from(const url& u) {
   server_options o;
+  std::uint64_t high_water = o.send_high_water_mark;
   if (!common(u, o.host, o.port, o.path, o.max_payload, o.max_send_buffer_size, o.tls) ||
+      !u.param_number("sendHighWaterMark", high_water) || high_water == 0 ||
       !u.param_millis("idleTimeout", o.idle_timeout) ||
       !u.param_millis("handshakeTimeout", o.handshake_timeout) || !u.param_limits(o.serving)) {
     return make_error_code(error::invalid_argument);
   }
+  o.send_high_water_mark = high_water;
   return o;
 }
 

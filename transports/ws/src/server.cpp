@@ -269,7 +269,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
     auto conn = std::make_shared<connection>(
         std::move(ws), strand,
-        connection::settings{self->opts.max_send_buffer_size, source, &self->opts.serving},
+        connection::settings{self->opts.max_send_buffer_size, source, &self->opts.serving,
+                             self->opts.send_high_water_mark},
         self->opts.log, self->next_id++, std::move(hs), std::move(remote));
     {
       std::lock_guard lock(self->mutex);

@@ -522,6 +522,59 @@ TEST_F(ws_loopback, a_slow_reader_is_disconnected_and_the_others_unharmed) {
 
 // Keepalive: a peer that answers no ping (it does not read) is disconnected after the idle
 // timeout; one that reads answers the pings and stays.
+// A peer that sends without reading its answers is paused at send_high_water_mark (its
+// messages wait in its own socket) instead of passing max_send_buffer_size and being dropped;
+// once it reads, every answer comes, in order.
+TEST_F(ws_loopback, a_peer_that_does_not_read_is_paused_not_dropped) {
+  testing::run([&]() -> awaitable<void> {
+    auto o = server_opts();
+    o.max_send_buffer_size = 1024 * 1024;
+    o.send_high_water_mark = 64 * 1024;
+    service svc(r, o);
+    std::atomic<int> disconnects{0};
+    svc.srv.gateway().on_disconnect([&](const std::shared_ptr<roost::peer>&) { ++disconnects; });
+    co_await svc.app.start();
+    auto ex = co_await asio::this_coro::executor;
+    browser p(ex);
+    co_await p.connect(svc.port(), "/chat", {}, 4096);
+
+    // 2,000 answers of 16 KiB: 32 MiB, more than the sockets' buffers and the send bound hold.
+    const int n = 2000;
+    const std::string big(16 * 1024, 'x');
+    int sent = 0;
+    bool writer_done = false;
+    asio::co_spawn(
+        ex,
+        [&]() -> awaitable<void> {
+          for (int i = 0; i < n; ++i) {
+            co_await p.send(R"({"event":"echo","data":")" + std::to_string(i) + ":" + big +
+                            R"("})");
+            ++sent;
+          }
+          writer_done = true;
+        },
+        [](std::exception_ptr) {});
+    // Until the sends stall (the server stopped reading) or all went out.
+    for (int last = -1, still = 0; still < 5 && sent < n; still = sent == last ? still + 1 : 0) {
+      last = sent;
+      co_await pause_for(50ms);
+    }
+    EXPECT_LT(sent, n) << "the server never stopped reading";
+    EXPECT_EQ(svc.srv.gateway().size(), 1u);
+
+    int in_order = 0;
+    for (int i = 0; i < n; ++i) {
+      auto m = co_await p.read();
+      if (!m) break;
+      if (m->starts_with("\"" + std::to_string(i) + ":")) ++in_order;
+    }
+    EXPECT_EQ(in_order, n);
+    EXPECT_TRUE(co_await eventually([&] { return writer_done; }));
+    EXPECT_EQ(disconnects.load(), 0);
+    co_await svc.app.shutdown();
+  });
+}
+
 TEST_F(ws_loopback, keepalive_drops_a_silent_peer_only) {
   testing::run([&]() -> awaitable<void> {
     auto o = server_opts();
@@ -558,7 +611,9 @@ TEST_F(ws_loopback, keepalive_drops_a_silent_peer_only) {
 }
 
 TEST(ws_from_url, reads_options) {
-  auto u = url::parse("ws://127.0.0.1:8080/chat?maxPayload=2048&idleTimeout=5000&maxConnections=3");
+  auto u = url::parse(
+      "ws://127.0.0.1:8080/chat?maxPayload=2048&idleTimeout=5000&maxConnections=3&"
+      "sendHighWaterMark=4096");
   ASSERT_TRUE(u);
   auto s = server_options_from(*u);
   ASSERT_TRUE(s);
@@ -567,6 +622,8 @@ TEST(ws_from_url, reads_options) {
   EXPECT_EQ(s->max_payload, 2048u);
   EXPECT_EQ(s->idle_timeout, 5000ms);
   EXPECT_EQ(s->serving.max_connections, 3u);
+  EXPECT_EQ(s->send_high_water_mark, 4096u);
+  EXPECT_FALSE(server_options_from(*url::parse("ws://h:1/?sendHighWaterMark=0")));
   auto c = client_options_from(*url::parse("ws://localhost:9/?connectTimeout=100"));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->path, "/");

@@ -54,6 +54,11 @@ struct server_options {
   /// Bytes of unsent output a connection may hold (replies and pushes); beyond it the peer is
   /// disconnected, so one slow reader cannot grow memory, and the others go on.
   std::size_t max_send_buffer_size = 16u * 1024 * 1024;
+  /// Reading from a peer pauses while this many bytes of output to it wait to be sent, and
+  /// goes on once half of them are: a peer that sends faster than it reads its answers is
+  /// slowed down, as TCP slows it, instead of reaching max_send_buffer_size. Pushes from other
+  /// peers' handlers still count against that bound.
+  std::size_t send_high_water_mark = 1024 * 1024;
   /// Keepalive: a ping goes to a peer silent for half of this; a peer that stays silent for
   /// all of it (no pong) is disconnected. Zero turns keepalive off.
   std::chrono::milliseconds idle_timeout{60'000};
