@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The TCP benchmark: roost vs NestJS vs the limit server (bench/limit_server.cpp), one server
 # core each, then (unless TCP_ONLY=1) bench/run-nats.sh, bench/redis.sh, bench/rmq.sh,
-# bench/mqtt.sh and bench/grpc.sh.
+# bench/mqtt.sh, bench/grpc.sh and bench/ws.sh.
 #   bench/run.sh [BUILD_DIR]     (SECONDS_PER_POINT=4, ROUNDS=3, BENCH_OUT=bench/results)
 # ROUNDS rounds; in each, the servers take turns (so that load from elsewhere on the machine
 # weighs on all alike) and each is measured with the C++ load generator (bench/loadgen,
@@ -100,5 +100,8 @@ if [ -x "$build/bench/mqtt_loadgen" ]; then
 fi
 if [ -x "$build/bench/grpc_loadgen" ]; then
   bash bench/grpc.sh "$build" || status=1
+fi
+if [ -x "$build/bench/ws_loadgen" ]; then
+  bash bench/ws.sh "$build" || status=1
 fi
 exit $status
