@@ -9,7 +9,7 @@ packages=(
   libicu-dev libssl-dev openssl
   libvalijson-dev
   libgtest-dev libgmock-dev
-  clang-14 libclang-rt-14-dev clang-format-14
+  clang-14 libclang-rt-14-dev clang-format-14 lld
   libcli11-dev help2man
   gnuplot-nox curl
   redis-server redis-tools libhiredis-dev

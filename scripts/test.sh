@@ -59,6 +59,11 @@ eval "$(bash scripts/brokers.sh env | sed 's/^/export /')"
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# lld links in about 40% of the default linker's CPU time (ASan tier: the core test 1.1 s against
+# 2.4 s, five test programs 2.4 s against 6.0 s; wall time a third) and every tier links twenty-odd
+# programs; `lld` is in scripts/install-deps.sh, and without it the default linker is used.
+lld=""
+command -v ld.lld >/dev/null && lld=-fuse-ld=lld
 
 # The interop directions with a roost peer, the client-certificate check, the route vectors
 # (they run the unit test program, which this tier does not build) and the CLI tests.
@@ -74,7 +79,8 @@ sanitized_programs='unit|loopback|broker'
 
 step "build (RelWithDebInfo)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DROOST_TEST_PROGRAMS_IN_ALL=OFF >/dev/null &&
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DROOST_TEST_PROGRAMS_IN_ALL=OFF \
+  -DCMAKE_EXE_LINKER_FLAGS="$lld" -DCMAKE_SHARED_LINKER_FLAGS="$lld" >/dev/null &&
   cmake --build build -j "$JOBS"
 rc=$?; record "main build" $rc
 if [ $rc -eq 0 ]; then
@@ -100,8 +106,8 @@ sanitizer_tier() {  # name, dir, compile flags, link flags, ctest -L, ctest -E, 
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug "${launcher[@]}" \
     -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF -DROOST_BUILD_BENCH=OFF \
     -DROOST_BUILD_TOOLS="$([ $# -gt 0 ] && echo ON || echo OFF)" \
-    -DCMAKE_CXX_FLAGS="$cflags" -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_EXE_LINKER_FLAGS="$lflags" \
-    -DCMAKE_SHARED_LINKER_FLAGS="$lflags" >/dev/null || rc=1
+    -DCMAKE_CXX_FLAGS="$cflags" -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_EXE_LINKER_FLAGS="$lflags $lld" \
+    -DCMAKE_SHARED_LINKER_FLAGS="$lflags $lld" >/dev/null || rc=1
   if [ $rc -eq 0 ]; then
     for t in $(cd "$dir" && ctest -N -L "$labels" -E "$exclude" | sed -n 's/^ *Test *#[0-9]*: *//p'); do
       ninja -C "$dir" -t query "$t" >/dev/null 2>&1 && targets+=("$t")
@@ -174,7 +180,8 @@ if command -v clang++-14 >/dev/null; then
   cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
     -DCMAKE_CXX_COMPILER=clang++-14 -DROOST_BUILD_FUZZERS=ON -DROOST_BUILD_TESTS=OFF \
     -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF -DROOST_WITH_TCP=OFF -DROOST_BUILD_BENCH=OFF \
-    -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null &&
+    -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
+    -DCMAKE_EXE_LINKER_FLAGS="$lld" >/dev/null &&
     { if grep -q '^ROOST_WITH_REDIS:BOOL=ON' build-fuzz/CMakeCache.txt; then fuzzers+=(resp_reader); fi
       fuzzers+=(kafka_record)
       fuzzers+=(ws_message)
