@@ -8,9 +8,10 @@
 #   3. TSan: unit, loopback and broker tests; TSAN=0 skips it
 #   4. the libFuzzer targets, each for a short fixed time on its seed corpus
 #   5. the consumer test: install roost, build examples/math against the installed package
-# Cost on 2 cores (docs/contributing.md has the detail): 17.5 min on a fresh clone in CI before MQTT
-# and Kafka, 16 min here with them and a warm compiler cache; each
-# step prints when it starts, and the last line the total.
+# Cost on 2 cores (docs/contributing.md has the detail): 28 min (1684 s) on a fresh clone in CI,
+# cold compiler cache; 16 min here with a warm one. Cold, the ASan tier's compiles alone take
+# 1444 s of CPU (182 files; 2026-12-07, a shared machine). Each step prints when it starts, and
+# the last line the total.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
