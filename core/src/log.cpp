@@ -1,62 +1,106 @@
 #include <roost/log.hpp>
 
+#include <roost/detail/log_format.hpp>
+
+#include <unistd.h>
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace roost {
+
+namespace detail {
+struct source_levels {
+  std::vector<std::pair<std::string, log_level>> rules;  ///< later rules win
+};
+}  // namespace detail
+
 namespace {
 
-log_level level_from_env() {
-  const char* v = std::getenv("ROOST_LOG_LEVEL");
-  if (!v) return log_level::info;
-  const std::string_view s(v);
-  if (s == "debug") return log_level::debug;
-  if (s == "warn") return log_level::warn;
-  if (s == "error") return log_level::error;
-  if (s == "off") return log_level::off;
-  return log_level::info;
+std::string_view env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string_view(v) : std::string_view{};
 }
 
-std::string_view name(log_level l) {
-  switch (l) {
-    case log_level::debug:
-      return "DEBUG";
-    case log_level::info:
-      return "LOG";
-    case log_level::warn:
-      return "WARN";
-    case log_level::error:
-      return "ERROR";
-    case log_level::off:
-      break;
+// Every default logger reads the same environment, so a bad value is worth one line per
+// process, not one per logger (each transport's options hold one).
+void report_once(std::atomic<bool>& reported, const std::string& error) {
+  if (!error.empty() && !reported.exchange(true)) {
+    std::fprintf(stderr, "[roost] %s\n", error.c_str());
   }
-  return "";
 }
 
-void write_stderr(log_level level, std::string_view source, std::string_view message) {
-  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  localtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
-  const auto lvl = name(level);
-  // One fprintf per line keeps lines from different threads whole.
-  std::fprintf(stderr, "[roost] %s %5.*s [%.*s] %.*s\n", stamp, static_cast<int>(lvl.size()),
-               lvl.data(), static_cast<int>(source.size()), source.data(),
-               static_cast<int>(message.size()), message.data());
+logger::sink stderr_sink(detail::log_format format, bool colour) {
+  return [format, colour](log_level level, std::string_view source, std::string_view message) {
+    const detail::log_record r{std::chrono::system_clock::now(), level, source, message,
+                               static_cast<long>(::getpid()),    {}};
+    const auto line = format == detail::log_format::json ? detail::format_json(r)
+                                                         : detail::format_human(r, colour);
+    // One write per line keeps lines from different threads whole.
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  };
+}
+
+log_level lowest(log_level fallback, const detail::source_levels* per_source) {
+  auto floor = fallback;
+  if (per_source) {
+    for (const auto& [name, level] : per_source->rules) floor = std::min(floor, level);
+  }
+  return floor;
 }
 
 }  // namespace
 
-logger::logger() : level_(level_from_env()), sink_(write_stderr) {}
+logger::logger() : level_(log_level::info), floor_(log_level::info) {
+  static std::atomic<bool> level_reported{false};
+  static std::atomic<bool> format_reported{false};
+  auto levels = detail::parse_level_spec(env("ROOST_LOG_LEVEL"));
+  report_once(level_reported, levels.error);
+  const bool terminal = ::isatty(STDERR_FILENO) == 1;
+  const auto format = detail::choose_log_format(env("ROOST_LOG_FORMAT"), terminal);
+  report_once(format_reported, format.error);
 
-logger::logger(log_level level, sink s) : level_(level), sink_(std::move(s)) {}
+  level_ = levels.spec.fallback;
+  if (!levels.spec.per_source.empty()) {
+    per_source_ = std::make_shared<const detail::source_levels>(std::move(levels.spec.per_source));
+  }
+  floor_ = lowest(level_, per_source_.get());
+  sink_ = stderr_sink(format.format, terminal && format.format == detail::log_format::human);
+}
+
+logger::logger(log_level level, sink s) : level_(level), floor_(level), sink_(std::move(s)) {}
+
+logger logger::with_level(std::string_view source, log_level level) const {
+  auto rules = per_source_ ? per_source_->rules : decltype(detail::source_levels::rules){};
+  rules.emplace_back(std::string(source), level);
+  logger copy = *this;
+  copy.per_source_ = std::make_shared<const detail::source_levels>(std::move(rules));
+  copy.floor_ = lowest(level_, copy.per_source_.get());
+  return copy;
+}
+
+log_level logger::level_of(std::string_view source) const noexcept {
+  // The rule naming the source exactly wins over one naming its first word; among equals, the
+  // later one.
+  std::optional<log_level> exact, word;
+  for (const auto& [name, level] : per_source_->rules) {
+    if (name.size() == source.size() && detail::source_matches(name, source)) {
+      exact = level;
+    } else if (detail::source_matches(name, source)) {
+      word = level;
+    }
+  }
+  return exact ? *exact : word ? *word : level_;
+}
 
 void logger::log(log_level level, std::string_view source, std::string_view message) const {
-  if (enabled(level) && sink_) sink_(level, source, message);
+  if (sink_ && enabled(level, source)) sink_(level, source, message);
 }
 
 logger logger::silent() {

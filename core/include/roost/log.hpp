@@ -2,26 +2,41 @@
 /// \file roost::logger: where roost's own log lines go.
 
 #include <functional>
+#include <memory>
 #include <string_view>
 
 namespace roost {
 
 enum class log_level { debug, info, warn, error, off };
 
-/// A small, copyable log sink. The default writes NestJS-like lines to stderr; give it your
-/// own function to route roost's lines into your logging library. Thread-safe as long as the
-/// function is.
+namespace detail {
+struct source_levels;
+}
+
+/// A small, copyable log sink. The default writes to stderr; give it your own function to
+/// route roost's lines into your logging library. Thread-safe as long as the function is.
 class logger {
  public:
   using sink = std::function<void(log_level, std::string_view source, std::string_view message)>;
 
-  /// Logs to stderr at `level` and above; the level comes from ROOST_LOG_LEVEL
-  /// (debug|info|warn|error|off) when set.
+  /// Logs to stderr. ROOST_LOG_LEVEL sets the levels: `info`, or a default then levels per
+  /// source, `warn,tcp=debug,kafka=error` (debug|info|warn|error|off). ROOST_LOG_FORMAT:
+  /// `human` (NestJS-like lines), `json` (JSON Lines) or `auto` (the default: human when
+  /// stderr is a terminal, JSON otherwise). A bad value is reported once and ignored.
   logger();
   logger(log_level level, sink s);
 
+  /// A copy that logs `source` at `level` instead of the default; a name also covers the
+  /// sources it is the first word of ("tcp" covers "tcp server" and "tcp client").
+  logger with_level(std::string_view source, log_level level) const;
+
+  /// Whether any source logs at `level`: the one comparison when no per-source levels are set.
   bool enabled(log_level level) const noexcept {
-    return level >= level_ && level_ != log_level::off;
+    return level >= floor_ && floor_ != log_level::off;
+  }
+  /// Whether `source` logs at `level`.
+  bool enabled(log_level level, std::string_view source) const noexcept {
+    return enabled(level) && (!per_source_ || level >= level_of(source));
   }
   void log(log_level level, std::string_view source, std::string_view message) const;
   void debug(std::string_view source, std::string_view m) const {
@@ -37,7 +52,11 @@ class logger {
   static logger silent();
 
  private:
-  log_level level_;
+  log_level level_of(std::string_view source) const noexcept;
+
+  log_level level_;  ///< the default level
+  log_level floor_;  ///< the lowest level any source logs at
+  std::shared_ptr<const detail::source_levels> per_source_;  ///< null when none are set
   sink sink_;
 };
 
