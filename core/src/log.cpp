@@ -99,8 +99,9 @@ log_level logger::level_of(std::string_view source) const noexcept {
   return exact ? *exact : word ? *word : level_;
 }
 
-void logger::log(log_level level, std::string_view source, std::string_view message) const {
-  if (sink_ && enabled(level, source)) sink_(level, source, message);
+void logger::write(log_level level, std::string_view source, std::string_view message) const {
+  if (per_source_ && level < level_of(source)) return;
+  if (sink_) sink_(level, source, message);
 }
 
 logger logger::silent() {
