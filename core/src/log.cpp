@@ -29,11 +29,10 @@ std::string_view env(const char* name) {
 }
 
 // Every default logger reads the same environment, so a bad value is worth one line per
-// process, not one per logger (each transport's options hold one).
-void report_once(std::atomic<bool>& reported, const std::string& error) {
-  if (!error.empty() && !reported.exchange(true)) {
-    std::fprintf(stderr, "[roost] %s\n", error.c_str());
-  }
+// process, not one per logger (each transport's options hold one). It goes through the sink,
+// so a JSON Lines stream stays JSON.
+void report_once(std::atomic<bool>& reported, const logger::sink& sink, const std::string& error) {
+  if (!error.empty() && !reported.exchange(true)) sink(log_level::warn, "logger", error);
 }
 
 logger::sink stderr_sink(detail::log_format format, bool colour) {
@@ -60,18 +59,18 @@ log_level lowest(log_level fallback, const detail::source_levels* per_source) {
 logger::logger() : level_(log_level::info), floor_(log_level::info) {
   static std::atomic<bool> level_reported{false};
   static std::atomic<bool> format_reported{false};
-  auto levels = detail::parse_level_spec(env("ROOST_LOG_LEVEL"));
-  report_once(level_reported, levels.error);
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
   const auto format = detail::choose_log_format(env("ROOST_LOG_FORMAT"), terminal);
-  report_once(format_reported, format.error);
+  sink_ = stderr_sink(format.format, terminal && format.format == detail::log_format::human);
+  report_once(format_reported, sink_, format.error);
 
+  auto levels = detail::parse_level_spec(env("ROOST_LOG_LEVEL"));
+  report_once(level_reported, sink_, levels.error);
   level_ = levels.spec.fallback;
   if (!levels.spec.per_source.empty()) {
     per_source_ = std::make_shared<const detail::source_levels>(std::move(levels.spec.per_source));
   }
   floor_ = lowest(level_, per_source_.get());
-  sink_ = stderr_sink(format.format, terminal && format.format == detail::log_format::human);
 }
 
 logger::logger(log_level level, sink s) : level_(level), floor_(level), sink_(std::move(s)) {}
