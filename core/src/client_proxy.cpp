@@ -1,4 +1,5 @@
 #include <roost/client_proxy.hpp>
+#include <roost/deadline.hpp>
 #include <roost/errors.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -14,6 +15,7 @@
 #include <boost/container/small_vector.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -280,6 +282,7 @@ struct client_proxy::impl {
   impl(executor e, std::unique_ptr<client_transport> t, client_options o)
       : ex(std::move(e)), table(new_table()), transport(std::move(t)), opts(std::move(o)) {
     transport->set_listener(table);
+    budget = opts.retry.budget ? opts.retry.budget : std::make_shared<retry_budget>();
   }
 
   static std::shared_ptr<call_table> new_table() {
@@ -292,6 +295,25 @@ struct client_proxy::impl {
   std::chrono::milliseconds timeout_of(const call_options& o) const {
     return o.timeout.count() > 0 ? o.timeout : opts.default_timeout;
   }
+
+  // Whether a `send` needs none of the resilience (send_resilient): sent once as it is.
+  bool plain(const call_options& o) const {
+    return !opts.breaker && !opts.bulkhead && !o.deadline &&
+           !(o.idempotent && opts.retry.max_attempts > 1) &&
+           !(opts.send_deadline && timeout_of(o).count() > 0);
+  }
+
+  // The parts of send_value(); coroutines that own what they use (`self`).
+  static awaitable<json::value> send_full(std::shared_ptr<impl> self, json::value pattern,
+                                          json::value data, call_options opts);
+  static awaitable<json::value> send_once(std::shared_ptr<impl> self, json::value pattern,
+                                          json::value data, call_options opts,
+                                          std::chrono::milliseconds timeout);
+  // With the deadline, bulkhead, circuit breaker and retries of the call.
+  static awaitable<json::value> send_resilient(std::shared_ptr<impl> self, json::value pattern,
+                                               json::value data, call_options opts);
+  // A uniform number in [0, 1) for the jitter of retries.
+  double random();
 
   // Removes a call from the table and releases the transport's resources for it, however the
   // calling coroutine ends.
@@ -309,6 +331,9 @@ struct client_proxy::impl {
   std::unique_ptr<client_transport> transport;
   client_options opts;
   route_normalizer routes;
+  std::shared_ptr<retry_budget> budget;  // the retry policy's, or the client's own
+  std::mutex random_mutex;
+  std::minstd_rand random_engine{std::random_device{}()};
 };
 
 namespace {
@@ -403,19 +428,43 @@ outbound_message message_of(const json::value& pattern, const std::string& route
 
 awaitable<json::value> client_proxy::send_value(json::value pattern, json::value data,
                                                 call_options opts) {
-  check_pattern(pattern);
-  auto self = impl_;  // the proxy may be destroyed while this call is suspended
+  // A plain call (no hook, no resilience) is one coroutine, as it always was.
+  if (!impl_->opts.prepare && impl_->plain(opts)) {
+    const auto timeout = impl_->timeout_of(opts);
+    return impl::send_once(impl_, std::move(pattern), std::move(data), std::move(opts), timeout);
+  }
+  return impl::send_full(impl_, std::move(pattern), std::move(data), std::move(opts));
+}
+
+awaitable<json::value> client_proxy::impl::send_full(std::shared_ptr<impl> self,
+                                                     json::value pattern, json::value data,
+                                                     call_options opts) {
   if (self->opts.prepare) {
     auto prepared = self->opts.prepare(opts);
     co_await std::move(prepared);
   }
+  if (self->plain(opts)) {
+    const auto timeout = self->timeout_of(opts);
+    auto once = send_once(self, std::move(pattern), std::move(data), std::move(opts), timeout);
+    auto v = co_await std::move(once);
+    co_return v;
+  }
+  auto resilient = send_resilient(self, std::move(pattern), std::move(data), std::move(opts));
+  auto v = co_await std::move(resilient);
+  co_return v;
+}
+
+awaitable<json::value> client_proxy::impl::send_once(std::shared_ptr<impl> self,
+                                                     json::value pattern, json::value data,
+                                                     call_options opts,
+                                                     std::chrono::milliseconds timeout) {
+  check_pattern(pattern);
   const std::string route = self->routes.route(pattern);
   auto [st, id] = self->table->add();
   const outbound_message m = message_of(pattern, route, data, id, opts, self->timeout_of(opts));
   impl::call_guard guard{*self, m};
   co_await self->transport->send_request(m);
   std::optional<boost::asio::steady_timer> timer;
-  const auto timeout = self->timeout_of(opts);
   arm(timer, self->ex, timeout, st);
   json::value last;
   for (;;) {
@@ -432,6 +481,142 @@ awaitable<json::value> client_proxy::send_value(json::value pattern, json::value
     arm(timer, self->ex, timeout, st);
   }
   co_return last;
+}
+
+namespace {
+
+// What a failed attempt says about its target, for the circuit breaker and the retries.
+enum class attempt_failure {
+  target,     // connection error or timeout: the target is unreachable or too slow
+  answered,   // the handler's own error (rpc_error): the target is up
+  abandoned,  // nothing about the target (cancelled, refused locally)
+};
+
+attempt_failure classify(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const rpc_error&) {
+    return attempt_failure::answered;
+  } catch (const timeout_error&) {
+    return attempt_failure::target;
+  } catch (const connection_error& c) {
+    const auto code = c.code();
+    if (code == error::circuit_open || code == error::bulkhead_full ||
+        code == error::invalid_argument || code == error::payload_too_large ||
+        code == error::connection_closed) {
+      return attempt_failure::abandoned;
+    }
+    return attempt_failure::target;
+  } catch (...) {
+    return attempt_failure::abandoned;
+  }
+}
+
+// Reports an attempt the circuit breaker let through, however the attempt ends.
+struct breaker_ticket {
+  circuit_breaker* breaker = nullptr;
+  void report(attempt_failure f) {
+    if (!breaker) return;
+    switch (f) {
+      case attempt_failure::target:
+        breaker->on_failure();
+        break;
+      case attempt_failure::answered:
+        breaker->on_success();
+        break;
+      case attempt_failure::abandoned:
+        breaker->on_abandoned();
+        break;
+    }
+    breaker = nullptr;
+  }
+  ~breaker_ticket() {
+    if (breaker) breaker->on_abandoned();
+  }
+};
+
+connection_error circuit_open(const circuit_breaker& b) {
+  return connection_error(make_error_code(error::circuit_open),
+                          "Circuit open: calls to this target fail fast for " +
+                              std::to_string(b.open_remaining().count()) + " ms more");
+}
+
+awaitable<void> sleep(const executor& ex, std::chrono::milliseconds d) {
+  boost::asio::steady_timer t(ex);
+  t.expires_after(d);
+  co_await t.async_wait(boost::asio::use_awaitable);
+}
+
+}  // namespace
+
+double client_proxy::impl::random() {
+  if (opts.retry.random) return opts.retry.random();
+  std::lock_guard lock(random_mutex);
+  return std::uniform_real_distribution<double>(0.0, 1.0)(random_engine);
+}
+
+awaitable<json::value> client_proxy::impl::send_resilient(std::shared_ptr<impl> self,
+                                                          json::value pattern, json::value data,
+                                                          call_options opts) {
+  using std::chrono::system_clock;
+  const auto timeout = self->timeout_of(opts);
+  const auto& policy = self->opts.retry;
+  const int attempts = opts.idempotent ? std::max(policy.max_attempts, 1) : 1;
+  if (attempts > 1) self->budget->on_call();
+  for (int attempt = 1;; ++attempt) {
+    // This attempt's time: its timeout, cut to what is left of the call's deadline.
+    auto attempt_timeout = timeout;
+    std::optional<system_clock::time_point> attempt_deadline;
+    if (opts.deadline) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(*opts.deadline - system_clock::now());
+      if (left.count() <= 0) throw timeout_error("Deadline exceeded");
+      if (attempt_timeout.count() <= 0 || left < attempt_timeout) attempt_timeout = left;
+    }
+    if (attempt_timeout.count() > 0) {
+      attempt_deadline = system_clock::now() + attempt_timeout;
+    }
+    std::optional<bulkhead::permit> permit;
+    if (self->opts.bulkhead) {
+      auto acquired = self->opts.bulkhead->acquire();
+      auto granted = co_await std::move(acquired);
+      permit.emplace(std::move(granted));
+    }
+    breaker_ticket ticket;
+    if (self->opts.breaker) {
+      if (!self->opts.breaker->try_acquire()) throw circuit_open(*self->opts.breaker);
+      ticket.breaker = self->opts.breaker.get();
+    }
+    call_options this_attempt = opts;
+    if (attempt_deadline && self->opts.send_deadline) {
+      this_attempt.headers.set(deadline_header, format_deadline(*attempt_deadline));
+    }
+    std::exception_ptr failure;
+    try {
+      auto once = send_once(self, pattern, data, std::move(this_attempt), attempt_timeout);
+      auto v = co_await std::move(once);
+      ticket.report(attempt_failure::answered);
+      co_return v;
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    const auto kind = classify(failure);
+    ticket.report(kind);
+    permit.reset();
+    const bool retryable = kind == attempt_failure::target ||
+                           (kind == attempt_failure::answered && policy.retry_rpc_errors);
+    if (attempt >= attempts || !retryable || !self->budget->try_retry()) {
+      std::rethrow_exception(failure);
+    }
+    const auto wait = policy.backoff(attempt, self->random());
+    if (opts.deadline && system_clock::now() + wait >= *opts.deadline) {
+      std::rethrow_exception(failure);
+    }
+    if (wait.count() > 0) {
+      auto slept = sleep(self->ex, wait);
+      co_await std::move(slept);
+    }
+  }
 }
 
 roost::stream<json::value> client_proxy::stream_values(json::value pattern, json::value data,

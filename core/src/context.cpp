@@ -1,5 +1,8 @@
 #include <roost/context.hpp>
 
+#include <algorithm>
+
+#include <roost/deadline.hpp>
 #include <roost/log.hpp>
 
 namespace roost {
@@ -31,6 +34,32 @@ const roost::headers& context::headers() const {
     derived_ = true;
   }
   return headers_;
+}
+
+std::optional<std::chrono::system_clock::time_point> context::deadline() const {
+  if (deadline_read_) return deadline_;
+  deadline_read_ = true;
+  // Read where the message put it, without deriving the headers from the metadata.
+  if (metadata_ && !derived_) {
+    if (const auto* v = metadata_->if_contains(deadline_header)) {
+      if (const auto* s = v->if_string()) {
+        deadline_ = parse_deadline(*s);
+      } else if (const auto* n = v->if_int64(); n && *n >= 0) {
+        deadline_ = deadline_point(std::chrono::milliseconds(*n));
+      }
+    }
+  } else if (const auto* h = headers_.get(deadline_header)) {
+    deadline_ = parse_deadline(*h);
+  }
+  return deadline_;
+}
+
+std::optional<std::chrono::milliseconds> context::remaining() const {
+  const auto d = deadline();
+  if (!d) return std::nullopt;
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(*d - std::chrono::system_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
 }
 
 void context::accept_settlement(acknowledgement a) {

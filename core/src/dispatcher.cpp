@@ -71,11 +71,15 @@ struct dispatcher_state {
   /// The error a refused message gets (roost/limits.hpp); an event's is logged here, and
   /// settled when acknowledgeable.
   json::value refuse(const dispatcher::plan& p, context& ctx) const;
+  /// True for a request whose caller's deadline has passed: it is answered with
+  /// deadline_exceeded_message instead of being served, and counted.
+  bool expired(const dispatcher::plan& p, const context& ctx) const;
 
   const router& routes;
   logger log;
   enhancers global;
   std::atomic<std::size_t> in_flight{0};
+  mutable std::atomic<std::size_t> expired_requests{0};
 };
 
 }  // namespace detail
@@ -87,6 +91,9 @@ dispatcher::dispatcher(const router& r, logger log)
 
 std::size_t dispatcher::in_flight() const noexcept {
   return state_->in_flight.load(std::memory_order_relaxed);
+}
+std::size_t dispatcher::expired_requests() const noexcept {
+  return state_->expired_requests.load(std::memory_order_relaxed);
 }
 const router& dispatcher::routes() const noexcept {
   return state_->routes;
@@ -200,6 +207,12 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
   ctx.route_ = std::move(p.route_);
   ctx.request_ = p.request;
   ctx.log_ = &state_->log;
+  if (state_->expired(p, ctx)) [[unlikely]] {
+    parse_deferred(packet);
+    sink->send_now(reply_packet::error(error_with(deadline_exceeded_message)), *packet.id);
+    ctx.finish();
+    return;
+  }
   if (p.direct_ && state_->serve_direct(*p.entry_, packet, ctx, *sink)) return;
   // Tested here: most packets (every broker's) have nothing deferred, and need no call.
   if (!packet.data_text.empty() || !packet.id_text.empty()) parse_deferred(packet);
@@ -279,6 +292,12 @@ awaitable<void> dispatcher::run(plan p, inbound_packet& packet, context& ctx,
       reply_packet reply = reply_packet::error(std::move(err));
       co_await sink->send(std::move(reply), *packet.id);
     }
+    ctx.finish();
+    co_return;
+  }
+  if (state_->expired(p, ctx)) {
+    reply_packet reply = reply_packet::error(error_with(deadline_exceeded_message));
+    co_await sink->send(std::move(reply), *packet.id);
     ctx.finish();
     co_return;
   }
@@ -377,6 +396,17 @@ json::value dispatcher_state::refuse(const dispatcher::plan& p, context& ctx) co
     ctx.settle(p.refused_ == refusal::too_large ? settlement::drop : settlement::redeliver);
   }
   return error_with(message);
+}
+
+bool dispatcher_state::expired(const dispatcher::plan& p, const context& ctx) const {
+  if (!p.request || p.refused_ != dispatcher::plan::refusal::none) return false;
+  const auto d = ctx.deadline();
+  if (!d || *d > std::chrono::system_clock::now()) return false;
+  expired_requests.fetch_add(1, std::memory_order_relaxed);
+  if (log.enabled(log_level::debug)) {
+    log.debug(source, "request to \"" + ctx.route() + "\" not served: its deadline has passed");
+  }
+  return true;
 }
 
 json::value dispatcher_state::filtered_error(std::exception_ptr ep, context& ctx,

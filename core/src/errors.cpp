@@ -28,6 +28,10 @@ class category final : public boost::system::error_category {
         return "protocol error";
       case error::invalid_argument:
         return "invalid argument";
+      case error::circuit_open:
+        return "circuit open";
+      case error::bulkhead_full:
+        return "bulkhead full";
     }
     return "unknown roost error";
   }

@@ -2,10 +2,14 @@
 /// \file roost::client_proxy: calls handlers of a remote service, as NestJS's ClientProxy.
 
 #include <roost/awaitable.hpp>
+#include <roost/bulkhead.hpp>
+#include <roost/circuit_breaker.hpp>
 #include <roost/client_transport.hpp>
+#include <roost/context.hpp>
 #include <roost/errors.hpp>
 #include <roost/headers.hpp>
 #include <roost/json.hpp>
+#include <roost/retry_policy.hpp>
 #include <roost/route.hpp>
 #include <roost/stream.hpp>
 
@@ -25,8 +29,15 @@ namespace roost {
 /// Options of one call.
 struct call_options {
   /// Fails the call with timeout_error when no (next) reply came in time; zero: the client's
-  /// default timeout.
+  /// default timeout. With retries, each attempt has this timeout.
   std::chrono::milliseconds timeout{0};
+  /// `send` only: when the caller stops waiting, retries included; the call then fails with
+  /// timeout_error (at once, unsent, when it has passed already). Sent to the server with each
+  /// attempt (docs/resilience.md, "Deadlines"). Unset: the call's timeout alone bounds it.
+  std::optional<std::chrono::system_clock::time_point> deadline;
+  /// `send` only: the call may be made twice without harm, so the client's retry_policy
+  /// retries it (client_options::retry). Not idempotent: never retried.
+  bool idempotent = false;
   /// NestJS 12 packet metadata (TCP, Redis) — travels in the packet as `metadata`; NATS
   /// sends it as headers.
   std::optional<json::object> metadata;
@@ -37,11 +48,32 @@ struct call_options {
   /// `MqttRecord` (key and partition, QoS and retain, priority and expiration...): an object
   /// of the type the transport documents; other types are ignored.
   std::any record;
+
+  /// The options of a call a handler makes while serving `ctx`: it inherits the deadline of
+  /// the request being served (context::deadline()), so the whole chain of calls stops when
+  /// the first caller gives up.
+  static call_options from(const context& ctx) {
+    call_options o;
+    o.deadline = ctx.deadline();
+    return o;
+  }
 };
 
 struct client_options {
-  /// Timeout of calls that do not set their own; zero means none (NestJS's default).
+  /// Timeout of calls that do not set their own; zero means none (NestJS's default, kept: a
+  /// handler may legitimately take long). Give calls a timeout or a deadline: a call to a
+  /// server that never answers otherwise waits for ever.
   std::chrono::milliseconds default_timeout{0};
+  /// How `send` calls marked idempotent are retried; the default makes one attempt.
+  retry_policy retry;
+  /// Fails calls fast while their target keeps failing (`send` only); none by default.
+  std::shared_ptr<circuit_breaker> breaker;
+  /// Bounds the calls in flight (`send` only); none by default.
+  std::shared_ptr<roost::bulkhead> bulkhead;
+  /// Sends a `send` call's deadline (its deadline, or now + its timeout) to the server in the
+  /// `x-roost-deadline` header (roost/deadline.hpp), which then does not start a handler for
+  /// a caller that has already given up. NestJS servers ignore it.
+  bool send_deadline = true;
   /// Runs in the calling coroutine before each call (send, stream, emit) is sent, and may change
   /// its options: add a header such as `authorization: Bearer ...` (a token source's, e.g.
   /// `roost::auth::client_credentials::bearer()`), set a timeout. A coroutine, as it may need

@@ -62,6 +62,13 @@ class context {
   /// true for a request, false for an event
   bool is_request() const noexcept { return request_; }
 
+  /// When the caller stops waiting for the reply (roost/deadline.hpp: the `x-roost-deadline`
+  /// header, or gRPC's own deadline); nullopt when it set none. A client_proxy call made by
+  /// the handler inherits it with `call_options::from(ctx)`.
+  std::optional<std::chrono::system_clock::time_point> deadline() const;
+  /// The time left until deadline() (zero once it has passed); nullopt without a deadline.
+  std::optional<std::chrono::milliseconds> remaining() const;
+
   /// The payload as it came, while the guards run and the interceptors see the call on its way
   /// in (what NestJS's `switchToRpc().getData()` gives them); null before, and from the pipes
   /// on (pipes and handlers get the payload as their argument; interceptors on the way out see
@@ -109,6 +116,12 @@ class context {
   bool settled() const noexcept { return settled_; }
 
  protected:
+  /// For a transport whose protocol carries a deadline of its own (gRPC): it wins over the
+  /// header.
+  void set_deadline(std::optional<std::chrono::system_clock::time_point> d) noexcept {
+    deadline_ = d;
+    deadline_read_ = true;
+  }
   /// For a transport's context: makes the message acknowledgeable (when `a.settle` is set).
   void accept_settlement(acknowledgement a);
   /// Why the message can no longer be settled, or empty when it can; asked before each
@@ -141,7 +154,9 @@ class context {
   std::string route_;
   mutable std::optional<json::object> metadata_;
   mutable roost::headers headers_;
-  mutable bool derived_ = false;               // metadata_ or headers_ was derived from the other
+  mutable bool derived_ = false;        // metadata_ or headers_ was derived from the other
+  mutable bool deadline_read_ = false;  // deadline_ was read from the headers (or set)
+  mutable std::optional<std::chrono::system_clock::time_point> deadline_;
   const json::value* guarded_data_ = nullptr;  // set by enhancer_run until the pipes start
   json::object attributes_;
   bool request_ = false;

@@ -56,6 +56,10 @@ class immediate_reply_sink : public reply_sink {
   bool can_send_now() const noexcept final { return true; }
 };
 
+/// The error a request gets when its caller's deadline passed before it was served (the
+/// `message` of NestJS's error shape).
+inline constexpr std::string_view deadline_exceeded_message = "Deadline exceeded";
+
 namespace detail {
 struct dispatcher_state;
 }  // namespace detail
@@ -150,6 +154,9 @@ class dispatcher {
 
   /// Packets being served right now (from serve() until their last reply is queued).
   std::size_t in_flight() const noexcept;
+  /// Requests answered with deadline_exceeded_message instead of being served: their caller's
+  /// deadline (context::deadline()) had passed when they came to be served.
+  std::size_t expired_requests() const noexcept;
 
   /// Completes once nothing is in flight, or when `deadline` passes; returns true when drained.
   awaitable<bool> drain(std::chrono::steady_clock::duration deadline) const;

@@ -23,6 +23,8 @@ enum class error {
   invalid_payload,    ///< the payload did not convert to the handler's type
   protocol_error,     ///< malformed frame or packet
   invalid_argument,   ///< bad pattern, data or URL given by the application
+  circuit_open,       ///< the client's circuit breaker is open: the call was not sent
+  bulkhead_full,      ///< the client has its most calls in flight: the call was not sent
 };
 
 const boost::system::error_category& error_category() noexcept;

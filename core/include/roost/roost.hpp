@@ -3,9 +3,12 @@
 
 #include <roost/awaitable.hpp>
 #include <roost/blocking_client.hpp>
+#include <roost/bulkhead.hpp>
+#include <roost/circuit_breaker.hpp>
 #include <roost/client_proxy.hpp>
 #include <roost/client_transport.hpp>
 #include <roost/context.hpp>
+#include <roost/deadline.hpp>
 #include <roost/dispatcher.hpp>
 #include <roost/enhancers.hpp>
 #include <roost/errors.hpp>
@@ -14,6 +17,7 @@
 #include <roost/log.hpp>
 #include <roost/microservice.hpp>
 #include <roost/packet.hpp>
+#include <roost/retry_policy.hpp>
 #include <roost/route.hpp>
 #include <roost/router.hpp>
 #include <roost/server_transport.hpp>

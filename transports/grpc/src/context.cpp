@@ -10,6 +10,9 @@ context::context(json::value pattern, std::string method, roost::headers h,
       method_(std::move(method)),
       deadline_(deadline),
       cancelled_(std::move(cancelled)),
-      requests_(std::move(requests)) {}
+      requests_(std::move(requests)) {
+  // The base's deadline() is gRPC's too: call_options::from(ctx) and the dispatcher read it.
+  if (deadline) set_deadline(deadline);
+}
 
 }  // namespace roost::grpc
