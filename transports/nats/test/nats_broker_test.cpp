@@ -24,8 +24,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -369,6 +371,58 @@ TEST_F(nats_broker, headers_both_ways) {
     // (nats.c does not keep the order of headers; object equality ignores it)
     EXPECT_EQ(got, json::parse(R"({"x-trace":"abc","n":"5","x-default":"d","transport":"nats"})"))
         << json::serialize(got);
+    co_await app.shutdown();
+  });
+}
+
+// The deadline a client sends with its timeout travels as a NATS header: the handler reads it,
+// a call it makes inherits it, and a request whose deadline has passed is not served.
+TEST_F(nats_broker, deadlines_travel_in_headers_and_are_inherited) {
+  std::shared_ptr<client_proxy> downstream;
+  std::optional<std::chrono::system_clock::time_point> outer_seen, inner_seen;
+  r.message(json::value(p + ".inner"), [&](context& ctx) {
+    inner_seen = ctx.deadline();
+    return ctx.remaining() ? ctx.remaining()->count() : -1;
+  });
+  r.message(json::value(p + ".outer"), [&](context& ctx) -> awaitable<std::int64_t> {
+    outer_seen = ctx.deadline();
+    auto inner =
+        downstream->send<std::int64_t>(json::value(p + ".inner"), 0, call_options::from(ctx));
+    const auto left = co_await std::move(inner);
+    co_return left;
+  });
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_options());
+    app.add_transport(nats::server(options_from<server_options>(url)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    downstream =
+        std::make_shared<client_proxy>(ex, nats::client(options_from<client_options>(url)));
+    client_proxy c(ex, nats::client(options_from<client_options>(url)));
+    call_options o;
+    o.timeout = 30s;
+    const auto left = co_await c.send<std::int64_t>(json::value(p + ".outer"), 0, o);
+    EXPECT_GT(left, 20000);
+    EXPECT_LE(left, 30000);
+    EXPECT_TRUE(outer_seen && inner_seen);
+    if (outer_seen && inner_seen) {
+      EXPECT_EQ(*inner_seen, *outer_seen);
+    }
+
+    call_options stale;
+    stale.headers.set(deadline_header, format_deadline(std::chrono::system_clock::now() - 1s));
+    const std::string served_before = std::to_string(st.served.load());
+    const json::value one_two = json::parse("[1,2]");
+    std::string message;
+    try {
+      (void)co_await c.send(json::value(p + ".sum"), one_two, stale);
+    } catch (const rpc_error& e) {
+      message = e.message();
+    }
+    EXPECT_EQ(message, "Deadline exceeded");
+    EXPECT_EQ(std::to_string(st.served.load()), served_before);
+    EXPECT_EQ(app.dispatcher().expired_requests(), 1u);
+    downstream.reset();
     co_await app.shutdown();
   });
 }
