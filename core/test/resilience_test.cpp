@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <atomic>
@@ -395,6 +396,50 @@ TEST(client_resilience, a_waiting_call_takes_the_slot_a_finished_one_frees) {
     EXPECT_EQ(running.load(), 2);
     EXPECT_EQ(bh->in_flight(), 0u);
     EXPECT_EQ(bh->waiting(), 0u);
+  });
+}
+
+TEST(client_resilience, a_cancelled_waiting_call_leaves_its_place_and_takes_no_slot) {
+  router r;
+  gate release;
+  std::atomic<int> running{0};
+  r.message("hold", [&]() -> awaitable<int> {
+    ++running;
+    co_await release.wait();
+    co_return 1;
+  });
+  auto bh = std::make_shared<bulkhead>(
+      bulkhead::options{.max_in_flight = 1, .max_waiting = 1, .max_wait = 60000ms});
+  client_options copts;
+  copts.bulkhead = bh;
+  with_service(r, copts, [&](microservice&, client_proxy& client) -> awaitable<void> {
+    using namespace boost::asio::experimental::awaitable_operators;
+    const auto ex = co_await boost::asio::this_coro::executor;
+    std::atomic<int> done{0};
+    auto call = [&]() -> awaitable<void> {
+      const int v = co_await client.send<int>("hold", 0);
+      EXPECT_EQ(v, 1);
+      ++done;
+    };
+    boost::asio::co_spawn(ex, call(), boost::asio::detached);
+    const bool first_runs = co_await wait_until([&] { return running.load() == 1; });
+    EXPECT_TRUE(first_runs);
+    // A waiting call that loses a race with a timer is cancelled while it waits.
+    auto waiting = client.send<int>("hold", 0);
+    auto timer = sleep_for(20ms);
+    const auto raced = co_await (std::move(waiting) || std::move(timer));
+    EXPECT_EQ(raced.index(), 1u);
+    EXPECT_EQ(bh->waiting(), 0u);
+    EXPECT_EQ(bh->in_flight(), 1u);
+    // Its place is free again, and the slot goes to the next call once the first ends.
+    boost::asio::co_spawn(ex, call(), boost::asio::detached);
+    const bool queued = co_await wait_until([&] { return bh->waiting() == 1; });
+    EXPECT_TRUE(queued);
+    release.open();
+    const bool both = co_await wait_until([&] { return done.load() == 2; });
+    EXPECT_TRUE(both);
+    EXPECT_EQ(running.load(), 2);
+    EXPECT_EQ(bh->in_flight(), 0u);
   });
 }
 
