@@ -461,7 +461,7 @@ awaitable<json::value> client_proxy::impl::send_once(std::shared_ptr<impl> self,
   check_pattern(pattern);
   const std::string route = self->routes.route(pattern);
   auto [st, id] = self->table->add();
-  const outbound_message m = message_of(pattern, route, data, id, opts, self->timeout_of(opts));
+  const outbound_message m = message_of(pattern, route, data, id, opts, timeout);
   impl::call_guard guard{*self, m};
   co_await self->transport->send_request(m);
   std::optional<boost::asio::steady_timer> timer;
