@@ -129,4 +129,28 @@ std::string_view to_string(settlement s) noexcept {
   return "?";
 }
 
+std::string_view to_string(serving_outcome o) noexcept {
+  switch (o) {
+    case serving_outcome::ok:
+      return "ok";
+    case serving_outcome::handler_error:
+      return "handler_error";
+    case serving_outcome::internal_error:
+      return "internal_error";
+    case serving_outcome::no_handler:
+      return "no_handler";
+    case serving_outcome::invalid_payload:
+      return "invalid_payload";
+    case serving_outcome::forbidden:
+      return "forbidden";
+    case serving_outcome::too_large:
+      return "too_large";
+    case serving_outcome::overloaded:
+      return "overloaded";
+    case serving_outcome::expired:
+      return "expired";
+  }
+  return "?";
+}
+
 }  // namespace roost

@@ -68,6 +68,13 @@ struct dispatcher_state {
   bool serve_direct(const router::entry& e, inbound_packet& p, context& ctx,
                     reply_sink& sink) const;
   void log_no_event_handler(const context& ctx) const;
+  /// serve_now()'s work once the context knows its route.
+  [[gnu::always_inline]] inline void serve_now(dispatcher::plan& p, inbound_packet& packet,
+                                               context& ctx, reply_sink* sink) const;
+  /// What an observer is told of a message served by `p`.
+  static served_message served_by(const dispatcher::plan& p, const context& ctx) noexcept;
+  /// Tells an observer what kind of failure `e` is (only with one: it rethrows).
+  void classify(std::exception_ptr e, context& ctx) const;
   /// The error a refused message gets (roost/limits.hpp); an event's is logged here, and
   /// settled when acknowledgeable.
   json::value refuse(const dispatcher::plan& p, context& ctx) const;
@@ -78,6 +85,7 @@ struct dispatcher_state {
   const router& routes;
   logger log;
   enhancers global;
+  std::shared_ptr<serving_observer> observer;
   std::atomic<std::size_t> in_flight{0};
   mutable std::atomic<std::size_t> expired_requests{0};
 };
@@ -103,6 +111,9 @@ const logger& dispatcher::log() const noexcept {
 }
 enhancers& dispatcher::enhance() noexcept {
   return state_->global;
+}
+void dispatcher::observe(std::shared_ptr<serving_observer> o) noexcept {
+  state_->observer = std::move(o);
 }
 
 dispatcher::plan::plan(dispatcher_state* s, const router::entry* e, std::string route)
@@ -207,17 +218,31 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
   ctx.route_ = std::move(p.route_);
   ctx.request_ = p.request;
   ctx.log_ = &state_->log;
-  if (state_->expired(p, ctx)) [[unlikely]] {
+  // One test when there is no observer: the path every message takes stays as it was.
+  if (serving_observer* o = state_->observer.get()) [[unlikely]] {
+    const auto token = o->begin(ctx);
+    state_->serve_now(p, packet, ctx, sink);
+    o->end(ctx, dispatcher_state::served_by(p, ctx), token);
+    return;
+  }
+  state_->serve_now(p, packet, ctx, sink);
+}
+
+void dispatcher_state::serve_now(dispatcher::plan& p, inbound_packet& packet, context& ctx,
+                                 reply_sink* sink) const {
+  using refusal = dispatcher::plan::refusal;
+  if (expired(p, ctx)) [[unlikely]] {
     parse_deferred(packet);
+    ctx.failure_ = serving_outcome::expired;
     sink->send_now(reply_packet::error(error_with(deadline_exceeded_message)), *packet.id);
     ctx.finish();
     return;
   }
-  if (p.direct_ && state_->serve_direct(*p.entry_, packet, ctx, *sink)) return;
+  if (p.direct_ && serve_direct(*p.entry_, packet, ctx, *sink)) return;
   // Tested here: most packets (every broker's) have nothing deferred, and need no call.
   if (!packet.data_text.empty() || !packet.id_text.empty()) parse_deferred(packet);
-  if (p.refused_ != plan::refusal::none) [[unlikely]] {
-    auto err = state_->refuse(p, ctx);
+  if (p.refused_ != refusal::none) [[unlikely]] {
+    auto err = refuse(p, ctx);
     if (p.request) sink->send_now(reply_packet::error(std::move(err)), *packet.id);
     ctx.finish();
     return;
@@ -230,7 +255,7 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
       ctx.finish();
       return;
     }
-    const auto scopes = state_->scopes_of(*e);
+    const auto scopes = scopes_of(*e);
     std::exception_ptr failure;
     try {
       auto r = !p.enhanced_
@@ -244,18 +269,18 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
     }
     if (failure) {
       ctx.failed_ = true;
-      sink->send_now(reply_packet::error(state_->filtered_error(failure, ctx, scopes)), id);
+      sink->send_now(reply_packet::error(filtered_error(failure, ctx, scopes)), id);
     }
     ctx.finish();
     return;
   }
   if (!e) {
-    state_->log_no_event_handler(ctx);
+    log_no_event_handler(ctx);
     ctx.finish();
     return;
   }
   const auto& handlers = e->events.empty() ? std::span(&e->message, 1) : std::span(e->events);
-  const auto scopes = state_->scopes_of(*e);
+  const auto scopes = scopes_of(*e);
   auto call = [&](const detail::erased_handler& h, json::value& data) {
     if (!p.enhanced_) {
       h.call(data, ctx);
@@ -274,7 +299,7 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
     } catch (...) {
       const auto failure = std::current_exception();
       ctx.failed_ = !detail::denied(failure);
-      (void)state_->filtered_error(failure, ctx, scopes);
+      (void)filtered_error(failure, ctx, scopes);
     }
   }
   ctx.finish();
@@ -286,27 +311,27 @@ awaitable<void> dispatcher::run(plan p, inbound_packet& packet, context& ctx,
   ctx.route_ = p.route_;
   ctx.request_ = p.request;
   ctx.log_ = &state_->log;
+  serving_observer* const o = state_->observer.get();
+  std::uintptr_t token = 0;
+  if (o) token = o->begin(ctx);
   if (p.refused_ != plan::refusal::none) {
     auto err = state_->refuse(p, ctx);
     if (p.request) {
       reply_packet reply = reply_packet::error(std::move(err));
       co_await sink->send(std::move(reply), *packet.id);
     }
-    ctx.finish();
-    co_return;
-  }
-  if (state_->expired(p, ctx)) {
+  } else if (state_->expired(p, ctx)) {
+    ctx.failure_ = serving_outcome::expired;
     reply_packet reply = reply_packet::error(error_with(deadline_exceeded_message));
     co_await sink->send(std::move(reply), *packet.id);
-    ctx.finish();
-    co_return;
-  }
-  if (p.request) {
+  } else if (p.request) {
     co_await state_->serve_request(p.entry_, packet, ctx, *sink);
   } else {
     co_await state_->serve_event(p.entry_, packet, ctx);
   }
   ctx.finish();
+  // Not told of a message whose coroutine is destroyed unfinished (its executor gone).
+  if (o) o->end(ctx, dispatcher_state::served_by(p, ctx), token);
 }
 
 awaitable<void> dispatcher::dispatch(inbound_packet& packet, context& ctx, reply_sink* sink,
@@ -365,6 +390,37 @@ bool dispatcher_state::serve_direct(const router::entry& e, inbound_packet& p, c
   return true;
 }
 
+served_message dispatcher_state::served_by(const dispatcher::plan& p, const context& ctx) noexcept {
+  using refusal = dispatcher::plan::refusal;
+  served_message m;
+  m.routed = p.entry_ != nullptr;
+  if (p.refused_ == refusal::too_large) {
+    m.outcome = serving_outcome::too_large;
+  } else if (p.refused_ != refusal::none) {
+    m.outcome = serving_outcome::overloaded;
+  } else if (!p.entry_) {
+    m.outcome = serving_outcome::no_handler;
+  } else {
+    m.outcome = ctx.failure_;
+  }
+  return m;
+}
+
+void dispatcher_state::classify(std::exception_ptr ep, context& ctx) const {
+  if (!observer) return;
+  try {
+    std::rethrow_exception(ep);
+  } catch (const guard_denied&) {
+    ctx.failure_ = serving_outcome::forbidden;
+  } catch (const payload_rejected&) {
+    ctx.failure_ = serving_outcome::invalid_payload;
+  } catch (const rpc_exception&) {
+    ctx.failure_ = serving_outcome::handler_error;
+  } catch (...) {
+    ctx.failure_ = serving_outcome::internal_error;
+  }
+}
+
 void dispatcher_state::log_no_event_handler(const context& ctx) const {
   log.error(source,
             "There is no matching event handler defined in the remote service. Event pattern: " +
@@ -411,6 +467,7 @@ bool dispatcher_state::expired(const dispatcher::plan& p, const context& ctx) co
 
 json::value dispatcher_state::filtered_error(std::exception_ptr ep, context& ctx,
                                              const enhancer_scopes& s) const {
+  classify(ep, ctx);
   try {
     auto v = enhancer_run::filter_sync(s, ep, ctx);
     if (v) return std::move(*v);
@@ -422,6 +479,7 @@ json::value dispatcher_state::filtered_error(std::exception_ptr ep, context& ctx
 
 awaitable<json::value> dispatcher_state::filtered_error_async(std::exception_ptr ep, context& ctx,
                                                               const enhancer_scopes& s) const {
+  classify(ep, ctx);
   try {
     auto v = co_await enhancer_run::filter(s, ep, ctx);
     if (v) co_return std::move(*v);

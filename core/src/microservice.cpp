@@ -31,6 +31,7 @@ struct microservice::impl {
   boost::asio::steady_timer stop_timer;
   std::vector<std::unique_ptr<server_transport>> transports;
   std::atomic<bool> stop_requested{false};
+  std::atomic<bool> serving{false};  // from start()'s end to the beginning of shutdown()
   std::function<void()> ready;
 };
 
@@ -59,9 +60,19 @@ enhancers& microservice::enhance() noexcept {
 
 awaitable<void> microservice::start() {
   for (auto& t : impl_->transports) co_await t->listen(impl_->disp);
+  impl_->serving = !impl_->stop_requested;
+}
+
+bool microservice::ready() const noexcept {
+  if (!impl_->serving.load() || impl_->stop_requested.load()) return false;
+  for (const auto& t : impl_->transports) {
+    if (!t->ready()) return false;
+  }
+  return true;
 }
 
 awaitable<void> microservice::shutdown() {
+  impl_->serving = false;
   for (auto& t : impl_->transports) t->stop_accepting();
   const bool drained = co_await impl_->disp.drain(impl_->opts.drain_timeout);
   if (!drained) {
@@ -88,7 +99,10 @@ int microservice::run() {
     signals.add(SIGINT);
     signals.add(SIGTERM);
     signals.async_wait([&i](boost::system::error_code ec, int) {
-      if (!ec) i.stop_timer.cancel();
+      if (!ec) {
+        i.stop_requested = true;  // not ready from now on
+        i.stop_timer.cancel();
+      }
     });
   }
   boost::asio::co_spawn(

@@ -19,15 +19,16 @@ std::string_view expected_kind(bool is_bool, bool is_number, bool is_string, boo
 }  // namespace roost::detail
 
 #include <roost/detail/handler.hpp>
+#include <roost/enhancers.hpp>
 
 namespace roost::detail {
 
 void throw_payload_problem(const payload_problem& p) {
-  std::string m = "Invalid payload: ";
-  m += p.path.empty() ? std::string("the data") : "field '" + p.path + "'";
+  // A payload_rejected, as a pipe's refusal: the same message, and metrics count both alike.
+  std::string m = p.path.empty() ? std::string("the data") : "field '" + p.path + "'";
   m += " must be ";
   m += p.expected;
-  throw rpc_exception(std::move(m));
+  throw payload_rejected({std::move(m)});
 }
 
 void throw_wrong_context(const context& ctx) {

@@ -4,6 +4,7 @@
 #include <roost/acknowledgement.hpp>
 #include <roost/headers.hpp>
 #include <roost/json.hpp>
+#include <roost/serving_observer.hpp>
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -162,6 +163,7 @@ class context {
   bool request_ = false;
   bool failed_ = false;
   bool settled_ = false;
+  serving_outcome failure_ = serving_outcome::ok;  // set only for a serving_observer
   settlement settled_as_ = settlement::ack;
   std::chrono::steady_clock::time_point started_{};
   ack_policy policy_;

@@ -8,6 +8,7 @@
 #include <roost/log.hpp>
 #include <roost/packet.hpp>
 #include <roost/router.hpp>
+#include <roost/serving_observer.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -151,6 +152,11 @@ class dispatcher {
   /// transport this dispatcher serves, before the router's and the route's own. Set them up
   /// before serving; shared by the copies of this dispatcher.
   enhancers& enhance() noexcept;
+
+  /// Reports every message served from now on to `o` (metrics, tracing); nullptr stops it.
+  /// Set it before serving: it is not synchronized with the messages in flight. Shared by the
+  /// copies of this dispatcher.
+  void observe(std::shared_ptr<serving_observer> o) noexcept;
 
   /// Packets being served right now (from serve() until their last reply is queued).
   std::size_t in_flight() const noexcept;

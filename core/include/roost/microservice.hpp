@@ -76,6 +76,11 @@ class microservice {
   /// Asks run() to shut down gracefully. Thread-safe; may be called from a handler.
   void stop();
 
+  /// Whether the service takes traffic: every transport listens and says it is ready
+  /// (server_transport::ready()), and no shutdown has begun (false from the moment a stop is
+  /// asked, while the handlers in flight drain). Thread-safe; for readiness probes.
+  bool ready() const noexcept;
+
   /// The io_context run() drives (valid for the microservice's lifetime).
   boost::asio::io_context& io_context() noexcept;
 

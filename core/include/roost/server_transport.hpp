@@ -42,6 +42,12 @@ class server_transport {
 
   /// Closes every connection. In-flight replies not yet written are dropped.
   virtual void close() = 0;
+
+  /// Whether messages can reach the service through it now (its listener open, its broker
+  /// connection up and subscribed), for a readiness probe. Asked from any thread, after
+  /// listen() completed. The default says true: the microservice's own state (listening, not
+  /// draining) is then all a probe knows of this transport.
+  virtual bool ready() const noexcept { return true; }
 };
 
 }  // namespace roost

@@ -121,6 +121,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     opts.log.info(source, "listening on " + ep.address().to_string() + ":" +
                               std::to_string(port.load()) + (tls ? " (TLS)" : ""));
     asio::co_spawn(ex, accept_loop(shared_from_this()), asio::detached);
+    listening = true;
   }
 
   static awaitable<void> accept_loop(std::shared_ptr<impl> self) {
@@ -233,6 +234,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void stop_accepting() {
+    listening = false;
     std::lock_guard lock(mutex);
     accepting = false;
     if (acceptor)
@@ -259,7 +261,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   executor ex;
   std::optional<asio::ip::tcp::acceptor> acceptor;
   std::atomic<std::uint16_t> port{0};
-  std::atomic<std::size_t> open{0};  // connections counted against max_connections
+  std::atomic<std::size_t> open{0};    // connections counted against max_connections
+  std::atomic<bool> listening{false};  // from listen() to stop_accepting()
   mutable std::mutex mutex;
   bool accepting = true;
   std::unordered_set<std::shared_ptr<connection>> connections;
@@ -286,6 +289,9 @@ void server::stop_accepting() {
 }
 void server::close() {
   impl_->close();
+}
+bool server::ready() const noexcept {
+  return impl_->listening;
 }
 
 }  // namespace roost::tcp

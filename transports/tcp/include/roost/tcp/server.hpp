@@ -28,6 +28,8 @@ class server final : public server_transport {
   awaitable<void> listen(dispatcher& d) override;
   void stop_accepting() override;
   void close() override;
+  /// Exact: true from listen() until stop_accepting(), while its listener is open.
+  bool ready() const noexcept override;
 
   struct impl;
 

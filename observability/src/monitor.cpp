@@ -1,0 +1,64 @@
+#include <roost/observability/monitor.hpp>
+
+#include "side_port.hpp"
+
+#include <roost/microservice.hpp>
+
+#include <cstdlib>
+
+namespace roost::observability {
+
+struct monitor::impl {
+  std::shared_ptr<server_metrics> metrics = std::make_shared<server_metrics>();
+  microservice* app = nullptr;
+  std::shared_ptr<detail::side_port> port;
+
+  std::string text() const {
+    std::string out;
+    prometheus_writer w(out);
+    metrics->write(w);
+    w.family("roost_service_ready",
+             "1 while the service takes traffic (what /readyz answers), else 0.",
+             metric_type::gauge);
+    w.sample("roost_service_ready", {}, std::uint64_t{app->ready() ? 1u : 0u});
+    return out;
+  }
+};
+
+monitor::monitor(microservice& app, monitor_options opts) : impl_(std::make_shared<impl>()) {
+  impl_->app = &app;
+  if (opts.from_environment) {
+    if (const char* v = std::getenv("ROOST_SIDE_PORT")) opts.side_port = v;
+  }
+  app.dispatcher().observe(impl_->metrics);
+  if (!opts.side_port.empty() && opts.side_port != "off") {
+    // The side port asks the monitor for what it serves; it holds it weakly, so that either
+    // may go first.
+    std::weak_ptr<impl> weak = impl_;
+    detail::side_port::pages pages{.ready = [&app] { return app.ready(); },
+                                   .metrics =
+                                       [weak] {
+                                         auto self = weak.lock();
+                                         return self ? self->text() : std::string();
+                                       }};
+    impl_->port = detail::side_port::open(app.io_context(), opts, std::move(pages), app.log());
+  }
+}
+
+monitor::~monitor() {
+  if (impl_->port) impl_->port->close();
+}
+
+server_metrics& monitor::metrics() noexcept {
+  return *impl_->metrics;
+}
+
+std::uint16_t monitor::port() const noexcept {
+  return impl_->port ? impl_->port->port() : 0;
+}
+
+std::string monitor::metrics_text() const {
+  return impl_->text();
+}
+
+}  // namespace roost::observability
