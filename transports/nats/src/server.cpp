@@ -183,6 +183,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                              " from JetStream stream " + opts.jetstream->stream) +
                       " on " + opts.servers.front() +
                       (opts.queue.empty() ? "" : " in queue group " + opts.queue));
+    listening = true;
   }
 
   std::string queue_of(const router::entry& e) const {
@@ -351,6 +352,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void stop_accepting() {
+    listening = false;
     // What arrives from now on goes through the subscriptions, which the drain ends.
     taken->taking = false;
     if (conn) conn->drain_subscriptions();
@@ -381,6 +383,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::vector<delivery> taken_batch;  // served on the socket's strand only
   // Set by close(): the connection's end is then expected. Shared with a library callback.
   std::shared_ptr<std::atomic<bool>> closing = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<bool> listening{false};  // from listen()'s end to stop_accepting()
 };
 
 server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
@@ -397,6 +400,11 @@ awaitable<void> server::listen(dispatcher& d) {
 }
 void server::stop_accepting() {
   impl_->stop_accepting();
+}
+bool server::ready() const noexcept {
+  if (!impl_->listening || !impl_->conn) return false;
+  auto nc = impl_->conn->native();
+  return nc && natsConnection_Status(nc.get()) == NATS_CONN_STATUS_CONNECTED;
 }
 void server::close() {
   impl_->close();

@@ -524,5 +524,10 @@ void server::stop_accepting() {
 void server::close() {
   impl_->close();
 }
+bool server::ready() const noexcept {
+  if (!impl_->link->is_up()) return false;
+  std::lock_guard lock(impl_->mutex);
+  return impl_->accepting && impl_->ready && impl_->unconfirmed == 0;
+}
 
 }  // namespace roost::redis

@@ -28,6 +28,9 @@ class server final : public server_transport {
   void stop_accepting() override;
   /// Flushes the replies written so far (up to `grace_period`) and closes the connection.
   void close() override;
+  /// Its connection is up (the client library resubscribes on a reconnection before it says
+  /// so), listen() has completed, and it is not stopped.
+  bool ready() const noexcept override;
 
   struct impl;
 

@@ -26,6 +26,9 @@ class server final : public server_transport {
   awaitable<void> listen(dispatcher& d) override;
   void stop_accepting() override;
   void close() override;
+  /// Exact: its connection up, every channel (or stream group) confirmed by the server, and
+  /// not stopped.
+  bool ready() const noexcept override;
 
   struct impl;
 
