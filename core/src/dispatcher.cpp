@@ -220,7 +220,7 @@ void dispatcher::serve_now(plan& p, inbound_packet& packet, context& ctx, reply_
   ctx.log_ = &state_->log;
   // One test when there is no observer: the path every message takes stays as it was.
   if (serving_observer* o = state_->observer.get()) [[unlikely]] {
-    const auto token = o->begin(ctx);
+    const auto token = o->begin(ctx, p.entry_ != nullptr);
     state_->serve_now(p, packet, ctx, sink);
     o->end(ctx, dispatcher_state::served_by(p, ctx), token);
     return;
@@ -312,8 +312,8 @@ awaitable<void> dispatcher::run(plan p, inbound_packet& packet, context& ctx,
   ctx.request_ = p.request;
   ctx.log_ = &state_->log;
   serving_observer* const o = state_->observer.get();
-  std::uintptr_t token = 0;
-  if (o) token = o->begin(ctx);
+  observation token;
+  if (o) token = o->begin(ctx, p.entry_ != nullptr);
   if (p.refused_ != plan::refusal::none) {
     auto err = state_->refuse(p, ctx);
     if (p.request) {

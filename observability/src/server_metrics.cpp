@@ -32,6 +32,7 @@ std::uint64_t now_ns() noexcept {
 // The messages of one transport, pattern and kind. Counted with relaxed atomics: a scrape
 // may see a message in the total and not yet in the histogram, never a torn value.
 struct series {
+  std::atomic<std::int64_t> in_flight{0};
   std::array<std::atomic<std::uint64_t>, outcomes> by_outcome{};
   std::array<std::atomic<std::uint64_t>, bounds.size() + 1> buckets{};
   std::atomic<std::uint64_t> sum_ns{0};
@@ -49,8 +50,11 @@ struct key {
 struct key_hash {
   using is_transparent = void;
   std::size_t operator()(const key_view& k) const noexcept {
-    const std::hash<std::string_view> h;
-    return h(k.transport) * 31 + h(k.pattern) * 2 + (k.request ? 1 : 0);
+    // The transports are a handful of short names: their size and first letter tell them
+    // apart well enough, without hashing them.
+    const std::size_t t = k.transport.size() * 131 +
+                          (k.transport.empty() ? 0u : static_cast<unsigned char>(k.transport[0]));
+    return std::hash<std::string_view>{}(k.pattern) ^ (t << 1) ^ (k.request ? 1 : 0);
   }
   std::size_t operator()(const key& k) const noexcept {
     return (*this)(key_view{k.transport, k.pattern, k.request});
@@ -67,25 +71,13 @@ struct key_equal {
   }
 };
 
-struct transport_gauge {
-  std::atomic<std::int64_t> in_flight{0};
-};
-
-struct string_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-
 }  // namespace
 
 struct server_metrics::impl {
-  // Found under the shared lock; added under the exclusive one, once per series.
+  // Found under the shared lock; added under the exclusive one, once per series. A series is
+  // never removed: begin() hands its address to end().
   mutable std::shared_mutex mutex;
   std::unordered_map<key, std::unique_ptr<series>, key_hash, key_equal> all;
-  std::unordered_map<std::string, std::unique_ptr<transport_gauge>, string_hash, std::equal_to<>>
-      transports;
 
   series& find(const key_view& k) {
     {
@@ -97,16 +89,6 @@ struct server_metrics::impl {
     if (!s) s = std::make_unique<series>();
     return *s;
   }
-  transport_gauge& gauge(std::string_view transport) {
-    {
-      std::shared_lock lock(mutex);
-      if (auto it = transports.find(transport); it != transports.end()) return *it->second;
-    }
-    std::unique_lock lock(mutex);
-    auto& g = transports[std::string(transport)];
-    if (!g) g = std::make_unique<transport_gauge>();
-    return *g;
-  }
 };
 
 std::span<const double> server_metrics::latency_bounds() noexcept {
@@ -116,31 +98,31 @@ std::span<const double> server_metrics::latency_bounds() noexcept {
 server_metrics::server_metrics() : impl_(std::make_unique<impl>()) {}
 server_metrics::~server_metrics() = default;
 
-std::uintptr_t server_metrics::begin(const context& ctx) noexcept {
+observation server_metrics::begin(const context& ctx, bool routed) noexcept {
+  observation o;
   try {
-    impl_->gauge(ctx.transport()).in_flight.fetch_add(1, std::memory_order_relaxed);
+    const std::string_view pattern = routed ? std::string_view(ctx.route()) : unmatched_pattern;
+    auto& s = impl_->find({ctx.transport(), pattern, ctx.is_request()});
+    s.in_flight.fetch_add(1, std::memory_order_relaxed);
+    o.state = &s;
   } catch (...) {
-    // Out of memory for a new transport's gauge: that message goes uncounted.
+    // Out of memory for a new series: this message goes uncounted.
   }
-  return static_cast<std::uintptr_t>(now_ns());
+  o.value = now_ns();
+  return o;
 }
 
-void server_metrics::end(const context& ctx, const served_message& m,
-                         std::uintptr_t token) noexcept {
-  const std::uint64_t took = now_ns() - static_cast<std::uint64_t>(token);
-  try {
-    impl_->gauge(ctx.transport()).in_flight.fetch_sub(1, std::memory_order_relaxed);
-    const std::string_view pattern = m.routed ? std::string_view(ctx.route()) : unmatched_pattern;
-    auto& s = impl_->find({ctx.transport(), pattern, ctx.is_request()});
-    s.by_outcome[static_cast<std::size_t>(m.outcome)].fetch_add(1, std::memory_order_relaxed);
-    const double seconds = static_cast<double>(took) * 1e-9;
-    const auto b = static_cast<std::size_t>(
-        std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
-    s.buckets[b].fetch_add(1, std::memory_order_relaxed);
-    s.sum_ns.fetch_add(took, std::memory_order_relaxed);
-  } catch (...) {
-    // As in begin(): uncounted rather than thrown into the dispatcher.
-  }
+void server_metrics::end(const context&, const served_message& m, observation o) noexcept {
+  if (!o.state) return;
+  auto& s = *static_cast<series*>(o.state);
+  const std::uint64_t took = now_ns() - o.value;
+  s.in_flight.fetch_sub(1, std::memory_order_relaxed);
+  s.by_outcome[static_cast<std::size_t>(m.outcome)].fetch_add(1, std::memory_order_relaxed);
+  const double seconds = static_cast<double>(took) * 1e-9;
+  const auto b = static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), seconds) -
+                                          bounds.begin());
+  s.buckets[b].fetch_add(1, std::memory_order_relaxed);
+  s.sum_ns.fetch_add(took, std::memory_order_relaxed);
 }
 
 std::uint64_t server_metrics::count(std::string_view transport, std::string_view pattern,
@@ -153,22 +135,26 @@ std::uint64_t server_metrics::count(std::string_view transport, std::string_view
 
 std::int64_t server_metrics::in_flight(std::string_view transport) const {
   std::shared_lock lock(impl_->mutex);
-  auto it = impl_->transports.find(transport);
-  return it == impl_->transports.end() ? 0 : it->second->in_flight.load();
+  std::int64_t n = 0;
+  for (const auto& [k, s] : impl_->all) {
+    if (k.transport == transport) n += s->in_flight.load(std::memory_order_relaxed);
+  }
+  return n;
 }
 
 void server_metrics::write(prometheus_writer& out) const {
   // A snapshot of the series, sorted, so that scrapes list them in a stable order.
   std::vector<std::pair<key_view, const series*>> rows;
-  std::vector<std::pair<std::string_view, std::int64_t>> gauges;
+  std::map<std::string_view, std::int64_t> gauges;  // in flight, by transport
   std::shared_lock lock(impl_->mutex);
-  for (const auto& [k, s] : impl_->all) rows.emplace_back(key_equal::view(k), s.get());
-  for (const auto& [t, g] : impl_->transports) gauges.emplace_back(t, g->in_flight.load());
+  for (const auto& [k, s] : impl_->all) {
+    rows.emplace_back(key_equal::view(k), s.get());
+    gauges[k.transport] += s->in_flight.load(std::memory_order_relaxed);
+  }
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
     return std::tie(a.first.transport, a.first.pattern, a.first.request) <
            std::tie(b.first.transport, b.first.pattern, b.first.request);
   });
-  std::sort(gauges.begin(), gauges.end());
 
   out.family("roost_server_messages_total",
              "Messages the service handled, by transport, pattern, kind and outcome.",

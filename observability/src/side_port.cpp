@@ -110,7 +110,7 @@ class beast_side_port final : public side_port,
   static awaitable<void> accept_loop(std::shared_ptr<beast_side_port> self) {
     for (;;) {
       auto [ec, socket] = co_await self->acceptor_.async_accept(
-          asio::make_strand(self->acceptor_.get_executor()), asio::as_tuple(use_awaitable));
+          asio::make_strand(self->strand_.get_inner_executor()), asio::as_tuple(use_awaitable));
       if (!self->acceptor_.is_open()) co_return;
       if (ec) {
         self->log_.error(source, "accept failed: " + ec.message());

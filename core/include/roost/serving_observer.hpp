@@ -33,19 +33,26 @@ struct served_message {
   bool routed = false;
 };
 
+/// An observer's state for one message, from begin() to end(): what it found at the start (a
+/// metrics series, a tracing span) and when.
+struct observation {
+  void* state = nullptr;
+  std::uint64_t value = 0;
+};
+
 /// Sees the start and the end of every message a dispatcher serves, whatever its transport
 /// (dispatcher::observe()). Without one, the dispatcher pays a single test per message.
 ///
-/// begin() is called once the context knows its route, before any enhancer or handler runs;
-/// end() once the last reply was queued (a stream's too) or every event handler returned,
-/// with the value begin() returned: an observer keeps its per-message state there (a start
-/// time, a tracing span). Both are called on the thread serving the message, possibly many at
-/// once on different threads: an observer is thread-safe. They must not throw.
+/// begin() is called once the context knows its route, before any enhancer or handler runs,
+/// with whether the route is one the router serves (as served_message::routed); end() once the
+/// last reply was queued (a stream's too) or every event handler returned, with what begin()
+/// returned. Both are called on the thread serving the message, possibly many at once on
+/// different threads: an observer is thread-safe. They must not throw.
 class serving_observer {
  public:
   virtual ~serving_observer() = default;
-  virtual std::uintptr_t begin(const context& ctx) noexcept = 0;
-  virtual void end(const context& ctx, const served_message& m, std::uintptr_t token) noexcept = 0;
+  virtual observation begin(const context& ctx, bool routed) noexcept = 0;
+  virtual void end(const context& ctx, const served_message& m, observation o) noexcept = 0;
 };
 
 }  // namespace roost

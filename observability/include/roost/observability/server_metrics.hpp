@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 namespace roost::observability {
@@ -28,8 +29,8 @@ class server_metrics final : public serving_observer {
   server_metrics(const server_metrics&) = delete;
   server_metrics& operator=(const server_metrics&) = delete;
 
-  std::uintptr_t begin(const context& ctx) noexcept override;
-  void end(const context& ctx, const served_message& m, std::uintptr_t token) noexcept override;
+  observation begin(const context& ctx, bool routed) noexcept override;
+  void end(const context& ctx, const served_message& m, observation o) noexcept override;
 
   /// Appends the families roost_server_messages_total, roost_server_handling_seconds and
   /// roost_server_in_flight (docs/operations.md says what each means).
