@@ -5,12 +5,14 @@
 // token from the OAuth2 token endpoint.
 
 #include "load.hpp"
+#include "probe.hpp"
 
 #include <roost/auth/client_credentials.hpp>
 #include <roost/auth/detail/base64url.hpp>
 #include <roost/auth/oauth_error.hpp>
 #include <roost/detail/json_writer.hpp>
 #include <roost/microservice.hpp>
+#include <roost/observability/monitor.hpp>
 #include <roost/roost.hpp>
 #include <roost/router.hpp>
 #include <roost/transports.hpp>
@@ -458,8 +460,32 @@ int listen(const std::string& url_text, const std::vector<std::string>& patterns
     });
   }
   app.add_transport(std::move(*transport));
+  // ROOST_SIDE_PORT opens the side port (/healthz, /readyz, /metrics), as for any service.
+  roost::observability::monitor watch(app);
   app.on_ready([&] { std::fprintf(stderr, "listening on %s\n", url_text.c_str()); });
   return app.run() == 0 ? ok : connection_failed;
+}
+
+// `roost health` (readiness, or liveness with --live) and `roost metrics`: 0 when the side
+// port answers 200, 1 when it answers otherwise (not ready), 4 when it does not answer.
+int side_port(const std::string& url, std::string_view path, int timeout_ms, bool print_body) {
+  const auto at = roost::cli::parse_side_port_url(url);
+  if (!at) throw bad_argument("not a side port URL (http://host:port): " + url);
+  std::string why;
+  const auto a = roost::cli::probe(*at, path, std::chrono::milliseconds(timeout_ms), why);
+  if (!a)
+    return fail(connection_failed,
+                "http://" + at->host + ":" + at->port + std::string(path) + ": " + why);
+  if (print_body) {
+    std::cout << a->body << std::flush;
+  } else {
+    std::cout << (a->status == 200 ? (path == "/healthz" ? "alive" : "ready") : "not ready")
+              << "\n";
+  }
+  if (a->status != 200 && print_body) {
+    std::cerr << "error: " << path << " answered " << a->status << "\n";
+  }
+  return a->status == 200 ? ok : remote_error;
 }
 
 void add_common(CLI::App* cmd, common& c, bool with_data = true) {
@@ -505,7 +531,8 @@ void add_common(CLI::App* cmd, common& c, bool with_data = true) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "roost: call, stream, emit, listen and bench on NestJS-protocol services (roost and NestJS)"};
+      "roost: call, stream, emit, listen and bench on NestJS-protocol services (roost and NestJS); "
+      "health and metrics from a roost service's side port"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("roost ") + ROOST_VERSION);
   app.footer(
@@ -515,6 +542,8 @@ int main(int argc, char** argv) {
       "  roost stream tcp://127.0.0.1:3000 count 5\n"
       "  echo '{\"id\":1}' | roost emit tcp://127.0.0.1:3000 order.created\n"
       "  roost listen redis://127.0.0.1:6379 order.created\n"
+      "  roost health http://127.0.0.1:9464\n"
+      "  roost metrics http://127.0.0.1:9464\n"
       "  roost bench tcp://127.0.0.1:3000 sum '[1,2,3]' --concurrency 256 --duration 10s\n"
       "  roost call tls://host:3443 orders.place @order.json \\\n"
       "    --client-credentials https://id.example.com/oauth/token --client-id orders-cli\n"
@@ -563,6 +592,23 @@ int main(int argc, char** argv) {
   listen_cmd->footer(
       "Example:\n  roost listen nats://127.0.0.1:4222 order.created '{\"cmd\":\"audit\"}'");
 
+  std::string health_url, metrics_url;
+  bool health_live = false;
+  int probe_timeout_ms = 5'000;
+  auto* health_cmd = app.add_subcommand(
+      "health", "ask a service's HTTP side port whether it is ready (exit 0) or not (exit 1)");
+  health_cmd->add_option("url", health_url, "the side port, e.g. http://127.0.0.1:9464")
+      ->required();
+  health_cmd->add_flag("--live", health_live, "ask whether it is alive (/healthz), not ready");
+  health_cmd->add_option("--timeout", probe_timeout_ms, "milliseconds to wait for the answer")
+      ->capture_default_str();
+  auto* metrics_cmd = app.add_subcommand(
+      "metrics", "print a service's metrics (Prometheus text) from its HTTP side port");
+  metrics_cmd->add_option("url", metrics_url, "the side port, e.g. http://127.0.0.1:9464")
+      ->required();
+  metrics_cmd->add_option("--timeout", probe_timeout_ms, "milliseconds to wait for the answer")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -573,6 +619,10 @@ int main(int argc, char** argv) {
   try {
     if (*bench_cmd) return bench(bench_common, bench_opts);
     if (*listen_cmd) return listen(listen_url, listen_patterns, listen_count);
+    if (*health_cmd) {
+      return side_port(health_url, health_live ? "/healthz" : "/readyz", probe_timeout_ms, false);
+    }
+    if (*metrics_cmd) return side_port(metrics_url, "/metrics", probe_timeout_ms, true);
     if (*call) {
       auto pattern = read_pattern(call_args.pattern);
       auto data = read_data(call_args.data);

@@ -7,7 +7,7 @@ extra=$(mktemp)
 trap 'rm -f "$extra"' EXIT
 {
   echo "[SUBCOMMANDS]"
-  for sub in call stream emit listen bench; do
+  for sub in call stream emit listen bench health metrics; do
     echo ".SS \"roost $sub\""
     echo ".nf"
     "$roost" "$sub" --help | sed -e 's/\\/\\\\/g' -e 's/^\./\\\&./'
@@ -16,5 +16,5 @@ trap 'rm -f "$extra"' EXIT
   echo "[SEE ALSO]"
   echo "The user guide: docs/cli.md in the roost sources."
 } >"$extra"
-"$help2man" --no-info --no-discard-stderr --name="call, stream, emit, listen and bench on NestJS-protocol services" \
+"$help2man" --no-info --no-discard-stderr --name="call, stream, emit, listen and bench on NestJS-protocol services; health and metrics of roost services" \
   --include="$extra" --output="$out" "$roost"

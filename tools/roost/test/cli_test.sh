@@ -82,10 +82,22 @@ if grep -q "expired" /tmp/cli_err.$$; then passed=$((passed + 1)); else failed=$
 
 # listen: events sent with `roost emit` come out as JSON lines, then --count ends it.
 lport=$((20000 + $$ % 20000))
-"$roost" listen "tcp://127.0.0.1:$lport" order.created '{"cmd":"audit"}' --count 2 >/tmp/cli_listen.$$ 2>/tmp/cli_listen_err.$$ &
+mport=$((lport + 1))  # its side port, opened by the environment variable
+ROOST_SIDE_PORT=127.0.0.1:$mport "$roost" listen "tcp://127.0.0.1:$lport" order.created '{"cmd":"audit"}' --count 2 >/tmp/cli_listen.$$ 2>/tmp/cli_listen_err.$$ &
 lpid=$!
 for _ in $(seq 1 200); do grep -q listening /tmp/cli_listen_err.$$ 2>/dev/null && break; sleep 0.025; done
+check "health: ready" 0 ready "$roost" health "http://127.0.0.1:$mport"
+check "health --live" 0 alive "$roost" health "127.0.0.1:$mport/" --live
+check "health: bad URL" 2 "" "$roost" health "ftp://127.0.0.1:$mport"
 "$roost" emit "tcp://127.0.0.1:$lport" order.created '{"id":7}'
+# The event is counted once its handler returned: poll for it.
+for _ in $(seq 1 200); do
+  "$roost" metrics "http://127.0.0.1:$mport" 2>/dev/null | grep -q 'pattern="order.created",kind="event",outcome="ok"} 1' && break
+  sleep 0.025
+done
+check_json "metrics" 0 '^# TYPE roost_server_messages_total counter$' \
+  '^roost_server_messages_total\{transport="tcp",pattern="order.created",kind="event",outcome="ok"\} 1$' \
+  '^roost_service_ready 1$' -- "$roost" metrics "http://127.0.0.1:$mport"
 "$roost" emit "tcp://127.0.0.1:$lport" '{"cmd":"audit"}' '"é"'
 timeout 10 tail --pid=$lpid -f /dev/null
 wait $lpid; lrc=$?
@@ -97,6 +109,7 @@ else
   echo "FAIL listen: exit $lrc, stdout [$(cat /tmp/cli_listen.$$)], stderr [$(cat /tmp/cli_listen_err.$$)]"
 fi
 rm -f /tmp/cli_listen.$$ /tmp/cli_listen_err.$$
+check "health: nothing listening" 4 "" "$roost" health "http://127.0.0.1:$mport" --timeout 2000
 rm -f /tmp/cli_err.$$ /tmp/cli_data.$$
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
