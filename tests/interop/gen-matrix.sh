@@ -96,6 +96,11 @@ note() {
       echo "served by \`@GrpcMethod\` handlers and roost's \`{\"service\",\"rpc\"}\` ones, called through"
       echo "\`ClientGrpc\` and roost's \`client_proxy\`: unary, server streaming, an error mid-stream,"
       echo "statuses from codes, text and thrown errors, UNIMPLEMENTED, metadata."
+      echo
+      echo "Also \`interop_grpc_health\` (\`tests/interop/grpc-health.sh\`, \`nest/grpc-health.mjs\`): @grpc/grpc-js"
+      echo "calls a roost server's standard health service (\`grpc.health.v1.Health\`) with the protocol's"
+      echo "health.proto: \`Check\` of the whole server and of a served service answer \`SERVING\`, another"
+      echo "service \`NOT_FOUND\`, and \`Watch\` first sends \`SERVING\`."
       echo ;;
     ws)
       echo "Its own scenarios (\`tests/interop/ws-gateway.sh\`, \`nest/ws-peer.mjs\`): a NestJS gateway"
