@@ -8,10 +8,9 @@ context::context(json::value pattern, std::string method, roost::headers h,
                  std::shared_ptr<roost::detail::request_channel> requests)
     : roost::context("grpc", std::move(pattern), std::nullopt, std::move(h)),
       method_(std::move(method)),
-      deadline_(deadline),
       cancelled_(std::move(cancelled)),
       requests_(std::move(requests)) {
-  // The base's deadline() is gRPC's too: call_options::from(ctx) and the dispatcher read it.
+  // gRPC's deadline wins over an `x-roost-deadline` in the metadata.
   if (deadline) set_deadline(deadline);
 }
 

@@ -13,6 +13,8 @@ namespace roost::grpc {
 
 /// The context of one gRPC call. Its headers() are the call's metadata (names lowercased, as
 /// gRPC gives them), so guards such as the JWT guard read `authorization` as on any transport.
+/// The call's gRPC deadline is the base's deadline() (and remaining()), which handlers, the
+/// dispatcher and call_options::from(ctx) read on every transport.
 class context final : public roost::context {
  public:
   context(json::value pattern, std::string method, roost::headers h,
@@ -24,10 +26,6 @@ class context final : public roost::context {
   const std::string& method() const noexcept { return method_; }
   /// The first value of metadata `key` (lowercase), or nullptr.
   const std::string* header(std::string_view key) const { return headers().get(key); }
-  /// The call's deadline, when the client set one.
-  std::optional<std::chrono::system_clock::time_point> deadline() const noexcept {
-    return deadline_;
-  }
   /// True once the client cancelled the call, its deadline passed or the server closed: any
   /// reply is then dropped, and a long handler may stop early.
   bool cancelled() const noexcept { return cancelled_ && cancelled_->load(); }
@@ -36,7 +34,6 @@ class context final : public roost::context {
 
  private:
   std::string method_;
-  std::optional<std::chrono::system_clock::time_point> deadline_;
   std::shared_ptr<const std::atomic<bool>> cancelled_;
   std::shared_ptr<roost::detail::request_channel> requests_;
 };
