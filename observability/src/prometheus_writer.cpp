@@ -119,24 +119,27 @@ void prometheus_writer::write_labels(std::span<const label> labels, std::string_
   out_ += '}';
 }
 
-bool prometheus_writer::sample(std::string_view name, std::span<const label> labels, double value) {
-  if (!valid_metric_name(name) || !valid_labels(labels)) return false;
+template <class Number>
+void prometheus_writer::line(std::string_view name, std::string_view suffix,
+                             std::span<const label> labels, std::string_view le, Number value) {
   out_ += name;
-  write_labels(labels, {});
+  out_ += suffix;
+  write_labels(labels, le);
   out_ += ' ';
   append_number(out_, value);
   out_ += '\n';
+}
+
+bool prometheus_writer::sample(std::string_view name, std::span<const label> labels, double value) {
+  if (!valid_metric_name(name) || !valid_labels(labels)) return false;
+  line(name, {}, labels, {}, value);
   return true;
 }
 
 bool prometheus_writer::sample(std::string_view name, std::span<const label> labels,
                                std::uint64_t value) {
   if (!valid_metric_name(name) || !valid_labels(labels)) return false;
-  out_ += name;
-  write_labels(labels, {});
-  out_ += ' ';
-  append_number(out_, value);
-  out_ += '\n';
+  line(name, {}, labels, {}, value);
   return true;
 }
 
@@ -159,25 +162,10 @@ bool prometheus_writer::histogram(std::string_view name, std::span<const label> 
     } else {
       le = "+Inf";
     }
-    out_ += name;
-    out_ += "_bucket";
-    write_labels(labels, le);
-    out_ += ' ';
-    append_number(out_, total);
-    out_ += '\n';
+    line(name, "_bucket", labels, le, total);
   }
-  out_ += name;
-  out_ += "_sum";
-  write_labels(labels, {});
-  out_ += ' ';
-  append_number(out_, sum);
-  out_ += '\n';
-  out_ += name;
-  out_ += "_count";
-  write_labels(labels, {});
-  out_ += ' ';
-  append_number(out_, total);
-  out_ += '\n';
+  line(name, "_sum", labels, {}, sum);
+  line(name, "_count", labels, {}, total);
   return true;
 }
 

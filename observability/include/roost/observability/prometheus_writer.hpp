@@ -53,7 +53,10 @@ class prometheus_writer {
 
  private:
   void write_labels(std::span<const label> labels, std::string_view le);
-  void write_value(double v);
+  // One sample line, `name` + `suffix`, its labels (and `le`), and the value.
+  template <class Number>
+  void line(std::string_view name, std::string_view suffix, std::span<const label> labels,
+            std::string_view le, Number value);
   std::string& out_;
 };
 
