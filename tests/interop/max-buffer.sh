@@ -9,16 +9,9 @@
 # Prints PASS/FAIL per direction; exits 1 if any failed. docs/wire-protocol.md §7.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-build=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --build) build=$2; shift 2 ;;
-    *) echo "max-buffer: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-[ -n "$build" ] || { echo "max-buffer: --build is missing"; exit 2; }
 # shellcheck source=peers.sh
 . "$here/peers.sh"
+one_check_script max-buffer "$@"
 limit=1048576
 server_log() {
   case "$1" in
@@ -26,9 +19,6 @@ server_log() {
     *) echo 'The invalid received message from tcp server' ;;
   esac
 }
-work=$(mktemp -d)
-srv_pid=""
-trap '[ -n "$srv_pid" ] && kill -9 "$srv_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 passed=0 failed=0
 for d in "roost roost" "nest12 roost" "roost nest12" "nest12 nest12" "nest11 roost" "roost nest11"; do
   set -- $d

@@ -10,20 +10,10 @@
 # Prints PASS/FAIL per direction; exits 1 if any failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-build=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --build) build=$2; shift 2 ;;
-    *) echo "max-message: unknown argument $1" >&2; exit 2 ;;
-  esac
-done
-[ -n "$build" ] || { echo "max-message: --build is missing"; exit 2; }
 # shellcheck source=peers.sh
 . "$here/peers.sh"
+one_check_script max-message "$@"
 limit=1048576
-work=$(mktemp -d)
-srv_pid=""
-trap '[ -n "$srv_pid" ] && kill -9 "$srv_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 passed=0 failed=0
 for client in roost nest12 nest11; do
   set -- "$client" roost

@@ -1,6 +1,26 @@
-# Sourced by run-suite.sh, max-buffer.sh and max-message.sh: the peers' commands, starting a
-# server peer, and one direction of a limit check.
-# The caller sets $build (the build directory) and $here (this directory).
+# Sourced by run-suite.sh, max-buffer.sh, max-message.sh and grpc-health.sh: the peers'
+# commands, starting a server peer, and one direction of a limit check.
+# The caller sets $here (this directory) and $build (the build directory; one_check_script reads
+# it from the arguments).
+
+# one_check_script NAME ARGS...: the start of a check script run as `NAME.sh --build DIR`: reads
+# DIR into $build (exits 2 on a missing or unknown argument) and makes the folder $work, which
+# is removed on exit after the server peer $srv_pid (if any) is killed.
+one_check_script() {
+  local name=$1
+  shift
+  build=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --build) build=$2; shift 2 ;;
+      *) echo "$name: unknown argument $1" >&2; exit 2 ;;
+    esac
+  done
+  [ -n "$build" ] || { echo "$name: --build is missing"; exit 2; }
+  work=$(mktemp -d)
+  srv_pid=""
+  trap '[ -n "$srv_pid" ] && kill -9 "$srv_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+}
 
 # The command of peer roost, nest12 or nest11.
 peer_cmd() {
