@@ -5,6 +5,7 @@
 // token from the OAuth2 token endpoint.
 
 #include "load.hpp"
+#include "migrate.hpp"
 #include "probe.hpp"
 
 #include <roost/auth/client_credentials.hpp>
@@ -25,6 +26,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -488,6 +490,53 @@ int side_port(const std::string& url, std::string_view path, int timeout_ms, boo
   return a->status == 200 ? ok : remote_error;
 }
 
+// `--listen HOST:PORT` of record and shadow (port 0: any free one, printed when listening).
+roost::cli::tap_options tap_of(const std::string& listen, const std::string& target,
+                               const char* target_option) {
+  roost::cli::tap_options o;
+  const auto colon = listen.rfind(':');
+  unsigned port = 0;
+  const char* end = listen.data() + listen.size();
+  if (colon == std::string::npos || colon == 0 ||
+      std::from_chars(listen.data() + colon + 1, end, port).ptr != end ||
+      colon + 1 == listen.size() || port > 65535) {
+    throw bad_argument("--listen wants HOST:PORT (port 0: any free port), got " + listen);
+  }
+  o.listen_host = listen.substr(0, colon);
+  if (o.listen_host.size() > 2 && o.listen_host.front() == '[') {
+    o.listen_host = o.listen_host.substr(1, o.listen_host.size() - 2);
+  }
+  o.listen_port = static_cast<std::uint16_t>(port);
+  auto u = roost::url::parse(target);
+  if (!u || u->scheme != "tcp") {
+    throw bad_argument(std::string(target_option) + " wants tcp://HOST:PORT, got " + target);
+  }
+  o.target_host = u->host;
+  o.target_port = u->port.value_or(3000);
+  return o;
+}
+
+// The client side of replay and shadow: a URL and the TLS flags, as for `roost call`.
+void add_client_options(CLI::App* cmd, common& c) {
+  cmd->add_option("--timeout", c.timeout_ms,
+                  "milliseconds to wait for the connection and each reply")
+      ->capture_default_str();
+  cmd->add_option("--cacert", c.cacert, "CA certificates (PEM) to verify the service with");
+  cmd->add_option("--cert", c.cert, "client certificate (PEM) for mutual TLS");
+  cmd->add_option("--key", c.key, "client private key (PEM) for mutual TLS");
+  cmd->add_flag("--insecure", c.insecure, "do not verify the service's certificate");
+}
+
+void add_compare_options(CLI::App* cmd, std::vector<std::string>& ignore,
+                         std::vector<std::string>& loose) {
+  cmd->add_option("--ignore", ignore,
+                  "a path in each reply (and error) not to compare, e.g. /createdAt or "
+                  "/items/*/id (repeatable)");
+  cmd->add_option("--loose", loose,
+                  "a path in each reply compared by type only: a number for a number "
+                  "(repeatable)");
+}
+
 void add_common(CLI::App* cmd, common& c, bool with_data = true) {
   cmd->add_option("url", c.url,
                   "transport URL, e.g. tcp://127.0.0.1:3000, tls://host:3443, redis://host:6379, "
@@ -532,7 +581,8 @@ void add_common(CLI::App* cmd, common& c, bool with_data = true) {
 int main(int argc, char** argv) {
   CLI::App app{
       "roost: call, stream, emit, listen and bench on NestJS-protocol services (roost and NestJS); "
-      "health and metrics from a roost service's side port"};
+      "health and metrics from a roost service's side port; record, replay and shadow to move a "
+      "service to roost"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("roost ") + ROOST_VERSION);
   app.footer(
@@ -544,6 +594,10 @@ int main(int argc, char** argv) {
       "  roost listen redis://127.0.0.1:6379 order.created\n"
       "  roost health http://127.0.0.1:9464\n"
       "  roost metrics http://127.0.0.1:9464\n"
+      "  roost record --listen 127.0.0.1:4000 --to tcp://127.0.0.1:3000 --out traffic.jsonl\n"
+      "  roost replay traffic.jsonl tcp://127.0.0.1:3001\n"
+      "  roost shadow --listen 127.0.0.1:4000 --primary tcp://127.0.0.1:3000 \\\n"
+      "    --candidate tcp://127.0.0.1:3001\n"
       "  roost bench tcp://127.0.0.1:3000 sum '[1,2,3]' --concurrency 256 --duration 10s\n"
       "  roost call tls://host:3443 orders.place @order.json \\\n"
       "    --client-credentials https://id.example.com/oauth/token --client-id orders-cli\n"
@@ -609,6 +663,74 @@ int main(int argc, char** argv) {
   metrics_cmd->add_option("--timeout", probe_timeout_ms, "milliseconds to wait for the answer")
       ->capture_default_str();
 
+  std::string record_listen, record_to, record_out;
+  auto* record_cmd = app.add_subcommand(
+      "record",
+      "a TCP proxy in front of a NestJS-protocol service that writes every request, event and "
+      "reply going through as a JSON line (until Ctrl-C)");
+  record_cmd->add_option("--listen", record_listen, "HOST:PORT to listen on for the clients")
+      ->required();
+  record_cmd->add_option("--to", record_to, "the service, tcp://HOST:PORT")->required();
+  record_cmd->add_option("--out", record_out, "the JSON Lines file to write (- for stdout)")
+      ->required();
+  record_cmd->footer(
+      "Example:\n"
+      "  roost record --listen 127.0.0.1:4000 --to tcp://127.0.0.1:3000 --out orders.jsonl\n"
+      "Point the clients at 127.0.0.1:4000. Each line: kind (request or event), pattern, data,\n"
+      "metadata, id, replies (every value, in order), error, at, t_ms, first_us, took_us.");
+
+  common replay_common;
+  std::string replay_file;
+  roost::cli::replay_options replay_opts;
+  auto* replay_cmd = app.add_subcommand(
+      "replay",
+      "send a recording's requests and events to a service on any transport and compare its "
+      "replies with the recorded ones (exit 1 on any difference)");
+  replay_cmd->add_option("file", replay_file, "a recording made by roost record")->required();
+  replay_cmd->add_option("url", replay_common.url, "the service's transport URL")->required();
+  add_compare_options(replay_cmd, replay_opts.ignore, replay_opts.loose);
+  replay_cmd
+      ->add_option("-k,--concurrency", replay_opts.concurrency,
+                   "messages in flight (1 keeps the recorded order)")
+      ->capture_default_str();
+  replay_cmd->add_option("--rate", replay_opts.rate, "messages per second at most (0: no limit)")
+      ->capture_default_str();
+  add_client_options(replay_cmd, replay_common);
+  replay_cmd->footer(
+      "Example:\n"
+      "  roost replay orders.jsonl tcp://127.0.0.1:3001 --ignore /createdAt --loose /id\n"
+      "Exit codes: 0 no difference, 1 differences, 2 bad arguments or recording, 4 connection "
+      "failure.");
+
+  common shadow_common;
+  std::string shadow_listen, shadow_primary;
+  roost::cli::shadow_options shadow_opts;
+  int shadow_report_s = 10;
+  auto* shadow_cmd = app.add_subcommand(
+      "shadow",
+      "a TCP proxy that answers with the primary's replies and sends a copy of each message to "
+      "a candidate, reporting differences and both latencies (until Ctrl-C)");
+  shadow_cmd->add_option("--listen", shadow_listen, "HOST:PORT to listen on for the clients")
+      ->required();
+  shadow_cmd->add_option("--primary", shadow_primary, "the service that answers, tcp://HOST:PORT")
+      ->required();
+  shadow_cmd->add_option("--candidate", shadow_common.url, "the service under test: any URL")
+      ->required();
+  add_compare_options(shadow_cmd, shadow_opts.ignore, shadow_opts.loose);
+  shadow_cmd
+      ->add_option("--queue", shadow_opts.queue,
+                   "copies in flight to the candidate at most; beyond, copies are dropped "
+                   "(counted)")
+      ->capture_default_str();
+  shadow_cmd->add_option("--report-every", shadow_report_s, "seconds between summary lines")
+      ->capture_default_str();
+  add_client_options(shadow_cmd, shadow_common);
+  shadow_cmd->footer(
+      "Example:\n"
+      "  roost shadow --listen 127.0.0.1:4000 --primary tcp://127.0.0.1:3000 \\\n"
+      "    --candidate tcp://127.0.0.1:3001 --ignore /createdAt\n"
+      "The candidate being slow or down never slows or fails the primary's callers.");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -618,6 +740,28 @@ int main(int argc, char** argv) {
 
   try {
     if (*bench_cmd) return bench(bench_common, bench_opts);
+    if (*record_cmd) {
+      return roost::cli::run_record({tap_of(record_listen, record_to, "--to"), record_out});
+    }
+    if (*replay_cmd) {
+      replay_opts.file = replay_file;
+      replay_opts.timeout = std::chrono::milliseconds(replay_common.timeout_ms);
+      if (replay_opts.concurrency < 1) throw bad_argument("--concurrency must be >= 1");
+      if (replay_opts.rate < 0) throw bad_argument("--rate must be >= 0");
+      (void)make_transport(replay_common);  // a bad URL fails before the run
+      replay_opts.make_transport = [&] { return make_transport(replay_common); };
+      return roost::cli::run_replay(replay_opts);
+    }
+    if (*shadow_cmd) {
+      shadow_opts.tap = tap_of(shadow_listen, shadow_primary, "--primary");
+      shadow_opts.timeout = std::chrono::milliseconds(shadow_common.timeout_ms);
+      if (shadow_opts.queue < 1) throw bad_argument("--queue must be >= 1");
+      if (shadow_report_s < 1) throw bad_argument("--report-every must be >= 1");
+      shadow_opts.report_every = std::chrono::seconds(shadow_report_s);
+      (void)make_transport(shadow_common);
+      shadow_opts.make_candidate = [&] { return make_transport(shadow_common); };
+      return roost::cli::run_shadow(shadow_opts);
+    }
     if (*listen_cmd) return listen(listen_url, listen_patterns, listen_count);
     if (*health_cmd) {
       return side_port(health_url, health_live ? "/healthz" : "/readyz", probe_timeout_ms, false);

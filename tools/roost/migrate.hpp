@@ -1,0 +1,59 @@
+#pragma once
+// `roost record`, `roost replay` and `roost shadow`: the tools for moving a NestJS service to
+// roost (docs/migrating.md). Each returns the command's exit code.
+
+#include "tcp_tap.hpp"
+
+#include <roost/client_transport.hpp>
+#include <roost/json.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace roost::cli {
+
+/// One line of a recording (JSON Lines): what `roost record` writes for `x`. `start` is when
+/// the recording began (the line's `t_ms`).
+json::object recording_line(const exchange& x, std::chrono::steady_clock::time_point start);
+
+/// The metadata to send again with a recorded or copied message: the recorded one without the
+/// caller's deadline (x-roost-deadline), which has passed or belongs to the original call; the
+/// client sends its own.
+std::optional<json::object> metadata_to_resend(const std::optional<json::object>& recorded);
+
+struct record_options {
+  tap_options tap;
+  std::string out;  ///< the JSON Lines file, or - for stdout
+};
+int run_record(const record_options& o);
+
+using transport_factory = std::function<std::unique_ptr<client_transport>()>;
+
+struct replay_options {
+  std::string file;
+  transport_factory make_transport;
+  std::vector<std::string> ignore, loose;  ///< compare_rules paths
+  int concurrency = 1;                     ///< messages in flight (1 keeps the recorded order)
+  double rate = 0;                         ///< messages per second at most; 0: no limit
+  std::chrono::milliseconds timeout{10'000};
+};
+int run_replay(const replay_options& o);
+
+struct shadow_options {
+  tap_options tap;  ///< the listening side and the primary
+  transport_factory make_candidate;
+  std::vector<std::string> ignore, loose;
+  std::size_t queue = 1000;  ///< copies in flight to the candidate at most; beyond: dropped
+  std::chrono::milliseconds timeout{10'000};
+  std::chrono::milliseconds report_every{10'000};
+};
+int run_shadow(const shadow_options& o);
+
+}  // namespace roost::cli
