@@ -531,10 +531,12 @@ void add_compare_options(CLI::App* cmd, std::vector<std::string>& ignore,
                          std::vector<std::string>& loose) {
   cmd->add_option("--ignore", ignore,
                   "a path in each reply (and error) not to compare, e.g. /createdAt or "
-                  "/items/*/id (repeatable)");
+                  "/items/*/id (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--loose", loose,
                   "a path in each reply compared by type only: a number for a number "
-                  "(repeatable)");
+                  "(repeatable)")
+      ->allow_extra_args(false);
 }
 
 void add_common(CLI::App* cmd, common& c, bool with_data = true) {

@@ -7,14 +7,14 @@ extra=$(mktemp)
 trap 'rm -f "$extra"' EXIT
 {
   echo "[SUBCOMMANDS]"
-  for sub in call stream emit listen bench health metrics; do
+  for sub in call stream emit listen bench health metrics record replay shadow; do
     echo ".SS \"roost $sub\""
     echo ".nf"
     "$roost" "$sub" --help | sed -e 's/\\/\\\\/g' -e 's/^\./\\\&./'
     echo ".fi"
   done
   echo "[SEE ALSO]"
-  echo "The user guide: docs/cli.md in the roost sources."
+  echo "The user guide: docs/cli.md in the roost sources; moving a NestJS service: docs/migrating.md."
 } >"$extra"
-"$help2man" --no-info --no-discard-stderr --name="call, stream, emit, listen and bench on NestJS-protocol services; health and metrics of roost services" \
+"$help2man" --no-info --no-discard-stderr --name="call, stream, emit, listen and bench on NestJS-protocol services; health and metrics of roost services; record, replay and shadow their traffic" \
   --include="$extra" --output="$out" "$roost"
