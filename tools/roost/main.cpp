@@ -1,8 +1,9 @@
 // roost — the command-line client: call, stream, emit, listen and bench on any transport URL
-// roost speaks.
+// roost speaks; health and metrics of a roost service; record, replay and shadow the traffic of
+// a NestJS service being moved to roost (migrate.hpp).
 //   roost call tcp://127.0.0.1:3000 sum '[1,2,3]'
-// Exit codes: 0 ok, 1 remote error, 2 bad arguments, 3 timeout, 4 connection failure, 5 no
-// token from the OAuth2 token endpoint.
+// Exit codes: 0 ok, 1 remote error (replay: a difference), 2 bad arguments, 3 timeout, 4
+// connection failure, 5 no token from the OAuth2 token endpoint.
 
 #include "load.hpp"
 #include "migrate.hpp"

@@ -12,7 +12,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/system/system_error.hpp>
 
+#include <stdexcept>
 #include <unordered_map>
 #include <vector>
 
@@ -25,6 +27,14 @@ using tcp_frames = roost::tcp::detail::frame_decoder;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// The start of a frame's text for a note, as a JSON string (the text may be anything).
+std::string excerpt(std::string_view text) {
+  constexpr std::size_t most = 60;
+  std::string head(text.substr(0, most));
+  if (text.size() > most) head += "...";
+  return detail::to_json(json::string(head));
+}
 
 struct session;
 
@@ -82,7 +92,7 @@ struct session : std::enable_shared_from_this<session> {
     auto p = decode_inbound(text);
     if (!p) {
       tap->note(who() + ": the client sent a frame that is not a NestJS packet (" +
-                p.error().message() + "), forwarded as it was");
+                p.error().message() + "): " + excerpt(text) + ", forwarded as it was");
       return;
     }
     exchange x;
@@ -111,7 +121,7 @@ struct session : std::enable_shared_from_this<session> {
     auto r = decode_reply(text);
     if (!r) {
       tap->note(who() + ": the service sent a frame that is not a NestJS reply (" +
-                r.error().message() + "), forwarded as it was");
+                r.error().message() + "): " + excerpt(text) + ", forwarded as it was");
       return;
     }
     auto it = pending.find(detail::to_json(r->id));
@@ -217,16 +227,20 @@ asio::awaitable<void> accept_loop(std::shared_ptr<tcp_tap::state> st) {
 
 tcp_tap::tcp_tap(asio::any_io_executor ex, tap_options options, tap_handlers handlers)
     : state_(std::make_shared<state>(ex, std::move(options), std::move(handlers))) {
-  // A name (localhost) as well as an address; its first address is the one listened on.
-  tcp::resolver resolver(ex);
-  const tcp::endpoint at =
-      resolver.resolve(state_->opt.listen_host, std::to_string(state_->opt.listen_port))
-          .begin()
-          ->endpoint();
-  state_->acceptor.open(at.protocol());
-  state_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-  state_->acceptor.bind(at);
-  state_->acceptor.listen();
+  try {
+    // A name (localhost) as well as an address; its first address is the one listened on.
+    tcp::resolver resolver(ex);
+    const tcp::endpoint at =
+        resolver.resolve(state_->opt.listen_host, std::to_string(state_->opt.listen_port))
+            .begin()
+            ->endpoint();
+    state_->acceptor.open(at.protocol());
+    state_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+    state_->acceptor.bind(at);
+    state_->acceptor.listen();
+  } catch (const boost::system::system_error& e) {
+    throw std::runtime_error(e.code().message());  // without the library's source location
+  }
   asio::co_spawn(ex, accept_loop(state_), asio::detached);
 }
 

@@ -50,7 +50,7 @@ struct tap_options {
   std::uint16_t target_port = 3000;
 };
 
-/// Listens at once (throws std::system_error when it cannot bind); serves until stop().
+/// Listens at once (throws std::runtime_error saying why when it cannot); serves until stop().
 class tcp_tap {
  public:
   tcp_tap(boost::asio::any_io_executor ex, tap_options options, tap_handlers handlers);
