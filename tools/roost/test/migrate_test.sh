@@ -131,6 +131,18 @@ out=$("$roost" replay "$work/unordered.jsonl" "tcp://127.0.0.1:$roost_port" --ig
 rc=$?
 [ $rc = 0 ] && grep -q 'replayed 9 requests and 0 events: 9 same, 0 differ' <<<"$out" && pass ||
   fail "replay with 4 in flight: exit $rc: $out"
+# A recording written by hand: 6.0 is the number 6; `*` in a path is any index.
+cat >"$work/hand.jsonl" <<'EOF'
+{"kind":"request","pattern":"sum","data":[1,2,3],"replies":[6.0]}
+{"kind":"request","pattern":"echo","data":{"items":[{"id":1,"v":"a"},{"id":2,"v":"b"}]},"replies":[{"items":[{"id":9,"v":"a"},{"id":2,"v":"b"}]}]}
+EOF
+out=$("$roost" replay "$work/hand.jsonl" "tcp://127.0.0.1:$roost_port" --ignore '/items/*/id' 2>&1)
+rc=$?
+[ $rc = 0 ] && grep -q '2 same, 0 differ' <<<"$out" && pass || fail "replay of a hand-written recording: exit $rc: $out"
+out=$("$roost" replay "$work/hand.jsonl" "tcp://127.0.0.1:$roost_port" 2>&1)
+rc=$?
+[ $rc = 1 ] && grep -q 'reply\[0\]/items/0/id: expected 9, got 1' <<<"$out" && grep -q '1 same, 1 differ' <<<"$out" &&
+  pass || fail "replay of a hand-written recording without --ignore: exit $rc: $out"
 out=$("$roost" replay "$work/rec.jsonl" tcp://127.0.0.1:1 2>&1)
 rc=$?
 [ $rc = 4 ] && pass || fail "replay to nothing: exit $rc (want 4): $out"
