@@ -1,6 +1,7 @@
 #include <roost/client_proxy.hpp>
 #include <roost/deadline.hpp>
 #include <roost/errors.hpp>
+#include <roost/tracer.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -309,6 +310,9 @@ struct client_proxy::impl {
   static awaitable<json::value> send_once(std::shared_ptr<impl> self, json::value pattern,
                                           json::value data, call_options opts,
                                           std::chrono::milliseconds timeout);
+  // In the span of the call (client_options::tracer, call_options::trace).
+  static awaitable<json::value> send_traced(std::shared_ptr<impl> self, json::value pattern,
+                                            json::value data, call_options opts);
   // With the deadline, bulkhead, circuit breaker and retries of the call.
   static awaitable<json::value> send_resilient(std::shared_ptr<impl> self, json::value pattern,
                                                json::value data, call_options opts);
@@ -402,6 +406,45 @@ std::size_t client_proxy::pending() const noexcept {
 
 namespace {
 
+// The span of one call, when the client traces or the call names its trace: sets the call's
+// `traceparent` (its own span's, else the named one's), and records the span when the call
+// ends, however it ends (a stream destroyed mid-way too).
+class call_span {
+ public:
+  call_span(const std::shared_ptr<tracer>& t, span_kind kind, const std::string& route,
+            std::string_view transport, call_options& opts) {
+    if (t) {
+      tracer_ = t;
+      span_.emplace(t->start(kind, route, opts.trace ? &*opts.trace : nullptr));
+      span_->attributes.emplace_back("roost.transport", std::string(transport));
+      span_->attributes.emplace_back("roost.pattern", route);
+      write_trace_context(opts.headers, span_->context);
+    } else if (opts.trace) {
+      write_trace_context(opts.headers, *opts.trace);
+    }
+    opts.trace.reset();
+  }
+  call_span(const call_span&) = delete;
+  call_span& operator=(const call_span&) = delete;
+  ~call_span() { finish(nullptr); }
+
+  void finish(const std::exception_ptr& failure) noexcept {
+    if (!span_) return;
+    if (failure) detail::fail_span(*span_, failure);
+    tracer_->finish(std::move(*span_));
+    span_.reset();
+  }
+
+  // Whether a call with these options has a span or a trace to send.
+  static bool wanted(const std::shared_ptr<tracer>& t, const call_options& opts) noexcept {
+    return t || opts.trace;
+  }
+
+ private:
+  std::shared_ptr<tracer> tracer_;
+  std::optional<span> span_;
+};
+
 // The message of one call. Its headers travel as NestJS 12 packet metadata (and as NATS
 // headers, which the NATS client makes of the metadata); a value given in `metadata` wins.
 outbound_message message_of(const json::value& pattern, const std::string& route,
@@ -428,12 +471,35 @@ outbound_message message_of(const json::value& pattern, const std::string& route
 
 awaitable<json::value> client_proxy::send_value(json::value pattern, json::value data,
                                                 call_options opts) {
+  // Tracing off costs this one test.
+  if (call_span::wanted(impl_->opts.tracer, opts)) [[unlikely]] {
+    return impl::send_traced(impl_, std::move(pattern), std::move(data), std::move(opts));
+  }
   // A plain call (no hook, no resilience) is one coroutine, as it always was.
   if (!impl_->opts.prepare && impl_->plain(opts)) {
     const auto timeout = impl_->timeout_of(opts);
     return impl::send_once(impl_, std::move(pattern), std::move(data), std::move(opts), timeout);
   }
   return impl::send_full(impl_, std::move(pattern), std::move(data), std::move(opts));
+}
+
+awaitable<json::value> client_proxy::impl::send_traced(std::shared_ptr<impl> self,
+                                                       json::value pattern, json::value data,
+                                                       call_options opts) {
+  check_pattern(pattern);
+  call_span span(self->opts.tracer, span_kind::client, self->routes.route(pattern),
+                 self->transport->name(), opts);
+  std::exception_ptr failure;
+  json::value v;
+  try {
+    auto call = send_full(self, std::move(pattern), std::move(data), std::move(opts));
+    v = co_await std::move(call);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  span.finish(failure);
+  if (failure) std::rethrow_exception(failure);
+  co_return v;
 }
 
 awaitable<json::value> client_proxy::impl::send_full(std::shared_ptr<impl> self,
@@ -628,6 +694,10 @@ roost::stream<json::value> client_proxy::stream_values(json::value pattern, json
     co_await std::move(prepared);
   }
   const std::string route = self->routes.route(pattern);
+  std::optional<call_span> span;
+  if (call_span::wanted(self->opts.tracer, opts)) [[unlikely]] {
+    span.emplace(self->opts.tracer, span_kind::client, route, self->transport->name(), opts);
+  }
   auto [st, id] = self->table->add();
   const outbound_message m = message_of(pattern, route, data, id, opts, self->timeout_of(opts));
   impl::call_guard guard{*self, m};
@@ -653,9 +723,20 @@ awaitable<void> client_proxy::emit_value(json::value pattern, json::value data, 
     co_await std::move(prepared);
   }
   const std::string route = self->routes.route(pattern);
+  std::optional<call_span> span;
+  if (call_span::wanted(self->opts.tracer, opts)) [[unlikely]] {
+    span.emplace(self->opts.tracer, span_kind::producer, route, self->transport->name(), opts);
+  }
   const std::string no_id;
   const outbound_message m = message_of(pattern, route, data, no_id, opts, self->timeout_of(opts));
-  co_await self->transport->send_event(m);
+  std::exception_ptr failure;
+  try {
+    co_await self->transport->send_event(m);
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  if (span) span->finish(failure);
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace roost
@@ -720,6 +801,10 @@ awaitable<json::value> client_proxy::send_stream_values(json::value pattern,
     co_await std::move(prepared);
   }
   const std::string route = self->routes.route(pattern);
+  std::optional<call_span> span;
+  if (call_span::wanted(self->opts.tracer, opts)) [[unlikely]] {
+    span.emplace(self->opts.tracer, span_kind::client, route, self->transport->name(), opts);
+  }
   auto [st, id] = self->table->add();
   const json::value no_data;
   const outbound_message m = message_of(pattern, route, no_data, id, opts, self->timeout_of(opts));
@@ -754,6 +839,10 @@ roost::stream<json::value> client_proxy::stream_stream_values(json::value patter
     co_await std::move(prepared);
   }
   const std::string route = self->routes.route(pattern);
+  std::optional<call_span> span;
+  if (call_span::wanted(self->opts.tracer, opts)) [[unlikely]] {
+    span.emplace(self->opts.tracer, span_kind::client, route, self->transport->name(), opts);
+  }
   auto [st, id] = self->table->add();
   const json::value no_data;
   const outbound_message m = message_of(pattern, route, no_data, id, opts, self->timeout_of(opts));

@@ -4,6 +4,7 @@
 
 #include <roost/deadline.hpp>
 #include <roost/log.hpp>
+#include <roost/tracer.hpp>
 
 namespace roost {
 
@@ -19,6 +20,14 @@ context::context(std::string_view transport, const json::value& pattern,
     : context(transport, json::value(pattern), std::move(metadata), std::move(h)) {}
 
 context::~context() = default;
+
+const trace_context* context::trace() const noexcept {
+  return span_ ? &span_->context : nullptr;
+}
+
+void context::log(log_level level, std::string_view message) const {
+  if (log_) log_->log(level, transport_, message, trace());
+}
 
 const json::object* context::metadata() const {
   if (!metadata_ && !derived_ && !headers_.empty()) {
@@ -77,16 +86,18 @@ bool context::settle_for_handler(settlement s, std::string_view what) {
   if (!settle_) return false;
   if (settled_) {
     if (log_) {
-      log_->warn(transport_, std::string(what) + " on a message of \"" + route_ +
-                                 "\" ignored: it was settled already (" +
-                                 std::string(to_string(settled_as_)) + ")");
+      log_->log(log_level::warn, transport_,
+                std::string(what) + " on a message of \"" + route_ +
+                    "\" ignored: it was settled already (" + std::string(to_string(settled_as_)) +
+                    ")",
+                trace());
     }
     return false;
   }
   if (auto why = settle_refusal(); !why.empty()) {
     if (log_) {
-      log_->warn(transport_,
-                 std::string(what) + " on a message of \"" + route_ + "\" refused: " + why);
+      log_->log(log_level::warn, transport_,
+                std::string(what) + " on a message of \"" + route_ + "\" refused: " + why, trace());
     }
     return false;
   }

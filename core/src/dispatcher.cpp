@@ -3,6 +3,7 @@
 #include <roost/detail/json_reader.hpp>
 #include <roost/detail/json_writer.hpp>
 #include <roost/errors.hpp>
+#include <roost/tracer.hpp>
 
 #include "enhancer_run.hpp"
 
@@ -114,6 +115,9 @@ enhancers& dispatcher::enhance() noexcept {
 }
 void dispatcher::observe(std::shared_ptr<serving_observer> o) noexcept {
   state_->observer = std::move(o);
+}
+const std::shared_ptr<serving_observer>& dispatcher::observer() const noexcept {
+  return state_->observer;
 }
 
 dispatcher::plan::plan(dispatcher_state* s, const router::entry* e, std::string route)
@@ -408,6 +412,7 @@ served_message dispatcher_state::served_by(const dispatcher::plan& p, const cont
 
 void dispatcher_state::classify(std::exception_ptr ep, context& ctx) const {
   if (!observer) return;
+  if (ctx.span_) detail::fail_span(*ctx.span_, ep);
   try {
     std::rethrow_exception(ep);
   } catch (const guard_denied&) {
@@ -422,9 +427,10 @@ void dispatcher_state::classify(std::exception_ptr ep, context& ctx) const {
 }
 
 void dispatcher_state::log_no_event_handler(const context& ctx) const {
-  log.error(source,
-            "There is no matching event handler defined in the remote service. Event pattern: " +
-                ctx.route());
+  log.log(log_level::error, source,
+          "There is no matching event handler defined in the remote service. Event pattern: " +
+              ctx.route(),
+          ctx.trace());
 }
 
 json::value dispatcher_state::refuse(const dispatcher::plan& p, context& ctx) const {
@@ -434,16 +440,20 @@ json::value dispatcher_state::refuse(const dispatcher::plan& p, context& ctx) co
     message = "Message too large: " + std::to_string(p.size_) + " bytes, the limit is " +
               std::to_string(p.limit_);
     // A peer sending such messages is worth knowing about, request or event.
-    log.warn(source, std::string(ctx.is_request() ? "request" : "event") + " to \"" + ctx.route() +
-                         "\" refused: " + message);
+    log.log(log_level::warn, source,
+            std::string(ctx.is_request() ? "request" : "event") + " to \"" + ctx.route() +
+                "\" refused: " + message,
+            ctx.trace());
   } else {
     message = p.refused_ == refusal::service ? too_many_in_flight_message
                                              : too_many_on_connection_message;
     // The peer of a request is told; no one is told of an event.
     if (!ctx.is_request()) {
-      log.warn(source, "event \"" + ctx.route() + "\" dropped: " + message);
+      log.log(log_level::warn, source, "event \"" + ctx.route() + "\" dropped: " + message,
+              ctx.trace());
     } else if (log.enabled(log_level::debug)) {
-      log.debug(source, "request to \"" + ctx.route() + "\" refused: " + message);
+      log.log(log_level::debug, source, "request to \"" + ctx.route() + "\" refused: " + message,
+              ctx.trace());
     }
   }
   if (!ctx.is_request() && ctx.acknowledgeable() && !ctx.settled()) {
@@ -460,7 +470,8 @@ bool dispatcher_state::expired(const dispatcher::plan& p, const context& ctx) co
   if (!d || *d > std::chrono::system_clock::now()) return false;
   expired_requests.fetch_add(1, std::memory_order_relaxed);
   if (log.enabled(log_level::debug)) {
-    log.debug(source, "request to \"" + ctx.route() + "\" not served: its deadline has passed");
+    log.log(log_level::debug, source,
+            "request to \"" + ctx.route() + "\" not served: its deadline has passed", ctx.trace());
   }
   return true;
 }
@@ -507,15 +518,18 @@ json::value dispatcher_state::error_value(std::exception_ptr ep, const context& 
   } catch (const guard_denied& e) {
     // NestJS answers a request with the error; an event has no one to tell, so say it here.
     if (!ctx.is_request()) {
-      log.warn(source, "event \"" + ctx.route() + "\" dropped: " + e.what());
+      log.log(log_level::warn, source, "event \"" + ctx.route() + "\" dropped: " + e.what(),
+              ctx.trace());
     }
     return e.error();
   } catch (const rpc_exception& e) {
     return e.error();
   } catch (const std::exception& e) {
-    log.error(source, "handler for \"" + ctx.route() + "\" threw: " + e.what());
+    log.log(log_level::error, source, "handler for \"" + ctx.route() + "\" threw: " + e.what(),
+            ctx.trace());
   } catch (...) {
-    log.error(source, "handler for \"" + ctx.route() + "\" threw a non-standard exception");
+    log.log(log_level::error, source,
+            "handler for \"" + ctx.route() + "\" threw a non-standard exception", ctx.trace());
   }
   return internal_error();
 }

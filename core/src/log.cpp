@@ -1,6 +1,7 @@
 #include <roost/log.hpp>
 
 #include <roost/detail/log_format.hpp>
+#include <roost/trace_context.hpp>
 
 #include <unistd.h>
 #include <algorithm>
@@ -19,6 +20,21 @@ namespace detail {
 struct source_levels {
   std::vector<std::pair<std::string, log_level>> rules;  ///< later rules win
 };
+
+/// Writes the default logger's lines to stderr, with fields.
+struct line_writer {
+  log_format format = log_format::human;
+  bool colour = false;
+
+  void write(log_level level, std::string_view source, std::string_view message,
+             std::span<const log_field> fields) const {
+    const log_record r{std::chrono::system_clock::now(), level, source, message,
+                       static_cast<long>(::getpid()),    fields};
+    const auto line = format == log_format::json ? format_json(r) : format_human(r, colour);
+    // One write per line keeps lines from different threads whole.
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+};
 }  // namespace detail
 
 namespace {
@@ -35,14 +51,9 @@ void report_once(std::atomic<bool>& reported, const logger::sink& sink, const st
   if (!error.empty() && !reported.exchange(true)) sink(log_level::warn, "logger", error);
 }
 
-logger::sink stderr_sink(detail::log_format format, bool colour) {
-  return [format, colour](log_level level, std::string_view source, std::string_view message) {
-    const detail::log_record r{std::chrono::system_clock::now(), level, source, message,
-                               static_cast<long>(::getpid()),    {}};
-    const auto line = format == detail::log_format::json ? detail::format_json(r)
-                                                         : detail::format_human(r, colour);
-    // One write per line keeps lines from different threads whole.
-    std::fwrite(line.data(), 1, line.size(), stderr);
+logger::sink stderr_sink(std::shared_ptr<const detail::line_writer> lines) {
+  return [lines](log_level level, std::string_view source, std::string_view message) {
+    lines->write(level, source, message, {});
   };
 }
 
@@ -61,7 +72,9 @@ logger::logger() : level_(log_level::info), floor_(log_level::info) {
   static std::atomic<bool> format_reported{false};
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
   const auto format = detail::choose_log_format(env("ROOST_LOG_FORMAT"), terminal);
-  sink_ = stderr_sink(format.format, terminal && format.format == detail::log_format::human);
+  lines_ = std::make_shared<const detail::line_writer>(
+      detail::line_writer{format.format, terminal && format.format == detail::log_format::human});
+  sink_ = stderr_sink(lines_);
   report_once(format_reported, sink_, format.error);
 
   auto levels = detail::parse_level_spec(env("ROOST_LOG_LEVEL"));
@@ -101,6 +114,20 @@ log_level logger::level_of(std::string_view source) const noexcept {
 void logger::write(log_level level, std::string_view source, std::string_view message) const {
   if (per_source_ && level < level_of(source)) return;
   if (sink_) sink_(level, source, message);
+}
+
+void logger::write(log_level level, std::string_view source, std::string_view message,
+                   const trace_context* trace) const {
+  if (!trace) return write(level, source, message);
+  if (per_source_ && level < level_of(source)) return;
+  const auto trace_id = to_hex(trace->trace);
+  const auto span_id = to_hex(trace->span);
+  if (lines_) {
+    const detail::log_field fields[] = {{"trace_id", trace_id}, {"span_id", span_id}};
+    lines_->write(level, source, message, fields);
+  } else if (sink_) {
+    sink_(level, source, std::string(message) + " trace_id=" + trace_id + " span_id=" + span_id);
+  }
 }
 
 logger logger::silent() {

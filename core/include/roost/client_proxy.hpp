@@ -12,6 +12,7 @@
 #include <roost/retry_policy.hpp>
 #include <roost/route.hpp>
 #include <roost/stream.hpp>
+#include <roost/trace_context.hpp>
 
 #include <boost/json/value.hpp>
 #include <boost/json/value_from.hpp>
@@ -25,6 +26,8 @@
 #include <optional>
 
 namespace roost {
+
+class tracer;
 
 /// Options of one call.
 struct call_options {
@@ -48,13 +51,19 @@ struct call_options {
   /// `MqttRecord` (key and partition, QoS and retain, priority and expiration...): an object
   /// of the type the transport documents; other types are ignored.
   std::any record;
+  /// The span this call is part of (W3C Trace Context): its `traceparent` names the call's
+  /// own span (with the client's tracer) or this one as the parent. Unset: a client with a
+  /// tracer starts a new trace, one without sends none.
+  std::optional<trace_context> trace;
 
   /// The options of a call a handler makes while serving `ctx`: it inherits the deadline of
   /// the request being served (context::deadline()), so the whole chain of calls stops when
-  /// the first caller gives up.
+  /// the first caller gives up, and its trace (context::trace()), so the call is a child of
+  /// the message being served.
   static call_options from(const context& ctx) {
     call_options o;
     o.deadline = ctx.deadline();
+    if (const auto* t = ctx.trace()) o.trace = *t;
     return o;
   }
 };
@@ -79,6 +88,10 @@ struct client_options {
   /// `roost::auth::client_credentials::bearer()`), set a timeout. A coroutine, as it may need
   /// I/O (fetching a token); what it throws fails the call. Empty: nothing runs.
   std::function<awaitable<void>(call_options&)> prepare;
+  /// Records a span per call (`client` for send and stream, `producer` for emit) and sends its
+  /// `traceparent` (docs/tracing.md); none by default: no span, and no header unless the call
+  /// names its trace (call_options::trace).
+  std::shared_ptr<roost::tracer> tracer;
 };
 
 /// Sends requests and events to a remote service over one client transport.

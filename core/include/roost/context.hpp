@@ -4,6 +4,7 @@
 #include <roost/acknowledgement.hpp>
 #include <roost/headers.hpp>
 #include <roost/json.hpp>
+#include <roost/log.hpp>
 #include <roost/serving_observer.hpp>
 
 #include <boost/json/object.hpp>
@@ -20,6 +21,9 @@ namespace roost {
 
 class dispatcher;
 class logger;
+class tracer;
+struct span;
+struct trace_context;
 namespace detail {
 class request_channel;
 struct dispatcher_state;
@@ -69,6 +73,15 @@ class context {
   std::optional<std::chrono::system_clock::time_point> deadline() const;
   /// The time left until deadline() (zero once it has passed); nullopt without a deadline.
   std::optional<std::chrono::milliseconds> remaining() const;
+
+  /// The span serving this message when the service traces (roost/tracer.hpp): its trace id,
+  /// its own span id, and the caller's tracestate; nullptr when it does not trace. A client
+  /// call made with `call_options::from(ctx)` is its child.
+  const trace_context* trace() const noexcept;
+  /// Logs a line about this message through the service's logger, under the transport's
+  /// name, with the trace and span ids when it is traced (logger::log()). Nothing before the
+  /// dispatcher serves the message.
+  void log(log_level level, std::string_view message) const;
 
   /// The payload as it came, while the guards run and the interceptors see the call on its way
   /// in (what NestJS's `switchToRpc().getData()` gives them); null before, and from the pipes
@@ -144,6 +157,7 @@ class context {
   friend struct detail::dispatcher_state;
   friend struct detail::enhancer_run;
   friend class detail::data_shown_to_guards;
+  friend class tracer;
   void settle(settlement s);
   /// A handler's ack() or nack() (`what`), unless already settled or refused (logged).
   bool settle_for_handler(settlement s, std::string_view what);
@@ -168,7 +182,8 @@ class context {
   std::chrono::steady_clock::time_point started_{};
   ack_policy policy_;
   std::function<void(settlement)> settle_;
-  const logger* log_ = nullptr;  // the dispatcher's, set when it serves the message
+  const logger* log_ = nullptr;         // the dispatcher's, set when it serves the message
+  mutable std::unique_ptr<span> span_;  // set by a tracer observing the dispatcher
 };
 
 }  // namespace roost

@@ -157,6 +157,8 @@ class dispatcher {
   /// Set it before serving: it is not synchronized with the messages in flight. Shared by the
   /// copies of this dispatcher.
   void observe(std::shared_ptr<serving_observer> o) noexcept;
+  /// The observer observe() set, or nullptr (to chain another before it: tracer::chain()).
+  const std::shared_ptr<serving_observer>& observer() const noexcept;
 
   /// Packets being served right now (from serve() until their last reply is queued).
   std::size_t in_flight() const noexcept;

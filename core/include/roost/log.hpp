@@ -9,9 +9,11 @@ namespace roost {
 
 enum class log_level { debug, info, warn, error, off };
 
+struct trace_context;
 namespace detail {
 struct source_levels;
-}
+struct line_writer;
+}  // namespace detail
 
 /// A small, copyable log sink. The default writes to stderr; give it your own function to
 /// route roost's lines into your logging library. Thread-safe as long as the function is.
@@ -50,6 +52,13 @@ class logger {
   void error(std::string_view source, std::string_view m) const {
     log(log_level::error, source, m);
   }
+  /// A line about a traced message or call (context::trace()): with its `trace_id` and
+  /// `span_id` (JSON Lines fields; `trace_id=... span_id=...` at the end of a human line and of
+  /// what a sink of your own gets). Without a trace, as the line above.
+  void log(log_level level, std::string_view source, std::string_view message,
+           const trace_context* trace) const {
+    if (enabled(level)) write(level, source, message, trace);
+  }
 
   /// A logger that drops everything (tests, benchmarks).
   static logger silent();
@@ -57,11 +66,16 @@ class logger {
  private:
   log_level level_of(std::string_view source) const noexcept;
   void write(log_level level, std::string_view source, std::string_view message) const;
+  void write(log_level level, std::string_view source, std::string_view message,
+             const trace_context* trace) const;
 
   log_level level_;  ///< the default level
   log_level floor_;  ///< the lowest level any source logs at
   std::shared_ptr<const detail::source_levels> per_source_;  ///< null when none are set
   sink sink_;
+  /// The default logger's own formats, which write the trace fields apart; null with a sink
+  /// of your own.
+  std::shared_ptr<const detail::line_writer> lines_;
 };
 
 }  // namespace roost

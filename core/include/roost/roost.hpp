@@ -22,4 +22,6 @@
 #include <roost/router.hpp>
 #include <roost/server_transport.hpp>
 #include <roost/stream.hpp>
+#include <roost/trace_context.hpp>
+#include <roost/tracer.hpp>
 #include <roost/url.hpp>
