@@ -3,6 +3,7 @@
 #include "side_port.hpp"
 
 #include <roost/microservice.hpp>
+#include <roost/tracer.hpp>
 
 #include <cstdlib>
 
@@ -12,6 +13,8 @@ struct monitor::impl {
   std::shared_ptr<server_metrics> metrics = std::make_shared<server_metrics>();
   microservice* app = nullptr;
   std::shared_ptr<detail::side_port> port;
+  std::shared_ptr<otlp_exporter> exporter;  // tracing on
+  std::shared_ptr<roost::tracer> spans;
 
   std::string text() const {
     std::string out;
@@ -21,6 +24,7 @@ struct monitor::impl {
              "1 while the service takes traffic (what /readyz answers), else 0.",
              metric_type::gauge);
     w.sample("roost_service_ready", {}, std::uint64_t{app->ready() ? 1u : 0u});
+    if (exporter) exporter->write_metrics(w);
     return out;
   }
 };
@@ -29,8 +33,18 @@ monitor::monitor(microservice& app, monitor_options opts) : impl_(std::make_shar
   impl_->app = &app;
   if (opts.from_environment) {
     if (const char* v = std::getenv("ROOST_SIDE_PORT")) opts.side_port = v;
+    opts.traces = otlp_options::from_environment(std::move(opts.traces));
   }
-  app.dispatcher().observe(impl_->metrics);
+  if (!opts.traces.endpoint.empty()) {
+    impl_->exporter = std::make_shared<otlp_exporter>(opts.traces);
+    impl_->spans = std::make_shared<roost::tracer>(impl_->exporter);
+    impl_->spans->chain(impl_->metrics);
+    app.dispatcher().observe(impl_->spans);
+    app.log().info("tracing", "exporting spans to " + opts.traces.endpoint + " as \"" +
+                                  opts.traces.service_name + "\"");
+  } else {
+    app.dispatcher().observe(impl_->metrics);
+  }
   if (!opts.side_port.empty() && opts.side_port != "off") {
     // The side port asks the monitor for what it serves; it holds it weakly, so that either
     // may go first.
@@ -51,6 +65,14 @@ monitor::~monitor() {
 
 server_metrics& monitor::metrics() noexcept {
   return *impl_->metrics;
+}
+
+std::shared_ptr<roost::tracer> monitor::tracer() const noexcept {
+  return impl_->spans;
+}
+
+otlp_exporter* monitor::exporter() const noexcept {
+  return impl_->exporter.get();
 }
 
 std::uint16_t monitor::port() const noexcept {

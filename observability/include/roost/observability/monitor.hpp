@@ -2,6 +2,7 @@
 /// \file roost::observability::monitor: a service's metrics, and the HTTP side port that
 /// serves them with its health (/healthz, /readyz, /metrics).
 
+#include <roost/observability/otlp_exporter.hpp>
 #include <roost/observability/server_metrics.hpp>
 
 #include <chrono>
@@ -12,7 +13,8 @@
 
 namespace roost {
 class microservice;
-}
+class tracer;
+}  // namespace roost
 
 namespace roost::observability {
 
@@ -30,6 +32,11 @@ struct monitor_options {
   std::size_t max_request_bytes = 8 * 1024;
   /// Side-port connections open at once at most; one more is closed as soon as accepted.
   std::size_t max_connections = 32;
+  /// Tracing (docs/tracing.md): with an endpoint, a span per message served, exported to that
+  /// OTLP/HTTP collector; off without one (the default). With `from_environment`, the standard
+  /// OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT and OTEL_SERVICE_NAME
+  /// variables replace what they name.
+  otlp_options traces;
 };
 
 /// Watches a microservice: installs a server_metrics on its dispatcher, and serves, when a
@@ -41,6 +48,9 @@ struct monitor_options {
 /// - `GET /metrics`: the Prometheus text format (metrics_text()).
 ///
 /// HEAD works as GET; another method gets 405, another path 404.
+///
+/// With `monitor_options::traces` (or the OTEL_* variables), it also traces the service: the
+/// dispatcher's observer is then a tracer chained to the metrics.
 ///
 /// \code
 /// roost::microservice app{r};
@@ -60,9 +70,15 @@ class monitor {
   monitor& operator=(const monitor&) = delete;
 
   server_metrics& metrics() noexcept;
+  /// The tracer of the service's messages, for its clients' `client_options::tracer`; nullptr
+  /// when tracing is off.
+  std::shared_ptr<roost::tracer> tracer() const noexcept;
+  /// The span exporter, nullptr when tracing is off.
+  otlp_exporter* exporter() const noexcept;
   /// The side port's bound port, 0 when there is none.
   std::uint16_t port() const noexcept;
-  /// What /metrics serves: the server metrics and roost_service_ready.
+  /// What /metrics serves: the server metrics, roost_service_ready and, when tracing, the
+  /// exporter's counts.
   std::string metrics_text() const;
 
  private:
