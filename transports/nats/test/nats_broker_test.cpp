@@ -427,6 +427,73 @@ TEST_F(nats_broker, deadlines_travel_in_headers_and_are_inherited) {
   });
 }
 
+// Spans kept in memory.
+struct span_list final : span_sink {
+  void export_span(span&& s) noexcept override {
+    std::lock_guard lock(mutex);
+    spans.push_back(std::move(s));
+  }
+  const span* find(std::string_view name, span_kind kind) {
+    std::lock_guard lock(mutex);
+    for (const auto& s : spans) {
+      if (s.name == name && s.kind == kind) return &s;
+    }
+    return nullptr;
+  }
+  std::mutex mutex;
+  std::vector<span> spans;
+};
+
+// W3C traceparent travels as a NATS header: a call through a service that calls another is
+// one trace, each span the child of the one before.
+TEST_F(nats_broker, traceparent_travels_in_headers_and_calls_join_the_trace) {
+  auto sink = std::make_shared<span_list>();
+  auto t = std::make_shared<tracer>(sink);
+  std::shared_ptr<client_proxy> downstream;
+  std::string inner_header;
+  r.message(json::value(p + ".inner"), [&](context& ctx) {
+    if (const auto* h = ctx.headers().get(traceparent_header)) inner_header = *h;
+    return 1;
+  });
+  r.message(json::value(p + ".outer"), [&](context& ctx) -> awaitable<int> {
+    auto inner = downstream->send<int>(json::value(p + ".inner"), 0, call_options::from(ctx));
+    const int v = co_await std::move(inner);
+    co_return v + 1;
+  });
+  testing::run([&]() -> awaitable<void> {
+    microservice app(r, app_options());
+    app.dispatcher().observe(t);
+    app.add_transport(nats::server(options_from<server_options>(url)));
+    co_await app.start();
+    auto ex = co_await asio::this_coro::executor;
+    roost::client_options traced;
+    traced.tracer = t;
+    downstream =
+        std::make_shared<client_proxy>(ex, nats::client(options_from<client_options>(url)), traced);
+    client_proxy c(ex, nats::client(options_from<client_options>(url)), traced);
+    const int v = co_await c.send<int>(json::value(p + ".outer"), 0);
+    EXPECT_EQ(v, 2);
+    downstream.reset();
+    co_await app.shutdown();
+  });
+  const span* call = sink->find(p + ".outer", span_kind::client);
+  const span* outer = sink->find(p + ".outer", span_kind::server);
+  const span* inner_call = sink->find(p + ".inner", span_kind::client);
+  const span* inner = sink->find(p + ".inner", span_kind::server);
+  ASSERT_TRUE(call && outer && inner_call && inner);
+  EXPECT_TRUE(call->is_root());
+  EXPECT_EQ(outer->parent, call->context.span);
+  EXPECT_EQ(inner_call->parent, outer->context.span);
+  EXPECT_EQ(inner->parent, inner_call->context.span);
+  EXPECT_EQ(inner->context.trace, call->context.trace);
+  EXPECT_EQ(inner_header, format_traceparent(inner_call->context));
+  for (const auto& [k, v] : inner->attributes) {
+    if (k == "roost.transport") {
+      EXPECT_EQ(v, "nats");
+    }
+  }
+}
+
 TEST_F(nats_broker, queue_groups_share_work_plain_subscriptions_fan_out) {
   testing::run([&]() -> awaitable<void> {
     service_state st2;
