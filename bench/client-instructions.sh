@@ -4,7 +4,8 @@
 # figure on a shared machine.
 #   bench/client-instructions.sh BUILD_DIR [OLD_BUILD_DIR]
 #     (KS="16 256", SECONDS_PER_POINT=5, TRANSPORTS="tcp redis nats", GENERATORS="lean client",
-#      BENCH_OUT=bench/results)
+#      BENCH_OUT=bench/results; CLIENT_ARGS="--trace 1" is given to client_loadgen: every call
+#      traced, what a client span costs)
 # For each transport, BUILD_DIR's roost_peer serves natively (redis and nats through the brokers
 # of scripts/brokers.sh, whose URLs it reads from ROOST_REDIS_URL and ROOST_NATS_URL) while a load
 # generator runs under callgrind with K calls in flight for SECONDS_PER_POINT (no warm-up, every
@@ -55,7 +56,8 @@ start_server() {
 measure() {
   local g=$1 b=$2 t=$3 k=$4 s=$5 f="$work/cg.out" rc cmd
   if [ "$g" = client ]; then
-    cmd=("$b/bench/client_loadgen" --url "$url")
+    # shellcheck disable=SC2206 # CLIENT_ARGS is a list of arguments ("--trace 1")
+    cmd=("$b/bench/client_loadgen" --url "$url" ${CLIENT_ARGS:-})
   else
     case $t in
       tcp) cmd=("$b/bench/loadgen" --port "${url##*:}") ;;

@@ -59,10 +59,14 @@ roost::awaitable<void> worker(roost::client_proxy& c, run_state& rs) {
 int main(int argc, char** argv) {
   std::string url = "nats://127.0.0.1:4222";
   bench::load_options o;  // the call is always `sum [1,2,3]`, typed: no --pattern, --data
+  roost::client_options copts;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--url") {
       url = v;
+    } else if (k == "--trace") {
+      // Every call traced: spans made and dropped (no exporter), to count what one costs.
+      if (v == "1") copts.tracer = std::make_shared<roost::tracer>(nullptr);
     } else if (k == "--inflight" || k == "--seconds" || k == "--warmup") {
       o.read(k, v);
     } else {
@@ -78,7 +82,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   boost::asio::io_context ioc(1);
-  roost::client_proxy c(ioc.get_executor(), std::move(*transport));
+  roost::client_proxy c(ioc.get_executor(), std::move(*transport), copts);
   run_state rs;
   int failed = 0;
   boost::asio::co_spawn(

@@ -492,7 +492,12 @@ awaitable<json::value> client_proxy::impl::send_traced(std::shared_ptr<impl> sel
   std::exception_ptr failure;
   json::value v;
   try {
-    auto call = send_full(self, std::move(pattern), std::move(data), std::move(opts));
+    // A plain call straight to its one attempt, as send_value() does: a coroutine less.
+    const bool plain = !self->opts.prepare && self->plain(opts);
+    const auto timeout = self->timeout_of(opts);
+    auto call = plain
+                    ? send_once(self, std::move(pattern), std::move(data), std::move(opts), timeout)
+                    : send_full(self, std::move(pattern), std::move(data), std::move(opts));
     v = co_await std::move(call);
   } catch (...) {
     failure = std::current_exception();

@@ -60,11 +60,14 @@ struct args {
   // serve --guards N: N synchronous guards that let everything through, at the microservice
   // scope (bench/instructions.sh measures what one costs).
   int guards = 0;
+  // serve --trace 1: every message traced (spans made and dropped, no exporter), for
+  // bench/instructions.sh to count what a span costs.
+  bool trace = false;
 };
 
 int usage() {
   std::fputs(
-      "usage: roost_peer serve --url URL [--guards N] | call --url URL --scenario NAME "
+      "usage: roost_peer serve --url URL [--guards N] [--trace 1] | call --url URL --scenario NAME "
       "[--server-impl NAME]\n",
       stderr);
   return 2;
@@ -385,6 +388,7 @@ int serve(const args& a) {
   for (int i = 0; i < a.guards; ++i) {
     app.enhance().use_guard([](roost::context& ctx) { return !ctx.route().empty(); });
   }
+  if (a.trace) app.dispatcher().observe(std::make_shared<roost::tracer>(nullptr));
   // READY is followed by the bound port for TCP and WebSocket (the URL may ask for port 0), 0
   // otherwise.
   auto* tcp = dynamic_cast<roost::tcp::server*>(transport->get());
@@ -1263,6 +1267,8 @@ int main(int argc, char** argv) {
       a.server_impl = argv[i + 1];
     else if (k == "--guards")
       a.guards = std::stoi(argv[i + 1]);
+    else if (k == "--trace")
+      a.trace = std::string_view(argv[i + 1]) == "1";
     else
       return usage();
   }
