@@ -307,6 +307,25 @@ TEST(tracing, the_exporter_retries_bounds_its_queue_and_counts) {
   EXPECT_NE(text.find("roost_trace_spans_dropped_total 3\n"), std::string::npos) << text;
 }
 
+TEST(tracing, spans_from_many_threads_are_all_exported) {
+  collector col;
+  auto o = to(col, "svc");
+  o.max_batch = 16;  // batches go while the threads still export
+  otlp_exporter e(o);
+  tracer t(nullptr);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int j = 0; j < 100; ++j) e.export_span(t.start(span_kind::internal, "work", nullptr));
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_TRUE(e.flush(20s));
+  EXPECT_EQ(e.exported(), 400u);
+  EXPECT_EQ(e.dropped(), 0u);
+  EXPECT_EQ(spans_of(col.bodies()).size(), 400u);
+}
+
 TEST(tracing, spans_a_collector_never_takes_are_dropped_and_counted) {
   std::uint16_t closed_port = 0;
   {
