@@ -281,6 +281,10 @@ TEST(tracing, a_call_through_two_services_is_one_trace) {
   EXPECT_EQ(caller_exporter->dropped(), 0u);
   // a.call and a.fail served, b.double and b.refuse called.
   EXPECT_EQ(a.watch.exporter()->exported(), 4u);
+  // ... and /metrics says so.
+  const auto text = a.watch.metrics_text();
+  EXPECT_NE(text.find("roost_trace_spans_exported_total 4\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("roost_trace_spans_dropped_total 0\n"), std::string::npos) << text;
   to_b.reset();
 }
 
