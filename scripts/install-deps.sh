@@ -8,6 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   libicu-dev libssl-dev openssl
   libvalijson-dev
+  libsqlite3-dev
   libgtest-dev libgmock-dev
   clang-14 libclang-rt-14-dev clang-format-14 lld
   libcli11-dev help2man
