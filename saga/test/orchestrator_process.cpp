@@ -12,6 +12,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <sys/prctl.h>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -36,6 +37,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s LOG ORDERS PAYMENTS INVENTORY [ID QTY AMOUNT]\n", argv[0]);
     return 2;
   }
+  // Dies with the test that started it, even when that test is aborted (a sanitizer report).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   const char* kill_after = std::getenv("ROOST_SAGA_TEST_KILL_AFTER");
   const long limit = kill_after ? std::atol(kill_after) : 0;
   long transitions = 0;

@@ -83,7 +83,11 @@ struct service {
 
 // The three services, sharing one idempotency table.
 struct shop {
-  explicit shop(const temp_dir& dir) : seen(dir.file("seen.db")) {
+  // `after_effect` is set before the services' threads start, which read it.
+  explicit shop(const temp_dir& dir,
+                std::function<awaitable<void>(std::string)> after_effect = nullptr)
+      : seen(dir.file("seen.db")) {
+    state.after_effect = std::move(after_effect);
     orders = std::make_unique<service>("orders", state, seen);
     payments = std::make_unique<service>("payments", state, seen);
     inventory = std::make_unique<service>("inventory", state, seen);
@@ -247,13 +251,12 @@ TEST(saga_tcp, killed_after_a_transition_and_restarted_it_completes_exactly_once
 // the service answers from its record: charged once.
 TEST(saga_tcp, killed_between_an_effect_and_its_reply_the_step_is_not_done_twice) {
   temp_dir dir;
-  shop s(dir);
   std::atomic<bool> held{false}, released{false};
-  s.state.after_effect = [&](const std::string& pattern) -> awaitable<void> {
+  shop s(dir, [&](std::string pattern) -> awaitable<void> {
     if (pattern != "payments.charge" || released) co_return;
     held = true;
     while (!released) co_await test::pause(2ms);
-  };
+  });
   orchestrator_process first(args(dir, s, {"held", "1", "10"}));
   for (int i = 0; i < 30'000 && !held; ++i) std::this_thread::sleep_for(1ms);
   ASSERT_TRUE(held);

@@ -35,7 +35,7 @@ struct shop_state {
   std::atomic<bool> release_broken{false};  // every release is refused, nothing recorded
   std::atomic<bool> reserve_hangs{false};   // a reservation waits until this is false again
   /// Runs after a request's effect, before its reply (a test holds a reply there).
-  std::function<awaitable<void>(const std::string& pattern)> after_effect;
+  std::function<awaitable<void>(std::string pattern)> after_effect;
 
   int effect(const std::string& p) const {
     std::lock_guard lock(mutex);
