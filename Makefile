@@ -1,6 +1,7 @@
 # roost — the two commands of the quick start, and the benchmark.
 #   make demo    install what is missing, build, run the math service and client on TCP
 #   make test    install what is missing, build, run every test (and the sanitizer build)
+#   make fuzz    build the libFuzzer targets (clang) and run each FUZZ_SECONDS (600) on its corpus
 #   make bench   build, run the benchmarks into bench/data and make docs/benchmarks.md's tables
 #                and the README's speed paragraph from them (see docs/benchmarks.md)
 #   make bench-tables   only the tables, from the committed data in bench/data
@@ -29,6 +30,9 @@ demo: deps
 
 test: deps
 	@bash scripts/test.sh
+
+fuzz:
+	@bash scripts/fuzz.sh
 
 bench: build
 	@BENCH_OUT=bench/data bash bench/run.sh $(BUILD)

@@ -6,7 +6,7 @@
 #   2. ASan + UBSan: unit, loopback and broker tests, the interop directions with a roost peer
 #      (its own sanitized roost_peer), the route vectors and the CLI tests
 #   3. TSan: unit, loopback and broker tests; TSAN=0 skips it
-#   4. the libFuzzer targets, each for a short fixed time on its seed corpus
+#   4. the libFuzzer targets on their seed corpora, a fixed wall time shared out over them
 #   5. the consumer test: install roost, build examples/math against the installed package
 # Cost on 2 cores (docs/contributing.md has the detail): 28 min (1684 s) on a fresh clone in CI,
 # cold compiler cache; 16 min here with a warm one. Cold, the ASan tier's compiles alone take
@@ -16,7 +16,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 JOBS=${JOBS:-$(nproc)}
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+# The fuzzers' wall time in all (scripts/fuzz.sh shares it out; FUZZ_SECONDS sets each one's).
+FUZZ_BUDGET=${FUZZ_BUDGET:-70}
 passed=0
 failed=0
 failures=()
@@ -175,49 +176,14 @@ export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/t
   "unit|loopback|broker" "^roost_cli_|^roost_grpc_test$"
 unset TSAN_OPTIONS
 
-step "fuzzers (${FUZZ_SECONDS}s each)"
-if command -v clang++-14 >/dev/null; then
-  fuzzers=(frame_decoder packet_decoder)
-  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
-    -DCMAKE_CXX_COMPILER=clang++-14 -DROOST_BUILD_FUZZERS=ON -DROOST_BUILD_TESTS=OFF \
-    -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF -DROOST_WITH_TCP=OFF -DROOST_BUILD_BENCH=OFF \
-    -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" \
-    -DCMAKE_EXE_LINKER_FLAGS="$lld" >/dev/null &&
-    { if grep -q '^ROOST_WITH_REDIS:BOOL=ON' build-fuzz/CMakeCache.txt; then fuzzers+=(resp_reader); fi
-      fuzzers+=(kafka_record)
-      fuzzers+=(ws_message)
-      if grep -q '^ROOST_WITH_AUTH:BOOL=ON' build-fuzz/CMakeCache.txt; then fuzzers+=(jwt_verify jwks); fi
-      cmake --build build-fuzz -j "$JOBS" --target "${fuzzers[@]/%/_fuzz}"; }
-  rc=$?; record "fuzz build" $rc
-  if [ $rc -eq 0 ]; then
-    # One fuzzer a core at a time: each keeps its FUZZ_SECONDS of a whole core, in half the wall
-    # time on two cores.
-    fuzz_one() {  # name; its exit code is the fuzzer's
-      local work rc
-      work=$(mktemp -d)
-      cp -r "fuzz/corpus/$1/." "$work/"
-      LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp" \
-        ./build-fuzz/fuzz/${1}_fuzz -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
-        -print_final_stats=1 -artifact_prefix="$PWD/build-fuzz/" "$work" >"build-fuzz/$1.log" 2>&1
-      rc=$?
-      rm -rf "$work"
-      return $rc
-    }
-    declare -A fuzz_pid=()
-    for f in "${fuzzers[@]}"; do
-      while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; done
-      fuzz_one "$f" &
-      fuzz_pid[$f]=$!
-    done
-    for f in "${fuzzers[@]}"; do
-      wait "${fuzz_pid[$f]}"
-      rc=$?; record "fuzz $f" $rc
-      echo "fuzz $f: exit $rc, $(grep -E 'stat::number_of_executed_units' "build-fuzz/$f.log" | awk '{print $2}') runs"
-      [ $rc -eq 0 ] || tail -40 "build-fuzz/$f.log"
-    done
-  fi
+step "fuzzers (${FUZZ_BUDGET} s of running, the targets ${JOBS} at a time)"
+# scripts/fuzz.sh builds them and shares the budget out (`make fuzz` runs each ten minutes).
+FUZZ_BUDGET=$FUZZ_BUDGET JOBS=$JOBS bash scripts/fuzz.sh
+rc=$?
+if [ -s build-fuzz/fuzz-results.tsv ]; then
+  while IFS=$'\t' read -r name code _; do record "fuzz $name" "$code"; done <build-fuzz/fuzz-results.tsv
 else
-  record "fuzz build (clang++-14 missing)" 1
+  record "fuzz build" $rc
 fi
 
 step "consumer test: build examples/math against the installed package"
