@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Makes the table of docs/reliability.md from the committed results, so that the doc and the
+# data cannot disagree:
+#   bench/reliability-table.sh [DATA_DIR]      (bench/data by default)
+# Reads reliability-fuzz.tsv (scripts/fuzz.sh with FUZZ_RECORD), reliability-broker-faults.tsv
+# (roost_broker_faults_test with ROOST_RELIABILITY_OUT) and reliability-conn-load.tsv
+# (bench/conn_load --tsv); each row's figures are from the latest date in its file: medians
+# with their range (min-max) over that date's runs. Text between `<!-- reliability:table -->`
+# and `<!-- /reliability:table -->` in docs/reliability.md is replaced.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+data=${1:-bench/data}
+for f in reliability-fuzz reliability-broker-faults reliability-conn-load; do
+  [ -f "$data/$f.tsv" ] || { echo "reliability-table: $data/$f.tsv is missing" >&2; exit 1; }
+done
+doc=docs/reliability.md
+table=$(mktemp)
+trap 'rm -f "$table"' EXIT
+
+# stat VALUES...: "median (min-max)", or the one value.
+lib='
+function sort_n(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
+function commas(x,   s) { x = sprintf("%.0f", x); s = ""
+  while (length(x) > 3) { s = "," substr(x, length(x) - 2) s; x = substr(x, 1, length(x) - 3) }
+  return x s }
+function stat(key,   a, n, i, m) { n = cnt[key]; for (i = 1; i <= n; i++) a[i] = val[key, i] + 0
+  sort_n(a, n); m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  return a[1] == a[n] ? commas(m) : commas(m) " (" commas(a[1]) "–" commas(a[n]) ")" }
+function add(key, v) { val[key, ++cnt[key]] = v }
+# The latest date of a file (column 1, after the header).
+function latest(file,   line, f, d) { d = ""; while ((getline line < file) > 0) { split(line, f, "\t"); if (f[1] != "date" && f[1] > d) d = f[1] } close(file); return d }
+'
+
+{
+  echo "| test | what it proves | figures (latest run: median, range) | runs in |"
+  echo "|---|---|---|---|"
+  # Fuzzing, one row per target.
+  awk -F'\t' "$lib"'
+    BEGIN {
+      what["frame_decoder"] = "NestJS TCP frames: any bytes in any pieces give frames or one clear error, the same whatever the reads"
+      what["packet_decoder"] = "packets and replies: the fast envelope readers agree with the general parser; what is written reads back"
+      what["parsers"] = "routes (a string routes as itself, key order antisymmetric), URLs (parse or invalid_argument), headers (metadata round trip), the JSON reader (prefix, fast paths and general parser agree)"
+      what["resp_reader"] = "Redis replies (RESP) in any pieces, classified as a subscriber does"
+      what["kafka_record"] = "Kafka records (value and headers) as server and client read them: valid JSON out"
+      what["ws_message"] = "WebSocket messages as server and client read them: valid JSON out, the gateway error answer too"
+      what["jwt_verify"] = "JWTs: only an allowed algorithm with its key type verifies"
+      what["jwks"] = "JWKS documents: a key set or an error; published keys read back the same"
+      d = latest(ARGV[1])
+    }
+    $1 == d { if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
+      add($2 ",runs", $5); add($2 ",corpus", $6); secs[$2] = $4; if ($3 != 0) bad[$2] = 1 }
+    END {
+      for (i = 1; i <= n; i++) { t = order[i]
+        printf "| fuzz `%s` | %s | %s%s runs in %s s, corpus %s (%s) | `make fuzz` (600 s each), `make test` (its share of 70 s) |\n", t, what[t], bad[t] ? "FAILED; " : "", stat(t ",runs"), secs[t], stat(t ",corpus"), d }
+    }' "$data/reliability-fuzz.tsv"
+  # Broker faults, one row per setting.
+  awk -F'\t' "$lib"'
+    BEGIN {
+      what["redis_streams"] = "Redis Streams (appendfsync always), broker SIGKILLed and restarted under load: emits fail fast while it is down, both ends reconnect, nothing acknowledged is lost"
+      what["nats_jetstream"] = "NATS JetStream, broker SIGKILLed and restarted under load: no emit hangs, both ends reconnect, what is lost and redelivered counted"
+      d = latest(ARGV[1])
+    }
+    $1 == d { if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }
+      add($2 ",acked", $4); add($2 ",failed", $5); add($2 ",lost", $7); add($2 ",again", $8); add($2 ",ms", $9) }
+    END {
+      for (i = 1; i <= n; i++) { s = order[i]
+        printf "| `roost_broker_faults_test` %s | %s | %s acknowledged, %s failed, **%s lost**, %s redelivered; longest emit %s ms (%d runs, %s) | `make test` (both sanitizer tiers) |\n", s, what[s], stat(s ",acked"), stat(s ",failed"), stat(s ",lost"), stat(s ",again"), stat(s ",ms"), cnt[s ",acked"], d }
+    }' "$data/reliability-broker-faults.tsv"
+  # Load.
+  awk -F'\t' "$lib"'
+    BEGIN { d = latest(ARGV[1]) }
+    $1 == d { n++; c = $2; hard = $3; add("s", $4); add("base", $5); add("peak", $6); add("per", $8) }
+    END {
+      printf "| `conn_load` (bench) | %s concurrent TCP connections on one roost server, a call on each, every reply checked | %s bytes of server memory per connection (resident %s KiB before, peak %s KiB); all open and answered in %s s; file limit %s (%d runs, %s) | `make test` (optimized tier, `reliability_conn_load`) |\n", commas(c), stat("per"), stat("base"), stat("peak"), sprintf("%.1f", val["s", 1]), commas(hard), n, d
+    }' "$data/reliability-conn-load.tsv"
+  # The tests of each transport that prove the same kind of thing, without figures of their own.
+  cat <<'EOF'
+| `redis_broker_restart.*` | a private Redis killed under 200 pending requests: all fail with a connection error within 2 s, a call while it is down fails at once, client and server reconnect; with retries off the next call connects again | pass or fail | `make test` |
+| `nats_restart.*` | a private nats-server restarted under 16 callers: calls resume (100 more succeed), none left pending; a broker gone for good fails calls; graceful drain finishes calls in flight | pass or fail | `make test` |
+| `mqtt_private_broker.*` | a private mosquitto restarted under 16 calls in flight: each completes or fails clearly, both sides subscribe again | pass or fail | `make test` |
+| `redis_streams.an_event_survives_the_crash_of_its_consumer` | an event held by a consumer that dies is claimed and handled by another | pass or fail | `make test` |
+| `client_wire.the_server_closing_fails_pending_calls_and_the_next_call_reconnects` | TCP: a server that goes away fails pending calls; the next call reconnects | pass or fail | `make test` |
+EOF
+} >"$table"
+
+awk -v table="$table" '
+  /<!-- reliability:table -->/ { print; while ((getline line < table) > 0) print line; skip = 1; next }
+  /<!-- \/reliability:table -->/ { skip = 0 }
+  !skip' "$doc" >"$doc.new" && mv "$doc.new" "$doc"
+echo "reliability-table: $doc"
