@@ -58,6 +58,7 @@ function latest(file,   line, f, d) { d = ""; while ((getline line < file) > 0) 
     BEGIN {
       what["redis_streams"] = "Redis Streams (appendfsync always), broker SIGKILLed and restarted under load: emits fail fast while it is down, both ends reconnect, nothing acknowledged is lost"
       what["nats_jetstream"] = "NATS JetStream, broker SIGKILLed and restarted under load: no emit hangs, both ends reconnect, what is lost and redelivered counted"
+      what["mqtt_qos1"] = "MQTT 5, QoS 1, a persistent broker and session, broker SIGKILLed and restarted under load: emits fail fast while it is down, both ends reconnect, what is lost and redelivered counted"
       d = latest(ARGV[1])
     }
     $1 == d { if (!($2 in seen)) { seen[$2] = 1; order[++n] = $2 }

@@ -10,6 +10,8 @@
 //     the client library holds the message (core NATS publish, not a JetStream publish with
 //     its acknowledgement), what was lost is counted and reported, not required to be zero
 //     (a few of those published as the broker died are, in the slower sanitized runs);
+//     the same on MQTT (QoS 1, a persistent broker and session), where mosquitto saves its
+//     state in the background rather than before its PUBACK;
 //   - what came twice (redelivered) is counted.
 // Each case prints one line of figures (docs/reliability.md); with ROOST_RELIABILITY_OUT set
 // it also appends them to that file.
@@ -247,6 +249,31 @@ TEST(broker_faults, nats_jetstream_kill_mid_load_recovers_and_counts_what_is_los
   const auto f = kill_mid_load(broker, base + "&jetstream=FAULTS&durable=faults&ackWait=1000", base,
                                3s);  // redeliveries come within ackWait; what is lost never comes
   report("nats_jetstream", f);
+  EXPECT_GE(f.acked, 400);
+  EXPECT_LT(f.longest_emit_ms, 10'000);
+}
+#endif
+
+#ifdef ROOST_FAULTS_MOSQUITTO
+TEST(broker_faults, mqtt_qos1_kill_mid_load_recovers_and_counts_what_is_lost) {
+  scratch_dir dir("mqtt");
+  const auto port = testing::free_port();
+  // A persistent broker (saved after every change, as often as it allows) and a persistent
+  // session for the server: what a durable MQTT setting can be. mosquitto saves in the
+  // background, not before its PUBACK, so what a kill loses is counted, not required to be 0.
+  const auto conf = dir.path / "mosquitto.conf";
+  {
+    std::ofstream o(conf);
+    o << "listener " << port << " 127.0.0.1\nallow_anonymous true\npersistence true\n"
+      << "persistence_location " << dir.path.string() << "/\nautosave_interval 1\n"
+      << "autosave_on_changes true\n";
+  }
+  testing::broker_process broker(ROOST_FAULTS_MOSQUITTO, {"-c", conf.string()}, port);
+  const std::string base = "mqtt://127.0.0.1:" + std::to_string(port) +
+                           "/?protocolVersion=5&qos=1&reconnectPeriod=50&connectTimeout=1000";
+  const auto f = kill_mid_load(
+      broker, base + "&clean=false&clientId=roost-faults-" + std::to_string(::getpid()), base, 3s);
+  report("mqtt_qos1", f);
   EXPECT_GE(f.acked, 400);
   EXPECT_LT(f.longest_emit_ms, 10'000);
 }
