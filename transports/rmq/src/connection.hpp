@@ -5,6 +5,8 @@
 // the executor queued (publishes, acks), and hands each delivered message to a callback,
 // which passes it on to the executor (roost::detail::thread_bridge). No user code runs on it.
 
+#include "amqp_headers.hpp"
+
 #include <roost/awaitable.hpp>
 #include <roost/headers.hpp>
 #include <roost/rmq/options.hpp>
@@ -53,11 +55,6 @@ struct delivery {
   std::uint64_t generation = 0;
   std::string queue;  // the queue it was consumed from, as declared on that connection
 };
-
-std::string_view text_of(const amqp_bytes_t& b) noexcept;
-/// The AMQP headers of a message as roost headers: strings as they are, numbers and booleans
-/// as their text; other kinds (tables, arrays, timestamps...) are left out.
-roost::headers headers_of(const amqp_basic_properties_t& p);
 
 /// Something for the connection's thread to write.
 struct outgoing {
