@@ -44,6 +44,7 @@ function latest(file,   line, f, d) { d = ""; while ((getline line < file) > 0) 
       what["kafka_record"] = "Kafka records (value and headers) as server and client read them: valid JSON out"
       what["ws_message"] = "WebSocket messages as server and client read them: valid JSON out, the gateway error answer too"
       what["amqp_properties"] = "AMQP message properties as rabbitmq-c decodes them: roost reads the headers table entry for entry, strings byte for byte"
+      what["wire_json"] = "gRPC: protobuf wire bytes to JSON by the direct conversion, every field kind; what it reads writes back and reads back the same"
       what["jwt_verify"] = "JWTs: only an allowed algorithm with its key type verifies"
       what["jwks"] = "JWKS documents: a key set or an error; published keys read back the same"
       d = latest(ARGV[1])

@@ -29,8 +29,10 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[
   -DCMAKE_EXE_LINKER_FLAGS="$lld" >/dev/null || { echo "fuzz: configure failed"; exit 1; }
 if grep -q '^ROOST_WITH_REDIS:BOOL=ON' build-fuzz/CMakeCache.txt; then fuzzers+=(resp_reader); fi
 fuzzers+=(kafka_record ws_message)
-# made when rabbitmq-c is installed (fuzz/CMakeLists.txt)
-ninja -C build-fuzz -t query amqp_properties_fuzz >/dev/null 2>&1 && fuzzers+=(amqp_properties)
+# made when rabbitmq-c is installed, and with the gRPC transport (fuzz/CMakeLists.txt)
+for f in amqp_properties wire_json; do
+  ninja -C build-fuzz -t query "${f}_fuzz" >/dev/null 2>&1 && fuzzers+=("$f")
+done
 if grep -q '^ROOST_WITH_AUTH:BOOL=ON' build-fuzz/CMakeCache.txt; then fuzzers+=(jwt_verify jwks); fi
 cmake --build build-fuzz -j "$JOBS" --target "${fuzzers[@]/%/_fuzz}" || { echo "fuzz: build failed"; exit 1; }
 

@@ -863,17 +863,23 @@ TEST(grpc_json, direct_conversion_matches_protobufs) {
     EXPECT_EQ(str(direct_json), str(from_reference)) << text;
   }
   // Bytes that are cut short, a string that is not UTF-8, a group: what protobuf makes of
-  // them (it takes some), word for word.
-  const std::vector<std::string> bad_bytes = {"\x08",
-                                              "\x0a\x05"
-                                              "ab",
-                                              "\x22\x02\xff\xfe", "\x0f"};
-  for (const auto& bad : bad_bytes) {
+  // them (it takes some), word for word. And an empty packed run of a repeated number: an
+  // empty list, in both (fuzz/wire_json_fuzz.cpp found that it does not read back the same;
+  // an empty list and no field are the same message).
+  const std::vector<std::pair<std::string, std::string>> bad_bytes = {
+      {kinds, "\x08"},
+      {kinds, std::string("\x0a\x05"
+                          "ab")},
+      {kinds, "\x22\x02\xff\xfe"},
+      {kinds, "\x0f"},
+      {sum, std::string("\x0a\x00", 2)},
+  };
+  for (const auto& [type, bad] : bad_bytes) {
     json::value direct_json, reference_json;
     std::string direct_error, reference_error;
-    EXPECT_EQ(set->to_json(kinds, bad, direct_json, direct_error, true),
-              set->to_json(kinds, bad, reference_json, reference_error, false));
-    EXPECT_EQ(direct_json, reference_json);
+    EXPECT_EQ(set->to_json(type, bad, direct_json, direct_error, true),
+              set->to_json(type, bad, reference_json, reference_error, false));
+    EXPECT_EQ(direct_json, reference_json) << str(direct_json);
     EXPECT_EQ(direct_error, reference_error);
   }
 }
