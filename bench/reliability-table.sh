@@ -39,7 +39,7 @@ function latest(file,   line, f, d) { d = ""; while ((getline line < file) > 0) 
     BEGIN {
       what["frame_decoder"] = "NestJS TCP frames: any bytes in any pieces give frames or one clear error, the same whatever the reads"
       what["packet_decoder"] = "packets and replies: the fast envelope readers agree with the general parser; what is written reads back"
-      what["parsers"] = "routes (a string routes as itself, key order antisymmetric), URLs (parse or invalid_argument), headers (metadata round trip), the JSON reader (prefix, fast paths and general parser agree)"
+      what["parsers"] = "routes (a string routes as itself, key order antisymmetric), URLs (parse or invalid_argument), headers (metadata round trip), the JSON reader (prefix, fast paths and general parser agree), W3C trace context (traceparent and headers round trip)"
       what["resp_reader"] = "Redis replies (RESP) in any pieces, classified as a subscriber does"
       what["kafka_record"] = "Kafka records (value and headers) as server and client read them: valid JSON out"
       what["ws_message"] = "WebSocket messages as server and client read them: valid JSON out, the gateway error answer too"

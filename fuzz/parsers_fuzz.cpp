@@ -10,10 +10,14 @@
 //     metadata that reads back to the same headers;
 //   3 the JSON reader: a prefix parse agrees with a whole parse, the fast readers with the
 //     general parser, and what is read writes back to JSON that reads back the same.
+//   4 W3C trace context: a `traceparent` that reads has non-zero ids and writes back as
+//     version 00 that reads back the same; headers (the text split at NULs: a traceparent, then
+//     tracestate values) whose trace context reads write it back to headers that read the same.
 #include <roost/detail/json_reader.hpp>
 #include <roost/detail/json_writer.hpp>
 #include <roost/headers.hpp>
 #include <roost/route.hpp>
+#include <roost/trace_context.hpp>
 #include <roost/url.hpp>
 
 #include <boost/json/value_to.hpp>
@@ -129,6 +133,32 @@ void fuzz_json(std::string_view text) {
   }
 }
 
+void fuzz_trace_context(std::string_view text) {
+  if (const auto c = roost::parse_traceparent(text)) {
+    check(c->trace != roost::trace_id{} && c->span != roost::span_id{});
+    const std::string written = roost::format_traceparent(*c);
+    check(written.size() == 55);
+    const auto again = roost::parse_traceparent(written);
+    check(again && *again == *c);
+  }
+  roost::headers h;
+  std::size_t from = 0;
+  for (bool first = true;; first = false) {
+    const auto nul = text.find('\0', from);
+    const auto part = text.substr(from, nul == std::string_view::npos ? nul : nul - from);
+    h.add(std::string(first ? roost::traceparent_header : roost::tracestate_header),
+          std::string(part));
+    if (nul == std::string_view::npos) break;
+    from = nul + 1;
+  }
+  if (const auto c = roost::read_trace_context(h)) {
+    roost::headers out;
+    roost::write_trace_context(out, *c);
+    const auto again = roost::read_trace_context(out);
+    check(again && *again == *c);
+  }
+}
+
 }  // namespace
 
 // ICU is loaded on the first key that is not printable ASCII and keeps caches for the life of
@@ -141,7 +171,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 4) {
+  switch (data[0] % 5) {
     case 0:
       fuzz_routes(text);
       break;
@@ -151,8 +181,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 2:
       fuzz_headers(text);
       break;
-    default:
+    case 3:
       fuzz_json(text);
+      break;
+    default:
+      fuzz_trace_context(text);
       break;
   }
   return 0;
