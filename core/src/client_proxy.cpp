@@ -236,6 +236,21 @@ struct call_table final : client_listener {
     for (auto& st : all) st->fail(failure_kind::connection, ec, why);
   }
 
+  void on_calls_lost(const std::vector<std::string>& lost, boost::system::error_code ec,
+                     std::string_view why) override {
+    std::vector<std::shared_ptr<call_state>> hit;
+    {
+      std::lock_guard lock(mutex);
+      for (const auto& id : lost) {
+        const auto number = ids.number_of(id);
+        if (!number) continue;
+        auto it = calls.find(*number);
+        if (it != calls.end()) hit.push_back(it->second);
+      }
+    }
+    for (auto& st : hit) st->fail(failure_kind::connection, ec, why);
+  }
+
   void on_status(connection_status s) override {
     std::function<void(connection_status)> f;
     {

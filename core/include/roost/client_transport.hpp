@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace roost {
 
@@ -48,6 +49,13 @@ class client_listener {
   virtual void on_reply(inbound_reply reply) = 0;
   /// The connection was lost or closed: every pending call fails with `ec`.
   virtual void on_connection_lost(boost::system::error_code ec, std::string_view why) = 0;
+  /// One of several connections was lost (a client balancing over several servers): only the
+  /// pending calls among `ids` fail with `ec`; the others go on. By default every call fails.
+  virtual void on_calls_lost(const std::vector<std::string>& ids, boost::system::error_code ec,
+                             std::string_view why) {
+    (void)ids;
+    on_connection_lost(ec, why);
+  }
   /// The connection status changed.
   virtual void on_status(connection_status s) = 0;
 };

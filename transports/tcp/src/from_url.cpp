@@ -25,6 +25,27 @@ bool common(const url& u, std::string& host, std::uint16_t& port, tcp::limits& l
   return true;
 }
 
+// Several servers (`tcp://a:3000,b:3000`), or `balance=` on one name that may resolve to
+// several addresses: the client balances over them.
+bool balancing(const url& u, client_options& o) {
+  const auto policy = u.param("balance");
+  if (policy) {
+    if (*policy == "round_robin") {
+      o.balance = balance_policy::round_robin;
+    } else if (*policy != "least_outstanding") {
+      return false;
+    }
+  }
+  if (u.hosts.size() < 2 && !policy) return true;
+  for (const auto& hp : u.hosts) {
+    // Each `host[:port]` read as a URL of its own would be; the first one's port by default.
+    auto one = url::parse(u.scheme + "://" + hp);
+    if (!one || one->host.empty()) return false;
+    o.endpoints.push_back({one->host, one->port.value_or(o.port)});
+  }
+  return true;
+}
+
 }  // namespace
 
 boost::system::result<server_options> server_options_from(const url& u) {
@@ -38,7 +59,8 @@ boost::system::result<server_options> server_options_from(const url& u) {
 boost::system::result<client_options> client_options_from(const url& u) {
   client_options o;
   if (!common(u, o.host, o.port, o.limits, o.tls)) return make_error_code(error::invalid_argument);
-  if (!u.param_millis("connectTimeout", o.connect_timeout)) {
+  if (!u.param_millis("connectTimeout", o.connect_timeout) ||
+      !u.param_millis("resolveInterval", o.resolve_interval) || !balancing(u, o)) {
     return make_error_code(error::invalid_argument);
   }
   return o;

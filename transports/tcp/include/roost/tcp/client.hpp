@@ -11,6 +11,8 @@ namespace roost::tcp {
 /// Talks to a NestJS `Transport.TCP` server (or a roost one) over one multiplexed
 /// connection, as NestJS's ClientTCP. It connects on first use; when the connection drops,
 /// pending calls fail with "Connection closed" and the next call connects again.
+/// With client_options::endpoints it balances over several servers instead, one connection
+/// each (docs/transports/tcp.md, "Several servers").
 class client final : public client_transport {
  public:
   explicit client(client_options opts = {});
@@ -21,6 +23,7 @@ class client final : public client_transport {
   void set_listener(std::shared_ptr<client_listener> l) noexcept override;
   awaitable<void> connect() override;
   awaitable<void> send_request(const outbound_message& m) override;
+  void end_request(const outbound_message& m) noexcept override;
   awaitable<void> send_event(const outbound_message& m) override;
   void close() override;
 

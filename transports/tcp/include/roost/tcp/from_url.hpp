@@ -15,6 +15,9 @@ namespace roost::tcp {
 /// certificates signed by it (mutual TLS). Clients also take `connectTimeout` (ms); servers the
 /// serving limits `maxMessageSize`, `maxInFlightPerConnection`, `maxInFlight`, `maxConnections`
 /// (roost/limits.hpp).
+/// A client given several servers, `tcp://HOST:PORT,HOST:PORT`, or `balance=` balances over
+/// them (client_options::endpoints): `balance=least_outstanding` (the default) or
+/// `round_robin`; `resolveInterval` (ms) sets how often their names are resolved again.
 /// Returns roost::error::invalid_argument for another scheme or a bad value.
 boost::system::result<server_options> server_options_from(const url& u);
 boost::system::result<client_options> client_options_from(const url& u);

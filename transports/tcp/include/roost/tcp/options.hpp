@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace roost::tcp {
 
@@ -44,9 +45,38 @@ struct server_options {
   roost::logger log;
 };
 
+/// One server of a balancing client: a host name or address, and a port.
+struct endpoint {
+  std::string host;
+  std::uint16_t port = 3000;
+};
+
+/// How a balancing client picks the server of each call (docs/transports/tcp.md, "Several
+/// servers").
+enum class balance_policy {
+  /// The server with the fewest calls in flight from this client (ties taken in turn): spreads
+  /// evenly when the servers are alike and sends less to one that is slow or overloaded.
+  least_outstanding,
+  /// Each server in turn, whatever its load.
+  round_robin,
+};
+
 struct client_options {
   std::string host = "localhost";
   std::uint16_t port = 3000;
+  /// Balancing: when not empty, the client talks to every server listed here (and `host` and
+  /// `port` are unused), and to every address each name resolves to (a Kubernetes headless
+  /// Service). One connection per server; each request, stream and event goes to one of them.
+  /// A server that refuses or drops its connection is skipped and tried again in the
+  /// background; the calls in flight on it fail with "Connection closed".
+  std::vector<endpoint> endpoints;
+  balance_policy balance = balance_policy::least_outstanding;
+  /// First and longest wait before trying a lost server again (doubling in between).
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5'000};
+  /// How often the names of `endpoints` are resolved again, to find servers that came up (a
+  /// name is also resolved again when one of its servers is lost); zero: never.
+  std::chrono::milliseconds resolve_interval{30'000};
   tcp::limits limits;
   std::optional<tls_options> tls;
   /// Gives up connecting after this long.
