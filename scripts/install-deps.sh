@@ -1,7 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages roost's build, tests and demo need. Idempotent: installs only
 # what is missing, runs `apt-get update` once when something is. Run as root (or with sudo).
+#   scripts/install-deps.sh [--build]
+# --build: only what building roost and a service needs (deploy/Dockerfile's build stage), not
+# the tests' brokers, tools and NestJS peers.
 set -euo pipefail
+
+build_packages=(
+  build-essential cmake ninja-build pkg-config
+  libboost1.81-dev libboost-json1.81-dev
+  libicu-dev libssl-dev
+  libvalijson-dev
+  libhiredis-dev libnats-dev librabbitmq-dev libmosquitto-dev librdkafka-dev
+  libgrpc++-dev libprotobuf-dev libprotoc-dev
+)
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
@@ -19,7 +31,10 @@ packages=(
   mosquitto mosquitto-clients libmosquitto-dev
   librdkafka-dev
   libgrpc++-dev libprotobuf-dev libprotoc-dev
+  python3 python3-yaml
 )
+only_build=0
+[ "${1:-}" = --build ] && only_build=1 && packages=("${build_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,8 +45,8 @@ done
 
 # Node.js runs the NestJS peers of the interop tests; take Debian's only when none is installed
 # (a newer Node that ships its own npm conflicts with Debian's npm package).
-if ! command -v node >/dev/null; then missing+=(nodejs); fi
-if ! command -v npm >/dev/null; then missing+=(npm); fi
+if [ $only_build = 0 ] && ! command -v node >/dev/null; then missing+=(nodejs); fi
+if [ $only_build = 0 ] && ! command -v npm >/dev/null; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"

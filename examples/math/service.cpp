@@ -1,6 +1,9 @@
 // The math service: a sum, an object pattern, a stream, an event and an error, served on TCP.
-//   math_service [port]      (default 3000; prints READY <port> once it listens)
+//   math_service [port [host]]   (default 3000 on 127.0.0.1; prints READY <port> once it listens)
+// ROOST_SIDE_PORT (e.g. 0.0.0.0:9464) opens the side port: /healthz, /readyz, /metrics
+// (docs/operations.md); deploy/ runs it in a container this way (docs/deployment.md).
 
+#include <roost/observability/monitor.hpp>
 #include <roost/roost.hpp>
 #include <roost/tcp.hpp>
 
@@ -11,6 +14,8 @@
 
 int main(int argc, char** argv) {
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::stoi(argv[1]) : 3000);
+  // In a container: 0.0.0.0, so that other pods reach it.
+  const std::string host = argc > 2 ? argv[2] : "127.0.0.1";
 
   roost::router r;
   r.message("sum", [](std::vector<double> xs) { return std::reduce(xs.begin(), xs.end()); });
@@ -32,7 +37,9 @@ int main(int argc, char** argv) {
   });
 
   roost::microservice app{r};
-  auto& tcp = app.add_transport(roost::tcp::server({.host = "127.0.0.1", .port = port}));
+  auto& tcp = app.add_transport(roost::tcp::server({.host = host, .port = port}));
+  // No side port unless ROOST_SIDE_PORT names one.
+  roost::observability::monitor watch(app, {});
   app.on_ready([&] {
     std::printf("READY %u\n", tcp.port());
     std::fflush(stdout);
