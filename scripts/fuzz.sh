@@ -3,6 +3,7 @@
 # seed corpus (fuzz/corpus/<name>), JOBS at a time (one a core).
 #   scripts/fuzz.sh                  `make fuzz`: FUZZ_SECONDS (600: ten CPU-minutes) each
 #   FUZZ_BUDGET=70 scripts/fuzz.sh   `make test`: the run's wall time split over the targets
+#   FUZZ_BUILD_ONLY=1 scripts/fuzz.sh  the build alone
 # FUZZ_SECONDS, when set, is each target's time; otherwise FUZZ_BUDGET (wall seconds for them
 # all) is shared out: FUZZ_BUDGET x JOBS / targets each. A crashing input is written to
 # build-fuzz/ (crash-..., leak-..., timeout-...) and named in the log; it becomes a unit test
@@ -35,6 +36,8 @@ for f in amqp_properties wire_json; do
 done
 if grep -q '^ROOST_WITH_AUTH:BOOL=ON' build-fuzz/CMakeCache.txt; then fuzzers+=(jwt_verify jwks); fi
 cmake --build build-fuzz -j "$JOBS" --target "${fuzzers[@]/%/_fuzz}" || { echo "fuzz: build failed"; exit 1; }
+# FUZZ_BUILD_ONLY=1: the build alone (`make test` builds beside other tests, runs them later).
+[ "${FUZZ_BUILD_ONLY:-0}" = 1 ] && exit 0
 
 if [ -n "${FUZZ_SECONDS:-}" ]; then
   seconds=$FUZZ_SECONDS

@@ -39,6 +39,58 @@ count_ctest() {  # log file, exit code, label
   [ "$2" -eq 0 ] || [ "$f" -ne 0 ] || record "$3 (ctest exit $2)" 1
 }
 
+# Every build runs in the background at the lowest priority (nice 19): the first beside the
+# NestJS peers' install and the brokers' start, each other beside the tests of the tier before,
+# which mostly wait on peers, brokers and timers. The compiler takes the cores they leave idle,
+# and a test that wants a core gets it first. A build's output goes to a log in its
+# directory, printed when it is waited for (all of it when it failed, else its last line), so the
+# log of `make test` stays in order. The sanitizers' options are unset in it: they are for the
+# tests.
+background_pid=""
+in_background() {  # name, log, command...: starts the command niced in the background
+  local name=$1 log=$2
+  shift 2
+  mkdir -p "$(dirname "$log")"
+  echo; echo "== $name: started in the background (at ${SECONDS} s; output in $log)"
+  (
+    renice -n 19 -p "$BASHPID" >/dev/null
+    unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS TSAN_OPTIONS
+    "$@"
+  ) >"$log" 2>&1 &
+  background_pid=$!
+}
+wait_background() {  # name, log: waits for the build in the background and records it
+  local rc
+  wait "$background_pid"
+  rc=$?
+  step "$1: finished, exit $rc"
+  if [ $rc -eq 0 ]; then tail -n 1 "$2"; else cat "$2"; fi
+  record "$1" $rc
+  return $rc
+}
+
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# lld links in about 40% of the default linker's CPU time (ASan tier: the core test 1.1 s against
+# 2.4 s, five test programs 2.4 s against 6.0 s; wall time a third) and every tier links twenty-odd
+# programs; `lld` is in scripts/install-deps.sh, and without it the default linker is used.
+lld=""
+command -v ld.lld >/dev/null && lld=-fuse-ld=lld
+
+# The test programs (labels unit, loopback, broker) are built and run by the sanitizer tiers,
+# each of them twice (ASan + UBSan, TSan): this optimized build leaves them out, which halves its
+# cost. What it runs is what only it can: the examples, the docs' blocks, NestJS against NestJS
+# and the load generators' self-tests (the optimized roost_peer under load, every reply checked).
+# Line tables only (-g1), as in the sanitizer tiers: the same code, about a quarter less
+# compile time than full debug information.
+main_build() {
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DROOST_TEST_PROGRAMS_IN_ALL=OFF \
+    -DCMAKE_EXE_LINKER_FLAGS="$lld" -DCMAKE_SHARED_LINKER_FLAGS="$lld" >/dev/null &&
+    cmake --build build -j "$JOBS"
+}
+in_background "build (RelWithDebInfo)" build/build.log main_build
+
 step "NestJS peers for the interop suite"
 bash scripts/install-interop.sh
 record "interop peers install" $?
@@ -59,41 +111,11 @@ fi
 # `env` prints NAME='URL' lines, quoted for the shell (the TLS URL holds `&`).
 eval "$(bash scripts/brokers.sh env | sed 's/^/export /')"
 
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-# lld links in about 40% of the default linker's CPU time (ASan tier: the core test 1.1 s against
-# 2.4 s, five test programs 2.4 s against 6.0 s; wall time a third) and every tier links twenty-odd
-# programs; `lld` is in scripts/install-deps.sh, and without it the default linker is used.
-lld=""
-command -v ld.lld >/dev/null && lld=-fuse-ld=lld
-
 # The interop directions with a roost peer, the client-certificate check, the route vectors
 # (they run the unit test program, which this tier does not build) and the CLI tests.
 covered_by_asan='^interop_.*(_roost_to_|_to_roost$)|^interop_rediss_client_cert_required$|^interop_route_vectors_|^roost_cli_'
-
-# The test programs (labels unit, loopback, broker) are built and run by the sanitizer tiers,
-# each of them twice (ASan + UBSan, TSan): this optimized build leaves them out, which halves its
-# cost. What it runs is what only it can: the examples, the docs' blocks, NestJS against NestJS
-# and the load generators' self-tests (the optimized roost_peer under load, every reply checked).
-# Line tables only (-g1), as in the sanitizer tiers: the same code, about a quarter less
-# compile time than full debug information.
+# The labels of the test programs, which tier 1 leaves to the sanitizer tiers (main_build).
 sanitized_programs='unit|loopback|broker'
-
-step "build (RelWithDebInfo)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DROOST_TEST_PROGRAMS_IN_ALL=OFF \
-  -DCMAKE_EXE_LINKER_FLAGS="$lld" -DCMAKE_SHARED_LINKER_FLAGS="$lld" >/dev/null &&
-  cmake --build build -j "$JOBS"
-rc=$?; record "main build" $rc
-if [ $rc -eq 0 ]; then
-  step "tests"
-  # What roost runs in the interop suite and the CLI tests is left to the ASan tier (2), which
-  # runs it with its own sanitized roost_peer and roost: running it here too would cost minutes.
-  (cd build && ctest -j "$JOBS" -LE "$sanitized_programs" -E "$covered_by_asan" \
-    --output-on-failure --timeout 300) 2>&1 |
-    tee build/ctest.log
-  count_ctest build/ctest.log "${PIPESTATUS[0]}" "tests"
-fi
 
 # A sanitizer tier: an unoptimized build (-O0, or -Og for TSan, below) with line tables only
 # (-g1: the reports keep their files and lines), of only the programs its tests run (each test
@@ -101,23 +123,21 @@ fi
 # sanitizer report goes to <dir>/sanitizer/ (log_path), because a peer that a script starts (the
 # interop suite's roost_peer server, the CLI tests' server) has its stderr thrown away; any
 # report fails the tier, even when the test that caused it passed.
-sanitizer_tier() {  # name, dir, compile flags, link flags, ctest -L, ctest -E, targets beyond tests
-  local name=$1 dir=$2 cflags=$3 lflags=$4 labels=$5 exclude=$6 rc=0 t targets=()
-  shift 6
-  step "$name: build"
+sanitizer_build() {  # dir, compile flags, link flags, ctest -L, ctest -E, targets beyond tests
+  local dir=$1 cflags=$2 lflags=$3 labels=$4 exclude=$5 t targets=()
+  shift 5
   cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug "${launcher[@]}" \
     -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF -DROOST_BUILD_BENCH=OFF \
     -DROOST_BUILD_TOOLS="$([ $# -gt 0 ] && echo ON || echo OFF)" \
     -DCMAKE_CXX_FLAGS="$cflags" -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_EXE_LINKER_FLAGS="$lflags $lld" \
-    -DCMAKE_SHARED_LINKER_FLAGS="$lflags $lld" >/dev/null || rc=1
-  if [ $rc -eq 0 ]; then
-    for t in $(cd "$dir" && ctest -N -L "$labels" -E "$exclude" | sed -n 's/^ *Test *#[0-9]*: *//p'); do
-      ninja -C "$dir" -t query "$t" >/dev/null 2>&1 && targets+=("$t")
-    done
-    [ ${#targets[@]} -gt 0 ] && cmake --build "$dir" -j "$JOBS" --target "${targets[@]}" "$@" || rc=1
-  fi
-  record "$name build" $rc
-  [ $rc -eq 0 ] || return
+    -DCMAKE_SHARED_LINKER_FLAGS="$lflags $lld" >/dev/null || return 1
+  for t in $(cd "$dir" && ctest -N -L "$labels" -E "$exclude" | sed -n 's/^ *Test *#[0-9]*: *//p'); do
+    ninja -C "$dir" -t query "$t" >/dev/null 2>&1 && targets+=("$t")
+  done
+  [ ${#targets[@]} -gt 0 ] && cmake --build "$dir" -j "$JOBS" --target "${targets[@]}" "$@"
+}
+sanitizer_tests() {  # name, dir, ctest -L, ctest -E
+  local name=$1 dir=$2 labels=$3 exclude=$4
   step "$name: tests"
   rm -rf "$dir/sanitizer" && mkdir -p "$dir/sanitizer"
   (cd "$dir" && ctest -j "$JOBS" -L "$labels" -E "$exclude" --output-on-failure --timeout 600) 2>&1 |
@@ -139,19 +159,21 @@ sanitizer_tier() {  # name, dir, compile flags, link flags, ctest -L, ctest -E, 
 # GCC 12 with ASan reports libstdc++'s own <regex> (std::function inside its state
 # machine, used by the CLI's argument parser) as maybe-uninitialized: a false positive that
 # -Werror turns into a failed build, hence -Wno-maybe-uninitialized in this tier only.
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$PWD/build-san/sanitizer/asan"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$PWD/build-san/sanitizer/ubsan"
-export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp"
-sanitizer_tier "ASan + UBSan" build-san \
-  "-O0 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wno-maybe-uninitialized" \
-  "-fsanitize=address,undefined" \
-  "unit|loopback|broker|interop|cli" "_nest[0-9]+_to_nest[0-9]+$|^roost_man_page$" \
-  roost_peer roost_cli
-unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
-# The interop matrix from both builds' results: NestJS to NestJS from tier 1, the rest from 2.
-mkdir -p build/interop && cp build-san/interop/*.tsv build/interop/ 2>/dev/null
-bash tests/interop/gen-matrix.sh build >build/interop.md 2>/dev/null &&
-  echo "interop matrix written to build/interop.md (docs/interop.md is made from it)"
+asan_build() {
+  sanitizer_build build-san \
+    "-O0 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wno-maybe-uninitialized" \
+    "-fsanitize=address,undefined" \
+    "unit|loopback|broker|interop|cli" "_nest[0-9]+_to_nest[0-9]+$|^roost_man_page$" \
+    roost_peer roost_cli
+}
+asan_tests() {
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:log_path=$PWD/build-san/sanitizer/asan"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$PWD/build-san/sanitizer/ubsan"
+  export LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp"
+  sanitizer_tests "ASan + UBSan" build-san \
+    "unit|loopback|broker|interop|cli" "_nest[0-9]+_to_nest[0-9]+$|^roost_man_page$"
+  unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+}
 
 # 3. ThreadSanitizer over the unit, loopback and broker tests. GCC 12 cannot instrument
 # std::atomic_thread_fence (-Wtsan, an error under -Werror), so TSan would not see the ordering
@@ -169,21 +191,70 @@ bash tests/interop/gen-matrix.sh build >build/interop.md 2>/dev/null &&
 # between gRPC's header templates compiled into the test and gRPC's threads, and cannot check
 # roost's reactor callbacks, which run under those frames (docs/transports/grpc.md, "Tests").
 # On by default; TSAN=0 skips it.
-export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp:log_path=$PWD/build-tsan/sanitizer/tsan"
-[ "${TSAN:-1}" = 0 ] || sanitizer_tier "TSan" build-tsan \
-  "-Og -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan -DBOOST_ASIO_DISABLE_FENCED_BLOCK -DBOOST_ASIO_DISABLE_STD_ATOMIC" \
-  "-fsanitize=thread" \
-  "unit|loopback|broker" "^roost_cli_|^roost_grpc_test$"
-unset TSAN_OPTIONS
+tsan_build() {
+  sanitizer_build build-tsan \
+    "-Og -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan -DBOOST_ASIO_DISABLE_FENCED_BLOCK -DBOOST_ASIO_DISABLE_STD_ATOMIC" \
+    "-fsanitize=thread" \
+    "unit|loopback|broker" "^roost_cli_|^roost_grpc_test$"
+}
+tsan_tests() {
+  export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp:log_path=$PWD/build-tsan/sanitizer/tsan"
+  sanitizer_tests "TSan" build-tsan "unit|loopback|broker" "^roost_cli_|^roost_grpc_test$"
+  unset TSAN_OPTIONS
+}
 
-step "fuzzers (${FUZZ_BUDGET} s of running, the targets ${JOBS} at a time)"
-# scripts/fuzz.sh builds them and shares the budget out (`make fuzz` runs each ten minutes).
-FUZZ_BUDGET=$FUZZ_BUDGET JOBS=$JOBS bash scripts/fuzz.sh
-rc=$?
-if [ -s build-fuzz/fuzz-results.tsv ]; then
-  while IFS=$'\t' read -r name code _; do record "fuzz $name" "$code"; done <build-fuzz/fuzz-results.tsv
+# 4. The libFuzzer targets (clang): scripts/fuzz.sh's build half (FUZZ_BUILD_ONLY); the step that
+# runs them finds them built.
+fuzz_build() { FUZZ_BUILD_ONLY=1 JOBS=$JOBS bash scripts/fuzz.sh; }
+
+# The tiers, each build beside the tests of the tier before (in_background).
+wait_background "build (RelWithDebInfo)" build/build.log
+main_rc=$?
+in_background "ASan + UBSan: build" build-san/build.log asan_build
+if [ $main_rc -eq 0 ]; then
+  step "tests"
+  # What roost runs in the interop suite and the CLI tests is left to the ASan tier (2), which
+  # runs it with its own sanitized roost_peer and roost: running it here too would cost minutes.
+  (cd build && ctest -j "$JOBS" -LE "$sanitized_programs" -E "$covered_by_asan" \
+    --output-on-failure --timeout 300) 2>&1 |
+    tee build/ctest.log
+  count_ctest build/ctest.log "${PIPESTATUS[0]}" "tests"
+fi
+
+wait_background "ASan + UBSan: build" build-san/build.log
+asan_rc=$?
+if [ "${TSAN:-1}" = 0 ]; then
+  in_background "fuzzers: build" build-fuzz/build.log fuzz_build
 else
+  in_background "TSan: build" build-tsan/build.log tsan_build
+fi
+[ $asan_rc -ne 0 ] || asan_tests
+# The interop matrix from both builds' results: NestJS to NestJS from tier 1, the rest from 2.
+mkdir -p build/interop && cp build-san/interop/*.tsv build/interop/ 2>/dev/null
+bash tests/interop/gen-matrix.sh build >build/interop.md 2>/dev/null &&
+  echo "interop matrix written to build/interop.md (docs/interop.md is made from it)"
+
+if [ "${TSAN:-1}" != 0 ]; then
+  wait_background "TSan: build" build-tsan/build.log
+  tsan_rc=$?
+  in_background "fuzzers: build" build-fuzz/build.log fuzz_build
+  [ $tsan_rc -ne 0 ] || tsan_tests
+fi
+
+wait_background "fuzzers: build" build-fuzz/build.log
+rc=$?
+if [ $rc -ne 0 ]; then
   record "fuzz build" $rc
+else
+  step "fuzzers (${FUZZ_BUDGET} s of running, the targets ${JOBS} at a time)"
+  # scripts/fuzz.sh builds them and shares the budget out (`make fuzz` runs each ten minutes).
+  FUZZ_BUDGET=$FUZZ_BUDGET JOBS=$JOBS bash scripts/fuzz.sh
+  rc=$?
+  if [ -s build-fuzz/fuzz-results.tsv ]; then
+    while IFS=$'\t' read -r name code _; do record "fuzz $name" "$code"; done <build-fuzz/fuzz-results.tsv
+  else
+    record "fuzz build" $rc
+  fi
 fi
 
 step "consumer test: build examples/math against the installed package"
