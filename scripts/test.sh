@@ -8,10 +8,13 @@
 #   3. TSan: unit, loopback and broker tests; TSAN=0 skips it
 #   4. the libFuzzer targets on their seed corpora, a fixed wall time shared out over them
 #   5. the consumer test: install roost, build examples/math against the installed package
-# Cost on 2 cores (docs/contributing.md has the detail): 28 min (1684 s) on a fresh clone in CI,
-# cold compiler cache; 16 min here with a warm one. Cold, the ASan tier's compiles alone take
-# 1444 s of CPU (182 files; 2026-12-07, a shared machine). Each step prints when it starts, and
-# the last line the total.
+# Every build runs in the background, at the lowest priority, beside the step before it (see
+# in_background): tier 1's beside 0, each other tier's beside the tests of the tier before.
+# Cost on 2 cores (docs/contributing.md has the detail): 35 min (2081 s) on a fresh clone in CI,
+# cold compiler cache, when each step waited for the one before; here, with a warm-ish cache,
+# 1837 s, of it the builds 311 + 661 + 366 s and the tests 95 + 234 + 49 s (tiers 1, 2, 3),
+# which the builds now hide. Cold, the ASan tier's compiles alone take 1444 s of CPU (182 files;
+# 2026-12-07, a shared machine). Each step prints when it starts, and the last line the total.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
