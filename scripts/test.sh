@@ -245,10 +245,8 @@ if [ "${TSAN:-1}" != 0 ]; then
 fi
 
 wait_background "fuzzers: build" build-fuzz/build.log
-rc=$?
-if [ $rc -ne 0 ]; then
-  record "fuzz build" $rc
-else
+rc=$?  # a failed build is recorded by wait_background
+if [ $rc -eq 0 ]; then
   step "fuzzers (${FUZZ_BUDGET} s of running, the targets ${JOBS} at a time)"
   # scripts/fuzz.sh builds them and shares the budget out (`make fuzz` runs each ten minutes).
   FUZZ_BUDGET=$FUZZ_BUDGET JOBS=$JOBS bash scripts/fuzz.sh
