@@ -557,7 +557,9 @@ void add_common(CLI::App* cmd, common& c, bool with_data = true) {
   cmd->add_option("--timeout", c.timeout_ms,
                   "milliseconds to wait for the connection and each reply")
       ->capture_default_str();
-  cmd->add_option("--header", c.headers, "k=v metadata sent with the message (repeatable)");
+  // One value per --header: otherwise a --header before the positional arguments takes them.
+  cmd->add_option("--header", c.headers, "k=v metadata sent with the message (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--cacert", c.cacert, "CA certificates (PEM) to verify the server with");
   cmd->add_option("--cert", c.cert, "client certificate (PEM) for mutual TLS");
   cmd->add_option("--key", c.key, "client private key (PEM) for mutual TLS");

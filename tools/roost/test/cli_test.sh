@@ -38,6 +38,8 @@ check "no handler" 1 "" "$roost" call "$url" nope 1
 check "timeout" 3 "" "$roost" call "$url" slow 2000 --timeout 200
 check "unreachable" 4 "" "$roost" call tcp://127.0.0.1:1 sum '[1]'
 check "bad JSON" 2 "" "$roost" call "$url" sum '[1,'
+# --header (repeatable) given before the positional arguments takes one value, not them too.
+check "--header before the arguments" 0 6 "$roost" call --header a=b --header c=d "$url" sum '[1,2,3]'
 check "bad URL" 2 "" "$roost" call not-a-url sum '[1]'
 check "unknown scheme" 2 "" "$roost" call "gopher://127.0.0.1:$port" sum '[1]'
 check "missing arguments" 2 "" "$roost" call
