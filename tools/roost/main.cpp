@@ -600,6 +600,7 @@ int main(int argc, char** argv) {
       "  roost health http://127.0.0.1:9464\n"
       "  roost metrics http://127.0.0.1:9464\n"
       "  roost record --listen 127.0.0.1:4000 --to tcp://127.0.0.1:3000 --out traffic.jsonl\n"
+      "  roost record --from nats://127.0.0.1:4222 --pattern 'orders.>' --out traffic.jsonl\n"
       "  roost replay traffic.jsonl tcp://127.0.0.1:3001\n"
       "  roost shadow --listen 127.0.0.1:4000 --primary tcp://127.0.0.1:3000 \\\n"
       "    --candidate tcp://127.0.0.1:3001\n"
@@ -668,21 +669,33 @@ int main(int argc, char** argv) {
   metrics_cmd->add_option("--timeout", probe_timeout_ms, "milliseconds to wait for the answer")
       ->capture_default_str();
 
-  std::string record_listen, record_to, record_out;
+  std::string record_listen, record_to, record_out, record_from;
+  std::vector<std::string> record_patterns;
   auto* record_cmd = app.add_subcommand(
       "record",
-      "a TCP proxy in front of a NestJS-protocol service that writes every request, event and "
-      "reply going through as a JSON line (until Ctrl-C)");
-  record_cmd->add_option("--listen", record_listen, "HOST:PORT to listen on for the clients")
-      ->required();
-  record_cmd->add_option("--to", record_to, "the service, tcp://HOST:PORT")->required();
+      "write every request, event and reply of a NestJS-protocol service as a JSON line (until "
+      "Ctrl-C): as a TCP proxy in front of it (--listen, --to), or subscribed beside it on NATS "
+      "or Redis (--from)");
+  record_cmd->add_option("--listen", record_listen, "HOST:PORT to listen on for the clients (TCP)");
+  record_cmd->add_option("--to", record_to, "the service, tcp://HOST:PORT");
+  record_cmd->add_option("--from", record_from,
+                         "the broker the service is on, nats://HOST:PORT or redis://HOST:PORT: "
+                         "subscribes beside it, taking no message away from it");
+  record_cmd
+      ->add_option("--pattern", record_patterns,
+                   "with --from: a subject or channel to record (NATS wildcards, Redis globs; "
+                   "repeatable; default: every one)")
+      ->allow_extra_args(false);
   record_cmd->add_option("--out", record_out, "the JSON Lines file to write (- for stdout)")
       ->required();
   record_cmd->footer(
-      "Example:\n"
+      "Examples:\n"
       "  roost record --listen 127.0.0.1:4000 --to tcp://127.0.0.1:3000 --out orders.jsonl\n"
-      "Point the clients at 127.0.0.1:4000. Each line: kind (request or event), pattern, data,\n"
-      "metadata, id, replies (every value, in order), error, at, t_ms, first_us, took_us.");
+      "  roost record --from nats://127.0.0.1:4222 --pattern 'orders.>' --out orders.jsonl\n"
+      "  roost record --from redis://127.0.0.1:6379 --pattern 'orders.*' --out orders.jsonl\n"
+      "On TCP, point the clients at 127.0.0.1:4000. Each line: kind (request or event), pattern,\n"
+      "data, metadata, id, replies (every value, in order), error, at, t_ms, first_us, took_us,\n"
+      "connection (TCP) or channel (brokers).");
 
   common replay_common;
   std::string replay_file;
@@ -746,7 +759,27 @@ int main(int argc, char** argv) {
   try {
     if (*bench_cmd) return bench(bench_common, bench_opts);
     if (*record_cmd) {
-      return roost::cli::run_record({tap_of(record_listen, record_to, "--to"), record_out});
+      if (record_from.empty()) {
+        if (record_listen.empty() || record_to.empty() || !record_patterns.empty()) {
+          throw bad_argument("roost record wants --listen and --to (TCP), or --from (a broker)");
+        }
+        return roost::cli::run_record({tap_of(record_listen, record_to, "--to"), record_out});
+      }
+      if (!record_listen.empty() || !record_to.empty()) {
+        throw bad_argument("roost record takes --from, or --listen and --to, not both");
+      }
+      const roost::cli::broker_record_options o{record_from, record_patterns, record_out};
+      const auto scheme = record_from.substr(0, record_from.find("://"));
+#ifdef ROOST_CLI_RECORD_NATS
+      if (scheme == "nats") return roost::cli::run_record_nats(o);
+#endif
+#ifdef ROOST_CLI_RECORD_REDIS
+      if (scheme == "redis") return roost::cli::run_record_redis(o);
+#endif
+      throw bad_argument(
+          "roost record --from records nats:// and redis:// (TCP: --listen and "
+          "--to; MQTT, RabbitMQ and Kafka: not yet), got " +
+          record_from);
     }
     if (*replay_cmd) {
       replay_opts.file = replay_file;

@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +35,35 @@ struct record_options {
   std::string out;  ///< the JSON Lines file, or - for stdout
 };
 int run_record(const record_options& o);
+
+/// Where `roost record` writes: the file (or stdout), one line per exchange or note, each
+/// flushed, so that a recording cut short (kill -9) keeps every exchange that ended.
+class recording_out {
+ public:
+  /// ok() is false when the file cannot be written (said on stderr).
+  explicit recording_out(const std::string& path);
+  bool ok() const { return static_cast<bool>(*out_); }
+  void done(const exchange& x);
+  void note(const std::string& what);
+  /// The closing summary on stderr.
+  void summary() const;
+
+ private:
+  std::unique_ptr<std::ostream> file_;
+  std::ostream* out_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::uint64_t requests_ = 0, events_ = 0, notes_ = 0;
+};
+
+/// `roost record --from nats://... | redis://...`: subscribes beside the service (never in a
+/// queue group) to `patterns` (none: every subject or channel) and to where their replies go.
+struct broker_record_options {
+  std::string url;
+  std::vector<std::string> patterns;
+  std::string out;
+};
+int run_record_nats(const broker_record_options& o);
+int run_record_redis(const broker_record_options& o);
 
 using transport_factory = std::function<std::unique_ptr<client_transport>()>;
 

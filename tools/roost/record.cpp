@@ -51,7 +51,8 @@ json::object recording_line(const exchange& x, std::chrono::steady_clock::time_p
   }
   o["at"] = iso_time(x.wall);
   o["t_ms"] = micros(x.sent - start) / 1000;
-  o["connection"] = x.connection;
+  if (x.connection) o["connection"] = x.connection;
+  if (!x.channel.empty()) o["channel"] = x.channel;
   if (!x.is_event() && x.answered) {
     if (!x.replies.empty() || x.error) o["first_us"] = micros(x.first_reply - x.sent);
     o["took_us"] = micros(x.done - x.sent);
@@ -67,33 +68,38 @@ std::optional<json::object> metadata_to_resend(const std::optional<json::object>
   return m;
 }
 
+recording_out::recording_out(const std::string& path) : out_(&std::cout) {
+  if (path == "-") return;
+  file_ = std::make_unique<std::ofstream>(path, std::ios::binary | std::ios::trunc);
+  out_ = file_.get();
+  if (!*out_) std::cerr << "error: cannot write " << path << "\n";
+}
+
+void recording_out::done(const exchange& x) {
+  (x.is_event() ? events_ : requests_)++;
+  *out_ << detail::to_json(recording_line(x, start_)) << '\n' << std::flush;
+}
+
+void recording_out::note(const std::string& what) {
+  ++notes_;
+  std::cerr << "roost record: " << what << "\n";
+  json::object line{{"kind", "note"}, {"at", iso_time(std::chrono::system_clock::now())}};
+  line["text"] = what;
+  *out_ << detail::to_json(line) << '\n' << std::flush;
+}
+
+void recording_out::summary() const {
+  std::cerr << "roost record: " << requests_ << " requests and " << events_ << " events recorded"
+            << (notes_ ? ", " + std::to_string(notes_) + " notes" : std::string()) << "\n";
+}
+
 int run_record(const record_options& o) {
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (o.out != "-") {
-    file.open(o.out, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      std::cerr << "error: cannot write " << o.out << "\n";
-      return 2;
-    }
-    out = &file;
-  }
+  recording_out out(o.out);
+  if (!out.ok()) return 2;
   asio::io_context ioc(1);
-  const auto start = std::chrono::steady_clock::now();
-  std::uint64_t requests = 0, events = 0, notes = 0;
   tap_handlers h;
-  // Each line is flushed: a recording cut short (kill -9) keeps every exchange that ended.
-  h.on_done = [&](exchange&& x) {
-    (x.is_event() ? events : requests)++;
-    *out << detail::to_json(recording_line(x, start)) << '\n' << std::flush;
-  };
-  h.on_note = [&](const std::string& what) {
-    ++notes;
-    std::cerr << "roost record: " << what << "\n";
-    json::object line{{"kind", "note"}, {"at", iso_time(std::chrono::system_clock::now())}};
-    line["text"] = what;
-    *out << detail::to_json(line) << '\n' << std::flush;
-  };
+  h.on_done = [&](exchange&& x) { out.done(x); };
+  h.on_note = [&](const std::string& what) { out.note(what); };
   std::unique_ptr<tcp_tap> tap;
   try {
     tap = std::make_unique<tcp_tap>(ioc.get_executor(), o.tap, std::move(h));
@@ -110,10 +116,8 @@ int run_record(const record_options& o) {
             << ", forwarding to " << o.tap.target_host << ":" << o.tap.target_port
             << ", recording to " << o.out << std::endl;
   ioc.run();
-  out->flush();
-  std::cerr << "roost record: " << requests << " requests and " << events << " events recorded"
-            << (notes ? ", " + std::to_string(notes) + " notes" : std::string()) << "\n";
-  return *out ? 0 : 4;
+  out.summary();
+  return out.ok() ? 0 : 4;
 }
 
 }  // namespace roost::cli

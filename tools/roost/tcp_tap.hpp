@@ -20,7 +20,8 @@ namespace roost::cli {
 
 /// One request (with its replies) or one event seen through the proxy.
 struct exchange {
-  std::uint64_t connection = 0;  ///< which client connection, counted from 1
+  std::uint64_t connection = 0;  ///< which client connection, counted from 1 (TCP)
+  std::string channel;           ///< the subject or channel it came on (brokers)
   json::value pattern;
   json::value data;
   std::optional<json::object> metadata;

@@ -1,0 +1,120 @@
+#include "broker_tap.hpp"
+
+#include <roost/detail/json_writer.hpp>
+#include <roost/packet.hpp>
+
+#include <csignal>
+#include <ctime>
+
+namespace roost::cli {
+
+namespace {
+
+std::string key_of(const std::string& reply_to, const json::value& id) {
+  return reply_to + '\n' + detail::to_json(id);
+}
+
+std::string excerpt(std::string_view text) {
+  constexpr std::size_t most = 60;
+  std::string head(text.substr(0, most));
+  if (text.size() > most) head += "...";
+  return detail::to_json(json::string(head));
+}
+
+}  // namespace
+
+void reply_matcher::inbound(std::string_view text, const std::string& channel,
+                            const std::string& reply_to) {
+  auto p = decode_inbound(text);
+  std::lock_guard lock(mutex_);
+  if (!p) {
+    out_.note("a message on " + channel + " that is not a NestJS packet (" + p.error().message() +
+              "): " + excerpt(text));
+    return;
+  }
+  exchange x;
+  x.channel = channel;
+  x.pattern = std::move(p->pattern);
+  x.data = std::move(p->data);
+  x.metadata = std::move(p->metadata);
+  x.id = std::move(p->id);
+  x.wall = std::chrono::system_clock::now();
+  x.sent = std::chrono::steady_clock::now();
+  if (x.is_event() || reply_to.empty()) {
+    // A packet with an id but nowhere to reply to is an event to its server too.
+    x.id.reset();
+    x.answered = true;
+    x.done = x.sent;
+    out_.done(x);
+    return;
+  }
+  auto key = key_of(reply_to, *x.id);
+  if (pending_.contains(key)) {
+    out_.note("a request on " + channel + " reused the id " + detail::to_json(*x.id) +
+              " of a request still pending");
+  } else {
+    ++waiting_[reply_to];
+  }
+  pending_.insert_or_assign(std::move(key), std::move(x));
+}
+
+bool reply_matcher::reply(std::string_view text, const std::string& reply_to) {
+  std::lock_guard lock(mutex_);
+  const auto w = waiting_.find(reply_to);
+  if (w == waiting_.end()) return false;
+  auto r = decode_reply(text);
+  if (!r) {
+    out_.note("a message on " + reply_to + " that is not a NestJS reply (" + r.error().message() +
+              "): " + excerpt(text));
+    return true;
+  }
+  auto it = pending_.find(key_of(reply_to, r->id));
+  if (it == pending_.end()) return false;  // another request's, not seen
+  auto& x = it->second;
+  const auto now = std::chrono::steady_clock::now();
+  if (x.replies.empty() && !x.error) x.first_reply = now;
+  if (r->response) x.replies.push_back(std::move(*r->response));
+  if (r->err) x.error = std::move(*r->err);
+  if (!r->err && !r->disposed) return true;
+  x.answered = true;
+  x.done = now;
+  out_.done(x);
+  pending_.erase(it);
+  if (--w->second == 0) waiting_.erase(w);
+  return true;
+}
+
+void reply_matcher::stop() {
+  std::lock_guard lock(mutex_);
+  for (auto& [key, x] : pending_) {
+    x.done = std::chrono::steady_clock::now();
+    out_.done(x);
+  }
+  pending_.clear();
+  waiting_.clear();
+}
+
+namespace {
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+}  // namespace
+
+void block_stop_signals() {
+  const auto set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+void wait_for_stop(const std::atomic<bool>& ended) {
+  const auto set = stop_signals();
+  const timespec tick{0, 200'000'000};
+  while (!ended.load()) {
+    if (sigtimedwait(&set, nullptr, &tick) >= 0) return;
+  }
+}
+
+}  // namespace roost::cli
