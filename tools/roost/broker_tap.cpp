@@ -24,7 +24,7 @@ std::string excerpt(std::string_view text) {
 }  // namespace
 
 void reply_matcher::inbound(std::string_view text, const std::string& channel,
-                            const std::string& reply_to) {
+                            const std::string& reply_to, json::object headers) {
   auto p = decode_inbound(text);
   std::lock_guard lock(mutex_);
   if (!p) {
@@ -37,6 +37,10 @@ void reply_matcher::inbound(std::string_view text, const std::string& channel,
   x.pattern = std::move(p->pattern);
   x.data = std::move(p->data);
   x.metadata = std::move(p->metadata);
+  if (!headers.empty()) {
+    if (!x.metadata) x.metadata.emplace();
+    for (auto& [k, v] : headers) x.metadata->insert_or_assign(k, std::move(v));
+  }
   x.id = std::move(p->id);
   x.wall = std::chrono::system_clock::now();
   x.sent = std::chrono::steady_clock::now();

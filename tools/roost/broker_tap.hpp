@@ -20,7 +20,9 @@ class reply_matcher {
   /// A message published to `channel`. `reply_to`: where its replies go (NATS: the message's
   /// reply subject; Redis: `<channel>.reply`); empty for none. A request with an id waits for
   /// its replies; anything else is written at once (an event, or a note when undecodable).
-  void inbound(std::string_view text, const std::string& channel, const std::string& reply_to);
+  /// `headers`: the message's own (NATS), recorded as its metadata with the packet's.
+  void inbound(std::string_view text, const std::string& channel, const std::string& reply_to,
+               json::object headers = {});
   /// A message on `reply_to`: false when no request seen waits for a reply there (the message
   /// is left to the caller), true when it was taken as a reply (or noted as a bad one).
   bool reply(std::string_view text, const std::string& reply_to);

@@ -10,6 +10,7 @@
 #include <nats/nats.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -24,6 +25,20 @@ struct nats_tap {
   std::atomic<bool>& ended;
 };
 
+// The message's headers as metadata (the transport carries a call's metadata in them).
+json::object headers_of(natsMsg* m) {
+  json::object out;
+  const char** keys = nullptr;
+  int n = 0;
+  if (natsMsgHeader_Keys(m, &keys, &n) != NATS_OK) return out;
+  for (int i = 0; i < n; ++i) {
+    const char* value = nullptr;
+    if (natsMsgHeader_Get(m, keys[i], &value) == NATS_OK && value) out[keys[i]] = value;
+  }
+  std::free(keys);
+  return out;
+}
+
 void on_message(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
   const std::unique_ptr<natsMsg, decltype(&natsMsg_Destroy)> m(raw, &natsMsg_Destroy);
   auto& tap = *static_cast<nats_tap*>(closure);
@@ -34,7 +49,7 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* raw, void* closure)
   // Replies to requests sent before the recording began, or to other request/reply traffic.
   if (subject.starts_with(tap.inbox_prefix)) return;
   const char* reply = natsMsg_GetReply(raw);
-  tap.matcher.inbound(text, subject, reply ? reply : "");
+  tap.matcher.inbound(text, subject, reply ? reply : "", headers_of(raw));
 }
 
 void on_closed(natsConnection*, void* closure) {

@@ -58,7 +58,7 @@ for var in ROOST_NATS_URL ROOST_REDIS_URL; do
     sleep 0.025
   done
   # The service answers as without the recorder (it takes nothing away, queue group or not).
-  got=$("$roost" call "$url" "$q.work" 1 && "$roost" emit "$url" "$q.tally" 2 &&
+  got=$("$roost" call "$url" "$q.work" 1 --header trace=t1 && "$roost" emit "$url" "$q.tally" 2 &&
     "$roost" call "$url" "$q.work" 3 && "$roost" call "$url" "$q.stats.x" 0)
   want=$(printf '%s\n' '{"impl":"nest12","name":"x"}' '{"impl":"nest12","name":"x"}' \
     '{"served":2,"events":1}')
@@ -72,6 +72,9 @@ for var in ROOST_NATS_URL ROOST_REDIS_URL; do
   grep -q "\"pattern\":\"$q.stats.x\",\"data\":0,.*\"replies\":\[{\"served\":2,\"events\":1}\].*\"channel\":\"$q.stats.x\"" \
     "$work/$name.jsonl" && grep -q "\"kind\":\"event\",\"pattern\":\"$q.tally\",\"data\":2" "$work/$name.jsonl" &&
     pass || fail "$name: the recording lacks a reply or the event: $(cat "$work/$name.jsonl")"
+  # Metadata (in the packet on Redis, in the message headers on NATS).
+  grep -q "\"pattern\":\"$q.work\",\"data\":1,\"metadata\":{[^}]*\"trace\":\"t1\"" "$work/$name.jsonl" &&
+    pass || fail "$name: the metadata is not recorded: $(head -1 "$work/$name.jsonl")"
   kill "$nest_pid"
   wait "$nest_pid" 2>/dev/null
 
