@@ -135,14 +135,16 @@ int run_record_nats(const broker_record_options& o) {
     std::cerr << " on " << o.url << ", recording to " << o.out << std::endl;
     wait_for_stop(ended);
   }
-  // Drained: what the server sent before is delivered, then the connection closes.
-  if (!ended.load() && natsConnection_DrainTimeout(conn.get(), 2000) == NATS_OK) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    while (!ended.load() && std::chrono::steady_clock::now() < give_up) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+  // Drained: what the server sent before is delivered, then the connection closes. The closed
+  // callback (which sets `ended`, on a thread of the library) is awaited either way: it must
+  // not run after this function returns.
+  if (!ended.load()) natsConnection_DrainTimeout(conn.get(), 2000);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (!ended.load() && std::chrono::steady_clock::now() < give_up) {
+    // A drain that could not start, or is over: close (again: a no-op once closed).
+    if (!natsConnection_IsDraining(conn.get())) natsConnection_Close(conn.get());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  natsConnection_Close(conn.get());
   for (auto* sub : subs) natsSubscription_Destroy(sub);
   matcher.stop();
   out.summary();
