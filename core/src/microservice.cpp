@@ -80,6 +80,17 @@ awaitable<void> microservice::shutdown() {
                                      " handler(s) still running at the drain deadline");
   }
   for (auto& t : impl_->transports) t->close();
+  // The closes write what the drained handlers answered: wait for them, or the run's end (which
+  // stops the executor) would cut their replies short and leave their callers waiting.
+  const auto until = std::chrono::steady_clock::now() + impl_->opts.drain_timeout;
+  boost::asio::steady_timer t(co_await boost::asio::this_coro::executor);
+  for (;;) {
+    bool all = true;
+    for (const auto& tr : impl_->transports) all = all && tr->closed();
+    if (all || std::chrono::steady_clock::now() >= until) break;
+    t.expires_after(std::chrono::milliseconds(5));
+    co_await t.async_wait(boost::asio::use_awaitable);
+  }
 }
 
 void microservice::on_ready(std::function<void()> f) {

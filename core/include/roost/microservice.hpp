@@ -20,7 +20,9 @@ namespace roost {
 struct microservice_options {
   /// Threads that run handlers and I/O; 0 means one per hardware thread.
   unsigned threads = 0;
-  /// How long a graceful shutdown waits for handlers in flight before closing anyway.
+  /// How long a graceful shutdown waits for handlers in flight before closing anyway; then, at
+  /// most as long again, for the transports to write the replies of the drained handlers and
+  /// close (server_transport::closed()).
   std::chrono::milliseconds drain_timeout{10'000};
   /// Stop gracefully on SIGINT and SIGTERM.
   bool handle_signals = true;

@@ -43,6 +43,12 @@ class server_transport {
   /// Closes every connection. In-flight replies not yet written are dropped.
   virtual void close() = 0;
 
+  /// Whether what close() started is over: every connection shut, its last replies written
+  /// (or given up at the transport's close deadline). The microservice waits for it (at most
+  /// its drain_timeout) before its run ends, so that replies finished during the drain reach
+  /// their callers. The default says true: close() is then taken as done when it returns.
+  virtual bool closed() const noexcept { return true; }
+
   /// Whether messages can reach the service through it now (its listener open, its broker
   /// connection up and subscribed), for a readiness probe. Asked from any thread, after
   /// listen() completed. The default says true: the microservice's own state (listening, not

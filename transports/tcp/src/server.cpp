@@ -196,6 +196,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       std::lock_guard lock(self->mutex);
       if (!self->accepting) co_return;
       self->connections.insert(conn);
+      self->live.fetch_add(1, std::memory_order_relaxed);
     }
     held.server = nullptr;  // given back by the close handler from now on
     std::weak_ptr<impl> weak = self;
@@ -206,6 +207,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
         [weak](connection& c, std::string_view) {
           if (auto s = weak.lock()) {
             s->release_slot();
+            s->live.fetch_sub(1, std::memory_order_acq_rel);
             std::lock_guard lock(s->mutex);
             s->connections.erase(c.shared_from_this());
           }
@@ -263,6 +265,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::atomic<std::uint16_t> port{0};
   std::atomic<std::size_t> open{0};    // connections counted against max_connections
   std::atomic<bool> listening{false};  // from listen() to stop_accepting()
+  std::atomic<std::size_t> live{0};    // connections started and not yet shut
   mutable std::mutex mutex;
   bool accepting = true;
   std::unordered_set<std::shared_ptr<connection>> connections;
@@ -289,6 +292,9 @@ void server::stop_accepting() {
 }
 void server::close() {
   impl_->close();
+}
+bool server::closed() const noexcept {
+  return !impl_->listening && impl_->live.load(std::memory_order_acquire) == 0;
 }
 bool server::ready() const noexcept {
   return impl_->listening;

@@ -4,6 +4,12 @@
 
 #include "loopback_support.hpp"
 
+#include <roost/blocking_client.hpp>
+#include <roost/testing/brokers.hpp>
+
+#include <future>
+#include <thread>
+
 #include <filesystem>
 
 namespace roost::tcp::test {
@@ -419,6 +425,44 @@ TEST_F(loopback, connect_timeout) {
   });
   // A test that cannot set up its condition fails: it must not pass without checking anything.
   if (!queue_full) FAIL() << "could not make a connect hang (accept queue never filled)";
+}
+
+// A reply its handler finished while the service drained (stop() asked) reaches the caller
+// before run() returns: run() waits for the transports' closes to write it, instead of stopping
+// the executor on a reply half written (which left the caller waiting for ever). The reply is
+// large (32 MiB), so that it is still being written when the drain ends.
+TEST(tcp_shutdown, a_reply_finished_during_the_drain_is_written_before_run_returns) {
+  router r;
+  std::atomic<bool> entered{false};
+  std::atomic<bool> release{false};
+  r.message("big", [&](std::size_t n) -> awaitable<std::string> {
+    entered = true;
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (!release) {
+      t.expires_after(2ms);
+      co_await t.async_wait(use_awaitable);
+    }
+    co_return std::string(n, 'x');
+  });
+  microservice app(r, {.threads = 1, .handle_signals = false, .log = logger::silent()});
+  auto& srv = app.add_transport(server({.host = "127.0.0.1", .port = 0}));
+  std::promise<void> ready;
+  app.on_ready([&] { ready.set_value(); });
+  int rc = -1;
+  std::thread runner([&] { rc = app.run(); });
+  ASSERT_EQ(ready.get_future().wait_for(30s), std::future_status::ready);
+  constexpr std::size_t size = 32u << 20;
+  blocking_client c(client({.host = "127.0.0.1", .port = srv.port()}));
+  // Bounded: without the fix the call would wait for ever on a connection nobody closes.
+  auto answer = std::async(std::launch::async, [&] {
+    return c.send<std::string>("big", size, call_options{.timeout = 30s});
+  });
+  ASSERT_TRUE(roost::testing::wait_until([&] { return entered.load(); }));
+  app.stop();
+  release = true;
+  runner.join();
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(answer.get().size(), size);  // timeout_error (a throw) if it never came
 }
 
 }  // namespace

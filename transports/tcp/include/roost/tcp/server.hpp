@@ -30,6 +30,8 @@ class server final : public server_transport {
   void close() override;
   /// Exact: true from listen() until stop_accepting(), while its listener is open.
   bool ready() const noexcept override;
+  /// True once close() shut every connection (after its last replies were written).
+  bool closed() const noexcept override;
 
   struct impl;
 
