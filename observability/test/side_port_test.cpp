@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include "running_service.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -169,28 +171,7 @@ std::string messages(std::string_view kind, std::string_view outcome, std::strin
 }
 
 // A service on 127.0.0.1 with its monitor, run() on a thread of its own.
-struct running_service {
-  explicit running_service(router& r)
-      : app(r, {.threads = 2, .handle_signals = false}),
-        tcp(app.add_transport(tcp::server({.host = "127.0.0.1", .port = 0}))),
-        watch(app, {.side_port = "127.0.0.1:0", .from_environment = false}) {
-    app.on_ready([this] { ready.set_value(); });
-    runner = std::thread([this] { rc = app.run(); });
-    if (ready.get_future().wait_for(30s) != std::future_status::ready) {
-      throw std::runtime_error("the service did not start");
-    }
-  }
-  ~running_service() {
-    app.stop();
-    runner.join();
-  }
-  microservice app;
-  tcp::server& tcp;
-  monitor watch;
-  std::promise<void> ready;
-  std::thread runner;
-  int rc = -1;
-};
+using test::running_service;
 
 TEST(side_port, metrics_count_what_the_service_handled) {
   router r;

@@ -19,6 +19,8 @@
 
 #include <gtest/gtest.h>
 
+#include "running_service.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -169,31 +171,7 @@ otlp_options to(const collector& c, std::string service) {
   return o;
 }
 
-// A traced service on 127.0.0.1, run() on a thread of its own.
-struct traced_service {
-  traced_service(router& r, otlp_options traces)
-      : app(r, {.threads = 2, .handle_signals = false}),
-        tcp(app.add_transport(tcp::server({.host = "127.0.0.1", .port = 0}))),
-        watch(
-            app,
-            {.side_port = "127.0.0.1:0", .from_environment = false, .traces = std::move(traces)}) {
-    app.on_ready([this] { ready.set_value(); });
-    runner = std::thread([this] { rc = app.run(); });
-    if (ready.get_future().wait_for(30s) != std::future_status::ready) {
-      throw std::runtime_error("the service did not start");
-    }
-  }
-  ~traced_service() {
-    app.stop();
-    runner.join();
-  }
-  microservice app;
-  tcp::server& tcp;
-  monitor watch;
-  std::promise<void> ready;
-  std::thread runner;
-  int rc = -1;
-};
+using test::running_service;
 
 constexpr int server = 2, client = 3;
 
@@ -202,7 +180,7 @@ TEST(tracing, a_call_through_two_services_is_one_trace) {
   router rb;
   rb.message("b.double", [](int x) { return 2 * x; });
   rb.message("b.refuse", [](int) -> int { throw rpc_exception("not today"); });
-  traced_service b(rb, to(col, "svc-b"));
+  running_service b(rb, to(col, "svc-b"));
 
   router ra;
   std::shared_ptr<client_proxy> to_b;
@@ -218,7 +196,7 @@ TEST(tracing, a_call_through_two_services_is_one_trace) {
     const int v = co_await std::move(call);
     co_return v;
   });
-  traced_service a(ra, to(col, "svc-a"));
+  running_service a(ra, to(col, "svc-a"));
   ASSERT_TRUE(a.watch.tracer());
   to_b = std::make_shared<client_proxy>(a.app.io_context().get_executor(),
                                         tcp::client({.host = "127.0.0.1", .port = b.tcp.port()}),
