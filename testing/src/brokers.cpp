@@ -73,6 +73,7 @@ broker_process::~broker_process() {
 }
 
 void broker_process::start() {
+  stop();  // one process per broker_process: a second start() replaces the first, never leaks it
   std::vector<char*> argv{command_.data()};
   for (auto& a : args_) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -86,7 +87,16 @@ void broker_process::start() {
     pid_ = -1;
     throw std::runtime_error("cannot start " + command_);
   }
-  for (int i = 0; i < 300; ++i) {  // ready once it accepts connections
+  // Ready once it accepts connections. 10 s: a broker restarting on a loaded machine (the
+  // sanitizer tiers run beside a build) can take seconds; one that exits (its port taken, a bad
+  // argument) fails at once.
+  for (int i = 0; i < 1000; ++i) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error(command_ + " exited before listening on port " +
+                               std::to_string(port_));
+    }
     asio::io_context ioc;
     asio::ip::tcp::socket sock(ioc);
     boost::system::error_code ec;

@@ -7,12 +7,13 @@ log=$(mktemp)
 "$@" serve --url tcp://127.0.0.1:0 >"$log" 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
-for _ in $(seq 1 400); do
-  port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$log" 2>/dev/null)
-  [ -n "$port" ] && break
+# The server prints READY <port>; sanitized or a NestJS peer on a busy machine, it can take seconds.
+deadline=$((SECONDS + 45))
+until port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$log" 2>/dev/null) && [ -n "$port" ]; do
+  kill -0 $pid 2>/dev/null && [ $SECONDS -lt $deadline ] ||
+    { echo "FAIL the server did not start within 45 s"; exit 1; }
   sleep 0.025
 done
-[ -n "${port:-}" ] || { echo "server did not start"; exit 1; }
 url=tcp://127.0.0.1:$port
 passed=0 failed=0
 check() {  # name, expected exit code, expected stdout, command...
@@ -87,7 +88,16 @@ lport=$((20000 + $$ % 20000))
 mport=$((lport + 1))  # its side port, opened by the environment variable
 ROOST_SIDE_PORT=127.0.0.1:$mport "$roost" listen "tcp://127.0.0.1:$lport" order.created '{"cmd":"audit"}' --count 2 >/tmp/cli_listen.$$ 2>/tmp/cli_listen_err.$$ &
 lpid=$!
-for _ in $(seq 1 200); do grep -q listening /tmp/cli_listen_err.$$ 2>/dev/null && break; sleep 0.025; done
+# "listening" once it serves (a sanitized build on a busy machine takes seconds to start); a
+# listener that exits first (its port taken) or never listens fails here, not later in a hang.
+deadline=$((SECONDS + 45))
+until grep -q listening /tmp/cli_listen_err.$$ 2>/dev/null; do
+  if ! kill -0 $lpid 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+    echo "FAIL listen did not start: stderr [$(cat /tmp/cli_listen_err.$$)]"; kill -9 $lpid 2>/dev/null
+    exit 1
+  fi
+  sleep 0.05
+done
 check "health: ready" 0 ready "$roost" health "http://127.0.0.1:$mport"
 check "health --live" 0 alive "$roost" health "127.0.0.1:$mport/" --live
 check "health: bad URL" 2 "" "$roost" health "ftp://127.0.0.1:$mport"
@@ -101,7 +111,10 @@ check_json "metrics" 0 '^# TYPE roost_server_messages_total counter$' \
   '^roost_server_messages_total\{transport="tcp",pattern="order.created",kind="event",outcome="ok"\} 1$' \
   '^roost_service_ready 1$' -- "$roost" metrics "http://127.0.0.1:$mport"
 "$roost" emit "tcp://127.0.0.1:$lport" '{"cmd":"audit"}' '"é"'
-timeout 10 tail --pid=$lpid -f /dev/null
+# --count 2 ends it; one that does not end within 30 s is killed and fails below.
+deadline=$((SECONDS + 30))
+while kill -0 $lpid 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
+kill -9 $lpid 2>/dev/null
 wait $lpid; lrc=$?
 want_listen=$(printf '%s\n%s' '{"pattern":"order.created","data":{"id":7}}' '{"pattern":{"cmd":"audit"},"data":"é"}')
 if [ "$lrc" = 0 ] && [ "$(cat /tmp/cli_listen.$$)" = "$want_listen" ]; then

@@ -40,8 +40,9 @@ class broker_process {
   broker_process(const broker_process&) = delete;
   broker_process& operator=(const broker_process&) = delete;
 
-  /// Starts the command and waits (up to 3 s) until the port accepts connections; throws
-  /// std::runtime_error if it cannot start or does not listen.
+  /// Starts the command (stopping the one this object started before, if any) and waits (up to
+  /// 10 s) until the port accepts connections; throws std::runtime_error if it cannot start,
+  /// exits, or does not listen.
   void start();
   /// Kills the process and waits for it; nothing when it is not running.
   void stop();
