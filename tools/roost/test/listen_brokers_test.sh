@@ -31,14 +31,17 @@ for var in ROOST_REDIS_URL ROOST_NATS_URL ROOST_RABBITMQ_URL ROOST_MQTT_URL; do
   topic="listen.test.$$.$RANDOM"
   # RabbitMQ: both meet on a queue of this run.
   [ "$var" = ROOST_RABBITMQ_URL ] && url="$url/?queue=$topic&durable=false"
-  "$roost" listen "$url" "$topic" --count 2 >"$work/out" 2>"$work/err" &
+  # Files of this broker's own: the background job truncates its files only once it runs, so a
+  # file reused from the broker before could still show that one's "listening" line here.
+  out="$work/${var}.out" err="$work/${var}.err"
+  "$roost" listen "$url" "$topic" --count 2 >"$out" 2>"$err" &
   listener=$!
   # "listening" is printed once the broker confirmed the subscription (on_ready): an event
   # emitted before it could be lost, so the emits wait for it. A sanitized build on a busy
   # machine can take seconds to start and connect, hence the long deadline.
   why=""
   deadline=$((SECONDS + 45))
-  until grep -q listening "$work/err" 2>/dev/null; do
+  until grep -q listening "$err" 2>/dev/null; do
     if ! kill -0 "$listener" 2>/dev/null; then why="the listener exited before listening"; break; fi
     if [ $SECONDS -ge $deadline ]; then why="no 'listening' line within 45 s"; break; fi
     sleep 0.05
@@ -58,13 +61,13 @@ for var in ROOST_REDIS_URL ROOST_NATS_URL ROOST_RABBITMQ_URL ROOST_MQTT_URL; do
   fi
   listener=""
   want=$(printf '%s\n%s' "{\"pattern\":\"$topic\",\"data\":{\"n\":1}}" "{\"pattern\":\"$topic\",\"data\":\"two\"}")
-  if [ -z "$why" ] && [ "$rc" = 0 ] && [ "$(cat "$work/out")" = "$want" ]; then
+  if [ -z "$why" ] && [ "$rc" = 0 ] && [ "$(cat "$out")" = "$want" ]; then
     passed=$((passed + 1))
     echo "ok   listen on ${var%_URL} ($((SECONDS - started)) s)"
   else
     failed=$((failed + 1))
     echo "FAIL listen on $url after $((SECONDS - started)) s: ${why:-exit $rc}," \
-      "stdout [$(cat "$work/out")], stderr [$(cat "$work/err")]"
+      "stdout [$(cat "$out")], stderr [$(cat "$err")]"
   fi
   rm -f "$work/emit.err"
 done
