@@ -1,7 +1,7 @@
 #pragma once
-// What `roost record --from` shares between the brokers: telling requests, events and replies
-// apart among the messages seen beside a service, matching each reply to its request by where
-// the reply goes and the packet's id, and waiting for Ctrl-C.
+// What `roost record --from` and `roost shadow --from` share between the brokers: telling
+// requests, events and replies apart among the messages seen beside a service, matching each
+// reply to its request by where the reply goes and the packet's id, and waiting for Ctrl-C.
 
 #include "migrate.hpp"
 
@@ -13,9 +13,13 @@
 
 namespace roost::cli {
 
+/// Hands what it sees to tap_handlers as tcp_tap does: on_sent for each request and event,
+/// on_done when a request's reply ended (or at stop(), unanswered) and for each event, on_note
+/// for what is not a NestJS packet. The handlers run on the broker client's thread, under the
+/// matcher's lock: they must not block.
 class reply_matcher {
  public:
-  explicit reply_matcher(recording_out& out) : out_(out) {}
+  explicit reply_matcher(tap_handlers h) : h_(std::move(h)) {}
 
   /// A message published to `channel`. `reply_to`: where its replies go (NATS: the message's
   /// reply subject; Redis: `<channel>.reply`); empty for none. A request with an id waits for
@@ -30,11 +34,28 @@ class reply_matcher {
   void stop();
 
  private:
-  recording_out& out_;
+  void note(const std::string& what) {
+    if (h_.on_note) h_.on_note(what);
+  }
+
+  tap_handlers h_;
   std::mutex mutex_;  // the brokers' client libraries may deliver on threads of their own
   std::unordered_map<std::string, exchange> pending_;  // by reply_to + '\n' + the id's JSON
   std::unordered_map<std::string, unsigned> waiting_;  // reply_to: requests pending there
 };
+
+/// Subscribes beside the service on `from.url` (nats://, redis:// or mqtt://) and hands what it
+/// sees to `m` until SIGINT or SIGTERM, or until the connection is lost; then `m.stop()`. Call
+/// block_stop_signals() first, before any thread starts. `who` starts its lines on stderr
+/// ("roost record"). Returns 0, 2 for a bad URL, 4 when it cannot connect or lost the
+/// connection.
+int run_broker_tap(const broker_source& from, reply_matcher& m, const std::string& who);
+
+/// run_broker_tap on each broker (record_nats.cpp, record_redis.cpp, record_mqtt.cpp), the
+/// ones built.
+int tap_nats(const broker_source& from, reply_matcher& m, const std::string& who);
+int tap_redis(const broker_source& from, reply_matcher& m, const std::string& who);
+int tap_mqtt(const broker_source& from, reply_matcher& m, const std::string& who);
 
 /// Blocks SIGINT and SIGTERM in the calling thread and in every thread started after it
 /// (the client libraries' threads): call first, then wait_for_stop().

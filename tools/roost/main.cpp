@@ -674,17 +674,17 @@ int main(int argc, char** argv) {
   auto* record_cmd = app.add_subcommand(
       "record",
       "write every request, event and reply of a NestJS-protocol service as a JSON line (until "
-      "Ctrl-C): as a TCP proxy in front of it (--listen, --to), or subscribed beside it on NATS "
-      "or Redis (--from)");
+      "Ctrl-C): as a TCP proxy in front of it (--listen, --to), or subscribed beside it on NATS, "
+      "Redis or MQTT (--from)");
   record_cmd->add_option("--listen", record_listen, "HOST:PORT to listen on for the clients (TCP)");
   record_cmd->add_option("--to", record_to, "the service, tcp://HOST:PORT");
   record_cmd->add_option("--from", record_from,
-                         "the broker the service is on, nats://HOST:PORT or redis://HOST:PORT: "
+                         "the broker the service is on, nats://, redis:// or mqtt://HOST:PORT: "
                          "subscribes beside it, taking no message away from it");
   record_cmd
       ->add_option("--pattern", record_patterns,
-                   "with --from: a subject or channel to record (NATS wildcards, Redis globs; "
-                   "repeatable; default: every one)")
+                   "with --from: a subject, channel or topic to record (NATS wildcards, Redis "
+                   "globs, MQTT filters; repeatable; default: every one)")
       ->allow_extra_args(false);
   record_cmd->add_option("--out", record_out, "the JSON Lines file to write (- for stdout)")
       ->required();
@@ -693,6 +693,7 @@ int main(int argc, char** argv) {
       "  roost record --listen 127.0.0.1:4000 --to tcp://127.0.0.1:3000 --out orders.jsonl\n"
       "  roost record --from nats://127.0.0.1:4222 --pattern 'orders.>' --out orders.jsonl\n"
       "  roost record --from redis://127.0.0.1:6379 --pattern 'orders.*' --out orders.jsonl\n"
+      "  roost record --from mqtt://127.0.0.1:1883 --pattern 'orders/#' --out orders.jsonl\n"
       "On TCP, point the clients at 127.0.0.1:4000. Each line: kind (request or event), pattern,\n"
       "data, metadata, id, replies (every value, in order), error, at, t_ms, first_us, took_us,\n"
       "connection (TCP) or channel (brokers).");
@@ -721,17 +722,32 @@ int main(int argc, char** argv) {
       "failure.");
 
   common shadow_common;
-  std::string shadow_listen, shadow_primary;
+  std::string shadow_listen, shadow_primary, shadow_from;
+  std::vector<std::string> shadow_patterns, shadow_renames;
   roost::cli::shadow_options shadow_opts;
   int shadow_report_s = 10;
   auto* shadow_cmd = app.add_subcommand(
       "shadow",
-      "a TCP proxy that answers with the primary's replies and sends a copy of each message to "
-      "a candidate, reporting differences and both latencies (until Ctrl-C)");
-  shadow_cmd->add_option("--listen", shadow_listen, "HOST:PORT to listen on for the clients")
-      ->required();
-  shadow_cmd->add_option("--primary", shadow_primary, "the service that answers, tcp://HOST:PORT")
-      ->required();
+      "send a copy of each message of a live service (the primary) to a candidate and report "
+      "where their replies differ and both latencies (until Ctrl-C): as a TCP proxy in front of "
+      "the primary (--listen, --primary), answering with its replies alone, or subscribed beside "
+      "it on NATS, Redis or MQTT (--from)");
+  shadow_cmd->add_option("--listen", shadow_listen, "HOST:PORT to listen on for the clients (TCP)");
+  shadow_cmd->add_option("--primary", shadow_primary, "the service that answers, tcp://HOST:PORT");
+  shadow_cmd->add_option("--from", shadow_from,
+                         "the broker the primary is on, nats://, redis:// or mqtt://: "
+                         "subscribes beside it, taking no message away from it");
+  shadow_cmd
+      ->add_option("--pattern", shadow_patterns,
+                   "with --from: a subject, channel or topic of the primary (wildcards as "
+                   "the broker's; repeatable)")
+      ->allow_extra_args(false);
+  shadow_cmd
+      ->add_option("--rename", shadow_renames,
+                   "with --from: OLD=NEW, the candidate's copy of a pattern starting with OLD "
+                   "starts with NEW (a candidate on the same broker serves its own subjects; "
+                   "repeatable)")
+      ->allow_extra_args(false);
   shadow_cmd->add_option("--candidate", shadow_common.url, "the service under test: any URL")
       ->required();
   add_compare_options(shadow_cmd, shadow_opts.ignore, shadow_opts.loose);
@@ -747,7 +763,10 @@ int main(int argc, char** argv) {
       "Example:\n"
       "  roost shadow --listen 127.0.0.1:4000 --primary tcp://127.0.0.1:3000 \\\n"
       "    --candidate tcp://127.0.0.1:3001 --ignore /createdAt\n"
-      "The candidate being slow or down never slows or fails the primary's callers.");
+      "  roost shadow --from nats://127.0.0.1:4222 --pattern 'orders.>' \\\n"
+      "    --candidate nats://127.0.0.1:4222 --rename orders.=orders-next.\n"
+      "The candidate being slow or down never slows or fails the primary's callers; its replies\n"
+      "never reach them.");
 
   try {
     app.parse(argc, argv);
@@ -768,18 +787,10 @@ int main(int argc, char** argv) {
       if (!record_listen.empty() || !record_to.empty()) {
         throw bad_argument("roost record takes --from, or --listen and --to, not both");
       }
-      const roost::cli::broker_record_options o{record_from, record_patterns, record_out};
-      const auto scheme = record_from.substr(0, record_from.find("://"));
-#ifdef ROOST_CLI_RECORD_NATS
-      if (scheme == "nats") return roost::cli::run_record_nats(o);
-#endif
-#ifdef ROOST_CLI_RECORD_REDIS
-      if (scheme == "redis") return roost::cli::run_record_redis(o);
-#endif
-      throw bad_argument(
-          "roost record --from records nats:// and redis:// (TCP: --listen and "
-          "--to; MQTT, RabbitMQ and Kafka: not yet), got " +
-          record_from);
+      if (auto why = roost::cli::broker_source_refused(record_from); !why.empty()) {
+        throw bad_argument("roost record " + why);
+      }
+      return roost::cli::run_record_broker({{record_from, record_patterns}, record_out});
     }
     if (*replay_cmd) {
       replay_opts.file = replay_file;
@@ -791,7 +802,33 @@ int main(int argc, char** argv) {
       return roost::cli::run_replay(replay_opts);
     }
     if (*shadow_cmd) {
-      shadow_opts.tap = tap_of(shadow_listen, shadow_primary, "--primary");
+      if (shadow_from.empty()) {
+        if (shadow_listen.empty() || shadow_primary.empty() || !shadow_patterns.empty() ||
+            !shadow_renames.empty()) {
+          throw bad_argument(
+              "roost shadow wants --listen and --primary (TCP), or --from and --pattern (a "
+              "broker)");
+        }
+        shadow_opts.tap = tap_of(shadow_listen, shadow_primary, "--primary");
+      } else {
+        if (!shadow_listen.empty() || !shadow_primary.empty()) {
+          throw bad_argument("roost shadow takes --from, or --listen and --primary, not both");
+        }
+        // Without patterns it would see the copies it sends to a candidate on the same broker.
+        if (shadow_patterns.empty()) throw bad_argument("roost shadow --from wants --pattern");
+        if (auto why = roost::cli::broker_source_refused(shadow_from); !why.empty()) {
+          throw bad_argument("roost shadow " + why);
+        }
+        shadow_opts.from = roost::cli::broker_source{shadow_from, shadow_patterns};
+        for (const auto& r : shadow_renames) {
+          const auto eq = r.find('=');
+          if (eq == std::string::npos || eq == 0) {
+            throw bad_argument("--rename wants OLD=NEW (a pattern prefix and its new one), got " +
+                               r);
+          }
+          shadow_opts.rename.emplace_back(r.substr(0, eq), r.substr(eq + 1));
+        }
+      }
       shadow_opts.timeout = std::chrono::milliseconds(shadow_common.timeout_ms);
       if (shadow_opts.queue < 1) throw bad_argument("--queue must be >= 1");
       if (shadow_report_s < 1) throw bad_argument("--report-every must be >= 1");

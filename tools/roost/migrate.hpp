@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace roost::cli {
@@ -55,15 +56,24 @@ class recording_out {
   std::uint64_t requests_ = 0, events_ = 0, notes_ = 0;
 };
 
-/// `roost record --from nats://... | redis://...`: subscribes beside the service (never in a
-/// queue group) to `patterns` (none: every subject or channel) and to where their replies go.
-struct broker_record_options {
+/// Where `roost record --from` and `roost shadow --from` listen beside the service: its broker
+/// (nats://, redis:// or mqtt://) and the subjects, channels or topics of its patterns (none:
+/// every one), with where their replies go. Never in a queue group or a shared subscription:
+/// the service loses no message.
+struct broker_source {
   std::string url;
   std::vector<std::string> patterns;
+};
+
+/// Empty when `--from` can listen beside a service on `url`'s transport; else why not (a
+/// usage error: RabbitMQ and Kafka hand a message to one consumer of a queue or group).
+std::string broker_source_refused(const std::string& url);
+
+struct broker_record_options {
+  broker_source from;
   std::string out;
 };
-int run_record_nats(const broker_record_options& o);
-int run_record_redis(const broker_record_options& o);
+int run_record_broker(const broker_record_options& o);
 
 using transport_factory = std::function<std::unique_ptr<client_transport>()>;
 
@@ -78,7 +88,13 @@ struct replay_options {
 int run_replay(const replay_options& o);
 
 struct shadow_options {
-  tap_options tap;  ///< the listening side and the primary
+  tap_options tap;  ///< the listening side and the primary (TCP)
+  /// Beside the primary on its broker instead of a proxy in front of it (`--from`).
+  std::optional<broker_source> from;
+  /// With `from`: the candidate gets a copy whose string pattern starting with `first` starts
+  /// with `second` instead (`--rename`), so that a candidate on the same broker serves its
+  /// own subjects and never answers the primary's callers.
+  std::vector<std::pair<std::string, std::string>> rename;
   transport_factory make_candidate;
   std::vector<std::string> ignore, loose;
   std::size_t queue = 1000;  ///< copies in flight to the candidate at most; beyond: dropped

@@ -1,6 +1,6 @@
-// `roost record --from nats://...`: plain subscriptions beside the service (never a queue
-// group, so the service's own subscriptions, queue group or not, lose nothing: NATS gives every
-// plain subscriber a copy) to the request subjects and the reply inboxes.
+// `roost record --from nats://...` (and shadow's): plain subscriptions beside the service (never a
+// queue group, so the service's own subscriptions, queue group or not, lose nothing: NATS gives
+// every plain subscriber a copy) to the request subjects and the reply inboxes.
 
 #include "broker_tap.hpp"
 
@@ -65,7 +65,7 @@ struct options_closer {
 
 }  // namespace
 
-int run_record_nats(const broker_record_options& o) {
+int tap_nats(const broker_source& o, reply_matcher& matcher, const std::string& who) {
   auto u = roost::url::parse(o.url);
   if (!u) {
     std::cerr << "error: bad NATS URL " << o.url << ": " << u.error().message() << "\n";
@@ -81,10 +81,6 @@ int run_record_nats(const broker_record_options& o) {
                  "token only, for now (no TLS, .creds or NKey)\n";
     return 2;
   }
-  recording_out out(o.out);
-  if (!out.ok()) return 2;
-  block_stop_signals();  // before the library starts its threads
-  reply_matcher matcher(out);
   std::atomic<bool> ended{false};
   nats_tap tap{matcher, opts->inbox_prefix + ".", ended};
 
@@ -97,7 +93,7 @@ int run_record_nats(const broker_record_options& o) {
   if (!opts->user.empty())
     natsOptions_SetUserInfo(no.get(), opts->user.c_str(), opts->password.c_str());
   if (!opts->token.empty()) natsOptions_SetToken(no.get(), opts->token.c_str());
-  natsOptions_SetName(no.get(), "roost record");
+  natsOptions_SetName(no.get(), who.c_str());
   // One delivery thread for every subscription: a request is seen before its reply.
   natsOptions_UseGlobalMessageDelivery(no.get(), true);
   natsOptions_SetClosedCB(no.get(), on_closed, &tap);
@@ -130,9 +126,9 @@ int run_record_nats(const broker_record_options& o) {
   }
   if (s == NATS_OK) s = natsConnection_FlushTimeout(conn.get(), 5000);
   if (s == NATS_OK) {
-    std::cerr << "roost record: subscribed to";
+    std::cerr << who << ": subscribed to";
     for (const auto& subject : subjects) std::cerr << " " << subject;
-    std::cerr << " on " << o.url << ", recording to " << o.out << std::endl;
+    std::cerr << " on " << o.url << std::endl;
     wait_for_stop(ended);
   }
   // Drained: what the server sent before is delivered, then the connection closes. The closed
@@ -147,9 +143,7 @@ int run_record_nats(const broker_record_options& o) {
   }
   for (auto* sub : subs) natsSubscription_Destroy(sub);
   matcher.stop();
-  out.summary();
-  if (s != NATS_OK) return 4;
-  return out.ok() ? 0 : 4;
+  return s == NATS_OK ? 0 : 4;
 }
 
 }  // namespace roost::cli

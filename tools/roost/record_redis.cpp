@@ -1,5 +1,5 @@
-// `roost record --from redis://...`: a subscriber beside the service. Redis hands every
-// published message to every subscriber, so the service loses nothing; PSUBSCRIBE to the
+// `roost record --from redis://...` (and shadow's): a subscriber beside the service. Redis hands
+// every published message to every subscriber, so the service loses nothing; PSUBSCRIBE to the
 // patterns (none: `*`) and to their `.reply` channels, where NestJS's servers answer.
 
 #include "broker_tap.hpp"
@@ -62,7 +62,7 @@ void on_push(reply_matcher& matcher, const redisReply& r) {
 
 }  // namespace
 
-int run_record_redis(const broker_record_options& o) {
+int tap_redis(const broker_source& o, reply_matcher& matcher, const std::string& who) {
   auto u = roost::url::parse(o.url);
   if (!u) {
     std::cerr << "error: bad Redis URL " << o.url << ": " << u.error().message() << "\n";
@@ -78,9 +78,6 @@ int run_record_redis(const broker_record_options& o) {
     std::cerr << "error: roost record --from speaks plain Redis only, for now (no rediss://)\n";
     return 2;
   }
-  recording_out out(o.out);
-  if (!out.ok()) return 2;
-  block_stop_signals();
   const timeval connect_timeout{5, 0};
   const std::unique_ptr<redisContext, context_closer> ctx(
       redisConnectWithTimeout(c.host.c_str(), c.port, connect_timeout));
@@ -126,11 +123,10 @@ int run_record_redis(const broker_record_options& o) {
       return 4;
     }
   }
-  std::cerr << "roost record: subscribed to";
+  std::cerr << who << ": subscribed to";
   for (std::size_t i = 1; i < psub.size(); ++i) std::cerr << " " << psub[i];
-  std::cerr << " on " << o.url << ", recording to " << o.out << std::endl;
+  std::cerr << " on " << o.url << std::endl;
 
-  reply_matcher matcher(out);
   std::atomic<bool> stop{false}, ended{false};
   std::string lost;
   // The reader: polls the socket a few times a second so that it sees `stop`. Stopping, it
@@ -171,9 +167,7 @@ int run_record_redis(const broker_record_options& o) {
   reader.join();
   matcher.stop();
   if (!lost.empty()) std::cerr << "error: " << o.url << ": " << lost << "\n";
-  out.summary();
-  if (!lost.empty()) return 4;
-  return out.ok() ? 0 : 4;
+  return lost.empty() ? 0 : 4;
 }
 
 }  // namespace roost::cli

@@ -1,6 +1,8 @@
 // `roost shadow`: the tcp_tap to the primary, answering its callers with the primary's replies
-// alone, and a copy of each message to the candidate, whose replies are compared.
+// alone, or a broker tap beside it (--from: the callers never meet the shadow), and a copy of
+// each message to the candidate, whose replies are compared.
 
+#include "broker_tap.hpp"
 #include "compare.hpp"
 #include "load.hpp"
 #include "migrate.hpp"
@@ -23,6 +25,7 @@
 #include <iostream>
 #include <map>
 #include <thread>
+#include <tuple>
 
 namespace roost::cli {
 
@@ -110,7 +113,8 @@ asio::awaitable<std::string> tell_candidate(candidate_side& side, exchange x) {
 struct shadow_run {
   const shadow_options& opt;
   compare_rules rules;
-  std::map<std::pair<std::uint64_t, std::string>, std::shared_ptr<copy>> copies;
+  // By connection (TCP), where the replies go (brokers) and the id.
+  std::map<std::tuple<std::uint64_t, std::string, std::string>, std::shared_ptr<copy>> copies;
   std::size_t in_flight = 0;
   bool stopping = false;
   std::uint64_t requests = 0, events = 0, compared = 0, differ = 0, dropped = 0, failed = 0;
@@ -162,9 +166,40 @@ struct shadow_run {
   }
 };
 
+// The candidate's copy: its string pattern renamed by the first --rename that fits.
+exchange for_candidate(const exchange& x,
+                       const std::vector<std::pair<std::string, std::string>>& rename) {
+  exchange c = x;
+  if (const auto* p = x.pattern.if_string()) {
+    for (const auto& [from, to] : rename) {
+      if (!p->starts_with(from)) continue;
+      c.pattern = json::string(to + std::string(p->subview(from.size())));
+      break;
+    }
+  }
+  return c;
+}
+
+// The summary every `every` while messages come, on `ioc`'s thread.
+asio::awaitable<void> report(shadow_run& r, asio::steady_timer& ticker,
+                             std::chrono::milliseconds every) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    ticker.expires_after(every);
+    auto [ec] = co_await ticker.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec || r.stopping) co_return;
+    if (r.requests + r.events == seen) continue;
+    seen = r.requests + r.events;
+    r.print_summary();
+  }
+}
+
 }  // namespace
 
 int run_shadow(const shadow_options& o) {
+  // Beside a broker, the signals are awaited by this thread alone (the client libraries' and
+  // ours must not take them): blocked before any thread starts.
+  if (o.from) block_stop_signals();
   std::optional<shadow_run> run;
   try {
     run.emplace(shadow_run{o, compare_rules(o.ignore, o.loose)});
@@ -185,13 +220,14 @@ int run_shadow(const shadow_options& o) {
   };
 
   tap_handlers h;
-  h.on_sent = [&](const exchange& x) {
-    (x.is_event() ? r.events : r.requests)++;
+  h.on_sent = [&](const exchange& seen) {
+    (seen.is_event() ? r.events : r.requests)++;
     if (r.in_flight >= o.queue) {
       ++r.dropped;
       return;
     }
     ++r.in_flight;
+    auto x = for_candidate(seen, o.rename);
     if (x.is_event()) {
       asio::co_spawn(candidate_ioc, tell_candidate(side, x),
                      [&](std::exception_ptr, std::string why) {
@@ -203,22 +239,23 @@ int run_shadow(const shadow_options& o) {
       return;
     }
     auto c = std::make_shared<copy>();
-    auto key = std::pair{x.connection, detail::to_json(*x.id)};
+    auto key = std::tuple{x.connection, x.reply_to, detail::to_json(*x.id)};
     r.copies[key] = c;
-    asio::co_spawn(candidate_ioc, ask_candidate(side, c, x), [&, c, key](std::exception_ptr) {
-      asio::post(ioc, [&r, c, key] {
-        --r.in_flight;
-        c->candidate_done = true;
-        if (!c->primary_done || r.stopping) return;
-        r.compare_both(*c);
-        r.copies.erase(key);
-      });
-    });
+    asio::co_spawn(candidate_ioc, ask_candidate(side, c, std::move(x)),
+                   [&, c, key](std::exception_ptr) {
+                     asio::post(ioc, [&r, c, key] {
+                       --r.in_flight;
+                       c->candidate_done = true;
+                       if (!c->primary_done || r.stopping) return;
+                       r.compare_both(*c);
+                       r.copies.erase(key);
+                     });
+                   });
   };
   h.on_done = [&](exchange&& x) {
     if (x.is_event()) return;
     if (x.answered) r.primary_latency.add(micros(x.done - x.sent));
-    auto it = r.copies.find({x.connection, detail::to_json(*x.id)});
+    auto it = r.copies.find({x.connection, x.reply_to, detail::to_json(*x.id)});
     if (it == r.copies.end()) return;  // dropped
     auto c = it->second;
     c->primary = std::move(x);
@@ -228,6 +265,33 @@ int run_shadow(const shadow_options& o) {
     r.copies.erase(it);
   };
   h.on_note = [](const std::string& what) { std::cerr << "roost shadow: " << what << "\n"; };
+  asio::steady_timer ticker(ioc);
+  if (o.from) {
+    // The broker's client calls from threads of its own: everything goes to `ioc`'s thread,
+    // in order.
+    tap_handlers posted;
+    posted.on_sent = [&](const exchange& x) { asio::post(ioc, [&h, x] { h.on_sent(x); }); };
+    posted.on_done = [&](exchange&& x) {
+      asio::post(ioc, [&h, x = std::move(x)]() mutable { h.on_done(std::move(x)); });
+    };
+    posted.on_note = [&](const std::string& what) {
+      asio::post(ioc, [&h, what] { h.on_note(what); });
+    };
+    reply_matcher matcher(std::move(posted));
+    auto work = asio::make_work_guard(ioc);
+    asio::co_spawn(ioc, report(r, ticker, o.report_every), asio::detached);
+    std::thread proxy_thread([&] { ioc.run(); });
+    const int rc = run_broker_tap(*o.from, matcher, "roost shadow");
+    asio::post(ioc, [&] {
+      r.stopping = true;
+      ticker.cancel();
+    });
+    work.reset();
+    proxy_thread.join();
+    stop_candidate();
+    r.print_summary();
+    return rc;
+  }
   std::unique_ptr<tcp_tap> tap;
   try {
     tap = std::make_unique<tcp_tap>(ioc.get_executor(), o.tap, std::move(h));
@@ -237,7 +301,6 @@ int run_shadow(const shadow_options& o) {
     stop_candidate();
     return 4;
   }
-  asio::steady_timer ticker(ioc);
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
@@ -245,20 +308,7 @@ int run_shadow(const shadow_options& o) {
     tap->stop();
     ticker.cancel();
   });
-  asio::co_spawn(
-      ioc,
-      [&]() -> asio::awaitable<void> {
-        std::uint64_t seen = 0;
-        for (;;) {
-          ticker.expires_after(o.report_every);
-          auto [ec] = co_await ticker.async_wait(asio::as_tuple(asio::use_awaitable));
-          if (ec || r.stopping) co_return;
-          if (r.requests + r.events == seen) continue;
-          seen = r.requests + r.events;
-          r.print_summary();
-        }
-      },
-      asio::detached);
+  asio::co_spawn(ioc, report(r, ticker, o.report_every), asio::detached);
   std::cerr << "roost shadow: listening on " << o.tap.listen_host << ":" << tap->port()
             << ", primary " << o.tap.target_host << ":" << o.tap.target_port << std::endl;
   ioc.run();

@@ -22,6 +22,7 @@ namespace roost::cli {
 struct exchange {
   std::uint64_t connection = 0;  ///< which client connection, counted from 1 (TCP)
   std::string channel;           ///< the subject or channel it came on (brokers)
+  std::string reply_to;          ///< where its replies go (brokers)
   json::value pattern;
   json::value data;
   std::optional<json::object> metadata;

@@ -1,42 +1,36 @@
 #!/usr/bin/env bash
-# `roost record --from` on NATS and Redis: the NestJS conformance service is recorded by a
-# subscriber beside it while a client calls it, and the recording is replayed against roost's
-# (roost_peer) on the same transport. The peers serve the subjects of this run alone (their
-# `queue=Q` handlers: Q.work, Q.tally, Q.stats.<name>), on NATS in a queue group.
-#   migrate_brokers_test.sh ROOST_BINARY ROOST_PEER NEST_NODE_SH   (reads ROOST_NATS_URL and
-#                                                                   ROOST_REDIS_URL)
+# `roost record --from` and `roost shadow --from` on NATS, Redis and MQTT. The NestJS
+# conformance service is recorded by a subscriber beside it while a client calls it, and the
+# recording is replayed against roost's (roost_peer) on the same transport; then roost_peer,
+# serving its own subjects on the same broker, shadows a live NestJS service. The peers serve
+# the subjects of this run alone (their `queue=Q` handlers: Q.work, Q.tally, Q.stats.<name>), on
+# NATS in a queue group.
+#   migrate_brokers_test.sh ROOST_BINARY ROOST_PEER NEST_NODE_SH   (reads ROOST_NATS_URL,
+#                                                  ROOST_REDIS_URL and ROOST_MQTT_URL)
 set -uo pipefail
 roost=$1 roost_peer=$2 nest=$3
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-passed=0 failed=0
-pass() { passed=$((passed + 1)); }
-fail() {
-  failed=$((failed + 1))
-  echo "FAIL $*"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/migrate_lib.sh"
 
-# serve NAME URL COMMAND: starts a peer server; sets srv_pid.
-serve() {
-  "$3" serve --url "$2" >"$work/$1.log" 2>"$work/$1.err" &
-  srv_pid=$!
-  pids+=($srv_pid)
-  for _ in $(seq 1 400); do
-    grep -q '^READY' "$work/$1.log" && return 0
-    kill -0 "$srv_pid" 2>/dev/null || break
-    sleep 0.025
-  done
-  echo "$1 did not start: $(cat "$work/$1.err")"
-  exit 1
+# tap NAME ARGS...: starts `roost ARGS` (record or shadow --from) and waits until it has
+# subscribed; sets tap_pid.
+tap() {
+  local name=$1
+  shift
+  "$roost" "$@" 2>"$work/$name.err" &
+  tap_pid=$!
+  pids+=($tap_pid)
+  wait_for "$work/$name.err" 'subscribed to' "$tap_pid" ||
+    fail "roost $1 did not subscribe: $(cat "$work/$name.err")"
 }
+# The traffic: two requests, an event and the service's counts; what NestJS answers to it.
+drive() {
+  "$roost" call "$1" "$2.work" 1 --header trace=t1 && "$roost" emit "$1" "$2.tally" 2 &&
+    "$roost" call "$1" "$2.work" 3 && "$roost" call "$1" "$2.stats.x" 0
+}
+want=$(printf '%s\n' '{"impl":"nest12","name":"x"}' '{"impl":"nest12","name":"x"}' \
+  '{"served":2,"events":1}')
 
-for var in ROOST_NATS_URL ROOST_REDIS_URL; do
+for var in ROOST_NATS_URL ROOST_REDIS_URL ROOST_MQTT_URL; do
   url=${!var:-}
   if [ -z "$url" ]; then
     fail "$var is not set (scripts/brokers.sh env)"
@@ -44,35 +38,26 @@ for var in ROOST_NATS_URL ROOST_REDIS_URL; do
   fi
   q="migrate$$r$RANDOM"
   case $var in
-    ROOST_NATS_URL) name=nats subjects="$q.>" ;;
-    *) name=redis subjects="$q.*" ;;
+    ROOST_NATS_URL) name=nats patterns=(--pattern "$q.>") ;;
+    ROOST_REDIS_URL) name=redis patterns=(--pattern "$q.*") ;;
+    *) name=mqtt patterns=(--pattern "$q.work" --pattern "$q.tally" --pattern "$q.stats.x") ;;
   esac
+
+  # ---- record beside the NestJS service ----
   serve "nest-$name" "$url/?queue=$q&name=x" "$nest"
   nest_pid=$srv_pid
-  "$roost" record --from "$url" --pattern "$subjects" --out "$work/$name.jsonl" 2>"$work/record-$name.err" &
-  rec_pid=$!
-  pids+=($rec_pid)
-  for _ in $(seq 1 400); do
-    grep -q 'subscribed to' "$work/record-$name.err" && break
-    kill -0 "$rec_pid" 2>/dev/null || break
-    sleep 0.025
-  done
+  tap "record-$name" record --from "$url" "${patterns[@]}" --out "$work/$name.jsonl"
   # The service answers as without the recorder (it takes nothing away, queue group or not).
-  got=$("$roost" call "$url" "$q.work" 1 --header trace=t1 && "$roost" emit "$url" "$q.tally" 2 &&
-    "$roost" call "$url" "$q.work" 3 && "$roost" call "$url" "$q.stats.x" 0)
-  want=$(printf '%s\n' '{"impl":"nest12","name":"x"}' '{"impl":"nest12","name":"x"}' \
-    '{"served":2,"events":1}')
+  got=$(drive "$url" "$q")
   [ "$got" = "$want" ] && pass || fail "$name: the service answered [$got], want [$want]"
   # Every reply is in before the recording stops (the last call has its answer).
-  kill -TERM "$rec_pid"
-  wait "$rec_pid"
-  rc=$?
-  [ $rc = 0 ] && grep -q '3 requests and 1 events recorded' "$work/record-$name.err" && pass ||
-    fail "$name: record exited $rc: $(cat "$work/record-$name.err")"
+  stop "$tap_pid" "record-$name"
+  grep -q '3 requests and 1 events recorded' "$work/record-$name.err" && pass ||
+    fail "$name: record's summary: $(cat "$work/record-$name.err")"
   grep -q "\"pattern\":\"$q.stats.x\",\"data\":0,.*\"replies\":\[{\"served\":2,\"events\":1}\].*\"channel\":\"$q.stats.x\"" \
     "$work/$name.jsonl" && grep -q "\"kind\":\"event\",\"pattern\":\"$q.tally\",\"data\":2" "$work/$name.jsonl" &&
     pass || fail "$name: the recording lacks a reply or the event: $(cat "$work/$name.jsonl")"
-  # Metadata (in the packet on Redis, in the message headers on NATS).
+  # Metadata (in the packet on Redis and MQTT 3.1.1, in the message headers on NATS).
   grep -q "\"pattern\":\"$q.work\",\"data\":1,\"metadata\":{[^}]*\"trace\":\"t1\"" "$work/$name.jsonl" &&
     pass || fail "$name: the metadata is not recorded: $(head -1 "$work/$name.jsonl")"
   kill "$nest_pid"
@@ -91,20 +76,55 @@ for var in ROOST_NATS_URL ROOST_REDIS_URL; do
     grep -q '0 same, 3 differ' <<<"$out" && pass || fail "$name: replay without --ignore: exit $rc: $out"
   kill "$roost_pid"
   wait "$roost_pid" 2>/dev/null
+
+  # ---- shadow: a live NestJS service, roost_peer on its own subjects (Qc.*) as candidate ----
+  q="migrate$$s$RANDOM"
+  case $name in
+    nats) patterns=(--pattern "$q.>") ;;
+    redis) patterns=(--pattern "$q.*") ;;
+    *) patterns=(--pattern "$q.work" --pattern "$q.tally" --pattern "$q.stats.x") ;;
+  esac
+  serve "live-$name" "$url/?queue=$q&name=x" "$nest"
+  live_pid=$srv_pid
+  serve "candidate-$name" "$url/?queue=${q}c&name=x" "$roost_peer"
+  candidate_pid=$srv_pid
+  tap "shadow-$name" shadow --from "$url" "${patterns[@]}" --candidate "$url" \
+    --rename "$q.=${q}c." --report-every 1
+  # The callers get NestJS's replies alone (the candidate answers the shadow, not them).
+  got=$(drive "$url" "$q")
+  [ "$got" = "$want" ] && pass || fail "$name: through the shadow the callers got [$got], want [$want]"
+  # The candidate got the copies (its counts are NestJS's: the stats compare equal); the work
+  # replies differ on purpose (impl).
+  summary='3 requests and 1 events; 3 compared, 2 differ, 0 dropped, 0 candidate failures'
+  wait_for "$work/shadow-$name.err" "$summary" "$tap_pid"
+  stop "$tap_pid" "shadow-$name"
+  grep -q "differs: request \"$q.work\" 1" "$work/shadow-$name.err" &&
+    grep -q 'reply\[0\]/impl: primary "nest12", candidate "roost"' "$work/shadow-$name.err" &&
+    ! grep -q "differs: request \"$q.stats" "$work/shadow-$name.err" &&
+    [ "$(tail -1 "$work/shadow-$name.err" | grep -c "$summary")" = 1 ] && pass ||
+    fail "$name: the shadow's report: $(cat "$work/shadow-$name.err")"
+  kill "$live_pid" "$candidate_pid"
+  wait "$live_pid" "$candidate_pid" 2>/dev/null
 done
 
-# Bad arguments and a broker that is not there.
-"$roost" record --from mqtt://127.0.0.1:1883 --out "$work/x.jsonl" 2>"$work/err"
+# Bad arguments, transports it cannot listen on, and a broker that is not there.
+"$roost" record --from amqp://127.0.0.1:1 --out "$work/x.jsonl" 2>"$work/err"
 rc=$?
-[ $rc = 2 ] && grep -q 'nats:// and redis://' "$work/err" && pass || fail "--from mqtt: exit $rc: $(cat "$work/err")"
+[ $rc = 2 ] && grep -q 'cannot listen beside a service on RabbitMQ' "$work/err" && pass ||
+  fail "--from amqp: exit $rc: $(cat "$work/err")"
+"$roost" shadow --from kafka://127.0.0.1:1 --pattern x --candidate tcp://127.0.0.1:1 2>"$work/err"
+rc=$?
+[ $rc = 2 ] && grep -q 'Kafka' "$work/err" && pass || fail "shadow --from kafka: exit $rc: $(cat "$work/err")"
+"$roost" shadow --from nats://127.0.0.1:1 --candidate tcp://127.0.0.1:1 2>"$work/err"
+rc=$?
+[ $rc = 2 ] && grep -q 'wants --pattern' "$work/err" && pass || fail "shadow --from without --pattern: exit $rc"
 "$roost" record --from nats://127.0.0.1:1 --to tcp://127.0.0.1:1 --out "$work/x.jsonl" 2>/dev/null
 rc=$?
 [ $rc = 2 ] && pass || fail "--from with --to: exit $rc (want 2)"
-for u in nats://127.0.0.1:1 redis://127.0.0.1:1; do
+for u in nats://127.0.0.1:1 redis://127.0.0.1:1 mqtt://127.0.0.1:1; do
   "$roost" record --from "$u" --out "$work/x.jsonl" 2>"$work/err"
   rc=$?
   [ $rc = 4 ] && grep -q 'cannot connect' "$work/err" && pass || fail "record from $u: exit $rc (want 4): $(cat "$work/err")"
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -5,36 +5,8 @@
 #   migrate_test.sh ROOST_BINARY ROOST_PEER NEST_NODE_SH
 set -uo pipefail
 roost=$1 roost_peer=$2 nest=$3
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-passed=0 failed=0
-pass() { passed=$((passed + 1)); }
-fail() {
-  failed=$((failed + 1))
-  echo "FAIL $*"
-}
+. "$(dirname "${BASH_SOURCE[0]}")/migrate_lib.sh"
 
-# serve NAME COMMAND...: starts a peer server on a free port; sets port.
-serve() {
-  local name=$1
-  shift
-  "$@" serve --url tcp://127.0.0.1:0 >"$work/$name.log" 2>"$work/$name.err" &
-  pids+=($!)
-  port=""
-  for _ in $(seq 1 400); do
-    port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$work/$name.log" 2>/dev/null)
-    [ -n "$port" ] && return 0
-    sleep 0.025
-  done
-  echo "$name did not start: $(cat "$work/$name.err")"
-  exit 1
-}
 # proxy NAME ARGS...: starts `roost ARGS` (record or shadow) listening on a free port; sets
 # proxy_pid and proxy_port.
 proxy() {
@@ -43,26 +15,16 @@ proxy() {
   "$roost" "$@" 2>"$work/$name.err" &
   proxy_pid=$!
   pids+=($proxy_pid)
-  proxy_port=""
-  for _ in $(seq 1 400); do
-    proxy_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$work/$name.err")
-    [ -n "$proxy_port" ] && return 0
-    sleep 0.025
-  done
-  echo "roost $1 did not start: $(cat "$work/$name.err")"
-  exit 1
-}
-# stops the proxy with SIGTERM and checks that it exits 0
-stop_proxy() {
-  kill -TERM "$proxy_pid"
-  wait "$proxy_pid"
-  local rc=$?
-  [ $rc = 0 ] && pass || fail "$1 exited $rc on SIGTERM: $(cat "$work/$1.err")"
+  if ! wait_for "$work/$name.err" 'listening on 127\.0\.0\.1:[0-9]+,' "$proxy_pid"; then
+    echo "FAIL roost $1 did not start: $(cat "$work/$name.err")"
+    exit 1
+  fi
+  proxy_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$work/$name.err")
 }
 
-serve nest "$nest"
+serve nest tcp://127.0.0.1:0 "$nest"
 nest_port=$port
-serve roost "$roost_peer"
+serve roost tcp://127.0.0.1:0 "$roost_peer"
 roost_port=$port
 
 # ---- record the NestJS service ----
@@ -89,9 +51,8 @@ fi
 # Malformed traffic is forwarded and noted; the proxy keeps serving.
 exec 3<>"/dev/tcp/127.0.0.1/$proxy_port" && printf 'abc#{}' >&3 && exec 3>&-
 [ "$("$roost" call "$u" sum '[2,2]')" = 4 ] && pass || fail "the proxy stopped serving after malformed traffic"
-for _ in $(seq 1 200); do grep -q 'broke the framing' "$work/record.err" && break; sleep 0.025; done
-grep -q 'broke the framing' "$work/record.err" && pass || fail "malformed traffic not noted: $(cat "$work/record.err")"
-stop_proxy record
+wait_for "$work/record.err" 'broke the framing' && pass || fail "malformed traffic not noted: $(cat "$work/record.err")"
+stop "$proxy_pid" record
 lines=$(grep -c '"kind":"request"' "$work/rec.jsonl")
 events=$(grep -c '"kind":"event"' "$work/rec.jsonl")
 [ "$lines" = 11 ] && [ "$events" = 1 ] && pass ||
@@ -164,7 +125,7 @@ proxy shadow-down shadow --listen 127.0.0.1:0 --primary "tcp://127.0.0.1:$nest_p
 u=tcp://127.0.0.1:$proxy_port
 [ "$("$roost" call "$u" sum '[1,2,3]')" = 6 ] && [ "$("$roost" stream "$u" count 2 | tr '\n' ,)" = 0,1, ] &&
   pass || fail "shadow with the candidate down did not answer"
-stop_proxy shadow-down
+stop "$proxy_pid" shadow-down
 grep -q 'the candidate failed: .*refused' "$work/shadow-down.err" &&
   grep -q '2 requests and 0 events; 0 compared, 0 differ, 0 dropped, 2 candidate failures' "$work/shadow-down.err" &&
   pass || fail "shadow did not count the candidate's failures: $(cat "$work/shadow-down.err")"
@@ -182,8 +143,8 @@ grep -q '"requests":2000,"errors":0' <<<"$shadowed" && pass || fail "bench throu
 field() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" <<<"$2"; }
 echo "primary latency under load (16 in flight, 2000 requests): direct p50 $(field p50_us "$direct") us" \
   "p99 $(field p99_us "$direct") us; through shadow p50 $(field p50_us "$shadowed") us p99 $(field p99_us "$shadowed") us"
-for _ in $(seq 1 400); do grep -q '2002 requests.* 0 candidate failures' "$work/shadow.err" && break; sleep 0.025; done
-stop_proxy shadow
+wait_for "$work/shadow.err" '2002 requests.* 0 candidate failures'
+stop "$proxy_pid" shadow
 grep -q 'differs: request "ctx" 0' "$work/shadow.err" &&
   grep -q 'reply\[0\]/impl: primary "nest[0-9]*", candidate "roost"' "$work/shadow.err" && pass ||
   fail "shadow did not report the ctx difference: $(cat "$work/shadow.err")"
@@ -192,5 +153,4 @@ grep -Eq '2002 requests and 0 events; [0-9]+ compared, 1 differ, [0-9]+ dropped,
   pass || fail "shadow summary: $summary"
 echo "$summary"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
