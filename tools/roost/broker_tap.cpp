@@ -138,6 +138,10 @@ std::string broker_source_refused(const std::string& url) {
   return "--from takes nats://, redis:// or mqtt:// (on TCP: --listen and the service), got " + url;
 }
 
+void bad_broker_url(const char* broker, const std::string& url, const std::string& why) {
+  std::cerr << "error: bad " << broker << " URL " << url << ": " << why << "\n";
+}
+
 int run_broker_tap(const broker_source& from, reply_matcher& m, const std::string& who) {
   const auto scheme = scheme_of(from.url);
 #ifdef ROOST_CLI_RECORD_NATS

@@ -5,11 +5,15 @@
 
 #include "migrate.hpp"
 
+#include <roost/url.hpp>
+
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 namespace roost::cli {
 
@@ -51,6 +55,26 @@ class reply_matcher {
 /// connection.
 int run_broker_tap(const broker_source& from, reply_matcher& m, const std::string& who);
 
+/// Says on stderr that `url` is a bad URL for `broker`, and why.
+void bad_broker_url(const char* broker, const std::string& url, const std::string& why);
+
+/// A broker's client options from `text`, by `from` (its transport's client_options_from);
+/// nullopt when the URL is bad, after saying why on stderr (`broker` names it: "NATS").
+template <class From>
+auto broker_options(const std::string& text, const char* broker, From from)
+    -> std::optional<typename decltype(from(std::declval<const url&>()))::value_type> {
+  auto u = url::parse(text);
+  if (!u) {
+    bad_broker_url(broker, text, u.error().message());
+    return std::nullopt;
+  }
+  auto o = from(*u);
+  if (!o) {
+    bad_broker_url(broker, text, o.error().message());
+    return std::nullopt;
+  }
+  return std::move(*o);
+}
 /// run_broker_tap on each broker (record_nats.cpp, record_redis.cpp, record_mqtt.cpp), the
 /// ones built.
 int tap_nats(const broker_source& from, reply_matcher& m, const std::string& who);

@@ -6,7 +6,6 @@
 #include "broker_tap.hpp"
 
 #include <roost/mqtt/from_url.hpp>
-#include <roost/url.hpp>
 
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
@@ -130,16 +129,9 @@ std::string random_hex(int digits) {
 }  // namespace
 
 int tap_mqtt(const broker_source& o, reply_matcher& matcher, const std::string& who) {
-  auto u = roost::url::parse(o.url);
-  if (!u) {
-    std::cerr << "error: bad MQTT URL " << o.url << ": " << u.error().message() << "\n";
-    return 2;
-  }
-  auto opts = roost::mqtt::client_options_from(*u);
-  if (!opts) {
-    std::cerr << "error: bad MQTT URL " << o.url << ": " << opts.error().message() << "\n";
-    return 2;
-  }
+  const auto opts = broker_options(
+      o.url, "MQTT", [](const url& u) { return roost::mqtt::client_options_from(u); });
+  if (!opts) return 2;
   if (opts->tls) {
     std::cerr << "error: roost record --from speaks plain MQTT only, for now (no mqtts://)\n";
     return 2;

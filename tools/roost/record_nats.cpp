@@ -5,7 +5,6 @@
 #include "broker_tap.hpp"
 
 #include <roost/nats/from_url.hpp>
-#include <roost/url.hpp>
 
 #include <nats/nats.h>
 
@@ -66,16 +65,9 @@ struct options_closer {
 }  // namespace
 
 int tap_nats(const broker_source& o, reply_matcher& matcher, const std::string& who) {
-  auto u = roost::url::parse(o.url);
-  if (!u) {
-    std::cerr << "error: bad NATS URL " << o.url << ": " << u.error().message() << "\n";
-    return 2;
-  }
-  auto opts = roost::nats::client_options_from(*u);
-  if (!opts) {
-    std::cerr << "error: bad NATS URL " << o.url << ": " << opts.error().message() << "\n";
-    return 2;
-  }
+  const auto opts = broker_options(
+      o.url, "NATS", [](const url& u) { return roost::nats::client_options_from(u); });
+  if (!opts) return 2;
   if (opts->tls || !opts->creds_file.empty() || !opts->nkey.empty()) {
     std::cerr << "error: roost record --from nats:// speaks plain NATS with a user, password or "
                  "token only, for now (no TLS, .creds or NKey)\n";

@@ -5,7 +5,6 @@
 #include "broker_tap.hpp"
 
 #include <roost/redis/from_url.hpp>
-#include <roost/url.hpp>
 
 #include <hiredis/hiredis.h>
 
@@ -63,16 +62,9 @@ void on_push(reply_matcher& matcher, const redisReply& r) {
 }  // namespace
 
 int tap_redis(const broker_source& o, reply_matcher& matcher, const std::string& who) {
-  auto u = roost::url::parse(o.url);
-  if (!u) {
-    std::cerr << "error: bad Redis URL " << o.url << ": " << u.error().message() << "\n";
-    return 2;
-  }
-  auto opts = roost::redis::client_options_from(*u);
-  if (!opts) {
-    std::cerr << "error: bad Redis URL " << o.url << ": " << opts.error().message() << "\n";
-    return 2;
-  }
+  const auto opts = broker_options(
+      o.url, "Redis", [](const url& u) { return roost::redis::client_options_from(u); });
+  if (!opts) return 2;
   const auto& c = opts->connection;
   if (c.tls) {
     std::cerr << "error: roost record --from speaks plain Redis only, for now (no rediss://)\n";

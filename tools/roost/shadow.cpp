@@ -180,7 +180,7 @@ exchange for_candidate(const exchange& x,
   return c;
 }
 
-// The summary every `every` while messages come, on `ioc`'s thread.
+// The summary every `every` while its counts change, on `ioc`'s thread.
 asio::awaitable<void> report(shadow_run& r, asio::steady_timer& ticker,
                              std::chrono::milliseconds every) {
   std::uint64_t seen = 0;
@@ -188,8 +188,10 @@ asio::awaitable<void> report(shadow_run& r, asio::steady_timer& ticker,
     ticker.expires_after(every);
     auto [ec] = co_await ticker.async_wait(asio::as_tuple(asio::use_awaitable));
     if (ec || r.stopping) co_return;
-    if (r.requests + r.events == seen) continue;
-    seen = r.requests + r.events;
+    // Again when anything counted changed: a comparison finishes after its request was seen.
+    const auto now = r.requests + r.events + r.compared + r.dropped + r.failed;
+    if (now == seen) continue;
+    seen = now;
     r.print_summary();
   }
 }

@@ -14,13 +14,8 @@ roost=$1 roost_peer=$2 nest=$3
 # tap NAME ARGS...: starts `roost ARGS` (record or shadow --from) and waits until it has
 # subscribed; sets tap_pid.
 tap() {
-  local name=$1
-  shift
-  "$roost" "$@" 2>"$work/$name.err" &
-  tap_pid=$!
-  pids+=($tap_pid)
-  wait_for "$work/$name.err" 'subscribed to' "$tap_pid" ||
-    fail "roost $1 did not subscribe: $(cat "$work/$name.err")"
+  start "$1" 'subscribed to' "${@:2}"
+  tap_pid=$started_pid
 }
 # The traffic: two requests, an event and the service's counts; what NestJS answers to it.
 drive() {

@@ -50,6 +50,20 @@ serve() {
   port=$(sed -n 's/^READY \([0-9]*\)$/\1/p' "$work/$1.log")
 }
 
+# start NAME REGEX ARGS...: runs `$roost ARGS` (stderr in $work/NAME.err) and waits for a line
+# of its stderr matching REGEX; sets started_pid. Exits the test when it does not come.
+start() {
+  local name=$1 regex=$2
+  shift 2
+  "$roost" "$@" 2>"$work/$name.err" &
+  started_pid=$!
+  pids+=($started_pid)
+  if ! wait_for "$work/$name.err" "$regex" "$started_pid"; then
+    echo "FAIL roost $1 did not start: $(cat "$work/$name.err")"
+    exit 1
+  fi
+}
+
 # stop PID NAME: SIGTERM, and a pass when it exits 0 (its stderr is $work/NAME.err).
 stop() {
   kill -TERM "$1"

@@ -10,16 +10,9 @@ roost=$1 roost_peer=$2 nest=$3
 # proxy NAME ARGS...: starts `roost ARGS` (record or shadow) listening on a free port; sets
 # proxy_pid and proxy_port.
 proxy() {
-  local name=$1
-  shift
-  "$roost" "$@" 2>"$work/$name.err" &
-  proxy_pid=$!
-  pids+=($proxy_pid)
-  if ! wait_for "$work/$name.err" 'listening on 127\.0\.0\.1:[0-9]+,' "$proxy_pid"; then
-    echo "FAIL roost $1 did not start: $(cat "$work/$name.err")"
-    exit 1
-  fi
-  proxy_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$work/$name.err")
+  start "$1" 'listening on 127\.0\.0\.1:[0-9]+,' "${@:2}"
+  proxy_pid=$started_pid
+  proxy_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\),.*/\1/p' "$work/$1.err")
 }
 
 serve nest tcp://127.0.0.1:0 "$nest"
