@@ -126,8 +126,7 @@ std::string broker_source_refused(const std::string& url) {
     return "--from cannot listen beside a service on RabbitMQ: its callers send to the "
            "service's queue, where another consumer would take messages away from the service, "
            "and it answers on each caller's reply queue (direct reply-to), which no one else "
-           "can read; record it on TCP, or with the broker's own tracing (docs/migrating.md), "
-           "got " +
+           "can read; record it on TCP instead (docs/migrating.md), got " +
            url;
   }
   if (scheme == "kafka") {
