@@ -1,5 +1,6 @@
 #include <roost/dispatcher.hpp>
 
+#include <roost/adaptive_limit.hpp>
 #include <roost/detail/json_reader.hpp>
 #include <roost/detail/json_writer.hpp>
 #include <roost/errors.hpp>
@@ -87,6 +88,7 @@ struct dispatcher_state {
   logger log;
   enhancers global;
   std::shared_ptr<serving_observer> observer;
+  std::shared_ptr<adaptive_limit> limiter;
   std::atomic<std::size_t> in_flight{0};
   mutable std::atomic<std::size_t> expired_requests{0};
 };
@@ -119,6 +121,12 @@ void dispatcher::observe(std::shared_ptr<serving_observer> o) noexcept {
 const std::shared_ptr<serving_observer>& dispatcher::observer() const noexcept {
   return state_->observer;
 }
+void dispatcher::limit(std::shared_ptr<adaptive_limit> l) noexcept {
+  state_->limiter = std::move(l);
+}
+const std::shared_ptr<adaptive_limit>& dispatcher::limiter() const noexcept {
+  return state_->limiter;
+}
 
 dispatcher::plan::plan(dispatcher_state* s, const router::entry* e, std::string route)
     : state_(s),
@@ -136,13 +144,17 @@ dispatcher::plan::plan(plan&& o) noexcept
       gauge_(std::exchange(o.gauge_, nullptr)),
       size_(o.size_),
       limit_(o.limit_),
+      started_(o.started_),
+      timed_(o.timed_),
       enhanced_(o.enhanced_),
       direct_(o.direct_),
       refused_(o.refused_) {}
 
 dispatcher::plan::~plan() {
   if (gauge_) gauge_->leave();
-  if (state_) state_->in_flight.fetch_sub(1, std::memory_order_acq_rel);
+  if (!state_) return;  // moved from
+  if (timed_) state_->limiter->complete(started_);
+  state_->in_flight.fetch_sub(1, std::memory_order_acq_rel);
 }
 
 dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_view route,
@@ -179,11 +191,20 @@ dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_v
         p.refused_ = plan::refusal::connection;
       }
     }
-    if (p.refused_ != plan::refusal::none) {
-      // Answered at once, when the sink allows it: nothing of the handler runs.
-      p.synchronous = !p.request || immediate_sink;
-      return p;
+  }
+  if (adaptive_limit* l = state_->limiter.get(); l && p.refused_ == plan::refusal::none)
+      [[unlikely]] {
+    if (l->admit(p.ahead_)) {
+      p.started_ = l->now();
+      p.timed_ = true;
+    } else {
+      p.refused_ = plan::refusal::service;  // the same answer as a static max_in_flight's
     }
+  }
+  if (p.refused_ != plan::refusal::none) [[unlikely]] {
+    // Answered at once, when the sink allows it: nothing of the handler runs.
+    p.synchronous = !p.request || immediate_sink;
+    return p;
   }
   p.enhanced_ = e && !state_->scopes_of(*e).empty();
   if (p.enhanced_ && !state_->scopes_of(*e).is_sync()) {

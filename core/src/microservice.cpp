@@ -12,17 +12,33 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <thread>
 
 namespace roost {
 namespace {
 constexpr std::string_view source = "microservice";
+
+// The options' concurrency limit, or ROOST_CONCURRENCY_LIMIT's when it is set and good.
+std::shared_ptr<adaptive_limit> make_limit(const microservice_options& o) {
+  auto chosen = o.concurrency_limit;
+  if (const char* v = o.from_environment ? std::getenv("ROOST_CONCURRENCY_LIMIT") : nullptr) {
+    auto p = adaptive_limit::parse(v, o.concurrency_limit.value_or(adaptive_limit::options{}));
+    if (p.error.empty()) {
+      chosen = std::move(p.limit);
+    } else {
+      o.log.error(source, p.error + "; keeping the configured limit");
+    }
+  }
+  return chosen ? std::make_shared<adaptive_limit>(std::move(*chosen)) : nullptr;
 }
+}  // namespace
 
 struct microservice::impl {
   impl(const router& r, microservice_options o)
       : opts(std::move(o)), disp(r, opts.log), stop_timer(ioc) {
     stop_timer.expires_at(std::chrono::steady_clock::time_point::max());
+    disp.limit(make_limit(opts));
   }
 
   microservice_options opts;

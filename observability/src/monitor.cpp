@@ -2,9 +2,11 @@
 
 #include "side_port.hpp"
 
+#include <roost/adaptive_limit.hpp>
 #include <roost/microservice.hpp>
 #include <roost/tracer.hpp>
 
+#include <chrono>
 #include <cstdlib>
 
 namespace roost::observability {
@@ -24,6 +26,18 @@ struct monitor::impl {
              "1 while the service takes traffic (what /readyz answers), else 0.",
              metric_type::gauge);
     w.sample("roost_service_ready", {}, std::uint64_t{app->ready() ? 1u : 0u});
+    if (const auto& limit = app->dispatcher().limiter()) {
+      w.family("roost_server_concurrency_limit",
+               "Messages the service takes at once now (its adaptive limit).", metric_type::gauge);
+      w.sample("roost_server_concurrency_limit", {}, std::uint64_t{limit->limit()});
+      w.family("roost_server_concurrency_baseline_seconds",
+               "The latency without load the adaptive limit measures against.", metric_type::gauge);
+      w.sample("roost_server_concurrency_baseline_seconds", {},
+               std::chrono::duration<double>(limit->baseline()).count());
+      w.family("roost_server_shed_total", "Messages refused by the adaptive limit.",
+               metric_type::counter);
+      w.sample("roost_server_shed_total", {}, limit->shed());
+    }
     if (exporter) exporter->write_metrics(w);
     return out;
   }

@@ -1,7 +1,8 @@
 #pragma once
 // What the side port's and the tracing tests run: a service serving TCP on 127.0.0.1 with a
 // monitor (its side port on a free port, nothing from the environment, spans sent to `traces`
-// when it names a collector), run() on a thread of its own, stopped and joined on destruction.
+// when it names a collector, an adaptive limit when given one), run() on a thread of its own,
+// stopped and joined on destruction.
 
 #include <roost/observability/monitor.hpp>
 #include <roost/roost.hpp>
@@ -9,14 +10,19 @@
 
 #include <chrono>
 #include <future>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
 namespace roost::observability::test {
 
 struct running_service {
-  explicit running_service(router& r, otlp_options traces = {})
-      : app(r, {.threads = 2, .handle_signals = false}),
+  explicit running_service(router& r, otlp_options traces = {},
+                           std::optional<adaptive_limit::options> limit = std::nullopt)
+      : app(r, {.threads = 2,
+                .handle_signals = false,
+                .concurrency_limit = std::move(limit),
+                .from_environment = false}),
         tcp(app.add_transport(tcp::server({.host = "127.0.0.1", .port = 0}))),
         watch(
             app,

@@ -257,6 +257,44 @@ TEST(side_port, readyz_goes_false_at_shutdown_while_a_handler_is_in_flight) {
   EXPECT_EQ(svc, nullptr);
 }
 
+TEST(side_port, metrics_show_the_adaptive_limit_and_what_it_shed) {
+  router r;
+  std::atomic<bool> release{false};
+  std::atomic<bool> entered{false};
+  r.message("slow", [&](int x) -> awaitable<int> {
+    entered = true;
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (!release) {
+      t.expires_after(2ms);
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    co_return x;
+  });
+  running_service svc(r, {},
+                      adaptive_limit::options{.initial_limit = 1, .min_limit = 1, .max_limit = 1});
+  const auto port = svc.watch.port();
+  blocking_client first(tcp::client({.host = "127.0.0.1", .port = svc.tcp.port()}));
+  blocking_client second(tcp::client({.host = "127.0.0.1", .port = svc.tcp.port()}));
+  auto answer = std::async(std::launch::async, [&] { return first.send<int>("slow", 7); });
+  ASSERT_TRUE(eventually([&] { return entered.load(); }));
+  std::string refused;
+  try {
+    (void)second.send<int>("slow", 8);
+  } catch (const rpc_error& e) {
+    refused = e.message();
+  }
+  EXPECT_EQ(refused, "Too many requests in flight");
+  release = true;
+  EXPECT_EQ(answer.get(), 7);
+  std::map<std::string, double> m;
+  const auto scrape = get(port, "/metrics");
+  ASSERT_NO_THROW(m = parse(scrape.body)) << scrape.body;
+  EXPECT_EQ(m["roost_server_concurrency_limit{}"], 1) << scrape.body;
+  EXPECT_EQ(m["roost_server_shed_total{}"], 1);
+  EXPECT_EQ(m.count("roost_server_concurrency_baseline_seconds{}"), 1u);
+  EXPECT_EQ(m[messages("request", "overloaded", "slow")], 1);
+}
+
 TEST(side_port, bad_requests_get_clear_answers) {
   router r;
   running_service svc(r);

@@ -24,6 +24,8 @@
 
 namespace roost {
 
+class adaptive_limit;
+
 /// Where a transport receives the reply packets of one request. The dispatcher gives the
 /// request's id with each packet; the transport writes it where its protocol puts it.
 class reply_sink {
@@ -160,6 +162,14 @@ class dispatcher {
   /// The observer observe() set, or nullptr (to chain another before it: tracer::chain()).
   const std::shared_ptr<serving_observer>& observer() const noexcept;
 
+  /// Refuses, from now on, the messages beyond `l`'s limit (roost/adaptive_limit.hpp), on every
+  /// transport, as a static `max_in_flight` does (roost/limits.hpp), and gives it the latency
+  /// of those it admits; nullptr: no adaptive limit. Set it before serving: it is not
+  /// synchronized with the messages in flight. Shared by the copies of this dispatcher.
+  void limit(std::shared_ptr<adaptive_limit> l) noexcept;
+  /// The limit limit() set, or nullptr (for its metrics).
+  const std::shared_ptr<adaptive_limit>& limiter() const noexcept;
+
   /// Packets being served right now (from serve() until their last reply is queued).
   std::size_t in_flight() const noexcept;
   /// Requests answered with deadline_exceeded_message instead of being served: their caller's
@@ -197,15 +207,19 @@ class dispatcher {
     std::size_t ahead_ = 0;                  // messages of the service in flight before this one
     detail::flight_gauge* gauge_ = nullptr;  // counted in, when it has a per-connection limit
     std::size_t size_ = 0, limit_ = 0;       // of a message refused for its size
-    bool enhanced_ = false;                  // some scope of the route has enhancers
-    bool direct_ = false;                    // served from the data's text (call_direct)
+    // When it started, on the adaptive limit's clock, when one admitted it (timed_).
+    std::chrono::steady_clock::time_point started_{};
+    bool timed_ = false;
+    bool enhanced_ = false;  // some scope of the route has enhancers
+    bool direct_ = false;    // served from the data's text (call_direct)
     refusal refused_ = refusal::none;
   };
 
   /// The parts of serve(), for transports that cannot use it as it is. With a `gauge` (the
   /// connection's, roost/limits.hpp), a message over its in-flight limits is planned as a
-  /// refusal, which serve_now() or run() answer with the error. With a `memo` (the
-  /// connection's), a string pattern equal to the last one found is not looked up again.
+  /// refusal, as is one over the adaptive limit (limit()), which serve_now() or run() answer with
+  /// the error. With a `memo` (the connection's), a string pattern equal to the last one found is
+  /// not looked up again.
   plan prepare(const inbound_packet& packet, std::string_view route, bool answerable,
                bool immediate_sink, detail::flight_gauge* gauge = nullptr,
                detail::route_memo* memo = nullptr) const;

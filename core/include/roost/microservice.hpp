@@ -1,6 +1,7 @@
 #pragma once
 /// \file roost::microservice: runs a router on one or more server transports.
 
+#include <roost/adaptive_limit.hpp>
 #include <roost/awaitable.hpp>
 #include <roost/dispatcher.hpp>
 #include <roost/log.hpp>
@@ -13,6 +14,7 @@
 #include <concepts>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace roost {
@@ -26,6 +28,15 @@ struct microservice_options {
   std::chrono::milliseconds drain_timeout{10'000};
   /// Stop gracefully on SIGINT and SIGTERM.
   bool handle_signals = true;
+  /// An adaptive concurrency limit for the whole service (roost/adaptive_limit.hpp,
+  /// docs/resilience.md "Overload"): messages beyond it are refused at once with "Too many
+  /// requests in flight". Off by default, as in NestJS: a limit learnt from latency suits a
+  /// service whose latency grows with its load, which only its owner knows.
+  std::optional<adaptive_limit::options> concurrency_limit;
+  /// When true and ROOST_CONCURRENCY_LIMIT is set, it replaces `concurrency_limit` (`off`,
+  /// `adaptive`, `adaptive,max=200,...`: adaptive_limit::parse()); a bad value is logged and
+  /// `concurrency_limit` kept.
+  bool from_environment = true;
   logger log;
 };
 
@@ -86,6 +97,7 @@ class microservice {
   /// The io_context run() drives (valid for the microservice's lifetime).
   boost::asio::io_context& io_context() noexcept;
 
+  /// Also the adaptive limit's owner, when there is one (dispatcher().limiter()).
   roost::dispatcher& dispatcher() noexcept;
   const logger& log() const noexcept;
 

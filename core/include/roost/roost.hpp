@@ -1,6 +1,7 @@
 #pragma once
 /// \file Everything a roost service or client needs, without a transport.
 
+#include <roost/adaptive_limit.hpp>
 #include <roost/awaitable.hpp>
 #include <roost/blocking_client.hpp>
 #include <roost/bulkhead.hpp>

@@ -314,8 +314,9 @@ inline microservice_options app_opts() {
 
 /// A microservice with one TCP server; start() it from the test body.
 struct service {
-  explicit service(const router& r, server_options o = server_opts())
-      : app(r, app_opts()), srv(app.add_transport(tcp::server(std::move(o)))) {}
+  explicit service(const router& r, server_options o = server_opts(),
+                   microservice_options a = app_opts())
+      : app(r, std::move(a)), srv(app.add_transport(tcp::server(std::move(o)))) {}
 
   std::uint16_t port() const noexcept { return srv.port(); }
 

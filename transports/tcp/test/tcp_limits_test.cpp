@@ -8,6 +8,10 @@
 
 #include "loopback_support.hpp"
 
+#include <roost/testing/worker_pool.hpp>
+
+#include <algorithm>
+
 namespace roost::tcp::test {
 namespace {
 
@@ -184,6 +188,89 @@ TEST_F(tcp_limits, connections_beyond_the_limit_are_closed_and_the_others_unharm
     EXPECT_EQ(rd, sum_reply("d1"));
     co_await svc.app.shutdown();
   });
+}
+
+/// What an open-loop client saw: the latency of each call answered, those shed, anything else.
+struct tally {
+  std::vector<milliseconds> accepted;  // answered after `measured_from`
+  std::size_t shed = 0, sent = 0, done = 0, answered = 0;
+  std::vector<std::string> unexpected;
+  std::chrono::steady_clock::time_point measured_from;
+
+  milliseconds percentile(double q) const {
+    auto v = accepted;
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0ms : v[std::min(v.size() - 1, static_cast<std::size_t>(q * v.size()))];
+  }
+};
+
+awaitable<void> timed_call(client_proxy& c, tally& t) {
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    (void)co_await c.send<int>("work", 0);
+    ++t.answered;
+    if (start >= t.measured_from) {
+      t.accepted.push_back(
+          std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start));
+    }
+  } catch (const rpc_error& e) {
+    if (e.message() == "Too many requests in flight") {
+      ++t.shed;
+    } else {
+      t.unexpected.push_back(e.what());
+    }
+  } catch (const std::exception& e) {
+    t.unexpected.push_back(e.what());
+  }
+  ++t.done;
+}
+
+TEST(tcp_adaptive_limit, twice_the_capacity_sheds_the_excess_and_the_accepted_keep_their_latency) {
+  // 4 workers × 20 ms: 200 calls a second. The client sends 400 a second for 3 s, on a
+  // schedule that does not wait for the replies (open loop), as independent callers do.
+  roost::testing::worker_pool pool(4, 20ms);
+  router r;
+  r.message("work", [&pool]() -> awaitable<int> {
+    co_await pool.work();
+    co_return 1;
+  });
+  auto a = app_opts();
+  a.concurrency_limit = adaptive_limit::options{};
+  a.from_environment = false;
+  testing::run(
+      [&]() -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        service svc(r, server_opts(), a);
+        co_await svc.app.start();
+        client_proxy c(ex, tcp::client(client_opts(svc.port())));
+        tally t;
+        const auto start = std::chrono::steady_clock::now();
+        t.measured_from = start + 1500ms;  // the limit has found its level by then
+        asio::steady_timer tick(ex);
+        for (int i = 0; i < 1200; ++i) {
+          tick.expires_at(start + i * 2500us);
+          co_await tick.async_wait(use_awaitable);
+          ++t.sent;
+          asio::co_spawn(ex, timed_call(c, t), asio::detached);
+        }
+        const bool all = co_await eventually([&] { return t.done == t.sent; }, 60s);
+        EXPECT_TRUE(all) << t.done << " of " << t.sent << " calls answered";
+        EXPECT_TRUE(t.unexpected.empty()) << t.unexpected.front();
+        // Excess shed with the clear error, and counted by the limit for its metric.
+        EXPECT_GT(t.shed, t.sent / 4) << "shed " << t.shed << " of " << t.sent;
+        EXPECT_LT(t.shed, t.sent * 3 / 4) << "shed " << t.shed << " of " << t.sent;
+        EXPECT_EQ(svc.app.dispatcher().limiter()->shed(), t.shed);
+        // What was accepted kept near its unloaded latency (20 ms); queued without a limit, the
+        // last of them would have waited over a second.
+        EXPECT_LE(t.percentile(0.5), 60ms) << "p90 " << t.percentile(0.9).count() << " ms";
+        EXPECT_LE(t.percentile(0.9), 100ms);
+        EXPECT_LE(svc.app.dispatcher().limiter()->limit(), 16u);
+        // Goodput: the workers did at least 60% of what they can in the measured 1.5 s.
+        EXPECT_GE(t.accepted.size(), 180u);
+        c.close();
+        co_await svc.app.shutdown();
+      },
+      120s);
 }
 
 TEST(tcp_limits_url, the_server_reads_its_limits_from_the_url) {
