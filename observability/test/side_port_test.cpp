@@ -224,19 +224,30 @@ TEST(side_port, metrics_count_what_the_service_handled) {
   for (const auto& [k, v] : m) EXPECT_EQ(k.find("nope"), std::string::npos) << k;
 }
 
-TEST(side_port, readyz_goes_false_at_shutdown_while_a_handler_is_in_flight) {
+/// A router whose "slow" handler answers its number once `release` is set (`entered` says it
+/// runs).
+struct held_router {
   router r;
   std::atomic<bool> release{false};
   std::atomic<bool> entered{false};
-  r.message("slow", [&](int x) -> awaitable<int> {
-    entered = true;
-    asio::steady_timer t(co_await asio::this_coro::executor);
-    while (!release) {
-      t.expires_after(2ms);
-      co_await t.async_wait(asio::use_awaitable);
-    }
-    co_return x;
-  });
+  held_router() {
+    r.message("slow", [this](int x) -> awaitable<int> {
+      entered = true;
+      asio::steady_timer t(co_await asio::this_coro::executor);
+      while (!release) {
+        t.expires_after(2ms);
+        co_await t.async_wait(asio::use_awaitable);
+      }
+      co_return x;
+    });
+  }
+};
+
+TEST(side_port, readyz_goes_false_at_shutdown_while_a_handler_is_in_flight) {
+  held_router h;
+  auto& r = h.r;
+  auto& release = h.release;
+  auto& entered = h.entered;
   auto svc = std::make_unique<running_service>(r);
   const auto port = svc->watch.port();
   blocking_client c(tcp::client({.host = "127.0.0.1", .port = svc->tcp.port()}));
@@ -258,18 +269,10 @@ TEST(side_port, readyz_goes_false_at_shutdown_while_a_handler_is_in_flight) {
 }
 
 TEST(side_port, metrics_show_the_adaptive_limit_and_what_it_shed) {
-  router r;
-  std::atomic<bool> release{false};
-  std::atomic<bool> entered{false};
-  r.message("slow", [&](int x) -> awaitable<int> {
-    entered = true;
-    asio::steady_timer t(co_await asio::this_coro::executor);
-    while (!release) {
-      t.expires_after(2ms);
-      co_await t.async_wait(asio::use_awaitable);
-    }
-    co_return x;
-  });
+  held_router h;
+  auto& r = h.r;
+  auto& release = h.release;
+  auto& entered = h.entered;
   running_service svc(r, {},
                       adaptive_limit::options{.initial_limit = 1, .min_limit = 1, .max_limit = 1});
   const auto port = svc.watch.port();
