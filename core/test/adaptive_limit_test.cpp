@@ -270,8 +270,9 @@ TEST(adaptive_limit, the_dispatcher_refuses_beyond_it_and_gives_it_the_latencies
     EXPECT_EQ(written, std::vector<std::string>{
                            R"({"err":{"status":"error","message":"Too many requests in flight"},)"
                            R"("isDisposed":true,"id":"3"})"});
-    // An acknowledgeable event shed is given back to the broker, not lost.
-    EXPECT_EQ(settled, std::vector<settlement>{settlement::redeliver});
+    // The shed request is acknowledged (its caller has the error); the shed event is given back
+    // to the broker, not lost.
+    EXPECT_EQ(settled, (std::vector<settlement>{settlement::ack, settlement::redeliver}));
     EXPECT_EQ(limit->shed(), 2u);
     EXPECT_EQ(limit->baseline(), 0ns);  // no message admitted has finished
     g.open();
