@@ -44,7 +44,6 @@ int serve(std::size_t workers, double cost_ms, bool adaptive) {
   });
   roost::microservice_options o;
   o.threads = 1;  // the pool is single-threaded
-  o.log = roost::logger(roost::log_level::warn);
   o.from_environment = false;
   if (adaptive) o.concurrency_limit = roost::adaptive_limit::options{};
   roost::microservice app(r, o);

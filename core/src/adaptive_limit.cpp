@@ -32,6 +32,9 @@ std::chrono::nanoseconds adaptive_limit::baseline() const {
 void adaptive_limit::complete(clock_type::time_point started) noexcept {
   const auto t = now();
   std::lock_guard lock(mutex_);
+  // A probe measures the messages it admitted: those admitted before waited in the queue it
+  // drains.
+  if (probe_step_ != 0 && started < window_start_) return;
   window_sum_ns_ += static_cast<double>(std::max<std::int64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(t - started).count(), 0));
   ++window_count_;
@@ -74,32 +77,28 @@ void adaptive_limit::close_window(clock_type::time_point t) {
   const std::uint64_t shed = shed_.load(std::memory_order_relaxed);
   if (since_probe_ >= (probed_ ? opts_.probe_every : 2) && shed != shed_at_probe_) {
     probe_step_ = 1;
-    drained_ = false;
     probe_reference_ = latency;
     probe_best_ = latency;
-    shed_at_probe_ = shed;
   }
   publish(estimate_ + (target - estimate_) * opts_.smoothing);
 }
 
 void adaptive_limit::probe(double latency) {
-  if (!drained_) {
-    // The step's first window: what queued before it drains; its latency says nothing.
-    drained_ = true;
-    return;
-  }
   probe_best_ = std::min(probe_best_, latency);
-  // A much lower latency: the limit was still above what runs without queueing. Halve again.
-  const bool lower = latency < probe_reference_ * 0.9;
-  if (lower && std::ldexp(estimate_, -(probe_step_ + 1)) >= static_cast<double>(opts_.min_limit)) {
+  // A much lower latency than the step before: the limit was still above what runs without
+  // queueing. Halve again, down to min_limit. The first step has nothing clean to compare with
+  // (the window before it was partly queued, partly not), so a second always follows.
+  const bool lower = probe_step_ == 1 || latency < probe_reference_ * 0.9;
+  if (lower && std::ldexp(estimate_, -probe_step_) > static_cast<double>(opts_.min_limit)) {
     ++probe_step_;
-    drained_ = false;
     probe_reference_ = latency;
     publish(estimate_);
     return;
   }
   // The latency without queueing, measured now: it replaces the baseline, higher or lower.
   baseline_ns_ = probe_best_;
+  // What the probe itself shed does not call for the next.
+  shed_at_probe_ = shed_.load(std::memory_order_relaxed);
   probe_step_ = 0;
   since_probe_ = 0;
   probed_ = true;

@@ -29,9 +29,10 @@ namespace roost {
 /// Each step moves the limit `smoothing` of the way.
 ///
 /// While messages are being refused, every `probe_every` windows (the first time two windows
-/// after the first refusal) a probe measures the baseline again: the limit is halved for two
-/// windows (the queue drains in the first, the second measures), and halved again while that
-/// finds a much lower latency (10%): the limit was still above what runs without queueing. The
+/// after the first refusal) a probe measures the baseline again: the limit is halved for a
+/// window that measures only the messages admitted in it (those admitted before waited in the
+/// queue it drains), then halved again, and again while that finds a much lower latency (10%):
+/// the limit was still above what runs without queueing. The
 /// lowest latency found replaces the baseline. Without it, a service whose first windows were
 /// loaded would take its loaded latency for its baseline, and the baseline's drift up would
 /// never come down.
@@ -118,9 +119,8 @@ class adaptive_limit {
   double window_sum_ns_ = 0;
   std::size_t window_count_ = 0;
   std::size_t since_probe_ = 0;      // windows since the last probe
-  std::uint64_t shed_at_probe_ = 0;  // shed() when it began
+  std::uint64_t shed_at_probe_ = 0;  // shed() when it ended
   int probe_step_ = 0;               // the limit is the estimate / 2^step; 0: no probe
-  bool drained_ = false;             // the step's first window is over
   bool probed_ = false;              // a probe has measured the baseline
   double probe_reference_ = 0;       // the latency the step's must be much lower than
   double probe_best_ = 0;            // the lowest the probe measured
