@@ -1,6 +1,7 @@
 #include <roost/adaptive_limit.hpp>
 
 #include <roost/dispatcher.hpp>
+#include <roost/microservice.hpp>
 #include <roost/router.hpp>
 #include <roost/testing/run.hpp>
 
@@ -10,6 +11,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <queue>
 #include <string>
@@ -207,6 +209,44 @@ TEST(adaptive_limit, reads_its_settings_from_text) {
     p = adaptive_limit::parse(bad);
     EXPECT_FALSE(p.limit) << bad;
     EXPECT_NE(p.error.find("ROOST_CONCURRENCY_LIMIT"), std::string::npos) << bad;
+  }
+}
+
+/// Sets an environment variable for one scope (the tests of a program run one at a time).
+class env_var {
+ public:
+  env_var(const char* name, const char* value) : name_(name) { ::setenv(name, value, 1); }
+  ~env_var() { ::unsetenv(name_); }
+  env_var(const env_var&) = delete;
+  env_var& operator=(const env_var&) = delete;
+
+ private:
+  const char* name_;
+};
+
+TEST(adaptive_limit, a_microservice_takes_it_from_its_options_or_the_environment) {
+  const router r;
+  microservice_options o;
+  o.log = logger::silent();
+  EXPECT_EQ(microservice(r, o).dispatcher().limiter(), nullptr);  // off by default
+  o.concurrency_limit = adaptive_limit::options{.initial_limit = 7};
+  EXPECT_EQ(microservice(r, o).dispatcher().limiter()->limit(), 7u);
+  {
+    env_var v("ROOST_CONCURRENCY_LIMIT", "adaptive,initial=9,min=2");
+    microservice from_env(r, o);
+    ASSERT_NE(from_env.dispatcher().limiter(), nullptr);
+    EXPECT_EQ(from_env.dispatcher().limiter()->limit(), 9u);
+    o.from_environment = false;
+    EXPECT_EQ(microservice(r, o).dispatcher().limiter()->limit(), 7u);
+    o.from_environment = true;
+  }
+  {
+    env_var v("ROOST_CONCURRENCY_LIMIT", "off");
+    EXPECT_EQ(microservice(r, o).dispatcher().limiter(), nullptr);
+  }
+  {
+    env_var v("ROOST_CONCURRENCY_LIMIT", "adaptive,fast=yes");  // logged; the options' kept
+    EXPECT_EQ(microservice(r, o).dispatcher().limiter()->limit(), 7u);
   }
 }
 
