@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 // Client resilience (retries, retry budget, circuit breaker, bulkhead) and deadlines, over the
 // in-memory transport: every packet goes through the real codec and dispatcher.
@@ -168,6 +169,75 @@ TEST(circuit_breaker, opens_after_consecutive_failures_and_recovers_through_a_pr
   EXPECT_EQ(b.state(), circuit_state::closed);
   EXPECT_TRUE(b.try_acquire());
   EXPECT_EQ(to_string(circuit_state::half_open), "half-open");
+}
+
+TEST(circuit_breaker, opens_at_a_failure_rate_whether_consecutive_or_not) {
+  manual_clock clock;
+  circuit_breaker b(
+      {.failure_threshold = 100, .failure_rate = 0.5, .window = 10, .clock = clock.fn()});
+  // One failure in three, for long: never half of the window.
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(b.try_acquire());
+    if (i % 3 == 0) {
+      b.on_failure();
+    } else {
+      b.on_success();
+    }
+  }
+  EXPECT_EQ(b.state(), circuit_state::closed);
+  // One in two, never two in a row: the window fills with half failures and it opens.
+  circuit_breaker c(
+      {.failure_threshold = 100, .failure_rate = 0.5, .window = 10, .clock = clock.fn()});
+  for (int i = 0; i < 9; ++i) {
+    ASSERT_TRUE(c.try_acquire());
+    if (i % 2 == 0) {
+      c.on_success();
+    } else {
+      c.on_failure();
+    }
+  }
+  EXPECT_EQ(c.state(), circuit_state::closed);  // 4 of 9: the window is not full yet
+  ASSERT_TRUE(c.try_acquire());
+  c.on_failure();  // 5 of 10
+  EXPECT_EQ(c.state(), circuit_state::open);
+  // Closed again after a probe, it counts afresh: one failure does not reopen it.
+  clock.advance(5000ms);
+  ASSERT_TRUE(c.try_acquire());
+  c.on_success();
+  ASSERT_TRUE(c.try_acquire());
+  c.on_failure();
+  EXPECT_EQ(c.state(), circuit_state::closed);
+}
+
+TEST(circuit_breaker, tells_each_change_of_state) {
+  manual_clock clock;
+  std::vector<std::string> told;
+  circuit_breaker* self = nullptr;
+  circuit_breaker b({.failure_threshold = 2,
+                     .open_for = 1000ms,
+                     .on_state_change =
+                         [&](circuit_state from, circuit_state to) {
+                           // Outside the breaker's lock: it may be asked.
+                           EXPECT_EQ(self->state(), to);
+                           told.push_back(std::string(to_string(from)) + ">" +
+                                          std::string(to_string(to)));
+                         },
+                     .clock = clock.fn()});
+  self = &b;
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(b.try_acquire());
+    b.on_failure();
+  }
+  clock.advance(1000ms);
+  ASSERT_TRUE(b.try_acquire());  // seen half-open as this call asks
+  b.on_failure();
+  clock.advance(1000ms);
+  ASSERT_TRUE(b.try_acquire());
+  b.on_success();
+  ASSERT_TRUE(b.try_acquire());
+  b.on_success();  // no change, nothing told
+  EXPECT_EQ(told, (std::vector<std::string>{"closed>open", "open>half-open", "half-open>open",
+                                            "open>half-open", "half-open>closed"}));
 }
 
 TEST(deadline, header_text_round_trips_and_bad_text_is_refused) {

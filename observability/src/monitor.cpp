@@ -3,11 +3,15 @@
 #include "side_port.hpp"
 
 #include <roost/adaptive_limit.hpp>
+#include <roost/circuit_breaker.hpp>
 #include <roost/microservice.hpp>
 #include <roost/tracer.hpp>
 
 #include <chrono>
 #include <cstdlib>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 namespace roost::observability {
 
@@ -17,6 +21,23 @@ struct monitor::impl {
   std::shared_ptr<detail::side_port> port;
   std::shared_ptr<otlp_exporter> exporter;  // tracing on
   std::shared_ptr<roost::tracer> spans;
+  mutable std::mutex breakers_mutex;
+  std::vector<std::pair<std::string, std::shared_ptr<const circuit_breaker>>> breakers;
+
+  void write_breakers(prometheus_writer& w) const {
+    std::lock_guard lock(breakers_mutex);
+    if (breakers.empty()) return;
+    w.family("roost_client_circuit_state",
+             "1 for the state each watched circuit breaker is in (closed, open, half-open).",
+             metric_type::gauge);
+    for (const auto& [target, b] : breakers) {
+      const circuit_state now = b->state();
+      for (const auto s : {circuit_state::closed, circuit_state::open, circuit_state::half_open}) {
+        const label l[] = {{"target", target}, {"state", to_string(s)}};
+        w.sample("roost_client_circuit_state", l, std::uint64_t{s == now ? 1u : 0u});
+      }
+    }
+  }
 
   std::string text() const {
     std::string out;
@@ -38,6 +59,7 @@ struct monitor::impl {
                metric_type::counter);
       w.sample("roost_server_shed_total", {}, limit->shed());
     }
+    write_breakers(w);
     if (exporter) exporter->write_metrics(w);
     return out;
   }
@@ -87,6 +109,11 @@ std::shared_ptr<roost::tracer> monitor::tracer() const noexcept {
 
 otlp_exporter* monitor::exporter() const noexcept {
   return impl_->exporter.get();
+}
+
+void monitor::watch(std::string target, std::shared_ptr<const circuit_breaker> b) {
+  std::lock_guard lock(impl_->breakers_mutex);
+  impl_->breakers.emplace_back(std::move(target), std::move(b));
 }
 
 std::uint16_t monitor::port() const noexcept {

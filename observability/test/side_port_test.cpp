@@ -298,6 +298,23 @@ TEST(side_port, metrics_show_the_adaptive_limit_and_what_it_shed) {
   EXPECT_EQ(m[messages("request", "overloaded", "slow")], 1);
 }
 
+TEST(side_port, metrics_show_the_watched_circuit_breakers) {
+  router r;
+  running_service svc(r);
+  auto breaker =
+      std::make_shared<circuit_breaker>(circuit_breaker::options{.failure_threshold = 1});
+  svc.watch.watch("prices", breaker);
+  auto m = parse(get(svc.watch.port(), "/metrics").body);
+  EXPECT_EQ((m["roost_client_circuit_state{state=\"closed\",target=\"prices\",}"]), 1);
+  EXPECT_EQ((m["roost_client_circuit_state{state=\"open\",target=\"prices\",}"]), 0);
+  ASSERT_TRUE(breaker->try_acquire());
+  breaker->on_failure();
+  m = parse(get(svc.watch.port(), "/metrics").body);
+  EXPECT_EQ((m["roost_client_circuit_state{state=\"closed\",target=\"prices\",}"]), 0);
+  EXPECT_EQ((m["roost_client_circuit_state{state=\"open\",target=\"prices\",}"]), 1);
+  EXPECT_EQ((m["roost_client_circuit_state{state=\"half-open\",target=\"prices\",}"]), 0);
+}
+
 TEST(side_port, bad_requests_get_clear_answers) {
   router r;
   running_service svc(r);

@@ -12,6 +12,7 @@
 #include <string>
 
 namespace roost {
+class circuit_breaker;
 class microservice;
 class tracer;
 }  // namespace roost
@@ -75,10 +76,14 @@ class monitor {
   std::shared_ptr<roost::tracer> tracer() const noexcept;
   /// The span exporter, nullptr when tracing is off.
   otlp_exporter* exporter() const noexcept;
+  /// Shows `b`'s state on /metrics as `roost_client_circuit_state{target,state}` (1 for the
+  /// state it is in, 0 for the two others). `target` names what the breaker guards (the
+  /// client's service). Thread-safe.
+  void watch(std::string target, std::shared_ptr<const circuit_breaker> b);
   /// The side port's bound port, 0 when there is none.
   std::uint16_t port() const noexcept;
-  /// What /metrics serves: the server metrics, roost_service_ready and, when tracing, the
-  /// exporter's counts.
+  /// What /metrics serves: the server metrics, roost_service_ready, the adaptive limit's and
+  /// the watched circuit breakers' when there are, and, when tracing, the exporter's counts.
   std::string metrics_text() const;
 
  private:
