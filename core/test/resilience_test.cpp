@@ -171,34 +171,32 @@ TEST(circuit_breaker, opens_after_consecutive_failures_and_recovers_through_a_pr
   EXPECT_EQ(to_string(circuit_state::half_open), "half-open");
 }
 
-TEST(circuit_breaker, opens_at_a_failure_rate_whether_consecutive_or_not) {
-  manual_clock clock;
-  circuit_breaker b(
-      {.failure_threshold = 100, .failure_rate = 0.5, .window = 10, .clock = clock.fn()});
-  // One failure in three, for long: never half of the window.
-  for (int i = 0; i < 30; ++i) {
+/// `n` calls through `b`, the first of every `fail_every` failing.
+void make_calls(circuit_breaker& b, int n, int fail_every) {
+  for (int i = 0; i < n; ++i) {
     ASSERT_TRUE(b.try_acquire());
-    if (i % 3 == 0) {
+    if (i % fail_every == 0) {
       b.on_failure();
     } else {
       b.on_success();
     }
   }
+}
+
+TEST(circuit_breaker, opens_at_a_failure_rate_whether_consecutive_or_not) {
+  manual_clock clock;
+  circuit_breaker b(
+      {.failure_threshold = 100, .failure_rate = 0.5, .window = 10, .clock = clock.fn()});
+  // One failure in three, for long: never half of the window.
+  make_calls(b, 30, 3);
   EXPECT_EQ(b.state(), circuit_state::closed);
   // One in two, never two in a row: the window fills with half failures and it opens.
   circuit_breaker c(
       {.failure_threshold = 100, .failure_rate = 0.5, .window = 10, .clock = clock.fn()});
-  for (int i = 0; i < 9; ++i) {
-    ASSERT_TRUE(c.try_acquire());
-    if (i % 2 == 0) {
-      c.on_success();
-    } else {
-      c.on_failure();
-    }
-  }
-  EXPECT_EQ(c.state(), circuit_state::closed);  // 4 of 9: the window is not full yet
+  make_calls(c, 10, 2);
+  EXPECT_EQ(c.state(), circuit_state::closed);  // a success fills the window: it opens on a failure
   ASSERT_TRUE(c.try_acquire());
-  c.on_failure();  // 5 of 10
+  c.on_failure();  // 5 of the last 10
   EXPECT_EQ(c.state(), circuit_state::open);
   // Closed again after a probe, it counts afresh: one failure does not reopen it.
   clock.advance(5000ms);
