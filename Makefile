@@ -2,6 +2,8 @@
 #   make demo    install what is missing, build, run the math service and client on TCP
 #   make test    install what is missing, build, run every test (and the sanitizer build)
 #   make fuzz    build the libFuzzer targets (clang) and run each FUZZ_SECONDS (600) on its corpus
+#   make soak    mixed traffic on every transport for SOAK_SECONDS (600), failing when memory,
+#                file descriptors or p99 latency trend upward (docs/reliability.md)
 #   make bench   build, run the benchmarks into bench/data and make docs/benchmarks.md's tables
 #                and the README's speed paragraph from them (see docs/benchmarks.md)
 #   make bench-tables   only the tables, from the committed data in bench/data
@@ -11,7 +13,7 @@ BUILD_SAN  ?= build-san
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo test test-main test-san fuzz bench bench-tables format clean
+.PHONY: all deps build demo test test-main test-san fuzz soak bench bench-tables format clean
 
 all: build
 
@@ -33,6 +35,9 @@ test: deps
 
 fuzz:
 	@bash scripts/fuzz.sh
+
+soak: deps
+	@BUILD=$(BUILD) JOBS=$(JOBS) bash scripts/soak.sh
 
 bench: build
 	@BENCH_OUT=bench/data bash bench/run.sh $(BUILD)

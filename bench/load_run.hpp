@@ -5,6 +5,7 @@
 #pragma once
 
 #include "reply_check.hpp"
+#include "trend.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -125,13 +126,7 @@ class load_run {
   }
 
  private:
-  double percentile(double q) {
-    if (latencies_us_.empty()) return 0;
-    const auto k = static_cast<std::size_t>(q * static_cast<double>(latencies_us_.size() - 1));
-    std::nth_element(latencies_us_.begin(), latencies_us_.begin() + static_cast<std::ptrdiff_t>(k),
-                     latencies_us_.end());
-    return latencies_us_[k];
-  }
+  double percentile(double q) { return bench::percentile(latencies_us_, q); }
 
   clock_type::time_point measure_from_, stop_;
   std::vector<std::uint32_t> latencies_us_;
