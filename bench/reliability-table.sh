@@ -3,14 +3,17 @@
 # data cannot disagree:
 #   bench/reliability-table.sh [DATA_DIR]      (bench/data by default)
 # Reads reliability-fuzz.tsv (scripts/fuzz.sh with FUZZ_RECORD), reliability-broker-faults.tsv
-# (roost_broker_faults_test with ROOST_RELIABILITY_OUT) and reliability-conn-load.tsv
-# (bench/conn_load --tsv); each row's figures are from the latest date in its file: medians
+# (roost_broker_faults_test with ROOST_RELIABILITY_OUT), reliability-conn-load.tsv
+# (bench/conn_load --tsv), reliability-soak.tsv (scripts/soak.sh with SOAK_RECORD) and
+# reliability-bad-input.tsv (roost_broker_faults_test's bad_input cases with
+# ROOST_BAD_INPUT_OUT); each row's figures are from the latest date in its file: medians
 # with their range (min-max) over that date's runs. Text between `<!-- reliability:table -->`
 # and `<!-- /reliability:table -->` in docs/reliability.md is replaced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-bench/data}
-for f in reliability-fuzz reliability-broker-faults reliability-conn-load; do
+for f in reliability-fuzz reliability-broker-faults reliability-conn-load reliability-soak \
+  reliability-bad-input; do
   [ -f "$data/$f.tsv" ] || { echo "reliability-table: $data/$f.tsv is missing" >&2; exit 1; }
 done
 doc=docs/reliability.md
@@ -27,6 +30,10 @@ function stat(key,   a, n, i, m) { n = cnt[key]; for (i = 1; i <= n; i++) a[i] =
   sort_n(a, n); m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   return a[1] == a[n] ? commas(m) : commas(m) " (" commas(a[1]) "–" commas(a[n]) ")" }
 function add(key, v) { val[key, ++cnt[key]] = v }
+# The same with two decimals (slopes, milliseconds).
+function stat2(key,   a, n, i, m) { n = cnt[key]; for (i = 1; i <= n; i++) a[i] = val[key, i] + 0
+  sort_n(a, n); m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  return a[1] == a[n] ? sprintf("%.2f", m) : sprintf("%.2f (%.2f–%.2f)", m, a[1], a[n]) }
 # The latest date of a file (column 1, after the header).
 function latest(file,   line, f, d) { d = ""; while ((getline line < file) > 0) { split(line, f, "\t"); if (f[1] != "date" && f[1] > d) d = f[1] } close(file); return d }
 '
@@ -76,6 +83,41 @@ function latest(file,   line, f, d) { d = ""; while ((getline line < file) > 0) 
     END {
       printf "| `conn_load` (bench) | %s concurrent TCP connections on one roost server, a call on each, every reply checked | %s bytes of server memory per connection (resident %s KiB before, peak %s KiB); all open and answered in %s s; file limit %s (%d runs, %s) | `make test` (optimized tier, `reliability_conn_load`) |\n", commas(c), stat("per"), stat("base"), stat("peak"), sprintf("%.1f", val["s", 1]), commas(hard), n, d
     }' "$data/reliability-conn-load.tsv"
+  # Soak, one row per transport (and the clients' process); the longest run of the date.
+  awk -F'\t' "$lib"'
+    BEGIN { d = latest(ARGV[1]) }
+    $1 == d && $3 + 0 >= secs + 0 { secs = $3 }
+    { row[NR] = $0 }
+    END {
+      for (i = 1; i <= NR; i++) { split(row[i], f, "\t"); if (f[1] != d || f[3] != secs) continue
+        t = f[2]; if (!(t in seen)) { seen[t] = 1; order[++n] = t }; rate[t] = f[4]
+        add(t ",req", f[5]); add(t ",ev", f[6]); add(t ",fail", f[7]); add(t ",rss0", f[8]); add(t ",rss1", f[9])
+        add(t ",rslope", f[10]); add(t ",fd0", f[11]); add(t ",fd1", f[12]); add(t ",fslope", f[13])
+        add(t ",p99", f[14]); add(t ",pslope", f[15]); if (f[16] != "pass") bad[t] = 1 }
+      for (i = 1; i <= n; i++) { t = order[i]
+        if (t == "clients")
+          printf "| `soak` clients | the process of every transport'\''s client: its resident memory and file descriptors do not trend upward | %sresident %s → %s KiB (%s KiB/min), descriptors %s → %s (%s a minute) (%d runs of %s s, %s) | `make soak` (600 s), `make test` (60 s, `reliability_soak`) |\n", bad[t] ? "FAILED; " : "", stat(t ",rss0"), stat(t ",rss1"), stat(t ",rslope"), stat(t ",fd0"), stat(t ",fd1"), stat2(t ",fslope"), cnt[t ",req"], secs, d
+        else
+          printf "| `soak` %s | requests (%s a second) and events (half as many; none on gRPC) for the whole run, every reply and the event count checked; the server'\''s resident memory, file descriptors and p99 latency do not trend upward after the warm-up | %s%s requests, %s events, %s failed; resident %s → %s KiB (%s KiB/min), descriptors %s → %s (%s a minute), p99 %s ms (%s ms a minute) (%d runs of %s s, %s) | `make soak` (600 s), `make test` (60 s, `reliability_soak`) |\n", t, rate[t], bad[t] ? "FAILED; " : "", stat(t ",req"), stat(t ",ev"), stat(t ",fail"), stat(t ",rss0"), stat(t ",rss1"), stat(t ",rslope"), stat(t ",fd0"), stat(t ",fd1"), stat2(t ",fslope"), stat2(t ",p99"), stat2(t ",pslope"), cnt[t ",req"], secs, d }
+    }' "$data/reliability-soak.tsv"
+  # Bad input, one row per case, the outcome on each transport.
+  awk -F'\t' "$lib"'
+    BEGIN {
+      what["oversized"] = "a request over the server'\''s message size (64 KiB here): the error `Message too large`, before it is parsed"
+      what["deep nesting"] = "data nested 20,000 deep: an error reply, no stack overflow"
+      what["invalid UTF-8"] = "bytes that are no UTF-8 in a string: an error reply"
+      what["wrong types"] = "an object where the handler takes numbers: an error reply"
+      what["unknown pattern"] = "a pattern no handler serves: NestJS'\''s `There is no matching message handler` (TCP); on a broker nobody is subscribed, so nothing"
+      what["not JSON"] = "a message that is not JSON: TCP closes that connection (as NestJS); a broker server takes it as an external event, no reply"
+      what["flood"] = "2,000 requests at once from one client: each answered, or refused with `Too many requests in flight` past the per-connection limit (TCP, 64)"
+      d = latest(ARGV[1])
+    }
+    $1 == d { c = $3; if (!(c in seen)) { seen[c] = 1; order[++n] = c }
+      res[c] = res[c] (res[c] == "" ? "" : ", ") $2 " " ($4 == "pass" ? "as expected" : "**FAILED** (" $5 ")") }
+    END {
+      for (i = 1; i <= n; i++) { c = order[i]
+        printf "| bad input: %s | %s; a well-behaved client'\''s calls all succeed meanwhile | %s (%s) | `make test` (both sanitizer tiers, `roost_broker_faults_test`) |\n", c, what[c], res[c], d }
+    }' "$data/reliability-bad-input.tsv"
   # The tests of each transport that prove the same kind of thing, without figures of their own.
   cat <<'EOF'
 | `redis_broker_restart.*` | a private Redis killed under 200 pending requests: all fail with a connection error within 2 s, a call while it is down fails at once, client and server reconnect; with retries off the next call connects again | pass or fail | `make test` |

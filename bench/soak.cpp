@@ -275,6 +275,9 @@ int main(int argc, char** argv) {
   }
   for (auto& l : lanes) l->close();
   ioc.run_for(1s);  // the closes' last steps
+  // The clients go while their io_context is still there.
+  for (auto& l : lanes) l->client.reset();
+  ioc.run_for(100ms);
   stop_servers();
 
   char date[32];

@@ -82,8 +82,10 @@ command -v ld.lld >/dev/null && lld=-fuse-ld=lld
 
 # The test programs (labels unit, loopback, broker) are built and run by the sanitizer tiers,
 # each of them twice (ASan + UBSan, TSan): this optimized build leaves them out, which halves its
-# cost. What it runs is what only it can: the examples, the docs' blocks, NestJS against NestJS
-# and the load generators' self-tests (the optimized roost_peer under load, every reply checked).
+# cost. What it runs is what only it can: the examples, the docs' blocks, NestJS against NestJS,
+# the load generators' self-tests (the optimized roost_peer under load, every reply checked),
+# the 10,000-connection load and the one-minute soak (reliability_soak: a sanitizer's memory and
+# slowness would be what they measure). The soak mostly waits, beside the ASan build.
 # Line tables only (-g1), as in the sanitizer tiers: the same code, about a quarter less
 # compile time than full debug information.
 main_build() {
