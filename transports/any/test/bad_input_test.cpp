@@ -1,11 +1,11 @@
 // The bad-input corpus (docs/reliability.md), the same cases on every server a client can send
-// raw bytes to: TCP (raw frames on a socket), NATS and Redis (raw payloads published to the
-// service's subject and channel, over the brokers' own text protocols, the reply read where
-// the server sends it). Each case states what the sender must get (a clear error reply, the
+// raw bytes to: TCP (raw frames on a socket), WebSocket (raw frames after the upgrade), NATS
+// and Redis (raw payloads published to the service's subject and channel, over the brokers' own
+// text protocols, the reply read where the server sends it). Each case states what the sender must get (a clear error reply, the
 // connection closed, or nothing), and meanwhile a well-behaved roost client calls the same
 // service every 20 ms: every one of its calls must succeed, whatever the others send.
 // The server's limits are set low enough for the corpus to reach them (a 64 KiB message size,
-// 64 requests in flight per connection). ROOST_BAD_INPUT_OUT=FILE appends one line per case
+// 64 requests in flight per connection on TCP and WebSocket). ROOST_BAD_INPUT_OUT=FILE appends one line per case
 // and transport (bench/data/reliability-bad-input.tsv is made so):
 //   date transport case pass|fail what-came-back
 
@@ -165,6 +165,73 @@ raw_sender tcp_sender() {
   return s;
 }
 
+// A WebSocket client of the test's own (RFC 6455): the upgrade, then each body as one masked
+// text frame; the server's text frames are the replies, its close frame or EOF a close.
+std::string ws_frame(const std::string& body) {
+  std::string f(1, '\x81');  // FIN, text
+  const std::size_t n = body.size();
+  if (n < 126) {
+    f += static_cast<char>(0x80 | n);
+  } else if (n < 65536) {
+    f += static_cast<char>(0x80 | 126);
+    f += static_cast<char>(n >> 8);
+    f += static_cast<char>(n & 0xff);
+  } else {
+    f += static_cast<char>(0x80 | 127);
+    for (int i = 7; i >= 0; --i) f += static_cast<char>((n >> (8 * i)) & 0xff);
+  }
+  const char mask[4] = {0x12, 0x34, 0x56, 0x78};
+  f.append(mask, 4);
+  for (std::size_t i = 0; i < n; ++i) f += static_cast<char>(body[i] ^ mask[i % 4]);
+  return f;
+}
+
+raw_sender ws_sender() {
+  raw_sender s{"ws", "ws://127.0.0.1:" + std::to_string(roost::testing::free_port()), {}};
+  const std::uint16_t port = port_of(s.server_url);
+  s.exchange = [port](std::string, std::vector<std::string> bodies,
+                      std::chrono::milliseconds wait) -> awaitable<outcome> {
+    auto c = co_await raw_conn::open(port);
+    co_await c->write(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    outcome o;
+    auto status = co_await c->line(wait);
+    if (!status || status->find(" 101 ") == std::string::npos) {
+      o.closed = true;
+      co_return o;
+    }
+    for (auto l = co_await c->line(wait); l && !l->empty(); l = co_await c->line(wait)) {
+    }
+    std::string all;
+    for (const auto& b : bodies) all += ws_frame(b);
+    co_await c->write(std::move(all));
+    while (o.replies.size() < bodies.size()) {
+      auto head = co_await c->bytes(2, wait);
+      if (!head) break;
+      const int opcode = (*head)[0] & 0x0f;
+      std::size_t n = static_cast<unsigned char>((*head)[1]) & 0x7f;
+      const int ext = n == 126 ? 2 : n == 127 ? 8 : 0;
+      if (ext) {
+        auto len = co_await c->bytes(ext, wait);
+        if (!len) break;
+        n = 0;
+        for (char b : *len) n = (n << 8) | static_cast<unsigned char>(b);
+      }
+      auto payload = co_await c->bytes(n, wait);
+      if (!payload) break;
+      if (opcode == 8) {  // close
+        o.closed = true;
+        break;
+      }
+      if (opcode == 1) o.replies.push_back(*payload);
+    }
+    if (c->closed()) o.closed = true;
+    co_return o;
+  };
+  return s;
+}
+
 raw_sender nats_sender() {
   raw_sender s{"nats", roost::testing::broker_url("ROOST_NATS_URL"), {}};
   const std::uint16_t port = port_of(s.server_url);
@@ -245,7 +312,7 @@ struct bad_case {
   std::string name;
   std::string route;  // under the service's prefix
   std::function<std::vector<std::string>(const std::string& prefix)> bodies;
-  expect tcp, broker;
+  expect tcp, ws, broker;
   std::string what;  // in the error
 };
 
@@ -259,28 +326,34 @@ std::vector<bad_case> corpus() {
       return std::vector<std::string>{envelope(p + route, data, "bad")};
     };
   };
+  // Each case: its name, the route it goes to, the messages, and what TCP, WebSocket and a
+  // broker's sender must get (a broker routes by subject or channel, not by the message's
+  // pattern; a message that is no request envelope is an external event there, as in NestJS).
   return {
       {"oversized", "sum", one("sum", "\"" + std::string(max_message, 'x') + "\""),
-       expect::error_reply, expect::error_reply, "Message too large"},
+       expect::error_reply, expect::error_reply, expect::error_reply, "Message too large"},
       // Past the parser's depth (512) the message is no JSON to roost: as "not JSON" below.
       {"deep nesting", "sum", one("sum", std::string(20'000, '[') + std::string(20'000, ']')),
-       expect::closed, expect::no_reply, ""},
-      {"invalid UTF-8", "sum", one("sum", "\"\xff\xfe\xc3\""), expect::closed, expect::no_reply,
-       ""},
+       expect::closed, expect::no_reply, expect::no_reply, ""},
+      // A WebSocket text message must be UTF-8 (RFC 6455): the server fails the connection.
+      {"invalid UTF-8", "sum", one("sum", "\"\xff\xfe\xc3\""), expect::closed, expect::closed,
+       expect::no_reply, ""},
       {"wrong types", "sum", one("sum", R"({"not":"numbers"})"), expect::error_reply,
-       expect::error_reply, ""},
-      {"unknown pattern", "nope", one("nope", "[1,2]"), expect::error_reply, expect::no_reply,
-       "There is no matching message handler"},
+       expect::error_reply, expect::error_reply, ""},
+      {"unknown pattern", "nope", one("nope", "[1,2]"), expect::error_reply, expect::error_reply,
+       expect::no_reply, "There is no matching message handler"},
       {"not JSON", "sum", [](const std::string&) { return std::vector<std::string>{"hello {"}; },
-       expect::closed, expect::no_reply, ""},
+       expect::closed, expect::no_reply, expect::no_reply, ""},
       {"flood", "sum",
        [](const std::string& p) {
          std::vector<std::string> b;
-         for (int i = 0; i < 2000; ++i)
+         for (int i = 0; i < 2000; ++i) {
            b.push_back(envelope(p + "sum", "[1,2,3]", std::to_string(i)));
+         }
          return b;
        },
-       expect::all_answered, expect::all_answered, "Too many requests in flight"},
+       expect::all_answered, expect::all_answered, expect::all_answered,
+       "Too many requests in flight"},
   };
 }
 
@@ -326,10 +399,12 @@ void record(const std::string& transport, const std::string& name, bool ok,
 
 void run_corpus(raw_sender s) {
   const std::string prefix = "bad" + roost::testing::unique_number() + ".";
-  const bool broker = s.name != "tcp";
+  const bool broker = s.name != "tcp" && s.name != "ws";
   const std::string url =
       roost::testing::with_query(s.server_url, "maxMessageSize=" + std::to_string(max_message) +
                                                    (broker ? "" : "&maxInFlightPerConnection=64"));
+  // (A broker's server has one connection, which brings every publisher's messages: a limit
+  // per connection there would refuse the well-behaved client too.)
   roost::testing::run(
       [&]() -> awaitable<void> {
         router r;
@@ -375,7 +450,7 @@ void run_corpus(raw_sender s) {
             asio::detached);
         for (const auto& c : corpus()) {
           const auto bodies = c.bodies(prefix);
-          const expect e = broker ? c.broker : c.tcp;
+          const expect e = s.name == "tcp" ? c.tcp : s.name == "ws" ? c.ws : c.broker;
           // A reply is expected within seconds; "nothing" is waited for a second.
           const auto wait = e == expect::no_reply ? 1s : 10s;
           const outcome o = co_await s.exchange(prefix + c.route, bodies, wait);
@@ -397,6 +472,11 @@ void run_corpus(raw_sender s) {
 TEST(bad_input, tcp) {
   if (!find_transport("tcp")) GTEST_FAIL() << "this build has no TCP transport";
   run_corpus(tcp_sender());
+}
+
+TEST(bad_input, websocket) {
+  if (!find_transport("ws")) GTEST_FAIL() << "this build has no WebSocket transport";
+  run_corpus(ws_sender());
 }
 
 TEST(bad_input, nats) {
