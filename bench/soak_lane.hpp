@@ -53,8 +53,9 @@ struct soak_lane {
   std::string name;        // tcp, ws, grpc, redis, nats, rmq, mqtt, kafka
   std::string server_url;  // the server's, in the child process
   std::string client_url;
-  std::string route;  // `soak.<random>`: .sum, .tally, .tally.count (gRPC: interop.Math)
-  bool grpc = false;  // requests only: gRPC has no events
+  std::string route;        // `soak.<random>`: .sum, .tally, .tally.count (gRPC: interop.Math)
+  bool grpc = false;        // requests only: gRPC has no events
+  bool kafka_text = false;  // numbers come back as text
 
   pid_t server_pid = -1;
   std::unique_ptr<roost::client_proxy> client;
