@@ -9,6 +9,8 @@
 // /proc/PID/status. Every reply is checked; an error, a wrong value, a failed connection or a
 // missing reply fails the run (exit 1). With --tsv, one line is appended:
 //   date connections nofile_hard seconds base_kb peak_kb rss_kb bytes_per_connection
+#include "proc_status.hpp"
+
 #include <roost/roost.hpp>
 #include <roost/tcp/detail/frame_codec.hpp>
 #include <roost/tcp/server.hpp>
@@ -43,17 +45,6 @@ rlim_t raise_file_limit() {
   l.rlim_cur = l.rlim_max;
   setrlimit(RLIMIT_NOFILE, &l);
   return l.rlim_max;
-}
-
-// A field of /proc/PID/status in KiB (VmRSS, VmHWM), 0 when absent.
-long status_kb(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  const std::string prefix = std::string(field) + ":";
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) == 0) return std::stol(line.substr(prefix.size()));
-  }
-  return 0;
 }
 
 // The child: a roost service answering `sum`, its port written to `fd` once it listens.
@@ -206,13 +197,13 @@ int main(int argc, char** argv) {
   rs.open.clear();
   rs.replied = 0;
   ioc.restart();
-  const long base_kb = status_kb(child, "VmRSS");
+  const long base_kb = bench::status_kb(child, "VmRSS");
 
   const auto t0 = clock_type::now();
   asio::co_spawn(ioc, open_all(rs, connections), asio::detached);
   ioc.run();
   const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
-  const long peak_kb = status_kb(child, "VmHWM"), rss_kb = status_kb(child, "VmRSS");
+  const long peak_kb = bench::status_kb(child, "VmHWM"), rss_kb = bench::status_kb(child, "VmRSS");
   const int held = static_cast<int>(rs.open.size());
   rs.open.clear();
   stop_child();

@@ -103,13 +103,13 @@ function latest(file,   line, f, d) { d = ""; while ((getline line < file) > 0) 
   # Bad input, one row per case, the outcome on each transport.
   awk -F'\t' "$lib"'
     BEGIN {
-      what["oversized"] = "a request over the server'\''s message size (64 KiB here): the error `Message too large`, before it is parsed"
-      what["deep nesting"] = "data nested 20,000 deep: an error reply, no stack overflow"
-      what["invalid UTF-8"] = "bytes that are no UTF-8 in a string: an error reply"
-      what["wrong types"] = "an object where the handler takes numbers: an error reply"
-      what["unknown pattern"] = "a pattern no handler serves: NestJS'\''s `There is no matching message handler` (TCP); on a broker nobody is subscribed, so nothing"
-      what["not JSON"] = "a message that is not JSON: TCP closes that connection (as NestJS); a broker server takes it as an external event, no reply"
-      what["flood"] = "2,000 requests at once from one client: each answered, or refused with `Too many requests in flight` past the per-connection limit (TCP, 64)"
+      what["oversized"] = "a request over the server'\''s message size (64 KiB here): the error `Message too large: N bytes, the limit is M`, before it is parsed"
+      what["deep nesting"] = "data nested 20,000 deep, past the parser'\''s 512 levels, so no JSON to roost: TCP closes the connection (as NestJS for JSON it cannot parse); WebSocket and the brokers take it as an external event: no reply, the caller'\''s call times out"
+      what["invalid UTF-8"] = "bytes that are no UTF-8 in a string: TCP reads them and the handler refuses a string (`Invalid payload: the data must be an array`); WebSocket fails the connection (a text message must be UTF-8); a broker takes it as an external event: no reply"
+      what["wrong types"] = "an object where the handler takes numbers: the error `Invalid payload: the data must be an array`"
+      what["unknown pattern"] = "a pattern no handler serves: NestJS'\''s `There is no matching message handler defined in the remote service.` (TCP, WebSocket); on a broker nobody is subscribed to it, so nothing"
+      what["not JSON"] = "a message that is not JSON: TCP closes that connection (as NestJS); WebSocket and the brokers take it as an external event: no reply"
+      what["flood"] = "2,000 requests in one write from one client: each answered (or refused with `Too many requests in flight` past TCP'\''s and WebSocket'\''s 64 a connection)"
       d = latest(ARGV[1])
     }
     $1 == d { c = $3; if (!(c in seen)) { seen[c] = 1; order[++n] = c }

@@ -32,6 +32,7 @@
 //   date transport seconds rate requests events failures rss_start_kb rss_end_kb
 //   rss_slope_kb_min fds_start fds_end fd_slope_min p99_ms p99_slope_ms_min verdict
 // With --samples, every sample: date transport t_s rss_kb fds p99_ms.
+#include "proc_status.hpp"
 #include "soak_lane.hpp"
 #include "trend.hpp"
 
@@ -55,7 +56,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -73,28 +73,6 @@ struct soak_options {
   std::vector<std::string> transports;
   std::string tsv, samples;
 };
-
-// A field of /proc/PID/status in KiB (VmRSS), 0 when absent.
-long status_kb(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  const std::string prefix = std::string(field) + ":";
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) == 0) return std::stol(line.substr(prefix.size()));
-  }
-  return 0;
-}
-
-// The open file descriptors of `pid`.
-long open_fds(pid_t pid) {
-  std::error_code ec;
-  long n = 0;
-  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end;
-       !ec && it != end; it.increment(ec)) {
-    ++n;
-  }
-  return n;
-}
 
 // The child: the lane's server, a byte written to `fd` once it serves; never returns.
 [[noreturn]] void serve(const bench::soak_lane& lane, int fd) {
@@ -149,10 +127,10 @@ asio::awaitable<void> sample(std::vector<std::unique_ptr<bench::soak_lane>>& lan
     co_await timer.async_wait(asio::use_awaitable);
     const double t = std::chrono::duration<double>(clock_type::now() - t0).count();
     for (auto& l : lanes) {
-      l->samples.add(t, status_kb(l->server_pid, "VmRSS"), open_fds(l->server_pid),
+      l->samples.add(t, bench::status_kb(l->server_pid, "VmRSS"), bench::open_fds(l->server_pid),
                      l->take_p99_ms());
     }
-    clients.add(t, status_kb(getpid(), "VmRSS"), open_fds(getpid()), 0);
+    clients.add(t, bench::status_kb(getpid(), "VmRSS"), bench::open_fds(getpid()), 0);
   }
 }
 
