@@ -113,10 +113,13 @@ function latest(file,   line, f, d) { d = ""; while ((getline line < file) > 0) 
       d = latest(ARGV[1])
     }
     $1 == d { c = $3; if (!(c in seen)) { seen[c] = 1; order[++n] = c }
-      res[c] = res[c] (res[c] == "" ? "" : ", ") $2 " " ($4 == "pass" ? "as expected" : "**FAILED** (" $5 ")") }
+      k = c SUBSEP $2; if (!(k in runs)) { tn[c]++; ts[c, tn[c]] = $2 }
+      runs[k]++; if ($4 != "pass") { bad[k]++; why[k] = $5 } }
     END {
-      for (i = 1; i <= n; i++) { c = order[i]
-        printf "| bad input: %s | %s; a well-behaved client'\''s calls all succeed meanwhile | %s (%s) | `make test` (both sanitizer tiers, `roost_broker_faults_test`) |\n", c, what[c], res[c], d }
+      for (i = 1; i <= n; i++) { c = order[i]; res = ""
+        for (j = 1; j <= tn[c]; j++) { t = ts[c, j]; k = c SUBSEP t
+          res = res (j > 1 ? ", " : "") t " " (bad[k] ? "**FAILED " bad[k] " of " runs[k] "** (" why[k] ")" : "as expected") }
+        printf "| bad input: %s | %s; a well-behaved client'\''s calls all succeed meanwhile | %s (%d runs, %s) | `make test` (both sanitizer tiers, `roost_broker_faults_test`) |\n", c, what[c], res, runs[c SUBSEP ts[c, 1]], d }
     }' "$data/reliability-bad-input.tsv"
   # The tests of each transport that prove the same kind of thing, without figures of their own.
   cat <<'EOF'
