@@ -109,6 +109,7 @@ function latest(file,   line, f, d) { d = ""; while ((getline line < file) > 0) 
       what["wrong types"] = "an object where the handler takes numbers: the error `Invalid payload: the data must be an array`"
       what["unknown pattern"] = "a pattern no handler serves: NestJS'\''s `There is no matching message handler defined in the remote service.` (TCP, WebSocket); on a broker nobody is subscribed to it, so nothing"
       what["not JSON"] = "a message that is not JSON: TCP closes that connection (as NestJS); WebSocket and the brokers take it as an external event: no reply"
+      what["half-written frame"] = "half a frame, then silence (TCP, WebSocket; a broker delivers whole messages): no handler runs, the connection is closed when the server'\''s timeout passes (TCP'\''s `incompleteMessageTimeout`, 1 s here; WebSocket'\''s `idleTimeout`, 2 s), not before"
       what["flood"] = "2,000 requests in one write from one client: each answered (or refused with `Too many requests in flight` past TCP'\''s and WebSocket'\''s 64 a connection)"
       d = latest(ARGV[1])
     }

@@ -121,7 +121,7 @@ struct raw_sender {
   std::string name;
   std::string server_url;
   std::function<awaitable<outcome>(std::string subject, std::vector<std::string> bodies,
-                                   std::chrono::milliseconds wait)>
+                                   std::chrono::milliseconds wait, bool half)>
       exchange;
 };
 
@@ -139,11 +139,12 @@ std::string tcp_frame(const std::string& body) {
 raw_sender tcp_sender() {
   raw_sender s{"tcp", "tcp://127.0.0.1:" + std::to_string(roost::testing::free_port()), {}};
   const std::uint16_t port = port_of(s.server_url);
-  s.exchange = [port](std::string, std::vector<std::string> bodies,
-                      std::chrono::milliseconds wait) -> awaitable<outcome> {
+  s.exchange = [port](std::string, std::vector<std::string> bodies, std::chrono::milliseconds wait,
+                      bool half) -> awaitable<outcome> {
     auto c = co_await raw_conn::open(port);
     std::string all;
     for (const auto& b : bodies) all += tcp_frame(b);
+    if (half) all.resize(all.size() / 2);
     co_await c->write(std::move(all));
     outcome o;
     // Frames: the prefix up to '#', then that many bytes (the replies are ASCII).
@@ -191,8 +192,8 @@ std::string ws_frame(const std::string& body) {
 raw_sender ws_sender() {
   raw_sender s{"ws", "ws://127.0.0.1:" + std::to_string(roost::testing::free_port()), {}};
   const std::uint16_t port = port_of(s.server_url);
-  s.exchange = [port](std::string, std::vector<std::string> bodies,
-                      std::chrono::milliseconds wait) -> awaitable<outcome> {
+  s.exchange = [port](std::string, std::vector<std::string> bodies, std::chrono::milliseconds wait,
+                      bool half) -> awaitable<outcome> {
     auto c = co_await raw_conn::open(port);
     co_await c->write(
         "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -209,6 +210,7 @@ raw_sender ws_sender() {
     }
     std::string all;
     for (const auto& b : bodies) all += ws_frame(b);
+    if (half) all.resize(all.size() / 2);
     co_await c->write(std::move(all));
     while (o.replies.size() < bodies.size()) {
       auto head = co_await c->bytes(2, wait);
@@ -240,7 +242,8 @@ raw_sender nats_sender() {
   raw_sender s{"nats", roost::testing::broker_url("ROOST_NATS_URL"), {}};
   const std::uint16_t port = port_of(s.server_url);
   s.exchange = [port](std::string subject, std::vector<std::string> bodies,
-                      std::chrono::milliseconds wait) -> awaitable<outcome> {
+                      std::chrono::milliseconds wait, bool half) -> awaitable<outcome> {
+    (void)half;  // a broker delivers whole messages
     auto c = co_await raw_conn::open(port);
     const std::string inbox = "_INBOX.bad." + roost::testing::unique_number();
     std::string all = "CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB " + inbox + " 1\r\n";
@@ -288,7 +291,8 @@ raw_sender redis_sender() {
   raw_sender s{"redis", roost::testing::broker_url("ROOST_REDIS_URL"), {}};
   const std::uint16_t port = port_of(s.server_url);
   s.exchange = [port](std::string subject, std::vector<std::string> bodies,
-                      std::chrono::milliseconds wait) -> awaitable<outcome> {
+                      std::chrono::milliseconds wait, bool half) -> awaitable<outcome> {
+    (void)half;  // a broker delivers whole messages
     // Replies go to `<channel>.reply`, subscribed to before anything is published.
     auto sub = co_await raw_conn::open(port);
     // (Each message made before its co_await: GCC 12 cannot keep an initializer list's array
@@ -333,10 +337,11 @@ raw_sender redis_sender() {
 
 // What a case must get back.
 enum class expect {
-  error_reply,   // one reply, an error (`err`) with `what` in it
-  closed,        // the connection closed, no reply
-  no_reply,      // nothing (an event, or a message no handler is subscribed to)
-  all_answered,  // every message answered: the value, or the error `what`
+  error_reply,     // one reply, an error (`err`) with `what` in it
+  closed,          // the connection closed, no reply
+  no_reply,        // nothing (an event, or a message no handler is subscribed to)
+  all_answered,    // every message answered: the value, or the error `what`
+  not_applicable,  // a case that cannot happen on this kind of server
 };
 
 struct bad_case {
@@ -344,7 +349,8 @@ struct bad_case {
   std::string route;  // under the service's prefix
   std::function<std::vector<std::string>(const std::string& prefix)> bodies;
   expect tcp, ws, broker;
-  std::string what;  // in the error
+  std::string what;   // in the error
+  bool half = false;  // only the first half of the bytes is sent, then nothing
 };
 
 std::string envelope(const std::string& pattern, const std::string& data, const std::string& id) {
@@ -387,6 +393,11 @@ std::vector<bad_case> corpus() {
        },
        expect::all_answered, expect::all_answered, expect::all_answered,
        "Too many requests in flight"},
+      // Half a frame, then silence: no handler runs, and the connection is closed once the
+      // server's timeout passes (TCP's incompleteMessageTimeout, WebSocket's idleTimeout, as
+      // the test sets them). A broker only ever delivers whole messages.
+      {"half-written frame", "sum", one("sum", "[1,2,3]"), expect::closed, expect::closed,
+       expect::not_applicable, "", true},
   };
 }
 
@@ -410,6 +421,8 @@ bool as_expected(expect e, const outcome& o, std::size_t sent, const std::string
       return o.replies.empty() && o.closed;
     case expect::no_reply:
       return o.replies.empty();
+    case expect::not_applicable:
+      return true;
     case expect::all_answered:
       if (o.replies.size() != sent) return false;
       for (const auto& r : o.replies) {
@@ -436,9 +449,11 @@ void record(const std::string& transport, const std::string& name, bool ok,
 void run_corpus(raw_sender s) {
   const std::string prefix = "bad" + roost::testing::unique_number() + ".";
   const bool broker = s.name != "tcp" && s.name != "ws";
-  const std::string url =
-      roost::testing::with_query(s.server_url, "maxMessageSize=" + std::to_string(max_message) +
-                                                   (broker ? "" : "&maxInFlightPerConnection=64"));
+  const std::string url = roost::testing::with_query(
+      s.server_url, "maxMessageSize=" + std::to_string(max_message) +
+                        (broker ? "" : "&maxInFlightPerConnection=64") +
+                        (s.name == "tcp" ? "&incompleteMessageTimeout=1000" : "") +
+                        (s.name == "ws" ? "&idleTimeout=2000" : ""));
   // (A broker's server has one connection, which brings every publisher's messages: a limit
   // per connection there would refuse the well-behaved client too.)
   roost::testing::run(
@@ -490,10 +505,17 @@ void run_corpus(raw_sender s) {
           const expect e = s.name == "tcp" ? c.tcp : s.name == "ws" ? c.ws : c.broker;
           // A reply is expected within seconds; "nothing" is waited for a second.
           const auto wait = e == expect::no_reply ? 1s : 10s;
-          const outcome o = co_await s.exchange(prefix + c.route, bodies, wait);
-          const bool ok = as_expected(e, o, bodies.size(), c.what);
-          EXPECT_TRUE(ok) << s.name << ", " << c.name << ": got " << outcome_text(o);
-          record(s.name, c.name, ok, outcome_text(o));
+          if (e == expect::not_applicable) continue;
+          const auto sent = std::chrono::steady_clock::now();
+          const outcome o = co_await s.exchange(prefix + c.route, bodies, wait, c.half);
+          const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::steady_clock::now() - sent);
+          // Half a frame is closed by the timeout (1 s and 2 s here), not by anything sooner.
+          const bool ok = as_expected(e, o, bodies.size(), c.what) && (!c.half || took >= 900ms);
+          std::string text = outcome_text(o);
+          if (c.half) text += " after " + std::to_string(took.count()) + " ms";
+          EXPECT_TRUE(ok) << s.name << ", " << c.name << ": got " << text;
+          record(s.name, c.name, ok, text);
           // The well-behaved client is served after the case as before it.
           const bool served = co_await roost::testing::eventually(
               [&] { return good_ok >= good_before + 3 || good_failed > 0; }, 20s);
