@@ -24,9 +24,10 @@
 //   tens of KiB between samples), which a 60 s run cannot average away.
 // - file descriptors: under 1 a minute. One a minute is 1,440 a day: a default limit of 1,024
 //   runs out within a day.
-// - p99 latency: its fitted rise over the measured time under the median p99 (and 5 ms). A
-//   queue or a table that grows with every call doubles the p99 long before it fails; on a
-//   loaded machine single intervals jump by more, which the median slope leaves out.
+// - p99 latency: its fitted rise over the measured time under the median p99 (and 5 ms), or
+//   the last third of the samples not 1.5 times the first (median against median). A queue
+//   or a table that grows with every call doubles the p99 long before it fails, and shows in
+//   both; on a loaded machine single intervals jump by more, which medians leave out.
 // Also the client process's memory and descriptors (`clients`), with the same limits.
 // With --tsv, one line per transport is appended:
 //   date transport seconds rate requests events failures rss_start_kb rss_end_kb
