@@ -1,6 +1,8 @@
 #include <roost/saga/idempotent_consumer.hpp>
 #include <roost/saga/orchestrator.hpp>
 
+#include "ids.hpp"
+
 #include <roost/errors.hpp>
 #include <roost/router.hpp>
 
@@ -26,22 +28,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string new_id() {
-  std::random_device rd;
-  std::array<std::uint32_t, 4> w{rd(), rd(), rd(), rd()};
-  w[1] = (w[1] & 0xffff0fffu) | 0x00004000u;  // version 4
-  w[2] = (w[2] & 0x3fffffffu) | 0x80000000u;  // variant 1
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%04x%08x", w[0], w[1] >> 16, w[1] & 0xffffu,
-                w[2] >> 16, w[2] & 0xffffu, w[3]);
-  return buf;
-}
+using detail::new_uuid;
+using detail::now_ms;
 
 // What one call (with its retries) came to.
 struct outcome {
@@ -303,7 +291,7 @@ void orchestrator::add(definition d) {
 std::string orchestrator::start(std::string_view name, json::value input, std::string id) {
   const auto* d = impl_->find(name);
   if (!d) throw std::invalid_argument("no saga named '" + std::string(name) + "'");
-  if (id.empty()) id = new_id();
+  if (id.empty()) id = new_uuid();
   if (!impl_->claim(id)) return id;
   try {
     if (auto stored = impl_->log->get(id)) {
@@ -325,7 +313,7 @@ std::string orchestrator::start(std::string_view name, json::value input, std::s
 awaitable<record> orchestrator::run(std::string_view name, json::value input, std::string id) {
   // Not a coroutine: the name is checked and copied before the caller's string may go.
   if (!impl_->find(name)) throw std::invalid_argument("no saga named '" + std::string(name) + "'");
-  if (id.empty()) id = new_id();
+  if (id.empty()) id = new_uuid();
   return impl::run(impl_, std::string(name), std::move(input), std::move(id));
 }
 

@@ -1,5 +1,6 @@
 #include <roost/saga/saga_log.hpp>
 
+#include "ids.hpp"
 #include "sqlite.hpp"
 
 #include <boost/json/parse.hpp>
@@ -27,12 +28,6 @@ constexpr const char* record_columns =
     "SELECT id, name, status, step, in_flight, input, replies, error, seq, created_ms, "
     "updated_ms FROM roost_saga ";
 
-json::value parse_or_null(const std::string& text) {
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  return ec ? json::value() : v;
-}
-
 record read_record(const detail::statement& s) {
   record r;
   r.id = s.text(0);
@@ -40,8 +35,8 @@ record read_record(const detail::statement& s) {
   r.state = status_from_string(s.text(2)).value_or(status::running);
   r.step = static_cast<int>(s.integer(3));
   r.in_flight = s.integer(4) != 0;
-  r.input = parse_or_null(s.text(5));
-  auto replies = parse_or_null(s.text(6));
+  r.input = detail::parse_or_null(s.text(5));
+  auto replies = detail::parse_or_null(s.text(6));
   if (auto* o = replies.if_object()) r.replies = std::move(*o);
   r.error = s.text(7);
   r.seq = s.integer(8);
@@ -140,7 +135,7 @@ std::vector<event> saga_log::events(std::string_view id) const {
     e.seq = s.integer(0);
     e.kind = event_kind_from_string(s.text(1)).value_or(event_kind::saga_started);
     e.step = static_cast<int>(s.integer(2));
-    e.data = parse_or_null(s.text(3));
+    e.data = detail::parse_or_null(s.text(3));
     e.at_ms = s.integer(4);
     out.push_back(std::move(e));
   }

@@ -47,6 +47,10 @@ void database::exec(const char* sql) {
   }
 }
 
+std::int64_t database::changes() const {
+  return sqlite3_changes64(db_);
+}
+
 statement database::prepare(const char* sql) {
   sqlite3_stmt* s = nullptr;
   if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) fail("prepare");
@@ -67,6 +71,11 @@ statement& statement::bind(int i, std::string_view text) {
 
 statement& statement::bind(int i, std::int64_t v) {
   if (sqlite3_bind_int64(s_, i, v) != SQLITE_OK) db_->fail("bind");
+  return *this;
+}
+
+statement& statement::bind(int i, double v) {
+  if (sqlite3_bind_double(s_, i, v) != SQLITE_OK) db_->fail("bind");
   return *this;
 }
 
@@ -101,6 +110,32 @@ std::string statement::text(int col) const {
 
 std::int64_t statement::integer(int col) const {
   return sqlite3_column_int64(s_, col);
+}
+
+double statement::real(int col) const {
+  return sqlite3_column_double(s_, col);
+}
+
+statement::kind statement::type(int col) const {
+  switch (sqlite3_column_type(s_, col)) {
+    case SQLITE_INTEGER:
+      return kind::integer;
+    case SQLITE_FLOAT:
+      return kind::real;
+    case SQLITE_NULL:
+      return kind::null;
+    default:
+      return kind::text;  // text, and blobs read as text
+  }
+}
+
+int statement::column_count() const {
+  return sqlite3_column_count(s_);
+}
+
+std::string statement::column_name(int col) const {
+  const char* n = sqlite3_column_name(s_, col);
+  return n ? n : "";
 }
 
 bool statement::is_null(int col) const {

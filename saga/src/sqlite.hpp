@@ -30,6 +30,8 @@ class database {
   void exec(const char* sql);
   statement prepare(const char* sql);
   sqlite3* handle() const noexcept { return db_; }
+  /// Rows the last statement changed.
+  std::int64_t changes() const;
   [[noreturn]] void fail(std::string_view what) const;
 
  private:
@@ -49,6 +51,7 @@ class statement {
 
   statement& bind(int i, std::string_view text);
   statement& bind(int i, std::int64_t v);
+  statement& bind(int i, double v);
   statement& bind_null(int i);
   /// Steps once: true when a row is there to read, false when done.
   bool step();
@@ -58,6 +61,12 @@ class statement {
   std::string text(int col) const;
   std::int64_t integer(int col) const;
   bool is_null(int col) const;
+  double real(int col) const;
+  /// What a column of the current row holds.
+  enum class kind { integer, real, text, null };
+  kind type(int col) const;
+  int column_count() const;
+  std::string column_name(int col) const;
 
  private:
   database* db_;

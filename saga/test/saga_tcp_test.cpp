@@ -4,6 +4,7 @@
 // mid-saga and starts again: the saga completes, and every effect happens exactly once.
 
 #include "shop.hpp"
+#include "temp_dir.hpp"
 
 #include <roost/tcp.hpp>
 #include <roost/testing/run.hpp>
@@ -28,22 +29,7 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using test::shop_state;
-
-// A directory of its own for the test's SQLite files, removed with it.
-struct temp_dir {
-  temp_dir() {
-    static int n = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("roost-saga-tcp-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-    std::filesystem::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::filesystem::path path;
-};
+using test::temp_dir;
 
 // One of the shop's services on TCP loopback, run on a thread of its own; `port` 0 picks one.
 struct service {
