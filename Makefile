@@ -1,5 +1,7 @@
 # roost — the two commands of the quick start, and the benchmark.
 #   make demo    install what is missing, build, run the math service and client on TCP
+#   make shop    the shop example (examples/shop): brokers, build, five services (one NestJS),
+#                a few orders placed (one declined, one short, one with its orchestrator killed)
 #   make test    install what is missing, build, run every test (and the sanitizer build)
 #   make fuzz    build the libFuzzer targets (clang) and run each FUZZ_SECONDS (600) on its corpus
 #   make soak    mixed traffic on every transport for SOAK_SECONDS (600), failing when memory,
@@ -13,7 +15,7 @@ BUILD_SAN  ?= build-san
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build demo test test-main test-san fuzz soak bench bench-tables format clean
+.PHONY: all deps build demo shop test test-main test-san fuzz soak bench bench-tables format clean
 
 all: build
 
@@ -29,6 +31,12 @@ demo: deps
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
 	cmake --build $(BUILD) -j $(JOBS) --target math_service math_client
 	@bash scripts/demo.sh $(BUILD)
+
+shop: deps
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS) --target shop
+	@bash scripts/install-interop.sh
+	@bash examples/shop/run.sh $(BUILD)
 
 test: deps
 	@bash scripts/test.sh
