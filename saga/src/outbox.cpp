@@ -237,8 +237,10 @@ std::size_t outbox::purge_sent(std::chrono::system_clock::time_point before) {
 namespace {
 
 // One send, bounded by `timeout`. The emit runs as a coroutine of its own so that a transport
-// whose emit ignores cancellation cannot hold the publisher: after the timeout the publisher
-// moves on (and sends the event again), and the late emit finishes alone, owning its client.
+// whose emit ignores cancellation (or waits for a connection) cannot hold the publisher: after
+// the timeout the publisher moves on (and sends the event again), and the late emit finishes
+// alone, owning its client; when it does go through, the consumer gets a duplicate, which its
+// deduplication by message id absorbs.
 awaitable<std::string> send_once(const std::shared_ptr<client_proxy>& client, const outbox_event& e,
                                  std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
@@ -284,6 +286,8 @@ awaitable<void> outbox::publish(std::shared_ptr<client_proxy> client, publish_op
   if (!client) throw std::invalid_argument("outbox::publish: no client");
   auto self = impl_;
   auto ex = co_await asio::this_coro::executor;
+  // A cancellation ends the loop at its next check, not with an exception from a wait.
+  co_await asio::this_coro::throw_if_cancelled(false);
   auto timer = std::make_shared<asio::steady_timer>(ex);
   {
     std::lock_guard lock(self->mutex);
@@ -309,6 +313,7 @@ awaitable<void> outbox::publish(std::shared_ptr<client_proxy> client, publish_op
     bool failed = false;
     for (auto& e : unsent(64)) {
       auto error = co_await send_once(client, e, o.timeout);
+      if (co_await cancelled()) co_return;
       if (!error.empty()) {
         o.log.warn("outbox", "event " + e.id + " (" + json::serialize(e.pattern) +
                                  ") not confirmed, sent again in " +

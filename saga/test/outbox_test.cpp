@@ -274,12 +274,11 @@ TEST(outbox_redis, a_broker_down_for_a_while_delays_the_events_and_loses_none) {
   temp_dir dir;
   const auto port = testing::free_port();
   testing::broker_process redis_server(
-      "redis-server",
+      ROOST_SAGA_TEST_REDIS,
       {"--bind", "127.0.0.1", "--port", std::to_string(port), "--save", "", "--appendonly", "yes",
        "--appendfsync", "always", "--dir", dir.path.string(), "--logfile",
        (dir.path / "redis.log").string()},
-      port);
-  redis_server.start();
+      port);  // started (and ready) here
   redis::connection_options where;
   where.host = "127.0.0.1";
   where.port = port;
