@@ -77,9 +77,9 @@ config config_from_env() {
   return c;
 }
 
-std::unique_ptr<roost::client_transport> client_for(const std::string& text) {
+std::unique_ptr<roost::client_transport> client_for(const std::string& text, roost::logger log) {
   const auto u = parsed(text);
-  auto t = module_for(u).make_client(u, roost::logger{});
+  auto t = module_for(u).make_client(u, std::move(log));
   if (!t) throw std::invalid_argument("bad options in '" + text + "': " + t.error().message());
   return std::move(*t);
 }
@@ -129,7 +129,7 @@ int run_ctl(int argc, char** argv) {
   const auto data = args.size() == 3 ? roost::json::parse(args[2]) : roost::json::value();
   boost::asio::io_context ioc;
   int rc = 0;
-  roost::client_proxy client(ioc.get_executor(), client_for(args[0]));
+  roost::client_proxy client(ioc.get_executor(), client_for(args[0], roost::logger::silent()));
   const roost::json::value pattern = roost::json::string(args[1]);
   auto call = [&]() -> roost::awaitable<void> {
     try {

@@ -30,7 +30,7 @@ config config_from_env();
 
 /// A client or a server for a URL of the schemes the shop uses (nats, redis, amqp, tcp).
 /// Throws std::invalid_argument for another scheme or a bad option.
-std::unique_ptr<roost::client_transport> client_for(const std::string& url);
+std::unique_ptr<roost::client_transport> client_for(const std::string& url, roost::logger log = {});
 std::unique_ptr<roost::server_transport> server_for(const std::string& url);
 
 /// Serves `r` on `url` until SIGTERM/SIGINT, printing `READY <name>` once it listens.
