@@ -145,12 +145,14 @@ class outbox {
                             const std::function<json::value(outbox_transaction&)>& work);
 
   /// Sends the unsent events in commit order through `client` (emit, each with its id as the
-  /// idempotency_header) until cancelled; never completes otherwise. A send that fails or
-  /// times out is sent again after a backoff, and the events behind it wait: at-least-once,
-  /// in order. What each client's emit waits for decides what "sent" means (docs/patterns.md):
-  /// RabbitMQ's publisher confirm, Kafka's produce acknowledgement, Redis's PUBLISH or XADD
-  /// reply, MQTT QoS 1/2's acknowledgement; NATS and TCP once written. Run it on a strand or a
-  /// single-threaded executor; one publisher per file.
+  /// idempotency_header) and marks each sent once its emit completed. Completes only when
+  /// cancelled (its completion's cancellation slot: it stops at its next wait), or with what
+  /// `options.on_confirmed` threw. A send that fails or times out is sent again after a
+  /// backoff, and the events behind it wait: at-least-once, in order. What each client's emit
+  /// waits for decides what "sent" means (docs/sagas.md): RabbitMQ's publisher confirm,
+  /// Kafka's produce acknowledgement, Redis's PUBLISH or XADD reply, MQTT QoS 1/2's
+  /// acknowledgement; NATS and TCP once handed to the connection. Run it on a strand or a
+  /// single-threaded executor; one publisher per outbox (a second throws std::logic_error).
   awaitable<void> publish(std::shared_ptr<client_proxy> client, publish_options options = {});
 
   /// The unsent events in commit order (at most `limit`; 0: all).
