@@ -4,9 +4,11 @@
 
 #include "shop.hpp"
 
+#include <roost/saga/outbox.hpp>
 #include <roost/transport_module.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -71,6 +73,7 @@ config config_from_env() {
   c.inventory_url = env_or("SHOP_INVENTORY_URL",
                            "amqp://guest:guest@127.0.0.1:16672/?queue=" + c.ns + "-inventory");
   c.shipping_url = env_or("SHOP_SHIPPING_URL", "tcp://127.0.0.1:16400");
+  c.events_url = env_or("SHOP_EVENTS_URL", "redis://127.0.0.1:16379/?streams=true");
   c.notifications_url =
       env_or("SHOP_NOTIFICATIONS_URL",
              "redis://127.0.0.1:16379/?streams=true&group=" + c.ns + "-notifications");
@@ -91,13 +94,19 @@ std::unique_ptr<roost::server_transport> server_for(const std::string& text) {
   return std::move(*t);
 }
 
-int serve(const roost::router& r, const std::string& url, const std::string& name) {
+int serve(const config& c, const roost::router& r, const std::vector<std::string>& urls,
+          const std::string& name, roost::saga::outbox* box) {
   // One thread: the handlers are short SQLite transactions, and messages of one stream are
   // handled in the order they came.
   roost::microservice_options o;
   o.threads = 1;
   roost::microservice app{r, o};
-  app.add_transport(server_for(url));
+  for (const auto& url : urls) app.add_transport(server_for(url));
+  if (box) {
+    auto ex = app.io_context().get_executor();
+    auto events = std::make_shared<roost::client_proxy>(ex, client_for(c.events_url));
+    boost::asio::co_spawn(ex, box->publish(events), boost::asio::detached);
+  }
   app.on_ready([&] {
     std::printf("READY %s\n", name.c_str());
     std::fflush(stdout);

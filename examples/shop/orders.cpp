@@ -7,7 +7,11 @@
 // and the orders share nothing but the process: the log is sagas.db, the orders and their
 // outbox orders.db. Confirming or cancelling an order writes its row and the event that
 // announces it (`<ns>.order.confirmed`, `<ns>.order.cancelled`) in one transaction; the outbox's
-// publisher sends the events to notifications after the commit.
+// publisher sends the events to the events stream (notifications) after the commit.
+//
+// `orders.place_by_events` places an order the choreographed way instead: no saga, the order
+// and its `order.placed` event commit together, payments and shipping react to the events and
+// announce theirs, and this service confirms or cancels the order on hearing the outcome.
 //
 // SHOP_CRASH_AFTER_TRANSITIONS=N kills the process (SIGKILL) right after the saga log's N-th
 // transition since it started: the system test and `make shop` show a restarted orchestrator
@@ -133,7 +137,7 @@ int run_orders(const config& c) {
     return std::make_shared<roost::client_proxy>(ex, client_for(url));
   };
   auto orders = client(c.orders_url);
-  auto notifications = client(c.notifications_url);
+  auto events = client(c.events_url);
 
   saga::outbox box(c.dir + "/orders.db");
   box.transact([](saga::outbox_transaction& tx) {
@@ -200,12 +204,38 @@ int run_orders(const config& c) {
     return set_status(box, ctx, in, "cancelled", c.pattern("order.cancelled"));
   });
 
+  // The choreographed variant: no orchestrator; the order and its `order.placed` event commit
+  // together, payments and shipping react to the events, and the outcome comes back as events.
+  r.message(value(c.pattern("orders.place_by_events")), [&](value in) {
+    const std::string id(field(in, "id").as_string());
+    box.transact([&](saga::outbox_transaction& tx) {
+      const auto placed = tx.exec(
+          "INSERT OR IGNORE INTO orders (id, item, qty, amount, status) VALUES (?1, ?2, ?3, ?4, "
+          "'pending')",
+          {field(in, "id"), field(in, "item"), field(in, "qty"), field(in, "amount")});
+      if (placed == 1) {  // placed again: nothing announced again
+        tx.emit(value(c.pattern("order.placed")), object{{"order", field(in, "id")},
+                                                         {"item", field(in, "item")},
+                                                         {"qty", field(in, "qty")},
+                                                         {"amount", field(in, "amount")}});
+      }
+    });
+    return value(object{{"id", id}});
+  });
+  r.event(value(c.pattern("shipment.scheduled")), [&](value in, roost::context& ctx) {
+    set_status(box, ctx, in, "confirmed", c.pattern("order.confirmed"));
+  });
+  r.event(value(c.pattern("payment.declined")), [&](value in, roost::context& ctx) {
+    set_status(box, ctx, in, "cancelled", c.pattern("order.cancelled"));
+  });
+
   app.add_transport(server_for(c.orders_url));
+  app.add_transport(server_for(c.events_server_url("orders")));
   app.on_ready([&] {
     // Once its own steps are served: the sagas a previous run left unfinished go on.
     boost::asio::post(ex, [&] {
       const auto resumed = orch.resume();
-      boost::asio::co_spawn(ex, box.publish(notifications), boost::asio::detached);
+      boost::asio::co_spawn(ex, box.publish(events), boost::asio::detached);
       std::printf("READY orders (%zu sagas resumed)\n", resumed);
       std::fflush(stdout);
     });

@@ -50,4 +50,11 @@ shop_start orders || exit 1
 grep '^READY orders' "$WORK/orders.log"
 show o-4
 echo
+echo "== choreographed: o-5 placed by events (order.placed -> payment.charged -> shipment.scheduled)"
+shop_call orders orders.place_by_events '{"id":"o-5","item":"book","qty":1,"amount":40}' >/dev/null
+echo "order:    $(shop_wait_status o-5)"
+echo "payments: $(shop_call payments payments.ledger '{"order":"o-5"}')"
+echo "shipping: $(shop_call shipping shipping.list '{"order":"o-5"}')"
+echo "notices:  $(shop_wait_notice o-5 confirmed)"
+echo
 echo "== stock left: $(shop_call inventory inventory.stock)"

@@ -6,6 +6,9 @@
 //   payments       Redis (NestJS's pub/sub protocol): charge, refund; declines above 1000
 //   shipping       TCP: schedule, cancel
 //   notifications  Redis Streams: the orders' confirmed/cancelled events, one notice each
+//
+// Payments and shipping also take part in the choreographed orders: they hear events on the
+// events stream (a consumer group each) and announce theirs through their outbox.
 
 #include "shop.hpp"
 
@@ -78,7 +81,22 @@ int run_payments(const config& c) {
   add_query(r, c, "payments.ledger", *box,
             "SELECT order_id, kind, amount FROM ledger WHERE order_id = ?1 ORDER BY seq",
             "SELECT order_id, kind, amount FROM ledger ORDER BY seq", "order");
-  return serve(r, c.payments_url, "payments");
+  // The choreographed orders: a placed order is charged (or declined) on hearing of it, and
+  // the outcome announced, in one transaction per event.
+  r.event(value(c.pattern("order.placed")), [&](value in, roost::context& ctx) {
+    box->transact_once(ctx, [&](saga::outbox_transaction& tx) -> value {
+      if (at(in, "amount").as_int64() > 1000) {
+        tx.emit(value(c.pattern("payment.declined")),
+                object{{"order", at(in, "order")}, {"reason", "payment declined"}});
+        return "declined";
+      }
+      tx.exec("INSERT INTO ledger (order_id, kind, amount) VALUES (?1, 'charge', ?2)",
+              {at(in, "order"), at(in, "amount")});
+      tx.emit(value(c.pattern("payment.charged")), in);
+      return "charged";
+    });
+  });
+  return serve(c, r, {c.payments_url, c.events_server_url("payments")}, "payments", box.get());
 }
 
 int run_shipping(const config& c) {
@@ -102,7 +120,16 @@ int run_shipping(const config& c) {
   add_query(r, c, "shipping.list", *box,
             "SELECT order_id, item, qty, status FROM shipments WHERE order_id = ?1",
             "SELECT order_id, item, qty, status FROM shipments ORDER BY order_id", "order");
-  return serve(r, c.shipping_url, "shipping");
+  // The choreographed orders: a charged order is shipped.
+  r.event(value(c.pattern("payment.charged")), [&](value in, roost::context& ctx) {
+    box->transact_once(ctx, [&](saga::outbox_transaction& tx) -> value {
+      tx.exec("INSERT OR REPLACE INTO shipments VALUES (?1, ?2, ?3, 'scheduled')",
+              {at(in, "order"), at(in, "item"), at(in, "qty")});
+      tx.emit(value(c.pattern("shipment.scheduled")), in);
+      return "scheduled";
+    });
+  });
+  return serve(c, r, {c.shipping_url, c.events_server_url("shipping")}, "shipping", box.get());
 }
 
 int run_notifications(const config& c) {
@@ -126,7 +153,7 @@ int run_notifications(const config& c) {
   add_query(r, c, "notifications.list", *box,
             "SELECT order_id, kind, message_id FROM notices WHERE order_id = ?1 ORDER BY seq",
             "SELECT order_id, kind, message_id FROM notices ORDER BY seq", "order");
-  return serve(r, c.notifications_url, "notifications");
+  return serve(c, r, {c.notifications_url}, "notifications");
 }
 
 }  // namespace shop

@@ -9,7 +9,8 @@ export SHOP_ORDERS_URL="$ROOST_NATS_URL"
 export SHOP_PAYMENTS_URL="$ROOST_REDIS_URL"
 export SHOP_RABBITMQ="$ROOST_RABBITMQ_URL"
 export SHOP_INVENTORY_URL="$ROOST_RABBITMQ_URL/?queue=$SHOP_NS-inventory"
-export SHOP_NOTIFICATIONS_URL="$ROOST_REDIS_URL/?streams=true&group=$SHOP_NS-notifications"
+export SHOP_EVENTS_URL="$ROOST_REDIS_URL/?streams=true"
+export SHOP_NOTIFICATIONS_URL="$SHOP_EVENTS_URL&group=$SHOP_NS-notifications"
 declare -A shop_pid
 
 # A free TCP port for shipping (the kernel's pick, released at once).
@@ -86,21 +87,33 @@ shop_place() {
   shop_call orders orders.place "{\"id\":\"$1\",\"item\":\"$2\",\"qty\":$3,\"amount\":$4}"
 }
 
-# shop_wait_order ID: waits (up to 60 s) until the order's saga has ended; prints the order.
-shop_wait_order() {
-  local i out
+# shop_poll_order ID WHAT NEEDLE...: waits (up to 60 s) until orders.get of ID contains one of
+# the needles; prints the order.
+shop_poll_order() {
+  local id=$1 what=$2 i out needle
+  shift 2
   for ((i = 0; i < 300; i++)); do
-    out=$(shop_call orders orders.get "{\"id\":\"$1\"}" --timeout 2000)
-    case $out in
-      *'"saga":"completed"'* | *'"saga":"compensated"'* | *'"saga":"failed_compensation"'*)
-        echo "$out"
-        return 0
-        ;;
-    esac
+    out=$(shop_call orders orders.get "{\"id\":\"$id\"}" --timeout 2000)
+    for needle in "$@"; do
+      [[ $out == *"$needle"* ]] && { echo "$out"; return 0; }
+    done
     sleep 0.2
   done
-  echo "order $1 not finished after 60 s: $out" >&2
+  echo "order $id $what after 60 s: $out" >&2
   return 1
+}
+
+# shop_wait_order ID: until the order's saga has ended.
+shop_wait_order() {
+  shop_poll_order "$1" "not finished" '"saga":"completed"' '"saga":"compensated"' \
+    '"saga":"failed_compensation"'
+}
+
+# shop_wait_status ID: until the order is confirmed or cancelled (the choreographed orders have
+# no saga to ask).
+shop_wait_status() {
+  shop_poll_order "$1" "neither confirmed nor cancelled" '"status":"confirmed"' \
+    '"status":"cancelled"'
 }
 
 # shop_wait_notice ID KIND: waits (up to 60 s) until notifications has the order's notice.
@@ -114,3 +127,4 @@ shop_wait_notice() {
   echo "no $2 notice of order $1 after 60 s: $out" >&2
   return 1
 }
+

@@ -8,6 +8,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+
+namespace roost::saga {
+class outbox;
+}
 
 namespace shop {
 
@@ -21,9 +26,17 @@ struct config {
   std::string inventory_url;  ///< inventory, a NestJS service: RabbitMQ (SHOP_INVENTORY_URL)
   std::string shipping_url;   ///< shipping: TCP (SHOP_SHIPPING_URL)
   std::string notifications_url;  ///< notifications: Redis Streams (SHOP_NOTIFICATIONS_URL)
+  /// The events of the choreographed orders, and where every outbox publishes: Redis Streams
+  /// (SHOP_EVENTS_URL, with `streams=true`); each service reads them in a group of its own.
+  std::string events_url;
 
   /// `<ns>.<name>`: the shop's patterns, so that several shops share the brokers.
   std::string pattern(std::string_view name) const { return ns + "." + std::string(name); }
+  /// events_url as `service`'s server: its own consumer group, so every service gets every
+  /// event.
+  std::string events_server_url(std::string_view service) const {
+    return events_url + "&group=" + ns + "-" + std::string(service);
+  }
 };
 
 config config_from_env();
@@ -33,8 +46,10 @@ config config_from_env();
 std::unique_ptr<roost::client_transport> client_for(const std::string& url, roost::logger log = {});
 std::unique_ptr<roost::server_transport> server_for(const std::string& url);
 
-/// Serves `r` on `url` until SIGTERM/SIGINT, printing `READY <name>` once it listens.
-int serve(const roost::router& r, const std::string& url, const std::string& name);
+/// Serves `r` on `urls` until SIGTERM/SIGINT, printing `READY <name>` once it listens; with an
+/// outbox, its publisher sends to `c.events_url` meanwhile.
+int serve(const config& c, const roost::router& r, const std::vector<std::string>& urls,
+          const std::string& name, roost::saga::outbox* box = nullptr);
 
 int run_orders(const config& c);
 int run_payments(const config& c);

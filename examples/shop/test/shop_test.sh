@@ -6,7 +6,7 @@
 # short (the charge refunded); a saga step and an order placed twice, an event delivered twice
 # (no double effect); shipping down for a while with the orchestrator SIGKILLed while it waits,
 # and the orchestrator killing itself right after a step (both restarted: the saga completes,
-# each effect once).
+# each effect once); the choreographed variant (confirmed, declined, placed twice).
 set -uo pipefail
 SHOP=$1
 NEST=$2
@@ -134,6 +134,29 @@ check "o5 confirmed" "$o" '"status":"confirmed","saga":"completed"'
 check_count "o5 charged once" "$(shop_call payments payments.ledger '{"order":"o5"}')" '"kind"' 1
 check "pen stock 100 - 3" "$(shop_call inventory inventory.stock)" '"pen":97'
 check_count "o5 notified once" "$(shop_wait_notice o5 confirmed)" '"kind"' 1
+
+# 7. The choreographed variant: no orchestrator, each service reacting to the events of the
+# others (each published from its outbox), the order confirmed or cancelled by the last one.
+check "c1 placed by events" \
+  "$(shop_call orders orders.place_by_events '{"id":"c1","item":"book","qty":1,"amount":25}')" \
+  '{"id":"c1"}'
+check "c1 confirmed" "$(shop_wait_status c1)" '"status":"confirmed"'
+check "c1 charged" "$(shop_call payments payments.ledger '{"order":"c1"}')" \
+  '[{"order_id":"c1","kind":"charge","amount":25}]'
+check "c1 shipped" "$(shop_call shipping shipping.list '{"order":"c1"}')" '"status":"scheduled"'
+check "c1 notified" "$(shop_wait_notice c1 confirmed)" '"kind":"confirmed"'
+shop_call orders orders.place_by_events '{"id":"c2","item":"book","qty":1,"amount":5000}' >/dev/null
+check "c2 cancelled" "$(shop_wait_status c2)" '"status":"cancelled"'
+check "c2 nothing charged" "$(shop_call payments payments.ledger '{"order":"c2"}')" '[]'
+check "c2 notified: cancelled" "$(shop_wait_notice c2 cancelled)" '"kind":"cancelled"'
+check "c1 placed again" \
+  "$(shop_call orders orders.place_by_events '{"id":"c1","item":"book","qty":1,"amount":25}')" \
+  '{"id":"c1"}'
+# c3 after it: once c3 is through, the second c1 would have been (one stream per event).
+shop_call orders orders.place_by_events '{"id":"c3","item":"pen","qty":1,"amount":5}' >/dev/null
+check "c3 confirmed" "$(shop_wait_status c3)" '"status":"confirmed"'
+check_count "c1 still charged once" "$(shop_call payments payments.ledger '{"order":"c1"}')" \
+  '"kind"' 1
 
 echo "$failures failure(s) in $((SECONDS - start)) s"
 [ $failures -eq 0 ]
