@@ -3,7 +3,8 @@
 //
 //   node inventory.mjs NEST_DIR     (NEST_DIR: a directory whose node_modules hold NestJS 12's
 //                                    @nestjs/common, core and microservices, and reflect-metadata)
-//   SHOP_NS (default "shop"), SHOP_RABBITMQ (default amqp://guest:guest@127.0.0.1:16672)
+//   SHOP_NS (default "shop"), SHOP_RABBITMQ (default amqp://guest:guest@127.0.0.1:16672),
+//   SHOP_TRANSIENT=1 for a queue deleted with its last consumer
 //   prints "READY inventory" once it listens; exits 0 on SIGTERM.
 //
 // Each message of a saga step carries the header x-roost-idempotency-key (an AMQP header on
@@ -112,7 +113,13 @@ const AppModule = Reflect.decorate([Module({ controllers: [Controlled] })], Inve
 const quiet = { log() {}, debug() {}, verbose() {}, warn: console.error, error: console.error, fatal: console.error };
 app = await NestFactory.createMicroservice(AppModule, {
   transport: Transport.RMQ,
-  options: { urls: [amqp], queue: `${ns}-inventory` },
+  // SHOP_TRANSIENT=1 (the test, make shop): a queue that goes with its last consumer, so that
+  // runs leave nothing behind in the broker; the callers' URLs then say the same.
+  options: {
+    urls: [amqp],
+    queue: `${ns}-inventory`,
+    queueOptions: process.env.SHOP_TRANSIENT === '1' ? { durable: false, autoDelete: true } : {},
+  },
   logger: quiet,
 });
 await app.listen();

@@ -16,7 +16,7 @@ eval "$(bash "$root/scripts/brokers.sh" env | sed 's/^/export /')"
 WORK=$(mktemp -d /tmp/roost-shop.XXXXXX)
 SHOP_NS="shop-$$"
 source "$SHOP_SRC/shop-lib.sh"
-trap 'shop_stop_all; rm -rf "$WORK"' EXIT
+trap 'shop_stop_all; shop_forget_streams; rm -rf "$WORK"' EXIT
 
 echo "== starting: orders (NATS, with the saga orchestrator), payments (Redis), inventory"
 echo "   (NestJS on RabbitMQ), shipping (TCP), notifications (Redis Streams)"

@@ -8,7 +8,10 @@ export SHOP_NS SHOP_DIR="$WORK"
 export SHOP_ORDERS_URL="$ROOST_NATS_URL"
 export SHOP_PAYMENTS_URL="$ROOST_REDIS_URL"
 export SHOP_RABBITMQ="$ROOST_RABBITMQ_URL"
-export SHOP_INVENTORY_URL="$ROOST_RABBITMQ_URL/?queue=$SHOP_NS-inventory"
+# A run's queue and streams are its own (SHOP_NS) and go when it ends: the queue with its last
+# consumer (SHOP_TRANSIENT), the streams by shop_forget_streams.
+export SHOP_TRANSIENT=1
+export SHOP_INVENTORY_URL="$ROOST_RABBITMQ_URL/?queue=$SHOP_NS-inventory&durable=false&autoDelete=true"
 export SHOP_EVENTS_URL="$ROOST_REDIS_URL/?streams=true"
 export SHOP_NOTIFICATIONS_URL="$SHOP_EVENTS_URL&group=$SHOP_NS-notifications"
 declare -A shop_pid
@@ -59,6 +62,13 @@ shop_stop() {
 shop_stop_all() {
   local n
   for n in "${!shop_pid[@]}"; do shop_stop "$n"; done
+}
+
+# Deletes the run's Redis streams (their names start with SHOP_NS).
+shop_forget_streams() {
+  command -v redis-cli >/dev/null || return 0
+  redis-cli -u "$ROOST_REDIS_URL" --scan --pattern "$SHOP_NS.*" |
+    xargs -r redis-cli -u "$ROOST_REDIS_URL" DEL >/dev/null
 }
 
 shop_start_all() {

@@ -23,7 +23,7 @@ keep_logs() {
     for f in "$WORK"/*.log; do echo "---- $f"; tail -n 30 "$f"; done
   fi
 }
-trap 'shop_stop_all; keep_logs; rm -rf "$WORK"' EXIT
+trap 'shop_stop_all; shop_forget_streams; keep_logs; rm -rf "$WORK"' EXIT
 
 check() {  # WHAT ACTUAL EXPECTED-SUBSTRING
   if [[ $2 == *"$3"* ]]; then
