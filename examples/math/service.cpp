@@ -1,7 +1,9 @@
 // The math service: a sum, an object pattern, a stream, an event and an error, served on TCP.
 //   math_service [port [host]]   (default 3000 on 127.0.0.1; prints READY <port> once it listens)
 // ROOST_SIDE_PORT (e.g. 0.0.0.0:9464) opens the side port: /healthz, /readyz, /metrics
-// (docs/operations.md); deploy/ runs it in a container this way (docs/deployment.md).
+// (docs/operations.md); deploy/ runs it in a container this way (docs/deployment.md). The other
+// ROOST_* variables (threads, drain timeout, limits...) apply too; `--print-config` prints
+// them all, as in force, and exits.
 
 #include <roost/observability/monitor.hpp>
 #include <roost/roost.hpp>
@@ -13,6 +15,8 @@
 #include <vector>
 
 int main(int argc, char** argv) {
+  roost::config cfg;
+  if (auto status = cfg.load(argc, argv)) return *status;  // a bad ROOST_* value, --print-config
   const auto port = static_cast<std::uint16_t>(argc > 1 ? std::stoi(argv[1]) : 3000);
   // In a container: 0.0.0.0, so that other pods reach it.
   const std::string host = argc > 2 ? argv[2] : "127.0.0.1";
@@ -36,8 +40,9 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   });
 
-  roost::microservice app{r};
-  auto& tcp = app.add_transport(roost::tcp::server({.host = host, .port = port}));
+  roost::microservice app{r, cfg.apply(roost::microservice_options{})};
+  auto& tcp = app.add_transport(
+      roost::tcp::server({.host = host, .port = port, .serving = cfg.apply(roost::limits{})}));
   // No side port unless ROOST_SIDE_PORT names one.
   roost::observability::monitor watch(app, {});
   app.on_ready([&] {

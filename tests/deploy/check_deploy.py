@@ -59,6 +59,8 @@ def sources_under(*dirs):
 READ_VARS = set()
 for text in sources_under("core/src", "observability/src", "net/src", "transports"):
     READ_VARS.update(re.findall(r'(?:getenv|\benv)\("(ROOST_[A-Z0-9_]+)"\)', text))
+    # roost::config's table of variables (core/src/config.cpp).
+    READ_VARS.update(re.findall(r'^\s*\{"(ROOST_[A-Z0-9_]+)",', text, re.M))
 for must in ("ROOST_SIDE_PORT", "ROOST_LOG_FORMAT", "ROOST_LOG_LEVEL"):
     if must not in READ_VARS:
         fail("sources", f"{must} is no longer read by the code (update this check and deploy/)")
@@ -435,6 +437,37 @@ if BINARY:
             fail(BINARY, "did not exit within 15 s of SIGTERM")
     if proc.returncode not in (0, -15):
         fail(BINARY, f"exited with {proc.returncode} after SIGTERM")
+
+if BINARY:
+    # --print-config: every variable as in force, secrets masked, and exit 0; a bad value
+    # stops the service before it starts, naming it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROOST_", "OTEL_"))}
+    env.update({"ROOST_THREADS": "3", "ROOST_CLIENT_SECRET": "s3cret",
+                "ROOST_CLIENT_URL": "amqp://app:hunter2@mq:5672/?queue=orders"})
+    r = subprocess.run([BINARY, "--print-config"], env=env, capture_output=True, text=True,
+                       timeout=30)
+    lines = dict(l.split("=", 1) for l in r.stdout.splitlines() if "=" in l)
+    if r.returncode != 0:
+        fail(BINARY, f"--print-config exited with {r.returncode}: {r.stderr.strip()}")
+    if lines.get("ROOST_THREADS") != "3" or lines.get("ROOST_DRAIN_TIMEOUT") != "10s":
+        fail(BINARY, f"--print-config did not print the configuration in force:\n{r.stdout}")
+    if "s3cret" in r.stdout or "hunter2" in r.stdout:
+        fail(BINARY, f"--print-config printed a secret:\n{r.stdout}")
+    if lines.get("ROOST_CLIENT_URL") != "amqp://app:***@mq:5672/?queue=orders":
+        fail(BINARY, f"--print-config: ROOST_CLIENT_URL is {lines.get('ROOST_CLIENT_URL')!r}")
+    r = subprocess.run([BINARY, "--print-config=json"], env=env, capture_output=True, text=True,
+                       timeout=30)
+    try:
+        printed = json.loads(r.stdout)
+        if printed["ROOST_THREADS"] != {"value": "3", "source": "environment"}:
+            fail(BINARY, f"--print-config=json: ROOST_THREADS is {printed['ROOST_THREADS']}")
+    except (ValueError, KeyError) as e:
+        fail(BINARY, f"--print-config=json did not print the JSON object ({e}):\n{r.stdout}")
+    env["ROOST_DRAIN_TIMEOUT"] = "ten seconds"
+    r = subprocess.run([BINARY, "0", "127.0.0.1"], env=env, capture_output=True, text=True,
+                       timeout=30)
+    if r.returncode != 2 or 'ROOST_DRAIN_TIMEOUT="ten seconds": expected a duration' not in r.stderr:
+        fail(BINARY, f"a bad ROOST_DRAIN_TIMEOUT: exit {r.returncode}, stderr {r.stderr!r}")
 
 for p in problems:
     print(p)

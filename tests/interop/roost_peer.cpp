@@ -68,7 +68,7 @@ struct args {
 int usage() {
   std::fputs(
       "usage: roost_peer serve --url URL [--guards N] [--trace 1] | call --url URL --scenario NAME "
-      "[--server-impl NAME]\n",
+      "[--server-impl NAME] | --print-config[=json]\n",
       stderr);
   return 2;
 }
@@ -371,7 +371,7 @@ void add_grpc_handlers(roost::router& r) {
   });
 }
 
-int serve(const args& a) {
+int serve(const args& a, const roost::config& cfg) {
   auto u = roost::url::parse(a.url);
   if (!u) return usage();
   auto transport = roost::make_server(*u);
@@ -384,7 +384,8 @@ int serve(const args& a) {
   add_config_handlers(r, *u, log, m, t);
   if (u->scheme == "grpc") add_grpc_handlers(r);
   if (!add_jwt_route(r)) return 1;
-  roost::microservice app{r, {.threads = 1, .drain_timeout = 2s}};
+  roost::microservice app{
+      r, cfg.apply(roost::microservice_options{.threads = 1, .drain_timeout = 2s})};
   for (int i = 0; i < a.guards; ++i) {
     app.enhance().use_guard([](roost::context& ctx) { return !ctx.route().empty(); });
   }
@@ -1254,6 +1255,8 @@ int call(const args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  roost::config cfg;
+  if (auto status = cfg.load(argc, argv)) return *status;  // a bad ROOST_* value, --print-config
   if (argc < 2) return usage();
   args a;
   a.mode = argv[1];
@@ -1273,7 +1276,7 @@ int main(int argc, char** argv) {
       return usage();
   }
   if (a.url.empty()) return usage();
-  if (a.mode == "serve") return serve(a);
+  if (a.mode == "serve") return serve(a, cfg);
   if (a.mode == "call" && !a.scenario.empty()) return call(a);
   return usage();
 }

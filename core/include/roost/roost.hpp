@@ -8,6 +8,7 @@
 #include <roost/circuit_breaker.hpp>
 #include <roost/client_proxy.hpp>
 #include <roost/client_transport.hpp>
+#include <roost/config.hpp>
 #include <roost/context.hpp>
 #include <roost/deadline.hpp>
 #include <roost/dispatcher.hpp>
