@@ -68,8 +68,23 @@ struct server::impl : std::enable_shared_from_this<impl> {
     events.messages = [weak = weak_from_this()](std::vector<detail::message>& batch) {
       if (auto s = weak.lock()) s->serve_batch(batch);
     };
+    // A lost connection is not ready until the broker granted every subscription again
+    // (a clean session forgets them): each connection counts as a new epoch, and a late
+    // answer for an older one changes nothing.
     events.up = [weak = weak_from_this()] {
-      if (auto s = weak.lock(); s && s->accepting) s->subscribe_all({});
+      auto s = weak.lock();
+      if (!s || !s->accepting) return;
+      const auto epoch = ++s->epoch;
+      s->subscribe_all([weak = std::weak_ptr<impl>(s), epoch](const std::string& failed) {
+        auto self = weak.lock();
+        if (self && failed.empty() && self->epoch.load() == epoch) self->subscribed = true;
+      });
+    };
+    events.down = [weak = weak_from_this()](const std::string&) {
+      if (auto s = weak.lock()) {
+        ++s->epoch;
+        s->subscribed = false;
+      }
     };
     sess->set_events(std::move(events));
     try {
@@ -96,6 +111,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
       throw connection_error(make_error_code(error::not_connected),
                              std::string(source) + ": " + failed);
     }
+    // Unless the connection went (and came back) while the first SUBACKs came.
+    if (epoch.load() == 0 && sess->connected()) subscribed = true;
     opts.log.info(source, "subscribed to " + std::to_string(topics.size()) + " topic(s) on " +
                               opts.host + ":" + std::to_string(opts.port) + " (MQTT " +
                               (sess->v5() ? "5" : "3.1.1") + ", QoS " + std::to_string(opts.qos) +
@@ -207,6 +224,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     return exact;
   }
 
+  // Every SUBACK of the current connection came, and it is still up.
+  bool ready() const noexcept { return accepting && subscribed && sess && sess->connected(); }
+
   void stop_accepting() {
     accepting = false;
     if (!sess) return;
@@ -227,6 +247,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::vector<std::string> filters;  // those with wildcards or a $share/ prefix
   route_normalizer normalizer;
   std::atomic<bool> accepting{true};
+  std::atomic<bool> subscribed{false};  // for the current connection
+  std::atomic<unsigned> epoch{0};       // one more at each connection lost or made again
 };
 
 server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
@@ -243,6 +265,9 @@ void server::stop_accepting() {
 }
 void server::close() {
   impl_->close();
+}
+bool server::ready() const noexcept {
+  return impl_->ready();
 }
 
 }  // namespace roost::mqtt

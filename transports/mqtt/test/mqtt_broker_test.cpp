@@ -722,7 +722,9 @@ TEST(mqtt_names, looked_up_or_said_why_not) {
 }
 
 // The broker goes away and comes back: both sides connect again by themselves, the server
-// subscribes again, and calls are answered again.
+// subscribes again, and calls are answered again. The server is ready (/readyz) only while
+// its subscriptions hold: not from the loss until the broker granted them again, and an
+// event published right when it says ready again is served.
 TEST(mqtt_private_broker, reconnects_and_subscribes_again) {
   private_broker broker(free_port());
   const std::string url = broker.url() + "/?protocolVersion=5&reconnectPeriod=100";
@@ -732,8 +734,10 @@ TEST(mqtt_private_broker, reconnects_and_subscribes_again) {
   testing::run(
       [&]() -> awaitable<void> {
         microservice app(r, app_options());
-        app.add_transport(mqtt::server(options_from<server_options>(url)));
+        auto& srv = app.add_transport(mqtt::server(options_from<server_options>(url)));
         co_await app.start();
+        EXPECT_TRUE(srv.ready());
+        EXPECT_TRUE(app.ready());
         auto ex = co_await asio::this_coro::executor;
         client_proxy c(ex, mqtt::client(options_from<client_options>(url)));
         const std::vector<double> xs{1, 2};
@@ -741,7 +745,21 @@ TEST(mqtt_private_broker, reconnects_and_subscribes_again) {
         EXPECT_EQ(before, 3);
 
         broker.stop();
+        EXPECT_TRUE(co_await eventually([&] { return !srv.ready(); }))
+            << "still ready with the broker gone";
+        EXPECT_FALSE(app.ready());
         broker.start();
+        EXPECT_TRUE(co_await eventually([&] { return srv.ready(); }, 15s))
+            << "not ready again after the broker came back";
+        {
+          // A client of its own (the other one may still be reconnecting): its event,
+          // published right after ready, reaches the handler.
+          client_proxy fresh(ex, mqtt::client(options_from<client_options>(url)));
+          co_await fresh.emit(topic_of(prefix, "note"), 1);
+          EXPECT_TRUE(co_await eventually([&] { return st.events.load() == 1; }))
+              << "an event sent once ready again was not served";
+          fresh.close();
+        }
         // Calls made while the connections come back may fail; one is answered in the end.
         call_options quick;
         quick.timeout = 500ms;
@@ -761,9 +779,12 @@ TEST(mqtt_private_broker, reconnects_and_subscribes_again) {
         }
         EXPECT_EQ(after, 3);
         co_await c.emit(topic_of(prefix, "note"), 1);
-        const bool noted = co_await eventually([&] { return st.events.load() == 1; });
+        const bool noted = co_await eventually([&] { return st.events.load() == 2; });
         EXPECT_TRUE(noted);
+        app.stop();
+        EXPECT_FALSE(app.ready());
         co_await app.shutdown();
+        EXPECT_FALSE(srv.ready());
       },
       30s);
 }

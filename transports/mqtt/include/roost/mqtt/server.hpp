@@ -29,6 +29,10 @@ class server final : public server_transport {
   void stop_accepting() override;
   /// Disconnects.
   void close() override;
+  /// Connected, and the broker granted every subscription of this connection (SUBACK). False
+  /// from a lost connection until it is made again and subscribed again, and from
+  /// stop_accepting() on.
+  bool ready() const noexcept override;
 
   struct impl;
 
