@@ -90,7 +90,11 @@ void connection::start(Handler h) {
   thread_ = std::thread([this, h = std::move(h)]() mutable {
     std::string failed = connect_and_set_up();
     const bool ok = failed.empty();
-    if (ok) ++generation_;
+    if (ok) {
+      ++generation_;
+      // connect_and_set_up() waited for each consume-ok: the broker delivers from now on.
+      consuming_ = !cancel_wanted_.load();
+    }
     auto ex = boost::asio::get_associated_executor(h);
     boost::asio::post(ex, boost::asio::append(std::move(h), std::move(failed)));
     if (ok) run();
@@ -133,11 +137,13 @@ std::string connection::settle_refusal(std::uint64_t generation) const {
 
 void connection::cancel_consumer() {
   cancel_wanted_ = true;
+  consuming_ = false;
   wake();
 }
 
 void connection::close() {
   closing_ = true;
+  consuming_ = false;
   wake();
   if (thread_.joinable()) {
     if (thread_.get_id() == std::this_thread::get_id()) {
@@ -448,6 +454,7 @@ bool connection::wait_to_reconnect() {
     std::string failed = connect_and_set_up();
     if (failed.empty()) {
       ++generation_;
+      consuming_ = !cancel_wanted_.load() && !closing_.load();
       return true;
     }
     disconnect(false);
@@ -789,6 +796,7 @@ bool connection::serve() {
   const auto& broker = brokers_[current_];
   opts_.log.error(
       source, "connection to " + broker.host + ":" + std::to_string(broker.port) + " lost: " + why);
+  consuming_ = false;
   lost_ = generation_.load();
   disconnect(false);
   fail_unconfirmed("Connection closed: " + why);

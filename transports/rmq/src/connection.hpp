@@ -135,6 +135,11 @@ class connection {
   /// Which connection is current: it grows at each (re)connection.
   std::uint64_t generation() const noexcept { return generation_.load(); }
   bool alive() const noexcept { return !ended_.load(); }
+  /// Whether the broker is delivering: connected, and (with setup::consume_queue) every
+  /// queue's basic.consume confirmed (consume-ok) on this connection; false from a lost
+  /// connection until it is made again and consumes, from cancel_consumer() on, and once
+  /// closed. Thread-safe.
+  bool consuming() const noexcept { return consuming_.load(); }
   /// Why a message delivered on connection `generation` can no longer be acknowledged, or
   /// empty when it can: that connection is gone (the broker delivers the message again; its
   /// delivery tag means nothing on another), or this one is closed. Thread-safe.
@@ -209,6 +214,7 @@ class connection {
   std::atomic<bool> closing_{false};
   std::atomic<bool> cancel_wanted_{false};
   std::atomic<bool> ended_{false};
+  std::atomic<bool> consuming_{false};
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::uint64_t> lost_{0};  // the generation last lost (0: none)
   void wake() noexcept;

@@ -290,6 +290,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void stop_accepting() {
+    accepting = false;
     if (conn) conn->cancel_consumer();
   }
 
@@ -305,6 +306,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<roost::detail::thread_bridge<detail::delivery>> bridge;
   std::vector<std::string> wildcard_routes;  // with wildcards: handler routes with `*` or `#`
   route_normalizer normalizer;
+  std::atomic<bool> accepting{true};
 };
 
 server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
@@ -321,6 +323,10 @@ void server::stop_accepting() {
 }
 void server::close() {
   impl_->close();
+}
+bool server::ready() const noexcept {
+  // Set once listen() made it; read from any thread after that.
+  return impl_->accepting && impl_->conn && impl_->conn->consuming();
 }
 
 }  // namespace roost::rmq

@@ -1455,5 +1455,51 @@ TEST_F(rmq_broker, a_consumer_killed_mid_handler_loses_nothing) {
   std::filesystem::remove(mark);
 }
 
+// Readiness (/readyz): ready once the broker confirmed the consumer, so that a message sent
+// right then is served; not ready from a lost connection (here a relay that goes down) until
+// the server consumes again; not ready from the stop on.
+TEST_F(rmq_broker, ready_only_while_consuming) {
+  auto u = url::parse(base);
+  relay rl(u->host, u->port.value_or(5672));
+  const std::string via = "amqp://guest:guest@127.0.0.1:" + std::to_string(rl.port()) +
+                          "/?queue=" + queue + "&durable=false&reconnectTime=100";
+  std::atomic<int> seen{0};
+  router hr;
+  hr.event("seen", [&](int n) { seen = n; });
+  testing::run(
+      [&]() -> awaitable<void> {
+        microservice app(hr, app_options());
+        auto& srv = app.add_transport(rmq::server(options_from<server_options>(via)));
+        EXPECT_FALSE(app.ready());
+        co_await app.start();
+        EXPECT_TRUE(srv.ready());
+        EXPECT_TRUE(app.ready());
+        auto ex = co_await asio::this_coro::executor;
+        client_proxy c(ex, rmq::client(options_from<client_options>(url)));  // not through it
+        co_await c.emit("seen", 1);
+        EXPECT_TRUE(co_await eventually([&] { return seen.load() == 1; }));
+
+        rl.go_down();
+        EXPECT_TRUE(co_await eventually([&] { return !srv.ready(); }))
+            << "still ready with its connection lost";
+        EXPECT_FALSE(app.ready());
+        co_await pause_for(300ms);  // three reconnection attempts, all refused
+        EXPECT_FALSE(srv.ready());
+        rl.come_up();
+        EXPECT_TRUE(co_await eventually([&] { return srv.ready(); }, 20s))
+            << "not ready again after the broker came back";
+        EXPECT_TRUE(app.ready());
+        co_await c.emit("seen", 2);  // right after ready: consumed
+        EXPECT_TRUE(co_await eventually([&] { return seen.load() == 2; }));
+
+        app.stop();
+        EXPECT_FALSE(app.ready());
+        c.close();
+        co_await app.shutdown();
+        EXPECT_FALSE(srv.ready());
+      },
+      60s);
+}
+
 }  // namespace
 }  // namespace roost::rmq::test

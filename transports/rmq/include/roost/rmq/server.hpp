@@ -28,6 +28,10 @@ class server final : public server_transport {
   void stop_accepting() override;
   /// Sends what is queued and closes the connection.
   void close() override;
+  /// Connected and consuming: the broker confirmed every queue's consumer (basic.consume-ok)
+  /// on the current connection. False from a lost connection until it is made again and
+  /// consumes again, and from stop_accepting() on.
+  bool ready() const noexcept override;
 
   struct impl;
 
