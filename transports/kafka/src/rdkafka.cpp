@@ -356,7 +356,9 @@ void consumer::rebalanced(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list
     } else {
       rd_kafka_assign(rk_, parts);
     }
+    if (events_.rebalanced) events_.rebalanced(true);
   } else {
+    if (events_.rebalanced) events_.rebalanced(false);
     if (cooperative) {
       if (auto* e = rd_kafka_incremental_unassign(rk_, parts)) rd_kafka_error_destroy(e);
     } else {

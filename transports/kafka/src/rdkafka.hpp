@@ -115,6 +115,9 @@ struct consumer_events {
   std::function<void(record)> received;
   /// All of a group consumer's partitions after a rebalance (none: all were taken away).
   std::function<void(const std::vector<partition_ref>&)> assigned;
+  /// The group's rebalance: false when it takes partitions away (the member waits for the
+  /// group to settle), true once it assigned the member its partitions. Before `assigned`.
+  std::function<void(bool settled)> rebalanced;
 };
 
 /// A consumer: in a group (`group` not empty: subscribe()) or assigned its partitions by hand

@@ -107,6 +107,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
     producer = std::make_shared<detail::producer>(opts);
     if (topics.empty()) {
       opts.log.warn(source, "no handler has a route that is a topic name: nothing to read");
+      *in_group = assigned_once = true;  // nothing to wait for
       co_return;
     }
     std::weak_ptr<impl> weak = weak_from_this();
@@ -117,6 +118,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
     // These run on the consumer's thread: they hand over, and take no reference to the server.
     detail::consumer_events events;
     events.received = [b = bridge](detail::record r) { b->push(std::move(r)); };
+    // In the group from an assignment to the next revocation; both come on the consumer's
+    // thread, in order, so the flag is set there rather than in posted work.
+    events.rebalanced = [flag = in_group](bool settled) { *flag = settled; };
     events.assigned = [weak, ex = ex](const std::vector<detail::partition_ref>& parts) {
       asio::post(ex, [weak, parts] {
         if (auto s = weak.lock()) s->reassigned(parts);
@@ -385,6 +389,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
 
   // Records read and not started stay uncommitted: the partitions' next owner reads them.
   void stop_accepting() {
+    accepting = false;
     {
       std::lock_guard lock(mutex);
       stopped = true;
@@ -405,6 +410,10 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::shared_ptr<detail::consumer> consumer;
   std::shared_ptr<roost::detail::thread_bridge<detail::record>> bridge;
   std::atomic<bool> assigned_once{false};
+  // Assigned its partitions, no rebalance under way; shared with the consumer's thread, which
+  // must not hold the server.
+  std::shared_ptr<std::atomic<bool>> in_group = std::make_shared<std::atomic<bool>>(false);
+  std::atomic<bool> accepting{true};
   std::mutex mutex;
   detail::offset_tracker tracker;                                 // with mutex
   detail::partition_queues queues{opts.partitions_concurrently};  // with mutex
@@ -426,6 +435,9 @@ void server::stop_accepting() {
 }
 void server::close() {
   impl_->close();
+}
+bool server::ready() const noexcept {
+  return impl_->accepting && *impl_->in_group && impl_->assigned_once;
 }
 
 }  // namespace roost::kafka

@@ -33,6 +33,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace roost::kafka::test {
@@ -409,10 +410,12 @@ TEST(kafka_broker, requests_streams_errors_events_and_commits) {
   testing::run(
       [&]() -> awaitable<void> {
         microservice app(r, app_options());
-        app.add_transport(kafka::server(options_from<server_options>(
+        const std::string server_url =
             with(u, "groupId=" + group + "&postfixId=&autoCommitInterval=100&deadLetterTopic=" + p +
-                        ".dead&partitionsConsumedConcurrently=4&maxMessageSize=4096"))));
+                        ".dead&partitionsConsumedConcurrently=4&maxMessageSize=4096");
+        auto& srv = app.add_transport(kafka::server(options_from<server_options>(server_url)));
         co_await app.start();
+        EXPECT_TRUE(srv.ready());  // the group assigned its partitions
         auto ex = co_await asio::this_coro::executor;
         // Clients of one group of their own (a group shared with an earlier run would wait for
         // its members' sessions to end).
@@ -535,6 +538,37 @@ TEST(kafka_broker, requests_streams_errors_events_and_commits) {
         EXPECT_NE(partitions_named["one"], partitions_named["two"]);
         EXPECT_EQ(c.pending(), 0u);
         EXPECT_EQ(c2.pending(), 0u);
+
+        // Readiness through a rebalance: a second member joins the group, which takes the
+        // first one's partitions away and assigns them again; the first is not ready in
+        // between, both are once the group settled, and an event sent then is served.
+        // A thread of its own watches it, without sleeping: the window can be short.
+        std::atomic<bool> seen_unready{false};
+        std::jthread watcher([&](std::stop_token stop) {
+          while (!stop.stop_requested()) {
+            if (!srv.ready()) seen_unready = true;
+            std::this_thread::yield();
+          }
+        });
+        microservice app2(r, app_options());
+        auto& srv2 = app2.add_transport(kafka::server(options_from<server_options>(server_url)));
+        co_await app2.start();
+        EXPECT_TRUE(srv2.ready());
+        EXPECT_TRUE(co_await eventually([&] { return srv.ready(); }, 30s))
+            << "the first member not ready again after the rebalance";
+        watcher.request_stop();
+        watcher.join();
+        EXPECT_TRUE(seen_unready.load()) << "ready all through a rebalance";
+        co_await c.emit(json::value(p + ".note"), "after the rebalance");
+        EXPECT_TRUE(co_await eventually([&] {
+          auto notes = st.locked(st.notes);
+          return std::find(notes.begin(), notes.end(), R"("after the rebalance")") != notes.end();
+        })) << "an event sent once both were ready was not served";
+        app2.stop();
+        EXPECT_FALSE(app2.ready());
+        co_await app2.shutdown();
+        EXPECT_FALSE(srv2.ready());
+
         c2.close();
         c.close();
         co_await app.shutdown();

@@ -30,6 +30,10 @@ class server final : public server_transport {
   void stop_accepting() override;
   /// Leaves the group (committing the settled offsets) and sends what is queued.
   void close() override;
+  /// In its consumer group with its partitions assigned (maybe none, when the group has more
+  /// members than partitions): false while a rebalance takes them away until the group
+  /// assigns them again, and from stop_accepting() on.
+  bool ready() const noexcept override;
 
   struct impl;
 
