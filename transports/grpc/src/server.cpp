@@ -522,6 +522,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
                              "grpc: cannot listen on " + opts.url);
     }
     if (state->health) state->health->set_serving(true);
+    listening = true;
     opts.log.info(source,
                   "serving " + std::to_string(state->methods.size()) + " method(s) on " + opts.url);
   }
@@ -543,6 +544,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void stop_accepting() {
+    listening = false;
     state->accepting = false;
     if (state->health) state->health->set_serving(false);
   }
@@ -576,6 +578,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::unique_ptr<::grpc::Server> grpc_server;
   int bound_port = 0;
   std::uint64_t served = 0;
+  std::atomic<bool> listening{false};  // from a started server to stop_accepting()
 };
 
 server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
@@ -594,6 +597,10 @@ void server::stop_accepting() {
 
 void server::close() {
   impl_->close();
+}
+
+bool server::ready() const noexcept {
+  return impl_->listening;
 }
 
 std::uint16_t server::port() const noexcept {

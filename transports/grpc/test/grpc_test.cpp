@@ -122,8 +122,11 @@ TEST_F(grpc_loopback, unary_stream_errors_and_metadata) {
     auto srv = std::make_unique<server>(server_options{protos("127.0.0.1:0")});
     server* s_ptr = srv.get();
     app.add_transport(std::move(srv));
+    EXPECT_FALSE(s_ptr->ready());
     co_await app.start();
     EXPECT_NE(s_ptr->port(), 0);
+    EXPECT_TRUE(s_ptr->ready());  // listening: a call made now is served
+    EXPECT_TRUE(app.ready());
     auto ex = co_await asio::this_coro::executor;
     client_proxy c(ex,
                    client(client_options{protos("127.0.0.1:" + std::to_string(s_ptr->port()))}));
@@ -227,6 +230,7 @@ TEST_F(grpc_loopback, unary_stream_errors_and_metadata) {
     EXPECT_EQ(mirrored_name, want_name) << str(mirrored_name);
 
     co_await app.shutdown();
+    EXPECT_FALSE(s_ptr->ready());
   });
 }
 

@@ -154,6 +154,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
                                  ": " + ec.message());
     }
     port = acceptor->local_endpoint().port();
+    listening = true;
     opts.log.info(source, std::string(tls ? "listening on wss://" : "listening on ws://") +
                               ep.address().to_string() + ":" + std::to_string(port.load()) +
                               opts.path);
@@ -350,6 +351,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   void stop_accepting() {
+    listening = false;
     std::lock_guard lock(mutex);
     accepting = false;
     if (acceptor)
@@ -377,6 +379,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   executor ex;
   std::optional<asio::ip::tcp::acceptor> acceptor;
   std::atomic<std::uint16_t> port{0};
+  std::atomic<bool> listening{false};  // from a bound listener to stop_accepting()
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> next_id{1};
   mutable std::mutex mutex;
@@ -406,6 +409,9 @@ void server::stop_accepting() {
 }
 void server::close() {
   impl_->close();
+}
+bool server::ready() const noexcept {
+  return impl_->listening;
 }
 
 }  // namespace roost::ws

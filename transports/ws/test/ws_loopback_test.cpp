@@ -212,7 +212,10 @@ class ws_loopback : public ::testing::Test {
 TEST_F(ws_loopback, gateway_messages_are_answered_as_platform_ws) {
   testing::run([&]() -> awaitable<void> {
     service svc(r);
+    EXPECT_FALSE(svc.srv.ready());
     co_await svc.app.start();
+    EXPECT_TRUE(svc.srv.ready());  // listening: a peer that connects now is served
+    EXPECT_TRUE(svc.app.ready());
     auto ex = co_await asio::this_coro::executor;
     browser b(ex);
     co_await b.connect(svc.port(), "/chat");
@@ -246,7 +249,10 @@ TEST_F(ws_loopback, gateway_messages_are_answered_as_platform_ws) {
     co_await b.send(R"({"pattern":"echo","data":5,"id":"a1"})");
     auto reply = co_await b.read();
     EXPECT_EQ(reply.value_or("closed"), R"({"response":5,"isDisposed":true,"id":"a1"})");
+    svc.app.stop();
+    EXPECT_FALSE(svc.app.ready());
     co_await svc.app.shutdown();
+    EXPECT_FALSE(svc.srv.ready());
   });
 }
 

@@ -31,6 +31,8 @@ class server final : public server_transport {
   void stop_accepting() override;
   /// Cancels the calls in flight and stops the server.
   void close() override;
+  /// Its port is bound and gRPC serves it (from listen() to stop_accepting()).
+  bool ready() const noexcept override;
 
   /// The port listened on (the one chosen for a `:0` URL), once listening; else 0.
   std::uint16_t port() const noexcept;

@@ -29,6 +29,8 @@ class server final : public server_transport {
   awaitable<void> listen(dispatcher& d) override;
   void stop_accepting() override;
   void close() override;
+  /// Its listener is open (from listen() to stop_accepting()).
+  bool ready() const noexcept override;
 
   struct impl;
 
