@@ -1,5 +1,6 @@
 #include <roost/config.hpp>
 
+#include <roost/adaptive_limit.hpp>
 #include <roost/bulkhead.hpp>
 #include <roost/circuit_breaker.hpp>
 #include <roost/detail/log_format.hpp>
@@ -30,6 +31,9 @@ constexpr config_variable table[] = {
      "a whole number (0: one thread per hardware thread)", "0"},
     {"ROOST_DRAIN_TIMEOUT", "`microservice_options::drain_timeout`", duration_text, "10s"},
     {"ROOST_HANDLE_SIGNALS", "`microservice_options::handle_signals`", bool_text, "true"},
+    {"ROOST_CONCURRENCY_LIMIT", "`microservice_options::concurrency_limit`",
+     "off, or adaptive with settings: adaptive,max=200,min=8,initial=32,tolerance=1.25,window=100",
+     "off"},
     {"ROOST_LOG_LEVEL", "the default logger's levels",
      "debug, info, warn, error or off, then levels per source: warn,tcp=debug", "info"},
     {"ROOST_LOG_FORMAT", "the default logger's format",
@@ -148,6 +152,8 @@ std::string problem(const config_variable& v, const std::string& value) {
     ok = detail::parse_level_spec(value).error.empty();
   } else if (v.name == "ROOST_LOG_FORMAT") {
     ok = detail::choose_log_format(value, false).error.empty();
+  } else if (v.name == "ROOST_CONCURRENCY_LIMIT") {
+    ok = adaptive_limit::parse(value).error.empty();
   } else if (v.name == "ROOST_SERVER_URL" || v.name == "ROOST_CLIENT_URL") {
     ok = url::parse(value).has_value();
   }
@@ -204,6 +210,10 @@ microservice_options config::apply(microservice_options opts) const {
   if (auto v = get("ROOST_THREADS")) opts.threads = static_cast<unsigned>(*whole(*v));
   if (auto v = get("ROOST_DRAIN_TIMEOUT")) opts.drain_timeout = *duration(*v);
   if (auto v = get("ROOST_HANDLE_SIGNALS")) opts.handle_signals = *boolean(*v);
+  if (auto v = get("ROOST_CONCURRENCY_LIMIT")) {
+    opts.concurrency_limit =
+        adaptive_limit::parse(*v, opts.concurrency_limit.value_or(adaptive_limit::options{})).limit;
+  }
   // ROOST_LOG_*: the default logger reads them itself (checked here); a logger the program
   // made of its own is left as it is.
   return opts;

@@ -48,6 +48,7 @@ TEST(config, each_variable_sets_its_option) {
       {"ROOST_THREADS", "3"},
       {"ROOST_DRAIN_TIMEOUT", "2s"},
       {"ROOST_HANDLE_SIGNALS", "off"},
+      {"ROOST_CONCURRENCY_LIMIT", "adaptive,initial=9,min=2"},
       {"ROOST_LOG_LEVEL", "warn,tcp=debug"},
       {"ROOST_LOG_FORMAT", "json"},
       {"ROOST_SERVER_URL", "tcp://0.0.0.0:3000"},
@@ -74,6 +75,9 @@ TEST(config, each_variable_sets_its_option) {
   EXPECT_EQ(m.threads, 3u);
   EXPECT_EQ(m.drain_timeout, 2s);
   EXPECT_FALSE(m.handle_signals);
+  ASSERT_TRUE(m.concurrency_limit);
+  EXPECT_EQ(m.concurrency_limit->initial_limit, 9u);
+  EXPECT_EQ(m.concurrency_limit->min_limit, 2u);
 
   const client_options o = c.apply(client_options{});
   EXPECT_EQ(o.default_timeout, 1500ms);
@@ -127,6 +131,9 @@ TEST(config, bad_values_are_refused_naming_variable_value_and_what_it_takes) {
             "milliseconds, or with a unit: 250ms, 10s, 2m");
   EXPECT_EQ(refusal({{"ROOST_HANDLE_SIGNALS", "maybe"}}),
             "ROOST_HANDLE_SIGNALS=\"maybe\": expected true or false (also 1/0, yes/no, on/off)");
+  EXPECT_NE(refusal({{"ROOST_CONCURRENCY_LIMIT", "adaptive,fast=yes"}})
+                .find("ROOST_CONCURRENCY_LIMIT=\"adaptive,fast=yes\": expected off, or adaptive"),
+            std::string::npos);
   EXPECT_NE(refusal({{"ROOST_LOG_LEVEL", "loud"}}).find("ROOST_LOG_LEVEL=\"loud\": expected"),
             std::string::npos);
   EXPECT_NE(refusal({{"ROOST_LOG_FORMAT", "xml"}}).find("ROOST_LOG_FORMAT=\"xml\": expected"),
