@@ -81,7 +81,8 @@ logger::logger() : level_(log_level::info), floor_(log_level::info) {
   report_once(level_reported, sink_, levels.error);
   level_ = levels.spec.fallback;
   if (!levels.spec.per_source.empty()) {
-    per_source_ = std::make_shared<const detail::source_levels>(std::move(levels.spec.per_source));
+    per_source_ = std::make_shared<const detail::source_levels>(
+        detail::source_levels{std::move(levels.spec.per_source)});
   }
   floor_ = lowest(level_, per_source_.get());
 }
@@ -92,7 +93,8 @@ logger logger::with_level(std::string_view source, log_level level) const {
   auto rules = per_source_ ? per_source_->rules : decltype(detail::source_levels::rules){};
   rules.emplace_back(std::string(source), level);
   logger copy = *this;
-  copy.per_source_ = std::make_shared<const detail::source_levels>(std::move(rules));
+  copy.per_source_ =
+      std::make_shared<const detail::source_levels>(detail::source_levels{std::move(rules)});
   copy.floor_ = lowest(level_, copy.per_source_.get());
   return copy;
 }

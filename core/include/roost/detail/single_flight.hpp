@@ -41,7 +41,7 @@ class single_flight {
       // in_flight_ may have been cleared since: park() then completes at once.
       T shared = co_await boost::asio::async_initiate<const boost::asio::use_awaitable_t<>,
                                                       void(std::exception_ptr, T)>(
-          [this](auto handler) { park(std::move(handler)); }, boost::asio::use_awaitable);
+          [this](auto handler) { this->park(std::move(handler)); }, boost::asio::use_awaitable);
       if (shared) co_return shared;
       // The attempt finished before this caller parked: try again.
       auto again = run(std::move(ready), std::move(start));
