@@ -128,10 +128,15 @@ sanitized_programs='unit|loopback|broker'
 # sanitizer report goes to <dir>/sanitizer/ (log_path), because a peer that a script starts (the
 # interop suite's roost_peer server, the CLI tests' server) has its stderr thrown away; any
 # report fails the tier, even when the test that caused it passed.
-sanitizer_build() {  # dir, compile flags, link flags, ctest -L, ctest -E, targets beyond tests
-  local dir=$1 cflags=$2 lflags=$3 labels=$4 exclude=$5 t targets=()
-  shift 5
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug "${launcher[@]}" \
+sanitizer_build() {  # dir, compiler, compile flags, link flags, ctest -L, ctest -E, targets beyond tests
+  local dir=$1 cxx=$2 cflags=$3 lflags=$4 labels=$5 exclude=$6 t targets=()
+  shift 6
+  # A build directory configured with another compiler (an older checkout's, a preset's) is
+  # configured anew: CMake keeps the compiler a cache was made with.
+  if [ -f "$dir/CMakeCache.txt" ] && ! grep -q "^CMAKE_CXX_COMPILER:[A-Z]*=.*$cxx\$" "$dir/CMakeCache.txt"; then
+    rm -rf "$dir/CMakeCache.txt" "$dir/CMakeFiles"
+  fi
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER="$cxx" "${launcher[@]}" \
     -DROOST_BUILD_EXAMPLES=OFF -DROOST_INSTALL=OFF -DROOST_BUILD_BENCH=OFF \
     -DROOST_BUILD_TOOLS="$([ $# -gt 0 ] && echo ON || echo OFF)" \
     -DCMAKE_CXX_FLAGS="$cflags" -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DCMAKE_EXE_LINKER_FLAGS="$lflags $lld" \
@@ -161,12 +166,14 @@ sanitizer_tests() {  # name, dir, ctest -L, ctest -E
 # the time of -O1 with full debug information (measured on the largest test file: 38 s against
 # 88 s of CPU; -O1 with -g1 63 s); the tests are mostly waiting on peers, so their time barely
 # moves.
-# GCC 12 with ASan reports libstdc++'s own <regex> (std::function inside its state
-# machine, used by the CLI's argument parser) as maybe-uninitialized: a false positive that
-# -Werror turns into a failed build, hence -Wno-maybe-uninitialized in this tier only.
+# Clang 14 (with GCC's libstdc++, the same library the other tiers use): at -O0 it compiles the
+# coroutine- and template-heavy files in about half GCC 12's CPU time (docs/contributing.md has
+# the numbers), and this tier compiles the most. -fno-sanitize=function: clang 14's check of
+# calls through function pointers cannot be emitted for coroutines in position-independent code
+# ("cannot represent a difference across sections"); GCC's UBSan has no such check either.
 asan_build() {
-  sanitizer_build build-san \
-    "-O0 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -Wno-maybe-uninitialized" \
+  sanitizer_build build-san clang++-14 \
+    "-O0 -fsanitize=address,undefined -fno-sanitize=function -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
     "-fsanitize=address,undefined" \
     "unit|loopback|broker|interop|cli" "_nest[0-9]+_to_nest[0-9]+$|^roost_man_page$" \
     roost_peer roost_cli
@@ -197,7 +204,7 @@ asan_tests() {
 # roost's reactor callbacks, which run under those frames (docs/transports/grpc.md, "Tests").
 # On by default; TSAN=0 skips it.
 tsan_build() {
-  sanitizer_build build-tsan \
+  sanitizer_build build-tsan g++ \
     "-Og -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan -DBOOST_ASIO_DISABLE_FENCED_BLOCK -DBOOST_ASIO_DISABLE_STD_ATOMIC" \
     "-fsanitize=thread" \
     "unit|loopback|broker" "^roost_cli_|^roost_grpc_test$"
