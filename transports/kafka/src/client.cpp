@@ -24,8 +24,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr std::string_view source = "kafka client";
-
 // The partition of a reply topic read without a group (a pattern outside reply_patterns), and
 // named in kafka_replyPartition.
 constexpr std::int32_t shared_reply_partition = 0;

@@ -37,7 +37,7 @@ class blocking_calls {
   template <class R>
   awaitable<R> run(std::function<R()> f) {
     auto init = [this, f = std::move(f)](auto handler) mutable {
-      start([f = std::move(f), h = std::move(handler)]() mutable {
+      this->start([f = std::move(f), h = std::move(handler)]() mutable {
         R r = f();
         auto ex = boost::asio::get_associated_executor(h);
         boost::asio::post(ex, boost::asio::append(std::move(h), std::move(r)));

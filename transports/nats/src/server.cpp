@@ -68,7 +68,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   };
   const subscribed_route* add_route(const std::string& route, bool durable) {
     return subscribed
-        .emplace_back(std::make_unique<subscribed_route>(route, json::value(route), durable))
+        .emplace_back(std::make_unique<subscribed_route>(
+            subscribed_route{route, json::value(route), durable}))
         .get();
   }
 

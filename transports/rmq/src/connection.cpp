@@ -346,8 +346,10 @@ std::string connection::declare_queue(const std::string& name) {
   // options above win over an argument of the same name, as amqplib's do.
   const int named = count;
   for (const auto& [key, value] : opts_.queue_arguments) {
-    if (std::any_of(arguments.begin(), arguments.begin() + named,
-                    [&](const amqp_table_entry_t& e) { return text_of(e.key) == key; })) {
+    // by name: clang 14 cannot capture a structured binding
+    if (std::any_of(
+            arguments.begin(), arguments.begin() + named,
+            [&wanted = key](const amqp_table_entry_t& e) { return text_of(e.key) == wanted; })) {
       continue;
     }
     auto& e = arguments[count++] = amqp_table_entry_t{};
