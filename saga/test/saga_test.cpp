@@ -513,7 +513,7 @@ TEST(orchestrator, bad_definitions_and_names_are_refused) {
     o.add(s.saga(ex));
     EXPECT_THROW(o.add(s.saga(ex)), std::invalid_argument);
     EXPECT_THROW(o.start("nope", nullptr), std::invalid_argument);
-    EXPECT_THROW(o.run("nope", nullptr), std::invalid_argument);
+    EXPECT_THROW(static_cast<void>(o.run("nope", nullptr)), std::invalid_argument);
     EXPECT_EQ(o.running(), 0u);
     co_return;
   });
