@@ -3,7 +3,7 @@
 #   0. installs the NestJS peers of the interop suite (npm, from the committed lock files) and
 #      starts the real brokers on loopback (scripts/brokers.sh; stopped on exit)
 #   1. the main build (RelWithDebInfo, without the test programs) and the tests only it runs
-#   2. ASan + UBSan: unit, loopback and broker tests, the interop directions with a roost peer
+#   2. ASan + UBSan (clang 14): unit, loopback and broker tests, the interop directions with a roost peer
 #      (its own sanitized roost_peer), the route vectors and the CLI tests
 #   3. TSan: unit, loopback and broker tests; TSAN=0 skips it
 #   4. the libFuzzer targets on their seed corpora, a fixed wall time shared out over them
