@@ -160,6 +160,8 @@ std::string_view to_string(serving_outcome o) noexcept {
       return "overloaded";
     case serving_outcome::expired:
       return "expired";
+    case serving_outcome::shutting_down:
+      return "shutting_down";
   }
   return "?";
 }

@@ -91,6 +91,7 @@ struct dispatcher_state {
   std::shared_ptr<adaptive_limit> limiter;
   std::atomic<std::size_t> in_flight{0};
   mutable std::atomic<std::size_t> expired_requests{0};
+  std::atomic<bool> stopping{false};  // stop_taking() was called
 };
 
 }  // namespace detail
@@ -180,6 +181,11 @@ dispatcher::plan dispatcher::prepare(const inbound_packet& packet, std::string_v
   }
   plan p(state_.get(), e, std::move(r));
   p.request = packet.is_request() && answerable;
+  if (state_->stopping.load(std::memory_order_relaxed)) [[unlikely]] {
+    p.refused_ = plan::refusal::stopping;
+    p.synchronous = !p.request || immediate_sink;
+    return p;
+  }
   if (gauge && gauge->counts()) [[unlikely]] {
     const auto& l = gauge->limits();
     if (l.max_in_flight != 0 && p.ahead_ >= l.max_in_flight) {
@@ -421,6 +427,8 @@ served_message dispatcher_state::served_by(const dispatcher::plan& p, const cont
   m.routed = p.entry_ != nullptr;
   if (p.refused_ == refusal::too_large) {
     m.outcome = serving_outcome::too_large;
+  } else if (p.refused_ == refusal::stopping) {
+    m.outcome = serving_outcome::shutting_down;
   } else if (p.refused_ != refusal::none) {
     m.outcome = serving_outcome::overloaded;
   } else if (!p.entry_) {
@@ -466,8 +474,9 @@ json::value dispatcher_state::refuse(const dispatcher::plan& p, context& ctx) co
                 "\" refused: " + message,
             ctx.trace());
   } else {
-    message = p.refused_ == refusal::service ? too_many_in_flight_message
-                                             : too_many_on_connection_message;
+    message = p.refused_ == refusal::service    ? too_many_in_flight_message
+              : p.refused_ == refusal::stopping ? shutting_down_message
+                                                : too_many_on_connection_message;
     // The peer of a request is told; no one is told of an event.
     if (!ctx.is_request()) {
       log.log(log_level::warn, source, "event \"" + ctx.route() + "\" dropped: " + message,
@@ -478,8 +487,8 @@ json::value dispatcher_state::refuse(const dispatcher::plan& p, context& ctx) co
     }
   }
   if (!ctx.is_request() && ctx.acknowledgeable() && !ctx.settled()) {
-    // An event refused for the load comes back later, when there is room; one too large never
-    // would be served, so it is let go.
+    // An event refused for the load, or by a service shutting down, comes back later (to
+    // this instance or another); one too large never would be served, so it is let go.
     ctx.settle(p.refused_ == refusal::too_large ? settlement::drop : settlement::redeliver);
   }
   return error_with(message);
@@ -690,6 +699,10 @@ awaitable<void> dispatcher_state::serve_event(const router::entry* e, inbound_pa
       co_await run(e->events[i], copy);
     }
   }
+}
+
+void dispatcher::stop_taking() noexcept {
+  state_->stopping.store(true, std::memory_order_relaxed);
 }
 
 awaitable<bool> dispatcher::drain(std::chrono::steady_clock::duration deadline) const {

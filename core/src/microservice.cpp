@@ -9,10 +9,12 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 namespace roost {
@@ -87,26 +89,55 @@ bool microservice::ready() const noexcept {
   return true;
 }
 
-awaitable<void> microservice::shutdown() {
-  impl_->serving = false;
-  for (auto& t : impl_->transports) t->stop_accepting();
-  const bool drained = co_await impl_->disp.drain(impl_->opts.drain_timeout);
-  if (!drained) {
-    impl_->opts.log.warn(source, std::to_string(impl_->disp.in_flight()) +
-                                     " handler(s) still running at the drain deadline");
-  }
-  for (auto& t : impl_->transports) t->close();
-  // The closes write what the drained handlers answered: wait for them, or the run's end (which
-  // stops the executor) would cut their replies short and leave their callers waiting.
-  const auto until = std::chrono::steady_clock::now() + impl_->opts.drain_timeout;
+namespace {
+// Polls `done` every 5 ms on the calling coroutine's executor until it holds or `until`.
+template <class Pred>
+awaitable<bool> wait_for(Pred done, std::chrono::steady_clock::time_point until) {
   boost::asio::steady_timer t(co_await boost::asio::this_coro::executor);
   for (;;) {
-    bool all = true;
-    for (const auto& tr : impl_->transports) all = all && tr->closed();
-    if (all || std::chrono::steady_clock::now() >= until) break;
+    if (done()) co_return true;
+    if (std::chrono::steady_clock::now() >= until) co_return false;
     t.expires_after(std::chrono::milliseconds(5));
     co_await t.async_wait(boost::asio::use_awaitable);
   }
+}
+}  // namespace
+
+awaitable<void> microservice::shutdown() {
+  auto& i = *impl_;
+  i.serving = false;
+  const auto until = std::chrono::steady_clock::now() + i.opts.drain_timeout;
+  for (auto& t : i.transports) t->stop_accepting();
+  // What a broker delivered before its consumer's cancel (or unsubscription) took effect is
+  // still served: refusing it would lose a request whose caller waits for its answer.
+  const bool stopped = co_await wait_for(
+      [&] {
+        for (const auto& t : i.transports) {
+          if (!t->stopped()) return false;
+        }
+        return true;
+      },
+      until);
+  if (!stopped) i.opts.log.warn(source, "a transport still took messages at the drain deadline");
+  // From now on a message is refused (a request answered "The service is shutting down", an
+  // acknowledgeable event handed back to its broker): the drain ends even under load.
+  i.disp.stop_taking();
+  const bool drained = co_await i.disp.drain(until - std::chrono::steady_clock::now());
+  if (!drained) {
+    i.opts.log.warn(source, std::to_string(i.disp.in_flight()) +
+                                " handler(s) still running at the drain deadline");
+  }
+  for (auto& t : i.transports) t->close();
+  // The closes write what the drained handlers answered: wait for them, or the run's end (which
+  // stops the executor) would cut their replies short and leave their callers waiting.
+  co_await wait_for(
+      [&] {
+        for (const auto& t : i.transports) {
+          if (!t->closed()) return false;
+        }
+        return true;
+      },
+      std::chrono::steady_clock::now() + i.opts.drain_timeout);
 }
 
 void microservice::on_ready(std::function<void()> f) {
@@ -120,17 +151,28 @@ void microservice::stop() {
 
 int microservice::run() {
   auto& i = *impl_;
-  int rc = 0;
+  std::atomic<int> rc{0};  // set on the executor's threads
   boost::asio::signal_set signals(i.ioc);
+  // The first signal starts the graceful shutdown; one while it is under way (the operator's
+  // second Ctrl-C, or an orchestrator's) ends the run at once.
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
+                                                                      int signo) {
+    if (ec) return;
+    if (!i.stop_requested.exchange(true)) {  // not ready from now on
+      i.stop_timer.cancel();
+      signals.async_wait(on_signal);
+      return;
+    }
+    i.opts.log.warn(source, "second signal (" + std::to_string(signo) +
+                                "): exiting without waiting for the " +
+                                std::to_string(i.disp.in_flight()) + " handler(s) in flight");
+    rc = 128 + signo;
+    i.ioc.stop();
+  };
   if (i.opts.handle_signals) {
     signals.add(SIGINT);
     signals.add(SIGTERM);
-    signals.async_wait([&i](boost::system::error_code ec, int) {
-      if (!ec) {
-        i.stop_requested = true;  // not ready from now on
-        i.stop_timer.cancel();
-      }
-    });
+    signals.async_wait(on_signal);
   }
   boost::asio::co_spawn(
       i.ioc,
@@ -150,8 +192,9 @@ int microservice::run() {
           co_await i.stop_timer.async_wait(
               boost::asio::redirect_error(boost::asio::use_awaitable, ec));
         }
-        signals.cancel();
+        // Signals stay watched during the shutdown: a second one forces the exit.
         co_await shutdown();
+        signals.cancel();
       },
       [&](std::exception_ptr e) {
         if (e) rc = 1;
@@ -162,7 +205,7 @@ int microservice::run() {
   for (unsigned k = 1; k < n; ++k) pool.emplace_back([&] { i.ioc.run(); });
   i.ioc.run();
   pool.clear();
-  return rc;
+  return rc.load();
 }
 
 }  // namespace roost

@@ -21,7 +21,7 @@ namespace {
 constexpr std::array<double, 16> bounds = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                            0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
                                            1,      2.5,     5,      10};
-constexpr std::size_t outcomes = static_cast<std::size_t>(serving_outcome::expired) + 1;
+constexpr std::size_t outcomes = static_cast<std::size_t>(serving_outcome::shutting_down) + 1;
 
 std::uint64_t now_ns() noexcept {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(

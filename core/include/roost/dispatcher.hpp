@@ -179,6 +179,12 @@ class dispatcher {
   /// Completes once nothing is in flight, or when `deadline` passes; returns true when drained.
   awaitable<bool> drain(std::chrono::steady_clock::duration deadline) const;
 
+  /// From now on every message is refused instead of served (the shutdown's drain, once the
+  /// transports stopped taking messages): a request gets shutting_down_message, an
+  /// acknowledgeable event is handed back to its broker (redelivered), another event is
+  /// dropped with a warning. Thread-safe; shared by the copies of this dispatcher.
+  void stop_taking() noexcept;
+
   const router& routes() const noexcept;
   const logger& log() const noexcept;
 
@@ -199,7 +205,7 @@ class dispatcher {
     friend class dispatcher;
     friend struct detail::dispatcher_state;
     // Why a message is answered with an error instead of being served (roost/limits.hpp).
-    enum class refusal : unsigned char { none, too_large, service, connection };
+    enum class refusal : unsigned char { none, too_large, service, connection, stopping };
     plan(detail::dispatcher_state* s, const router::entry* e, std::string route);
     detail::dispatcher_state* state_;
     const router::entry* entry_;

@@ -39,6 +39,9 @@ struct limits {
 inline constexpr std::string_view too_many_in_flight_message = "Too many requests in flight";
 inline constexpr std::string_view too_many_on_connection_message =
     "Too many requests in flight on this connection";
+/// The error of a request that reaches a service once its shutdown began
+/// (dispatcher::stop_taking()): the caller may send it again, to another instance.
+inline constexpr std::string_view shutting_down_message = "The service is shutting down";
 
 namespace detail {
 

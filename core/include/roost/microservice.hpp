@@ -22,11 +22,13 @@ namespace roost {
 struct microservice_options {
   /// Threads that run handlers and I/O; 0 means one per hardware thread.
   unsigned threads = 0;
-  /// How long a graceful shutdown waits for handlers in flight before closing anyway; then, at
-  /// most as long again, for the transports to write the replies of the drained handlers and
-  /// close (server_transport::closed()).
+  /// How long a graceful shutdown waits for the transports to stop taking messages
+  /// (server_transport::stopped()) and the handlers in flight to finish, before closing
+  /// anyway; then, at most as long again, for the transports to write the replies of the
+  /// drained handlers and close (server_transport::closed()).
   std::chrono::milliseconds drain_timeout{10'000};
-  /// Stop gracefully on SIGINT and SIGTERM.
+  /// Stop gracefully on SIGINT and SIGTERM; a second one while the shutdown is under way ends
+  /// run() at once (it returns 128 + the signal), without waiting for the handlers in flight.
   bool handle_signals = true;
   /// An adaptive concurrency limit for the whole service (roost/adaptive_limit.hpp,
   /// docs/resilience.md "Overload"): messages beyond it are refused at once with "Too many
@@ -72,7 +74,10 @@ class microservice {
 
   /// Serves until stop() or SIGINT/SIGTERM, then stops taking messages, lets the handlers in
   /// flight finish (up to drain_timeout), closes, and returns 0. Returns 1 when a transport
-  /// could not start (the reason is logged).
+  /// could not start (the reason is logged). A SIGINT or SIGTERM while the shutdown is under
+  /// way (the second Ctrl-C) stops the executor at once and returns 128 + the signal's number
+  /// (130, 143): the handlers still running are abandoned, their replies never sent, the
+  /// broker messages they were serving left unacknowledged (the broker delivers them again).
   int run();
 
   /// Starts every transport on the calling coroutine's executor and completes once all listen
@@ -80,7 +85,9 @@ class microservice {
   /// transport threw.
   awaitable<void> start();
 
-  /// Graceful shutdown of what start() started: stop accepting, drain, close.
+  /// Graceful shutdown of what start() started: stop accepting (and wait until each transport
+  /// stopped()), refuse what still comes (dispatcher::stop_taking()), drain the handlers in
+  /// flight, close (and wait until each transport closed()); each wait up to drain_timeout.
   awaitable<void> shutdown();
 
   /// Called by run() once every transport listens (e.g. to print a readiness line).

@@ -40,6 +40,15 @@ class server_transport {
   /// served go on and their replies are still written.
   virtual void stop_accepting() = 0;
 
+  /// Whether what stop_accepting() started is over: no message will reach the dispatcher
+  /// through it any more (the broker confirmed the unsubscription or the consumer's cancel,
+  /// and what it delivered before that was handed to the dispatcher). The microservice waits
+  /// for it (at most its drain_timeout) before it refuses what still comes
+  /// (dispatcher::stop_taking()) and drains the handlers, so a message already on its way
+  /// when the stop began is served, not refused or lost. Asked from any thread. The default
+  /// says true: stop_accepting() is then taken as done when it returns.
+  virtual bool stopped() const noexcept { return true; }
+
   /// Closes every connection. In-flight replies not yet written are dropped.
   virtual void close() = 0;
 

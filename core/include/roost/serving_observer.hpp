@@ -20,6 +20,7 @@ enum class serving_outcome : unsigned char {
   too_large,        ///< refused for its size (limits.hpp, max_message_size)
   overloaded,       ///< refused for the messages in flight (limits.hpp, max_in_flight...)
   expired,          ///< a request whose caller's deadline had passed: not served
+  shutting_down,    ///< came after the service's shutdown began (dispatcher::stop_taking())
 };
 
 /// The outcome's name, as metrics label it: "ok", "handler_error", "no_handler"...

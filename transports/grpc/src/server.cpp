@@ -560,11 +560,16 @@ struct server::impl : std::enable_shared_from_this<impl> {
     }
   }
 
+  // Calls that came before the stop were handed to the dispatcher.
+  bool stopped() const { return !state || !state->bridge || state->bridge->idle(); }
+
   void close() {
     if (!grpc_server) return;
     stop_accepting();
-    // Cancels the calls in flight (each finishes from OnCancel) and waits for gRPC's threads.
-    grpc_server->Shutdown(std::chrono::system_clock::now());
+    // The calls the drain finished still send their answers (for at most close_grace); the
+    // calls still running then are cancelled (each finishes from OnCancel). Waits for gRPC's
+    // threads.
+    grpc_server->Shutdown(std::chrono::system_clock::now() + close_grace);
     grpc_server->Wait();
     grpc_server.reset();
   }
@@ -579,6 +584,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   int bound_port = 0;
   std::uint64_t served = 0;
   std::atomic<bool> listening{false};  // from a started server to stop_accepting()
+  static constexpr std::chrono::seconds close_grace{2};
 };
 
 server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
@@ -593,6 +599,9 @@ awaitable<void> server::listen(dispatcher& d) {
 
 void server::stop_accepting() {
   if (impl_->state) impl_->stop_accepting();
+}
+bool server::stopped() const noexcept {
+  return impl_->stopped();
 }
 
 void server::close() {

@@ -227,11 +227,26 @@ struct server::impl : std::enable_shared_from_this<impl> {
   // Every SUBACK of the current connection came, and it is still up.
   bool ready() const noexcept { return accepting && subscribed && sess && sess->connected(); }
 
+  // Messages that arrive until the broker's UNSUBACKs are still served.
   void stop_accepting() {
-    accepting = false;
-    if (!sess) return;
-    for (const auto& t : topics) sess->unsubscribe(t);
+    if (!accepting.exchange(false) || !sess) {
+      unsubscribing = 0;
+      return;
+    }
+    unsubscribing = topics.size();
+    std::weak_ptr<impl> weak = weak_from_this();
+    for (const auto& t : topics) {
+      auto done = [weak](const std::string&) {
+        auto s = weak.lock();
+        if (!s) return;
+        // After the messages the same read brought, which the strand hands on first.
+        asio::post(s->sess->strand(), [s] { --s->unsubscribing; });
+      };
+      if (!sess->unsubscribe(t, done)) --unsubscribing;  // not connected: nothing comes
+    }
   }
+
+  bool stopped() const { return !accepting && unsubscribing.load() == 0; }
 
   void close() {
     accepting = false;
@@ -249,6 +264,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::atomic<bool> accepting{true};
   std::atomic<bool> subscribed{false};  // for the current connection
   std::atomic<unsigned> epoch{0};       // one more at each connection lost or made again
+  std::atomic<std::size_t> unsubscribing{0};  // UNSUBACKs stop_accepting() waits for
 };
 
 server::server(server_options opts) : impl_(std::make_shared<impl>(std::move(opts))) {}
@@ -262,6 +278,9 @@ awaitable<void> server::listen(dispatcher& d) {
 }
 void server::stop_accepting() {
   impl_->stop_accepting();
+}
+bool server::stopped() const noexcept {
+  return impl_->stopped();
 }
 void server::close() {
   impl_->close();

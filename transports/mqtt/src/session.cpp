@@ -146,6 +146,7 @@ session::session(executor ex, connection_options o, std::string_view side, bool 
   mosquitto_message_v5_callback_set(mosq_, &session::on_message);
   mosquitto_subscribe_v5_callback_set(mosq_, &session::on_subscribe);
   mosquitto_publish_v5_callback_set(mosq_, &session::on_publish);
+  mosquitto_unsubscribe_v5_callback_set(mosq_, &session::on_unsubscribe);
   if (opts_.will) setup_error_ = set_up_will();
   if (opts_.tls && setup_error_.empty()) setup_error_ = set_up_tls();
 }
@@ -272,6 +273,10 @@ void session::on_subscribe(mosquitto*, void* self, int mid, int count, const int
   static_cast<session*>(self)->happened_.acks.emplace_back(mid, std::move(failed));
 }
 
+void session::on_unsubscribe(mosquitto*, void* self, int mid, const mqtt5__property*) {
+  static_cast<session*>(self)->happened_.acks.emplace_back(mid, std::string());
+}
+
 void session::on_publish(mosquitto*, void* self, int mid, int reason, const mqtt5__property*) {
   auto* s = static_cast<session*>(self);
   // Most messages (QoS 0, replies) have nobody waiting: nothing to record.
@@ -379,14 +384,20 @@ bool session::subscribe(const std::string& topic, int qos, done_fn done) {
   return true;
 }
 
-bool session::unsubscribe(const std::string& topic) {
+bool session::unsubscribe(const std::string& topic, done_fn done) {
+  std::vector<std::pair<int, std::string>> acks;
   {
     std::lock_guard lock(mutex_);
     if (!mosq_ || !connected_.load()) return false;
-    if (mosquitto_unsubscribe_v5(mosq_, nullptr, topic.c_str(), nullptr) != MOSQ_ERR_SUCCESS) {
+    int mid = 0;
+    if (mosquitto_unsubscribe_v5(mosq_, &mid, topic.c_str(), nullptr) != MOSQ_ERR_SUCCESS) {
       return false;
     }
+    if (done) waiters_.emplace(mid, std::move(done));
+    acks = std::move(happened_.acks);
+    happened_.acks.clear();
   }
+  settle(acks);
   want_write_check();
   return true;
 }

@@ -84,8 +84,9 @@ class session : public std::enable_shared_from_this<session> {
   /// Subscribes; `done` gets the broker's answer. False (and `done` is not called) when the
   /// library refused at once (not connected). Thread-safe.
   bool subscribe(const std::string& topic, int qos, done_fn done);
-  /// Thread-safe; false when not connected.
-  bool unsubscribe(const std::string& topic);
+  /// Thread-safe; false (and `done` is not called) when not connected. `done` gets the
+  /// broker's UNSUBACK (after which no message of the topic comes), or why it never will.
+  bool unsubscribe(const std::string& topic, done_fn done = {});
   /// Publishes, writing at once when the socket takes it. With QoS 1 or 2 and a `done`, it
   /// gets the broker's acknowledgement. Empty when sent or queued, else why not. Thread-safe.
   std::string publish(const std::string& topic, std::string_view payload, const publish_options& o,
@@ -116,6 +117,7 @@ class session : public std::enable_shared_from_this<session> {
   static void on_subscribe(mosquitto*, void* self, int mid, int count, const int* granted,
                            const mqtt5__property*);
   static void on_publish(mosquitto*, void* self, int mid, int reason, const mqtt5__property*);
+  static void on_unsubscribe(mosquitto*, void* self, int mid, const mqtt5__property*);
   static void on_log(mosquitto*, void* self, int level, const char* text);
   static int verify_peer_cb(void* store, void* self);  // an X509_STORE_CTX, this session
 

@@ -454,6 +454,14 @@ void connection::drain_subscriptions() {
   for (auto* sub : subs_) natsSubscription_Drain(sub);
 }
 
+bool connection::subscriptions_drained() {
+  std::lock_guard lock(mutex_);
+  for (auto* sub : subs_) {
+    if (natsSubscription_IsValid(sub)) return false;
+  }
+  return true;
+}
+
 natsStatus connection::publish(const char* subject, const char* reply, std::string_view data,
                                const nats::headers* h) {
   auto nc = native();

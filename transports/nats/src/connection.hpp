@@ -104,6 +104,9 @@ class connection {
   /// Stops the delivery of new messages to every subscription; those already received are
   /// still delivered (nats.c's drain).
   void drain_subscriptions();
+  /// True once every subscription's drain is over: nats.c delivered its last message (to the
+  /// callback) and removed it. Thread-safe.
+  bool subscriptions_drained();
 
   /// Publishes (buffered; nats.c's flusher sends it). Thread-safe. With headers it becomes an
   /// HPUB. Returns the nats.c status.

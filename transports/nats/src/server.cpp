@@ -359,6 +359,18 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (conn) conn->drain_subscriptions();
   }
 
+  // The drain of every subscription is over (or the connection is gone), and what they
+  // delivered was handed to the dispatcher.
+  bool stopped() {
+    if (listening || !conn) return !listening;
+    auto nc = conn->native();
+    const bool connected = nc && natsConnection_Status(nc.get()) == NATS_CONN_STATUS_CONNECTED;
+    if (connected && !conn->subscriptions_drained()) return false;
+    if (bridge && !bridge->idle()) return false;
+    std::lock_guard lock(taken->mutex);
+    return taken->items.empty();
+  }
+
   void close() {
     *closing = true;
     if (!conn) return;
@@ -409,6 +421,9 @@ bool server::ready() const noexcept {
 }
 void server::close() {
   impl_->close();
+}
+bool server::stopped() const noexcept {
+  return impl_->stopped();
 }
 
 }  // namespace roost::nats

@@ -109,7 +109,8 @@ connection::connection(tag, net::stream stream, strand_type strand, reader rd, s
       reader_(std::move(rd)),
       log_(std::move(log)),
       side_(side),
-      outbox_(stream_, strand_, {max_send, net::outbox::overflow::refuse}) {}
+      outbox_(stream_, strand_, {max_send, net::outbox::overflow::refuse}),
+      close_timer_(strand_) {}
 
 connection::~connection() = default;
 
@@ -194,9 +195,24 @@ void connection::close() {
   asio::post(strand_, [self = shared_from_this()] { self->shut({}); });
 }
 
+void connection::close_when_flushed(std::chrono::milliseconds deadline) {
+  asio::post(strand_, [self = shared_from_this(), deadline] {
+    if (self->outbox_.close_when_flushed()) {
+      self->shut({});
+      return;
+    }
+    // A server that stops reading must not keep the connection for ever.
+    self->close_timer_.expires_after(deadline);
+    self->close_timer_.async_wait([self](boost::system::error_code ec) {
+      if (!ec) self->shut({});
+    });
+  });
+}
+
 void connection::shut(std::string_view why) {
   std::deque<reply_handler> orphans;
   if (!outbox_.close([&] { orphans.swap(handlers_); })) return;
+  close_timer_.cancel();
   for (auto& h : orphans) {
     if (h) h(nullptr);
   }

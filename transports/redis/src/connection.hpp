@@ -14,7 +14,9 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -70,6 +72,9 @@ class connection : public std::enable_shared_from_this<connection> {
 
   /// Closes the connection. Thread-safe; idempotent.
   void close();
+  /// Closes it once what is queued was sent, or after `deadline` (a server's last replies, at
+  /// its shutdown). Thread-safe.
+  void close_when_flushed(std::chrono::milliseconds deadline);
   bool is_open() const noexcept { return outbox_.is_open(); }
   const strand_type& strand() const noexcept { return strand_; }
 
@@ -94,9 +99,10 @@ class connection : public std::enable_shared_from_this<connection> {
   close_handler on_close_;
   served_handler on_served_;
 
-  net::outbox outbox_;                  // after stream_, which it writes to
-  std::deque<reply_handler> handlers_;  // one per command sent or queued, in order; under
-                                        // outbox_'s lock, which orders the commands
+  net::outbox outbox_;                     // after stream_, which it writes to
+  boost::asio::steady_timer close_timer_;  // bounds close_when_flushed(); on the strand
+  std::deque<reply_handler> handlers_;     // one per command sent or queued, in order; under
+                                           // outbox_'s lock, which orders the commands
 };
 
 }  // namespace roost::redis::detail

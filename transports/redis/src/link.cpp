@@ -257,4 +257,26 @@ void link::close() {
   if (hooks_.on_status) hooks_.on_status(connection_status::closed);
 }
 
+void link::close_when_flushed(std::chrono::milliseconds deadline) {
+  std::shared_ptr<connection> pub, sub;
+  {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+    state_ = state::idle;
+    pub = std::move(pub_);
+    sub = std::move(sub_);
+    flushing_ = pub;
+  }
+  if (pub) pub->close_when_flushed(deadline);
+  if (sub) sub->close();
+  wake(closed_error());
+  if (hooks_.on_status) hooks_.on_status(connection_status::closed);
+}
+
+bool link::closed() const {
+  std::lock_guard lock(mutex_);
+  const auto open = [](const std::shared_ptr<connection>& c) { return c && c->is_open(); };
+  return !open(pub_) && !open(sub_) && !open(flushing_);
+}
+
 }  // namespace roost::redis::detail

@@ -51,6 +51,12 @@ class link : public std::enable_shared_from_this<link> {
   /// Closes both connections and stops reconnecting; waiting callers fail. A later
   /// ensure_up() connects again.
   void close();
+  /// The same, except that the publishing connection first sends what is queued on it (a
+  /// server's last replies), for at most `deadline`.
+  void close_when_flushed(std::chrono::milliseconds deadline);
+  /// True when no connection of it is open (after close() or close_when_flushed(), once the
+  /// last one shut). Thread-safe.
+  bool closed() const;
 
   const connection_options& options() const noexcept { return opts_; }
   const logger& log() const noexcept { return log_; }
@@ -78,6 +84,7 @@ class link : public std::enable_shared_from_this<link> {
   unsigned generation_ = 0;  // bumped by close(): the loops of earlier generations stop
   executor ex_;
   std::shared_ptr<connection> pub_, sub_;
+  std::shared_ptr<connection> flushing_;  // close_when_flushed()'s, until it shuts
   std::vector<waiter> waiters_;
 };
 

@@ -112,6 +112,7 @@ push classify(const redisReply& r) noexcept {
     if (t != REDIS_REPLY_STRING && !(i == 2 && t == REDIS_REPLY_INTEGER)) return p;
   }
   const std::string_view k = text(*r.element[0]);
+  if (r.element[2]->type == REDIS_REPLY_INTEGER) p.count = r.element[2]->integer;
   if (k == "message") {
     p.type = push::kind::message;
     p.channel = text(*r.element[1]);

@@ -407,6 +407,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
         if (now_ready) mark_ready();
         return;
       }
+      case kind::unsubscribe:
+      case kind::punsubscribe:
+        // The last confirmation of stop_accepting()'s unsubscription: nothing comes after it.
+        if (p.count == 0) unsubscribed = true;
+        return;
       case kind::message:
         serve_message(p.channel, p.channel, p.payload);
         return;
@@ -419,8 +424,9 @@ struct server::impl : std::enable_shared_from_this<impl> {
   }
 
   // `key`: what the handler is found by (the channel, or the glob that matched it).
+  // Also after stop_accepting(), until the server confirms the unsubscription: a request
+  // published before it is answered, not lost.
   void serve_message(std::string_view key, std::string_view channel, std::string_view payload) {
-    if (!accepting.load(std::memory_order_relaxed)) return;
     json::value chan(channel);
     if (gauge.too_large(payload.size())) [[unlikely]] {
       disp->refuse_too_large(ex, payload, chan, message_origin{this, key, channel, nullptr, {}, {}},
@@ -480,14 +486,27 @@ struct server::impl : std::enable_shared_from_this<impl> {
       if (claim_timer) asio::post(ex, [self = shared_from_this()] { self->claim_timer->cancel(); });
       return;
     }
-    if (auto sub = link->sub()) {
-      sub->command({opts.wildcards ? "PUNSUBSCRIBE" : "UNSUBSCRIBE"});
-    }
+    auto sub = link->sub();
+    if (routes.empty() || !sub || !sub->command({opts.wildcards ? "PUNSUBSCRIBE" : "UNSUBSCRIBE"}))
+      unsubscribed = true;  // nothing subscribed, or no connection to bring anything
+  }
+
+  // Pub/sub: the server confirmed the unsubscription (or the connection went, and nothing
+  // subscribes it again). Streams: no read or claim is outstanding (what the last ones
+  // brought is being served, and will be acknowledged).
+  bool stopped() {
+    if (accepting) return false;
+    if (!link->is_up()) return true;
+    if (!opts.streams.enabled) return unsubscribed;
+    std::lock_guard lock(mutex);
+    return expected.empty();
   }
 
   void close() {
     stop_accepting();
-    link->close();
+    // The replies and acknowledgements of the drained handlers are queued on the publishing
+    // connection: they go before it closes.
+    link->close_when_flushed(close_deadline);
   }
 
   server_options opts;
@@ -498,6 +517,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::vector<std::string> routes;
   std::mutex mutex;
   std::atomic<bool> accepting{true};
+  std::atomic<bool> unsubscribed{false};  // pub/sub: stop_accepting()'s unsubscription is over
+  static constexpr std::chrono::milliseconds close_deadline{5'000};
   std::size_t unconfirmed = 0;
   bool ready = false;
   std::optional<std::pair<executor, asio::any_completion_handler<void()>>> ready_waiter;
@@ -523,6 +544,12 @@ void server::stop_accepting() {
 }
 void server::close() {
   impl_->close();
+}
+bool server::stopped() const noexcept {
+  return impl_->stopped();
+}
+bool server::closed() const noexcept {
+  return impl_->link->closed();
 }
 bool server::ready() const noexcept {
   if (!impl_->link->is_up()) return false;

@@ -752,9 +752,16 @@ bool connection::serve() {
       return true;
     }
     if (!write_queued(why)) break;
-    if (cancel_wanted_.exchange(false) && !cancel_consumers(why)) break;
+    if (cancel_wanted_.exchange(false)) {
+      if (!cancel_consumers(why)) break;
+      cancel_confirmed_ = true;
+    }
     bool tick = false;
-    if (poll_first || (!amqp_frames_enqueued(state_) && !amqp_data_in_buffer(state_))) {
+    const bool nothing_read = !amqp_frames_enqueued(state_) && !amqp_data_in_buffer(state_);
+    // Deliveries the broker sent before its cancel-ok were read with it (frames of a channel
+    // come in order), and were delivered once nothing read is left.
+    if (cancel_confirmed_ && nothing_read) cancelled_ = true;
+    if (poll_first || nothing_read) {
       poll_first = false;
       // Wake for the next heartbeat tick, and for the bound of publishes a block holds.
       int timeout = heartbeat_tick_.count() ? static_cast<int>(heartbeat_tick_.count()) : -1;

@@ -125,6 +125,9 @@ class connection {
 
   /// Cancels the consumer of the queue (basic.cancel): no new deliveries. Thread-safe.
   void cancel_consumer();
+  /// True once the broker confirmed the cancel and every message it delivered before that was
+  /// handed to `delivered`, or the connection ended. Thread-safe.
+  bool consumer_cancelled() const noexcept { return cancelled_.load() || ended_.load(); }
 
   /// Writes what is queued, closes the channel and the connection and joins the thread.
   /// Idempotent; a no-op from the connection's own thread (which then ends by itself).
@@ -213,6 +216,8 @@ class connection {
   std::vector<std::pair<std::uint64_t, std::function<void(const std::string&)>>> unconfirmed_;
   std::atomic<bool> closing_{false};
   std::atomic<bool> cancel_wanted_{false};
+  bool cancel_confirmed_ = false;       // the thread's alone: cancel-ok came
+  std::atomic<bool> cancelled_{false};  // and what came before it was delivered
   std::atomic<bool> ended_{false};
   std::atomic<bool> consuming_{false};
   std::atomic<std::uint64_t> generation_{0};

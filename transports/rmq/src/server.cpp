@@ -294,6 +294,11 @@ struct server::impl : std::enable_shared_from_this<impl> {
     if (conn) conn->cancel_consumer();
   }
 
+  // The broker confirmed the cancel and what it delivered before was handed to the dispatcher.
+  bool stopped() const {
+    return (!conn || conn->consumer_cancelled()) && (!bridge || bridge->idle());
+  }
+
   void close() {
     if (conn) conn->close();
   }
@@ -320,6 +325,9 @@ awaitable<void> server::listen(dispatcher& d) {
 }
 void server::stop_accepting() {
   impl_->stop_accepting();
+}
+bool server::stopped() const noexcept {
+  return impl_->stopped();
 }
 void server::close() {
   impl_->close();

@@ -277,6 +277,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       std::lock_guard lock(self->mutex);
       if (!self->accepting) co_return;
       self->connections.insert(conn);
+      self->live.fetch_add(1, std::memory_order_relaxed);
     }
     held.server = nullptr;  // given back when the connection closes
     // The connect hooks run on the connection's strand, before its first message is served.
@@ -317,6 +318,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
       connections.erase(self);
     }
     peers->remove(self);
+    live.fetch_sub(1, std::memory_order_acq_rel);
   }
 
   void on_message(connection& c, std::string_view text) {
@@ -382,6 +384,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::atomic<bool> listening{false};  // from a bound listener to stop_accepting()
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> next_id{1};
+  std::atomic<std::size_t> live{0};    // connections started and not yet shut
   mutable std::mutex mutex;
   bool accepting = true;
   std::unordered_set<std::shared_ptr<connection>> connections;
@@ -412,6 +415,10 @@ void server::close() {
 }
 bool server::ready() const noexcept {
   return impl_->listening;
+}
+
+bool server::closed() const noexcept {
+  return !impl_->listening && impl_->live.load(std::memory_order_acquire) == 0;
 }
 
 }  // namespace roost::ws

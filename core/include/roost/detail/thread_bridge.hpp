@@ -48,6 +48,13 @@ class thread_bridge : public std::enable_shared_from_this<thread_bridge<T>> {
     return items_.size();
   }
 
+  /// True when every item pushed so far was handed to `serve` (none queued, no drain queued
+  /// or running): a transport's shutdown asks it before it takes nothing more. Thread-safe.
+  bool idle() const {
+    std::lock_guard lock(mutex_);
+    return !posted_;
+  }
+
  private:
   thread_bridge(executor ex, std::function<void(batch&)> serve)
       : ex_(std::move(ex)), serve_(std::move(serve)) {}

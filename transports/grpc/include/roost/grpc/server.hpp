@@ -29,7 +29,10 @@ class server final : public server_transport {
   awaitable<void> listen(dispatcher& d) override;
   /// New calls are refused with UNAVAILABLE; calls in flight go on.
   void stop_accepting() override;
-  /// Cancels the calls in flight and stops the server.
+  /// True once the calls that came before the stop were handed to the dispatcher.
+  bool stopped() const noexcept override;
+  /// Stops the server: the calls finished by then send their answers (for at most 2 s), the
+  /// others are cancelled; returns once gRPC's threads are done.
   void close() override;
   /// Its port is bound and gRPC serves it (from listen() to stop_accepting()).
   bool ready() const noexcept override;

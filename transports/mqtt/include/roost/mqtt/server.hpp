@@ -27,7 +27,11 @@ class server final : public server_transport {
   awaitable<void> listen(dispatcher& d) override;
   /// Unsubscribes: no new messages arrive; the replies of those in flight still go.
   void stop_accepting() override;
-  /// Disconnects.
+  /// True once the broker confirmed every unsubscription (UNSUBACK) and the messages it sent
+  /// before were handed to the dispatcher.
+  bool stopped() const noexcept override;
+  /// Sends what is queued (the drained handlers' replies; at most half a second) and
+  /// disconnects; returns once done.
   void close() override;
   /// Connected, and the broker granted every subscription of this connection (SUBACK). False
   /// from a lost connection until it is made again and subscribed again, and from

@@ -26,6 +26,9 @@ class server final : public server_transport {
   /// Drains the subscriptions (NestJS's `gracefulShutdown`): messages already received are
   /// still served, no new ones arrive.
   void stop_accepting() override;
+  /// True once every subscription's drain is over and its last messages were handed to the
+  /// dispatcher.
+  bool stopped() const noexcept override;
   /// Flushes the replies written so far (up to `grace_period`) and closes the connection.
   void close() override;
   /// Its connection is up (the client library resubscribes on a reconnection before it says

@@ -24,8 +24,15 @@ class server final : public server_transport {
 
   std::string_view name() const noexcept override { return "redis"; }
   awaitable<void> listen(dispatcher& d) override;
+  /// Unsubscribes (pub/sub) or stops reading (streams); what arrives until the server
+  /// confirmed it is still served.
   void stop_accepting() override;
+  /// True once the server confirmed the unsubscription (streams: the last read came back).
+  bool stopped() const noexcept override;
+  /// Closes the connections once the replies and acknowledgements queued were sent.
   void close() override;
+  /// True once both connections shut.
+  bool closed() const noexcept override;
   /// Exact: its connection up, every channel (or stream group) confirmed by the server, and
   /// not stopped.
   bool ready() const noexcept override;

@@ -26,7 +26,11 @@ class server final : public server_transport {
   awaitable<void> listen(dispatcher& d) override;
   /// Cancels the consumer: no new messages arrive; the replies of those in flight still go.
   void stop_accepting() override;
-  /// Sends what is queued and closes the connection.
+  /// True once the broker confirmed the cancel and the messages it delivered before were
+  /// handed to the dispatcher (served, then acknowledged as the handlers end).
+  bool stopped() const noexcept override;
+  /// Sends what is queued (replies, acknowledgements) and closes the connection; returns
+  /// once it is closed.
   void close() override;
   /// Connected and consuming: the broker confirmed every queue's consumer (basic.consume-ok)
   /// on the current connection. False from a lost connection until it is made again and

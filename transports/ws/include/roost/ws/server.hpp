@@ -28,9 +28,13 @@ class server final : public server_transport {
   std::string_view name() const noexcept override { return "ws"; }
   awaitable<void> listen(dispatcher& d) override;
   void stop_accepting() override;
+  /// Closes every connection once what is queued on it went out (close code 1001).
   void close() override;
   /// Its listener is open (from listen() to stop_accepting()).
   bool ready() const noexcept override;
+  /// True once close() shut every connection (its last replies written, the peer's close
+  /// frame received or the close timed out).
+  bool closed() const noexcept override;
 
   struct impl;
 

@@ -66,6 +66,7 @@ struct push {
   std::string_view pattern;  ///< pmessage: the glob that matched
   std::string_view channel;  ///< the channel (or the glob, for psubscribe/punsubscribe)
   std::string_view payload;  ///< message, pmessage
+  long long count = -1;      ///< (p)(un)subscribe: the connection's subscriptions left after it
 };
 /// Classifies a reply received on a subscribed connection; views point into `r`.
 push classify(const redisReply& r) noexcept;
