@@ -12,6 +12,8 @@
 #include <roost/testing/run.hpp>
 #include <roost/transports.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -28,6 +30,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace roost::test {
 namespace {
@@ -200,13 +204,16 @@ TEST_P(drain_on, every_call_whose_handler_started_gets_its_reply) {
               asio::detached);
         }
         // Under load: every caller has had calls answered.
-        EXPECT_TRUE(co_await eventually([&] { return t.replied.load() >= 2 * callers; }, 30s))
-            << t.replied.load() << " replies";
+        const bool loaded =
+            co_await eventually([&] { return t.replied.load() >= 2 * callers; }, 30s);
+        EXPECT_TRUE(loaded) << t.replied.load() << " replies";
         // No new call from now on; once each call made has reached its handler (so that none
         // is still on its way to a subscription being ended), the service stops while they run.
         stopping = true;
-        EXPECT_TRUE(co_await eventually([&] { return t.started.load() == t.issued.load(); }, 10s))
-            << t.started.load() << " of " << t.issued.load() << " calls reached their handler";
+        const bool reached =
+            co_await eventually([&] { return t.started.load() == t.issued.load(); }, 10s);
+        EXPECT_TRUE(reached) << t.started.load() << " of " << t.issued.load()
+                             << " calls reached their handler";
         in_flight_at_stop = t.started.load() - t.finished.load();
         first->stop();
         if (tg.connection_oriented || tg.queued) {
@@ -226,13 +233,14 @@ TEST_P(drain_on, every_call_whose_handler_started_gets_its_reply) {
         }
         if (tg.queued) {
           // The next consumer, once the first one is gone, serves what the first left.
-          EXPECT_TRUE(co_await eventually([&] { return first->ended(); }, 30s));
+          const bool ended = co_await eventually([&] { return first->ended(); }, 30s);
+          EXPECT_TRUE(ended) << "the first service's run did not end";
           EXPECT_EQ(first->join(), 0);
           first.reset();
           first = std::make_unique<running_service>(r, where);
         }
-        EXPECT_TRUE(co_await eventually([&] { return workers.load() == 0; }, 40s))
-            << workers.load() << " callers still waiting";
+        const bool answered = co_await eventually([&] { return workers.load() == 0; }, 40s);
+        EXPECT_TRUE(answered) << workers.load() << " callers still waiting";
         c.close();
       },
       90s);
@@ -303,7 +311,8 @@ TEST(drain_events, rabbitmq_handled_events_acknowledged_the_rest_redelivered_to_
       client_proxy c(ex, make_client(where, logger::silent()).value());
       for (int n = 0; n < events; ++n) co_await c.emit("note", n);
       c.close();
-      EXPECT_TRUE(co_await eventually([&] { return count(0) >= 8; }, 20s));
+      const bool started = co_await eventually([&] { return count(0) >= 8; }, 20s);
+      EXPECT_TRUE(started) << count(0) << " handled";
     });
     first.stop();
     EXPECT_EQ(first.join(), 0);
@@ -314,7 +323,9 @@ TEST(drain_events, rabbitmq_handled_events_acknowledged_the_rest_redelivered_to_
     running_service next(r, where);
     roost::testing::run(
         [&]() -> awaitable<void> {
-          EXPECT_TRUE(co_await eventually([&] { return count(0) + count(1) >= events; }, 30s));
+          const bool all =
+              co_await eventually([&] { return count(0) + count(1) >= std::size_t{events}; }, 30s);
+          EXPECT_TRUE(all) << count(0) << " + " << count(1) << " handled";
           co_await roost::testing::pause_for(300ms);  // nothing more comes
         },
         60s);
@@ -361,7 +372,7 @@ TEST(drain_signals, a_second_sigterm_ends_a_draining_service_at_once) {
   blocking_client c(make_client(url::parse(where).value(), logger::silent()).value());
   auto answer = std::async(std::launch::async, [&] {
     try {
-      c.send<int>("stuck", 1, {.timeout = 30s});
+      (void)c.send<int>("stuck", 1, {.timeout = 30s});
       return std::string("a reply");
     } catch (const std::exception& e) {
       return std::string(e.what());
