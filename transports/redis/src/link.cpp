@@ -243,21 +243,14 @@ void link::lost(const connection* which, std::string_view why) {
 }
 
 void link::close() {
-  std::shared_ptr<connection> pub, sub;
-  {
-    std::lock_guard lock(mutex_);
-    ++generation_;
-    state_ = state::idle;
-    pub = std::move(pub_);
-    sub = std::move(sub_);
-  }
-  if (pub) pub->close();
-  if (sub) sub->close();
-  wake(closed_error());
-  if (hooks_.on_status) hooks_.on_status(connection_status::closed);
+  shut(std::nullopt);
 }
 
 void link::close_when_flushed(std::chrono::milliseconds deadline) {
+  shut(deadline);
+}
+
+void link::shut(std::optional<std::chrono::milliseconds> flush_within) {
   std::shared_ptr<connection> pub, sub;
   {
     std::lock_guard lock(mutex_);
@@ -265,9 +258,13 @@ void link::close_when_flushed(std::chrono::milliseconds deadline) {
     state_ = state::idle;
     pub = std::move(pub_);
     sub = std::move(sub_);
-    flushing_ = pub;
+    if (flush_within) flushing_ = pub;
   }
-  if (pub) pub->close_when_flushed(deadline);
+  if (pub && flush_within) {
+    pub->close_when_flushed(*flush_within);
+  } else if (pub) {
+    pub->close();
+  }
   if (sub) sub->close();
   wake(closed_error());
   if (hooks_.on_status) hooks_.on_status(connection_status::closed);

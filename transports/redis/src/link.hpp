@@ -13,6 +13,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 
+#include <chrono>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -68,6 +69,8 @@ class link : public std::enable_shared_from_this<link> {
   static awaitable<void> connect_loop(std::shared_ptr<link> self, bool reconnecting,
                                       unsigned generation);
   void lost(const connection* which, std::string_view why);
+  // close() (no flush) and close_when_flushed() (the publishing connection's queue first).
+  void shut(std::optional<std::chrono::milliseconds> flush_within);
   void wake(std::exception_ptr e);
   std::chrono::milliseconds delay(unsigned failures) const;
   bool may_retry(unsigned failures) const;
