@@ -262,8 +262,8 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::vector<std::string> filters;  // those with wildcards or a $share/ prefix
   route_normalizer normalizer;
   std::atomic<bool> accepting{true};
-  std::atomic<bool> subscribed{false};  // for the current connection
-  std::atomic<unsigned> epoch{0};       // one more at each connection lost or made again
+  std::atomic<bool> subscribed{false};        // for the current connection
+  std::atomic<unsigned> epoch{0};             // one more at each connection lost or made again
   std::atomic<std::size_t> unsubscribing{0};  // UNSUBACKs stop_accepting() waits for
 };
 

@@ -384,7 +384,7 @@ struct server::impl : std::enable_shared_from_this<impl> {
   std::atomic<bool> listening{false};  // from a bound listener to stop_accepting()
   std::atomic<std::size_t> open{0};
   std::atomic<std::uint64_t> next_id{1};
-  std::atomic<std::size_t> live{0};    // connections started and not yet shut
+  std::atomic<std::size_t> live{0};  // connections started and not yet shut
   mutable std::mutex mutex;
   bool accepting = true;
   std::unordered_set<std::shared_ptr<connection>> connections;
