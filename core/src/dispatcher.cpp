@@ -705,6 +705,10 @@ void dispatcher::stop_taking() noexcept {
   state_->stopping.store(true, std::memory_order_relaxed);
 }
 
+void dispatcher::start_taking() noexcept {
+  state_->stopping.store(false, std::memory_order_relaxed);
+}
+
 awaitable<bool> dispatcher::drain(std::chrono::steady_clock::duration deadline) const {
   const auto until = std::chrono::steady_clock::now() + deadline;
   const executor ex = co_await boost::asio::this_coro::executor;

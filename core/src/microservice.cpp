@@ -77,6 +77,9 @@ enhancers& microservice::enhance() noexcept {
 }
 
 awaitable<void> microservice::start() {
+  // A service shut down and started again (as tests do) serves again: the last shutdown's
+  // refusal (dispatcher::stop_taking()) ends here.
+  impl_->disp.start_taking();
   for (auto& t : impl_->transports) co_await t->listen(impl_->disp);
   impl_->serving = !impl_->stop_requested;
 }

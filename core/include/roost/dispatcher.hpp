@@ -184,6 +184,8 @@ class dispatcher {
   /// acknowledgeable event is handed back to its broker (redelivered), another event is
   /// dropped with a warning. Thread-safe; shared by the copies of this dispatcher.
   void stop_taking() noexcept;
+  /// Serves again after stop_taking() (a microservice started again after its shutdown).
+  void start_taking() noexcept;
 
   const router& routes() const noexcept;
   const logger& log() const noexcept;
